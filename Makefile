@@ -1,0 +1,35 @@
+# The two commands a new user needs: `make run` and `make test`. Everything else is set-up.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+JOBS   ?= 2
+
+.PHONY: run test setup chromium lint bench clean
+
+run: setup  ## run the default probes on the embedded demo shop and write a report
+	$(BIN)/orderprobe run -n $(JOBS)
+
+test: setup  ## the whole test suite (real Chromium, real shop, real SQLite)
+	$(BIN)/python -m pytest -n $(JOBS) -p no:cacheprovider $(PYTEST_ARGS)
+
+setup: $(STAMP) chromium
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e '.[dev]'
+	touch $@
+
+chromium: $(STAMP)
+	$(BIN)/orderprobe doctor --install
+
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+bench: setup  ## side-by-side benchmarks; prints ratios, asserts nothing about time
+	$(BIN)/python -m benchmarks
+
+clean:
+	rm -rf $(VENV) var reports-out .pytest_cache

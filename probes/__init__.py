@@ -1,0 +1,1 @@
+"""orderprobe: synthetic end-to-end checkout probes."""

@@ -1,0 +1,113 @@
+"""Find a Chromium, install one when we may, and launch it the way this machine needs.
+
+Discovery order (first hit wins): ``ORDERPROBE_CHROMIUM``, a system ``chromium`` /
+``google-chrome``, Playwright's own downloaded build. ``playwright install`` is never
+relied on: it cannot download on offline or registry-only machines.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+ENV_VAR = "ORDERPROBE_CHROMIUM"
+SYSTEM_NAMES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
+DEBIAN_PACKAGES = ("chromium", "fonts-noto-cjk")
+
+# Root, offline and headless: without these Chromium fights the sandbox and the closed network.
+LAUNCH_ARGS = (
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-sync",
+    "--disable-quic",
+    "--disable-dev-shm-usage",
+)
+
+
+class ChromiumNotFound(RuntimeError):
+    pass
+
+
+@dataclass(frozen=True)
+class Chromium:
+    path: str
+    source: str  # env | system | playwright | apt
+
+    def version(self) -> str:
+        out = subprocess.run([self.path, "--version"], capture_output=True, text=True, timeout=30)
+        return out.stdout.strip() or out.stderr.strip()
+
+
+def _playwright_builds() -> list[str]:
+    root = os.environ.get("PLAYWRIGHT_BROWSERS_PATH") or str(Path.home() / ".cache/ms-playwright")
+    patterns = ("chromium-*/chrome-linux/chrome", "chromium_headless_shell-*/chrome-linux/headless_shell")
+    return sorted((p for pat in patterns for p in glob.glob(os.path.join(root, pat))), reverse=True)
+
+
+def find_chromium() -> Chromium | None:
+    explicit = os.environ.get(ENV_VAR)
+    if explicit:
+        if not os.access(explicit, os.X_OK):
+            raise ChromiumNotFound(f"{ENV_VAR}={explicit} is not an executable file")
+        return Chromium(explicit, "env")
+    for name in SYSTEM_NAMES:
+        found = shutil.which(name)
+        if found:
+            return Chromium(found, "system")
+    builds = _playwright_builds()
+    return Chromium(builds[0], "playwright") if builds else None
+
+
+def _can_apt() -> bool:
+    return os.geteuid() == 0 and Path("/etc/debian_version").exists() and shutil.which("apt-get") is not None
+
+
+def _has_cjk_font() -> bool:
+    if not shutil.which("fc-list"):
+        return False
+    out = subprocess.run(["fc-list", ":lang=zh"], capture_output=True, text=True)
+    return bool(out.stdout.strip())
+
+
+def _apt_install(packages: list[str]) -> None:
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    print(f"orderprobe: installing {' '.join(packages)} with apt-get …", file=sys.stderr)
+    subprocess.run(["apt-get", "update", "-qq"], check=True, env=env)
+    subprocess.run(["apt-get", "install", "-y", "-qq", *packages], check=True, env=env)
+
+
+def ensure_chromium(install: bool = True) -> Chromium:
+    """Return a usable Chromium, installing Debian's (and CJK fonts) as root when none is found."""
+    found = find_chromium()
+    missing = [] if found else ["chromium"]
+    if not _has_cjk_font():
+        missing.append("fonts-noto-cjk")
+    if missing and install and _can_apt():
+        _apt_install(missing)
+        found = found or find_chromium()
+        if found and found.source == "system" and "chromium" in missing:
+            found = Chromium(found.path, "apt")
+    if found is None:
+        raise ChromiumNotFound(
+            "No Chromium found. Install one of:\n"
+            "  Debian/Ubuntu (as root):  apt-get install -y chromium fonts-noto-cjk\n"
+            f"  any system:               set {ENV_VAR}=/path/to/chrome\n"
+            "  with internet access:     .venv/bin/playwright install chromium"
+        )
+    return found
+
+
+def launch_options(headless: bool = True) -> dict:
+    """Keyword arguments for ``playwright.chromium.launch`` (one browser per worker)."""
+    found = find_chromium()
+    if found is None:
+        raise ChromiumNotFound("No Chromium found; run `orderprobe doctor --install` first.")
+    return {"executable_path": found.path, "headless": headless, "args": list(LAUNCH_ARGS)}

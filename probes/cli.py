@@ -1,0 +1,44 @@
+"""``orderprobe`` — one front door; each sub-command lives beside the thing it drives.
+
+A command module exposes ``configure(parser)`` and ``main(args) -> int``. Modules are
+imported lazily so ``orderprobe run`` does not pay for the scheduler or reports.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+COMMANDS: dict[str, tuple[str, str]] = {
+    "run": ("probes.runner", "run probes (pytest + xdist) and write results and a report"),
+    "shop": ("shop.command", "serve the embedded demo shop, or switch its faults"),
+    "profiles": ("profiles.command", "list, show or validate devices, networks, regions, accounts, matrices"),
+    "report": ("reports.command", "render run / compare / trend HTML reports from the store"),
+    "schedule": ("scheduler.command", "run the monitoring service (APScheduler), or one job now"),
+    "doctor": ("probes.doctor", "find (or install) Chromium and check this machine can run probes"),
+}
+
+
+def _command_name(argv: list[str]) -> str | None:
+    return next((a for a in argv if not a.startswith("-")), None)
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    parser = argparse.ArgumentParser(prog="orderprobe", description="Synthetic end-to-end checkout probes.")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    wanted = _command_name(argv)
+    for name, (module_name, help_text) in COMMANDS.items():
+        sub_parser = sub.add_parser(name, help=help_text, description=help_text)
+        # Only the chosen command's module is imported; the others just list their help.
+        if name == wanted:
+            module = importlib.import_module(module_name)
+            module.configure(sub_parser)
+            sub_parser.set_defaults(_main=module.main)
+    args = parser.parse_args(argv)
+    return int(args._main(args) or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,89 @@
+"""The Journey recorder a probe writes against: ``with journey.step("pay"): ...``.
+
+It knows nothing about Playwright. The browser side plugs in through two small
+hooks: a ``meter`` that returns the in-browser interaction totals (so each step
+gets the difference), and ``listeners`` told when steps start, end or fail (so
+evidence is captured at the exact moment of failure and conditions can change at
+a named step).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Protocol
+
+from probes.result import Interactions, StepResult, StepStatus
+
+
+class StepListener(Protocol):
+    def on_step_start(self, journey: Journey, name: str) -> None: ...
+    def on_step_end(self, journey: Journey, step: StepResult) -> None: ...
+    def on_step_failed(self, journey: Journey, name: str, error: BaseException) -> None: ...
+
+
+class Journey:
+    def __init__(
+        self,
+        name: str,
+        *,
+        meter: Callable[[], Interactions] | None = None,
+        clock: Callable[[], float] = time.perf_counter,
+    ) -> None:
+        self.name = name
+        self.steps: list[StepResult] = []
+        self.listeners: list[StepListener] = []
+        self.current_step: str | None = None
+        self.failed_step: str | None = None
+        self._meter = meter or Interactions
+        self._clock = clock
+        self._t0 = clock()
+
+    def elapsed_ms(self) -> float:
+        return (self._clock() - self._t0) * 1000.0
+
+    @contextmanager
+    def step(self, name: str, *, budget_ms: float | None = None) -> Iterator[Journey]:
+        """Time one user-visible step. Budget overruns mark the step slow, not failed."""
+        if self.current_step is not None:
+            raise RuntimeError(f"step {name!r} started inside step {self.current_step!r}; steps do not nest")
+        for listener in self.listeners:
+            listener.on_step_start(self, name)
+        self.current_step = name
+        before = self._meter()
+        start = self.elapsed_ms()
+        error: BaseException | None = None
+        try:
+            yield self
+        except BaseException as exc:
+            error = exc
+            self.failed_step = name
+            for listener in self.listeners:
+                listener.on_step_failed(self, name, exc)
+            raise
+        finally:
+            duration = self.elapsed_ms() - start
+            self.current_step = None
+            if error is not None:
+                status = StepStatus.FAILED
+            elif budget_ms is not None and duration > budget_ms:
+                status = StepStatus.SLOW
+            else:
+                status = StepStatus.PASSED
+            result = StepResult(
+                name=name,
+                status=status,
+                start_ms=round(start, 3),
+                duration_ms=round(duration, 3),
+                budget_ms=budget_ms,
+                interactions=self._meter() - before,
+                error=None if error is None else f"{type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''}",
+            )
+            self.steps.append(result)
+            for listener in self.listeners:
+                listener.on_step_end(self, result)
+
+    @property
+    def slow(self) -> bool:
+        return any(s.status is StepStatus.SLOW for s in self.steps)

@@ -1,0 +1,151 @@
+"""What a journey leaves behind: plain, JSON-able data (no Playwright in here).
+
+These models are the contract between the engine (which fills them), the store
+(which persists them), the classifier (which reads ``FailurePoint``), the reports
+and the scheduler. They travel from xdist workers to the controller as JSON.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class Status(StrEnum):
+    PASSED = "passed"
+    FAILED = "failed"  # the checkout is broken (or an expected block did not happen)
+    BLOCKED = "blocked"  # refused as expected (teen, region rule…): a pass
+    DEGRADED = "degraded"  # reached its goal but a step ran over its time budget
+    ERROR = "error"  # the probe itself is broken (selector drift, script error)
+    FLAKY = "flaky"  # failed, then passed on retry; both attempts kept
+
+    @property
+    def ok(self) -> bool:
+        """Did the journey meet its expectation (exit code 0)?"""
+        return self in (Status.PASSED, Status.BLOCKED, Status.DEGRADED, Status.FLAKY)
+
+
+class StepStatus(StrEnum):
+    PASSED = "passed"
+    FAILED = "failed"
+    SLOW = "slow"  # passed, over budget
+
+
+class Interactions(BaseModel):
+    """Counted in the browser (trusted events), never declared by the probe."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    taps: int = 0  # trusted clicks / taps
+    text_inputs: int = 0  # fields typed into
+    page_loads: int = 0  # documents loaded (navigations)
+    requests: int = 0
+    bytes: int = 0  # transfer size of everything loaded
+    console_errors: int = 0
+
+    def __sub__(self, other: Interactions) -> Interactions:
+        return Interactions(**{k: getattr(self, k) - getattr(other, k) for k in Interactions.model_fields})
+
+    def __add__(self, other: Interactions) -> Interactions:
+        return Interactions(**{k: getattr(self, k) + getattr(other, k) for k in Interactions.model_fields})
+
+
+class StepResult(BaseModel):
+    name: str
+    status: StepStatus
+    start_ms: float  # offset from journey start (monotonic clock)
+    duration_ms: float
+    budget_ms: float | None = None
+    interactions: Interactions = Field(default_factory=Interactions)
+    error: str | None = None
+    conditions: str | None = None  # network condition switched at this step, if any
+
+
+class RequestRecord(BaseModel):
+    method: str
+    url: str
+    resource_type: str = ""
+    status: int | None = None  # None: no response
+    failure: str | None = None  # e.g. net::ERR_NAME_NOT_RESOLVED
+    start_ms: float = 0.0  # offset from journey start
+    duration_ms: float | None = None
+    step: str | None = None
+    body_excerpt: str | None = None  # short body of failed JSON/API responses (error codes)
+
+
+class FailurePoint(BaseModel):
+    """Where and how a journey stopped: the classifier's only input."""
+
+    step: str
+    action: str | None = None  # e.g. "Locator.click"
+    locator: str | None = None  # e.g. get_by_role("button", name="支付")
+    error_type: str
+    message: str
+    url: str = ""
+    document_status: int | None = None  # HTTP status of the page shown at failure
+    page_title: str = ""
+    page_text: str = ""  # visible text excerpt
+    requests: list[RequestRecord] = Field(default_factory=list)  # last N
+    failed_requests: list[RequestRecord] = Field(default_factory=list)
+    console_errors: list[str] = Field(default_factory=list)
+    screenshot: str | None = None  # path relative to the artefacts folder
+    trace: str | None = None
+
+
+class Cause(BaseModel):
+    category: str  # network | compatibility | payment | account | inventory | region | system | third_party | ux_path | probe_broken | unknown
+    detail: str = ""  # e.g. "dns", "sold_out", "maintenance"
+    dependency: str | None = None  # named third party, e.g. "payment-gateway"
+    rule: str = ""  # id of the rule that matched
+    evidence: str = ""  # the text the rule matched on
+    summary: str = ""  # one sentence for humans
+
+
+class Expectation(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    outcome: str = "pass"  # pass | blocked
+    causes: tuple[str, ...] = ()  # for blocked: acceptable cause categories (empty: any checkout cause)
+    reason: str = ""
+
+
+class Artefact(BaseModel):
+    kind: str  # screenshot | trace | html
+    path: str  # relative to the artefacts folder
+    bytes: int = 0
+
+
+class JourneyResult(BaseModel):
+    id: str
+    run_id: str
+    probe: str  # probe name (test function without "test_")
+    nodeid: str
+    profile: str  # "device/network/region/account"
+    conditions: dict[str, Any] = Field(default_factory=dict)  # full profile as it was applied
+    target: str = ""
+    worker: str = "main"
+    status: Status
+    expectation: Expectation = Field(default_factory=Expectation)
+    started_at: datetime  # wall clock, UTC: a label only
+    duration_ms: float
+    steps: list[StepResult] = Field(default_factory=list)
+    failure: FailurePoint | None = None
+    cause: Cause | None = None
+    attempt: int = 1
+    previous_attempts: list[JourneyResult] = Field(default_factory=list)
+    artefacts: list[Artefact] = Field(default_factory=list)
+    labels: dict[str, str] = Field(default_factory=dict)
+
+    @property
+    def interactions(self) -> Interactions:
+        total = Interactions()
+        for step in self.steps:
+            total = total + step.interactions
+        return total
+
+    @property
+    def failed_step(self) -> str | None:
+        return self.failure.step if self.failure else None
