@@ -1,0 +1,395 @@
+"""The results store: runs, journeys, steps, failures, requests and artefacts in SQL.
+
+SQLite file by default (WAL, busy timeout, foreign keys; several processes may write at
+once), any SQLAlchemy URL otherwise (PostgreSQL when many agents share results). The
+full ``JourneyResult`` JSON is kept so ``journeys()`` round-trips exactly; the queryable
+columns and the steps table exist so reports aggregate in SQL (see ``reports.queries``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Connection,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    create_engine,
+    delete,
+    event,
+    func,
+    insert,
+    select,
+)
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from probes.result import JourneyResult, Status
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+def _fk(column: str) -> ForeignKey:
+    return ForeignKey(column, ondelete="CASCADE")
+
+
+class Run(Base):
+    __tablename__ = "runs"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    started_at: Mapped[datetime] = mapped_column(DateTime, index=True)  # naive UTC
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime)
+    target: Mapped[str] = mapped_column(Text, default="")
+    matrix: Mapped[str | None] = mapped_column(String(200))
+    labels: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
+    command: Mapped[str] = mapped_column(Text, default="")
+    exit_code: Mapped[int | None] = mapped_column(Integer)
+
+
+class Journey(Base):
+    __tablename__ = "journeys"
+    id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    run_id: Mapped[str] = mapped_column(_fk("runs.id"), index=True)
+    probe: Mapped[str] = mapped_column(String(200))
+    profile: Mapped[str] = mapped_column(String(400))
+    status: Mapped[str] = mapped_column(String(20))
+    ok: Mapped[bool] = mapped_column(Boolean)  # met its expectation (Status.ok)
+    started_at: Mapped[datetime] = mapped_column(DateTime)  # naive UTC
+    # Seconds since the epoch: lets trend queries bucket time with integer division in any SQL dialect.
+    started_epoch: Mapped[int] = mapped_column(BigInteger)
+    duration_ms: Mapped[float] = mapped_column(Float)
+    attempt: Mapped[int] = mapped_column(Integer, default=1)
+    worker: Mapped[str] = mapped_column(String(50), default="")
+    failed_step: Mapped[str | None] = mapped_column(String(200))
+    cause_category: Mapped[str | None] = mapped_column(String(50))
+    cause_detail: Mapped[str | None] = mapped_column(String(200))
+    cause_dependency: Mapped[str | None] = mapped_column(String(200))
+    data: Mapped[str] = mapped_column(Text)  # the full JourneyResult JSON
+    __table_args__ = (
+        Index("ix_journeys_series", "probe", "profile", "started_epoch"),
+        Index("ix_journeys_time", "started_epoch", "status"),
+        Index("ix_journeys_cause", "cause_category", "cause_detail", "started_epoch"),
+    )
+
+
+class Step(Base):
+    __tablename__ = "steps"
+    journey_id: Mapped[str] = mapped_column(_fk("journeys.id"), primary_key=True)
+    idx: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    status: Mapped[str] = mapped_column(String(20))
+    start_ms: Mapped[float] = mapped_column(Float)
+    duration_ms: Mapped[float] = mapped_column(Float)
+    budget_ms: Mapped[float | None] = mapped_column(Float)
+    taps: Mapped[int] = mapped_column(Integer, default=0)
+    text_inputs: Mapped[int] = mapped_column(Integer, default=0)
+    page_loads: Mapped[int] = mapped_column(Integer, default=0)
+    requests: Mapped[int] = mapped_column(Integer, default=0)
+    bytes: Mapped[int] = mapped_column(BigInteger, default=0)
+    console_errors: Mapped[int] = mapped_column(Integer, default=0)
+    __table_args__ = (Index("ix_steps_name", "name"),)
+
+
+class Failure(Base):
+    __tablename__ = "failures"
+    journey_id: Mapped[str] = mapped_column(_fk("journeys.id"), primary_key=True)
+    step: Mapped[str] = mapped_column(String(200))
+    action: Mapped[str | None] = mapped_column(String(200))
+    locator: Mapped[str | None] = mapped_column(Text)
+    error_type: Mapped[str] = mapped_column(String(200))
+    message: Mapped[str] = mapped_column(Text)
+    url: Mapped[str] = mapped_column(Text, default="")
+    document_status: Mapped[int | None] = mapped_column(Integer)
+    page_title: Mapped[str] = mapped_column(Text, default="")
+    page_text: Mapped[str] = mapped_column(Text, default="")
+    console_errors: Mapped[list[str]] = mapped_column(JSON, default=list)
+    screenshot: Mapped[str | None] = mapped_column(Text)
+    trace: Mapped[str | None] = mapped_column(Text)
+    cause_category: Mapped[str | None] = mapped_column(String(50), index=True)
+    cause_detail: Mapped[str | None] = mapped_column(String(200))
+    cause_dependency: Mapped[str | None] = mapped_column(String(200), index=True)
+    cause_rule: Mapped[str | None] = mapped_column(String(200))
+    cause_evidence: Mapped[str | None] = mapped_column(Text)
+    cause_summary: Mapped[str | None] = mapped_column(Text)
+
+
+class Request(Base):
+    __tablename__ = "requests"
+    journey_id: Mapped[str] = mapped_column(_fk("journeys.id"), primary_key=True)
+    idx: Mapped[int] = mapped_column(Integer, primary_key=True)
+    failed: Mapped[bool] = mapped_column(Boolean)  # from FailurePoint.failed_requests
+    method: Mapped[str] = mapped_column(String(16))
+    url: Mapped[str] = mapped_column(Text)
+    resource_type: Mapped[str] = mapped_column(String(40), default="")
+    status: Mapped[int | None] = mapped_column(Integer)
+    failure: Mapped[str | None] = mapped_column(Text)
+    start_ms: Mapped[float] = mapped_column(Float, default=0.0)
+    duration_ms: Mapped[float | None] = mapped_column(Float)
+    step: Mapped[str | None] = mapped_column(String(200))
+    body_excerpt: Mapped[str | None] = mapped_column(Text)
+
+
+class ArtefactRow(Base):
+    __tablename__ = "artefacts"
+    journey_id: Mapped[str] = mapped_column(_fk("journeys.id"), primary_key=True)
+    idx: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(40))
+    path: Mapped[str] = mapped_column(Text)  # relative to the artefacts folder
+    bytes: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class RunSummary(BaseModel):
+    id: str
+    started_at: datetime  # aware, UTC
+    finished_at: datetime | None = None
+    target: str = ""
+    matrix: str | None = None
+    labels: dict[str, str] = {}
+    command: str = ""
+    counts: dict[str, int] = {}  # status -> journeys
+    exit_code: int | None = None
+    duration: timedelta | None = None
+
+    @property
+    def total(self) -> int:
+        return sum(self.counts.values())
+
+    @property
+    def ok(self) -> bool:
+        """Every journey met its expectation."""
+        return all(Status(s).ok for s, n in self.counts.items() if n)
+
+
+def default_url(var_dir: Path = Path("var")) -> str:
+    var_dir.mkdir(parents=True, exist_ok=True)
+    return f"sqlite:///{var_dir / 'orderprobe.db'}"
+
+
+def utc_naive(moment: datetime) -> datetime:
+    """Columns hold naive UTC (portable); a naive input is taken to be UTC already."""
+    return moment.astimezone(UTC).replace(tzinfo=None) if moment.tzinfo else moment
+
+
+def utc_aware(moment: datetime) -> datetime:
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
+
+
+def epoch(moment: datetime) -> int:
+    return int(utc_aware(moment).timestamp())
+
+
+def _sqlite_setup(engine: Any) -> None:
+    @event.listens_for(engine, "connect")
+    def _connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None  # we emit BEGIN ourselves (below)
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA busy_timeout = 30000")
+        cursor.execute("PRAGMA journal_mode = WAL")
+        cursor.execute("PRAGMA synchronous = NORMAL")
+        cursor.execute("PRAGMA foreign_keys = ON")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _begin(conn: Connection) -> None:
+        # Writers take the write lock up front: a deferred transaction that upgrades
+        # from read to write fails at once under WAL instead of waiting busy_timeout.
+        write = conn.get_execution_options().get("orderprobe_write", False)
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+
+
+class Store:
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.engine = create_engine(url)
+        if self.engine.dialect.name == "sqlite":
+            _sqlite_setup(self.engine)
+        self._create_tables()
+
+    def _create_tables(self) -> None:
+        for attempt in range(3):
+            try:
+                with self.write() as conn:
+                    Base.metadata.create_all(conn)
+                return
+            except DBAPIError:  # another process created them between our check and CREATE
+                if attempt == 2:
+                    raise
+
+    @contextmanager
+    def write(self) -> Iterator[Connection]:
+        with self.engine.connect() as conn:
+            conn.execution_options(orderprobe_write=True)
+            with conn.begin():
+                yield conn
+
+    @contextmanager
+    def read(self) -> Iterator[Connection]:
+        with self.engine.connect() as conn, conn.begin():
+            yield conn
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    # -- writing ---------------------------------------------------------------------
+
+    def start_run(
+        self,
+        run_id: str,
+        *,
+        started_at: datetime,
+        target: str,
+        matrix: str | None,
+        labels: dict[str, str] | None = None,
+        command: str = "",
+    ) -> None:
+        values = dict(
+            started_at=utc_naive(started_at),
+            target=target,
+            matrix=matrix,
+            labels=dict(labels or {}),
+            command=command,
+        )
+        with self.write() as conn:
+            if conn.scalar(select(Run.id).where(Run.id == run_id)) is None:
+                conn.execute(insert(Run).values(id=run_id, **values))
+            else:
+                conn.execute(Run.__table__.update().where(Run.id == run_id).values(**values))
+
+    def finish_run(self, run_id: str, *, finished_at: datetime, exit_code: int) -> None:
+        with self.write() as conn:
+            conn.execute(
+                Run.__table__.update()
+                .where(Run.id == run_id)
+                .values(finished_at=utc_naive(finished_at), exit_code=exit_code)
+            )
+
+    def add_journey(self, result: JourneyResult) -> None:
+        """Insert or replace one journey (idempotent on ``result.id``)."""
+        with self.write() as conn:
+            if conn.scalar(select(Run.id).where(Run.id == result.run_id)) is None:
+                # A journey may arrive before (or without) start_run: keep it, with a stub run.
+                conn.execute(
+                    insert(Run).values(
+                        id=result.run_id,
+                        started_at=utc_naive(result.started_at),
+                        target=result.target,
+                        matrix=None,
+                        labels={},
+                        command="",
+                    )
+                )
+            for table in (Step, Failure, Request, ArtefactRow):
+                conn.execute(delete(table).where(table.journey_id == result.id))
+            conn.execute(delete(Journey).where(Journey.id == result.id))
+            self._insert(conn, result)
+
+    def _insert(self, conn: Connection, r: JourneyResult) -> None:
+        cause = r.cause.model_dump() if r.cause else {}
+        journey = dict(
+            r.model_dump(include={"id", "run_id", "probe", "profile", "duration_ms", "attempt", "worker"}),
+            status=r.status.value,
+            ok=r.status.ok,
+            started_at=utc_naive(r.started_at),
+            started_epoch=epoch(r.started_at),
+            failed_step=r.failed_step,
+            data=r.model_dump_json(),
+            **{f"cause_{k}": cause.get(k) for k in ("category", "detail", "dependency")},
+        )
+        conn.execute(insert(Journey).values(**journey))
+        steps = [
+            dict(s.model_dump(exclude={"interactions", "error", "conditions"}), **s.interactions.model_dump())
+            for s in r.steps
+        ]
+        self._insert_rows(conn, Step, r.id, steps)
+        if r.failure:
+            f = r.failure
+            failure = f.model_dump(exclude={"requests", "failed_requests"})
+            conn.execute(
+                insert(Failure).values(
+                    journey_id=r.id, **failure, **{f"cause_{k}": v for k, v in cause.items()}
+                )
+            )
+            requests = [dict(q.model_dump(), failed=False) for q in f.requests]
+            requests += [dict(q.model_dump(), failed=True) for q in f.failed_requests]
+            self._insert_rows(conn, Request, r.id, requests)
+        self._insert_rows(conn, ArtefactRow, r.id, [a.model_dump() for a in r.artefacts])
+
+    @staticmethod
+    def _insert_rows(
+        conn: Connection, table: type[Base], journey_id: str, rows: list[dict[str, Any]]
+    ) -> None:
+        if rows:
+            conn.execute(
+                insert(table), [dict(row, journey_id=journey_id, idx=i) for i, row in enumerate(rows)]
+            )
+
+    # -- reading ---------------------------------------------------------------------
+
+    def run(self, run_id: str) -> RunSummary | None:
+        found = self._summaries(select(Run).where(Run.id == run_id))
+        return found[0] if found else None
+
+    def runs(self, limit: int = 50, since: datetime | None = None) -> list[RunSummary]:
+        query = select(Run).order_by(Run.started_at.desc(), Run.id.desc()).limit(limit)
+        if since is not None:
+            query = query.where(Run.started_at >= utc_naive(since))
+        return self._summaries(query)
+
+    def _summaries(self, query: Any) -> list[RunSummary]:
+        with self.read() as conn:
+            rows = conn.execute(query).all()
+            ids = [row.id for row in rows]
+            counts: dict[str, dict[str, int]] = {i: {} for i in ids}
+            if ids:
+                grouped = conn.execute(
+                    select(Journey.run_id, Journey.status, func.count())
+                    .where(Journey.run_id.in_(ids))
+                    .group_by(Journey.run_id, Journey.status)
+                )
+                for run_id, status, n in grouped:
+                    counts[run_id][status] = n
+        return [
+            RunSummary(
+                id=row.id,
+                started_at=utc_aware(row.started_at),
+                finished_at=utc_aware(row.finished_at) if row.finished_at else None,
+                target=row.target or "",
+                matrix=row.matrix,
+                labels=dict(row.labels or {}),
+                command=row.command or "",
+                counts=counts[row.id],
+                exit_code=row.exit_code,
+                duration=(row.finished_at - row.started_at) if row.finished_at else None,
+            )
+            for row in rows
+        ]
+
+    def journeys(self, run_id: str) -> list[JourneyResult]:
+        with self.read() as conn:
+            data = conn.scalars(
+                select(Journey.data).where(Journey.run_id == run_id).order_by(Journey.started_at, Journey.id)
+            ).all()
+        return [JourneyResult.model_validate_json(d) for d in data]
+
+    def journey(self, journey_id: str) -> JourneyResult | None:
+        with self.read() as conn:
+            data = conn.scalar(select(Journey.data).where(Journey.id == journey_id))
+        return JourneyResult.model_validate_json(data) if data else None
+
+    def latest_run_id(self) -> str | None:
+        with self.read() as conn:
+            return conn.scalar(select(Run.id).order_by(Run.started_at.desc(), Run.id.desc()).limit(1))
