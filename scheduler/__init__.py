@@ -1,0 +1,1 @@
+"""The monitoring service: `orderprobe schedule` runs probe jobs on APScheduler, alerts, exposes metrics."""

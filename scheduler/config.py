@@ -1,0 +1,301 @@
+"""Schedules as data: the YAML a monitoring agent runs, validated once into frozen models.
+
+A bad file is refused before the service starts with ``file:line: field: problem``
+(pydantic does the checking; the YAML node tree tells us the line of each field).
+Secrets never live in the file: channels name the *environment variables* that hold
+webhook URLs, signing secrets and SMTP passwords.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from apscheduler.triggers.cron import CronTrigger
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$")
+_UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, None: 1}
+_ID = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"
+
+
+class ScheduleError(ValueError):
+    """A schedule file that cannot be run; the message names file, line and field."""
+
+
+def _seconds(value: Any) -> Any:
+    """``90``, ``"90s"``, ``"5m"``, ``"1h"``, ``"14d"`` → seconds (float)."""
+    if isinstance(value, timedelta):
+        return value.total_seconds()
+    if isinstance(value, str):
+        match = _DURATION.match(value)
+        if not match:
+            raise ValueError(f"not a duration: {value!r} (use e.g. 30s, 5m, 1h, 14d)")
+        return float(match.group(1)) * _UNITS[match.group(2)]
+    return value
+
+
+Seconds = Annotated[float, BeforeValidator(_seconds), Field(gt=0)]
+
+
+class Frozen(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class MetricsConfig(Frozen):
+    host: str = "127.0.0.1"  # loopback unless you mean it
+    port: int = Field(9464, ge=0, le=65535)  # 0: any free port (tests)
+    enabled: bool = True
+
+
+class RetentionConfig(Frozen):
+    days: Seconds = 14 * 86400  # runs, logs, passing artefacts
+    failure_days: Seconds = 30 * 86400  # screenshots / traces of failed journeys
+    every: Seconds = 3600  # how often pruning runs
+
+
+class Profile(Frozen):
+    device: str | None = None
+    network: str | None = None
+    region: str | None = None
+    account: str | None = None
+
+
+class AlertRule(Frozen):
+    open_after: int = Field(2, ge=1)  # K consecutive failing runs open an incident
+    failure_rate: float | None = Field(None, gt=0, le=1)  # …or this share of bad runs in `window`
+    window: int = Field(10, ge=2)
+    resolve_after: int = Field(2, ge=1)  # M consecutive passing runs resolve it
+    remind_every: Seconds | None = 3600  # re-notify while open; null: never
+    channels: tuple[str, ...] = ()  # checkout broken: high urgency
+    low_urgency: tuple[str, ...] = ()  # probe broken / flaky
+
+
+class JobConfig(Frozen):
+    id: Annotated[str, Field(pattern=_ID)]
+    description: str = ""
+    matrix: str | None = None
+    probes: tuple[str, ...] = ()
+    profile: Profile | None = None
+    select: str | None = None  # pytest -k expression
+    target: str | None = None  # default: the file's target
+    every: Seconds | None = None
+    cron: str | None = None
+    timezone: str = "Asia/Shanghai"
+    timeout: Seconds = 600
+    misfire_grace: Seconds = 60
+    labels: dict[str, str] = Field(default_factory=dict)
+    alert: AlertRule = Field(default_factory=AlertRule)
+    # Run this argv instead of `orderprobe run` ({run_id} {target} {results} {artefacts} are filled in).
+    command: tuple[str, ...] | None = None
+
+    @field_validator("cron")
+    @classmethod
+    def _cron_parses(cls, value: str | None) -> str | None:
+        if value is not None:
+            CronTrigger.from_crontab(value)  # ValueError names the bad field of the expression
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone_exists(cls, value: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r} (e.g. Asia/Shanghai, UTC)") from None
+        return value
+
+    @model_validator(mode="after")
+    def _one_trigger_one_selection(self) -> JobConfig:
+        if (self.every is None) == (self.cron is None):
+            raise ValueError("give exactly one trigger: `every` (e.g. 5m) or `cron` (e.g. '*/5 * * * *')")
+        if self.command is None and self.matrix is None and not self.probes:
+            raise ValueError("name a `matrix` or `probes` (or a `command`) to run")
+        if self.matrix is not None and (self.probes or self.profile):
+            raise ValueError("`matrix` and `probes`/`profile` are alternatives; give one")
+        return self
+
+
+class ChannelBase(Frozen):
+    url_env: str | None = None  # name of the env var holding the webhook URL
+    secret_env: str | None = None  # name of the env var holding the signing secret
+    timeout: Seconds = 10
+    retries: int = Field(3, ge=0, le=10)
+    backoff: Seconds = 1  # first retry delay; doubles each time
+
+
+class WebhookChannel(ChannelBase):
+    type: Literal["webhook"]
+
+    @model_validator(mode="after")
+    def _has_url(self) -> ChannelBase:
+        if not self.url_env:
+            raise ValueError("a webhook channel needs `url_env`: the env var holding its URL")
+        return self
+
+
+class FeishuChannel(WebhookChannel):
+    type: Literal["feishu", "lark"]  # type: ignore[assignment]
+    msg_type: Literal["text", "post", "interactive"] = "interactive"
+
+
+class DingTalkChannel(WebhookChannel):
+    type: Literal["dingtalk"]  # type: ignore[assignment]
+    at_mobiles: tuple[str, ...] = ()
+
+
+class WeComChannel(WebhookChannel):
+    type: Literal["wecom"]  # type: ignore[assignment]
+
+
+class SlackChannel(WebhookChannel):
+    type: Literal["slack"]  # type: ignore[assignment]
+
+
+class EmailChannel(ChannelBase):
+    type: Literal["email"]
+    host: str = "127.0.0.1"
+    port: int = Field(25, ge=1, le=65535)
+    sender: str
+    to: tuple[str, ...] = Field(min_length=1)
+    username_env: str | None = None
+    password_env: str | None = None
+    starttls: bool = False
+
+
+ChannelConfig = Annotated[
+    WebhookChannel | FeishuChannel | DingTalkChannel | WeComChannel | SlackChannel | EmailChannel,
+    Field(discriminator="type"),
+]
+
+
+class ScheduleConfig(Frozen):
+    agent: Annotated[str, Field(pattern=r"^[A-Za-z0-9_]+$")] = "local"  # one job table per agent
+    database: str | None = None  # SQLAlchemy URL; default: the results store's
+    artefacts: str = "var/artefacts"
+    target: str | None = None  # default target of every job
+    report_url: str | None = None  # e.g. https://probes.example/runs/{run_id}; default: the artefact path
+    shutdown_grace: Seconds = 30
+    metrics: MetricsConfig = Field(default_factory=MetricsConfig)
+    retention: RetentionConfig = Field(default_factory=RetentionConfig)
+    channels: dict[Annotated[str, Field(pattern=_ID)], ChannelConfig] = Field(default_factory=dict)
+    jobs: tuple[JobConfig, ...]
+    source: str = Field("", exclude=True)  # file it came from, for messages
+
+    @field_validator("jobs")
+    @classmethod
+    def _jobs_unique(cls, jobs: tuple[JobConfig, ...]) -> tuple[JobConfig, ...]:
+        if not jobs:
+            raise ValueError("no jobs: add at least one under `jobs:`")
+        ids = [job.id for job in jobs]
+        twice = sorted({i for i in ids if ids.count(i) > 1})
+        if twice:
+            raise ValueError(f"job id {twice[0]!r} is used twice")
+        return jobs
+
+    def job(self, job_id: str) -> JobConfig:
+        for job in self.jobs:
+            if job.id == job_id:
+                return job
+        raise KeyError(f"no job {job_id!r} (jobs: {', '.join(j.id for j in self.jobs)})")
+
+
+# ---------------------------------------------------------------- loading with lines
+
+
+def _is_tag(node: yaml.Node | None, part: int | str) -> bool:
+    if not isinstance(node, yaml.MappingNode):
+        return False
+    return any(k.value == "type" and getattr(v, "value", None) == part for k, v in node.value)
+
+
+def _locate(root: yaml.Node | None, loc: tuple[int | str, ...]) -> tuple[int, str]:
+    """Follow a pydantic error location through the YAML node tree: (line, dotted field)."""
+    node, line, field = root, (root.start_mark.line + 1 if root is not None else 1), ""
+    for i, part in enumerate(loc):
+        child = None
+        if isinstance(node, yaml.MappingNode):
+            child = next((v for k, v in node.value if k.value == part), None)
+        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value):
+            child = node.value[part]
+        if child is None and (i < len(loc) - 1 or _is_tag(node, part)):
+            continue  # a union tag such as 'feishu' in the loc: no node of its own
+        field += f"[{part}]" if isinstance(part, int) else (f".{part}" if field else str(part))
+        if child is None:
+            break  # a missing field: the enclosing mapping's line is the best there is
+        node, line = child, child.start_mark.line + 1
+    return line, field
+
+
+def _reference_errors(data: dict, environ: dict[str, str] | None) -> list[tuple[tuple, str]]:
+    """Channel names a job uses must exist; with `environ`, the env vars channels name must be set."""
+    channels = data.get("channels") if isinstance(data.get("channels"), dict) else {}
+    errors = []
+    jobs = data.get("jobs") if isinstance(data.get("jobs"), list) else []
+    for i, job in enumerate(jobs):
+        alert = job.get("alert") if isinstance(job, dict) else None
+        for key in ("channels", "low_urgency"):
+            names = alert.get(key) if isinstance(alert, dict) else None
+            for j, name in enumerate(names if isinstance(names, list) else []):
+                if name not in channels:
+                    known = ", ".join(sorted(channels)) or "none defined"
+                    problem = f"unknown channel {name!r} (channels: {known})"
+                    errors.append((("jobs", i, "alert", key, j), problem))
+    if environ is not None:
+        for name, channel in channels.items():
+            for field in ("url_env", "secret_env", "username_env", "password_env"):
+                var = channel.get(field) if isinstance(channel, dict) else None
+                if var and not environ.get(var):
+                    errors.append((("channels", name, field), f"environment variable {var} is not set"))
+    return errors
+
+
+def parse(text: str, source: str = "<schedule>", environ: dict[str, str] | None = None) -> ScheduleConfig:
+    """Validate a schedule document; raise ScheduleError listing every problem by line.
+
+    Pass ``environ`` (the service does) to also require the env vars channels name.
+    """
+    try:
+        root = yaml.compose(text)
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"{source}:{mark.line + 1}" if mark else source
+        raise ScheduleError(f"{where}: not valid YAML: {getattr(exc, 'problem', exc)}") from None
+    if not isinstance(data, dict):
+        raise ScheduleError(f"{source}:1: a schedule file is a mapping with `jobs:` (and `channels:`, …)")
+    problems: list[tuple[tuple, str]] = []
+    try:
+        config = ScheduleConfig.model_validate({**data, "source": source})
+    except ValidationError as exc:
+        problems = [(tuple(e["loc"]), e["msg"].removeprefix("Value error, ")) for e in exc.errors()]
+        config = None
+    problems += _reference_errors(data, environ)
+    if problems:
+        located = sorted((*_locate(root, loc), msg) for loc, msg in problems)
+        lines = [f"{source}:{line}: {field or '(file)'}: {msg}" for line, field, msg in located]
+        raise ScheduleError("\n".join(lines))
+    assert config is not None
+    return config
+
+
+def load(path: str | Path, environ: dict[str, str] | None = None) -> ScheduleConfig:
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ScheduleError(f"{path}: cannot read schedule file: {exc.strerror}") from None
+    return parse(text, str(path), environ)
