@@ -78,7 +78,9 @@ class Journey:
                 duration_ms=round(duration, 3),
                 budget_ms=budget_ms,
                 interactions=self._meter() - before,
-                error=None if error is None else f"{type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''}",
+                error=None
+                if error is None
+                else f"{type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''}",
             )
             self.steps.append(result)
             for listener in self.listeners:

@@ -1,0 +1,156 @@
+"""Fixtures a probe uses: ``journey``, ``page``, ``context``, ``browser``, ``profile``, ``target``.
+
+One browser per worker (relaunched only after a crash), a fresh context per journey,
+the embedded demo shop per worker unless ``--target`` is given.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+from probes.journey import Journey
+from probes.journey_run import JourneyRun
+from probes.session import ProbeSession
+from probes.target import Target
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser, BrowserContext, Page, Playwright
+    from profiles.models import MatrixItem, Profile
+
+RUNNING = pytest.StashKey[JourneyRun]()
+DEMO_SECRETS = {"ORDERPROBE_DEMO_PASSWORD": "demo-pass", "ORDERPROBE_DEMO_SMS_CODE": "246810"}
+
+
+class BrowserHolder:
+    """Launch lazily, once per worker; relaunch after a crash instead of failing every later probe."""
+
+    def __init__(self, headed: bool) -> None:
+        self.headed = headed
+        self._playwright: Playwright | None = None
+        self._browser: Browser | None = None
+
+    def get(self) -> Browser:
+        from playwright.sync_api import sync_playwright
+
+        from probes.browser import launch_options
+
+        if self._browser is not None and self._browser.is_connected():
+            return self._browser
+        if self._playwright is None:
+            self._playwright = sync_playwright().start()
+        self._browser = self._playwright.chromium.launch(**launch_options(headless=not self.headed))
+        return self._browser
+
+    def close(self) -> None:
+        if self._browser is not None and self._browser.is_connected():
+            self._browser.close()
+        if self._playwright is not None:
+            self._playwright.stop()
+
+
+@pytest.fixture(scope="session")
+def orderprobe_run(pytestconfig: pytest.Config) -> ProbeSession:
+    from probes.plugin import SESSION
+
+    return pytestconfig.stash[SESSION]
+
+
+@pytest.fixture(scope="session")
+def _orderprobe_shop(orderprobe_run: ProbeSession) -> Iterator[Any]:
+    if orderprobe_run.settings.target:
+        yield None
+        return
+    from shop.server import DemoShop
+
+    for name, value in DEMO_SECRETS.items():  # the demo shop's published test credentials
+        os.environ.setdefault(name, value)
+    shop = DemoShop(port=0, payment_port=0)
+    shop.start()
+    yield shop
+    shop.stop()
+
+
+@pytest.fixture
+def demo_shop(_orderprobe_shop: Any) -> Any:
+    """The embedded demo shop, reset before each journey; ``None`` when ``--target`` is given."""
+    if _orderprobe_shop is not None:
+        _orderprobe_shop.reset()
+    return _orderprobe_shop
+
+
+@pytest.fixture(scope="session")
+def target(orderprobe_run: ProbeSession, _orderprobe_shop: Any) -> Target:
+    settings = orderprobe_run.settings
+    if _orderprobe_shop is None:
+        return Target(settings.target or "", dict(settings.dependencies))
+    shop = _orderprobe_shop
+    # Which of the demo shop's URLs are "third parties": this is target config, not rules.
+    dependencies = {
+        f"{shop.payment_url}/*": "payment-gateway",
+        f"{shop.url}/api/logistics/*": "logistics",
+        f"{shop.url}/api/sms/*": "sms",
+        **settings.dependencies,
+    }
+    return Target(shop.url, dependencies, embedded=True)
+
+
+@pytest.fixture(scope="session")
+def _orderprobe_browser(orderprobe_run: ProbeSession) -> Iterator[BrowserHolder]:
+    holder = BrowserHolder(orderprobe_run.settings.headed)
+    yield holder
+    holder.close()
+
+
+@pytest.fixture
+def browser(_orderprobe_browser: BrowserHolder) -> Browser:
+    return _orderprobe_browser.get()
+
+
+@pytest.fixture
+def orderprobe_item(request: pytest.FixtureRequest) -> MatrixItem:
+    return request.param
+
+
+@pytest.fixture
+def profile(orderprobe_item: MatrixItem) -> Profile:
+    return orderprobe_item.profile
+
+
+@pytest.fixture
+def _journey_run(
+    request: pytest.FixtureRequest,
+    orderprobe_run: ProbeSession,
+    orderprobe_item: MatrixItem,
+    target: Target,
+    demo_shop: Any,
+    _orderprobe_browser: BrowserHolder,
+) -> Iterator[JourneyRun]:
+    node = request.node
+    from probes.plugin import ATTEMPTS
+
+    run = JourneyRun(
+        orderprobe_run, node.nodeid, orderprobe_item, target, attempt=len(node.stash.get(ATTEMPTS, [])) + 1
+    )
+    node.stash[RUNNING] = run  # before opening: a browser that fails to start is still a recorded journey
+    run.open(_orderprobe_browser.get)
+    yield run
+    run.close()
+
+
+@pytest.fixture
+def context(_journey_run: JourneyRun) -> BrowserContext:
+    return _journey_run.context
+
+
+@pytest.fixture
+def page(_journey_run: JourneyRun) -> Page:
+    return _journey_run.page
+
+
+@pytest.fixture
+def journey(_journey_run: JourneyRun) -> Journey:
+    return _journey_run.journey

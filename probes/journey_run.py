@@ -1,0 +1,191 @@
+"""One journey, start to finish: context from the profile, emulation, recorder, verdict,
+artefacts, result. The only place the engine touches Playwright for a journey."""
+
+from __future__ import annotations
+
+import re
+import traceback
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from probes.journey import Journey
+from probes.outcome import verdict
+from probes.recorder import Recorder
+from probes.result import Artefact, Cause, FailurePoint, JourneyResult, Status, StepResult
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser
+    from profiles.models import MatrixItem
+
+    from probes.session import ProbeSession
+    from probes.target import Target
+
+
+def _safe(nodeid: str) -> str:
+    return re.sub(r"[^\w.-]+", "_", nodeid.split("::")[-1])[:120]
+
+
+class JourneyRun:
+    def __init__(self, session: ProbeSession, nodeid: str, item: MatrixItem, target: Target, *, attempt: int = 1):
+        self.session = session
+        self.nodeid = nodeid
+        self.item = item
+        self.target = target
+        self.attempt = attempt
+        self.id = uuid.uuid4().hex
+        self.rel_dir = f"{session.run_id}/{_safe(nodeid)}-{self.id[:6]}"
+        self.dir = session.settings.artefacts / self.rel_dir
+        self.started_at = datetime.now(UTC)
+        self.journey = Journey(item.probe)
+        self.status: Status | None = None
+        self.cause: Cause | None = None
+        self.failure: FailurePoint | None = None
+        self.artefacts: list[Artefact] = []
+        self.conditions: dict[str, Any] = item.profile.describe()
+        self.context: Any = None
+        self.page: Any = None
+        self.recorder: Recorder | None = None
+        self.emulation: Any = None
+        self._duration_ms: float | None = None
+        session.events.emit(
+            "journey/start", journey=self.id, probe=item.probe, profile=item.profile.name, nodeid=nodeid
+        )
+
+    # -- lifecycle ----------------------------------------------------------------------------
+    def open(self, get_browser: Callable[[], Browser]) -> None:
+        from probes.network import Emulation
+
+        settings = self.session.settings
+        self.context = get_browser().new_context(**self.item.profile.context_options())
+        self.context.set_default_timeout(settings.action_timeout_ms)
+        self.context.set_default_navigation_timeout(max(30_000.0, settings.action_timeout_ms))
+        if settings.trace != "off":
+            self.context.tracing.start(screenshots=True, snapshots=True)
+        self.page = self.context.new_page()
+        self.recorder = Recorder(self.context, self.page, settings.artefacts, self.rel_dir)
+        self.emulation = Emulation(self.item.profile, self.context, self.page)
+        self.emulation.apply()
+        self.journey = Journey(self.item.probe, meter=self.recorder.meter)
+        self.journey.listeners = [self.recorder, self.emulation, self]
+
+    def conclude(self, excinfo: Any, *, when: str) -> Status:
+        """Verdict for the test body (or for a setup that never let it start)."""
+        self._duration_ms = self.journey.elapsed_ms()
+        error = excinfo.value if excinfo is not None else None
+        if error is not None:
+            self.failure = self._failure_point(error, when)
+            self.cause = self.session.classifier.classify(self.failure, dependencies=self.target.dependencies)
+        self.status, self.cause = verdict(
+            failed=error is not None, cause=self.cause, expectation=self.item.expectation, slow=self.journey.slow
+        )
+        return self.status
+
+    def _failure_point(self, error: BaseException, when: str) -> FailurePoint:
+        if self.recorder is None:  # the browser or context never came up
+            return FailurePoint(
+                step="(setup)", error_type=type(error).__name__, message="".join(traceback.format_exception_only(error))
+            )
+        if self.recorder.failure is not None:
+            return self.recorder.failure
+        last = self.journey.steps[-1].name if self.journey.steps else None
+        step = f"after {last}" if last else "(before the first step)"
+        return self.recorder.capture(step if when == "call" else f"({when})", error)
+
+    def explain(self) -> str:
+        cause = self.cause
+        return f"{self.status}: {cause.summary if cause else ''}"
+
+    def close(self) -> None:
+        if self.status is None:  # setup passed, teardown without a call phase (e.g. skipped)
+            self.status = Status.PASSED
+        if self.emulation is not None:
+            self.emulation.close()
+        keep_trace = (
+            self.session.settings.trace == "on"
+            or (self.session.settings.trace == "retain-on-failure" and not self.status.ok)
+            or self.status is Status.ERROR
+        )
+        try:
+            if self.context is not None and self.session.settings.trace != "off":
+                if keep_trace:
+                    path = self.dir / "trace.zip"
+                    self.dir.mkdir(parents=True, exist_ok=True)
+                    self.context.tracing.stop(path=str(path))
+                    if self.failure is not None:
+                        self.failure.trace = f"{self.rel_dir}/trace.zip"
+                else:
+                    self.context.tracing.stop()
+        except Exception:  # a crashed browser has no trace to give; the rest of the result stands
+            pass
+        try:
+            if self.context is not None:
+                self.context.close()
+        except Exception:
+            pass
+        self._collect_artefacts()
+        self.session.events.emit(
+            "journey/end",
+            journey=self.id,
+            probe=self.item.probe,
+            profile=self.item.profile.name,
+            status=str(self.status),
+            duration_ms=self._duration_ms,
+            step=self.failure.step if self.failure else None,
+            cause=self.cause.category if self.cause else None,
+        )
+
+    def _collect_artefacts(self) -> None:
+        if not self.dir.exists():
+            return
+        for path in sorted(self.dir.iterdir()):
+            kind = {".png": "screenshot", ".zip": "trace"}.get(path.suffix, "file")
+            self.artefacts.append(Artefact(kind=kind, path=f"{self.rel_dir}/{path.name}", bytes=path.stat().st_size))
+
+    def result(self, attempts: list[JourneyResult]) -> JourneyResult:
+        from probes.outcome import combine_attempts
+
+        status = self.status or Status.ERROR
+        if attempts:
+            status = combine_attempts([a.status for a in attempts] + [status])
+        if self.emulation is not None:
+            self.conditions = {**self.conditions, "applied": self.emulation.record()}
+        return JourneyResult(
+            id=self.id,
+            run_id=self.session.run_id,
+            probe=self.item.probe,
+            nodeid=self.nodeid,
+            profile=self.item.profile.name,
+            conditions=self.conditions,
+            target=self.target.base_url,
+            worker=self.session.worker,
+            status=status,
+            expectation=self.item.expectation,
+            started_at=self.started_at,
+            duration_ms=round(self._duration_ms if self._duration_ms is not None else self.journey.elapsed_ms(), 3),
+            steps=self.journey.steps,
+            failure=self.failure,
+            cause=self.cause,
+            attempt=self.attempt,
+            previous_attempts=attempts,
+            artefacts=self.artefacts,
+            labels=self.session.settings.labels,
+        )
+
+    # -- StepListener: the live event stream --------------------------------------------------
+    def on_step_start(self, journey: Journey, name: str) -> None:
+        self.session.events.emit("step/start", journey=self.id, probe=self.item.probe, step=name)
+
+    def on_step_end(self, journey: Journey, step: StepResult) -> None:
+        self.session.events.emit(
+            "step/end",
+            journey=self.id,
+            probe=self.item.probe,
+            step=step.name,
+            status=str(step.status),
+            duration_ms=step.duration_ms,
+        )
+
+    def on_step_failed(self, journey: Journey, name: str, error: BaseException) -> None:
+        pass

@@ -1,0 +1,39 @@
+"""Turn what happened into a verdict, given what was expected. Pure; no browser."""
+
+from __future__ import annotations
+
+from probes.result import Cause, Expectation, Status
+
+# Causes that are never an acceptable "blocked": the harness, the network or the probe failed,
+# not the shop's business rules.
+NEVER_BLOCKED = frozenset({"probe_broken", "unknown"})
+
+
+def verdict(*, failed: bool, cause: Cause | None, expectation: Expectation, slow: bool) -> tuple[Status, Cause | None]:
+    """(status, cause) for one attempt."""
+    blocked_expected = expectation.outcome == "blocked"
+    if not failed:
+        if blocked_expected:
+            return Status.FAILED, Cause(
+                category="expectation",
+                detail="not_blocked",
+                rule="expectation",
+                evidence=expectation.reason or "expected outcome: blocked",
+                summary="预期被拦截，但下单成功 — expected to be blocked, but checkout went through",
+            )
+        return (Status.DEGRADED if slow else Status.PASSED), None
+    assert cause is not None
+    if cause.category == "probe_broken":
+        return Status.ERROR, cause
+    if blocked_expected and cause.category not in NEVER_BLOCKED:
+        if not expectation.causes or cause.category in expectation.causes:
+            return Status.BLOCKED, cause
+    return Status.FAILED, cause
+
+
+def combine_attempts(statuses: list[Status]) -> Status:
+    """Final status of a retried journey: a pass after a failure is flaky, never hidden."""
+    final = statuses[-1]
+    if final.ok and any(not s.ok for s in statuses[:-1]):
+        return Status.FLAKY
+    return final

@@ -1,0 +1,203 @@
+"""The browser side of a journey: counters, request log and failure-point capture.
+
+Interactions are counted *in the page* by an init script that listens for trusted
+events and reports them through a binding, so a step's taps, text inputs and page
+loads are facts about the path, not numbers the probe author declared.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections import deque
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from probes.result import FailurePoint, Interactions, RequestRecord
+
+if TYPE_CHECKING:
+    from playwright.sync_api import BrowserContext, Page, Request, Response
+
+    from probes.journey import Journey
+    from probes.result import StepResult
+
+BINDING = "__orderprobe_count"
+
+# Runs in every document before page scripts. Main frame only, so iframes don't double count.
+COUNTER_SCRIPT = """
+(() => {
+  if (window.top !== window || window.__orderprobeInstalled) return;
+  window.__orderprobeInstalled = true;
+  const report = (kind, n) => { try { window.%(binding)s(kind, n); } catch (e) {} };
+  report("page_loads", 1);
+  const typing = new WeakSet();
+  document.addEventListener("click", e => { if (e.isTrusted) report("taps", 1); }, true);
+  document.addEventListener("input", e => {
+    const t = e.target;
+    if (!e.isTrusted || !t || typing.has(t)) return;
+    if (t.tagName === "TEXTAREA" || (t.tagName === "INPUT" && !/^(checkbox|radio|button|submit|range|color|file)$/i.test(t.type))) {
+      typing.add(t); report("text_inputs", 1);
+    }
+  }, true);
+  document.addEventListener("focusout", e => { if (e.target) typing.delete(e.target); }, true);
+  try {
+    new PerformanceObserver(list => {
+      let bytes = 0;
+      for (const entry of list.getEntries()) bytes += entry.transferSize || 0;
+      if (bytes) report("bytes", bytes);
+    }).observe({type: "resource", buffered: true});
+    new PerformanceObserver(list => {
+      let bytes = 0;
+      for (const entry of list.getEntries()) bytes += entry.transferSize || 0;
+      if (bytes) report("bytes", bytes);
+    }).observe({type: "navigation", buffered: true});
+  } catch (e) {}
+})();
+""" % {"binding": BINDING}
+
+_ACTION = re.compile(r"^(?:[\w.]+Error: )?([A-Z]\w*\.\w+):", re.M)
+_EXPECT = re.compile(r'Expect "(\w+)"')
+_LOCATOR = re.compile(r"waiting for (.+)$", re.M)
+TEXT_EXCERPT = 2000
+
+
+def parse_action(message: str) -> tuple[str | None, str | None]:
+    """Pull the failed Playwright action and its locator out of an error message."""
+    expect = _EXPECT.search(message)
+    action = f"expect.{expect.group(1)}" if expect else None
+    if action is None and (match := _ACTION.search(message)):
+        action = match.group(1)
+    locator = _LOCATOR.search(message)
+    return action, locator.group(1).strip() if locator else None
+
+
+class Recorder:
+    """Attach to one context + page; implements the Journey StepListener protocol."""
+
+    def __init__(self, context: BrowserContext, page: Page, root: Path, rel_dir: str, *, keep_requests: int = 30):
+        self.page = page
+        self.root = root  # artefacts folder; paths in results are relative to it
+        self.rel_dir = rel_dir
+        self.counts = Interactions()
+        self.requests: deque[RequestRecord] = deque(maxlen=keep_requests)
+        self.failed: list[RequestRecord] = []
+        self.console_errors: list[str] = []
+        self.document_status: int | None = None
+        self.failure: FailurePoint | None = None
+        self._open: dict[int, tuple[RequestRecord, float]] = {}
+        self._journey: Journey | None = None
+        context.expose_binding(BINDING, self._on_count)
+        context.add_init_script(COUNTER_SCRIPT)
+        page.on("request", self._on_request)
+        page.on("requestfinished", self._on_finished)
+        page.on("requestfailed", self._on_failed)
+        page.on("response", self._on_response)
+        page.on("console", lambda msg: msg.type == "error" and self._console(msg.text))
+        page.on("pageerror", lambda err: self._console(f"pageerror: {err}"))
+
+    # -- meter -------------------------------------------------------------------------
+    def meter(self) -> Interactions:
+        """Counter totals, after draining any binding calls still in flight."""
+        try:
+            self.page.evaluate("0")  # a round trip: events sent before it are dispatched first
+        except Exception:  # closed or crashed page: count what arrived
+            pass
+        return self.counts.model_copy()
+
+    def _on_count(self, _source: dict, kind: str, n: int) -> None:
+        if kind in Interactions.model_fields:
+            setattr(self.counts, kind, getattr(self.counts, kind) + int(n))
+
+    def _console(self, text: str) -> None:
+        self.counts.console_errors += 1
+        self.console_errors.append(text[:500])
+
+    # -- request log ---------------------------------------------------------------------
+    def _offset(self) -> float:
+        return self._journey.elapsed_ms() if self._journey else 0.0
+
+    def _on_request(self, request: Request) -> None:
+        self.counts.requests += 1
+        record = RequestRecord(
+            method=request.method,
+            url=request.url,
+            resource_type=request.resource_type,
+            start_ms=round(self._offset(), 3),
+            step=self._journey.current_step if self._journey else None,
+        )
+        self._open[id(request)] = (record, time.perf_counter())
+        self.requests.append(record)
+
+    def _close(self, request: Request) -> RequestRecord | None:
+        opened = self._open.pop(id(request), None)
+        if opened is None:
+            return None
+        record, t0 = opened
+        record.duration_ms = round((time.perf_counter() - t0) * 1000.0, 3)
+        return record
+
+    def _on_response(self, response: Response) -> None:
+        opened = self._open.get(id(response.request))
+        if opened:
+            opened[0].status = response.status
+        if response.request.is_navigation_request() and response.frame == self.page.main_frame:
+            self.document_status = response.status
+
+    def _on_finished(self, request: Request) -> None:
+        record = self._close(request)
+        if record and record.status is not None and record.status >= 400:
+            if record.resource_type in ("fetch", "xhr"):  # API error bodies carry the error code
+                try:
+                    response = request.response()
+                    record.body_excerpt = response.text()[:300] if response else None
+                except Exception:
+                    pass
+            self.failed.append(record)
+
+    def _on_failed(self, request: Request) -> None:
+        record = self._close(request)
+        if record:
+            record.failure = request.failure or "failed"
+            self.failed.append(record)
+
+    # -- StepListener ----------------------------------------------------------------------
+    def on_step_start(self, journey: Journey, name: str) -> None:
+        self._journey = journey
+
+    def on_step_end(self, journey: Journey, step: StepResult) -> None:
+        pass
+
+    def on_step_failed(self, journey: Journey, name: str, error: BaseException) -> None:
+        self.failure = self.capture(name, error)
+
+    # -- failure point ---------------------------------------------------------------------
+    def capture(self, step: str, error: BaseException) -> FailurePoint:
+        """Evidence at the moment of failure. Each probe of the page is bounded: a hung page
+        must not hang the harness."""
+        message = str(error)
+        action, locator = parse_action(message)
+        failure = FailurePoint(
+            step=step,
+            action=action,
+            locator=locator,
+            error_type=type(error).__name__,
+            message=message[:4000],
+            document_status=self.document_status,
+            requests=list(self.requests)[-15:],
+            failed_requests=self.failed[-15:],
+            console_errors=self.console_errors[-20:],
+        )
+        try:
+            failure.url = self.page.url
+            failure.page_title = self.page.title()
+            failure.page_text = self.page.locator("body").inner_text(timeout=2000)[:TEXT_EXCERPT]
+        except Exception as exc:  # crashed / closed page: say so instead of losing the rest
+            failure.page_text = failure.page_text or f"(page unavailable: {type(exc).__name__})"
+        try:
+            shot = self.root / self.rel_dir / "failure.png"
+            shot.parent.mkdir(parents=True, exist_ok=True)
+            self.page.screenshot(path=str(shot), timeout=5000)
+            failure.screenshot = f"{self.rel_dir}/failure.png"
+        except Exception:
+            pass
+        return failure
