@@ -1,0 +1,132 @@
+"""The alert message: one JSON-able model, rendered as plain text or markdown for the channels.
+
+Every channel says the same thing: which job, which step failed, the cause the
+classifier named, the profile, when it first failed, and where the report is.
+Chinese first, English where it helps the on-call engineer searching logs.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Literal
+from zoneinfo import ZoneInfo
+
+from pydantic import BaseModel, Field
+
+from probes.result import JourneyResult
+
+Event = Literal["open", "remind", "resolve"]
+MAX_LISTED = 5  # journeys listed in one message; the rest are counted
+
+KIND_TITLE = {
+    "checkout": "下单故障 Checkout failing",
+    "probe_broken": "探针故障 Probe broken",
+    "flaky": "结果不稳定 Flaky",
+}
+EVENT_MARK = {"open": "🔴", "remind": "⏰", "resolve": "✅"}
+EVENT_WORD = {"open": "", "remind": "仍未恢复 Still open · ", "resolve": "已恢复 Resolved · "}
+
+
+class Problem(BaseModel):
+    """One journey that did not go as expected, as an alert tells it."""
+
+    probe: str
+    profile: str
+    status: str
+    kind: str = "checkout"  # the incident kind it counts against
+    step: str | None = None
+    cause: str = ""  # category/detail, e.g. payment/gateway_down
+    dependency: str | None = None
+    summary: str = ""  # the classifier's sentence, or the error
+
+    @classmethod
+    def of(cls, journey: JourneyResult, kind: str) -> Problem:
+        cause = journey.cause
+        error = journey.failure.message.splitlines()[0][:200] if journey.failure and journey.failure.message else ""
+        return cls(
+            probe=journey.probe,
+            profile=journey.profile,
+            status=str(journey.status),
+            kind=kind,
+            step=journey.failed_step,
+            cause=f"{cause.category}/{cause.detail}".rstrip("/") if cause else "",
+            dependency=cause.dependency if cause else None,
+            summary=(cause.summary if cause and cause.summary else error),
+        )
+
+
+class Alert(BaseModel):
+    event: Event
+    kind: str  # checkout | probe_broken | flaky
+    urgency: str  # high | low
+    incident_id: int
+    job: str
+    description: str = ""
+    labels: dict[str, str] = Field(default_factory=dict)
+    timezone: str = "Asia/Shanghai"
+    first_failure_at: datetime
+    opened_at: datetime
+    resolved_at: datetime | None = None
+    bad_runs: int = 0  # runs counted against this incident so far
+    run_id: str  # the run that triggered this message
+    report: str = ""  # path or URL of that run's report
+    problems: list[Problem] = Field(default_factory=list)
+    error: str = ""  # the run itself died (timeout, crash)
+
+    # -- rendering -------------------------------------------------------------------
+
+    def _time(self, moment: datetime) -> str:
+        return moment.astimezone(ZoneInfo(self.timezone)).strftime("%Y-%m-%d %H:%M:%S %Z")
+
+    @property
+    def title(self) -> str:
+        return f"{EVENT_MARK[self.event]} {EVENT_WORD[self.event]}{KIND_TITLE.get(self.kind, self.kind)} · {self.job}"
+
+    def facts(self) -> list[tuple[str, str]]:
+        """(label, value) pairs every channel shows."""
+        facts = [("任务 Job", self.job + (f" — {self.description}" if self.description else ""))]
+        if self.labels:
+            facts.append(("标签 Labels", ", ".join(f"{k}={v}" for k, v in sorted(self.labels.items()))))
+        facts.append(("首次失败 First failure", self._time(self.first_failure_at)))
+        if self.event == "resolve" and self.resolved_at is not None:
+            facts.append(("恢复时间 Resolved", self._time(self.resolved_at)))
+            facts.append(("持续 Duration", _duration(self.resolved_at - self.first_failure_at)))
+        else:
+            facts.append(("失败次数 Failing runs", str(self.bad_runs)))
+        facts.append(("紧急程度 Urgency", "高 high" if self.urgency == "high" else "低 low"))
+        if self.error:
+            facts.append(("运行错误 Run error", self.error))
+        facts.append(("运行 Run", self.run_id))
+        if self.report:
+            facts.append(("报告 Report", self.report))
+        return facts
+
+    def problem_lines(self) -> list[str]:
+        lines = []
+        for p in self.problems[:MAX_LISTED]:
+            where = f"步骤 step「{p.step}」" if p.step else "步骤 step ?"
+            cause = f"原因 cause {p.cause}" + (f" ({p.dependency})" if p.dependency else "") if p.cause else ""
+            parts = [f"{p.probe} [{p.status}]", where, cause, f"画像 profile {p.profile}", p.summary]
+            lines.append(" · ".join(part for part in parts if part))
+        if len(self.problems) > MAX_LISTED:
+            lines.append(f"…及其他 {len(self.problems) - MAX_LISTED} 项 (and {len(self.problems) - MAX_LISTED} more)")
+        return lines
+
+    def text(self) -> str:
+        body = [self.title, *(f"{k}: {v}" for k, v in self.facts())]
+        if self.problems and self.event != "resolve":
+            body += ["失败详情 Failures:", *(f"- {line}" for line in self.problem_lines())]
+        return "\n".join(body)
+
+    def markdown(self, bold: str = "**") -> str:
+        body = [f"{bold}{k}{bold}: {v}" for k, v in self.facts()]
+        if self.problems and self.event != "resolve":
+            body += [f"{bold}失败详情 Failures{bold}:", *(f"- {line}" for line in self.problem_lines())]
+        return "\n".join(body)
+
+
+def _duration(delta: timedelta) -> str:
+    seconds = int(delta.total_seconds())
+    hours, rest = divmod(seconds, 3600)
+    minutes, seconds = divmod(rest, 60)
+    return f"{hours}h{minutes:02d}m{seconds:02d}s" if hours else f"{minutes}m{seconds:02d}s"

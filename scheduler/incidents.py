@@ -1,0 +1,221 @@
+"""Alert on state changes, not on every failure: the incident state machine.
+
+Each job has up to three incidents open at once, one per kind:
+
+- ``checkout``: journeys failed — the checkout is broken. High urgency.
+- ``probe_broken``: journeys errored (selector drift, script error) or the run itself
+  died (timeout, crash, bad exit code) — our problem, not the shop's. Low urgency.
+- ``flaky``: journeys passed only on retry. Low urgency.
+
+A run gives each kind a signal: bad, good, or no evidence (a run that died says nothing
+about the checkout). An incident opens after ``open_after`` consecutive bad signals (or
+``failure_rate`` of the last ``window``), resolves after ``resolve_after`` good ones, and
+is re-announced every ``remind_every`` while still bad. Evidence older than the last
+resolution does not count again, so one resolved incident cannot reopen on old runs.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from probes.result import JourneyResult, Status
+from scheduler.alert import Alert, Event, Problem
+from scheduler.config import AlertRule, JobConfig
+from scheduler.records import Incident, JobRun, Records
+
+log = logging.getLogger("orderprobe.scheduler")
+
+URGENCY = {"checkout": "high", "probe_broken": "low", "flaky": "low"}
+KINDS = tuple(URGENCY)
+
+
+def kind_of(journey: JourneyResult) -> str | None:
+    """Which incident kind a journey counts against, if any."""
+    if journey.status is Status.FLAKY:
+        return "flaky"
+    if journey.status.ok:
+        return None
+    if journey.status is Status.ERROR or (journey.cause is not None and journey.cause.category == "probe_broken"):
+        return "probe_broken"
+    return "checkout"
+
+
+def assess(journeys: Sequence[JourneyResult], exit_code: int | None, died: bool) -> Assessment:
+    """A run's verdict and its signal per incident kind.
+
+    ``died``: the subprocess timed out, crashed or was interrupted. A run that died, or
+    exited with anything but 0/1, is the service's problem (probe_broken) and says
+    nothing about a passing checkout; the journeys it did record still count.
+    """
+    kinds = [kind_of(j) for j in journeys]
+    problems = [Problem.of(j, k) for j, k in zip(journeys, kinds, strict=True) if k]
+    unexplained = exit_code == 1 and "checkout" not in kinds and "probe_broken" not in kinds
+    broken_run = died or exit_code not in (0, 1) or not journeys or unexplained
+    evidence = bool(journeys) and not died and exit_code in (0, 1)
+    signals: dict[str, bool | None] = {
+        "checkout": True if "checkout" in kinds else (False if evidence else None),
+        "probe_broken": broken_run or "probe_broken" in kinds,
+        "flaky": True if "flaky" in kinds else (False if evidence else None),
+    }
+    if signals["checkout"]:
+        verdict = "failed"
+    elif signals["probe_broken"]:
+        verdict = "error"
+    else:
+        verdict = "flaky" if signals["flaky"] else "passed"
+    return Assessment(verdict, signals, problems)
+
+
+@dataclass(frozen=True)
+class Assessment:
+    verdict: str  # passed | failed | error | flaky
+    signals: dict[str, bool | None]
+    problems: list[Problem]
+
+
+def decide(
+    signals: Sequence[bool | None],
+    *,
+    is_open: bool,
+    last_notified: datetime | None,
+    now: datetime,
+    rule: AlertRule,
+) -> Event | None:
+    """The whole state machine as a pure function of the recent signals (oldest first)."""
+    known = [s for s in signals if s is not None]
+    if not known:
+        return None
+    if not is_open:
+        if len(known) >= rule.open_after and all(known[-rule.open_after :]):
+            return "open"
+        if rule.failure_rate is not None and known[-1] and len(known) >= rule.window:
+            recent = known[-rule.window :]
+            if sum(recent) / len(recent) >= rule.failure_rate:
+                return "open"
+        return None
+    if len(known) >= rule.resolve_after and not any(known[-rule.resolve_after :]):
+        return "resolve"
+    if (
+        rule.remind_every is not None
+        and known[-1]
+        and last_notified is not None
+        and now - last_notified >= timedelta(seconds=rule.remind_every)
+    ):
+        return "remind"
+    return None
+
+
+def first_failure(runs: Sequence[JobRun], kind: str) -> JobRun:
+    """The first bad run of the trailing bad streak (runs with no evidence do not break it)."""
+    first = None
+    for run in reversed(runs):
+        signal = run.signal(kind)
+        if signal is False:
+            break
+        if signal:
+            first = run
+    return first or next(r for r in runs if r.signal(kind))
+
+
+class Incidents:
+    """Applies ``decide`` to each finished run, persists incidents, returns the alerts to send."""
+
+    def __init__(
+        self,
+        records: Records,
+        *,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        report_link: Callable[[str], str] = lambda run_id: "",
+    ) -> None:
+        self.records = records
+        self.clock = clock
+        self.report_link = report_link
+
+    def after_run(self, job: JobConfig, run: JobRun) -> list[Alert]:
+        alerts = []
+        for kind in KINDS:
+            alert = self._evaluate(job, run, kind)
+            if alert is not None:
+                log.info("incident %s %s for job %s (%s)", alert.event, kind, job.id, alert.title)
+                alerts.append(alert)
+        return alerts
+
+    def _evaluate(self, job: JobConfig, run: JobRun, kind: str) -> Alert | None:
+        rule = job.alert
+        incident = self.records.open_incident(job.id, kind)
+        since = None if incident else self.records.last_resolved_at(job.id, kind)
+        depth = max(rule.open_after, rule.resolve_after, rule.window if rule.failure_rate else 0) * 3
+        runs = self.records.recent_runs(job.id, depth, after=since)
+        now = self.clock()
+        event = decide(
+            [r.signal(kind) for r in runs],
+            is_open=incident is not None,
+            last_notified=incident.last_notified_at if incident else None,
+            now=now,
+            rule=rule,
+        )
+        if incident is not None and run.signal(kind):
+            incident.bad_runs += 1
+            incident.last_run_id = run.run_id
+        if event is None:
+            if incident is not None:
+                self.records.save_incident(incident)
+            return None
+        if event == "open":
+            first = first_failure(runs, kind)
+            bad = [r for r in runs if r.signal(kind) and r.started_at >= first.started_at]
+            incident = Incident(
+                job=job.id,
+                kind=kind,
+                urgency=URGENCY[kind],
+                first_failure_at=first.started_at,
+                opened_at=now,
+                last_notified_at=now,
+                bad_runs=len(bad),
+                last_run_id=run.run_id,
+            )
+        elif event == "remind":
+            assert incident is not None
+            incident.last_notified_at = now
+            incident.reminders += 1
+        else:
+            assert incident is not None
+            incident.resolved_at = now
+            incident.last_notified_at = now
+        incident = self.records.save_incident(incident)
+        return self._alert(job, run, incident, event, kind)
+
+    def _alert(self, job: JobConfig, run: JobRun, incident: Incident, event: Event, kind: str) -> Alert:
+        problems = [Problem.model_validate(p) for p in run.problems if p.get("kind") == kind]
+        return Alert(
+            event=event,
+            kind=kind,
+            urgency=incident.urgency,
+            incident_id=incident.id,
+            job=job.id,
+            description=job.description,
+            labels=dict(job.labels),
+            timezone=job.timezone,
+            first_failure_at=incident.first_failure_at,
+            opened_at=incident.opened_at,
+            resolved_at=incident.resolved_at,
+            bad_runs=incident.bad_runs,
+            run_id=run.run_id,
+            report=run.report or self.report_link(run.run_id),
+            problems=problems,
+            error=run.error if kind == "probe_broken" else "",
+        )
+
+    def open_counts(self) -> dict[tuple[str, str], int]:
+        counts: dict[tuple[str, str], int] = {}
+        for incident in self.records.incidents(open_only=True):
+            counts[(incident.job, incident.kind)] = counts.get((incident.job, incident.kind), 0) + 1
+        return counts
+
+
+def channels_for(rule: AlertRule, alert: Alert) -> tuple[str, ...]:
+    """High urgency to the on-call channels; probe-broken / flaky to the low-urgency ones."""
+    return rule.channels if alert.urgency == "high" else rule.low_urgency
