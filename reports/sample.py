@@ -132,16 +132,13 @@ def journey(
             action="Locator.click",
             locator='get_by_role("button", name="立即支付")',
             error_type="TimeoutError",
-            message="Locator.click: Timeout 15000ms exceeded.\n"
-            "  waiting for get_by_role('button', name='立即支付')",
+            message="Locator.click: Timeout 15000ms exceeded.\n  waiting for get_by_role('button', name='立即支付')",
             url=f"http://shop.localhost:8123/checkout?item=42&from={probe}",
             document_status=200,
             page_title="确认订单",
             page_text=f"确认订单 {product} ¥59.90 {cause.evidence if cause else ''}",
             requests=[
-                RequestRecord(
-                    method="GET", url="http://shop.localhost:8123/checkout", status=200, duration_ms=180
-                ),
+                RequestRecord(method="GET", url="http://shop.localhost:8123/checkout", status=200, duration_ms=180),
                 RequestRecord(
                     method="POST",
                     url="http://pay.shop.localhost:8124/api/pay",
@@ -154,9 +151,7 @@ def journey(
                 ),
             ],
             failed_requests=[
-                RequestRecord(
-                    method="POST", url="http://pay.shop.localhost:8124/api/pay", status=503, step=step
-                )
+                RequestRecord(method="POST", url="http://pay.shop.localhost:8124/api/pay", status=503, step=step)
             ],
             console_errors=["Uncaught (in promise) Error: pay failed 503"],
             screenshot=f"{base}/failure.png",

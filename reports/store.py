@@ -319,9 +319,7 @@ class Store:
             f = r.failure
             failure = f.model_dump(exclude={"requests", "failed_requests"})
             conn.execute(
-                insert(Failure).values(
-                    journey_id=r.id, **failure, **{f"cause_{k}": v for k, v in cause.items()}
-                )
+                insert(Failure).values(journey_id=r.id, **failure, **{f"cause_{k}": v for k, v in cause.items()})
             )
             requests = [dict(q.model_dump(), failed=False) for q in f.requests]
             requests += [dict(q.model_dump(), failed=True) for q in f.failed_requests]
@@ -329,13 +327,9 @@ class Store:
         self._insert_rows(conn, ArtefactRow, r.id, [a.model_dump() for a in r.artefacts])
 
     @staticmethod
-    def _insert_rows(
-        conn: Connection, table: type[Base], journey_id: str, rows: list[dict[str, Any]]
-    ) -> None:
+    def _insert_rows(conn: Connection, table: type[Base], journey_id: str, rows: list[dict[str, Any]]) -> None:
         if rows:
-            conn.execute(
-                insert(table), [dict(row, journey_id=journey_id, idx=i) for i, row in enumerate(rows)]
-            )
+            conn.execute(insert(table), [dict(row, journey_id=journey_id, idx=i) for i, row in enumerate(rows)])
 
     # -- reading ---------------------------------------------------------------------
 

@@ -1,0 +1,113 @@
+"""Chart geometry for inline SVG: Python computes coordinates, template macros only draw them.
+
+Tiny on purpose: sparklines, stacked columns, heat cells and a time axis are all the
+reports need, and a charting library would bring JavaScript or a PNG renderer.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+# One colour per cause category (colour-blind-friendly order, Okabe–Ito first).
+CAUSE_COLOURS = {
+    "network": "#0072b2",
+    "compatibility": "#56b4e9",
+    "payment": "#d55e00",
+    "account": "#cc79a7",
+    "inventory": "#e69f00",
+    "region": "#009e73",
+    "system": "#b4161b",
+    "third_party": "#8b5cf6",
+    "ux_path": "#f0c808",
+    "probe_broken": "#6b7280",
+    "unknown": "#9ca3af",
+}
+
+
+@dataclass
+class Spark:
+    width: int
+    height: int
+    lines: list[str]  # polyline "x,y x,y" segments (gaps where a bucket had no data)
+    dots: list[tuple[float, float]]  # lone points between gaps
+    last: float | None  # last value, to print beside the line
+
+
+def spark(values: list[float | None], vmax: float, width: int = 160, height: int = 28) -> Spark:
+    """A sparkline of ``values`` on a shared scale ``0..vmax`` (None = no data → gap)."""
+    segments: list[list[tuple[float, float]]] = [[]]
+    n = max(len(values) - 1, 1)
+    top = vmax or 1.0
+    for i, v in enumerate(values):
+        if v is None:
+            segments.append([])
+            continue
+        y = height - 2 - (height - 4) * min(v / top, 1.0)
+        segments[-1].append((round(i * width / n, 1), round(y, 1)))
+    lines = [" ".join(f"{x},{y}" for x, y in seg) for seg in segments if len(seg) > 1]
+    dots = [seg[0] for seg in segments if len(seg) == 1]
+    last = next((v for v in reversed(values) if v is not None), None)
+    return Spark(width, height, lines, dots, last)
+
+
+@dataclass
+class Rect:
+    x: float
+    y: float
+    w: float
+    h: float
+    colour: str
+    title: str
+
+
+@dataclass
+class Columns:
+    width: int
+    height: int
+    rects: list[Rect] = field(default_factory=list)
+    vmax: int = 0
+    ticks: list[tuple[float, str]] = field(default_factory=list)  # (x, label) along the time axis
+
+
+def stacked_columns(series: dict[str, list[int]], labels: list[str], width: int = 880, height: int = 160) -> Columns:
+    """Columns per time bucket, stacked by category (``series[category][bucket] = count``)."""
+    buckets = len(labels)
+    totals = [sum(s[i] for s in series.values()) for i in range(buckets)]
+    vmax = max(totals, default=0)
+    chart = Columns(width, height, vmax=vmax, ticks=axis_ticks(labels, width))
+    if not buckets or not vmax:
+        return chart
+    slot = width / buckets
+    for i in range(buckets):
+        y = float(height)
+        for category, counts in series.items():
+            if counts[i]:
+                h = counts[i] / vmax * (height - 4)
+                y -= h
+                title = f"{labels[i]} · {category}: {counts[i]}"
+                colour = CAUSE_COLOURS.get(category, "#9ca3af")
+                chart.rects.append(
+                    Rect(round(i * slot + 1, 1), round(y, 1), round(slot - 2, 1), round(h, 1), colour, title)
+                )
+    return chart
+
+
+def axis_ticks(labels: list[str], width: int, count: int = 6) -> list[tuple[float, str]]:
+    if not labels:
+        return []
+    step = max(1, len(labels) // count)
+    slot = width / len(labels)
+    return [(round(i * slot, 1), labels[i]) for i in range(0, len(labels), step)]
+
+
+def heat_class(availability: float | None) -> str:
+    """CSS class of an availability cell: full, minor dip, major dip, down, no data."""
+    if availability is None:
+        return "h-none"
+    if availability >= 0.999:
+        return "h-ok"
+    if availability >= 0.95:
+        return "h-minor"
+    if availability >= 0.5:
+        return "h-major"
+    return "h-down"

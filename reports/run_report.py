@@ -1,0 +1,322 @@
+"""The run report: one run's verdict, the probe × profile grid, each journey's waterfall and,
+for failures, the failure panel (where, why, evidence, screenshot, requests, trace).
+
+``context()`` is a pure function of the stored results; ``render()`` feeds it to
+``templates/run.html``; ``write()`` puts the file under the reports folder.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import tzinfo
+from pathlib import Path
+from statistics import median
+
+from probes.result import Cause, FailurePoint, JourneyResult, RequestRecord, Status
+from reports import html, i18n
+from reports.store import RunSummary, Store
+
+# Worst first: the journeys a reader must look at come first in the list and the grid cell.
+SEVERITY = [Status.FAILED, Status.ERROR, Status.FLAKY, Status.DEGRADED, Status.BLOCKED, Status.PASSED]
+RANK = {s.value: i for i, s in enumerate(SEVERITY)}
+
+
+@dataclass
+class StepView:
+    name: str
+    status: str
+    start_ms: float
+    duration_ms: float
+    budget_ms: float | None
+    left: float  # % of the journey's total time, for the waterfall bar
+    width: float
+    taps: int
+    text_inputs: int
+    page_loads: int
+    requests: int
+    kb: int
+    error: str
+    conditions: str
+
+
+@dataclass
+class RequestView:
+    method: str
+    url: str
+    status: str
+    bad: bool
+    start_ms: float
+    duration_ms: float | None
+    step: str
+    body: str
+
+
+@dataclass
+class CauseView:
+    category: str
+    label: str
+    detail: str
+    dependency: str
+    rule: str
+    evidence: str
+    summary: str
+
+
+@dataclass
+class FailureView:
+    step: str
+    action: str
+    locator: str
+    url: str
+    error_type: str
+    message: str
+    document_status: int | None
+    page_title: str
+    page_text: str
+    screenshot: str | None  # data: URI
+    screenshot_path: str | None
+    trace_command: str | None
+    requests: list[RequestView]
+    failed_requests: list[RequestView]
+    console_errors: list[str]
+
+
+@dataclass
+class AttemptView:
+    attempt: int
+    status: str
+    failed_step: str
+    cause: str
+    message: str
+    duration_ms: float
+
+
+@dataclass
+class JourneyView:
+    anchor: str
+    probe: str
+    profile: str
+    status: str
+    started: str
+    duration_ms: float
+    attempt: int
+    worker: str
+    expectation: str
+    failed_step: str
+    cause: CauseView | None
+    steps: list[StepView]
+    totals: dict[str, int]
+    conditions: list[tuple[str, str]]
+    failure: FailureView | None
+    attempts: list[AttemptView]
+
+
+@dataclass
+class Cell:
+    status: str
+    duration_ms: float
+    anchor: str
+    count: int  # journeys of this probe × profile in the run (repeats)
+
+
+@dataclass
+class GridRow:
+    profile: str
+    parts: list[str]  # device, network, region, account
+    cells: list[Cell | None]
+
+
+@dataclass
+class RunContext:
+    run: RunSummary
+    when: str
+    finished: str
+    duration: str
+    command: str
+    labels: list[tuple[str, str]]
+    total: int
+    counts: list[tuple[str, int]]  # (status, journeys) in severity order
+    verdict: str  # pass | fail | probe | empty
+    probes: list[str]
+    grid: list[GridRow]
+    causes: list[tuple[str, int]]  # (category, failures) for the filter
+    journeys: list[JourneyView] = field(default_factory=list)
+
+
+def verdict(counts: dict[str, int]) -> str:
+    if not sum(counts.values()):
+        return "empty"
+    if counts.get("failed"):
+        return "fail"
+    return "probe" if counts.get("error") else "pass"
+
+
+def _cause(cause: Cause | None, lang: str) -> CauseView | None:
+    if cause is None:
+        return None
+    return CauseView(
+        category=cause.category,
+        label=i18n.cause_label(lang, cause.category),
+        detail=cause.detail,
+        dependency=cause.dependency or "",
+        rule=cause.rule,
+        evidence=html.scrub(cause.evidence),
+        summary=html.scrub(cause.summary),
+    )
+
+
+def _request(r: RequestRecord) -> RequestView:
+    bad = r.failure is not None or r.status is None or r.status >= 400
+    return RequestView(
+        method=r.method,
+        url=html.scrub(r.url),
+        status=r.failure or (str(r.status) if r.status is not None else "–"),
+        bad=bad,
+        start_ms=r.start_ms,
+        duration_ms=r.duration_ms,
+        step=r.step or "",
+        body=html.scrub(r.body_excerpt),
+    )
+
+
+def _failure(f: FailurePoint, artefacts_dir: Path) -> FailureView:
+    uri, shot_path = html.data_uri(artefacts_dir, f.screenshot)
+    trace = str((artefacts_dir / f.trace).resolve()) if f.trace else None
+    return FailureView(
+        step=f.step,
+        action=f.action or "",
+        locator=f.locator or "",
+        url=html.scrub(f.url),
+        error_type=f.error_type,
+        message=html.scrub(f.message),
+        document_status=f.document_status,
+        page_title=html.scrub(f.page_title),
+        page_text=html.scrub(f.page_text),
+        screenshot=uri,
+        screenshot_path=shot_path,
+        trace_command=f"playwright show-trace {trace}" if trace else None,
+        requests=[_request(r) for r in f.requests[-12:]],
+        failed_requests=[_request(r) for r in f.failed_requests],
+        console_errors=[html.scrub(e) for e in f.console_errors],
+    )
+
+
+def _steps(j: JourneyResult) -> list[StepView]:
+    total = max(j.duration_ms, max((s.start_ms + s.duration_ms for s in j.steps), default=0.0), 1.0)
+    return [
+        StepView(
+            name=s.name,
+            status=s.status.value,
+            start_ms=s.start_ms,
+            duration_ms=s.duration_ms,
+            budget_ms=s.budget_ms,
+            left=round(s.start_ms / total * 100, 2),
+            width=round(max(s.duration_ms / total * 100, 0.4), 2),
+            taps=s.interactions.taps,
+            text_inputs=s.interactions.text_inputs,
+            page_loads=s.interactions.page_loads,
+            requests=s.interactions.requests,
+            kb=round(s.interactions.bytes / 1024),
+            error=html.scrub(s.error),
+            conditions=s.conditions or "",
+        )
+        for s in j.steps
+    ]
+
+
+def journey_view(j: JourneyResult, artefacts_dir: Path, lang: str, tz: tzinfo | None = None) -> JourneyView:
+    t = i18n.texts(lang)
+    e = j.expectation
+    expectation = t["expect_blocked"] if e.outcome == "blocked" else t["expect_pass"]
+    if e.causes:
+        expectation += " (" + ", ".join(i18n.cause_label(lang, c) for c in e.causes) + ")"
+    if e.reason:
+        expectation += f" — {e.reason}"
+    totals = j.interactions.model_dump()
+    totals["kb"] = round(totals.pop("bytes") / 1024)
+    return JourneyView(
+        anchor=html.anchor(j.id),
+        probe=j.probe,
+        profile=j.profile,
+        status=j.status.value,
+        started=html.local(j.started_at, tz, "%H:%M:%S"),
+        duration_ms=j.duration_ms,
+        attempt=j.attempt,
+        worker=j.worker,
+        expectation=expectation,
+        failed_step=j.failed_step or "",
+        cause=_cause(j.cause, lang),
+        steps=_steps(j),
+        totals=totals,
+        conditions=html.flatten(j.conditions),
+        failure=_failure(j.failure, artefacts_dir) if j.failure else None,
+        attempts=[
+            AttemptView(
+                attempt=a.attempt,
+                status=a.status.value,
+                failed_step=a.failed_step or "",
+                cause=i18n.cause_label(lang, a.cause.category) if a.cause else "",
+                message=html.scrub(a.failure.message.splitlines()[0]) if a.failure and a.failure.message else "",
+                duration_ms=a.duration_ms,
+            )
+            for a in j.previous_attempts
+        ],
+    )
+
+
+def _grid(journeys: list[JourneyResult]) -> tuple[list[str], list[GridRow]]:
+    """Profiles down, probes across (profiles are usually the longer list)."""
+    probes = sorted({j.probe for j in journeys})
+    profiles = sorted({j.profile for j in journeys})
+    groups: dict[tuple[str, str], list[JourneyResult]] = {}
+    for j in journeys:
+        groups.setdefault((j.profile, j.probe), []).append(j)
+    rows = []
+    for profile in profiles:
+        cells: list[Cell | None] = []
+        for probe in probes:
+            group = groups.get((profile, probe))
+            if not group:
+                cells.append(None)
+                continue
+            worst = min(group, key=lambda j: RANK[j.status.value])
+            cells.append(
+                Cell(worst.status.value, median(j.duration_ms for j in group), html.anchor(worst.id), len(group))
+            )
+        rows.append(GridRow(profile, profile.split("/"), cells))
+    return probes, rows
+
+
+def context(store: Store, run_id: str, artefacts_dir: Path, lang: str, tz: tzinfo | None = None) -> RunContext:
+    run = store.run(run_id)
+    if run is None:
+        raise LookupError(f"no run {run_id!r} in the results store")
+    journeys = sorted(store.journeys(run_id), key=lambda j: (RANK[j.status.value], j.probe, j.profile, j.started_at))
+    probes, grid = _grid(journeys)
+    causes: dict[str, int] = {}
+    for j in journeys:
+        if j.cause and not j.status.ok:
+            causes[j.cause.category] = causes.get(j.cause.category, 0) + 1
+    return RunContext(
+        run=run,
+        when=html.local(run.started_at, tz),
+        finished=html.local(run.finished_at, tz),
+        duration=html.span(run.duration),
+        command=html.scrub(run.command),
+        labels=[(k, v) for k, v in html.flatten(run.labels)],
+        total=run.total,
+        counts=[(s.value, run.counts.get(s.value, 0)) for s in SEVERITY],
+        verdict=verdict(run.counts),
+        probes=probes,
+        grid=grid,
+        causes=sorted(causes.items(), key=lambda kv: -kv[1]),
+        journeys=[journey_view(j, artefacts_dir, lang, tz) for j in journeys],
+    )
+
+
+def render(store: Store, run_id: str, artefacts_dir: Path, lang: str, tz: tzinfo | None = None) -> str:
+    return html.render("run.html", context(store, run_id, artefacts_dir, lang, tz), lang, tz)
+
+
+def write(store: Store, run_id: str, artefacts_dir: Path, out_dir: Path, lang: str, tz: tzinfo | None = None) -> Path:
+    return html.write(render(store, run_id, artefacts_dir, lang, tz), out_dir, html.run_report_name(run_id))
