@@ -1,0 +1,147 @@
+"""Prometheus metrics and health: ``/metrics`` and ``/healthz`` on 127.0.0.1.
+
+A registry per service (not prometheus-client's global one) so several services, or
+tests, live in one process. The series are what the Grafana dashboard reads.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from collections.abc import Callable
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+
+from probes.result import JourneyResult, Status
+
+log = logging.getLogger("orderprobe.scheduler")
+
+STEP_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1, 2, 3, 5, 8, 13, 20, 30, 60)
+
+
+class Metrics:
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        r = self.registry
+        self.job_success = Gauge(
+            "orderprobe_job_success", "1 if the job's last run met every expectation", ["job"], registry=r
+        )
+        self.probe_success = Gauge(
+            "orderprobe_probe_success",
+            "1 if the journey met its expectation in the job's last run",
+            ["job", "probe", "profile"],
+            registry=r,
+        )
+        self.last_run = Gauge(
+            "orderprobe_last_run_timestamp_seconds", "when the job last finished a run", ["job"], registry=r
+        )
+        self.run_duration = Gauge(
+            "orderprobe_run_duration_seconds", "wall time of the job's last run", ["job"], registry=r
+        )
+        self.journey_duration = Gauge(
+            "orderprobe_journey_duration_seconds",
+            "duration of the journey in the job's last run",
+            ["job", "probe", "profile"],
+            registry=r,
+        )
+        self.step_duration = Histogram(
+            "orderprobe_step_duration_seconds",
+            "duration of checkout steps",
+            ["job", "probe", "step"],
+            buckets=STEP_BUCKETS,
+            registry=r,
+        )
+        self.runs = Counter(
+            "orderprobe_runs", "runs by verdict (passed, failed, error, flaky)", ["job", "verdict"], registry=r
+        )
+        self.failures = Counter(
+            "orderprobe_failures",
+            "failed journeys by the cause the classifier named",
+            ["job", "cause", "detail"],
+            registry=r,
+        )
+        self.open_incidents = Gauge("orderprobe_open_incidents", "incidents open now", ["job", "kind"], registry=r)
+        self.alerts = Counter(
+            "orderprobe_alerts", "alert deliveries by channel and result", ["channel", "result"], registry=r
+        )
+
+    def observe_run(
+        self, job: str, verdict: str, finished_ts: float, duration_s: float, journeys: list[JourneyResult]
+    ) -> None:
+        self.job_success.labels(job).set(1 if verdict in ("passed", "flaky") else 0)
+        self.last_run.labels(job).set(finished_ts)
+        self.run_duration.labels(job).set(duration_s)
+        self.runs.labels(job, verdict).inc()
+        for journey in journeys:
+            self.probe_success.labels(job, journey.probe, journey.profile).set(1 if journey.status.ok else 0)
+            self.journey_duration.labels(job, journey.probe, journey.profile).set(journey.duration_ms / 1000)
+            for step in journey.steps:
+                self.step_duration.labels(job, journey.probe, step.name).observe(step.duration_ms / 1000)
+            if not journey.status.ok:
+                cause = journey.cause
+                if cause is None and journey.status is Status.ERROR:
+                    category, detail = "probe_broken", ""
+                else:
+                    category, detail = (cause.category, cause.detail) if cause else ("unknown", "")
+                self.failures.labels(job, category, detail).inc()
+
+    def set_open_incidents(self, counts: dict[tuple[str, str], int], jobs: list[str], kinds: tuple[str, ...]) -> None:
+        for job in jobs:
+            for kind in kinds:
+                self.open_incidents.labels(job, kind).set(counts.get((job, kind), 0))
+
+    def alert_result(self, channel: str, ok: bool) -> None:
+        self.alerts.labels(channel, "sent" if ok else "failed").inc()
+
+    def exposition(self) -> bytes:
+        return generate_latest(self.registry)
+
+
+class MetricsServer:
+    """``/metrics`` (Prometheus text format) and ``/healthz`` (JSON) in a daemon thread."""
+
+    def __init__(
+        self, metrics: Metrics, health: Callable[[], dict[str, Any]], host: str = "127.0.0.1", port: int = 0
+    ) -> None:
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+                path = self.path.split("?", 1)[0]
+                if path == "/metrics":
+                    self._reply(200, CONTENT_TYPE_LATEST, metrics.exposition())
+                elif path == "/healthz":
+                    report = health()
+                    code = 200 if report.get("status") == "ok" else 503
+                    self._reply(code, "application/json", json.dumps(report, ensure_ascii=False).encode())
+                else:
+                    self._reply(404, "text/plain", b"not found: try /metrics or /healthz\n")
+
+            def _reply(self, code: int, content_type: str, body: bytes) -> None:
+                self.send_response(code)
+                self.send_header("Content-Type", content_type)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - scrapes are not news
+                pass
+
+        self.httpd = ThreadingHTTPServer((host, port), Handler)
+        self.httpd.daemon_threads = True
+        self.host, self.port = self.httpd.server_address[:2]
+        self.thread = threading.Thread(target=self.httpd.serve_forever, name="metrics-http", daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    def start(self) -> MetricsServer:
+        self.thread.start()
+        log.info("metrics on %s/metrics, health on %s/healthz", self.url, self.url)
+        return self
+
+    def stop(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
