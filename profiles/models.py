@@ -1,0 +1,441 @@
+"""Profiles as data: device, network, region, account, and the matrices that combine them.
+
+Every model is frozen and refuses unknown fields, so a typo in a YAML file is an error
+(with file, line and field — see ``profiles.source``) instead of a silently ignored key.
+Nothing here touches a browser; ``probes.network.Emulation`` applies a ``Profile``.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import re
+from typing import Annotated, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+
+from probes.result import Expectation
+
+# -- small reusable types -------------------------------------------------------------------
+
+Name = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9._-]*$", max_length=40)]  # no "/": it joins profile names
+ProbeName = Annotated[str, Field(pattern=r"^[a-z_][a-z0-9_]*$")]  # test function name without "test_"
+EnvName = Annotated[str, Field(pattern=r"^[A-Z_][A-Z0-9_]*$")]  # only a NAME: secrets never live in YAML
+Category = Literal[
+    "network", "compatibility", "payment", "account", "inventory", "region",
+    "system", "third_party", "ux_path", "probe_broken", "unknown",
+]  # fmt: skip
+# Playwright's route.abort() error codes (each maps to a net::ERR_* the page sees).
+AbortError = Literal[
+    "aborted", "accessdenied", "addressunreachable", "blockedbyclient", "blockedbyresponse",
+    "connectionaborted", "connectionclosed", "connectionfailed", "connectionrefused",
+    "connectionreset", "internetdisconnected", "namenotresolved", "timedout", "failed",
+]  # fmt: skip
+
+
+def _as_tuple(value: object) -> object:
+    """Let YAML say ``account: teen`` where a list is expected."""
+    return (value,) if isinstance(value, str) else value
+
+
+def _ordered_range(value: tuple[float, float]) -> tuple[float, float]:
+    if value[0] > value[1]:
+        raise ValueError(f"range must be [low, high], got [{value[0]}, {value[1]}]")
+    return value
+
+
+def _timezone(value: str) -> str:
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"unknown IANA timezone {value!r} (e.g. Asia/Shanghai)") from None
+    return value
+
+
+Names = Annotated[tuple[Name, ...], BeforeValidator(_as_tuple)]
+Range = Annotated[tuple[Annotated[float, Field(gt=0)], Annotated[float, Field(gt=0)]], AfterValidator(_ordered_range)]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+# -- device ----------------------------------------------------------------------------------
+
+class Size(Strict):
+    width: int = Field(gt=0, le=8000)
+    height: int = Field(gt=0, le=8000)
+
+
+class Device(Strict):
+    name: Name
+    title: str = ""  # human label, Chinese first
+    descriptor: str | None = None  # Playwright device descriptor the catalogue started from
+    viewport: Size
+    screen: Size | None = None
+    device_scale_factor: float = Field(gt=0, le=5)
+    is_mobile: bool
+    has_touch: bool
+    user_agent: str = Field(min_length=10)
+    cpu_slowdown: float = Field(1.0, ge=1, le=20)  # Emulation.setCPUThrottlingRate
+    notes: str = ""
+
+    @property
+    def chrome_major(self) -> str | None:
+        """Chromium major version in the UA; None for Safari and the pre-Chromium Android WebView."""
+        match = re.search(r"Chrome/(\d+)", self.user_agent)
+        return match.group(1) if match else None
+
+    @property
+    def platform(self) -> str:
+        ua = self.user_agent
+        if "iPhone" in ua or "iPad" in ua:
+            return "iOS"
+        if "Android" in ua:
+            return "Android"
+        return "Windows" if "Windows" in ua else "macOS" if "Mac OS X" in ua else "Linux"
+
+    def brands(self) -> list[dict[str, str]]:
+        major = self.chrome_major
+        if major is None:
+            return []
+        ua = self.user_agent
+        vendor = "Android WebView" if "; wv)" in ua else "Microsoft Edge" if "Edg/" in ua else "Google Chrome"
+        return [{"brand": vendor, "version": major}, {"brand": "Chromium", "version": major},
+                {"brand": "Not-A.Brand", "version": "99"}]  # fmt: skip
+
+    def client_hints(self) -> dict[str, str]:
+        """Sec-CH-UA headers consistent with the UA. Safari and old WebViews send none."""
+        brands = self.brands()
+        if not brands:
+            return {}
+        return {
+            "Sec-CH-UA": ", ".join(f'"{b["brand"]}";v="{b["version"]}"' for b in brands),
+            "Sec-CH-UA-Mobile": "?1" if self.is_mobile else "?0",
+            "Sec-CH-UA-Platform": f'"{self.platform}"',
+        }
+
+
+# -- network ---------------------------------------------------------------------------------
+
+class Dropouts(Strict):
+    """Seeded signal loss: online for ``every_s`` (drawn per gap), then offline for ``offline_s``."""
+
+    offline_s: Range
+    every_s: Range
+    seed: int = 0
+
+    def windows(self, until_s: float, seed: int | None = None) -> list[tuple[float, float]]:
+        """Offline windows (start, end) in seconds from the start of emulation, up to ``until_s``.
+
+        Same seed ⇒ same schedule, and a longer horizon only appends windows. The first gap is
+        drawn from [0, every_s.high): the journey starts somewhere between two stations.
+        """
+        rng = random.Random(self.seed if seed is None else seed)
+        t = rng.uniform(0, self.every_s[1])
+        out: list[tuple[float, float]] = []
+        while t < until_s:
+            off = rng.uniform(*self.offline_s)
+            out.append((round(t, 3), round(t + off, 3)))
+            t += off + rng.uniform(*self.every_s)
+        return out
+
+
+class FaultRule(Strict):
+    """Make matching requests fail: abort, answer with a status, or arrive late."""
+
+    url: str = "**/*"  # glob on the full URL: ** any characters, * any except "/"
+    methods: Annotated[tuple[str, ...], BeforeValidator(_as_tuple)] = ()  # empty: every method
+    rate: float = Field(1.0, ge=0, le=1)  # share of matching requests hit (seeded)
+    abort: AbortError | None = None
+    status: int | None = Field(None, ge=100, le=599)
+    delay_ms: float | None = Field(None, gt=0)
+
+    @model_validator(mode="after")
+    def _one_effect(self) -> FaultRule:
+        if self.abort is None and self.status is None and self.delay_ms is None:
+            raise ValueError("a fault needs an effect: abort, status or delay_ms")
+        if self.abort is not None and self.status is not None:
+            raise ValueError("a fault cannot both abort and answer with a status")
+        return self
+
+    @property
+    def label(self) -> str:
+        effect = self.abort or (f"HTTP {self.status}" if self.status else "")
+        delay = f"+{self.delay_ms:g} ms" if self.delay_ms else ""
+        return f"{' '.join(filter(None, (effect, delay)))} on {self.url} @ {self.rate:.0%}"
+
+
+class Network(Strict):
+    """Request-level throttling (Chromium DevTools). ``rtt_ms`` is a ROUND-TRIP time: Chromium
+    holds each response until at least this long after its request was sent (once per request,
+    not per TCP/TLS handshake). Throughput in kbit/s (1 kbit = 1000 bit); None = not throttled."""
+
+    name: Name
+    title: str = ""
+    source: str = ""  # where the numbers come from
+    rtt_ms: float = Field(ge=0, le=60_000)
+    down_kbps: float | None = Field(gt=0)
+    up_kbps: float | None = Field(gt=0)
+    offline: bool = False
+    dropouts: Dropouts | None = None
+    dns_polluted: tuple[str, ...] = ()  # host globs that fail as net::ERR_NAME_NOT_RESOLVED
+    faults: tuple[FaultRule, ...] = ()
+    notes: str = ""
+
+    def cdp_conditions(self, *, offline: bool | None = None) -> dict[str, object]:
+        """Parameters for CDP ``Network.emulateNetworkConditions`` (throughput in bytes/s, -1 = off)."""
+        def rate(kbps: float | None) -> float:
+            return -1 if kbps is None else kbps * 1000 / 8
+
+        return {
+            "offline": self.offline if offline is None else offline,
+            "latency": self.rtt_ms,
+            "downloadThroughput": rate(self.down_kbps),
+            "uploadThroughput": rate(self.up_kbps),
+        }
+
+    @property
+    def needs_routing(self) -> bool:
+        return bool(self.dropouts or self.dns_polluted or self.faults)
+
+
+# -- region ----------------------------------------------------------------------------------
+
+class Address(Strict):
+    recipient: str = Field(min_length=1)
+    phone: str = Field(pattern=r"^\+?[0-9][0-9 -]{5,19}$")
+    province: str = Field(min_length=1)
+    city: str = Field(min_length=1)
+    district: str = Field(min_length=1)
+    street: str = Field(min_length=1)
+    postcode: str = Field(pattern=r"^[0-9]{3,6}$")
+
+    @property
+    def one_line(self) -> str:
+        parts = dict.fromkeys((self.province, self.city, self.district))  # 北京市 北京市 → once
+        return "".join(parts) + self.street
+
+
+class Geolocation(Strict):
+    latitude: float = Field(ge=-90, le=90)
+    longitude: float = Field(ge=-180, le=180)
+    accuracy: float = Field(50, ge=0)
+
+
+class Region(Strict):
+    name: Name
+    title: str = ""
+    locale: str = Field(pattern=r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
+    timezone: Annotated[str, AfterValidator(_timezone)]
+    accept_language: str = ""  # default: from locale, e.g. "zh-CN,zh;q=0.9"
+    geolocation: Geolocation
+    address: Address
+    proxy: str | None = Field(None, pattern=r"^(http|https|socks5)://[^\s/]+")  # a real exit in the region
+    tier: int | None = Field(None, ge=1, le=5)  # city tier, 1 = Beijing/Shanghai
+    notes: str = ""
+
+    @property
+    def languages(self) -> str:
+        return self.accept_language or f"{self.locale},{self.locale.split('-')[0]};q=0.9"
+
+
+# -- account ---------------------------------------------------------------------------------
+
+class SecretMissing(LookupError):
+    """An account secret's environment variable is unset when a probe needs it."""
+
+
+class Account(Strict):
+    """A test user. Secrets are environment variable NAMES, read only at use time."""
+
+    name: Name
+    title: str = ""
+    username: str = Field(min_length=1)
+    password_env: EnvName
+    sms_code_env: EnvName | None = None
+    age: int | None = Field(None, ge=0, le=130)
+    traits: Annotated[tuple[str, ...], BeforeValidator(_as_tuple)] = ()  # e.g. teen, no-payment
+    notes: str = ""
+
+    def _secret(self, env: str | None, what: str) -> str:
+        value = os.environ.get(env) if env else None
+        if not value:
+            raise SecretMissing(
+                f"account {self.name!r}: {what} comes from environment variable {env or '(none configured)'}, "
+                "which is not set"
+            )
+        return value
+
+    def password(self) -> str:
+        return self._secret(self.password_env, "password")
+
+    def sms_code(self) -> str:
+        return self._secret(self.sms_code_env, "SMS code")
+
+
+# -- mid-journey switches ----------------------------------------------------------------------
+
+class SwitchSpec(Strict):
+    """As written in YAML: at a named step, lose the signal and/or hand over to another network."""
+
+    at: str = Field(min_length=1)  # step name, as in journey.step("pay")
+    when: Literal["start", "end"] = "start"
+    offline_s: float | None = Field(None, gt=0, le=600)
+    network: Name | None = None
+
+    @model_validator(mode="after")
+    def _does_something(self) -> SwitchSpec:
+        if self.offline_s is None and self.network is None:
+            raise ValueError("a switch needs offline_s and/or network")
+        return self
+
+
+class Switch(Strict):
+    """A resolved switch (the network is the model, not a name)."""
+
+    at: str
+    when: Literal["start", "end"] = "start"
+    offline_s: float | None = None
+    network: Network | None = None
+
+    @property
+    def label(self) -> str:
+        what = [f"offline {self.offline_s:g} s" if self.offline_s else "", f"→ {self.network.name}" if self.network else ""]
+        return f"{', '.join(filter(None, what))} at {self.when} of {self.at!r}"
+
+    @property
+    def slug(self) -> str:
+        what = [f"off{self.offline_s:g}s" if self.offline_s else "", self.network.name if self.network else ""]
+        return "-".join(filter(None, [*what, self.at]))
+
+
+# -- profile and matrix ----------------------------------------------------------------------
+
+class Profile(Strict):
+    """One combination of conditions a journey runs under."""
+
+    device: Device
+    network: Network
+    region: Region
+    account: Account
+    switches: tuple[Switch, ...] = ()
+
+    @property
+    def name(self) -> str:
+        return f"{self.device.name}/{self.network.name}/{self.region.name}/{self.account.name}"
+
+    def context_options(self) -> dict[str, object]:
+        """Keyword arguments for ``browser.new_context()``."""
+        d, r = self.device, self.region
+        options: dict[str, object] = {
+            "viewport": d.viewport.model_dump(),
+            "device_scale_factor": d.device_scale_factor,
+            "is_mobile": d.is_mobile,
+            "has_touch": d.has_touch,
+            "user_agent": d.user_agent,
+            "locale": r.locale,
+            "timezone_id": r.timezone,
+            "geolocation": r.geolocation.model_dump(),
+            "permissions": ["geolocation"],
+            "extra_http_headers": {"Accept-Language": r.languages, **d.client_hints()},
+        }
+        if d.screen:
+            options["screen"] = d.screen.model_dump()
+        if r.proxy:
+            options["proxy"] = {"server": r.proxy}
+        return options
+
+    def describe(self) -> dict[str, object]:
+        """The full record of the conditions, JSON-able, for reports. Accounts hold no secrets."""
+        return {
+            "name": self.name,
+            "device": self.device.model_dump(mode="json", exclude_defaults=True),
+            "network": self.network.model_dump(mode="json", exclude_defaults=True),
+            "region": self.region.model_dump(mode="json", exclude_defaults=True),
+            "account": self.account.model_dump(mode="json", exclude_defaults=True),
+            "switches": [s.label for s in self.switches],
+        }
+
+
+class Expect(Strict):
+    """Expected outcome as written in YAML: ``expect: pass`` or ``{outcome: blocked, causes: [account]}``."""
+
+    outcome: Literal["pass", "blocked"] = "pass"
+    causes: Annotated[tuple[Category, ...], BeforeValidator(_as_tuple)] = ()
+    reason: str = ""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _shorthand(cls, value: object) -> object:
+        return {"outcome": value} if isinstance(value, str) else value
+
+    def expectation(self) -> Expectation:
+        return Expectation(outcome=self.outcome, causes=self.causes, reason=self.reason)
+
+
+class Row(Strict):
+    probe: ProbeName
+    device: Name | None = None
+    network: Name | None = None
+    region: Name | None = None
+    account: Name | None = None
+    expect: Expect | None = None
+    switches: tuple[SwitchSpec, ...] = ()
+
+
+class Rule(Strict):
+    """An expectation for every item matching all given fields (first matching rule wins)."""
+
+    probe: Annotated[tuple[ProbeName, ...], BeforeValidator(_as_tuple)] = ()
+    device: Names = ()
+    network: Names = ()
+    region: Names = ()
+    account: Names = ()
+    expect: Expect
+
+    def matches(self, probe: str, names: dict[str, str]) -> bool:
+        wanted = {"probe": self.probe, "device": self.device, "network": self.network,
+                  "region": self.region, "account": self.account}  # fmt: skip
+        have = {"probe": probe, **names}
+        return all(not values or have[key] in values for key, values in wanted.items())
+
+
+class Matrix(Strict):
+    """Either a full product (``probes`` × devices × networks × regions × accounts) or explicit ``rows``.
+    Empty kinds in a product mean the catalogue default."""
+
+    name: Name
+    title: str = ""
+    description: str = ""
+    probes: Annotated[tuple[ProbeName, ...], BeforeValidator(_as_tuple)] = ()
+    devices: Names = ()
+    networks: Names = ()
+    regions: Names = ()
+    accounts: Names = ()
+    rows: tuple[Row, ...] = ()
+    rules: tuple[Rule, ...] = ()
+    switches: tuple[SwitchSpec, ...] = ()  # for every item
+
+    @model_validator(mode="after")
+    def _product_or_rows(self) -> Matrix:
+        if bool(self.probes) == bool(self.rows):
+            raise ValueError("a matrix needs either `probes` (a full product) or `rows`, not both or neither")
+        if self.rows and (self.devices or self.networks or self.regions or self.accounts):
+            raise ValueError("with `rows`, give device/network/region/account per row, not as lists")
+        return self
+
+
+class MatrixItem(Strict):
+    probe: str
+    profile: Profile
+    expectation: Expectation = Expectation()
+    matrix: str = ""
+
+    @property
+    def id(self) -> str:
+        """Short stable id for pytest parametrisation."""
+        p = self.profile
+        parts = [p.device.name, p.network.name, p.region.name, p.account.name, *(s.slug for s in p.switches)]
+        return "-".join(parts)

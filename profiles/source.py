@@ -1,0 +1,163 @@
+"""A YAML file that remembers where every value came from, and the error that says so.
+
+PyYAML's composer gives each node a start mark; we walk the node tree once and record
+the line of every key path, e.g. ``("devices", 3, "viewport", "width") → 12``. A pydantic
+error's ``loc`` (prefixed with where the item sits in the file) is then mapped to the
+deepest recorded path, so every message reads ``file:line: field: what is wrong``.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+Loc = tuple[str | int, ...]
+
+
+@dataclass(frozen=True)
+class Problem:
+    file: str | None
+    line: int | None
+    field: str
+    message: str
+
+    def __str__(self) -> str:
+        where = f"{self.file}:{self.line}: " if self.file and self.line else f"{self.file}: " if self.file else ""
+        field = f"{self.field}: " if self.field else ""
+        return f"{where}{field}{self.message}"
+
+
+class ProfileError(ValueError):
+    """One or more problems in profile data; ``str()`` lists them all, one per line."""
+
+    def __init__(self, problems: Sequence[Problem]) -> None:
+        self.problems = list(problems)
+        first = self.problems[0]
+        self.file, self.line, self.field, self.message = first.file, first.line, first.field, first.message
+        super().__init__("\n".join(str(p) for p in self.problems))
+
+
+def field_name(loc: Iterable[str | int]) -> str:
+    """``("devices", 3, "viewport", "width")`` → ``devices[3].viewport.width``."""
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+def display_path(path: Path) -> str:
+    """Relative to the working directory when inside it: short, clickable in terminals."""
+    rel = os.path.relpath(path)
+    return str(path) if rel.startswith("..") else rel
+
+
+class Document:
+    """One parsed YAML file: its data and the line of every key path."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.name = display_path(path)
+        self.lines: dict[Loc, int] = {}
+        self.problems: list[Problem] = []
+        try:
+            text = path.read_text(encoding="utf-8")
+            node = yaml.compose(text, Loader=yaml.SafeLoader)
+            self.data: Any = yaml.load(text, Loader=yaml.SafeLoader) if node is not None else None
+        except UnicodeDecodeError as exc:
+            self.data = None
+            self.problems.append(Problem(self.name, None, "", f"not UTF-8 text ({exc.reason})"))
+            return
+        except yaml.YAMLError as exc:
+            mark = getattr(exc, "problem_mark", None)
+            self.data = None
+            detail = " ".join(filter(None, (getattr(exc, "problem", None), getattr(exc, "context", None))))
+            self.problems.append(Problem(self.name, mark.line + 1 if mark else None, "", f"invalid YAML: {detail or exc}"))
+            return
+        if node is not None:
+            self._walk(node, ())
+
+    def _walk(self, node: yaml.Node, loc: Loc) -> None:
+        self.lines.setdefault(loc, node.start_mark.line + 1)
+        if isinstance(node, yaml.MappingNode):
+            seen: dict[object, int] = {}
+            for key_node, value_node in node.value:
+                key = key_node.value if isinstance(key_node, yaml.ScalarNode) else str(key_node)
+                line = key_node.start_mark.line + 1
+                if key in seen and key != "<<":
+                    self.problems.append(
+                        Problem(self.name, line, field_name((*loc, key)), f"duplicate key (first at line {seen[key]})")
+                    )
+                seen[key] = line
+                self.lines[(*loc, key)] = line
+                self._walk(value_node, (*loc, key))
+        elif isinstance(node, yaml.SequenceNode):
+            for index, item in enumerate(node.value):
+                self._walk(item, (*loc, index))
+
+    def line(self, loc: Loc) -> int | None:
+        """Line of the deepest recorded prefix of ``loc`` (a missing field points at its parent)."""
+        for end in range(len(loc), -1, -1):
+            if loc[:end] in self.lines:
+                return self.lines[loc[:end]]
+        return None
+
+    def problem(self, loc: Loc, message: str) -> Problem:
+        return Problem(self.name, self.line(loc), field_name(loc), message)
+
+    def validate(self, model: type[BaseModel], data: Any, loc: Loc) -> BaseModel | None:
+        """The model, or None after recording every validation error with its line."""
+        try:
+            return model.model_validate(data)
+        except ValidationError as exc:
+            for error in exc.errors():
+                where = (*loc, *_clean_loc(error["loc"]))
+                self.problems.append(self.problem(where, _message(model, error)))
+            return None
+
+
+def _clean_loc(loc: Iterable[str | int]) -> Loc:
+    # pydantic adds validator names to some locs (e.g. "function-after[...]"); drop them.
+    return tuple(p for p in loc if isinstance(p, int) or "[" not in p)
+
+
+def _message(model: type[BaseModel], error: dict[str, Any]) -> str:
+    if error["type"] == "extra_forbidden":
+        allowed = _fields_at(model, _clean_loc(error["loc"])[:-1])
+        key = str(error["loc"][-1])
+        near = difflib.get_close_matches(key, allowed, n=1)
+        hint = f"did you mean {near[0]!r}? " if near else ""
+        return f"unknown field {key!r}; {hint}allowed: {', '.join(allowed)}"
+    message = error["msg"].removeprefix("Value error, ")
+    if error["type"] == "missing":
+        return "required field is missing"
+    return message
+
+
+def _fields_at(model: type[BaseModel], loc: Loc) -> list[str]:
+    """Field names of the (nested) model found at ``loc``, for "did you mean" hints."""
+    current: Any = model
+    for part in loc:
+        if isinstance(part, int):
+            continue
+        field = current.model_fields.get(part) if isinstance(current, type) and issubclass(current, BaseModel) else None
+        if field is None:
+            return []
+        current = _model_in(field.annotation)
+    return list(current.model_fields) if isinstance(current, type) and issubclass(current, BaseModel) else []
+
+
+def _model_in(annotation: Any) -> Any:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in getattr(annotation, "__args__", ()):
+        found = _model_in(arg)
+        if found is not None:
+            return found
+    return None
