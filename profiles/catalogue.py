@@ -28,8 +28,18 @@ from typing import Any
 from pydantic import BaseModel
 
 from profiles.models import (
-    Account, Device, Expect, Matrix, MatrixItem, Network, Profile, Region, Row, Switch, SwitchSpec,
-)  # fmt: skip
+    Account,
+    Device,
+    Expect,
+    Matrix,
+    MatrixItem,
+    Network,
+    Profile,
+    Region,
+    Row,
+    Switch,
+    SwitchSpec,
+)
 from profiles.source import Document, Loc, Problem, ProfileError
 
 __all__ = ["BUILTIN", "DEFAULTS", "ENV_VAR", "Catalogue", "ProfileError", "load_catalogue"]
@@ -39,7 +49,7 @@ ENV_VAR = "ORDERPROBE_PROFILES"
 KINDS: dict[str, type[BaseModel]] = {
     "devices": Device, "networks": Network, "regions": Region, "accounts": Account, "matrices": Matrix,
 }  # fmt: skip
-SINGULAR = {"devices": "device", "networks": "network", "regions": "region", "accounts": "account", "matrices": "matrix"}
+SINGULAR = {kind: kind.removesuffix("s") for kind in KINDS} | {"matrices": "matrix"}
 # What a journey runs under when nothing is chosen: a mid-range Android on Wi-Fi in Shanghai, a plain shopper.
 DEFAULTS = {"device": "android-mid", "network": "wifi", "region": "shanghai", "account": "normal"}
 
@@ -79,7 +89,8 @@ def _from_descriptor(doc: Document, item: dict[str, Any], loc: Loc) -> dict[str,
     known = playwright_devices()
     if name not in known:
         near = difflib.get_close_matches(str(name), list(known), n=3)
-        doc.problems.append(doc.problem((*loc, "descriptor"), f"no Playwright device {name!r}; near: {', '.join(near)}"))
+        message = f"no Playwright device {name!r}; near: {', '.join(near)}"
+        doc.problems.append(doc.problem((*loc, "descriptor"), message))
         return item
     d = known[name]
     base = {key: d[key] for key in ("user_agent", "viewport", "screen", "device_scale_factor", "is_mobile", "has_touch")
@@ -168,7 +179,8 @@ class Catalogue:
         if name not in table:
             near = difflib.get_close_matches(name, list(table), n=1)
             hint = f"did you mean {near[0]!r}? " if near else ""
-            raise ProfileError([Problem(None, None, singular, f"unknown {singular} {name!r}; {hint}known: {', '.join(table)}")])
+            message = f"unknown {singular} {name!r}; {hint}known: {', '.join(table)}"
+            raise ProfileError([Problem(None, None, singular, message)])
         return table[name]
 
     def profile(self, device: str | None = None, network: str | None = None, region: str | None = None,
@@ -192,7 +204,8 @@ class Catalogue:
         if matrix not in self.matrices:
             near = difflib.get_close_matches(matrix, list(self.matrices), n=1)
             hint = f"did you mean {near[0]!r}? " if near else ""
-            raise ProfileError([Problem(None, None, "matrix", f"unknown matrix {matrix!r}; {hint}known: {', '.join(self.matrices)}")])
+            message = f"unknown matrix {matrix!r}; {hint}known: {', '.join(self.matrices)}"
+            raise ProfileError([Problem(None, None, "matrix", message)])
         return list(self._expanded[matrix])
 
     def _rows(self, m: Matrix) -> list[tuple[Loc, Row]]:

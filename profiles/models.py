@@ -63,6 +63,7 @@ class Strict(BaseModel):
 
 # -- device ----------------------------------------------------------------------------------
 
+
 class Size(Strict):
     width: int = Field(gt=0, le=8000)
     height: int = Field(gt=0, le=8000)
@@ -118,6 +119,7 @@ class Device(Strict):
 
 
 # -- network ---------------------------------------------------------------------------------
+
 
 class Dropouts(Strict):
     """Seeded signal loss: online for ``every_s`` (drawn per gap), then offline for ``offline_s``."""
@@ -186,6 +188,7 @@ class Network(Strict):
 
     def cdp_conditions(self, *, offline: bool | None = None) -> dict[str, object]:
         """Parameters for CDP ``Network.emulateNetworkConditions`` (throughput in bytes/s, -1 = off)."""
+
         def rate(kbps: float | None) -> float:
             return -1 if kbps is None else kbps * 1000 / 8
 
@@ -202,6 +205,7 @@ class Network(Strict):
 
 
 # -- region ----------------------------------------------------------------------------------
+
 
 class Address(Strict):
     recipient: str = Field(min_length=1)
@@ -243,6 +247,7 @@ class Region(Strict):
 
 # -- account ---------------------------------------------------------------------------------
 
+
 class SecretMissing(LookupError):
     """An account secret's environment variable is unset when a probe needs it."""
 
@@ -277,6 +282,7 @@ class Account(Strict):
 
 # -- mid-journey switches ----------------------------------------------------------------------
 
+
 class SwitchSpec(Strict):
     """As written in YAML: at a named step, lose the signal and/or hand over to another network."""
 
@@ -302,7 +308,8 @@ class Switch(Strict):
 
     @property
     def label(self) -> str:
-        what = [f"offline {self.offline_s:g} s" if self.offline_s else "", f"→ {self.network.name}" if self.network else ""]
+        what = [f"offline {self.offline_s:g} s" if self.offline_s else ""]
+        what.append(f"→ {self.network.name}" if self.network else "")
         return f"{', '.join(filter(None, what))} at {self.when} of {self.at!r}"
 
     @property
@@ -312,6 +319,7 @@ class Switch(Strict):
 
 
 # -- profile and matrix ----------------------------------------------------------------------
+
 
 class Profile(Strict):
     """One combination of conditions a journey runs under."""

@@ -78,7 +78,8 @@ class Document:
             mark = getattr(exc, "problem_mark", None)
             self.data = None
             detail = " ".join(filter(None, (getattr(exc, "problem", None), getattr(exc, "context", None))))
-            self.problems.append(Problem(self.name, mark.line + 1 if mark else None, "", f"invalid YAML: {detail or exc}"))
+            line = mark.line + 1 if mark else None
+            self.problems.append(Problem(self.name, line, "", f"invalid YAML: {detail or exc}"))
             return
         if node is not None:
             self._walk(node, ())
