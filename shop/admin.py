@@ -1,0 +1,89 @@
+"""The admin endpoint on the shop origin: state, reset and faults, for loopback clients only.
+
+``POST /__admin/faults`` takes ``{"name": ..., "params": {...}, "seconds": N}``; errors are
+JSON ``{"code", "message"}`` with status 400 (UNKNOWN_FAULT, BAD_PARAMS, BAD_JSON) or 403.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from shop.faults import FAULTS, FaultError
+from shop.web import api_error, ctx
+
+
+def is_loopback(host: str | None) -> bool:
+    """127.0.0.0/8 and ::1 (also IPv4-mapped); anything else, or unknown, is refused."""
+    if not host:
+        return False
+    try:
+        addr = ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    if isinstance(addr, ipaddress.IPv6Address) and addr.ipv4_mapped:
+        addr = addr.ipv4_mapped
+    return addr.is_loopback
+
+
+def _refused(request: Request) -> Response | None:
+    host = request.client.host if request.client else None
+    if is_loopback(host):
+        return None
+    return api_error(403, "ADMIN_LOOPBACK_ONLY", "管理接口仅限本机访问", f"admin endpoint is loopback-only, not {host}")
+
+
+async def state(request: Request) -> Response:
+    if (refused := _refused(request)) is not None:
+        return refused
+    c = ctx(request)
+    body = {**c.state.snapshot(), "faults": c.faults.snapshot(), "shop_url": c.shop_url,
+            "payment_url": c.payment_url, "known_faults": {k: v.summary for k, v in FAULTS.items()}}
+    return JSONResponse(body)
+
+
+async def reset(request: Request) -> Response:
+    if (refused := _refused(request)) is not None:
+        return refused
+    c = ctx(request)
+    c.state.reset()
+    c.faults.clear()
+    return JSONResponse({"ok": True})
+
+
+async def set_fault(request: Request) -> Response:
+    if (refused := _refused(request)) is not None:
+        return refused
+    try:
+        body = json.loads(await request.body() or b"null")
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        return api_error(400, "BAD_JSON", "请求体不是合法 JSON", "body is not valid JSON")
+    if not isinstance(body, dict) or not isinstance(body.get("name"), str):
+        return api_error(400, "BAD_PARAMS", "需要 {\"name\": ..., \"params\": {...}}", "expected {name, params, seconds}")
+    try:
+        fault = ctx(request).faults.set(body["name"], body.get("params") or {}, body.get("seconds"))
+    except FaultError as exc:
+        return api_error(400, exc.code, str(exc), str(exc))
+    return JSONResponse({"ok": True, "fault": fault})
+
+
+async def clear_faults(request: Request) -> Response:
+    if (refused := _refused(request)) is not None:
+        return refused
+    name = request.path_params.get("name")
+    if name is not None and name not in FAULTS:
+        return api_error(404, "UNKNOWN_FAULT", f"未知故障 / unknown fault {name!r}", f"unknown fault {name!r}")
+    return JSONResponse({"ok": True, "cleared": ctx(request).faults.clear(name)})
+
+
+routes = [
+    Route("/__admin/state", state, methods=["GET"]),
+    Route("/__admin/reset", reset, methods=["POST"]),
+    Route("/__admin/faults", set_fault, methods=["POST"]),
+    Route("/__admin/faults", clear_faults, methods=["DELETE"]),
+    Route("/__admin/faults/{name}", clear_faults, methods=["DELETE"]),
+]

@@ -1,0 +1,155 @@
+"""Run-time faults of one shop instance: what can break, its parameters, and outage windows.
+
+Parameters are validated by pydantic models (strings from the CLI are coerced: "1500" → 1500).
+A fault set with ``seconds=N`` switches itself off after N seconds (an outage window).
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+
+class _Params(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class NoParams(_Params):
+    pass
+
+
+class Delay(_Params):
+    ms: int = Field(3000, ge=0, le=600_000)
+
+
+class LongDelay(_Params):
+    ms: int = Field(120_000, ge=0, le=3_600_000)  # "hangs": far past any probe timeout
+
+
+class InventoryLag(_Params):
+    sku: str | None = None  # only this product; default: every product
+
+
+class Api5xx(_Params):
+    rate: float = Field(1.0, ge=0.0, le=1.0)
+    seed: int = 0
+    pages: bool = False  # also answer HTML page routes with 502 at that rate
+
+
+class SlowRoute(_Params):
+    path: str
+    ms: int = Field(ge=0, le=600_000)
+
+    @field_validator("path")
+    @classmethod
+    def _path(cls, v: str) -> str:
+        if not v.startswith("/"):
+            raise ValueError("path must start with '/'")
+        return v
+
+
+@dataclass(frozen=True)
+class FaultSpec:
+    params: type[_Params]
+    summary: str
+
+
+FAULTS: dict[str, FaultSpec] = {
+    "payment_down": FaultSpec(NoParams, "支付网关宕机：支付域名返回 503 PAY_GATEWAY_DOWN"),
+    "payment_slow": FaultSpec(Delay, "支付页面延迟 ms 毫秒"),
+    "payment_maintenance": FaultSpec(NoParams, "两个钱包维护中，云闪付银行卡（备用通道）可用"),
+    "inventory_lag": FaultSpec(InventoryLag, "库存同步延迟：页面显示有货，提交时库存不足 STOCK_SYNC_DELAY"),
+    "logistics_timeout": FaultSpec(LongDelay, "物流报价接口超时：运费一直计算中，无法提交"),
+    "sms_delay": FaultSpec(Delay, "短信延迟：验证码 ms 毫秒后才送达"),
+    "api_5xx": FaultSpec(Api5xx, "/api/* 以 rate 概率返回 500 SYS_ERROR（pages=true 时页面也 502）"),
+    "slow_route": FaultSpec(SlowRoute, "路径前缀 path 上的请求延迟 ms 毫秒"),
+}
+
+
+class FaultError(ValueError):
+    """Unknown fault or bad parameters; ``code`` is UNKNOWN_FAULT or BAD_PARAMS."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+def validate(name: str, params: dict[str, Any] | None = None, seconds: float | None = None) -> _Params:
+    spec = FAULTS.get(name)
+    if spec is None:
+        raise FaultError("UNKNOWN_FAULT", f"未知故障 / unknown fault {name!r}; known: {', '.join(FAULTS)}")
+    if seconds is not None and not (isinstance(seconds, int | float) and 0 < seconds <= 86_400):
+        raise FaultError("BAD_PARAMS", f"{name}: seconds must be a number in (0, 86400], got {seconds!r}")
+    if not isinstance(params or {}, dict):
+        raise FaultError("BAD_PARAMS", f"{name}: params must be an object")
+    try:
+        return spec.params.model_validate(params or {})
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc']) or 'params'}: {e['msg']}" for e in exc.errors()
+        )
+        raise FaultError("BAD_PARAMS", f"故障参数错误 / bad params for {name}: {problems}") from None
+
+
+@dataclass
+class ActiveFault:
+    name: str
+    params: Any  # the validated params model
+    until: float | None  # monotonic deadline of an outage window
+    rng: random.Random
+
+    def as_dict(self, now: float) -> dict[str, Any]:
+        left = None if self.until is None else round(max(0.0, self.until - now), 3)
+        return {"name": self.name, "params": self.params.model_dump(), "seconds_left": left}
+
+
+class FaultBoard:
+    """The faults switched on in one shop. Thread-safe: tests switch faults while servers run."""
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._active: dict[str, ActiveFault] = {}
+
+    def set(self, name: str, params: dict[str, Any] | None = None, seconds: float | None = None) -> dict:
+        model = validate(name, params, seconds)
+        seed = getattr(model, "seed", 0)
+        until = None if seconds is None else self._clock() + seconds
+        with self._lock:
+            self._active[name] = ActiveFault(name, model, until, random.Random(seed))
+            return self._active[name].as_dict(self._clock())
+
+    def clear(self, name: str | None = None) -> list[str]:
+        with self._lock:
+            if name is None:
+                cleared, self._active = list(self._active), {}
+                return cleared
+            return [name] if self._active.pop(name, None) else []
+
+    def get(self, name: str) -> Any | None:
+        """The params of an active fault, or None (expired windows switch off here)."""
+        with self._lock:
+            fault = self._active.get(name)
+            if fault and fault.until is not None and self._clock() >= fault.until:
+                del self._active[name]
+                return None
+            return fault.params if fault else None
+
+    def draw(self, name: str) -> float:
+        """Next number from the fault's seeded generator (deterministic request sequence)."""
+        with self._lock:
+            fault = self._active.get(name)
+            return fault.rng.random() if fault else 1.0
+
+    def snapshot(self) -> list[dict]:
+        now = self._clock()
+        for name in list(self._active):
+            self.get(name)  # drop expired windows
+        with self._lock:
+            return [f.as_dict(now) for f in self._active.values()]

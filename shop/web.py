@@ -1,0 +1,179 @@
+"""Web plumbing shared by both origins: the per-instance context, templates, error
+pages and the middleware that applies faults, old-device checks, sessions and headers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+from starlette.exceptions import HTTPException
+from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoint
+from starlette.requests import Request
+from starlette.responses import JSONResponse, RedirectResponse, Response
+from starlette.templating import Jinja2Templates
+
+from shop.accounts import ACCOUNTS, Account
+from shop.catalogue import yuan
+from shop.faults import FaultBoard
+from shop.state import Session, ShopState
+
+SESSION_COOKIE = "sid"
+OLD_ANDROID = re.compile(r"Android 4\.\d")
+# Old Android 4.x gets the upgrade page on these shop paths (and on every payment page).
+UPGRADE_PATHS = ("/checkout", "/verify")
+
+templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
+templates.env.globals["yuan"] = yuan
+
+
+@dataclass
+class Context:
+    """One shop instance: its state, its faults and where its two origins live."""
+
+    state: ShopState = field(default_factory=ShopState)
+    faults: FaultBoard = field(default_factory=FaultBoard)
+    shop_url: str = ""
+    payment_url: str = ""
+    stopping: threading.Event = field(default_factory=threading.Event)
+
+
+def ctx(request: Request) -> Context:
+    return request.app.state.ctx
+
+
+def session(request: Request) -> Session:
+    return request.state.session
+
+
+def account(request: Request) -> Account | None:
+    current = getattr(request.state, "session", None)  # None on the payment origin
+    return ACCOUNTS.get(current.user) if current and current.user else None
+
+
+def render(request: Request, name: str, status: int = 200, **context: Any) -> Response:
+    context.setdefault("me", account(request))
+    current = getattr(request.state, "session", None)
+    if "flash" not in context and current is not None:  # a one-shot message from the last action
+        context["flash"], current.flash = current.flash, None
+    context.setdefault("flash", None)
+    return templates.TemplateResponse(request, name, context, status_code=status)
+
+
+def error_page(request: Request, status: int, title: str, message: str, code: str = "") -> Response:
+    """A Chinese error page a shopper would see (English in the message where it helps)."""
+    return render(request, "error.html", status, title=title, message=message, code=code)
+
+
+def api_error(status: int, code: str, message: str, message_en: str = "") -> JSONResponse:
+    return JSONResponse({"code": code, "message": message, "message_en": message_en}, status_code=status)
+
+
+def redirect(url: str) -> RedirectResponse:
+    return RedirectResponse(url, status_code=303)
+
+
+def login_redirect(request: Request) -> RedirectResponse:
+    target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    return redirect(f"/login?next={quote(target, safe='')}")
+
+
+async def wait_while(c: Context, fault: str, ms: int) -> None:
+    """Hang for ``ms`` or until the fault is switched off (or the shop stops)."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + ms / 1000
+    while loop.time() < deadline and c.faults.get(fault) is not None and not c.stopping.is_set():
+        await asyncio.sleep(min(0.05, max(0.0, deadline - loop.time())))
+
+
+_HTTP_TITLES = {400: "请求有误", 404: "页面不存在", 405: "不支持的请求", 413: "请求过大"}
+_HTTP_EN = {400: "bad request", 404: "not found", 405: "method not allowed", 413: "request too large"}
+
+
+async def http_error(request: Request, exc: Exception) -> Response:
+    status = exc.status_code if isinstance(exc, HTTPException) else 500
+    title = _HTTP_TITLES.get(status, "请求失败")
+    detail = exc.detail if isinstance(exc, HTTPException) and exc.detail else _HTTP_EN.get(status, "")
+    if request.url.path.startswith(("/api/", "/__admin")):
+        return api_error(status, f"HTTP_{status}", title, str(detail))
+    return error_page(request, status, title, f"{title} / {detail}", f"HTTP_{status}")
+
+
+async def server_error(request: Request, exc: Exception) -> Response:
+    """Never show a traceback: a Chinese page (or JSON for APIs) with a stable code."""
+    if request.url.path.startswith(("/api/", "/__admin")):
+        return api_error(500, "INTERNAL", "系统异常，请稍后再试", "internal error")
+    return render(request, "error.html", 500, title="系统异常", message="系统异常，请稍后再试 / internal error",
+                  code="INTERNAL", me=None)
+
+
+class FaultMiddleware(BaseHTTPMiddleware):
+    """Applies switched-on faults the way production shows them, plus sessions and headers."""
+
+    def __init__(self, app: Any, origin: str) -> None:
+        super().__init__(app)
+        self.origin = origin  # "shop" | "pay"
+
+    async def dispatch(self, request: Request, call_next: RequestResponseEndpoint) -> Response:
+        response = await self._handle(request, call_next)
+        response.headers["Timing-Allow-Origin"] = "*"
+        response.headers.setdefault("Cache-Control", "no-store")
+        return response
+
+    async def _handle(self, request: Request, call_next: RequestResponseEndpoint) -> Response:
+        c, path = ctx(request), request.url.path
+        if path.startswith("/__admin"):
+            return await call_next(request)  # the admin endpoint is never faulted
+        slow = c.faults.get("slow_route")
+        if slow is not None and path.startswith(slow.path):
+            await wait_while(c, "slow_route", slow.ms)
+        new_sid = None
+        if self.origin == "shop":
+            blocked = self._api_5xx(request, c)
+            if blocked is not None:
+                return blocked
+            current = c.state.session(request.cookies.get(SESSION_COOKIE))
+            if current is None:
+                current = c.state.new_session()
+                new_sid = current.id
+            request.state.session = current
+        else:
+            request.state.session = None
+            if c.faults.get("payment_down") is not None:
+                return render(request, "pay_error.html", 503, title="支付服务暂不可用",
+                              message="支付服务暂不可用，请稍后再试 / payment gateway unavailable",
+                              code="PAY_GATEWAY_DOWN", order=None, shop_url=c.shop_url)
+            slow_pay = c.faults.get("payment_slow")
+            if slow_pay is not None:
+                await wait_while(c, "payment_slow", slow_pay.ms)
+        if self._too_old(request):
+            response = render(request, "upgrade.html", 200, me=None)
+        else:
+            response = await call_next(request)
+        if new_sid:
+            response.set_cookie(SESSION_COOKIE, new_sid, httponly=True, samesite="lax")
+        return response
+
+    def _api_5xx(self, request: Request, c: Context) -> Response | None:
+        fault = c.faults.get("api_5xx")
+        if fault is None:
+            return None
+        is_api = request.url.path.startswith("/api/")
+        if not (is_api or (fault.pages and request.method == "GET")):
+            return None
+        if c.faults.draw("api_5xx") >= fault.rate:
+            return None
+        if is_api:
+            return api_error(500, "SYS_ERROR", "服务繁忙，请稍后再试", "internal server error (api)")
+        return render(request, "error.html", 502, title="服务繁忙", message="服务繁忙，请稍后再试 / bad gateway",
+                      code="BAD_GATEWAY", me=None)
+
+    def _too_old(self, request: Request) -> bool:
+        if not OLD_ANDROID.search(request.headers.get("user-agent", "")):
+            return False
+        return self.origin == "pay" or request.url.path.startswith(UPGRADE_PATHS)
