@@ -47,12 +47,28 @@ class Account:
         return self.last_login_province is not None and self.last_login_province != self.address["province"]
 
 
-def _address(recipient: str, phone: str, province: str = "上海市", city: str = "上海市",
-             district: str = "浦东新区", street: str = "世纪大道 100 号 8 楼", postcode: str = "200120") -> dict:
-    return {"recipient": recipient, "phone": phone, "province": province, "city": city,
-            "district": district, "street": street, "postcode": postcode}
+def _address(
+    recipient: str,
+    phone: str,
+    province: str = "上海市",
+    city: str = "上海市",
+    district: str = "浦东新区",
+    street: str = "世纪大道 100 号 8 楼",
+    postcode: str = "200120",
+) -> dict:
+    return {
+        "recipient": recipient,
+        "phone": phone,
+        "province": province,
+        "city": city,
+        "district": district,
+        "street": street,
+        "postcode": postcode,
+    }
 
 
+# A data table reads better aligned.
+# fmt: off
 ACCOUNTS: dict[str, Account] = {
     a.username: a
     for a in (
@@ -71,6 +87,7 @@ ACCOUNTS: dict[str, Account] = {
                 methods=("wechat", "unionpay"), returns_this_month=7, notes="本月退货 7 次：订单需人工审核"),
     )
 }
+# fmt: on
 
 
 @dataclass

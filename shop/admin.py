@@ -41,8 +41,13 @@ async def state(request: Request) -> Response:
     if (refused := _refused(request)) is not None:
         return refused
     c = ctx(request)
-    body = {**c.state.snapshot(), "faults": c.faults.snapshot(), "shop_url": c.shop_url,
-            "payment_url": c.payment_url, "known_faults": {k: v.summary for k, v in FAULTS.items()}}
+    body = {
+        **c.state.snapshot(),
+        "faults": c.faults.snapshot(),
+        "shop_url": c.shop_url,
+        "payment_url": c.payment_url,
+        "known_faults": {k: v.summary for k, v in FAULTS.items()},
+    }
     return JSONResponse(body)
 
 
@@ -63,7 +68,8 @@ async def set_fault(request: Request) -> Response:
     except (json.JSONDecodeError, UnicodeDecodeError):
         return api_error(400, "BAD_JSON", "请求体不是合法 JSON", "body is not valid JSON")
     if not isinstance(body, dict) or not isinstance(body.get("name"), str):
-        return api_error(400, "BAD_PARAMS", "需要 {\"name\": ..., \"params\": {...}}", "expected {name, params, seconds}")
+        expected = 'expected {"name": ..., "params": {...}, "seconds": N}'
+        return api_error(400, "BAD_PARAMS", f"请求格式错误 / {expected}", expected)
     try:
         fault = ctx(request).faults.set(body["name"], body.get("params") or {}, body.get("seconds"))
     except FaultError as exc:

@@ -19,8 +19,13 @@ from shop.web import account, api_error, ctx, session, wait_while
 
 
 def _totals_json(totals: Totals) -> dict:
-    return {"subtotal": totals.subtotal, "discount": totals.discount, "shipping": totals.shipping,
-            "surcharge": totals.surcharge, "total": totals.total}
+    return {
+        "subtotal": totals.subtotal,
+        "discount": totals.discount,
+        "shipping": totals.shipping,
+        "surcharge": totals.surcharge,
+        "total": totals.total,
+    }
 
 
 def _not_logged_in() -> Response:
@@ -47,9 +52,16 @@ async def quote(request: Request) -> Response:
     address, _ = parse_address(params)  # a partial address just gets no region notes
     totals = price(lines, address, discount)
     notes = list(totals.verdict.notes)
-    return JSONResponse({"quote": c.state.new_quote(), "notes": notes, "carrier": "快递100 (Kuaidi100-like)",
-                         "refused": totals.verdict.refused[0] if totals.verdict.refused else None,
-                         "pickup_only": totals.verdict.pickup_only, **_totals_json(totals)})
+    return JSONResponse(
+        {
+            "quote": c.state.new_quote(),
+            "notes": notes,
+            "carrier": "快递100 (Kuaidi100-like)",
+            "refused": totals.verdict.refused[0] if totals.verdict.refused else None,
+            "pickup_only": totals.verdict.pickup_only,
+            **_totals_json(totals),
+        }
+    )
 
 
 async def coupon_claim(request: Request) -> Response:
@@ -57,8 +69,9 @@ async def coupon_claim(request: Request) -> Response:
         return _not_logged_in()
     with ctx(request).state.lock:
         session(request).coupon_claimed = True
-    return JSONResponse({"ok": True, "code": "NEW10",
-                         "message": "已领取新人券：满 ¥30 减 ¥10，券码 NEW10，请在下方输入使用"})
+    return JSONResponse(
+        {"ok": True, "code": "NEW10", "message": "已领取新人券：满 ¥30 减 ¥10，券码 NEW10，请在下方输入使用"}
+    )
 
 
 async def coupon_apply(request: Request) -> Response:
@@ -73,8 +86,9 @@ async def coupon_apply(request: Request) -> Response:
         return api_error(exc.status, exc.code, exc.message)
     address, _ = parse_address(form)
     totals = price(lines, address, discount)
-    return JSONResponse({"ok": True, "code": code, "message": f"已使用优惠券 {code}，立减 ¥10.00",
-                         **_totals_json(totals)})
+    return JSONResponse(
+        {"ok": True, "code": code, "message": f"已使用优惠券 {code}，立减 ¥10.00", **_totals_json(totals)}
+    )
 
 
 async def sms_send(request: Request) -> Response:

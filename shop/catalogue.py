@@ -44,6 +44,8 @@ class Product:
         return self.category_label[0]
 
 
+# A data table reads better aligned.
+# fmt: off
 PRODUCTS: dict[str, Product] = {
     p.sku: p
     for p in (
@@ -67,6 +69,7 @@ PRODUCTS: dict[str, Product] = {
                 color="#ff3b30", blurb="官方补贴价，限购 1 件"),
     )
 }
+# fmt: on
 
 FEED = ("GN-701", "FD-501", "CS-601", "EL-302", "CB-101", "AG-201", "FN-401", "EL-301")  # video feed order
 LIVE = ("FS-001", "GN-702", "CB-101")  # live room: the first one is "being presented"

@@ -22,14 +22,33 @@ from shop.state import Order, StockError
 from shop.web import Context, account, ctx, error_page, login_redirect, redirect, render, session
 
 
-def checkout_page(request: Request, source: str, lines: list[Line], values: Mapping[str, str], *,
-                  status: int = 200, errors: dict[str, str] | None = None,
-                  banner: tuple[str, str] | None = None, totals: Totals | None = None,
-                  coupon: str = "") -> Response:
-    return render(request, "checkout.html", status, source=source, lines=lines, values=values,
-                  errors=errors or {}, banner=banner, totals=totals or price(lines, None),
-                  coupon=coupon, claimed=session(request).coupon_claimed,
-                  field_labels=FIELD_LABELS, provinces=PROVINCES)
+def checkout_page(
+    request: Request,
+    source: str,
+    lines: list[Line],
+    values: Mapping[str, str],
+    *,
+    status: int = 200,
+    errors: dict[str, str] | None = None,
+    banner: tuple[str, str] | None = None,
+    totals: Totals | None = None,
+    coupon: str = "",
+) -> Response:
+    return render(
+        request,
+        "checkout.html",
+        status,
+        source=source,
+        lines=lines,
+        values=values,
+        errors=errors or {},
+        banner=banner,
+        totals=totals or price(lines, None),
+        coupon=coupon,
+        claimed=session(request).coupon_claimed,
+        field_labels=FIELD_LABELS,
+        provinces=PROVINCES,
+    )
 
 
 def basket_error(request: Request, exc: BasketError) -> Response:
@@ -62,8 +81,9 @@ async def submit(request: Request) -> Response:
     coupon = form.get("coupon", "").strip().upper()
 
     def again(status: int, banner: tuple[str, str] | None = None, totals: Totals | None = None) -> Response:
-        return checkout_page(request, source, lines, form, status=status, errors=errors, banner=banner,
-                             totals=totals, coupon=coupon)
+        return checkout_page(
+            request, source, lines, form, status=status, errors=errors, banner=banner, totals=totals, coupon=coupon
+        )
 
     if errors:
         return again(400, ("ADDRESS_INVALID", "收货地址填写有误，请检查标红的字段"))
@@ -88,9 +108,16 @@ async def submit(request: Request) -> Response:
         return again(409, (exc.code, exc.message), totals)
     assert address is not None
     order = c.state.add_order(
-        user=me.username, lines=lines, address=address.model_dump(), source=source,
-        subtotal=totals.subtotal, discount=totals.discount, shipping=totals.shipping,
-        surcharge=totals.surcharge, status="new", coupon=coupon or None,
+        user=me.username,
+        lines=lines,
+        address=address.model_dump(),
+        source=source,
+        subtotal=totals.subtotal,
+        discount=totals.discount,
+        shipping=totals.shipping,
+        surcharge=totals.surcharge,
+        status="new",
+        coupon=coupon or None,
         needs_verify=me.cross_province and not current.device_verified,
         needs_pickup=totals.verdict.pickup_only,
     )
@@ -154,8 +181,9 @@ async def verify_sms(request: Request) -> Response:
     error = None
     if request.method == "POST":
         form = await request.form()
-        error = _sms_problem(c, session(request).sms_ready_at, str(form.get("code", "")).strip(),
-                             str(form.get("device", "")))
+        error = _sms_problem(
+            c, session(request).sms_ready_at, str(form.get("code", "")).strip(), str(form.get("device", ""))
+        )
         if error is None:
             with c.state.lock:
                 session(request).device_verified = True
@@ -193,8 +221,14 @@ async def done(request: Request) -> Response:
         return redirect(advance(c, order, me))
     label = dict(PICKUP_POINTS).get(order.pickup or "", "")
     pickup_label = f"{order.address['city']}{order.address['district']} {label}" if label else ""
-    return render(request, "done.html", order=order, channels=CHANNELS, pickup_label=pickup_label,
-                  pay_url=f"{c.payment_url}/pay/{order.token}")
+    return render(
+        request,
+        "done.html",
+        order=order,
+        channels=CHANNELS,
+        pickup_label=pickup_label,
+        pay_url=f"{c.payment_url}/pay/{order.token}",
+    )
 
 
 routes = [

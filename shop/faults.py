@@ -91,9 +91,7 @@ def validate(name: str, params: dict[str, Any] | None = None, seconds: float | N
     try:
         return spec.params.model_validate(params or {})
     except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in e['loc']) or 'params'}: {e['msg']}" for e in exc.errors()
-        )
+        problems = "; ".join(f"{'.'.join(str(p) for p in e['loc']) or 'params'}: {e['msg']}" for e in exc.errors())
         raise FaultError("BAD_PARAMS", f"故障参数错误 / bad params for {name}: {problems}") from None
 
 

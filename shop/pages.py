@@ -13,10 +13,13 @@ from shop.basket import MAX_QTY, BasketError, parse_qty
 from shop.catalogue import FEED, LIVE, PRODUCTS, SUBSIDY, Line, Product, StockView, stock_view, subtotal
 from shop.web import ctx, error_page, redirect, render, session
 
+# A data table reads better aligned.
+# fmt: off
 TAG_LABELS = {"flash_sale": "直播秒杀", "cross_border": "跨境", "agricultural": "农产品", "large": "大件",
               "live": "直播同款", "subsidy": "百亿补贴"}
 STATUS_LABELS = {"verify": "待验证", "pickup": "待选自提点", "unpaid": "待支付", "paid": "已支付",
                  "review": "待人工审核"}
+# fmt: on
 
 
 def _views(request: Request, skus: tuple[str, ...]) -> list[tuple[Product, StockView]]:

@@ -38,7 +38,8 @@ def _channels(request: Request, order: Order) -> list[Channel]:
         elif cid not in wallet.methods:
             out.append(Channel(cid, label, False, "未绑定"))
         elif cid == "unionpay":
-            out.append(Channel(cid, label, True, "尾号 6222 · 已过期" if wallet.card_expired else "尾号 6222 · 备用通道"))
+            card = "尾号 6222 · 已过期" if wallet.card_expired else "尾号 6222 · 备用通道"
+            out.append(Channel(cid, label, True, card))
         else:
             out.append(Channel(cid, label, True, "可用"))
     return out
@@ -49,16 +50,31 @@ def _order(request: Request) -> Order | None:
 
 
 def _not_found(request: Request) -> Response:
-    return render(request, "pay_error.html", 404, title="订单不存在", code="PAY_ORDER_NOT_FOUND",
-                  message="支付单不存在或已失效 / unknown payment token", shop_url=ctx(request).shop_url)
+    return render(
+        request,
+        "pay_error.html",
+        404,
+        title="订单不存在",
+        code="PAY_ORDER_NOT_FOUND",
+        message="支付单不存在或已失效 / unknown payment token",
+        shop_url=ctx(request).shop_url,
+    )
 
 
 def _page(request: Request, order: Order, status: int = 200, error: tuple[str, str] | None = None) -> Response:
     c = ctx(request)
     if not c.state.wallets[order.user].methods:
         return render(request, "pay_bind.html", order=order)
-    return render(request, "pay.html", status, order=order, channels=_channels(request, order), error=error,
-                  maintenance=c.faults.get("payment_maintenance") is not None, shop_url=c.shop_url)
+    return render(
+        request,
+        "pay.html",
+        status,
+        order=order,
+        channels=_channels(request, order),
+        error=error,
+        maintenance=c.faults.get("payment_maintenance") is not None,
+        shop_url=c.shop_url,
+    )
 
 
 async def cashier(request: Request) -> Response:

@@ -29,11 +29,18 @@ MAX_BODY = 64 * 1024
 
 def build_apps(c: Context) -> tuple[Starlette, Starlette]:
     handlers: dict[Any, Any] = {HTTPException: http_error, Exception: server_error}
-    shop_app = Starlette(routes=[*pages.routes, *checkout.routes, *api.routes, *admin.routes],
-                         middleware=[Middleware(FaultMiddleware, origin="shop")],
-                         exception_handlers=handlers, max_body_size=MAX_BODY)
-    pay_app = Starlette(routes=payment.routes, middleware=[Middleware(FaultMiddleware, origin="pay")],
-                        exception_handlers=handlers, max_body_size=MAX_BODY)
+    shop_app = Starlette(
+        routes=[*pages.routes, *checkout.routes, *api.routes, *admin.routes],
+        middleware=[Middleware(FaultMiddleware, origin="shop")],
+        exception_handlers=handlers,
+        max_body_size=MAX_BODY,
+    )
+    pay_app = Starlette(
+        routes=payment.routes,
+        middleware=[Middleware(FaultMiddleware, origin="pay")],
+        exception_handlers=handlers,
+        max_body_size=MAX_BODY,
+    )
     shop_app.state.ctx = pay_app.state.ctx = c
     return shop_app, pay_app
 
@@ -52,8 +59,9 @@ def _bind(host: str, port: int) -> socket.socket:
 
 
 class DemoShop:
-    def __init__(self, host: str = "127.0.0.1", port: int = 0, payment_port: int = 0,
-                 payment_host: str = PAYMENT_HOST) -> None:
+    def __init__(
+        self, host: str = "127.0.0.1", port: int = 0, payment_port: int = 0, payment_host: str = PAYMENT_HOST
+    ) -> None:
         self.host, self.port, self.payment_port, self.payment_host = host, port, payment_port, payment_host
         self.context = Context()
         self._servers: list[uvicorn.Server] = []
@@ -109,11 +117,13 @@ class DemoShop:
         self.context.shop_url = f"http://{self._url_host()}:{self.port}"
         self.context.payment_url = f"http://{self.payment_host}:{self.payment_port}"
         for app, sock in zip(build_apps(self.context), self._sockets, strict=True):
-            config = uvicorn.Config(app, log_config=None, log_level="warning", access_log=False,
-                                    lifespan="off", timeout_graceful_shutdown=2)
+            config = uvicorn.Config(
+                app, log_config=None, log_level="warning", access_log=False, lifespan="off", timeout_graceful_shutdown=2
+            )
             server = uvicorn.Server(config)
-            thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True,
-                                      name=f"demo-shop-{sock.getsockname()[1]}")
+            thread = threading.Thread(
+                target=server.run, kwargs={"sockets": [sock]}, daemon=True, name=f"demo-shop-{sock.getsockname()[1]}"
+            )
             thread.start()
             self._servers.append(server)
             self._threads.append(thread)

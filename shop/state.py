@@ -63,10 +63,16 @@ class Order:
 
     def as_dict(self) -> dict[str, Any]:
         return {
-            "id": self.id, "user": self.user, "status": self.status, "source": self.source,
+            "id": self.id,
+            "user": self.user,
+            "status": self.status,
+            "source": self.source,
             "items": [{"sku": ln.product.sku, "qty": ln.qty} for ln in self.lines],
-            "total": self.total, "surcharge": self.surcharge, "discount": self.discount,
-            "pickup": self.pickup, "channel": self.channel,
+            "total": self.total,
+            "surcharge": self.surcharge,
+            "discount": self.discount,
+            "pickup": self.pickup,
+            "channel": self.channel,
         }
 
 
@@ -82,9 +88,7 @@ class ShopState:
             self.orders: dict[str, Order] = {}
             self.tokens: dict[str, str] = {}
             self.quotes: set[str] = set()
-            self.wallets = {
-                name: Wallet(set(a.methods), a.card_expired) for name, a in ACCOUNTS.items()
-            }
+            self.wallets = {name: Wallet(set(a.methods), a.card_expired) for name, a in ACCOUNTS.items()}
             self._next_order = 100001
 
     # sessions -------------------------------------------------------------

@@ -108,8 +108,15 @@ async def server_error(request: Request, exc: Exception) -> Response:
     """Never show a traceback: a Chinese page (or JSON for APIs) with a stable code."""
     if request.url.path.startswith(("/api/", "/__admin")):
         return api_error(500, "INTERNAL", "系统异常，请稍后再试", "internal error")
-    return render(request, "error.html", 500, title="系统异常", message="系统异常，请稍后再试 / internal error",
-                  code="INTERNAL", me=None)
+    return render(
+        request,
+        "error.html",
+        500,
+        title="系统异常",
+        message="系统异常，请稍后再试 / internal error",
+        code="INTERNAL",
+        me=None,
+    )
 
 
 class FaultMiddleware(BaseHTTPMiddleware):
@@ -145,9 +152,16 @@ class FaultMiddleware(BaseHTTPMiddleware):
         else:
             request.state.session = None
             if c.faults.get("payment_down") is not None:
-                return render(request, "pay_error.html", 503, title="支付服务暂不可用",
-                              message="支付服务暂不可用，请稍后再试 / payment gateway unavailable",
-                              code="PAY_GATEWAY_DOWN", order=None, shop_url=c.shop_url)
+                return render(
+                    request,
+                    "pay_error.html",
+                    503,
+                    title="支付服务暂不可用",
+                    message="支付服务暂不可用，请稍后再试 / payment gateway unavailable",
+                    code="PAY_GATEWAY_DOWN",
+                    order=None,
+                    shop_url=c.shop_url,
+                )
             slow_pay = c.faults.get("payment_slow")
             if slow_pay is not None:
                 await wait_while(c, "payment_slow", slow_pay.ms)
@@ -170,8 +184,15 @@ class FaultMiddleware(BaseHTTPMiddleware):
             return None
         if is_api:
             return api_error(500, "SYS_ERROR", "服务繁忙，请稍后再试", "internal server error (api)")
-        return render(request, "error.html", 502, title="服务繁忙", message="服务繁忙，请稍后再试 / bad gateway",
-                      code="BAD_GATEWAY", me=None)
+        return render(
+            request,
+            "error.html",
+            502,
+            title="服务繁忙",
+            message="服务繁忙，请稍后再试 / bad gateway",
+            code="BAD_GATEWAY",
+            me=None,
+        )
 
     def _too_old(self, request: Request) -> bool:
         if not OLD_ANDROID.search(request.headers.get("user-agent", "")):
