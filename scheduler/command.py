@@ -1,0 +1,134 @@
+"""``orderprobe schedule``: run the monitoring service, run one job now, or list the jobs.
+
+    orderprobe schedule [--config FILE]          foreground service (systemd / container), logs to stdout
+    orderprobe schedule --once JOB [--config …]  run one job now (exit 0 passed, 1 failed, 3 run error)
+    orderprobe schedule list [--config FILE]     jobs, triggers and next run times
+
+A bad schedule file is refused (exit 2) with file, line and field before anything starts.
+SIGTERM / SIGINT: stop taking runs, let the current ones finish within ``shutdown_grace``,
+then kill them; a second signal kills at once.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import signal
+import sys
+import threading
+from datetime import UTC, datetime
+from pathlib import Path
+
+DEFAULT_CONFIG = "schedules.yaml"
+EXAMPLE = Path(__file__).with_name("schedules.example.yaml")
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("action", nargs="?", choices=("list",), help="list: show jobs and their next run times")
+    parser.add_argument(
+        "--config",
+        default=os.environ.get("ORDERPROBE_SCHEDULE", DEFAULT_CONFIG),
+        metavar="FILE",
+        help=f"schedule file (default: $ORDERPROBE_SCHEDULE or {DEFAULT_CONFIG}; example: {EXAMPLE.name})",
+    )
+    parser.add_argument("--once", metavar="JOB", help="run this job once, now, and exit")
+    parser.add_argument("--database", metavar="URL", help="SQLAlchemy URL (overrides the file's `database`)")
+    parser.add_argument("--metrics-port", type=int, metavar="PORT", help="overrides the file's metrics.port")
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+
+
+def _logging(verbose: bool) -> None:
+    logging.basicConfig(
+        stream=sys.stdout,
+        level=logging.DEBUG if verbose else logging.INFO,
+        format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",
+        force=True,
+    )
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # its INFO lines would print webhook URLs
+
+
+def main(args: argparse.Namespace) -> int:
+    from scheduler.config import ScheduleError, load
+
+    path = Path(args.config)
+    if not path.exists():
+        print(
+            f"orderprobe schedule: no schedule file {path} (copy {EXAMPLE} and edit it, or pass --config FILE)",
+            file=sys.stderr,
+        )
+        return 2
+    try:
+        # Listing needs no secrets; running does, so their env vars are checked up front.
+        config = load(path, environ=None if args.action == "list" else dict(os.environ))
+    except ScheduleError as exc:
+        print(f"orderprobe schedule: refused {path}\n{exc}", file=sys.stderr)
+        return 2
+    if args.once and args.once not in {j.id for j in config.jobs}:
+        print(f"orderprobe schedule: {path}: no job {args.once!r} (jobs: {', '.join(j.id for j in config.jobs)})",
+              file=sys.stderr)  # fmt: skip
+        return 2
+    if args.action == "list":
+        return _list(config, args)
+    _logging(args.verbose)
+    from scheduler.service import Service
+
+    service = Service(config, database=args.database, metrics_port=args.metrics_port)
+    stop = threading.Event()
+
+    def on_signal(signum: int, _frame: object) -> None:
+        if stop.is_set():
+            logging.getLogger("orderprobe.scheduler").warning("second signal: killing running jobs now")
+            service.hurry()
+        stop.set()
+        service.request_stop()  # a --once run in progress gets the grace period too
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    if args.once:
+        return _once(service, args.once)
+    service.start()
+    while not stop.wait(1.0):
+        pass
+    service.stop()
+    return 0
+
+
+def _once(service: object, job_id: str) -> int:
+    from scheduler.service import Service
+
+    assert isinstance(service, Service)
+    try:
+        record = service.run_job(job_id)
+    finally:
+        service.notifier.drain(timeout=60)
+        service.stop()
+    if record is None:
+        return 3
+    return {"passed": 0, "flaky": 0, "failed": 1}.get(record.verdict, 3)
+
+
+def _list(config: object, args: argparse.Namespace) -> int:
+    from rich.console import Console
+    from rich.table import Table
+
+    from scheduler.config import ScheduleConfig
+    from scheduler.service import describe_jobs
+
+    assert isinstance(config, ScheduleConfig)
+    table = Table(title=f"orderprobe schedule · {args.config} · agent {config.agent}")
+    for column in (
+        "job 任务",
+        "runs 运行",
+        "trigger 触发",
+        "timeout 超时",
+        "next run 下次运行",
+        "last 上次",
+        "open 未恢复",
+    ):
+        table.add_column(column)
+    now = datetime.now(UTC)
+    for row in describe_jobs(config, database=args.database, now=now):
+        table.add_row(*row)
+    Console().print(table)
+    return 0

@@ -1,0 +1,427 @@
+"""The monitoring service: APScheduler 3 runs each job's probes in a subprocess, then alerts.
+
+- One APScheduler job per schedule job, with a stable id, ``max_instances=1`` (never two
+  runs of a job at once), ``coalesce=True`` and a misfire grace time, persisted by an
+  ``SQLAlchemyJobStore`` in the results database (one table per agent).
+- Interval triggers are anchored to a fixed date (offset per job, so jobs spread out):
+  fire times do not depend on when the service started, so a restart re-adds every job
+  (``replace_existing=True``) at the same next slot instead of running it again early.
+  An unchanged job keeps its persisted next run time, so a slot missed while the service
+  was down still runs, once.
+- A run that never finished (killed, hung, crashed, or the service died under it) is
+  recorded as errored in both our records and the results store.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+import threading
+import time
+import zlib
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from apscheduler.executors.pool import ThreadPoolExecutor
+from apscheduler.job import Job
+from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.triggers.base import BaseTrigger
+from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.interval import IntervalTrigger
+
+from scheduler import channels as channel_kinds
+from scheduler import execution, retention
+from scheduler.config import JobConfig, ScheduleConfig
+from scheduler.incidents import KINDS, Incidents, assess, channels_for
+from scheduler.metrics import Metrics, MetricsServer
+from scheduler.notifier import Notifier
+from scheduler.records import JobRun, Records
+
+log = logging.getLogger("orderprobe.scheduler")
+
+ANCHOR = datetime(2024, 1, 1, tzinfo=UTC)
+RETENTION_JOB = "retention"
+# Exit codes written to the results store for runs that never finished by themselves.
+SYNTHETIC_EXIT = {
+    execution.Outcome.TIMEOUT: 124,
+    execution.Outcome.INTERRUPTED: 130,
+    execution.Outcome.FAILED_TO_START: 127,
+}
+
+# APScheduler persists a job as a reference to a module-level function plus picklable
+# args, so the function finds the running service here rather than in its arguments.
+_active: Service | None = None
+
+
+def run_scheduled(job_id: str, spec: str = "", scheduled_at: datetime | None = None) -> None:
+    """The persisted job callable (``scheduler.service:run_scheduled``)."""
+    service = _active
+    if service is None:
+        log.warning("job %s fired with no service running; skipped", job_id)
+        return
+    if job_id == RETENTION_JOB:
+        service.prune()
+    else:
+        service.run_job(job_id, scheduled_at=scheduled_at)
+
+
+class _StampingExecutor(ThreadPoolExecutor):
+    """Hands each run its scheduled fire time (APScheduler 3 keeps it to itself): jitter, audits."""
+
+    def _do_submit_job(self, job: Job, run_times: list[datetime]) -> None:
+        stamped = Job.__new__(Job)
+        stamped.__setstate__(job.__getstate__())  # a copy: the stored job keeps its own kwargs
+        stamped._scheduler, stamped._jobstore_alias = job._scheduler, job._jobstore_alias
+        stamped.kwargs = {**job.kwargs, "scheduled_at": run_times[-1]}
+        super()._do_submit_job(stamped, run_times)
+
+
+def trigger_for(job: JobConfig) -> BaseTrigger:
+    if job.cron is not None:
+        return CronTrigger.from_crontab(job.cron, timezone=job.timezone)
+    assert job.every is not None
+    offset = zlib.crc32(job.id.encode()) % max(int(job.every), 1)  # stable spread across jobs
+    start = ANCHOR.timestamp() + offset
+    return IntervalTrigger(seconds=job.every, start_date=datetime.fromtimestamp(start, UTC), timezone=job.timezone)
+
+
+def spec_of(job: JobConfig) -> str:
+    """What decides a job's fire times; a persisted job with another spec is rescheduled."""
+    return f"every={job.every} cron={job.cron} tz={job.timezone} grace={job.misfire_grace}"
+
+
+class Service:
+    def __init__(
+        self,
+        config: ScheduleConfig,
+        *,
+        database: str | None = None,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        environ: dict[str, str] | None = None,
+        metrics_port: int | None = None,
+    ) -> None:
+        from reports.store import Store, default_url
+
+        self.config = config
+        self.url = database or config.database or default_url()
+        self.artefacts = Path(config.artefacts)
+        self.clock = clock
+        self.records = Records(self.url)
+        self.store = Store(self.url)
+        self.metrics = Metrics()
+        self.metrics_port = config.metrics.port if metrics_port is None else metrics_port
+        self.server: MetricsServer | None = None
+        self.notifier = Notifier(channel_kinds.build(dict(config.channels), environ), self.metrics.alert_result)
+        self.incidents = Incidents(self.records, clock=clock, report_link=self.report_link)
+        self.stopping = threading.Event()
+        self._stop_deadline: float | None = None
+        self._running: dict[str, str] = {}  # job id -> run id in progress
+        self._started = time.monotonic()
+        # The runner writes the same SQLite file: wait for its lock rather than fail at once.
+        engine_options = {"connect_args": {"timeout": 30}} if self.url.startswith("sqlite") else {}
+        jobstore = SQLAlchemyJobStore(
+            url=self.url, tablename=f"scheduler_jobs_{config.agent}", engine_options=engine_options
+        )
+        self.scheduler = BackgroundScheduler(
+            jobstores={"default": jobstore},
+            executors={"default": _StampingExecutor(max_workers=len(config.jobs) + 1)},
+            job_defaults={"coalesce": True, "max_instances": 1},
+            timezone=UTC,
+        )
+
+    # -- life cycle ------------------------------------------------------------------
+
+    def start(self) -> Service:
+        global _active
+        _active = self
+        self._recover()
+        self.scheduler.start(paused=True)
+        self._sync_jobs()
+        self.scheduler.resume()
+        if self.config.metrics.enabled:
+            self.server = MetricsServer(self.metrics, self.health, self.config.metrics.host, self.metrics_port).start()
+        self.metrics.set_open_incidents(self.incidents.open_counts(), [j.id for j in self.config.jobs], KINDS)
+        for job in self.scheduler.get_jobs():
+            log.info("job %s: next run %s", job.id, job.next_run_time)
+        return self
+
+    def request_stop(self, grace: float | None = None) -> None:
+        """Take no new runs; running ones may go on for ``grace`` s (default: the file's shutdown_grace)."""
+        if self.stopping.is_set():
+            return
+        grace = self.config.shutdown_grace if grace is None else grace
+        log.info("stopping: no new runs; waiting up to %.0fs for %d running", grace, len(self._running))
+        self._stop_deadline = time.monotonic() + grace
+        self.stopping.set()
+
+    def hurry(self) -> None:
+        """Kill running jobs now (a second SIGTERM / Ctrl-C)."""
+        self._stop_deadline = time.monotonic()
+        self.stopping.set()
+
+    def stop(self, grace: float | None = None) -> None:
+        """Stop taking runs; let the current ones finish within ``grace`` s, then kill them (interrupted)."""
+        global _active
+        if self.scheduler.running:
+            self.scheduler.pause()
+        self.request_stop(grace)
+        if self.scheduler.running:
+            self.scheduler.shutdown(wait=True)  # the running jobs return by the deadline
+        self.notifier.close(timeout=10)
+        if self.server is not None:
+            self.server.stop()
+        self.store.close()
+        self.records.close()
+        if _active is self:
+            _active = None
+        log.info("stopped")
+
+    def _sync_jobs(self) -> None:
+        wanted = {f"probe:{job.id}" for job in self.config.jobs} | {RETENTION_JOB}
+        for stale in [j for j in self.scheduler.get_jobs() if j.id not in wanted]:
+            log.info("job %s is no longer in the schedule; removed", stale.id)
+            stale.remove()
+        for job in self.config.jobs:
+            self._add(f"probe:{job.id}", job.id, trigger_for(job), spec_of(job), job.misfire_grace, job.description)
+        every = self.config.retention.every
+        self._add(
+            RETENTION_JOB,
+            RETENTION_JOB,
+            IntervalTrigger(seconds=every, start_date=ANCHOR, timezone=UTC),
+            f"every={every}",
+            3600,
+        )
+
+    def _add(self, ap_id: str, job_id: str, trigger: BaseTrigger, spec: str, grace: float, name: str) -> None:
+        existing = self.scheduler.get_job(ap_id)
+        keep = existing is not None and existing.kwargs.get("spec") == spec
+        options: dict[str, Any] = {"next_run_time": existing.next_run_time} if keep and existing else {}
+        self.scheduler.add_job(
+            "scheduler.service:run_scheduled",
+            trigger,
+            args=[job_id],
+            kwargs={"spec": spec},
+            id=ap_id,
+            name=name or job_id,
+            replace_existing=True,
+            misfire_grace_time=int(grace),
+            coalesce=True,
+            max_instances=1,
+            **options,
+        )
+
+    def _recover(self) -> None:
+        """Runs the previous service never finished (it died under them): errored, leftovers killed."""
+        for run in self.records.unfinished_runs():
+            killed = execution.kill_tree(None, tag=run.run_id, grace_s=1.0)
+            log.warning(
+                "run %s of %s was left unfinished by a previous service; recorded as interrupted", run.run_id, run.job
+            )
+            run.finished_at = self.clock()
+            run.outcome, run.verdict = execution.Outcome.INTERRUPTED.value, "error"
+            run.error = "服务中断 service stopped during the run" + (
+                f" ({len(killed)} processes killed)" if killed else ""
+            )
+            self.records.save_run(run)
+            self._finish_store_run(run, SYNTHETIC_EXIT[execution.Outcome.INTERRUPTED])
+
+    # -- one run -----------------------------------------------------------------------
+
+    def command(self, job: JobConfig, run_id: str) -> list[str]:
+        target = job.target or self.config.target
+        values = {
+            "python": sys.executable,
+            "run_id": run_id,
+            "target": target or "",
+            "results": self.url,
+            "artefacts": str(self.artefacts),
+        }
+        if job.command is not None:
+            return [part.format(**values) for part in job.command]
+        argv = [sys.executable, "-m", "probes.cli", "run", "--results", self.url, "--artefacts", str(self.artefacts)]
+        argv += ["--run-id", run_id, "--reports", str(self.artefacts / run_id), "--no-progress", "-n", "1"]
+        argv += ["--label", f"job={job.id}", "--label", f"agent={self.config.agent}"]
+        argv += [part for k, v in sorted(job.labels.items()) for part in ("--label", f"{k}={v}")]
+        if target:
+            argv += ["--target", target]
+        if job.matrix:
+            argv += ["--matrix", job.matrix]
+        argv += [part for probe in job.probes for part in ("--probe", probe)]
+        if job.profile is not None:
+            argv += [part for k, v in job.profile.model_dump().items() if v for part in (f"--{k}", v)]
+        if job.select:
+            argv += ["-k", job.select]
+        return argv
+
+    def run_job(self, job_id: str, scheduled_at: datetime | None = None) -> JobRun | None:
+        if self.stopping.is_set():
+            log.info("job %s not started: the service is stopping", job_id)
+            return None
+        job = self.config.job(job_id)
+        from probes.session import new_run_id
+
+        run_id = f"{job.id}-{new_run_id()}"
+        record = JobRun(
+            run_id=run_id,
+            job=job.id,
+            agent=self.config.agent,
+            scheduled_at=scheduled_at,
+            started_at=self.clock(),
+            outcome="running",
+            verdict="running",
+        )
+        self.records.save_run(record)
+        self._running[job.id] = run_id
+        log.info(
+            "job %s: run %s started%s", job.id, run_id, f" (scheduled {scheduled_at:%H:%M:%S})" if scheduled_at else ""
+        )
+        try:
+            return self._run(job, record)
+        finally:
+            self._running.pop(job.id, None)
+
+    def _run(self, job: JobConfig, record: JobRun) -> JobRun:
+        run_id = record.run_id
+        result = execution.run(
+            self.command(job, run_id),
+            timeout_s=job.timeout,
+            tag=run_id,
+            log_path=self.artefacts / run_id / "scheduler-run.log",
+            stop=self.stopping,
+            stop_deadline=lambda: self._stop_deadline,
+        )
+        died = result.outcome is not execution.Outcome.COMPLETED
+        try:
+            journeys = self.store.journeys(run_id)
+        except Exception as exc:  # noqa: BLE001 - a broken store must not take the service down
+            log.error("job %s: cannot read run %s from the store: %s", job.id, run_id, exc)
+            journeys = []
+        verdict = assess(journeys, result.exit_code, died)
+        record.finished_at = self.clock()
+        record.duration_s = round(result.duration_s, 3)
+        record.outcome, record.exit_code, record.verdict = result.outcome.value, result.exit_code, verdict.verdict
+        record.checkout_bad = verdict.signals["checkout"]
+        record.probe_bad = verdict.signals["probe_broken"]
+        record.flaky_bad = verdict.signals["flaky"]
+        record.journeys = len(journeys)
+        record.problems = [p.model_dump() for p in verdict.problems]
+        record.report = self.report_link(run_id)
+        record.error = self._error_text(job, result)
+        self.records.save_run(record)
+        if died or result.exit_code not in (0, 1):
+            self._finish_store_run(record, SYNTHETIC_EXIT.get(result.outcome, result.exit_code))
+        self.metrics.observe_run(job.id, verdict.verdict, time.time(), result.duration_s, journeys)
+        for alert in self.incidents.after_run(job, record):
+            self.notifier.notify(alert, channels_for(job.alert, alert))
+        self.metrics.set_open_incidents(self.incidents.open_counts(), [j.id for j in self.config.jobs], KINDS)
+        log.info(
+            "job %s: run %s %s (%s, exit %s) in %.1fs, %d journeys",
+            job.id, run_id, verdict.verdict, result.outcome.value, result.exit_code, result.duration_s, len(journeys),
+        )  # fmt: skip
+        return record
+
+    def _error_text(self, job: JobConfig, result: execution.Execution) -> str:
+        match result.outcome:
+            case execution.Outcome.TIMEOUT:
+                return f"超时 timed out after {job.timeout:.0f}s; process tree killed ({len(result.killed)} processes)"
+            case execution.Outcome.INTERRUPTED:
+                return "服务停止 interrupted by service shutdown; process tree killed"
+            case execution.Outcome.CRASHED:
+                return f"崩溃 crashed (signal {-(result.exit_code or 0)})"
+            case execution.Outcome.FAILED_TO_START:
+                return f"无法启动 failed to start: {result.error}"
+        return "" if result.exit_code in (0, 1) else f"运行出错 run exited with code {result.exit_code}"
+
+    def _finish_store_run(self, record: JobRun, exit_code: int | None) -> None:
+        """Make the results store say the run ended, whatever the runner managed to write."""
+        try:
+            summary = self.store.run(record.run_id)
+            if summary is None:
+                job = next((j for j in self.config.jobs if j.id == record.job), None)
+                self.store.start_run(
+                    record.run_id,
+                    started_at=record.started_at,
+                    target=(job.target if job else None) or self.config.target or "",
+                    matrix=job.matrix if job else None,
+                    labels={"job": record.job, "agent": self.config.agent, "outcome": record.outcome},
+                    command="orderprobe schedule",
+                )
+            if summary is None or summary.finished_at is None or summary.exit_code is None:
+                self.store.finish_run(
+                    record.run_id, finished_at=record.finished_at or self.clock(), exit_code=exit_code
+                )
+        except Exception as exc:  # noqa: BLE001
+            log.error("cannot record run %s in the results store: %s", record.run_id, exc)
+
+    def report_link(self, run_id: str) -> str:
+        if self.config.report_url:
+            return self.config.report_url.format(run_id=run_id)
+        folder = self.artefacts / run_id
+        reports = sorted(folder.glob("*.html")) if folder.is_dir() else []
+        return str((reports[0] if reports else folder).resolve())
+
+    # -- other duties --------------------------------------------------------------------
+
+    def prune(self) -> retention.Pruned:
+        return retention.prune(self.records, self.url, self.artefacts, self.config.retention, self.clock())
+
+    def health(self) -> dict[str, Any]:
+        jobs = {}
+        for job in self.config.jobs:
+            scheduled = self.scheduler.get_job(f"probe:{job.id}") if self.scheduler.running else None
+            last = self.records.recent_runs(job.id, 1)
+            jobs[job.id] = {
+                "next_run": scheduled.next_run_time.isoformat() if scheduled and scheduled.next_run_time else None,
+                "running": self._running.get(job.id),
+                "last_run": last[0].run_id if last else None,
+                "last_verdict": last[0].verdict if last else None,
+                "last_finished": last[0].finished_at.isoformat() if last and last[0].finished_at else None,
+            }
+        return {
+            "status": "ok" if self.scheduler.running and not self.stopping.is_set() else "stopping",
+            "agent": self.config.agent,
+            "uptime_s": round(time.monotonic() - self._started, 1),
+            "open_incidents": sum(self.incidents.open_counts().values()),
+            "jobs": jobs,
+        }
+
+
+def describe_jobs(config: ScheduleConfig, *, database: str | None = None, now: datetime) -> list[tuple[str, ...]]:
+    """Rows for ``orderprobe schedule list``: persisted next run times where the service has run."""
+    from reports.store import default_url
+
+    url = database or config.database or default_url()
+    records = Records(url)
+    scheduler = BackgroundScheduler(
+        jobstores={"default": SQLAlchemyJobStore(url=url, tablename=f"scheduler_jobs_{config.agent}")}, timezone=UTC
+    )
+    scheduler.start(paused=True)  # paused: reads the job table, runs nothing
+    try:
+        persisted = {job.id: job for job in scheduler.get_jobs()}
+        open_counts: dict[str, int] = {}
+        for incident in records.incidents(open_only=True):
+            open_counts[incident.job] = open_counts.get(incident.job, 0) + 1
+        rows = []
+        for job in config.jobs:
+            stored = persisted.get(f"probe:{job.id}")
+            same = stored is not None and stored.kwargs.get("spec") == spec_of(job)
+            upcoming = stored.next_run_time if same and stored else trigger_for(job).get_next_fire_time(None, now)
+            last = records.recent_runs(job.id, 1)
+            what = job.matrix and f"matrix {job.matrix}" or " ".join(job.probes) or " ".join(job.command or ())
+            rows.append((
+                job.id,
+                what[:40],
+                f"every {job.every:g}s" if job.every else f"cron {job.cron}",
+                f"{job.timeout:g}s",
+                upcoming.astimezone(ZoneInfo(job.timezone)).strftime("%Y-%m-%d %H:%M:%S %Z") if upcoming else "-",
+                f"{last[0].verdict} {last[0].started_at:%m-%d %H:%M}" if last else "-",
+                str(open_counts.get(job.id, 0)),
+            ))  # fmt: skip
+        return rows
+    finally:
+        scheduler.shutdown(wait=False)
+        records.close()
