@@ -45,10 +45,12 @@ async def quote(request: Request) -> Response:
     params = dict(request.query_params)
     try:
         _, lines = lines_from(params, session(request))
-        code = params.get("coupon", "")
-        discount = coupon_discount(code, session(request), sum(ln.amount for ln in lines)) if code else 0
     except BasketError as exc:
         return api_error(exc.status, exc.code, exc.message)
+    try:  # a coupon the page has not applied (yet) just gives no discount here
+        discount = coupon_discount(params.get("coupon", ""), session(request), sum(ln.amount for ln in lines))
+    except BasketError:
+        discount = 0
     address, _ = parse_address(params)  # a partial address just gets no region notes
     totals = price(lines, address, discount)
     notes = list(totals.verdict.notes)
