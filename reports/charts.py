@@ -97,7 +97,8 @@ def axis_ticks(labels: list[str], width: int, count: int = 6) -> list[tuple[floa
         return []
     step = max(1, len(labels) // count)
     slot = width / len(labels)
-    return [(round(i * slot, 1), labels[i]) for i in range(0, len(labels), step)]
+    # The last label would run past the right edge: stop at ~88% of the width.
+    return [(round(i * slot, 1), labels[i]) for i in range(0, len(labels), step) if i * slot <= width * 0.88]
 
 
 def heat_class(availability: float | None) -> str:

@@ -8,7 +8,9 @@ Everything is drawn from a seeded ``random.Random`` so a given seed gives the sa
 from __future__ import annotations
 
 import random
+from collections.abc import Sequence
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from probes.result import (
     Artefact,
@@ -22,6 +24,9 @@ from probes.result import (
     StepResult,
     StepStatus,
 )
+
+if TYPE_CHECKING:
+    from reports.store import Store
 
 # probe -> steps (name, typical ms on wifi, taps, text inputs, page loads)
 PROBES: dict[str, list[tuple[str, float, int, int, int]]] = {
@@ -229,3 +234,44 @@ def run_journeys(
                 )
                 index += 1
     return out
+
+
+def history(
+    rng: random.Random,
+    *,
+    start: datetime,
+    runs: int,
+    every: timedelta = timedelta(minutes=5),
+    outages: Sequence[tuple[datetime, datetime, Cause, str | None]] = (),  # (from, to, cause, probe or all)
+    repeat: int = 1,
+) -> list[tuple[str, datetime, list[JourneyResult]]]:
+    """Scheduled runs every ``every``: mostly healthy, failing inside each outage window."""
+    out = []
+    for k in range(runs):
+        when = start + k * every
+        run_id = f"sched-{when:%Y%m%d-%H%M%S}"
+        journeys = run_journeys(rng, run_id, when, repeat=repeat, failing=0.004)
+        for i, j in enumerate(journeys):
+            for begin, end, cause, probe in outages:
+                if begin <= j.started_at < end and probe in (None, j.probe) and j.status is not Status.BLOCKED:
+                    journeys[i] = journey(
+                        rng,
+                        run_id=run_id,
+                        probe=j.probe,
+                        profile=j.profile,
+                        started_at=j.started_at,
+                        status=Status.FAILED,
+                        cause=cause,
+                        index=i,
+                    )
+        out.append((run_id, when, journeys))
+    return out
+
+
+def fill(store: Store, runs: list[tuple[str, datetime, list[JourneyResult]]], target: str = "") -> None:
+    """Write ``history()`` output into a ``reports.store.Store`` (one transaction per run)."""
+    for run_id, when, journeys in runs:
+        store.start_run(run_id, started_at=when, target=target or journeys[0].target, matrix="smoke")
+        store.add_journeys(journeys)
+        finished = when + timedelta(milliseconds=max(j.duration_ms for j in journeys) + 2000 * len(journeys))
+        store.finish_run(run_id, finished_at=finished, exit_code=0 if all(j.status.ok for j in journeys) else 1)

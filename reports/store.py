@@ -279,23 +279,24 @@ class Store:
 
     def add_journey(self, result: JourneyResult) -> None:
         """Insert or replace one journey (idempotent on ``result.id``)."""
+        self.add_journeys([result])
+
+    def add_journeys(self, results: list[JourneyResult]) -> None:
+        """Insert or replace several journeys in one transaction (batches; much faster on SQLite)."""
+        results = list({r.id: r for r in results}.values())  # the last of duplicates wins
         with self.write() as conn:
-            if conn.scalar(select(Run.id).where(Run.id == result.run_id)) is None:
-                # A journey may arrive before (or without) start_run: keep it, with a stub run.
-                conn.execute(
-                    insert(Run).values(
-                        id=result.run_id,
-                        started_at=utc_naive(result.started_at),
-                        target=result.target,
-                        matrix=None,
-                        labels={},
-                        command="",
-                    )
-                )
-            for table in (Step, Failure, Request, ArtefactRow):
-                conn.execute(delete(table).where(table.journey_id == result.id))
-            conn.execute(delete(Journey).where(Journey.id == result.id))
-            self._insert(conn, result)
+            runs = {r.run_id: r for r in results}
+            known = set(conn.scalars(select(Run.id).where(Run.id.in_(runs))))
+            for run_id, r in runs.items():
+                if run_id not in known:  # a journey may arrive before (or without) start_run: keep it
+                    stub = dict(started_at=utc_naive(r.started_at), target=r.target, labels={}, command="")
+                    conn.execute(insert(Run).values(id=run_id, matrix=None, **stub))
+            ids = [r.id for r in results]
+            for table in (Step, Failure, Request, ArtefactRow, Journey):
+                key = Journey.id if table is Journey else table.journey_id
+                conn.execute(delete(table).where(key.in_(ids)))
+            for r in results:
+                self._insert(conn, r)
 
     def _insert(self, conn: Connection, r: JourneyResult) -> None:
         cause = r.cause.model_dump() if r.cause else {}

@@ -1,0 +1,191 @@
+"""Aggregations over the whole history, done by the database (portable SQL, window functions).
+
+The trend report reads tens of thousands of journeys; every function here returns rows
+already grouped per time bucket, so Python only ever sees small results. Time buckets are
+integer divisions of ``journeys.started_epoch`` (shifted by the display time zone), which
+SQLite and PostgreSQL compute alike.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import ColumnElement, and_, case, func, literal, or_, select
+
+from reports.store import Failure, Journey, Step, Store
+
+NICE_WIDTHS = (300, 900, 1800, 3600, 3 * 3600, 6 * 3600, 12 * 3600, 86400, 7 * 86400)
+
+
+@dataclass(frozen=True)
+class Window:
+    since: int  # epoch seconds, inclusive
+    until: int  # epoch seconds, exclusive
+    width: int  # bucket width in seconds
+    offset: int = 0  # UTC offset of the display time zone, so days start at local midnight
+
+    @classmethod
+    def choose(cls, since: int, until: int, offset: int = 0, max_buckets: int = 48) -> Window:
+        span = max(until - since, 1)
+        width = next((w for w in NICE_WIDTHS if span / w <= max_buckets), NICE_WIDTHS[-1])
+        return cls(since, until, width, offset)
+
+    def bucket(self) -> ColumnElement[Any]:
+        return (Journey.started_epoch + self.offset) // self.width
+
+    @property
+    def first(self) -> int:
+        return (self.since + self.offset) // self.width
+
+    @property
+    def count(self) -> int:
+        return (self.until - 1 + self.offset) // self.width - self.first + 1
+
+    def start_of(self, bucket: int) -> int:
+        """Epoch seconds at which ``bucket`` begins."""
+        return bucket * self.width - self.offset
+
+    def where(self) -> ColumnElement[bool]:
+        return and_(Journey.started_epoch >= self.since, Journey.started_epoch < self.until)
+
+
+def totals(store: Store, w: Window) -> tuple[int, int, int]:
+    """(runs, journeys, journeys that met their expectation) in the window."""
+    query = select(
+        func.count(func.distinct(Journey.run_id)), func.count(), func.sum(case((Journey.ok, 1), else_=0))
+    ).where(w.where())
+    with store.read() as conn:
+        runs, journeys, ok = conn.execute(query).one()
+    return runs or 0, journeys or 0, ok or 0
+
+
+def availability(store: Store, w: Window) -> list[Any]:
+    """Rows (probe, profile, bucket, total, ok)."""
+    b = w.bucket().label("b")
+    query = (
+        select(Journey.probe, Journey.profile, b, func.count(), func.sum(case((Journey.ok, 1), else_=0)))
+        .where(w.where())
+        .group_by(Journey.probe, Journey.profile, b)
+    )
+    with store.read() as conn:
+        return list(conn.execute(query))
+
+
+def step_percentiles(store: Store, w: Window) -> list[Any]:
+    """Rows (probe, step, bucket, n, p50, p95) by nearest rank, over steps that did not fail."""
+    b = w.bucket()
+    part = (Journey.probe, Step.name, b)
+    inner = (
+        select(
+            Journey.probe.label("probe"),
+            Step.name.label("step"),
+            b.label("b"),
+            Step.duration_ms.label("d"),
+            func.row_number().over(partition_by=part, order_by=Step.duration_ms).label("rn"),
+            func.count().over(partition_by=part).label("n"),
+        )
+        .join(Journey, Journey.id == Step.journey_id)
+        .where(w.where(), Step.status != "failed")
+        .subquery()
+    )
+
+    def rank(p: int) -> ColumnElement[Any]:
+        return func.max(case((inner.c.rn == (inner.c.n * p + 99) // 100, inner.c.d)))
+
+    query = select(inner.c.probe, inner.c.step, inner.c.b, func.max(inner.c.n), rank(50), rank(95)).group_by(
+        inner.c.probe, inner.c.step, inner.c.b
+    )
+    with store.read() as conn:
+        return list(conn.execute(query))
+
+
+def failures_by_cause(store: Store, w: Window) -> list[Any]:
+    """Rows (bucket, category, failures)."""
+    b = w.bucket().label("b")
+    category = func.coalesce(Journey.cause_category, literal("unknown")).label("category")
+    query = select(b, category, func.count()).where(w.where(), Journey.ok.is_(False)).group_by(b, category)
+    with store.read() as conn:
+        return list(conn.execute(query))
+
+
+def dependencies(store: Store, w: Window) -> list[Any]:
+    """Rows (dependency, bucket, failures, last failure epoch) for failures blamed on a named third party."""
+    b = w.bucket().label("b")
+    query = (
+        select(Journey.cause_dependency, b, func.count(), func.max(Journey.started_epoch))
+        .where(w.where(), Journey.ok.is_(False), Journey.cause_dependency.is_not(None))
+        .group_by(Journey.cause_dependency, b)
+    )
+    with store.read() as conn:
+        return list(conn.execute(query))
+
+
+def transitions(store: Store, w: Window) -> list[Any]:
+    """Journeys where a probe × profile series changed state (pass → fail or fail → pass), in order.
+
+    Each row also carries ``fails``: the running count of failing journeys in its series,
+    so the number of failing runs in an incident is a subtraction, not a scan.
+    """
+    series = dict(partition_by=(Journey.probe, Journey.profile), order_by=(Journey.started_epoch, Journey.id))
+    inner = (
+        select(
+            Journey.id,
+            Journey.run_id,
+            Journey.probe,
+            Journey.profile,
+            Journey.started_epoch,
+            Journey.duration_ms,
+            Journey.ok,
+            Journey.cause_category,
+            Journey.cause_detail,
+            func.lag(Journey.ok).over(**series).label("prev_ok"),
+            func.lag(Journey.started_epoch).over(**series).label("prev_epoch"),
+            func.sum(case((Journey.ok, 0), else_=1)).over(**series).label("fails"),
+            func.sum(case((Journey.ok, 0), else_=1))
+            .over(partition_by=(Journey.probe, Journey.profile))
+            .label("series_fails"),
+        )
+        .where(w.where())
+        .subquery()
+    )
+    c = inner.c
+    query = (
+        select(inner)
+        .where(or_(and_(c.prev_ok.is_(None), c.ok.is_(False)), c.prev_ok != c.ok))
+        .order_by(c.probe, c.profile, c.started_epoch, c.id)
+    )
+    with store.read() as conn:
+        return list(conn.execute(query))
+
+
+def latest_failures(store: Store, w: Window) -> list[Any]:
+    """The most recent failing journey of each cause (category, detail), with how often that cause failed."""
+    kind = (Journey.cause_category, Journey.cause_detail)
+    inner = (
+        select(
+            Journey.id,
+            Journey.run_id,
+            Journey.probe,
+            Journey.profile,
+            Journey.status,
+            Journey.started_epoch,
+            Journey.cause_category,
+            Journey.cause_detail,
+            Journey.failed_step,
+            func.row_number()
+            .over(partition_by=kind, order_by=(Journey.started_epoch.desc(), Journey.id.desc()))
+            .label("rn"),
+            func.count().over(partition_by=kind).label("n"),
+        )
+        .where(w.where(), Journey.ok.is_(False))
+        .subquery()
+    )
+    query = (
+        select(inner, Failure.cause_summary, Failure.message)
+        .outerjoin(Failure, Failure.journey_id == inner.c.id)
+        .where(inner.c.rn == 1)
+        .order_by(inner.c.started_epoch.desc())
+    )
+    with store.read() as conn:
+        return list(conn.execute(query))

@@ -1,0 +1,283 @@
+"""The trend report (on-call, managers): how checkout has been doing over a window.
+
+Availability per probe × profile over time, p50 / p95 per step, failures by cause,
+third-party dependency health, each incident's time to detect and to recover, and the
+latest failure of each kind linked to its run report. All aggregation is SQL
+(``reports.queries``); this module only shapes the small results for the template.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta, tzinfo
+from pathlib import Path
+from typing import Any
+
+from reports import charts, html, i18n, queries
+from reports.queries import Window
+from reports.store import Store
+
+MAX_INCIDENTS = 100  # most recent first; a flapping probe must not bury the page
+
+
+@dataclass
+class HeatCell:
+    x: int
+    cls: str
+    title: str
+
+
+@dataclass
+class AvailabilityRow:
+    probe: str
+    parts: list[str]
+    cells: list[HeatCell]
+    total: int
+    availability: float | None
+
+
+@dataclass
+class StepRow:
+    probe: str
+    step: str
+    n: int
+    p50: charts.Spark
+    p95: charts.Spark
+
+
+@dataclass
+class DependencyRow:
+    name: str
+    failures: int
+    last_seen: str
+    cells: list[HeatCell]
+
+
+@dataclass
+class Incident:
+    probe: str
+    parts: list[str]
+    began: str
+    ttd: str
+    recovered: str | None
+    ttr: str | None
+    failing_runs: int
+    cause: str
+    link: str
+    run_id: str
+
+
+@dataclass
+class LatestFailure:
+    category: str
+    label: str
+    detail: str
+    count: int
+    when: str
+    probe: str
+    parts: list[str]
+    step: str
+    summary: str
+    link: str
+    run_id: str
+    colour: str
+
+
+@dataclass
+class TrendContext:
+    since: str
+    until: str
+    bucket: str
+    runs: int
+    journeys: int
+    availability: float | None
+    cells: int  # buckets per strip (SVG width / 10)
+    ticks: list[tuple[float, str]]
+    rows: list[AvailabilityRow]
+    steps: list[StepRow]
+    causes: charts.Columns
+    cause_totals: list[tuple[str, str, int, str]]  # (category, label, failures, colour)
+    dependencies: list[DependencyRow]
+    incidents: list[Incident]
+    latest: list[LatestFailure]
+    linked_runs: list[str]  # run reports the links point at
+
+
+def parse_since(text: str) -> timedelta:
+    """'90m', '24h', '7d', '2w' → timedelta; anything else is a clear ValueError."""
+    units = {"m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
+    text = text.strip().lower()
+    if len(text) < 2 or text[-1] not in units or not text[:-1].isdigit() or int(text[:-1]) == 0:
+        raise ValueError(f"--since {text!r}: expected a number and a unit m/h/d/w, e.g. 90m, 24h, 7d, 2w")
+    return timedelta(seconds=int(text[:-1]) * units[text[-1]])
+
+
+def _label(w: Window, bucket: int, tz: tzinfo | None) -> str:
+    moment = datetime.fromtimestamp(w.start_of(bucket), UTC).astimezone(tz)
+    return moment.strftime("%m-%d" if w.width >= 86400 else "%m-%d %H:%M")
+
+
+def _when(epoch: int, tz: tzinfo | None) -> str:
+    return datetime.fromtimestamp(epoch, UTC).astimezone(tz).strftime("%m-%d %H:%M")
+
+
+def _link(run_id: str, journey_id: str) -> str:
+    return f"{html.run_report_name(run_id)}#{html.anchor(journey_id)}"
+
+
+def _strip(w: Window, labels: list[str], ratio: dict[int, tuple[int, int]]) -> list[HeatCell]:
+    """One heat cell per bucket; ``ratio[bucket] = (good, total)``."""
+    cells = []
+    for i in range(w.count):
+        good, total = ratio.get(w.first + i, (0, 0))
+        share = good / total if total else None
+        title = f"{labels[i]} · {html.percent(share)} ({good}/{total})" if total else labels[i]
+        cells.append(HeatCell(i * 10, charts.heat_class(share), title))
+    return cells
+
+
+def _incidents(store: Store, w: Window, lang: str, tz: tzinfo | None) -> list[Incident]:
+    t = i18n.texts(lang)
+    out: list[Incident] = []
+    opened: Any = None
+    for row in queries.transitions(store, w):
+        if opened is not None and (row.probe, row.profile) != (opened.probe, opened.profile):
+            out.append(_incident(opened, None, lang, tz, t))  # series ended while failing: ongoing
+            opened = None
+        if not row.ok and opened is None:
+            opened = row
+        elif row.ok and opened is not None:
+            out.append(_incident(opened, row, lang, tz, t))
+            opened = None
+    if opened is not None:
+        out.append(_incident(opened, None, lang, tz, t))
+    return sorted(out, key=lambda i: i.began, reverse=True)
+
+
+def _incident(first: Any, recovery: Any, lang: str, tz: tzinfo | None, t: dict[str, str]) -> Incident:
+    detected = first.started_epoch + first.duration_ms / 1000
+    # Worst case: the outage began right after the last passing run started.
+    ttd = html.span(detected - first.prev_epoch) if first.prev_epoch is not None else "–"
+    fails = (recovery.fails if recovery is not None else first.series_fails) - first.fails + 1
+    cause = i18n.cause_label(lang, first.cause_category)
+    return Incident(
+        probe=first.probe,
+        parts=first.profile.split("/"),
+        began=_when(first.started_epoch, tz),
+        ttd=ttd,
+        recovered=_when(recovery.started_epoch, tz) if recovery is not None else None,
+        ttr=html.span(recovery.started_epoch - first.started_epoch) if recovery is not None else None,
+        failing_runs=fails,
+        cause=cause + (f" · {first.cause_detail}" if first.cause_detail else ""),
+        link=_link(first.run_id, first.id),
+        run_id=first.run_id,
+    )
+
+
+def context(
+    store: Store, since: timedelta, lang: str, tz: tzinfo | None = None, now: datetime | None = None
+) -> TrendContext:
+    now = now or datetime.now(UTC)
+    until = int(now.timestamp()) + 1
+    offset = int((now.astimezone(tz).utcoffset() or timedelta()).total_seconds())
+    w = Window.choose(until - int(since.total_seconds()), until, offset)
+    labels = [_label(w, w.first + i, tz) for i in range(w.count)]
+    runs, journeys, ok = queries.totals(store, w)
+
+    series: dict[tuple[str, str], dict[int, tuple[int, int]]] = {}
+    bucket_totals: dict[int, int] = {}
+    for probe, profile, bucket, total, good in queries.availability(store, w):
+        series.setdefault((probe, profile), {})[bucket] = (good or 0, total)
+        bucket_totals[bucket] = bucket_totals.get(bucket, 0) + total
+    rows = []
+    for (probe, profile), ratio in sorted(series.items()):
+        good = sum(g for g, _ in ratio.values())
+        total = sum(n for _, n in ratio.values())
+        rows.append(AvailabilityRow(probe, profile.split("/"), _strip(w, labels, ratio), total, good / total))
+
+    timings: dict[tuple[str, str], dict[int, tuple[int, float, float]]] = {}
+    for probe, step, bucket, n, p50, p95 in queries.step_percentiles(store, w):
+        timings.setdefault((probe, step), {})[bucket] = (n, p50, p95)
+    steps = []
+    for (probe, step), by_bucket in sorted(timings.items()):
+        p50s = [by_bucket.get(w.first + i, (0, None, None))[1] for i in range(w.count)]
+        p95s = [by_bucket.get(w.first + i, (0, None, None))[2] for i in range(w.count)]
+        top = max(v for v in p95s if v is not None)
+        n = sum(v[0] for v in by_bucket.values())
+        steps.append(StepRow(probe, step, n, charts.spark(p50s, top), charts.spark(p95s, top)))
+
+    by_cause: dict[str, list[int]] = {}
+    for bucket, category, n in queries.failures_by_cause(store, w):
+        by_cause.setdefault(category, [0] * w.count)[bucket - w.first] += n
+    by_cause = dict(sorted(by_cause.items(), key=lambda kv: -sum(kv[1])))
+    cause_totals = [
+        (k, i18n.cause_label(lang, k), sum(v), charts.CAUSE_COLOURS.get(k, "#9ca3af")) for k, v in by_cause.items()
+    ]
+
+    deps: dict[str, dict[int, tuple[int, int]]] = {}
+    last_seen: dict[str, int] = {}
+    for name, bucket, n, last in queries.dependencies(store, w):
+        total = bucket_totals.get(bucket, n)
+        deps.setdefault(name, {})[bucket] = (total - n, total)
+        last_seen[name] = max(last_seen.get(name, 0), last)
+    dependencies = [
+        DependencyRow(
+            name,
+            sum(total - good for good, total in ratio.values()),
+            _when(last_seen[name], tz),
+            _strip(w, labels, ratio | {b: (n, n) for b, n in bucket_totals.items() if b not in ratio}),
+        )
+        for name, ratio in sorted(deps.items())
+    ]
+
+    latest = [
+        LatestFailure(
+            category=row.cause_category or "unknown",
+            label=i18n.cause_label(lang, row.cause_category),
+            detail=row.cause_detail or "",
+            count=row.n,
+            when=_when(row.started_epoch, tz),
+            probe=row.probe,
+            parts=row.profile.split("/"),
+            step=row.failed_step or "",
+            summary=html.scrub(row.cause_summary or (row.message or "").split("\n")[0]),
+            link=_link(row.run_id, row.id),
+            run_id=row.run_id,
+            colour=charts.CAUSE_COLOURS.get(row.cause_category or "unknown", "#9ca3af"),
+        )
+        for row in queries.latest_failures(store, w)
+    ]
+    incidents = _incidents(store, w, lang, tz)[:MAX_INCIDENTS]
+    linked = sorted({f.run_id for f in latest} | {i.run_id for i in incidents})
+    return TrendContext(
+        since=_when(w.since, tz),
+        until=_when(w.until, tz),
+        bucket=html.span(w.width),
+        runs=runs,
+        journeys=journeys,
+        availability=ok / journeys if journeys else None,
+        cells=w.count,
+        ticks=charts.axis_ticks(labels, 100),  # x in % of the strip's width
+        rows=rows,
+        steps=steps,
+        causes=charts.stacked_columns(by_cause, labels),
+        cause_totals=cause_totals,
+        dependencies=dependencies,
+        incidents=incidents,
+        latest=latest,
+        linked_runs=linked,
+    )
+
+
+def render(
+    store: Store, since: timedelta, lang: str, tz: tzinfo | None = None, now: datetime | None = None
+) -> tuple[str, TrendContext]:
+    ctx = context(store, since, lang, tz, now)
+    return html.render("trend.html", ctx, lang, tz), ctx
+
+
+def write(
+    store: Store, since: timedelta, out_dir: Path, lang: str, tz: tzinfo | None = None, now: datetime | None = None
+) -> tuple[Path, TrendContext]:
+    page, ctx = render(store, since, lang, tz, now)
+    return html.write(page, out_dir, "trend.html"), ctx
