@@ -1,0 +1,87 @@
+"""``orderprobe report run [RUN_ID] | compare | trend``: render HTML reports from the results store.
+
+Each prints the path it wrote. ``write_run_report`` is what ``orderprobe run`` calls
+after a run, so a new user always gets a report path printed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+
+def _common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--results", metavar="URL", help="SQLAlchemy URL of the results store (default var/orderprobe.db)"
+    )
+    parser.add_argument("--artefacts", default="var/artefacts", metavar="DIR", help="screenshots and traces folder")
+    parser.add_argument("--out", default="var/reports", metavar="DIR", help="where reports are written")
+    parser.add_argument("--lang", choices=("zh", "en"), help="UI language (default from the locale; Chinese first)")
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    kinds = parser.add_subparsers(dest="kind", metavar="KIND", required=True)
+    run = kinds.add_parser("run", help="one run: verdict, probe × profile grid, waterfalls, failure panels")
+    run.add_argument("run_id", nargs="?", metavar="RUN_ID", help="default: the latest run")
+    compare = kinds.add_parser("compare", help="entry paths side by side (steps, taps, inputs, loads, time)")
+    compare.add_argument("--run", action="append", dest="runs", metavar="ID", help="run(s) to take journeys from")
+    compare.add_argument("--probes", metavar="A,B,C", help="paths to compare (default: every path in the runs)")
+    compare.add_argument("--baseline", metavar="PROBE", help="path the others are measured against")
+    compare.add_argument("--profile", metavar="D/N/R/A", help="profile for the side-by-side (default: most common)")
+    trend = kinds.add_parser("trend", help="availability, step times, causes, incidents over time")
+    trend.add_argument("--since", default="7d", metavar="SPAN", help="window, e.g. 90m, 24h, 7d, 2w (default 7d)")
+    for sub in (run, compare, trend):
+        _common(sub)
+
+
+def write_run_report(results: str, run_id: str, *, artefacts: Path, out: Path, lang: str | None = None) -> Path:
+    from reports import i18n, run_report
+    from reports.store import Store
+
+    store = Store(results)
+    try:
+        return run_report.write(store, run_id, artefacts, out, lang or i18n.default_lang())
+    finally:
+        store.close()
+
+
+def main(args: argparse.Namespace) -> int:
+    from sqlalchemy.exc import ArgumentError, OperationalError
+
+    from reports import compare, html, i18n, run_report, trend
+    from reports.store import Store, default_url
+
+    lang = args.lang or i18n.default_lang()
+    out, artefacts = Path(args.out), Path(args.artefacts)
+    url = args.results or default_url()
+    try:
+        store = Store(url)
+    except (ArgumentError, OperationalError) as exc:
+        reason = getattr(exc, "orig", None) or exc  # the driver's own words, without SQLAlchemy's footer
+        print(f"orderprobe report: cannot open results store {url!r}: {reason}", file=sys.stderr)
+        return 2
+    try:
+        if args.kind == "run":
+            run_id = args.run_id or store.latest_run_id()
+            if run_id is None:
+                print(f"orderprobe report: no runs in {url}; run `orderprobe run` first", file=sys.stderr)
+                return 2
+            path = run_report.write(store, run_id, artefacts, out, lang)
+        elif args.kind == "compare":
+            probes = [p.strip() for p in args.probes.split(",") if p.strip()] if args.probes else None
+            path = compare.write(
+                store, out, lang, runs=args.runs, probes=probes, baseline=args.baseline, profile=args.profile
+            )
+        else:
+            path, ctx = trend.write(store, trend.parse_since(args.since), out, lang)
+            for run_id in ctx.linked_runs:  # the trend's links must land somewhere
+                if not (out / html.run_report_name(run_id)).exists():
+                    run_report.write(store, run_id, artefacts, out, lang)
+    except (LookupError, ValueError) as exc:
+        print(f"orderprobe report: {exc}", file=sys.stderr)
+        return 2
+    finally:
+        store.close()
+    print(path)
+    return 0
