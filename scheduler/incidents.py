@@ -46,19 +46,21 @@ def kind_of(journey: JourneyResult) -> str | None:
 def assess(journeys: Sequence[JourneyResult], exit_code: int | None, died: bool) -> Assessment:
     """A run's verdict and its signal per incident kind.
 
-    ``died``: the subprocess timed out, crashed or was interrupted. A run that died, or
-    exited with anything but 0/1, is the service's problem (probe_broken) and says
-    nothing about a passing checkout; the journeys it did record still count.
+    The exit code says it first (0 every journey met its expectation, 1 some failed,
+    anything else an error); the journeys say which kind. A run that died (timeout,
+    crash, interrupted) or errored is probe_broken and says nothing about the checkout
+    beyond the journeys it did record.
     """
     kinds = [kind_of(j) for j in journeys]
     problems = [Problem.of(j, k) for j, k in zip(journeys, kinds, strict=True) if k]
-    unexplained = exit_code == 1 and "checkout" not in kinds and "probe_broken" not in kinds
-    broken_run = died or exit_code not in (0, 1) or not journeys or unexplained
-    evidence = bool(journeys) and not died and exit_code in (0, 1)
+    errored = died or exit_code not in (0, 1)
+    unexplained = exit_code == 1 and not errored and not any(kinds)
+    if unexplained:  # the runner said "failed" but left no journey saying how
+        problems.append(Problem(probe="?", profile="?", status="failed", summary="exit code 1, no journey results"))
     signals: dict[str, bool | None] = {
-        "checkout": True if "checkout" in kinds else (False if evidence else None),
-        "probe_broken": broken_run or "probe_broken" in kinds,
-        "flaky": True if "flaky" in kinds else (False if evidence else None),
+        "checkout": True if "checkout" in kinds or unexplained else (None if errored else False),
+        "probe_broken": errored or "probe_broken" in kinds,
+        "flaky": True if "flaky" in kinds else (None if errored else False),
     }
     if signals["checkout"]:
         verdict = "failed"

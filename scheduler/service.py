@@ -29,6 +29,7 @@ from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.job import Job
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.schedulers.base import STATE_STOPPED
 from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
@@ -67,6 +68,15 @@ def run_scheduled(job_id: str, spec: str = "", scheduled_at: datetime | None = N
         service.prune()
     else:
         service.run_job(job_id, scheduled_at=scheduled_at)
+
+
+class _Scheduler(BackgroundScheduler):
+    def _process_jobs(self) -> float | None:
+        # APScheduler 3 runs one last round after shutdown(): it would fail to submit the
+        # due jobs and still advance their stored next run time, losing those slots.
+        if self.state == STATE_STOPPED:
+            return None
+        return super()._process_jobs()
 
 
 class _StampingExecutor(ThreadPoolExecutor):
@@ -126,7 +136,7 @@ class Service:
         jobstore = SQLAlchemyJobStore(
             url=self.url, tablename=f"scheduler_jobs_{config.agent}", engine_options=engine_options
         )
-        self.scheduler = BackgroundScheduler(
+        self.scheduler = _Scheduler(
             jobstores={"default": jobstore},
             executors={"default": _StampingExecutor(max_workers=len(config.jobs) + 1)},
             job_defaults={"coalesce": True, "max_instances": 1},
@@ -196,7 +206,7 @@ class Service:
             3600,
         )
 
-    def _add(self, ap_id: str, job_id: str, trigger: BaseTrigger, spec: str, grace: float, name: str) -> None:
+    def _add(self, ap_id: str, job_id: str, trigger: BaseTrigger, spec: str, grace: float, name: str = "") -> None:
         existing = self.scheduler.get_job(ap_id)
         keep = existing is not None and existing.kwargs.get("spec") == spec
         options: dict[str, Any] = {"next_run_time": existing.next_run_time} if keep and existing else {}
@@ -396,12 +406,11 @@ def describe_jobs(config: ScheduleConfig, *, database: str | None = None, now: d
 
     url = database or config.database or default_url()
     records = Records(url)
-    scheduler = BackgroundScheduler(
-        jobstores={"default": SQLAlchemyJobStore(url=url, tablename=f"scheduler_jobs_{config.agent}")}, timezone=UTC
-    )
-    scheduler.start(paused=True)  # paused: reads the job table, runs nothing
+    # The job table read directly: a scheduler, even paused, would process due jobs on shutdown.
+    jobstore = SQLAlchemyJobStore(url=url, tablename=f"scheduler_jobs_{config.agent}")
+    jobstore.start(BackgroundScheduler(timezone=UTC), "default")
     try:
-        persisted = {job.id: job for job in scheduler.get_jobs()}
+        persisted = {job.id: job for job in jobstore.get_all_jobs()}
         open_counts: dict[str, int] = {}
         for incident in records.incidents(open_only=True):
             open_counts[incident.job] = open_counts.get(incident.job, 0) + 1
@@ -411,17 +420,17 @@ def describe_jobs(config: ScheduleConfig, *, database: str | None = None, now: d
             same = stored is not None and stored.kwargs.get("spec") == spec_of(job)
             upcoming = stored.next_run_time if same and stored else trigger_for(job).get_next_fire_time(None, now)
             last = records.recent_runs(job.id, 1)
-            what = job.matrix and f"matrix {job.matrix}" or " ".join(job.probes) or " ".join(job.command or ())
+            what = f"matrix {job.matrix}" if job.matrix else " ".join(job.probes) or "command"
             rows.append((
                 job.id,
                 what[:40],
                 f"every {job.every:g}s" if job.every else f"cron {job.cron}",
                 f"{job.timeout:g}s",
-                upcoming.astimezone(ZoneInfo(job.timezone)).strftime("%Y-%m-%d %H:%M:%S %Z") if upcoming else "-",
+                upcoming.astimezone(ZoneInfo(job.timezone)).strftime("%m-%d %H:%M:%S %Z") if upcoming else "-",
                 f"{last[0].verdict} {last[0].started_at:%m-%d %H:%M}" if last else "-",
                 str(open_counts.get(job.id, 0)),
             ))  # fmt: skip
         return rows
     finally:
-        scheduler.shutdown(wait=False)
+        jobstore.shutdown()
         records.close()
