@@ -12,11 +12,12 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+from starlette.datastructures import MutableHeaders
 from starlette.exceptions import HTTPException
-from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoint
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.templating import Jinja2Templates
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shop.accounts import ACCOUNTS, Account
 from shop.catalogue import yuan
@@ -119,59 +120,71 @@ async def server_error(request: Request, exc: Exception) -> Response:
     )
 
 
-class FaultMiddleware(BaseHTTPMiddleware):
-    """Applies switched-on faults the way production shows them, plus sessions and headers."""
+class FaultMiddleware:
+    """Applies switched-on faults the way production shows them, plus sessions and headers.
 
-    def __init__(self, app: Any, origin: str) -> None:
-        super().__init__(app)
+    Pure ASGI (not BaseHTTPMiddleware) so request-body limits and hanging requests pass through untouched.
+    """
+
+    def __init__(self, app: ASGIApp, origin: str) -> None:
+        self.app = app
         self.origin = origin  # "shop" | "pay"
 
-    async def dispatch(self, request: Request, call_next: RequestResponseEndpoint) -> Response:
-        response = await self._handle(request, call_next)
-        response.headers["Timing-Allow-Origin"] = "*"
-        response.headers.setdefault("Cache-Control", "no-store")
-        return response
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        request = Request(scope)  # shares scope["state"] with the endpoint's Request
+        early, new_sid = await self._before(request)
 
-    async def _handle(self, request: Request, call_next: RequestResponseEndpoint) -> Response:
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                headers["Timing-Allow-Origin"] = "*"
+                headers.setdefault("Cache-Control", "no-store")
+                if new_sid:
+                    headers.append("Set-Cookie", f"{SESSION_COOKIE}={new_sid}; HttpOnly; Path=/; SameSite=Lax")
+            await send(message)
+
+        await (early or self.app)(scope, receive, send_with_headers)
+
+    async def _before(self, request: Request) -> tuple[ASGIApp | None, str | None]:
+        """Return (a response that replaces the endpoint, or None; a new session id, or None)."""
         c, path = ctx(request), request.url.path
+        request.state.session = None
         if path.startswith("/__admin"):
-            return await call_next(request)  # the admin endpoint is never faulted
+            return None, None  # the admin endpoint is never faulted
         slow = c.faults.get("slow_route")
         if slow is not None and path.startswith(slow.path):
             await wait_while(c, "slow_route", slow.ms)
         new_sid = None
         if self.origin == "shop":
-            blocked = self._api_5xx(request, c)
-            if blocked is not None:
-                return blocked
             current = c.state.session(request.cookies.get(SESSION_COOKIE))
             if current is None:
                 current = c.state.new_session()
                 new_sid = current.id
             request.state.session = current
+            blocked = self._api_5xx(request, c)
+            if blocked is not None:
+                return blocked, new_sid
         else:
-            request.state.session = None
             if c.faults.get("payment_down") is not None:
-                return render(
+                down = render(
                     request,
                     "pay_error.html",
                     503,
                     title="支付服务暂不可用",
                     message="支付服务暂不可用，请稍后再试 / payment gateway unavailable",
                     code="PAY_GATEWAY_DOWN",
-                    order=None,
                     shop_url=c.shop_url,
                 )
+                return down, None
             slow_pay = c.faults.get("payment_slow")
             if slow_pay is not None:
                 await wait_while(c, "payment_slow", slow_pay.ms)
         if self._too_old(request):
-            response = render(request, "upgrade.html", 200, me=None)
-        else:
-            response = await call_next(request)
-        if new_sid:
-            response.set_cookie(SESSION_COOKIE, new_sid, httponly=True, samesite="lax")
-        return response
+            return render(request, "upgrade.html", 200, me=None), new_sid
+        return None, new_sid
 
     def _api_5xx(self, request: Request, c: Context) -> Response | None:
         fault = c.faults.get("api_5xx")
