@@ -1,0 +1,127 @@
+"""Schedule files: good ones load into frozen models; bad ones are refused with file, line and field."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from scheduler.config import ScheduleError, load, parse
+
+GOOD = """\
+agent: sh_1
+channels:
+  oncall:
+    type: dingtalk
+    url_env: OP_DING_URL
+    secret_env: OP_DING_SECRET
+  qa: {type: wecom, url_env: OP_WECOM_URL}
+jobs:
+  - id: smoke
+    matrix: smoke
+    every: 5m
+    timeout: 4m
+    labels: {location: shanghai}
+    alert: {channels: [oncall], low_urgency: [qa], remind_every: 1h}
+  - id: night
+    probes: [checkout_basic]
+    profile: {device: android-old, network: metro}
+    cron: "*/10 8-23 * * *"
+    timezone: Asia/Urumqi
+"""
+
+
+def test_a_good_file_loads_with_durations_in_seconds_and_defaults() -> None:
+    config = parse(GOOD, "good.yaml")
+    smoke, night = config.jobs
+    assert (smoke.every, smoke.timeout, smoke.alert.remind_every) == (300, 240, 3600)
+    assert smoke.alert.open_after == 2 and smoke.alert.resolve_after == 2  # the issue's defaults
+    assert night.cron == "*/10 8-23 * * *" and night.every is None
+    assert config.channels["oncall"].type == "dingtalk"
+    assert config.metrics.host == "127.0.0.1"  # loopback unless asked
+    with pytest.raises(ValueError):
+        smoke.every = 1  # frozen
+
+
+def _error(text: str, environ: dict[str, str] | None = None) -> str:
+    with pytest.raises(ScheduleError) as caught:
+        parse(text, "bad.yaml", environ)
+    return str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "expected"),
+    [
+        (
+            "    every: 5m\n    timeout: 4m",
+            "    every: 5 minutes\n    timeout: 4m",
+            "bad.yaml:11: jobs[0].every: not a duration",
+        ),
+        ("    timeout: 4m", "    timeout: 0s", "bad.yaml:12: jobs[0].timeout: Input should be greater than 0"),
+        ("remind_every: 1h}", "remind_every: 1h, open_after: 0}", "bad.yaml:14: jobs[0].alert.open_after:"),
+        ("channels: [oncall]", "channels: [oncal]", "bad.yaml:14: jobs[0].alert.channels[0]: unknown channel 'oncal'"),
+        ("type: dingtalk", "type: dingding", "bad.yaml:4: channels.oncall: Input tag 'dingding'"),
+        ('cron: "*/10 8-23 * * *"', 'cron: "*/10 8-25 * * *"', "bad.yaml:18: jobs[1].cron:"),
+        ("timezone: Asia/Urumqi", "timezone: Mars/Olympus", "bad.yaml:19: jobs[1].timezone: unknown time zone"),
+        ("    matrix: smoke\n", "    matrix: smoke\n    colour: red\n", "bad.yaml:11: jobs[0].colour: Extra inputs"),
+        ("  - id: night", "  - id: smoke", "bad.yaml:9: jobs: job id 'smoke' is used twice"),
+        ("    every: 5m\n", "", "bad.yaml:9: jobs[0]: give exactly one trigger"),
+    ],
+)
+def test_bad_files_are_refused_with_file_line_and_field(old: str, new: str, expected: str) -> None:
+    assert old in GOOD
+    assert expected in _error(GOOD.replace(old, new, 1))
+
+
+def test_every_problem_is_listed_in_line_order() -> None:
+    text = GOOD.replace("every: 5m", "every: soon").replace("timezone: Asia/Urumqi", "timezone: Nowhere")
+    lines = _error(text).splitlines()
+    assert [line.split(":")[1] for line in lines] == ["11", "19"]
+
+
+def test_missing_secret_env_vars_are_refused_only_when_the_service_needs_them() -> None:
+    parse(GOOD, "good.yaml")  # `list` needs no secrets
+    message = _error(GOOD, environ={"OP_DING_URL": "http://127.0.0.1:1/x"})
+    assert "bad.yaml:6: channels.oncall.secret_env: environment variable OP_DING_SECRET is not set" in message
+    assert "bad.yaml:7: channels.qa.url_env: environment variable OP_WECOM_URL is not set" in message
+    assert "127.0.0.1:1" not in message  # values are never echoed
+
+
+def test_not_yaml_and_not_a_mapping() -> None:
+    assert _error("jobs: [\n  - id: x\n").startswith("bad.yaml:2: not valid YAML")
+    assert _error("- just\n- a list\n") == "bad.yaml:1: a schedule file is a mapping with `jobs:` (and `channels:`, …)"
+
+
+def test_a_webhook_channel_without_url_env_is_refused() -> None:
+    assert "bad.yaml:7: channels.qa: a webhook channel needs `url_env`" in _error(
+        GOOD.replace(", url_env: OP_WECOM_URL", "")
+    )
+
+
+def test_the_shipped_example_is_valid() -> None:
+    example = Path(__file__).parents[1] / "scheduler" / "schedules.example.yaml"
+    config = load(example)
+    assert {j.id for j in config.jobs} == {"smoke", "metro-xinjiang"}
+
+
+def test_cli_refuses_a_bad_file_before_starting_exit_2_without_traceback(tmp_path: Path) -> None:
+    bad = tmp_path / "schedules.yaml"
+    bad.write_text(GOOD.replace("timeout: 4m", "timeout: forever"), encoding="utf-8")
+    done = subprocess.run(
+        [sys.executable, "-m", "probes.cli", "schedule", "--config", str(bad)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 2
+    assert f"{bad}:12: jobs[0].timeout: not a duration: 'forever'" in done.stderr
+    assert "Traceback" not in done.stderr + done.stdout
+    missing = subprocess.run(
+        [sys.executable, "-m", "probes.cli", "schedule", "--config", str(tmp_path / "nope.yaml")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert missing.returncode == 2 and "no schedule file" in missing.stderr
