@@ -105,6 +105,7 @@ class _Frozen(BaseModel):
 class RequestWhen(_Frozen):
     """All of these hold for one failed request (error, HTTP ≥ 400, or never answered)."""
 
+    include_ok: bool = False  # also look at requests that went fine (who did the page talk to?)
     failure: Globs = ()  # network error names, e.g. ERR_NAME_NOT_RESOLVED, ERR_CERT_*
     status: Statuses = ()
     url: Globs = ()
@@ -319,12 +320,15 @@ class _Facts:
     def __init__(self, fp: FailurePoint, deps: Sequence[_Dep], error_text: re.Pattern[str]):
         self.fp, self.deps, self.error_text = fp, deps, error_text
         self.page_site = _site(_host(fp.url))
-        seen, self.bad = set(), []
+        keys, self.seen, self.bad = set(), [], []
         for r in [*fp.failed_requests, *fp.requests]:
             key = (r.method, r.url, r.status, r.failure, r.start_ms)
+            if key in keys:
+                continue
+            keys.add(key)
+            self.seen.append(r)
             bad = (r.failure and "ERR_ABORTED" not in r.failure) or (r.status or 0) >= 400
-            if key not in seen and (bad or (_pending(r) and r.resource_type in API_TYPES)):
-                seen.add(key)
+            if bad or (_pending(r) and r.resource_type in API_TYPES):
                 self.bad.append(r)
         self.texts = [("page title", fp.page_title), ("page text", fp.page_text)]
         self.texts += [(f"{r.method} {r.url} said", _readable(r.body_excerpt)) for r in self.bad if r.body_excerpt]
@@ -394,7 +398,7 @@ def _request_fits(rw: RequestWhen, r: RequestRecord, facts: _Facts) -> bool:
 
 
 def _match_request(rw: RequestWhen, facts: _Facts) -> _Hit | None:
-    for r in facts.bad:
+    for r in facts.seen if rw.include_ok else facts.bad:
         if not _request_fits(rw, r, facts):
             continue
         hit = _Hit([_describe(r)], url=r.url, status=r.status)
