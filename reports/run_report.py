@@ -139,7 +139,7 @@ class RunContext:
     verdict: str  # pass | fail | probe | empty
     probes: list[str]
     grid: list[GridRow]
-    causes: list[tuple[str, int]]  # (category, failures) for the filter
+    causes: list[tuple[str, int]]  # (category, journeys) for the filter
     journeys: list[JourneyView] = field(default_factory=list)
 
 
@@ -295,7 +295,7 @@ def context(store: Store, run_id: str, artefacts_dir: Path, lang: str, tz: tzinf
     probes, grid = _grid(journeys)
     causes: dict[str, int] = {}
     for j in journeys:
-        if j.cause and not j.status.ok:
+        if j.cause:
             causes[j.cause.category] = causes.get(j.cause.category, 0) + 1
     return RunContext(
         run=run,

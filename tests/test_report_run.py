@@ -1,0 +1,220 @@
+"""The run report, rendered from a real SQLite store and read back in real headless Chromium."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, Page, sync_playwright
+
+from probes.browser import launch_options
+from probes.result import Cause, JourneyResult, RequestRecord, Status
+from reports import run_report, sample
+from reports.store import Store
+
+T0 = datetime(2026, 6, 18, 2, 0, tzinfo=UTC)
+SHOTS = Path(__file__).resolve().parent.parent / "test-artefacts"
+XSS = "<script>window.__xss=1</script>"
+SECRETS = ("hunter2-secret", "tok-SECRET-123", "pw-in-url-456", "otp-778899")
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    pw = sync_playwright().start()
+    b = pw.chromium.launch(**launch_options())
+    yield b
+    b.close()
+    pw.stop()
+
+
+@pytest.fixture
+def page(browser: Browser) -> Iterator[Page]:
+    context = browser.new_context(viewport={"width": 1366, "height": 768}, locale="zh-CN")
+    context.set_default_timeout(5_000)
+    p = context.new_page()
+    requests: list[str] = []
+    p.on("request", lambda r: requests.append(r.url))
+    p.requests = requests  # type: ignore[attr-defined]
+    yield p
+    context.close()
+
+
+def _evil(artefacts: Path, browser: Browser) -> JourneyResult:
+    """A failure whose every page-derived string is hostile, with secrets in profile and URLs."""
+    j = sample.journey(
+        random.Random(7),
+        run_id="run-618",
+        probe="path_video",
+        profile="redmi-9a/metro-weak/xinjiang-urumqi/normal",
+        started_at=T0,
+        status=Status.FAILED,
+        cause=Cause(
+            category="third_party",
+            detail="maintenance",
+            dependency="alipay",
+            rule="payment-maintenance",
+            evidence=f"支付通道维护中 {XSS}",
+            summary="第三方支付维护",
+        ),
+        index=99,
+        product=XSS,
+    )
+    failure = j.failure.model_copy(
+        update={
+            "page_title": XSS,
+            "message": 'waiting for <img src=x onerror="window.__xss=2">',
+            "url": "http://shop.localhost:8123/pay?order=7&token=tok-SECRET-123",
+            "requests": [
+                RequestRecord(method="POST", url="http://qa:pw-in-url-456@pay.localhost/api/pay", status=503),
+                RequestRecord(method="POST", url="http://pay.localhost/api/sms?otp=otp-778899", status=200),
+            ],
+        }
+    )
+    conditions = dict(j.conditions, account={"name": "normal", "password": "hunter2-secret", "password_env": "PW"})
+    # A real screenshot, taken by Chromium, where the engine would have put it.
+    shot = artefacts / failure.screenshot
+    shot.parent.mkdir(parents=True, exist_ok=True)
+    page = browser.new_page(viewport={"width": 360, "height": 640})
+    page.set_content("<h1 style='font-family:sans-serif'>确认订单</h1><p>支付通道维护中，请使用云闪付</p>")
+    page.screenshot(path=str(shot))
+    page.close()
+    return j.model_copy(update={"failure": failure, "conditions": conditions})
+
+
+@pytest.fixture
+def filled(tmp_path: Path, browser: Browser) -> tuple[Store, Path, JourneyResult]:
+    artefacts = tmp_path / "artefacts"
+    store = Store(f"sqlite:///{tmp_path / 'results.db'}")
+    store.start_run(
+        "run-618",
+        started_at=T0,
+        target="http://shop.localhost:8123",
+        matrix="presale",
+        labels={"location": "上海 <b>"},
+        command="orderprobe run --target http://qa:pw-in-url-456@shop.localhost -n 2",
+    )
+    journeys = sample.run_journeys(random.Random(5), "run-618", T0 + timedelta(seconds=1), failing=0.25)
+    evil = _evil(artefacts, browser)
+    flaky = journeys[0].model_copy(
+        update={"status": Status.FLAKY, "attempt": 2, "previous_attempts": [evil.model_copy(update={"id": "a1"})]}
+    )
+    store.add_journeys([*journeys[1:], evil, flaky])
+    store.finish_run("run-618", finished_at=T0 + timedelta(minutes=3, seconds=5), exit_code=1)
+    yield store, artefacts, evil
+    store.close()
+
+
+def _open(page: Page, path: Path, name: str) -> None:
+    page.goto(path.as_uri())
+    SHOTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(SHOTS / name), full_page=True)
+
+
+def test_run_report_header_grid_and_journeys_match_the_store(filled, tmp_path: Path, page: Page) -> None:
+    store, artefacts, _ = filled
+    summary = store.run("run-618")
+    path = run_report.write(store, "run-618", artefacts, tmp_path / "reports", "zh")
+    assert path.name == "run-run-618.html"
+    _open(page, path, "report-run-zh.png")
+
+    assert page.locator("#verdict").get_attribute("class") == "verdict v-fail"
+    for status, n in summary.counts.items():
+        assert page.locator(f"#counts .chip[data-status={status}] b").inner_text() == str(n)
+    assert page.locator("details.journey").count() == summary.total
+    grid = page.locator("#grid tr")
+    assert grid.count() == 1 + len({j.profile for j in store.journeys("run-618")})  # a header, then each profile
+    assert grid.first.locator("th.probe").all_inner_texts() == sorted(sample.PROBES)
+    # The worst journeys come first and failures open by themselves.
+    first = page.locator("details.journey").first
+    assert first.get_attribute("data-status") == "failed" and first.get_attribute("open") is not None
+    assert "3 min 5 s" in page.locator(".meta").inner_text()
+    assert not [u for u in page.requests if not u.startswith(("file:", "data:"))]  # self-contained
+
+
+def test_failure_panel_names_cause_rule_evidence_and_inlines_the_screenshot(filled, tmp_path: Path, page: Page) -> None:
+    store, artefacts, evil = filled
+    from reports.html import anchor
+
+    _open(page, run_report.write(store, "run-618", artefacts, tmp_path, "zh"), "report-run-failure.png")
+    panel = page.locator(f"#{anchor(evil.id)} .panel")
+    assert panel.locator("dd.cause").inner_text().startswith("第三方依赖 · maintenance")
+    assert panel.locator("dd.mono").first.inner_text() == "payment-maintenance"
+    assert "支付通道维护中" in panel.locator("dd.evidence").inner_text()
+    img = panel.locator(".shot img")
+    assert img.get_attribute("src").startswith("data:image/png;base64,")
+    assert img.evaluate("i => i.complete && i.naturalWidth") == 360  # decodes: the real screenshot
+    trace = str((artefacts / evil.failure.trace).resolve())
+    assert panel.locator("code.trace").inner_text() == f"playwright show-trace {trace}"
+    assert panel.locator(".reqs tr.bad").count() == 1  # the 503, in red
+    assert page.locator(f"#{anchor(evil.id)} .cond").inner_text().count("xinjiang-urumqi") == 1
+
+
+def test_hostile_strings_show_as_text_and_secrets_never_appear(filled, tmp_path: Path, page: Page) -> None:
+    store, artefacts, evil = filled
+    path = run_report.write(store, "run-618", artefacts, tmp_path, "zh")
+    text = path.read_text(encoding="utf-8")
+    for secret in SECRETS:
+        assert secret not in text
+    _open(page, path, "report-run-escaping.png")
+    assert page.evaluate("typeof window.__xss") == "undefined"
+    from reports.html import anchor
+
+    body = page.locator(f"#{anchor(evil.id)}")
+    assert XSS in body.locator("dd.evidence").inner_text()
+    assert 'onerror="window.__xss=2"' in body.locator(".panel pre").first.inner_text()
+    assert page.locator("img[src=x]").count() == 0
+    assert "上海 <b>" in page.locator(".meta").inner_text()
+
+
+def test_filters_and_grid_links(filled, tmp_path: Path, page: Page) -> None:
+    store, artefacts, _ = filled
+    counts = store.run("run-618").counts
+    _open(page, run_report.write(store, "run-618", artefacts, tmp_path, "en"), "report-run-en.png")
+    assert "FAIL" in page.locator("#verdict").inner_text()
+    page.select_option("#f-status", "failed")
+    assert page.locator("details.journey:visible").count() == counts["failed"]
+    assert page.locator("#f-count").inner_text() == str(counts["failed"])
+    page.select_option("#f-status", "")
+    page.select_option("#f-cause", "account")
+    visible = page.locator("details.journey:visible")
+    assert visible.count() == counts["blocked"] and set(visible.evaluate_all("d => d.map(x => x.dataset.status)")) == {
+        "blocked"
+    }
+    # A grid cell jumps to its journey and opens it, even a passing (closed) one.
+    cell = page.locator("#grid a[data-status=passed]").first
+    target = cell.get_attribute("href")[1:]
+    page.select_option("#f-cause", "")
+    cell.click()
+    assert page.locator(f"#{target}").get_attribute("open") is not None
+
+
+def test_waterfall_is_to_scale_and_missing_screenshot_is_said(tmp_path: Path) -> None:
+    j = sample.journey(
+        random.Random(1),
+        run_id="r",
+        probe="path_live",
+        profile=sample.PROFILES[0],
+        started_at=T0,
+        status=Status.FAILED,
+        cause=sample.CAUSES[1],
+    )
+    view = run_report.journey_view(j, tmp_path, "zh")
+    total = max(j.duration_ms, j.steps[-1].start_ms + j.steps[-1].duration_ms)
+    for step, shown in zip(j.steps, view.steps, strict=True):
+        assert shown.left == pytest.approx(step.start_ms / total * 100, abs=0.01)
+        assert shown.width == pytest.approx(max(step.duration_ms / total * 100, 0.4), abs=0.01)
+    assert view.failure.screenshot is None and view.failure.screenshot_path.endswith("failure.png")
+    assert run_report.verdict({"passed": 3, "blocked": 1}) == "pass"
+    assert run_report.verdict({"passed": 3, "error": 1}) == "probe"
+    assert run_report.verdict({"error": 1, "failed": 1}) == "fail"
+    assert run_report.verdict({}) == "empty"
+
+
+def test_unknown_run_is_a_clear_error(tmp_path: Path) -> None:
+    store = Store(f"sqlite:///{tmp_path / 'r.db'}")
+    with pytest.raises(LookupError, match="no run 'nope'"):
+        run_report.render(store, "nope", tmp_path, "zh")
+    store.close()
