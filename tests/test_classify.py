@@ -177,8 +177,8 @@ CASES = [
     Case("inventory-sync", fp("submit", failed=(
         req(f"{SHOP}/api/stock", 503, body='{"message": "库存同步中，请稍后重试"}'),
     )), "system.inventory_sync", "system", "inventory_sync", beats="system.api_5xx"),
-    Case("stock-sync-code", fp("submit", status=409, title="无法下单", text="无法下单\n库存不足 (STOCK_SYNC_DELAY)"),
-         "system.inventory_sync", "system", "inventory_sync", beats="inventory.stock_lag"),
+    Case("stock-sync-refused", fp("submit", status=409, title="无法下单", text="无法下单\n库存不足 (STOCK_SYNC_DELAY)"),
+         "inventory.stock_lag", "inventory", "stock_lag", beats="system.page_error"),
     Case("shop-down", fp("home", error_type="Error", locator=None, action="Page.goto", status=None,
                          url="chrome-error://chromewebdata/",
                          message=f"Page.goto: net::ERR_CONNECTION_REFUSED at {SHOP}/\nCall log:\n  - navigating"),
