@@ -64,6 +64,9 @@ CHECKOUT = "确认订单\n收货地址：上海市浦东新区张江路 88 号\n
 
 CASES = [
     # ---- 1 network and device
+    Case("flaky-profile-injected-503", fp(text=CHECKOUT, failed=(
+        req(f"{SHOP}/api/orders", 503, method="POST", body="服务暂不可用 (orderprobe injected HTTP 503)"),
+    )), "network.injected", "network", "injected_fault", evidence="orderprobe injected", beats="system.api_5xx"),
     Case("metro-offline-api", fp(text="网络异常，请检查网络设置", failed=(
         req(f"{SHOP}/api/orders", None, "net::ERR_INTERNET_DISCONNECTED", method="POST"),
         req(f"{PAY}/sdk.js", None, "net::ERR_NAME_NOT_RESOLVED", kind="script"),
