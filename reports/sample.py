@@ -244,13 +244,14 @@ def history(
     every: timedelta = timedelta(minutes=5),
     outages: Sequence[tuple[datetime, datetime, Cause, str | None]] = (),  # (from, to, cause, probe or all)
     repeat: int = 1,
+    noise: float = 0.004,  # share of random failures outside outages
 ) -> list[tuple[str, datetime, list[JourneyResult]]]:
     """Scheduled runs every ``every``: mostly healthy, failing inside each outage window."""
     out = []
     for k in range(runs):
         when = start + k * every
         run_id = f"sched-{when:%Y%m%d-%H%M%S}"
-        journeys = run_journeys(rng, run_id, when, repeat=repeat, failing=0.004)
+        journeys = run_journeys(rng, run_id, when, repeat=repeat, failing=noise)
         for i, j in enumerate(journeys):
             for begin, end, cause, probe in outages:
                 if begin <= j.started_at < end and probe in (None, j.probe) and j.status is not Status.BLOCKED:
