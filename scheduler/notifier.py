@@ -53,7 +53,7 @@ class _Worker:
                     self.on_result(self.channel.name, False)
                     return
                 delay = config.backoff * 2**attempt
-                log.warning("alert via %s failed (%s); retry in %.1fs", self.channel.name, reason, delay)
+                log.warning("alert via %s failed (%s); retry in %.2fs", self.channel.name, reason, delay)
                 self.stopping.wait(delay)  # returns at once while shutting down: retries go quickly
             else:
                 log.info("alert sent via %s: %s", self.channel.name, alert.title)

@@ -14,7 +14,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from email import message_from_bytes
+from email import message_from_bytes, policy
 from email.message import Message
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -141,7 +141,7 @@ class SMTPSink:
                         while (chunk := self.rfile.readline()) not in (b".\r\n", b".\n", b""):
                             data += chunk[1:] if chunk.startswith(b"..") else chunk
                         with outer._lock:
-                            outer.messages.append((sender, rcpts, message_from_bytes(data)))
+                            outer.messages.append((sender, rcpts, message_from_bytes(data, policy=policy.default)))
                             outer._lock.notify_all()
                         self._send("250 OK queued")
                     elif verb in ("RSET", "NOOP"):
