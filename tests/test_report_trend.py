@@ -1,0 +1,126 @@
+"""The trend report over a known history (three outages), read back in headless Chromium."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, Page, sync_playwright
+
+from probes.browser import launch_options
+from probes.result import Cause
+from reports import sample, trend
+from reports.store import Store
+
+START = datetime(2026, 11, 10, 20, 0, tzinfo=UTC)
+NOW = START + timedelta(hours=10)
+SHOTS = Path(__file__).resolve().parent.parent / "test-artefacts"
+ALIPAY = Cause(
+    category="third_party",
+    detail="maintenance",
+    dependency="alipay",
+    rule="payment-maintenance",
+    evidence="支付通道维护中",
+    summary="<script>window.__xss=1</script> 支付宝维护",
+)
+GATEWAY = sample.CAUSES[3]  # system / gateway_5xx / payment-gateway
+SOLD_OUT = sample.CAUSES[2]  # inventory / sold_out
+NORMAL_PROFILES = [p for p in sample.PROFILES if not p.endswith("/teen")]  # teen journeys are blocked, never failing
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Store]:
+    s = Store(f"sqlite:///{tmp_path_factory.mktemp('trend') / 'results.db'}")
+    at = START.__add__
+    outages = [
+        (at(timedelta(hours=2)), at(timedelta(hours=2, minutes=40)), ALIPAY, "path_video"),  # runs 2:00 2:15 2:30
+        (at(timedelta(hours=6)), at(timedelta(hours=6, minutes=20)), GATEWAY, None),  # runs 6:00 6:15
+        (at(timedelta(hours=9, minutes=30)), at(timedelta(hours=12)), SOLD_OUT, "path_live"),  # still failing
+    ]
+    runs = sample.history(random.Random(3), start=START, runs=40, every=timedelta(minutes=15), outages=outages, noise=0)
+    sample.fill(s, runs)
+    yield s
+    s.close()
+
+
+@pytest.fixture(scope="module")
+def page() -> Iterator[Page]:
+    pw = sync_playwright().start()
+    browser: Browser = pw.chromium.launch(**launch_options())
+    p = browser.new_page(viewport={"width": 1440, "height": 900})
+    p.set_default_timeout(5_000)
+    yield p
+    browser.close()
+    pw.stop()
+
+
+def test_incidents_have_time_to_detect_and_recover(store: Store) -> None:
+    ctx = trend.context(store, timedelta(hours=10), "zh", tz=UTC, now=NOW)
+    by_cause: dict[str, list[trend.Incident]] = {}
+    for i in ctx.incidents:
+        by_cause.setdefault(i.cause.split(" · ")[1], []).append(i)
+    assert len(by_cause["maintenance"]) == len(NORMAL_PROFILES)  # path_video × each profile that can fail
+    assert {(i.began, i.recovered, i.ttr, i.failing_runs) for i in by_cause["maintenance"]} == {
+        ("11-10 22:00", "11-10 22:45", "45 min", 3)
+    }
+    assert all(i.ttd.startswith("15 min") for i in by_cause["maintenance"])  # last pass 21:45 → failure seen
+    assert len(by_cause["gateway_5xx"]) == 3 * len(NORMAL_PROFILES)
+    assert {(i.ttr, i.failing_runs) for i in by_cause["gateway_5xx"]} == {("30 min", 2)}
+    ongoing = by_cause["sold_out"]
+    assert len(ongoing) == len(NORMAL_PROFILES) and {(i.recovered, i.ttr, i.failing_runs) for i in ongoing} == {
+        (None, None, 2)
+    }
+    assert ctx.incidents[0].cause.endswith("sold_out")  # most recent first
+
+
+def test_trend_page_reads_back_in_chromium(store: Store, tmp_path: Path, page: Page) -> None:
+    path, ctx = trend.write(store, timedelta(hours=10), tmp_path, "zh", tz=UTC, now=NOW)
+    page.goto(path.as_uri())
+    SHOTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(SHOTS / "report-trend-zh.png"), full_page=True)
+
+    assert page.evaluate("typeof window.__xss") == "undefined"
+    assert "<script>window.__xss=1</script> 支付宝维护" in page.locator("#latest").inner_text()
+    assert page.locator("#availability-table tr[data-probe]").count() == len(sample.PROBES) * len(sample.PROFILES)
+    assert page.locator("#incidents tr.incident").count() == (1 + 3 + 1) * len(NORMAL_PROFILES)
+    assert page.locator("#incidents .ongoing").count() == len(NORMAL_PROFILES)
+    kinds = page.locator("#latest tr[data-cause]").evaluate_all("rows => rows.map(r => r.dataset.cause)")
+    assert sorted(kinds) == ["inventory", "system", "third_party"]
+    deps = page.locator("#dependencies tr[data-dependency]").evaluate_all("rows => rows.map(r => r.dataset.dependency)")
+    assert deps == ["alipay", "payment-gateway"]
+    totals = dict(
+        page.locator("#cause-totals span").evaluate_all(
+            "s => s.map(x => [x.dataset.cause, x.querySelector('b').textContent])"
+        )
+    )
+    assert totals == {"system": "18", "third_party": "9", "inventory": "6"}
+    # Availability: failing journeys / all journeys in the window, as the page states it.
+    failing = 18 + 9 + 6
+    assert page.locator("#availability").inner_text() == f"{(1 - failing / ctx.journeys) * 100:.1f}%"
+    teen = page.locator("#availability-table tr", has_text="teen").first
+    assert teen.locator("td.pct").inner_text() == "100%"
+    # Every link points at a run report the command will write, and at the journey inside it.
+    links = page.locator("#latest a, #incidents a").evaluate_all("a => a.map(x => x.getAttribute('href'))")
+    assert links and all(link.startswith("run-sched-") and "#j-" in link for link in links)
+    assert {link.split("#")[0] for link in links} == {f"run-{r}.html" for r in ctx.linked_runs}
+
+
+def test_english_trend_and_empty_window(store: Store, tmp_path: Path, page: Page) -> None:
+    html, _ = trend.render(store, timedelta(hours=10), "en", tz=UTC, now=NOW)
+    assert "Time to detect" in html and "ongoing" in html
+    empty, ctx = trend.render(store, timedelta(hours=1), "en", tz=UTC, now=NOW + timedelta(days=30))
+    assert ctx.journeys == 0 and ctx.incidents == [] and "No incidents in this window" in empty
+
+
+@pytest.mark.parametrize(("text", "seconds"), [("90m", 5400), ("24h", 86400), ("7d", 604800), ("2w", 1209600)])
+def test_parse_since(text: str, seconds: int) -> None:
+    assert trend.parse_since(text).total_seconds() == seconds
+
+
+@pytest.mark.parametrize("bad", ["", "7", "d", "7x", "-1d", "0h", "1.5d"])
+def test_parse_since_refuses_with_a_clear_message(bad: str) -> None:
+    with pytest.raises(ValueError, match="expected a number and a unit"):
+        trend.parse_since(bad)
