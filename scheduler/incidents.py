@@ -110,16 +110,21 @@ def decide(
     return None
 
 
-def first_failure(runs: Sequence[JobRun], kind: str) -> JobRun:
-    """The first bad run of the trailing bad streak (runs with no evidence do not break it)."""
-    first = None
-    for run in reversed(runs):
-        signal = run.signal(kind)
-        if signal is False:
+def first_failure(runs: Sequence[JobRun], kind: str, rule: AlertRule) -> JobRun:
+    """The first bad run of the evidence that opened the incident.
+
+    That is the start of the trailing bad streak (runs without evidence do not break it),
+    or, when the failure-rate rule opened it, the first bad run in the window.
+    """
+    known = [r for r in runs if r.signal(kind) is not None]
+    streak: list[JobRun] = []
+    for run in reversed(known):
+        if not run.signal(kind):
             break
-        if signal:
-            first = run
-    return first or next(r for r in runs if r.signal(kind))
+        streak.insert(0, run)
+    if len(streak) >= rule.open_after:
+        return streak[0]
+    return next(r for r in known[-rule.window :] if r.signal(kind))
 
 
 class Incidents:
@@ -167,7 +172,7 @@ class Incidents:
                 self.records.save_incident(incident)
             return None
         if event == "open":
-            first = first_failure(runs, kind)
+            first = first_failure(runs, kind, rule)
             bad = [r for r in runs if r.signal(kind) and r.started_at >= first.started_at]
             incident = Incident(
                 job=job.id,
@@ -191,7 +196,7 @@ class Incidents:
         return self._alert(job, run, incident, event, kind)
 
     def _alert(self, job: JobConfig, run: JobRun, incident: Incident, event: Event, kind: str) -> Alert:
-        problems = [Problem.model_validate(p) for p in run.problems if p.get("kind") == kind]
+        problems = [Problem.model_validate(p) for p in run.problems or [] if p.get("kind") == kind]
         return Alert(
             event=event,
             kind=kind,
@@ -208,7 +213,7 @@ class Incidents:
             run_id=run.run_id,
             report=run.report or self.report_link(run.run_id),
             problems=problems,
-            error=run.error if kind == "probe_broken" else "",
+            error=(run.error or "") if kind == "probe_broken" else "",
         )
 
     def open_counts(self) -> dict[tuple[str, str], int]:
