@@ -295,42 +295,11 @@ class Store:
             for table in (Step, Failure, Request, ArtefactRow, Journey):
                 key = Journey.id if table is Journey else table.journey_id
                 conn.execute(delete(table).where(key.in_(ids)))
-            for r in results:
-                self._insert(conn, r)
-
-    def _insert(self, conn: Connection, r: JourneyResult) -> None:
-        cause = r.cause.model_dump() if r.cause else {}
-        journey = dict(
-            r.model_dump(include={"id", "run_id", "probe", "profile", "duration_ms", "attempt", "worker"}),
-            status=r.status.value,
-            ok=r.status.ok,
-            started_at=utc_naive(r.started_at),
-            started_epoch=epoch(r.started_at),
-            failed_step=r.failed_step,
-            data=r.model_dump_json(),
-            **{f"cause_{k}": cause.get(k) for k in ("category", "detail", "dependency")},
-        )
-        conn.execute(insert(Journey).values(**journey))
-        steps = [
-            dict(s.model_dump(exclude={"interactions", "error", "conditions"}), **s.interactions.model_dump())
-            for s in r.steps
-        ]
-        self._insert_rows(conn, Step, r.id, steps)
-        if r.failure:
-            f = r.failure
-            failure = f.model_dump(exclude={"requests", "failed_requests"})
-            conn.execute(
-                insert(Failure).values(journey_id=r.id, **failure, **{f"cause_{k}": v for k, v in cause.items()})
-            )
-            requests = [dict(q.model_dump(), failed=False) for q in f.requests]
-            requests += [dict(q.model_dump(), failed=True) for q in f.failed_requests]
-            self._insert_rows(conn, Request, r.id, requests)
-        self._insert_rows(conn, ArtefactRow, r.id, [a.model_dump() for a in r.artefacts])
-
-    @staticmethod
-    def _insert_rows(conn: Connection, table: type[Base], journey_id: str, rows: list[dict[str, Any]]) -> None:
-        if rows:
-            conn.execute(insert(table), [dict(row, journey_id=journey_id, idx=i) for i, row in enumerate(rows)])
+            rows = _rows(results)
+            for table in (Journey, Step, Failure, Request, ArtefactRow):  # parents first (foreign keys)
+                if rows[table]:
+                    # Core executemany with bound parameters: one cached statement per table.
+                    conn.execute(table.__table__.insert(), rows[table])
 
     # -- reading ---------------------------------------------------------------------
 
@@ -388,3 +357,39 @@ class Store:
     def latest_run_id(self) -> str | None:
         with self.read() as conn:
             return conn.scalar(select(Run.id).order_by(Run.started_at.desc(), Run.id.desc()).limit(1))
+
+
+def _rows(results: list[JourneyResult]) -> dict[type[Base], list[dict[str, Any]]]:
+    """The journeys as table rows: queryable columns, steps, failures, requests, artefacts."""
+    rows: dict[type[Base], list[dict[str, Any]]] = {t: [] for t in (Journey, Step, Failure, Request, ArtefactRow)}
+    for r in results:
+        cause = r.cause.model_dump() if r.cause else {}
+        rows[Journey].append(
+            dict(
+                r.model_dump(include={"id", "run_id", "probe", "profile", "duration_ms", "attempt", "worker"}),
+                status=r.status.value,
+                ok=r.status.ok,
+                started_at=utc_naive(r.started_at),
+                started_epoch=epoch(r.started_at),
+                failed_step=r.failed_step,
+                data=r.model_dump_json(),
+                **{f"cause_{k}": cause.get(k) for k in ("category", "detail", "dependency")},
+            )
+        )
+        for i, s in enumerate(r.steps):
+            step = s.model_dump(exclude={"interactions", "error", "conditions"})
+            rows[Step].append(dict(step, **s.interactions.model_dump(), journey_id=r.id, idx=i))
+        for i, a in enumerate(r.artefacts):
+            rows[ArtefactRow].append(dict(a.model_dump(), journey_id=r.id, idx=i))
+        if r.failure:
+            f = r.failure
+            failure = f.model_dump(exclude={"requests", "failed_requests"})
+            causes = {
+                f"cause_{k}": cause.get(k) for k in ("category", "detail", "dependency", "rule", "evidence", "summary")
+            }
+            rows[Failure].append(dict(failure, **causes, journey_id=r.id))
+            requests = [(False, q) for q in f.requests] + [(True, q) for q in f.failed_requests]
+            rows[Request] += [
+                dict(q.model_dump(), failed=bad, journey_id=r.id, idx=i) for i, (bad, q) in enumerate(requests)
+            ]
+    return rows

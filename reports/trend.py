@@ -178,9 +178,9 @@ def context(
     store: Store, since: timedelta, lang: str, tz: tzinfo | None = None, now: datetime | None = None
 ) -> TrendContext:
     now = now or datetime.now(UTC)
-    until = int(now.timestamp()) + 1
+    until = int(now.timestamp()) + 1  # exclusive: a journey that started this very second counts
     offset = int((now.astimezone(tz).utcoffset() or timedelta()).total_seconds())
-    w = Window.choose(until - int(since.total_seconds()), until, offset)
+    w = Window.choose(until - 1 - int(since.total_seconds()), until, offset)
     labels = [_label(w, w.first + i, tz) for i in range(w.count)]
     runs, journeys, ok = queries.totals(store, w)
 
