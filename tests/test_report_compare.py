@@ -1,0 +1,125 @@
+"""The comparison report: medians of known journeys, diffs to a baseline, read back in Chromium."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import sync_playwright
+
+from probes.browser import launch_options
+from probes.result import Interactions, JourneyResult, Status, StepResult
+from reports import compare
+from reports.store import Store
+
+T0 = datetime(2026, 6, 1, 10, 0, tzinfo=UTC)
+SHOTS = Path(__file__).resolve().parent.parent / "test-artefacts"
+WIFI = "redmi-9a/wifi/shanghai/normal"
+METRO = "redmi-9a/metro-weak/shanghai/normal"
+# path -> steps (name, ms on wifi, taps, text inputs, page loads): the three entry paths of the field study.
+PATHS = {
+    "path_video": [("video", 900, 0, 0, 1), ("cart", 700, 3, 0, 1), ("checkout", 800, 1, 2, 1), ("pay", 1200, 2, 1, 1)],
+    "path_live": [("live", 1100, 0, 0, 1), ("product", 700, 1, 0, 1), ("pay", 1200, 2, 1, 1)],
+    "path_subsidy": [("subsidy", 800, 0, 0, 1), ("buy_now", 1000, 1, 0, 1)],
+}
+RUN_FACTORS = {"paths-1": 1.0, "paths-2": 1.2, "paths-3": 0.9}  # median factor: 1.0
+NETWORK = {WIFI: 1.0, METRO: 3.0}
+
+
+def _journey(run_id: str, probe: str, profile: str, status: Status = Status.PASSED) -> JourneyResult:
+    factor = RUN_FACTORS[run_id] * NETWORK[profile] * (10 if status is Status.FAILED else 1)
+    steps, clock = [], 0.0
+    for name, ms, taps, inputs, loads in PATHS[probe]:
+        counts = Interactions(taps=taps, text_inputs=inputs, page_loads=loads, requests=10, bytes=100 * 1024)
+        steps.append(
+            StepResult(name=name, status="passed", start_ms=clock, duration_ms=ms * factor, interactions=counts)
+        )
+        clock += ms * factor
+    return JourneyResult(
+        id=f"{run_id}:{probe}:{profile}:{status}",
+        run_id=run_id,
+        probe=probe,
+        nodeid=f"probes/checkout/test_paths.py::test_{probe}",
+        profile=profile,
+        status=status,
+        started_at=T0,
+        duration_ms=clock,
+        steps=steps,
+    )
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[Store]:
+    s = Store(f"sqlite:///{tmp_path / 'results.db'}")
+    s.start_run("other", started_at=T0 - timedelta(days=1), target="t", matrix="presale")
+    s.add_journey(_journey("paths-1", "path_live", WIFI).model_copy(update={"run_id": "other", "id": "o"}))
+    for k, run_id in enumerate(RUN_FACTORS):
+        s.start_run(run_id, started_at=T0 + timedelta(hours=k), target="http://shop.localhost", matrix="paths")
+        s.add_journeys([_journey(run_id, probe, profile) for probe in PATHS for profile in NETWORK])
+    # A failed journey stops early and ran long: it must not count in a path's medians.
+    s.add_journey(_journey("paths-3", "path_video", WIFI, Status.FAILED))
+    yield s
+    s.close()
+
+
+def test_default_runs_are_the_latest_matrix(store: Store) -> None:
+    assert compare.default_runs(store) == ["paths-3", "paths-2", "paths-1"]
+
+
+def test_medians_and_diffs_to_the_baseline(store: Store) -> None:
+    ctx = compare.context(store, baseline="path_video")
+    assert ctx.profile == WIFI and ctx.baseline == "path_video"
+    assert [p.probe for p in ctx.paths] == ["path_video", "path_live", "path_subsidy"]
+    video, live, subsidy = ctx.paths
+    assert video.values == {
+        "steps": 4,
+        "taps": 6,
+        "text_inputs": 3,
+        "page_loads": 4,
+        "requests": 40,
+        "kb": 400,
+        "total_ms": 3600,
+    }
+    assert video.n == 3  # the failed journey is left out
+    assert live.diff["steps"] == -1 and live.diff["taps"] == -3 and live.diff["total_ms"] == -600
+    assert subsidy.diff["page_loads"] == -2 and subsidy.values["total_ms"] == 1800
+    assert [(s.name, s.ms) for s in video.segments] == [("video", 900), ("cart", 700), ("checkout", 800), ("pay", 1200)]
+    assert video.segments[-1].width == pytest.approx(1200 / 3600 * 100, abs=0.01)
+    across = {a.probe: a.rows for a in ctx.across}
+    assert [(r.profile, r.diff_ms, r.ratio) for r in across["path_live"]] == [(WIFI, 0, 1.0), (METRO, 6000, 3.0)]
+
+
+def test_errors_name_what_is_missing(store: Store) -> None:
+    with pytest.raises(LookupError, match="no successful journeys of path_cart .*probes there: path_live"):
+        compare.context(store, probes=["path_live", "path_cart"])
+    with pytest.raises(LookupError, match="path_nope"):
+        compare.context(store, baseline="path_nope")
+    empty = Store(f"sqlite:///{Path(store.engine.url.database).parent / 'empty.db'}")
+    assert compare.context(empty).paths == []
+    assert "没有可比较的成功旅程" in compare.render(empty, "zh")
+    empty.close()
+
+
+def test_comparison_page_in_chromium(store: Store, tmp_path: Path) -> None:
+    path = compare.write(
+        store, tmp_path, "zh", baseline="path_video", probes=["path_live", "path_subsidy", "path_video"]
+    )
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(**launch_options())
+        page = browser.new_page(viewport={"width": 1366, "height": 768})
+        page.set_default_timeout(5_000)
+        page.goto(path.as_uri())
+        SHOTS.mkdir(exist_ok=True)
+        page.screenshot(path=str(SHOTS / "report-compare-zh.png"), full_page=True)
+        header = page.locator("#paths th.path").all_inner_texts()
+        assert [h.split()[0] for h in header] == ["path_video", "path_live", "path_subsidy"]
+        assert "3 次中位数" in header[0]
+        steps = page.locator("#paths tr[data-metric=steps] td[data-probe=path_live]").inner_text()
+        assert steps.split() == ["3", "−1"]
+        total = page.locator("#paths tr[data-metric=total_ms] td[data-probe=path_subsidy]").inner_text()
+        assert total.split("\n") == ["1.80 s", "−1.80 s"]
+        metro = page.locator(f"table.across[data-probe=path_video] tr[data-profile='{METRO}'] td.diff")
+        assert metro.inner_text() == "+7.20 s"  # 3 × 3.6 s on a weak metro signal, 7.2 s more than Wi-Fi
+        browser.close()
