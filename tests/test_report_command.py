@@ -1,0 +1,90 @@
+"""``orderprobe report run | compare | trend`` through the real CLI front door."""
+
+from __future__ import annotations
+
+import random
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from probes.cli import main
+from reports import html, sample
+from reports.command import write_run_report
+from reports.store import Store
+
+
+@pytest.fixture(scope="module")
+def url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """One store for the module: the commands only read it."""
+    url = f"sqlite:///{tmp_path_factory.mktemp('cmd') / 'results.db'}"
+    store = Store(url)
+    now = datetime.now(UTC)
+    outage = (now - timedelta(hours=3), now - timedelta(hours=2), sample.CAUSES[0], None)
+    runs = sample.history(
+        random.Random(2),
+        start=now - timedelta(hours=6),
+        runs=24,
+        every=timedelta(minutes=15),
+        outages=[outage],
+        noise=0,
+    )
+    sample.fill(store, runs)
+    store.close()
+    return url
+
+
+def _report(tmp_path: Path, url: str, *argv: str) -> list[str]:
+    return ["report", *argv, "--results", url, "--out", str(tmp_path / "out"), "--artefacts", str(tmp_path / "a")]
+
+
+def test_report_run_defaults_to_the_latest_run(tmp_path: Path, url: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(_report(tmp_path, url, "run", "--lang", "en")) == 0
+    printed = Path(capsys.readouterr().out.strip())
+    latest = Store(url).latest_run_id()
+    assert printed == (tmp_path / "out" / html.run_report_name(latest)).resolve()
+    assert "Checkout probe run" in printed.read_text(encoding="utf-8")
+
+
+def test_report_compare_and_trend_write_their_files(
+    tmp_path: Path, url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(_report(tmp_path, url, "compare", "--probes", "path_live,path_video", "--baseline", "path_video")) == 0
+    assert capsys.readouterr().out.strip().endswith("compare.html")
+    assert main(_report(tmp_path, url, "trend", "--since", "1d")) == 0
+    trend_path = Path(capsys.readouterr().out.strip())
+    page = trend_path.read_text(encoding="utf-8")
+    # The trend links to run reports; the command wrote each one it links to.
+    linked = {part.split('"')[0].split("#")[0] for part in page.split('href="')[1:]}
+    assert linked and all((trend_path.parent / name).is_file() for name in linked)
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (("run", "no-such-run"), "no run 'no-such-run'"),
+        (("trend", "--since", "seven days"), "--since 'seven days': expected a number and a unit"),
+        (("compare", "--probes", "path_cart"), "no successful journeys of path_cart"),
+    ],
+)
+def test_bad_input_is_a_clear_error_not_a_traceback(
+    tmp_path: Path, url: str, capsys: pytest.CaptureFixture[str], argv: tuple[str, ...], message: str
+) -> None:
+    assert main(_report(tmp_path, url, *argv)) == 2
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err
+
+
+def test_empty_or_unreachable_store(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(_report(tmp_path, f"sqlite:///{tmp_path / 'empty.db'}", "run")) == 2
+    assert "no runs in" in capsys.readouterr().err
+    assert main(_report(tmp_path, f"sqlite:///{tmp_path / 'missing' / 'dir' / 'x.db'}", "run")) == 2
+    assert "cannot open results store" in capsys.readouterr().err
+    assert main(_report(tmp_path, "nosuchdb://x", "run")) == 2
+    assert "cannot open results store 'nosuchdb://x'" in capsys.readouterr().err
+
+
+def test_write_run_report_is_what_orderprobe_run_calls(tmp_path: Path, url: str) -> None:
+    run_id = Store(url).latest_run_id()
+    path = write_run_report(url, run_id, artefacts=tmp_path, out=tmp_path / "r", lang="zh")
+    assert path.is_file() and "下单探测报告" in path.read_text(encoding="utf-8")
