@@ -1,0 +1,329 @@
+"""probes.network.Emulation against real headless Chromium and a real loopback HTTP server.
+
+Timing checks take the minimum of a few runs (noise only ever adds time) and use bounds wider
+than the ±5% the benchmark (benchmarks/emulation.py) reports exactly. Dropouts are checked
+with an injected clock, so "offline at t" is decided by the same clock the test controls.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Callable, Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+from playwright.sync_api import Browser, Error, Page, sync_playwright
+
+from probes.browser import launch_options
+from probes.journey import Journey
+from probes.network import FAULT_HEADER, Emulation
+from profiles.catalogue import load_catalogue
+from profiles.models import Dropouts, FaultRule, Network, Profile, Switch
+
+CPU_PAGE = """<!doctype html><title>cpu</title><script>
+function burn(n) { const t0 = performance.now(); let x = 0; for (let i = 0; i < n; i++) { x += Math.sqrt(i); }
+  return [performance.now() - t0, x]; }
+</script>"""
+
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # headers and body in separate writes must not wait for delayed ACKs
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+    def do_GET(self) -> None:
+        url = urlsplit(self.path)
+        query = parse_qs(url.query)
+        if url.path == "/headers":
+            body, kind = json.dumps({k.lower(): v for k, v in self.headers.items()}).encode(), "application/json"
+        elif url.path == "/blob":
+            body, kind = b"x" * int(query.get("bytes", ["204800"])[0]), "application/octet-stream"
+        elif url.path == "/cpu":
+            body, kind = CPU_PAGE.encode(), "text/html"
+        else:
+            body, kind = b"<!doctype html><title>ok</title><p>ok</p>", "text/html"
+        self.send_response(200)
+        self.send_header("Content-Type", kind)
+        self.send_header("Content-Length", str(len(body)))
+        self.send_header("Cache-Control", "no-store")
+        self.end_headers()
+        self.wfile.write(body)
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[str]:
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    httpd.daemon_threads = True
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{httpd.server_address[1]}"
+    httpd.shutdown()
+    httpd.server_close()
+
+
+@pytest.fixture(scope="module")
+def chromium() -> Iterator[Browser]:
+    pw = sync_playwright().start()
+    browser = pw.chromium.launch(**launch_options())
+    yield browser
+    browser.close()
+    pw.stop()
+
+
+@pytest.fixture(scope="module")
+def catalogue() -> Any:
+    return load_catalogue()
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.t = 100.0
+
+    def __call__(self) -> float:
+        return self.t
+
+
+@pytest.fixture
+def emulate(chromium: Browser, server: str) -> Iterator[Callable[..., tuple[Page, Emulation]]]:
+    """Factory: a fresh context + page under a profile, emulation applied, page on the server."""
+    opened: list[tuple[Any, Emulation]] = []
+
+    def make(profile: Profile, *, load_first: bool = False, **kwargs: Any) -> tuple[Page, Emulation]:
+        context = chromium.new_context(**profile.context_options())
+        page = context.new_page()
+        emulation = Emulation(profile, context, page, **kwargs)
+        opened.append((context, emulation))
+        if load_first:  # a dropout may start at t≈0: load the page before the network can drop
+            page.goto(server + "/")
+        emulation.apply()
+        if not load_first:
+            page.goto(server + "/")
+        return page, emulation
+
+    yield make
+    for context, emulation in opened:
+        emulation.close()
+        context.close()
+
+
+def with_network(catalogue: Any, **fields: Any) -> Profile:
+    network = Network(name="test", rtt_ms=fields.pop("rtt_ms", 0), down_kbps=fields.pop("down_kbps", None),
+                      up_kbps=fields.pop("up_kbps", None), **fields)  # fmt: skip
+    return catalogue.profile(device="desktop-chrome").model_copy(update={"network": network})
+
+
+FETCH_MS = """async (url) => { const t0 = performance.now(); const r = await fetch(url, {cache: 'no-store'});
+  await r.arrayBuffer(); return performance.now() - t0; }"""
+TRY_FETCH = "(url) => fetch(url, {cache: 'no-store'}).then(r => r.status, e => String(e))"
+
+
+def fastest(page: Page, url: str, runs: int) -> float:
+    return min(page.evaluate(FETCH_MS, url) for _ in range(runs))
+
+
+# -- fidelity ------------------------------------------------------------------------------------
+
+
+def test_added_latency_is_the_round_trip_time(emulate: Any, catalogue: Any) -> None:
+    plain, _ = emulate(with_network(catalogue))
+    baseline = fastest(plain, "/small", 5)
+    page, _ = emulate(with_network(catalogue, rtt_ms=300))
+    added = fastest(page, "/small", 5) - baseline
+    # One RTT per request: a one-way (150) or doubled (600) implementation falls outside.
+    assert 0.95 * 300 <= added <= 1.15 * 300, f"added {added:.1f} ms for rtt_ms=300"
+
+
+def test_download_throughput_for_200_kb(emulate: Any, catalogue: Any) -> None:
+    plain, _ = emulate(with_network(catalogue))
+    baseline = fastest(plain, "/blob?bytes=204800", 3)
+    page, _ = emulate(with_network(catalogue, down_kbps=1600))
+    expected = 204800 * 8 / 1600  # ms: bits / (kbit/s)
+    took = fastest(page, "/blob?bytes=204800", 2) - baseline
+    assert 0.95 * expected <= took <= 1.15 * expected, f"{took:.0f} ms, expected {expected:.0f} ms"
+
+
+def test_cpu_slowdown_slows_a_cpu_bound_page(emulate: Any, catalogue: Any, server: str) -> None:
+    def burn_ms(cpu: float) -> float:
+        profile = catalogue.profile(device="desktop-chrome")
+        profile = profile.model_copy(update={"device": profile.device.model_copy(update={"cpu_slowdown": cpu})})
+        page, _ = emulate(profile)
+        page.goto(server + "/cpu")
+        return min(page.evaluate("burn(4e6)[0]") for _ in range(3))
+
+    fast, slow = burn_ms(1), burn_ms(4)
+    assert slow / fast > 2.0, f"×4 throttling gave {fast:.1f} → {slow:.1f} ms"
+
+
+def test_dns_polluted_hosts_fail_while_others_load(emulate: Any, catalogue: Any, server: str) -> None:
+    page, emulation = emulate(catalogue.profile(network="public-wifi-dns-polluted"))
+    port = urlsplit(server).port
+    failures: list[str | None] = []
+    page.on("requestfailed", lambda r: failures.append(r.failure))
+    page.goto(f"http://shop.localhost:{port}/")  # same server, unpolluted name: loads
+    assert page.title() == "ok"
+    with pytest.raises(Error, match="net::ERR_NAME_NOT_RESOLVED"):
+        page.goto(f"http://pay.localhost:{port}/checkout")
+    assert failures == ["net::ERR_NAME_NOT_RESOLVED"]
+    assert emulation.record()["requests"]["dns"] == 1
+
+
+# -- dropouts --------------------------------------------------------------------------------------
+
+
+def test_dropouts_happen_at_the_seeded_times(emulate: Any, catalogue: Any) -> None:
+    dropouts = Dropouts(offline_s=(1, 2), every_s=(3, 5), seed=7)
+    clock = FakeClock()
+    page, emulation = emulate(with_network(catalogue, dropouts=dropouts), clock=clock, load_first=True)
+    start = clock.t
+    windows = dropouts.windows(30)
+    assert windows == Dropouts(offline_s=(1, 2), every_s=(3, 5), seed=7).windows(30)  # same seed, same schedule
+    for (s, e), (next_s, _) in zip(windows[:3], windows[1:4], strict=True):
+        clock.t = start + (s + e) / 2
+        assert "Failed to fetch" in page.evaluate(TRY_FETCH, "/small")
+        clock.t = start + (e + next_s) / 2
+        assert page.evaluate(TRY_FETCH, "/small") == 200
+    record = emulation.record()
+    assert [(w["start_s"], w["end_s"]) for w in record["offline_windows"]] == windows[:3]
+    assert record["requests"]["offline:dropout"] == 3
+
+
+def test_dropouts_in_real_time_fail_only_inside_windows(emulate: Any, catalogue: Any) -> None:
+    dropouts = Dropouts(offline_s=(0.3, 0.3), every_s=(0.5, 0.5), seed=1)
+    page, emulation = emulate(with_network(catalogue, dropouts=dropouts), load_first=True)
+    outcomes: list[tuple[float, float, bool]] = []
+    while emulation.now() < 2.5:  # a few cycles, bounded by emulation time
+        before = emulation.now()
+        ok = page.evaluate(TRY_FETCH, "/small") == 200
+        outcomes.append((before, emulation.now(), ok))
+        page.wait_for_timeout(20)
+    windows = dropouts.windows(10)
+    inside = [any(s <= b and a <= e for s, e in windows) for b, a, _ in outcomes]  # wholly within a window
+    overlaps = [any(b <= e and a >= s for s, e in windows) for b, a, _ in outcomes]
+    assert any(not ok for *_, ok in outcomes) and any(ok for *_, ok in outcomes)
+    for (b, a, ok), within, touches in zip(outcomes, inside, overlaps, strict=True):
+        assert not (ok and within), f"request at {b:.3f}–{a:.3f} s succeeded inside a dropout"
+        assert ok or touches, f"request at {b:.3f}–{a:.3f} s failed outside every dropout"
+    record = emulation.record()
+    recorded = [(w["start_s"], w["end_s"]) for w in record["offline_windows"]]
+    assert recorded == [w for w in windows if w[0] <= record["elapsed_s"]]
+
+
+# -- faults ----------------------------------------------------------------------------------------
+
+
+def test_fault_rules_abort_answer_and_delay(emulate: Any, catalogue: Any) -> None:
+    faults = (
+        FaultRule(url="**/api/**", status=503),
+        FaultRule(url="**/boom", abort="connectionreset"),
+        FaultRule(url="**/slow?*", delay_ms=400),
+    )
+    page, emulation = emulate(with_network(catalogue, faults=faults))
+    answer = page.evaluate("h => fetch('/api/cart').then(r => [r.status, r.headers.get(h)])", FAULT_HEADER)
+    assert answer[0] == 503 and "HTTP 503" in answer[1]
+    failures: list[str | None] = []
+    page.on("requestfailed", lambda r: failures.append(r.failure))
+    assert "Failed to fetch" in page.evaluate(TRY_FETCH, "/boom")
+    assert failures == ["net::ERR_CONNECTION_RESET"]
+    # Four delayed requests at once: each waits its 400 ms, and they wait together, not in turn.
+    times = page.evaluate("""async () => { const t0 = performance.now();
+        const each = await Promise.all([1, 2, 3, 4].map(async i => { const s = performance.now();
+          await (await fetch('/slow?' + i)).text(); return performance.now() - s; }));
+        return [each, performance.now() - t0]; }""")
+    assert min(times[0]) >= 400 * 0.95
+    assert times[1] < 3 * 400, f"delays were serialised: {times[1]:.0f} ms for 4 × 400 ms"
+    assert sum(v for k, v in emulation.record()["requests"].items() if k.startswith("fault:")) == 6
+
+
+def test_fault_rates_are_seeded(emulate: Any, catalogue: Any) -> None:
+    profile = with_network(catalogue, faults=(FaultRule(url="**/r/*", abort="failed", rate=0.5),))
+
+    def pattern(seed: int) -> list[bool]:
+        page, _ = emulate(profile, seed=seed)
+        return [page.evaluate(TRY_FETCH, f"/r/{i}") == 200 for i in range(24)]
+
+    first = pattern(3)
+    assert 4 <= sum(first) <= 20  # about half fail
+    assert pattern(3) == first
+    assert pattern(4) != first
+
+
+# -- device, region, switches -------------------------------------------------------------------------
+
+
+def test_iphone_in_hong_kong_looks_like_one(emulate: Any, catalogue: Any) -> None:
+    page, _ = emulate(catalogue.profile(device="iphone-15", region="hong-kong"))
+    headers = page.evaluate("fetch('/headers').then(r => r.json())")
+    assert headers["user-agent"] == catalogue.devices["iphone-15"].user_agent
+    assert not any(k.startswith("sec-ch-ua") for k in headers), "Safari sends no client hints"
+    assert headers["accept-language"].startswith("zh-HK")
+    seen = page.evaluate("""() => new Promise(ok => navigator.geolocation.getCurrentPosition(p => ok({
+        lat: p.coords.latitude, lon: p.coords.longitude, brands: navigator.userAgentData?.brands ?? [],
+        platform: navigator.platform, tz: Intl.DateTimeFormat().resolvedOptions().timeZone,
+        width: screen.width, touch: navigator.maxTouchPoints > 0 }), e => ok({error: e.message})))""")
+    assert seen == {"lat": 22.2819, "lon": 114.1582, "brands": [], "platform": "iPhone", "tz": "Asia/Hong_Kong",
+                    "width": 393, "touch": True}  # fmt: skip
+
+
+def test_android_client_hints_agree_with_the_ua(emulate: Any, catalogue: Any) -> None:
+    page, _ = emulate(catalogue.profile(device="android-mid"))
+    headers = page.evaluate("fetch('/headers').then(r => r.json())")
+    assert '"Google Chrome";v="124"' in headers["sec-ch-ua"]
+    assert headers["sec-ch-ua-mobile"] == "?1" and headers["sec-ch-ua-platform"] == '"Android"'
+    hints = page.evaluate("navigator.userAgentData.getHighEntropyValues(['model', 'platformVersion'])")
+    assert (hints["mobile"], hints["platform"], hints["model"], hints["platformVersion"]) == (
+        True,
+        "Android",
+        "23124RA7EC",
+        "14",
+    )
+
+
+def test_conditions_switch_at_named_steps(emulate: Any, catalogue: Any) -> None:
+    slow = Network(name="slow", rtt_ms=400, down_kbps=None, up_kbps=None)
+    profile = with_network(catalogue).model_copy(
+        update={"switches": (Switch(at="checkout", network=slow), Switch(at="pay", offline_s=2))}
+    )
+    clock = FakeClock()
+    page, emulation = emulate(profile, clock=clock)
+    journey = Journey("switches")
+    journey.listeners.append(emulation)
+    with journey.step("cart"):
+        cart_ms = fastest(page, "/small", 1)
+    with journey.step("checkout"):
+        checkout_ms = fastest(page, "/small", 1)
+    with journey.step("pay"):
+        assert "Failed to fetch" in page.evaluate(TRY_FETCH, "/api/pay")  # signal lost as pay starts
+    clock.t += 2.5
+    with journey.step("done"):
+        assert page.evaluate(TRY_FETCH, "/small") == 200  # …and back 2 s later
+    assert checkout_ms >= 0.95 * 400 > cart_ms
+    assert [s.conditions for s in journey.steps] == [
+        None,
+        "→ slow at start of 'checkout'",
+        "offline 2 s at start of 'pay'",
+        None,
+    ]
+    record = emulation.record()
+    assert [(s["at"], s["did"]) for s in record["switches"]] == [
+        ("checkout", "→ slow at start of 'checkout'"), ("pay", "offline 2 s at start of 'pay'")]  # fmt: skip
+    assert record["applied"]["network"] == "slow"
+    assert record["offline_windows"] == [{"start_s": 0.0, "end_s": 2.0, "why": "switch@pay"}]
+
+
+def test_record_names_conditions_but_never_secrets(emulate: Any, catalogue: Any, monkeypatch: Any) -> None:
+    monkeypatch.setenv("ORDERPROBE_DEMO_PASSWORD", "s3cret-demo-pass")
+    profile = catalogue.profile(device="android-low", network="metro-weak", region="urumqi", account="teen")
+    assert profile.account.password() == "s3cret-demo-pass"
+    _, emulation = emulate(profile, seed=5)
+    text = json.dumps(emulation.record(), ensure_ascii=False)
+    assert "s3cret" not in text
+    record = emulation.record()
+    assert record["profile"] == "android-low/metro-weak/urumqi/teen"
+    assert record["applied"]["cpu_slowdown"] == 5 and record["applied"]["routing"] is True
+    assert record["conditions"]["region"]["address"]["province"] == "新疆维吾尔自治区"
+    assert record["conditions"]["account"]["password_env"] == "ORDERPROBE_DEMO_PASSWORD"
