@@ -124,7 +124,14 @@ async def submit(request: Request) -> Response:
     if source == "cart":
         with c.state.lock:
             current.cart.clear()
-    return redirect(advance(c, order, me))
+    return go(request, order, advance(c, order, me))
+
+
+def go(request: Request, order: Order, url: str) -> Response:
+    """Redirect within the shop; hand over to the payment origin by a page navigation."""
+    if url.startswith(ctx(request).payment_url):
+        return render(request, "handoff.html", order=order, url=url)
+    return redirect(url)
 
 
 def advance(c: Context, order: Order, me: Account) -> str:
@@ -159,13 +166,13 @@ async def pickup(request: Request) -> Response:
     if order is None:
         return _no_order(request)
     if order.status != "pickup":
-        return redirect(advance(ctx(request), order, me))
+        return go(request, order, advance(ctx(request), order, me))
     error = None
     if request.method == "POST":
         choice = str((await request.form()).get("pickup", ""))
         if choice in dict(PICKUP_POINTS):
             order.pickup = choice
-            return redirect(advance(ctx(request), order, me))
+            return go(request, order, advance(ctx(request), order, me))
         error = "请选择一个自提点 / choose a pickup point (PICKUP_REQUIRED)"
     return render(request, "pickup.html", 400 if error else 200, order=order, points=PICKUP_POINTS, error=error)
 
@@ -177,7 +184,7 @@ async def verify_sms(request: Request) -> Response:
     if order is None:
         return _no_order(request)
     if order.status != "verify":
-        return redirect(advance(c, order, me))
+        return go(request, order, advance(c, order, me))
     error = None
     if request.method == "POST":
         form = await request.form()
@@ -188,7 +195,7 @@ async def verify_sms(request: Request) -> Response:
             with c.state.lock:
                 session(request).device_verified = True
                 order.needs_verify = False
-            return redirect(advance(c, order, me))
+            return go(request, order, advance(c, order, me))
     return render(request, "sms.html", 400 if error else 200, order=order, phone=masked(me.phone), error=error)
 
 
@@ -218,7 +225,7 @@ async def done(request: Request) -> Response:
     if order is None:
         return _no_order(request)
     if order.status in ("verify", "pickup"):
-        return redirect(advance(c, order, me))
+        return go(request, order, advance(c, order, me))
     label = dict(PICKUP_POINTS).get(order.pickup or "", "")
     pickup_label = f"{order.address['city']}{order.address['district']} {label}" if label else ""
     return render(

@@ -12,6 +12,8 @@ the system resolver (unlike Chromium) may not resolve ``pay.localhost``.
 
 from __future__ import annotations
 
+import html
+import re
 import ssl
 import time
 from collections.abc import Callable, Iterator
@@ -93,13 +95,24 @@ def submit(
     qty: int = 1,
     coupon: str = "",
 ) -> httpx.Response:
-    """Fetch a shipping quote as the page does, then press 提交订单. Returns the raw response."""
+    """Fetch a shipping quote as the page does, then press 提交订单. Returns the raw response
+    (``next_url()`` of it is the next step: a verify / pickup page or the cashier)."""
     fields = dict(ADDRESSES[address]) if isinstance(address, str) else dict(address)
     fields.update({"from": source, "coupon": coupon})
     if source != "cart":
         fields.update({"sku": sku, "qty": str(qty)})
     fields["quote"] = quote(http, **fields)["quote"]
     return http.post("/checkout", data=fields)
+
+
+def next_url(response: httpx.Response) -> str:
+    """Where the shopper goes next: a redirect's target, or the cashier a hand-off page navigates to."""
+    if response.is_redirect:
+        return response.headers["location"]
+    found = re.search(r'href="([^"]+)" data-testid="go-pay"', response.text)
+    if response.status_code != 200 or not found:
+        raise AssertionError(f"no next step in HTTP {response.status_code} response from {response.url}")
+    return html.unescape(found.group(1))
 
 
 def pay(http: httpx.Client, pay_url: str, channel: str = "alipay") -> httpx.Response:
@@ -110,10 +123,10 @@ def buy(
     http: httpx.Client, address: dict[str, str] | str = "shanghai", channel: str = "alipay", **kwargs: Any
 ) -> httpx.Response:
     """Submit and pay; returns the order result page (``/orders/<id>/done``)."""
-    submitted = submit(http, address, **kwargs)
-    if submitted.status_code != 303 or "/pay/" not in submitted.headers["location"]:
-        raise AssertionError(f"submit did not lead to payment: HTTP {submitted.status_code}")
-    paid = pay(http, submitted.headers["location"], channel)
+    pay_url = next_url(submit(http, address, **kwargs))
+    if "/pay/" not in pay_url:
+        raise AssertionError(f"submit led to {pay_url}, not to payment")
+    paid = pay(http, pay_url, channel)
     if paid.status_code != 303:
         raise AssertionError(f"payment failed: HTTP {paid.status_code}")
     return http.get(urlsplit(paid.headers["location"]).path)

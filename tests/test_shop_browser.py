@@ -1,0 +1,168 @@
+"""The demo shop in real headless Chromium: a whole video-feed checkout, the subsidy path with a
+coupon, the SMS step, and faults as a shopper's browser meets them (blocked payment host,
+hanging shipping quote, API errors, old Android)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+import pytest
+from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
+
+from probes.browser import launch_options
+from shop.server import DemoShop
+from shop.testing import ADDRESSES, running_shop
+
+WAIT = 20_000  # ms: a deadline for polled conditions on a shared, noisy machine, not a speed limit
+PHONE = {"viewport": {"width": 390, "height": 844}, "locale": "zh-CN"}
+OLD_ANDROID = "Mozilla/5.0 (Linux; U; Android 4.4.2; zh-cn; HM NOTE 1LTE) AppleWebKit/534.30 Mobile Safari/534.30"
+
+
+@pytest.fixture(scope="module")
+def demo() -> Iterator[DemoShop]:
+    with running_shop() as shop:
+        yield shop
+
+
+@pytest.fixture(scope="module")
+def chromium() -> Iterator[Browser]:
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(**launch_options())
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def shopper(demo: DemoShop, chromium: Browser) -> Iterator[BrowserContext]:
+    demo.reset()
+    context = chromium.new_context(**PHONE)
+    context.set_default_timeout(WAIT)
+    yield context
+    context.close()
+
+
+def log_in(context: BrowserContext, demo: DemoShop, username: str = "normal") -> Page:
+    """Log in through the shop's form over the context's cookie jar, then open a tab."""
+    answer = context.request.post(
+        f"{demo.url}/login", form={"username": username, "password": "demo-pass", "next": "/"}, max_redirects=0
+    )
+    assert answer.status == 303
+    return context.new_page()
+
+
+def fill_address(page: Page, region: str = "shanghai") -> None:
+    labels = {"recipient": "收货人", "phone": "手机号", "province": "省份", "city": "城市", "district": "区/县",
+              "street": "详细地址", "postcode": "邮编"}  # fmt: skip
+    for field, label in labels.items():
+        page.get_by_label(label, exact=True).fill(ADDRESSES[region][field])
+
+
+def test_video_feed_path_to_order_confirmed(demo: DemoShop, shopper: BrowserContext) -> None:
+    page = shopper.new_page()
+    page.goto(f"{demo.url}/login?next=/feed")
+    page.get_by_label("用户名").fill("normal")
+    page.get_by_label("密码").fill("demo-pass")
+    page.get_by_role("button", name="登录").click()
+    expect(page).to_have_url(f"{demo.url}/feed", timeout=WAIT)
+    page.get_by_test_id("add-to-cart-GN-701").click()
+    expect(page.get_by_test_id("toast")).to_have_text("已加入购物车", timeout=WAIT)
+    # the cart is three menus deep: 我的 → 订单与工具 → 购物车
+    page.get_by_role("link", name="我的").click()
+    page.get_by_role("link", name="订单与工具").click()
+    page.get_by_role("link", name="购物车").click()
+    expect(page.get_by_test_id("cart-item-GN-701")).to_be_visible(timeout=WAIT)
+    page.get_by_role("button", name="去结算").click()
+    fill_address(page)
+    submit = page.get_by_role("button", name="提交订单")
+    expect(submit).to_be_enabled(timeout=WAIT)  # after the shipping quote arrived
+    expect(page.get_by_test_id("shipping-fee")).to_have_text("¥8.00", timeout=WAIT)
+    submit.click()
+    expect(page).to_have_url(re.compile(rf"^http://pay\.localhost:{demo.payment_port}/pay/"), timeout=WAIT)
+    page.get_by_label("A 钱包").check()
+    page.get_by_role("button", name=re.compile("确认支付")).click()
+    expect(page.get_by_test_id("order-confirmed")).to_have_text("下单成功", timeout=WAIT)
+    expect(page.get_by_test_id("order-number")).to_have_text("DD100001", timeout=WAIT)
+    assert page.url == f"{demo.url}/orders/DD100001/done"
+    assert demo.state.orders["DD100001"].status == "paid"
+
+
+def test_blocked_payment_host_breaks_the_pay_step(demo: DemoShop, shopper: BrowserContext) -> None:
+    shopper.route("http://pay.localhost:*/**", lambda route: route.abort("namenotresolved"))
+    page = log_in(shopper, demo)
+    page.goto(f"{demo.url}/subsidy")
+    page.get_by_test_id("subsidy-buy-SB-801").click()
+    submit = page.get_by_role("button", name="提交订单")
+    expect(submit).to_be_enabled(timeout=WAIT)
+    with page.expect_event("requestfailed", lambda r: "pay.localhost" in r.url, timeout=WAIT) as failed:
+        submit.click()
+    assert "ERR_NAME_NOT_RESOLVED" in (failed.value.failure or "")
+    assert demo.state.orders["DD100001"].status == "unpaid"  # the order exists, payment never happened
+    expect(page.get_by_test_id("order-confirmed")).to_have_count(0)
+
+
+def test_subsidy_path_with_coupon_and_backup_card(demo: DemoShop, shopper: BrowserContext) -> None:
+    page = log_in(shopper, demo)
+    page.goto(f"{demo.url}/subsidy")
+    page.get_by_role("button", name=re.compile("立即抢购 百亿补贴")).click()
+    expect(page.get_by_label("收货人", exact=True)).to_have_value("林小姐", timeout=WAIT)  # pre-filled
+    page.get_by_role("button", name="领取优惠券").click()
+    expect(page.get_by_test_id("coupon-message")).to_contain_text("NEW10", timeout=WAIT)
+    page.get_by_label("优惠码").fill("NEW10")
+    page.get_by_role("button", name="使用优惠券").click()
+    expect(page.get_by_test_id("order-total")).to_have_text("¥89.00", timeout=WAIT)
+    page.get_by_role("button", name="提交订单").click()
+    page.get_by_label("云闪付银行卡").check()
+    page.get_by_role("button", name=re.compile("确认支付")).click()
+    expect(page.get_by_test_id("order-confirmed")).to_be_visible(timeout=WAIT)
+    assert demo.state.orders["DD100001"].total == 8900
+
+
+def test_traveller_passes_the_sms_and_device_step(demo: DemoShop, shopper: BrowserContext) -> None:
+    page = log_in(shopper, demo, "traveller")
+    page.goto(f"{demo.url}/product/GN-702?from=live")
+    page.get_by_role("button", name="立即购买").click()
+    fill_address(page)
+    page.get_by_role("button", name="提交订单").click()
+    expect(page.get_by_test_id("risk-check")).to_be_visible(timeout=WAIT)
+    page.get_by_role("button", name="获取验证码").click()
+    expect(page.get_by_test_id("sms-status")).to_contain_text("已发送", timeout=WAIT)
+    page.get_by_label("短信验证码").fill("246810")
+    page.get_by_role("button", name="验证并继续").click()
+    expect(page).to_have_url(re.compile(r"^http://pay\.localhost:\d+/pay/"), timeout=WAIT)
+
+
+def test_logistics_timeout_keeps_the_spinner_and_submit_disabled(demo: DemoShop, shopper: BrowserContext) -> None:
+    demo.set_fault("logistics_timeout")
+    page = log_in(shopper, demo)
+    with page.expect_request(re.compile(r"/api/logistics/quote"), timeout=WAIT):
+        page.goto(f"{demo.url}/checkout?from=product&sku=GN-701")
+    expect(page.get_by_test_id("shipping-spinner")).to_have_text("运费计算中…", timeout=WAIT)
+    expect(page.get_by_role("button", name="提交订单")).to_be_disabled(timeout=WAIT)
+    demo.clear_faults()  # the logistics API recovers: the pending quote is answered
+    expect(page.get_by_role("button", name="提交订单")).to_be_enabled(timeout=WAIT)
+    expect(page.get_by_test_id("shipping-spinner")).to_be_hidden(timeout=WAIT)
+
+
+def test_api_errors_show_a_toast_with_the_code(demo: DemoShop, shopper: BrowserContext) -> None:
+    demo.set_fault("api_5xx", rate=1)
+    page = log_in(shopper, demo)
+    page.goto(f"{demo.url}/checkout?from=product&sku=GN-701")
+    expect(page.get_by_test_id("toast")).to_contain_text("SYS_ERROR", timeout=WAIT)
+    expect(page.get_by_role("button", name="提交订单")).to_be_disabled(timeout=WAIT)
+    demo.clear_faults()
+    page.get_by_role("button", name="重新计算运费").click()
+    expect(page.get_by_role("button", name="提交订单")).to_be_enabled(timeout=WAIT)
+
+
+def test_old_android_gets_the_upgrade_page(demo: DemoShop, chromium: Browser) -> None:
+    demo.reset()
+    context = chromium.new_context(**PHONE, user_agent=OLD_ANDROID)
+    try:
+        page = log_in(context, demo)
+        page.goto(f"{demo.url}/feed")
+        expect(page.get_by_test_id("add-to-cart-GN-701")).to_be_visible(timeout=WAIT)
+        page.goto(f"{demo.url}/checkout?from=product&sku=GN-701")
+        expect(page.get_by_test_id("upgrade-required")).to_contain_text("您的系统版本过低，请升级", timeout=WAIT)
+    finally:
+        context.close()
