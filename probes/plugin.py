@@ -194,9 +194,12 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
 
 
 # -- fixtures -------------------------------------------------------------------------------
-
-from probes.fixtures import (  # noqa: E402  (fixtures live in their own module, registered here)
+# They live in their own module; importing them here is what registers them with pytest.
+from probes.fixtures import (  # noqa: E402, F401
     RUNNING,
+    _journey_run,
+    _orderprobe_browser,
+    _orderprobe_shop,
     browser,
     context,
     demo_shop,
@@ -207,16 +210,3 @@ from probes.fixtures import (  # noqa: E402  (fixtures live in their own module,
     profile,
     target,
 )
-
-__all__ = [
-    "browser",
-    "context",
-    "demo_shop",
-    "journey",
-    "orderprobe_item",
-    "orderprobe_run",
-    "page",
-    "profile",
-    "target",
-    "Expectation",
-]

@@ -1,0 +1,106 @@
+"""Pieces the built-in probes share. Each is a plain function over ``page``; a probe decides
+which user-visible step it belongs to (``with journey.step(...)``)."""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from playwright.sync_api import BrowserContext, Page
+
+    from probes.target import Target
+    from profiles.models import Account, Address
+
+ADDRESS_FIELDS = ("recipient", "phone", "province", "city", "district", "street", "postcode")
+# What a shop shows instead of the next step when it refuses: seeing one ends the wait at
+# once (with its text as evidence) instead of timing out on the element that never comes.
+STOPS = (
+    "checkout-error",
+    "teen-blocked",
+    "upgrade-required",
+    "pay-error",
+    "bind-required",
+    "order-held",
+    "error-title",
+    "sms-error",
+)
+
+
+def sign_in(context: BrowserContext, target: Target, account: Account) -> None:
+    """Log in over HTTP with the context's cookie jar: the shopper arrives signed in, so path
+    comparisons count the path, not the login form."""
+    response = context.request.post(
+        target.url("/login"),
+        form={"username": account.username, "password": account.password(), "next": "/"},
+        max_redirects=0,
+    )
+    if response.status not in (302, 303):
+        raise AssertionError(f"sign-in as {account.username!r} failed: HTTP {response.status}")
+
+
+def reach(page: Page, want: str, *, stops: tuple[str, ...] = STOPS, timeout_ms: float | None = None) -> None:
+    """Wait until the element ``want`` is visible; fail fast, with the page's own words, if the
+    shop shows a refusal or the browser shows its network error page instead."""
+    deadline = time.monotonic() + (timeout_ms or 15_000) / 1000
+    while True:
+        if page.get_by_test_id(want).first.is_visible():
+            return
+        for stop in stops:
+            notice = page.get_by_test_id(stop).first
+            if notice.is_visible():
+                raise AssertionError(f"shop refused before {want!r}: {notice.inner_text().strip()}")
+        if page.url.startswith("chrome-error://"):
+            raise AssertionError(f"browser error page instead of {want!r} (network failure)")
+        if time.monotonic() > deadline:
+            raise AssertionError(f'Timeout waiting for {want!r}\nCall log:\n  - waiting for get_by_test_id("{want}")')
+        page.wait_for_timeout(50)
+
+
+def fill_address(page: Page, address: Address) -> None:
+    reach(page, "addr-recipient")
+    for name in ADDRESS_FIELDS:
+        page.get_by_test_id(f"addr-{name}").fill(getattr(address, name))
+
+
+def submit_order(page: Page, then: str = "pay-submit") -> None:
+    """Wait for the shipping quote (submit stays disabled until it arrives), submit, and wait
+    for the page that should follow (the cashier by default)."""
+    button = page.get_by_test_id("submit-order")
+    deadline = time.monotonic() + 15
+    while not button.is_enabled():
+        if time.monotonic() > deadline:
+            raise AssertionError(
+                'shipping quote never arrived: 提交订单 still disabled\nCall log:\n  - waiting for get_by_test_id("submit-order") to be enabled'
+            )
+        reach(page, "submit-order")  # surfaces an error banner at once
+        if page.get_by_test_id("quote-retry").is_visible():
+            raise AssertionError(f"shipping quote failed: {page.get_by_test_id('toast').inner_text().strip()}")
+        page.wait_for_timeout(50)
+    button.click()
+    reach(page, then)
+
+
+def pay(page: Page, channel: str | None = None) -> None:
+    """Pay with ``channel``, or the first usable one, and wait for the order confirmation."""
+    reach(page, "pay-submit")
+    choice = (
+        page.get_by_test_id(f"pay-channel-{channel}")
+        if channel
+        else page.locator("[data-testid^='pay-channel-']:not([data-testid^='pay-channel-state']):enabled").first
+    )
+    choice.check()
+    page.get_by_test_id("pay-submit").click()
+    reach(page, "order-confirmed")
+
+
+def buy_now(page: Page, target: Target, sku: str, address: Address, *, then: str = "pay-submit") -> None:
+    """Product page → 立即购买 → address → 提交订单, up to the page ``then``."""
+    page.goto(target.url(f"/product/{sku}"))
+    button = page.get_by_test_id("buy-now")
+    reach(page, "buy-now")
+    if button.is_disabled():  # sold out: the page says why, right beside the button
+        raise AssertionError(f"立即购买 disabled: {page.get_by_test_id('stock-status').first.inner_text().strip()}")
+    button.click()
+    fill_address(page, address)
+    submit_order(page, then=then)

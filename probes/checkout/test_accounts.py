@@ -1,0 +1,71 @@
+"""Account and risk control (field study §2–3): the shop must refuse, hold or challenge these
+shoppers — and a probe that sees the refusal it expects passes as ``blocked``."""
+
+from __future__ import annotations
+
+import pytest
+
+from probes.checkout.steps import buy_now, pay, reach, sign_in
+
+ITEM = "GN-701"
+
+
+@pytest.mark.profile(account="teen")
+@pytest.mark.expect("blocked", causes=["account"], reason="青少年模式: spending needs face check + guardian SMS")
+def test_teen_blocked(journey, page, context, target, profile):
+    sign_in(context, target, profile.account)
+    with journey.step("buy now"):
+        buy_now(page, target, ITEM, profile.region.address)
+    with journey.step("pay"):
+        pay(page)
+
+
+@pytest.mark.profile(account="newbie")
+@pytest.mark.expect("blocked", causes=["payment"], reason="no payment method bound: the cashier must ask to bind one")
+def test_no_payment_bound(journey, page, context, target, profile):
+    sign_in(context, target, profile.account)
+    with journey.step("buy now"):
+        buy_now(page, target, ITEM, profile.region.address, then="bind-required")
+    with journey.step("pay"):
+        pay(page)
+
+
+@pytest.mark.profile(account="expired")
+@pytest.mark.expect("blocked", causes=["payment"], reason="the only bound card has expired")
+def test_expired_card(journey, page, context, target, profile):
+    sign_in(context, target, profile.account)
+    with journey.step("buy now"):
+        buy_now(page, target, ITEM, profile.region.address)
+    with journey.step("pay"):
+        pay(page)
+
+
+@pytest.mark.profile(account="traveller", region="urumqi")
+def test_cross_province_login(journey, page, target, profile):
+    """Logged in from another province within 3 days: SMS code + device check, then pay."""
+    account = profile.account
+    with journey.step("log in"):
+        page.goto(target.url("/login"))
+        page.get_by_test_id("login-username").fill(account.username)
+        page.get_by_test_id("login-password").fill(account.password())
+        page.get_by_test_id("login-submit").click()
+        reach(page, "logout")
+    with journey.step("buy now"):
+        buy_now(page, target, "GN-702", profile.region.address, then="risk-check")
+    with journey.step("sms verification"):
+        page.get_by_test_id("sms-send").click()
+        page.get_by_test_id("sms-code").fill(account.sms_code())
+        page.get_by_test_id("sms-verify").click()
+        reach(page, "pay-submit")
+    with journey.step("pay"):
+        pay(page)
+
+
+@pytest.mark.profile(account="returner")
+@pytest.mark.expect("blocked", causes=["account"], reason=">5 returns this month: order held for manual review")
+def test_high_returns_review(journey, page, context, target, profile):
+    sign_in(context, target, profile.account)
+    with journey.step("buy now"):
+        buy_now(page, target, ITEM, profile.region.address)
+    with journey.step("pay"):
+        pay(page)

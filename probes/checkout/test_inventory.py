@@ -1,0 +1,47 @@
+"""Inventory (field study §4): live flash-sale sell-outs and cross-border stock that lags
+12–24 h, so the product page offers what is already gone (a "phantom order")."""
+
+from __future__ import annotations
+
+import pytest
+from playwright.sync_api import expect
+
+from probes.checkout.steps import buy_now, pay, sign_in
+
+FLASH_ITEM = "FS-001"
+CROSS_BORDER_ITEM = "CB-101"
+
+
+def _rush(demo_shop, sku: str) -> None:
+    """Demo shop only: other shoppers grab the flash-sale stock before ours arrives."""
+    from shop.testing import buy, client, login
+
+    for n in range(demo_shop.state.stock[sku]):
+        with client(demo_shop) as http:
+            login(http, "normal")
+            buy(http, sku=sku, source="product")
+
+
+@pytest.mark.expect("blocked", causes=["inventory"], reason="直播秒杀: 3 units, gone in seconds")
+def test_flash_sale_sold_out(journey, page, context, target, profile, demo_shop):
+    if demo_shop is not None:
+        _rush(demo_shop, FLASH_ITEM)
+    sign_in(context, target, profile.account)
+    with journey.step("open live room"):
+        page.goto(target.url("/live"))
+    with journey.step("buy now"):
+        buy_now(page, target, FLASH_ITEM, profile.region.address)
+    with journey.step("pay"):
+        pay(page)
+
+
+@pytest.mark.expect("blocked", causes=["inventory"], reason="跨境: page shows stock that cleared customs days ago")
+def test_cross_border_phantom_stock(journey, page, context, target, profile):
+    sign_in(context, target, profile.account)
+    with journey.step("open product"):
+        page.goto(target.url(f"/product/{CROSS_BORDER_ITEM}"))
+        expect(page.get_by_test_id("buy-now")).to_be_enabled()  # the page says: in stock
+    with journey.step("buy now"):
+        buy_now(page, target, CROSS_BORDER_ITEM, profile.region.address)
+    with journey.step("pay"):
+        pay(page)

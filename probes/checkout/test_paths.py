@@ -1,0 +1,102 @@
+"""The three entry paths of the field study, plus the coupon flow and the buried cart.
+
+Video feed → cart → checkout → pay; live room → product → pay; subsidy → buy now → pay.
+Their step, tap and input counts are measured in the browser, so the UX comparison is a
+fact about each path.
+"""
+
+from __future__ import annotations
+
+from playwright.sync_api import expect
+
+from probes.checkout.steps import fill_address, pay, reach, sign_in, submit_order
+
+EVERYDAY_ITEM = "GN-701"  # towels: plenty of stock, no regional rule
+LIVE_ITEM = "GN-702"
+SUBSIDY_ITEM = "SB-801"
+
+
+def test_video_feed_checkout(journey, page, context, target, profile):
+    sign_in(context, target, profile.account)
+    with journey.step("open video feed"):
+        page.goto(target.url("/feed"))
+    with journey.step("add to cart"):
+        page.get_by_test_id(f"add-to-cart-{EVERYDAY_ITEM}").click()
+        expect(page.get_by_test_id("toast")).to_contain_text("购物车")
+    with journey.step("open cart"):
+        page.goto(target.url("/cart"))
+    with journey.step("checkout"):
+        page.get_by_test_id("cart-checkout").click()
+        fill_address(page, profile.region.address)
+    with journey.step("submit order"):
+        submit_order(page)
+    with journey.step("pay"):
+        pay(page)
+
+
+def test_live_room_checkout(journey, page, context, target, profile):
+    sign_in(context, target, profile.account)
+    with journey.step("open live room"):
+        page.goto(target.url("/live"))
+    with journey.step("open product"):
+        page.get_by_test_id(f"live-product-{LIVE_ITEM}").click()
+    with journey.step("buy now"):
+        page.get_by_test_id("buy-now").click()
+        fill_address(page, profile.region.address)
+        submit_order(page)
+    with journey.step("pay"):
+        pay(page)
+
+
+def test_subsidy_checkout(journey, page, context, target, profile):
+    sign_in(context, target, profile.account)
+    with journey.step("open subsidy page"):
+        page.goto(target.url("/subsidy"))
+    with journey.step("buy now"):
+        page.get_by_test_id(f"subsidy-buy-{SUBSIDY_ITEM}").click()
+        reach(page, "address-prefilled")
+        submit_order(page)
+    with journey.step("pay"):
+        pay(page)
+
+
+def test_coupon_checkout(journey, page, context, target, profile):
+    """The new-user coupon: claim, type the code, see the price drop, pay the lower price."""
+    sign_in(context, target, profile.account)
+    with journey.step("open product"):
+        page.goto(target.url(f"/product/{EVERYDAY_ITEM}?from=feed"))
+    with journey.step("buy now"):
+        page.get_by_test_id("buy-now").click()
+        fill_address(page, profile.region.address)
+        expect(page.get_by_test_id("submit-order")).to_be_enabled()
+    with journey.step("claim coupon"):
+        before = page.get_by_test_id("order-total").inner_text()
+        page.get_by_test_id("coupon-claim").click()
+        page.get_by_test_id("coupon-code").fill("NEW10")
+        page.get_by_test_id("coupon-apply").click()
+        expect(page.get_by_test_id("order-total")).not_to_have_text(before)
+        discounted = page.get_by_test_id("order-total").inner_text()
+    with journey.step("submit order"):
+        submit_order(page)
+        expect(page.get_by_test_id("pay-amount")).to_have_text(discounted)
+    with journey.step("pay"):
+        pay(page)
+
+
+def test_menu_cart_checkout(journey, page, context, target, profile):
+    """The cart the field study found three menus deep: 我的 → 订单与工具 → 购物车."""
+    sign_in(context, target, profile.account)
+    with journey.step("add to cart"):
+        page.goto(target.url("/feed"))
+        page.get_by_test_id(f"add-to-cart-{EVERYDAY_ITEM}").click()
+    with journey.step("find cart in menus"):
+        page.get_by_test_id("nav-me").click()
+        page.get_by_test_id("menu-tools").click()
+        page.get_by_test_id("menu-cart").click()
+        expect(page.get_by_test_id(f"cart-item-{EVERYDAY_ITEM}")).to_be_visible()
+    with journey.step("checkout"):
+        page.get_by_test_id("cart-checkout").click()
+        fill_address(page, profile.region.address)
+        submit_order(page)
+    with journey.step("pay"):
+        pay(page)
