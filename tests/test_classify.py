@@ -211,6 +211,10 @@ CASES = [
     Case("coupon-invalid", fp("coupon", text="优惠券无效 / invalid coupon code (COUPON_INVALID)"),
          "ux_path.coupon_broken", "ux_path", "coupon_broken", beats="probe.selector_drift"),
     # ---- 8 third-party dependencies
+    Case("own-logistics-proxy-500", fp("address", failed=(req(f"{SHOP}/api/logistics/quote", 500),)),
+         "system.api_5xx", "system", "api_5xx", "logistics", evidence="HTTP 500"),
+    Case("own-logistics-proxy-502", fp("address", failed=(req(f"{SHOP}/api/logistics/quote", 502),)),
+         "third_party.api_5xx", "third_party", "api_5xx", "logistics", beats="system.api_5xx"),
     Case("sms-provider-500", fp("login", failed=(req("https://dysmsapi.aliyuncs.com/?Action=SendSms", 500),)),
          "third_party.api_5xx", "third_party", "api_5xx", "aliyun-sms"),
     Case("logistics-reset", fp("address", failed=(req(f"{SHOP}/api/logistics/q", None, "net::ERR_CONNECTION_RESET"),)),
