@@ -141,7 +141,7 @@ class Catalogue:
                 seen[key] = where
                 getattr(self, kind)[key[1]] = model
                 self._origins[key] = Origin(doc, loc)
-            problems += doc.problems
+            problems += sorted(doc.problems, key=lambda p: p.line or 0)
         return problems
 
     def _items(self, doc: Document, kind: str) -> list[tuple[Loc, BaseModel]]:
