@@ -298,8 +298,7 @@ class Emulation:
         ]
         windows += [{"start_s": round(s, 3), "end_s": round(e, 3), "why": why} for s, e, why in self._offline if s <= t]
         return {
-            "profile": self.profile.name,
-            "conditions": self.profile.describe(),
+            "profile": self.profile.name,  # the full profile is Profile.describe(); this is what was done with it
             "applied": {
                 "network": self._network.name,
                 "cdp_network": self._network.cdp_conditions(),
