@@ -1,0 +1,106 @@
+"""The pure parts of emulation: seeded dropout schedules, URL/host matching, UA metadata, labels."""
+
+from __future__ import annotations
+
+import pytest
+from pydantic import ValidationError
+
+from probes.network import Emulation, glob_regex, host_matches, user_agent_metadata
+from profiles.catalogue import load_catalogue
+from profiles.models import Dropouts, FaultRule, Network, Switch
+
+METRO = Dropouts(offline_s=(2, 5), every_s=(20, 40), seed=23)
+
+
+def test_same_seed_same_schedule_and_a_longer_horizon_only_appends() -> None:
+    assert METRO.windows(600) == Dropouts(offline_s=(2, 5), every_s=(20, 40), seed=23).windows(600)
+    assert METRO.windows(600)[: len(METRO.windows(120))] == METRO.windows(120)
+    assert METRO.windows(600) != METRO.windows(600, seed=24)
+    assert METRO.windows(600, seed=23) == METRO.windows(600)
+
+
+def test_schedule_respects_the_ranges() -> None:
+    windows = METRO.windows(3600)
+    assert 0 <= windows[0][0] < 40  # the journey starts somewhere between stations
+    for start, end in windows:
+        assert 2 - 1e-3 <= end - start <= 5 + 1e-3
+    for (_, end), (start, _) in zip(windows, windows[1:], strict=False):
+        assert 20 - 1e-3 <= start - end <= 40 + 1e-3
+    assert 3600 / 45 <= len(windows) <= 3600 / 22
+
+
+def test_offline_now_follows_the_schedule_without_a_browser() -> None:
+    profile = load_catalogue().profile(network="metro-weak")
+    emulation = Emulation(profile, context=None, page=None, seed=None)  # type: ignore[arg-type]
+    (s0, e0), (s1, _) = METRO.windows(100)[:2]
+    assert emulation.offline_now((s0 + e0) / 2) == "dropout"
+    assert emulation.offline_now(e0 + 0.01) is None
+    assert emulation.offline_now(s1) == "dropout"
+    assert emulation.offline_now(3000.0) in ("dropout", None)  # beyond the first horizon: extended, no error
+    other = Emulation(profile, None, None, seed=99)  # type: ignore[arg-type]
+    s99, e99 = METRO.windows(100, seed=99)[0]  # a run-level seed replaces the network's own
+    assert other.offline_now((s99 + e99) / 2) == "dropout"
+
+
+@pytest.mark.parametrize(
+    ("pattern", "url", "hit"),
+    [
+        ("**/api/**", "http://127.0.0.1:8000/api/cart", True),
+        ("**/api/**", "http://127.0.0.1:8000/apix/cart", False),
+        ("**/*", "http://127.0.0.1:8000/a/b?c=d", True),
+        ("http://*/pay", "http://pay.localhost:9/pay", True),
+        ("http://*/pay", "http://a/b/pay", False),  # * does not cross "/"
+        ("**/slow?*", "http://x/slow?1", True),
+    ],
+)
+def test_url_globs(pattern: str, url: str, hit: bool) -> None:
+    assert bool(glob_regex(pattern).fullmatch(url)) is hit
+
+
+def test_dns_host_patterns() -> None:
+    patterns = load_catalogue().networks["public-wifi-dns-polluted"].dns_polluted
+    assert host_matches("pay.localhost", patterns) and host_matches("PAY.localhost.", patterns)
+    assert host_matches("mapi.alipay.com", patterns) and host_matches("alipay.com", patterns)
+    assert host_matches("wx.tenpay.com", patterns)
+    assert not host_matches("shop.localhost", patterns) and not host_matches("127.0.0.1", patterns)
+    assert not host_matches("notalipay.com", patterns)
+
+
+def test_user_agent_metadata_matches_each_device() -> None:
+    devices = load_catalogue().devices
+    android = user_agent_metadata(devices["android-mid"])
+    assert android is not None
+    assert (android["platform"], android["platformVersion"], android["model"], android["mobile"]) == (
+        "Android", "14", "23124RA7EC", True)  # fmt: skip
+    assert android["brands"][0] == {"brand": "Google Chrome", "version": "124"}
+    webview = user_agent_metadata(devices["wechat"])
+    assert webview is not None and webview["brands"][0]["brand"] == "Android WebView" and webview["model"] == "PGEM10"
+    desktop = user_agent_metadata(devices["desktop-chrome"])
+    assert desktop is not None and (desktop["platform"], desktop["architecture"], desktop["mobile"]) == (
+        "Windows", "x86", False)  # fmt: skip
+    assert user_agent_metadata(devices["iphone-15"]) is None  # Safari: no UA client hints
+    assert user_agent_metadata(devices["android-4.4"]) is None  # pre-Chromium WebView: none either
+
+
+def test_fault_rules_need_one_clear_effect() -> None:
+    with pytest.raises(ValidationError, match="a fault needs an effect"):
+        FaultRule(url="**/*")
+    with pytest.raises(ValidationError, match="cannot both abort and answer"):
+        FaultRule(abort="failed", status=500)
+    assert (
+        FaultRule(url="**/api/**", status=503, delay_ms=200, rate=0.25).label == "HTTP 503 +200 ms on **/api/** @ 25%"
+    )
+
+
+def test_switch_labels_and_item_ids() -> None:
+    four_g = load_catalogue().networks["4g"]
+    assert Switch(at="pay", offline_s=3).label == "offline 3 s at start of 'pay'"
+    assert Switch(at="checkout", network=four_g).label == "→ 4g at start of 'checkout'"
+    assert Switch(at="pay", when="end", offline_s=1.5, network=four_g).slug == "off1.5s-4g-pay"
+
+
+def test_cdp_conditions_are_bytes_per_second() -> None:
+    network = Network(name="n", rtt_ms=300, down_kbps=1600, up_kbps=None)
+    assert network.cdp_conditions() == {"offline": False, "latency": 300, "downloadThroughput": 200000.0,
+                                        "uploadThroughput": -1}  # fmt: skip
+    assert network.cdp_conditions(offline=True)["offline"] is True
