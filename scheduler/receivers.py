@@ -21,6 +21,17 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 
+def wait_until(predicate: Callable[[], Any], what: str, timeout: float = 90.0, poll: float = 0.05) -> Any:
+    """Poll a condition until it holds and return its value; the deadline only guards against hanging."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(poll)
+    raise TimeoutError(f"timed out after {timeout:g}s waiting for: {what}")
+
+
 @dataclass
 class Received:
     method: str

@@ -13,10 +13,9 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
@@ -25,7 +24,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from reports.store import Store
 from scheduler.config import parse
 from scheduler.execution import alive
-from scheduler.receivers import WebhookReceiver
+from scheduler.receivers import WebhookReceiver, wait_until
 from scheduler.records import JobRun, Records
 from scheduler.service import Service
 
@@ -70,17 +69,6 @@ time.sleep(600)
 """
 
 CHANNEL_PATHS = {"feishu": "/feishu", "dingtalk": "/dingtalk", "wecom": "/wecom", "slack": "/slack", "webhook": "/hook"}
-
-
-def wait_until(predicate: Callable[[], Any], what: str, timeout: float = 90.0) -> Any:
-    """Poll a condition with a deadline (the deadline only guards against hanging forever)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for: {what}")
 
 
 class World:

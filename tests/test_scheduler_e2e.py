@@ -1,0 +1,99 @@
+"""End to end: the real service runs real `orderprobe run` subprocesses (pytest + Chromium)
+against the demo shop every second; switching `payment_down` on opens exactly one incident
+and sends one message per channel; switching it off resolves it."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+
+from probes.fixtures import DEMO_SECRETS
+from scheduler.config import parse
+from scheduler.receivers import SMTPSink, WebhookReceiver, wait_until
+from scheduler.records import Records
+from scheduler.service import Service
+from shop.server import DemoShop
+
+PATHS = {"feishu": "/feishu", "dingtalk": "/dingtalk", "wecom": "/wecom", "slack": "/slack", "webhook": "/hook"}
+
+
+@pytest.fixture
+def shop() -> Iterator[DemoShop]:
+    s = DemoShop(port=0, payment_port=0)
+    s.start()
+    yield s
+    s.stop()
+
+
+@pytest.mark.slow
+def test_payment_down_opens_one_incident_per_channel_and_recovery_resolves_it(
+    tmp_path: Path, shop: DemoShop, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name, value in DEMO_SECRETS.items():  # the runs sign in to the demo shop with these
+        monkeypatch.setenv(name, value)
+    receiver = WebhookReceiver().start()
+    sink = SMTPSink().start()
+    environ = {f"URL_{k.upper()}": receiver.url(p) for k, p in PATHS.items()} | {"SIGN": "SEC-e2e"}
+    channels = "\n".join(f"  {k}: {{type: {k}, url_env: URL_{k.upper()}, secret_env: SIGN}}" for k in PATHS)
+    db = f"sqlite:///{tmp_path / 'orderprobe.db'}"
+    text = f"""
+database: {db}
+artefacts: {tmp_path / "artefacts"}
+metrics: {{port: 0}}
+channels:
+{channels}
+  mail: {{type: email, port: {sink.port}, sender: probes@example.com, to: [oncall@example.com]}}
+jobs:
+  - id: pay
+    probes: [subsidy_checkout]
+    target: {shop.url}
+    every: 1s
+    timeout: 180s
+    labels: {{location: e2e}}
+    alert: {{open_after: 2, resolve_after: 1, channels: [{", ".join(PATHS)}, mail]}}
+"""
+    service = Service(parse(text, "e2e.yaml", environ), environ=environ).start()
+    records = Records(db)
+    try:
+        finished = lambda: [r for r in records.runs("pay") if r.finished_at is not None]  # noqa: E731
+        first = wait_until(lambda: finished(), "a first run", timeout=300)[0]
+        assert first.verdict == "passed", (first.outcome, first.exit_code, first.problems, first.error)
+
+        shop.set_fault("payment_down")
+        receiver.wait_for(lambda r: {x.path for x in r} == set(PATHS.values()), timeout=300)
+        sink.wait_for(1, timeout=60)
+        failing = [r for r in finished() if r.verdict == "failed"]
+        assert len(failing) >= 2
+        opened = receiver.on("/hook")[0].json()
+        assert opened["event"] == "open" and opened["kind"] == "checkout" and opened["bad_runs"] == 2
+        (problem,) = opened["problems"]
+        assert problem["probe"] == "subsidy_checkout" and problem["step"]
+        assert problem["cause"].split("/")[0] in ("payment", "third_party", "system"), problem
+        assert opened["report"].endswith(".html") and Path(opened["report"]).exists()
+        assert receiver.on("/dingtalk")[0].query["sign"]  # signed on the wire
+
+        shop.clear_faults()
+        receiver.wait_for(lambda r: len(r) == 2 * len(PATHS), timeout=300)
+        sink.wait_for(2, timeout=60)
+        for path in PATHS.values():
+            assert len(receiver.on(path)) == 2  # exactly one open and one resolve per channel
+        assert receiver.on("/hook")[1].json()["event"] == "resolve"
+
+        assert service.server is not None
+        metrics = {
+            (s.name, tuple(sorted(s.labels.items()))): s.value
+            for family in text_string_to_metric_families(httpx.get(f"{service.server.url}/metrics").text)
+            for s in family.samples
+        }
+        assert metrics[("orderprobe_job_success", (("job", "pay"),))] == 1.0
+        assert metrics[("orderprobe_open_incidents", (("job", "pay"), ("kind", "checkout")))] == 0
+        assert sum(v for (name, _labels), v in metrics.items() if name == "orderprobe_failures_total") >= 2
+    finally:
+        service.stop(grace=0)
+        records.close()
+        receiver.stop()
+        sink.stop()
