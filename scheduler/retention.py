@@ -38,14 +38,15 @@ class Pruned:
 
 
 def _newest_mtime(folder: Path) -> float:
-    newest = folder.stat().st_mtime
+    """Newest file in the folder (the folder's own mtime changes whenever a file is removed)."""
+    newest = 0.0
     for root, _dirs, files in os.walk(folder):
         for name in files:
             try:
                 newest = max(newest, os.stat(os.path.join(root, name)).st_mtime)
             except OSError:
                 continue
-    return newest
+    return newest or folder.stat().st_mtime
 
 
 def prune_artefacts(root: Path, now: datetime, days: float, failure_days: float, pruned: Pruned) -> None:
