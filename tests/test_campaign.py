@@ -1,0 +1,191 @@
+"""The fault-injection campaign (issue 6, "Done when"): every fault and seed scenario of the
+demo shop, run by the built-in probe that meets it, through the real engine — pytest + the
+orderprobe plugin + xdist in a subprocess, real Chromium, a fresh demo shop per worker on
+ephemeral ports, a real SQLite store — and the cause the classifier names must be right.
+
+Faults are switched per journey by a tiny plugin (after the engine's per-journey shop reset),
+keyed by probe and profile, so the whole campaign is one run of one matrix. It prints a
+confusion table: expected vs got for every row, then category × category.
+"""
+
+from __future__ import annotations
+
+import ast
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+import yaml
+
+from probes.result import JourneyResult
+from reports.store import Store
+
+BUILTIN = Path(__file__).resolve().parents[1] / "probes" / "checkout"
+DEFAULTS = {"device": "android-mid", "network": "wifi", "region": "shanghai", "account": "normal"}
+ANY = "*"  # the row does not pin this field (e.g. which request a random dropout hit)
+
+
+@dataclass
+class Row:
+    scenario: str
+    probe: str
+    expected: tuple[str, str, str, str | None]  # status, category, detail, dependency ("" = no cause)
+    profile: dict[str, str] = field(default_factory=dict)
+    fault: tuple[str, dict] | None = None
+    expect: dict | None = None  # matrix expectation (else the probe's own marker)
+    switches: list[dict] = field(default_factory=list)
+
+    @property
+    def key(self) -> str:
+        p = {**DEFAULTS, **self.profile}
+        return f"{self.probe}/{p['device']}/{p['network']}/{p['region']}/{p['account']}"
+
+
+def blocked(*causes: str) -> dict:
+    return {"outcome": "blocked", "causes": list(causes)}
+
+
+PASSED = ("passed", "", "", None)
+ROWS = [
+    # shop faults, each on a path probe that meets it
+    Row("payment gateway down", "video_feed_checkout", ("failed", "third_party", "gateway_down", "payment-gateway"),
+        fault=("payment_down", {})),
+    Row("payment maintenance, backup channel", "payment_backup_channel", PASSED),
+    Row("inventory sync lag", "subsidy_checkout", ("failed", "inventory", "stock_lag", None),
+        fault=("inventory_lag", {})),
+    Row("logistics API timeout", "live_room_checkout", ("failed", "third_party", "timeout", "logistics"),
+        fault=("logistics_timeout", {})),
+    Row("API 5xx", "coupon_checkout", ("failed", "system", "api_5xx", "logistics"), fault=("api_5xx", {})),
+    Row("SMS delay", "cross_province_login", ("failed", "third_party", "sms_delay", "sms"),
+        profile={"account": "traveller", "region": "urumqi"}, fault=("sms_delay", {"ms": 60_000})),
+    # 1 network and device
+    Row("DNS-polluted payment host", "video_feed_checkout", ("blocked", "network", "dns", "payment-gateway"),
+        profile={"network": "public-wifi-dns-polluted"}, expect=blocked("network")),
+    Row("metro dropout at pay", "video_feed_checkout", ("blocked", "network", "offline", ANY),
+        profile={"network": "metro-weak"}, switches=[{"at": "pay", "offline_s": 3}], expect=blocked("network")),
+    Row("Android 4.x", "video_feed_checkout", ("blocked", "compatibility", "upgrade_required", None),
+        profile={"device": "android-4.4", "network": "3g", "region": "dancheng"}, expect=blocked("compatibility")),
+    # 2 payment channel, 3 account and risk control
+    Row("no payment bound", "no_payment_bound", ("blocked", "payment", "not_bound", "payment-gateway"),
+        profile={"account": "newbie"}),
+    Row("expired card", "expired_card", ("blocked", "payment", "card_expired", "payment-gateway"),
+        profile={"account": "expired"}),
+    Row("teen account", "teen_blocked", ("blocked", "account", "teen", None), profile={"account": "teen"}),
+    Row("cross-province login check", "cross_province_login", PASSED,
+        profile={"account": "traveller", "region": "urumqi", "device": "iphone-15"}),
+    Row("high returns", "high_returns_review", ("blocked", "account", "manual_review", None),
+        profile={"account": "returner"}),
+    # 4 inventory
+    Row("flash sale sold out", "flash_sale_sold_out", ("blocked", "inventory", "sold_out", None)),
+    Row("cross-border phantom stock", "cross_border_phantom_stock", ("blocked", "inventory", "stock_lag", None)),
+    # 6 regional policy
+    Row("Xinjiang cosmetics refused", "region_refusal_cosmetics", ("blocked", "region", "refused", None),
+        profile={"region": "urumqi"}),
+    Row("Nagqu ambient refused", "nagqu_ambient_refused", ("blocked", "region", "no_ambient", None),
+        profile={"region": "nagqu"}),
+    Row("HK electronics customs", "hk_electronics_customs", ("blocked", "region", "customs", None),
+        profile={"region": "hong-kong"}),
+    Row("tier-3 furniture pickup", "tier3_furniture_pickup", PASSED, profile={"region": "dancheng"}),
+    # the probe, not the checkout
+    Row("selector drift in a probe", "drifted_checkout", ("error", "probe_broken", "selector_drift", None)),
+]  # fmt: skip
+
+FAULT_PLUGIN = '''
+"""Campaign faults: switched on after the engine resets the shop for the journey."""
+import pytest
+
+FAULTS = {faults!r}
+
+
+@pytest.fixture(autouse=True)
+def _campaign_fault(request, demo_shop):
+    item = request.node.callspec.params["orderprobe_item"]
+    p = item.profile
+    spec = FAULTS.get(f"{{item.probe}}/{{p.device.name}}/{{p.network.name}}/{{p.region.name}}/{{p.account.name}}")
+    if spec and demo_shop is not None:
+        demo_shop.set_fault(spec[0], **spec[1])
+'''
+
+
+def drifted_probe() -> str:
+    """The built-in video-feed probe with one selector changed to one the shop does not have."""
+    source = (BUILTIN / "test_paths.py").read_text(encoding="utf-8")
+    wanted = "test_video_feed_checkout"
+    keep = [n for n in ast.parse(source).body if not isinstance(n, ast.FunctionDef) or n.name == wanted]
+    code = "\n\n".join(ast.get_source_segment(source, n) or "" for n in keep)
+    code = code.replace(f"def {wanted}", "def test_drifted_checkout")
+    assert code.count('"cart-checkout"') == 1, "the built-in probe changed: pick another selector to drift"
+    return code.replace('"cart-checkout"', '"cart-checkout-v2"')
+
+
+def matrix() -> dict:
+    rows = []
+    for row in ROWS:
+        spec = {"probe": row.probe, **{**DEFAULTS, **row.profile}}
+        if row.expect:
+            spec["expect"] = row.expect
+        if row.switches:
+            spec["switches"] = row.switches
+        rows.append(spec)
+    return {"matrices": [{"name": "campaign", "title": "故障注入 campaign", "rows": rows}]}
+
+
+def got(journey: JourneyResult | None) -> tuple[str, str, str, str | None]:
+    if journey is None:
+        return ("missing", "", "", None)
+    c = journey.cause
+    return (str(journey.status), c.category, c.detail, c.dependency) if c else (str(journey.status), "", "", None)
+
+
+def fits(expected: tuple, actual: tuple) -> bool:
+    return all(e in (ANY, a) for e, a in zip(expected, actual, strict=True))
+
+
+def table(results: list[tuple[Row, tuple]]) -> str:
+    def show(t: tuple) -> str:
+        status, category, detail, dependency = t
+        return status if not category else f"{status}: {category}/{detail}" + (f" [{dependency}]" if dependency else "")
+
+    lines = [f"{'scenario':<36} {'expected':<58} {'got':<58} ok", "-" * 158]
+    lines += [f"{r.scenario:<36} {show(r.expected):<58} {show(g):<58} {'✓' if fits(r.expected, g) else '✗'}"
+              for r, g in results]  # fmt: skip
+    pairs = Counter((r.expected[1] or r.expected[0], g[1] or g[0]) for r, g in results)
+    labels = sorted({label for pair in pairs for label in pair})
+    lines += ["", "confusion (rows: expected category, columns: got)"]
+    lines += [" " * 14 + "".join(f"{c[:12]:>13}" for c in labels)]
+    lines += [f"{e[:13]:<14}" + "".join(f"{pairs.get((e, g), 0) or '.':>13}" for g in labels) for e in labels]
+    return "\n".join(lines)
+
+
+@pytest.mark.slow
+def test_fault_injection_campaign(pytester: pytest.Pytester) -> None:
+    assert len({r.key for r in ROWS}) == len(ROWS), "each row needs its own probe × profile (faults are keyed by it)"
+    faults = {r.key: list(r.fault) for r in ROWS if r.fault}
+    pytester.makepyfile(campaign_faults=FAULT_PLUGIN.format(faults=faults), test_drifted=drifted_probe())
+    (pytester.path / "campaign" / "matrices").mkdir(parents=True)
+    (pytester.path / "campaign" / "matrices" / "campaign.yaml").write_text(
+        yaml.safe_dump(matrix(), allow_unicode=True), encoding="utf-8"
+    )
+    db = pytester.path / "results.db"
+    result = pytester.runpytest_subprocess(
+        "-p", "no:cacheprovider", "-p", "campaign_faults", "-n", "2",
+        f"--results=sqlite:///{db}", f"--artefacts={pytester.path / 'art'}", "--tracing=off",
+        f"--profiles={pytester.path / 'campaign'}", "--matrix=campaign", str(BUILTIN), "test_drifted.py",
+    )  # fmt: skip
+    store = Store(f"sqlite:///{db}")
+    try:
+        run_id = store.latest_run_id()
+        journeys = {(j.probe, j.profile): j for j in store.journeys(run_id)} if run_id else {}
+    finally:
+        store.close()
+
+    def profile_name(row: Row) -> str:
+        p = {**DEFAULTS, **row.profile}
+        return "/".join(p[k] for k in ("device", "network", "region", "account"))
+
+    results = [(row, got(journeys.get((row.probe, profile_name(row))))) for row in ROWS]
+    report = table(results)
+    print("\n" + report)
+    assert len(journeys) == len(ROWS), f"{len(journeys)} journeys for {len(ROWS)} rows\n{result.stdout.str()[-3000:]}"
+    assert all(fits(row.expected, g) for row, g in results), report
