@@ -1,0 +1,104 @@
+"""Metrics series and values from known runs; the Grafana dashboard reads only series that exist."""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import UTC, datetime
+from pathlib import Path
+
+import httpx
+from prometheus_client.parser import text_string_to_metric_families
+
+from probes.result import Cause, FailurePoint, JourneyResult, Status, StepResult, StepStatus
+from scheduler.metrics import Metrics, MetricsServer
+
+DASHBOARD = Path(__file__).parents[1] / "scheduler" / "grafana-dashboard.json"
+
+
+def _journey(status: Status, pay_ms: float, cause: Cause | None = None) -> JourneyResult:
+    return JourneyResult(
+        id=f"j-{status}-{pay_ms}",
+        run_id="r",
+        probe="video_feed_checkout",
+        nodeid="n",
+        profile="android-old/metro/xinjiang/teen",
+        status=status,
+        started_at=datetime(2026, 6, 18, tzinfo=UTC),
+        duration_ms=pay_ms + 500,
+        steps=[
+            StepResult(name="cart", status=StepStatus.PASSED, start_ms=0, duration_ms=500),
+            StepResult(name="pay", status=StepStatus.PASSED, start_ms=500, duration_ms=pay_ms),
+        ],
+        failure=FailurePoint(step="pay", error_type="E", message="m") if cause else None,
+        cause=cause,
+    )
+
+
+def _samples(text: str) -> dict[tuple[str, tuple], float]:
+    return {
+        (s.name, tuple(sorted(s.labels.items()))): s.value
+        for family in text_string_to_metric_families(text)
+        for s in family.samples
+    }
+
+
+def test_series_and_values_after_known_runs() -> None:
+    metrics = Metrics()
+    cause = Cause(category="network", detail="dns")
+    metrics.observe_run("smoke", "failed", 1_750_000_000.0, 42.5, [_journey(Status.FAILED, 3000, cause)])
+    metrics.observe_run("smoke", "passed", 1_750_000_300.0, 40.0, [_journey(Status.PASSED, 800)])
+    metrics.set_open_incidents({("smoke", "checkout"): 1}, ["smoke"], ("checkout", "flaky"))
+    metrics.alert_result("feishu", True)
+    metrics.alert_result("feishu", False)
+    m = _samples(metrics.exposition().decode())
+    job = (("job", "smoke"),)
+    journey = (("job", "smoke"), ("probe", "video_feed_checkout"), ("profile", "android-old/metro/xinjiang/teen"))
+    pay = (("job", "smoke"), ("probe", "video_feed_checkout"), ("step", "pay"))
+    assert m[("orderprobe_job_success", job)] == 1  # the last run passed
+    assert m[("orderprobe_last_run_timestamp_seconds", job)] == 1_750_000_300.0
+    assert m[("orderprobe_run_duration_seconds", job)] == 40.0
+    assert m[("orderprobe_probe_success", journey)] == 1
+    assert m[("orderprobe_journey_duration_seconds", journey)] == 1.3
+    assert m[("orderprobe_step_duration_seconds_count", pay)] == 2
+    assert m[("orderprobe_step_duration_seconds_sum", pay)] == 3.8
+    assert m[("orderprobe_step_duration_seconds_bucket", (pay[0], ("le", "1.0"), *pay[1:]))] == 1
+    assert m[("orderprobe_step_duration_seconds_bucket", (pay[0], ("le", "3.0"), *pay[1:]))] == 2
+    assert m[("orderprobe_failures_total", (("cause", "network"), ("detail", "dns"), ("job", "smoke")))] == 1
+    assert m[("orderprobe_runs_total", (("job", "smoke"), ("verdict", "failed")))] == 1
+    assert m[("orderprobe_open_incidents", (("job", "smoke"), ("kind", "checkout")))] == 1
+    assert m[("orderprobe_open_incidents", (("job", "smoke"), ("kind", "flaky")))] == 0
+    assert m[("orderprobe_alerts_total", (("channel", "feishu"), ("result", "failed")))] == 1
+
+
+def test_metrics_and_healthz_over_http_on_loopback() -> None:
+    metrics = Metrics()
+    metrics.observe_run("smoke", "passed", 1.0, 1.0, [])
+    health = {"status": "ok", "jobs": {"smoke": {}}}
+    server = MetricsServer(metrics, lambda: health, port=0).start()
+    try:
+        assert server.host == "127.0.0.1" and server.port > 0
+        scraped = httpx.get(f"{server.url}/metrics", timeout=30)
+        assert scraped.headers["content-type"].startswith("text/plain") and "orderprobe_job_success" in scraped.text
+        assert httpx.get(f"{server.url}/healthz", timeout=30).json() == health
+        health["status"] = "stopping"
+        assert httpx.get(f"{server.url}/healthz", timeout=30).status_code == 503
+        assert httpx.get(f"{server.url}/nope", timeout=30).status_code == 404
+    finally:
+        server.stop()
+
+
+def test_the_grafana_dashboard_reads_series_the_service_exposes() -> None:
+    dashboard = json.loads(DASHBOARD.read_text(encoding="utf-8"))
+    metrics = Metrics()
+    metrics.observe_run("j", "failed", 1.0, 1.0, [_journey(Status.FAILED, 1, Cause(category="payment"))])
+    metrics.set_open_incidents({}, ["j"], ("checkout",))
+    metrics.alert_result("c", True)
+    exposed = {
+        s.name for family in text_string_to_metric_families(metrics.exposition().decode()) for s in family.samples
+    }
+    exprs = [t["expr"] for p in dashboard["panels"] for t in p["targets"]]
+    used = {name for e in exprs for name in re.findall(r"\b(orderprobe_[a-z_]+)", e)}
+    assert used and used <= exposed, used - exposed
+    assert {p["title"].split()[0] for p in dashboard["panels"]} >= {"任务成功", "未恢复事件", "失败原因"}
+    assert len({p["id"] for p in dashboard["panels"]}) == len(dashboard["panels"])
