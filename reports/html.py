@@ -16,13 +16,15 @@ from pathlib import Path
 from typing import Any
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+from markupsafe import Markup
 
 from reports import i18n
 
 # Keys and query parameters that may carry secrets; "*_env" names an env var, which is fine to show.
 SECRET = re.compile(r"pass(word)?|secret|token|cookie|authori[sz]ation|api[_-]?key|sign(ature)?|session|otp|sms_code")
 REDACTED = "***"
-MAX_SCREENSHOT_BYTES = 2_000_000  # bigger files are linked, not inlined
+MAX_SCREENSHOT_BYTES = 2_000_000  # bigger files are named by path, not inlined
+MAX_INLINE_BYTES = 40_000_000  # per report
 
 
 def is_secret_key(key: str) -> bool:
@@ -70,15 +72,27 @@ def flatten(conditions: dict[str, Any], prefix: str = "") -> list[tuple[str, str
     return out
 
 
-def data_uri(artefacts_dir: Path, relative: str | None) -> tuple[str | None, str | None]:
-    """(data URI, absolute path) of an artefact; the URI is None when the file is absent or huge."""
-    if not relative:
-        return None, None
-    path = (artefacts_dir / relative).resolve()
-    if not path.is_file() or path.stat().st_size > MAX_SCREENSHOT_BYTES:
-        return None, str(path)
-    mime = mimetypes.guess_type(path.name)[0] or "image/png"
-    return f"data:{mime};base64,{base64.b64encode(path.read_bytes()).decode('ascii')}", str(path)
+class Inliner:
+    """Screenshots as data: URIs, within a total budget so a run with hundreds of failures stays openable."""
+
+    def __init__(self, artefacts_dir: Path, budget: int = MAX_INLINE_BYTES) -> None:
+        self.root = artefacts_dir.resolve()
+        self.left = budget
+
+    def __call__(self, relative: str | None) -> tuple[Markup | None, str | None]:
+        """(data URI, absolute path); the URI is None when the file is absent, not an image or over budget."""
+        if not relative:
+            return None, None
+        path = (self.root / relative).resolve()
+        mime = mimetypes.guess_type(path.name)[0] or ""
+        if not path.is_relative_to(self.root) or not mime.startswith("image/") or not path.is_file():
+            return None, str(path)
+        size = path.stat().st_size
+        if size > min(MAX_SCREENSHOT_BYTES, self.left):
+            return None, str(path)
+        self.left -= size
+        # Markup: base64 holds no HTML-special characters, and escaping megabytes is the slowest step.
+        return Markup(f"data:{mime};base64,{base64.b64encode(path.read_bytes()).decode('ascii')}"), str(path)
 
 
 def anchor(journey_id: str) -> str:

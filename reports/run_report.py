@@ -179,8 +179,8 @@ def _request(r: RequestRecord) -> RequestView:
     )
 
 
-def _failure(f: FailurePoint, artefacts_dir: Path) -> FailureView:
-    uri, shot_path = html.data_uri(artefacts_dir, f.screenshot)
+def _failure(f: FailurePoint, artefacts_dir: Path, inline: html.Inliner) -> FailureView:
+    uri, shot_path = inline(f.screenshot)
     trace = str((artefacts_dir / f.trace).resolve()) if f.trace else None
     return FailureView(
         step=f.step,
@@ -224,7 +224,9 @@ def _steps(j: JourneyResult) -> list[StepView]:
     ]
 
 
-def journey_view(j: JourneyResult, artefacts_dir: Path, lang: str, tz: tzinfo | None = None) -> JourneyView:
+def journey_view(
+    j: JourneyResult, artefacts_dir: Path, lang: str, tz: tzinfo | None = None, inline: html.Inliner | None = None
+) -> JourneyView:
     t = i18n.texts(lang)
     e = j.expectation
     expectation = t["expect_blocked"] if e.outcome == "blocked" else t["expect_pass"]
@@ -249,7 +251,7 @@ def journey_view(j: JourneyResult, artefacts_dir: Path, lang: str, tz: tzinfo | 
         steps=_steps(j),
         totals=totals,
         conditions=html.flatten(j.conditions),
-        failure=_failure(j.failure, artefacts_dir) if j.failure else None,
+        failure=_failure(j.failure, artefacts_dir, inline or html.Inliner(artefacts_dir)) if j.failure else None,
         attempts=[
             AttemptView(
                 attempt=a.attempt,
@@ -293,6 +295,7 @@ def context(store: Store, run_id: str, artefacts_dir: Path, lang: str, tz: tzinf
         raise LookupError(f"no run {run_id!r} in the results store")
     journeys = sorted(store.journeys(run_id), key=lambda j: (RANK[j.status.value], j.probe, j.profile, j.started_at))
     probes, grid = _grid(journeys)
+    inline = html.Inliner(artefacts_dir)  # one budget for the whole page, worst journeys first
     causes: dict[str, int] = {}
     for j in journeys:
         if j.cause:
@@ -310,7 +313,7 @@ def context(store: Store, run_id: str, artefacts_dir: Path, lang: str, tz: tzinf
         probes=probes,
         grid=grid,
         causes=sorted(causes.items(), key=lambda kv: -kv[1]),
-        journeys=[journey_view(j, artefacts_dir, lang, tz) for j in journeys],
+        journeys=[journey_view(j, artefacts_dir, lang, tz, inline) for j in journeys],
     )
 
 

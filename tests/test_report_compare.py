@@ -109,7 +109,6 @@ def test_comparison_page_in_chromium(store: Store, tmp_path: Path) -> None:
     with sync_playwright() as pw:
         browser = pw.chromium.launch(**launch_options())
         page = browser.new_page(viewport={"width": 1366, "height": 768})
-        page.set_default_timeout(5_000)
         page.goto(path.as_uri())
         SHOTS.mkdir(exist_ok=True)
         page.screenshot(path=str(SHOTS / "report-compare-zh.png"), full_page=True)

@@ -33,7 +33,6 @@ def browser() -> Iterator[Browser]:
 @pytest.fixture
 def page(browser: Browser) -> Iterator[Page]:
     context = browser.new_context(viewport={"width": 1366, "height": 768}, locale="zh-CN")
-    context.set_default_timeout(5_000)
     p = context.new_page()
     requests: list[str] = []
     p.on("request", lambda r: requests.append(r.url))
@@ -219,3 +218,20 @@ def test_unknown_run_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(LookupError, match="no run 'nope'"):
         run_report.render(store, "nope", tmp_path, "zh")
     store.close()
+
+
+def test_only_images_inside_the_artefacts_folder_are_inlined_within_budget(tmp_path: Path) -> None:
+    from reports.html import Inliner
+
+    (tmp_path / "art" / "r").mkdir(parents=True)
+    (tmp_path / "secret.png").write_bytes(b"\x89PNG outside")
+    (tmp_path / "art" / "r" / "notes.txt").write_text("not an image")
+    for name in ("a.png", "b.png"):
+        (tmp_path / "art" / "r" / name).write_bytes(b"\x89PNG" + bytes(600))
+    inline = Inliner(tmp_path / "art", budget=1000)
+    assert inline("../secret.png")[0] is None  # no reading outside the artefacts folder
+    assert inline("r/notes.txt")[0] is None
+    assert inline("r/a.png")[0].startswith("data:image/png;base64,")
+    uri, path = inline("r/b.png")  # over the page's budget: named by path instead
+    assert uri is None and path == str((tmp_path / "art" / "r" / "b.png").resolve())
+    assert inline(None) == (None, None)

@@ -51,7 +51,6 @@ def page() -> Iterator[Page]:
     pw = sync_playwright().start()
     browser: Browser = pw.chromium.launch(**launch_options())
     p = browser.new_page(viewport={"width": 1440, "height": 900})
-    p.set_default_timeout(5_000)
     yield p
     browser.close()
     pw.stop()
