@@ -10,8 +10,12 @@ How each condition is applied (sync Playwright, Chromium):
 - UA consistency: CDP ``Emulation.setUserAgentOverride`` with ``userAgentMetadata`` derived
   from the UA, so ``navigator.userAgentData`` and Sec-CH-UA agree with it (none for Safari and
   the pre-Chromium Android WebView, as on the real devices).
-- DNS pollution, request faults, dropouts and offline switches: ONE ``context.route("**/*")``
-  handler, installed only when some condition needs it (routing disables the HTTP cache).
+- DNS pollution and request faults: ``context.route`` with a regular expression per condition
+  (polluted hosts; each fault's URL glob). Playwright matches those in the driver, so requests
+  that match nothing never make the round trip to Python (a catch-all route costs ~5–15 ms
+  per request on a busy 2-core machine; see benchmarks/emulation.py).
+- dropouts and offline switches: a catch-all route, present only while the network can be
+  down (a network with dropouts, or an offline window not yet over).
 
 No timers and no threads. Playwright's sync API must only be used from the thread that owns
 the page, and route handlers already run there (whenever Playwright pumps events, i.e. during
@@ -19,6 +23,7 @@ any Playwright call). So dropouts are a schedule computed up front from the seed
 handler asks "is the network down now?" with the injected clock for every request. A dropout
 fails every request *started* while offline with ``net::ERR_INTERNET_DISCONNECTED``; requests
 already in flight finish, open WebSockets stay open and ``navigator.onLine`` stays true.
+Routing disables Chromium's HTTP cache for the context, as a flaky real network would not.
 """
 
 from __future__ import annotations
@@ -28,9 +33,8 @@ import re
 import time
 from collections import Counter
 from collections.abc import Callable
-from fnmatch import fnmatchcase
+from functools import partial
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
 
 from playwright.sync_api import Error as PlaywrightError
 
@@ -49,12 +53,14 @@ FAULT_HEADER = "x-orderprobe-fault"  # marks an injected response, so evidence c
 def glob_regex(pattern: str) -> re.Pattern[str]:
     """URL glob as Playwright writes them: ``**`` any characters, ``*`` any except ``/``."""
     parts = re.split(r"(\*\*|\*)", pattern)
-    return re.compile("".join(".*" if p == "**" else "[^/]*" if p == "*" else re.escape(p) for p in parts))
+    body = "".join(".*" if p == "**" else "[^/]*" if p == "*" else re.escape(p) for p in parts)
+    return re.compile(f"^{body}$")  # JS-compatible too: Playwright matches it in the driver
 
 
-def host_matches(host: str, patterns: tuple[str, ...]) -> bool:
-    host = host.lower().rstrip(".")
-    return any(fnmatchcase(host, p.lower()) for p in patterns)
+def host_regex(patterns: tuple[str, ...]) -> re.Pattern[str]:
+    """URLs whose host matches one of the host globs (``pay.*``, ``*.alipay.com``), any scheme and port."""
+    hosts = "|".join(re.escape(p.lower()).replace(r"\*", "[^/:?#]*") for p in patterns)
+    return re.compile(rf"^[a-z][a-z0-9+.-]*://(?:[^/@]*@)?(?:{hosts})\.?(?::\d+)?(?:[/?#]|$)", re.IGNORECASE)
 
 
 def user_agent_metadata(device: Device) -> dict[str, Any] | None:
@@ -96,7 +102,8 @@ class Emulation:
         self._fired: set[int] = set()
         self._cdp: CDPSession | None = None
         self._t0: float | None = None
-        self._routed = False
+        self._routes: list[tuple[re.Pattern[str], Callable[[Route], None]]] = []  # the current network's
+        self._offline_routed = False
         self._closed = False
         self._dropout_origin = 0.0  # dropouts of the current network count from here (a hand-over restarts them)
         self._dropouts: list[tuple[float, float]] = []
@@ -121,7 +128,8 @@ class Emulation:
         self._cdp.send("Emulation.setCPUThrottlingRate", {"rate": self.profile.device.cpu_slowdown})
         self._override_user_agent()
         self._t0 = self._clock()  # t = 0 once the conditions are in force: dropout times count from here
-        self._ensure_routing()
+        self._route_network()
+        self._sync_offline_route()
 
     def close(self) -> None:
         """Stop intercepting; safe to call twice and after the context has closed."""
@@ -129,8 +137,10 @@ class Emulation:
             return
         self._closed = True
         try:
-            if self._routed:
-                self.context.unroute("**/*", self._on_route)
+            for pattern, handler in self._routes:
+                self.context.unroute(pattern, handler)
+            if self._offline_routed:
+                self.context.unroute("**/*", self._on_offline)
             if self._cdp is not None:
                 self._cdp.detach()
         except PlaywrightError:
@@ -166,23 +176,40 @@ class Emulation:
             params["userAgentMetadata"] = metadata
         self._cdp.send("Emulation.setUserAgentOverride", params)
 
-    def _ensure_routing(self) -> None:
-        networks = [self._network, *(s.network for s in self._switches if s.network)]
-        needed = any(n.needs_routing for n in networks) or any(s.offline_s for s in self._switches) or self._offline
-        if needed and not self._routed and not self._closed:
-            self.context.route("**/*", self._on_route)
-            self._routed = True
+    def _route_network(self) -> None:
+        """Routes for the current network's DNS pollution and faults (replacing the last network's)."""
+        for pattern, handler in self._routes:
+            self.context.unroute(pattern, handler)
+        self._routes = []
+        network = self._network
+        if network.dns_polluted:
+            self._routes.append((host_regex(network.dns_polluted), self._on_dns))
+        # Playwright runs the newest route first: register the last rule first so rule 0 is tried first.
+        for index in reversed(range(len(network.faults))):
+            self._routes.append((glob_regex(network.faults[index].url), partial(self._on_fault, index)))
+        for pattern, handler in self._routes:
+            self.context.route(pattern, handler)
+
+    def _sync_offline_route(self) -> None:
+        """The catch-all route exists only while the network can be down."""
+        t = self.now()
+        needed = self._network.dropouts is not None or any(end > t for _, end, _ in self._offline)
+        if needed and not self._offline_routed and not self._closed:
+            self.context.route("**/*", self._on_offline)
+            self._offline_routed = True
+        elif not needed and self._offline_routed:
+            self.context.unroute("**/*", self._on_offline)
+            self._offline_routed = False
 
     def go_offline(self, seconds: float, why: str = "probe") -> None:
         """Lose the signal from now for ``seconds`` (requests started meanwhile fail)."""
         t = self.now()
         self._offline.append((t, t + seconds, why))
-        self._ensure_routing()
+        self._sync_offline_route()
 
     def add_switch(self, switch: Switch) -> None:
         """A probe's own mid-journey switch, in addition to the profile's."""
         self._switches.append(switch)
-        self._ensure_routing()
 
     def offline_now(self, t: float | None = None) -> str | None:
         """Why the network is down at ``t`` (default: now), or None when it is up."""
@@ -201,36 +228,48 @@ class Emulation:
 
     # -- routing -------------------------------------------------------------------------------
 
-    def _on_route(self, route: Route) -> None:
-        if self._closed:
-            route.fallback()
-            return
-        request = route.request
+    def _aborted_offline(self, route: Route) -> bool:
+        why = self.offline_now()
+        if why:
+            self.counts[f"offline:{why}"] += 1
+            route.abort("internetdisconnected")
+        return why is not None
+
+    def _on_offline(self, route: Route) -> None:
         try:
-            why = self.offline_now()
-            if why:
-                self.counts[f"offline:{why}"] += 1
-                route.abort("internetdisconnected")
-                return
-            host = urlsplit(request.url).hostname or ""
-            if self._network.dns_polluted and host_matches(host, self._network.dns_polluted):
+            if self._closed or not self._aborted_offline(route):
+                route.fallback()
+        except PlaywrightError:
+            pass  # the page closed under us: the request is gone anyway
+
+    def _on_dns(self, route: Route) -> None:
+        try:
+            if self._closed:
+                route.fallback()
+            elif not self._aborted_offline(route):  # no signal at all beats a bad DNS answer
                 self.counts["dns"] += 1
                 route.abort("namenotresolved")
+        except PlaywrightError:
+            pass
+
+    def _on_fault(self, index: int, route: Route) -> None:
+        try:
+            if self._closed:
+                route.fallback()
                 return
-            for index, rule in enumerate(self._network.faults):
-                if self._hits(index, rule, request.method, request.url):
-                    self.counts[f"fault:{rule.label}"] += 1
-                    if self._inject(route, rule):
-                        return
-                    break
+            if self._aborted_offline(route):
+                return
+            rule, request = self._network.faults[index], route.request
+            if self._hits(index, rule, request.method, request.url):
+                self.counts[f"fault:{rule.label}"] += 1
+                if self._inject(route, rule):
+                    return
             route.fallback()
         except PlaywrightError:
-            pass  # page closed while we waited: the request is gone anyway
+            pass
 
     def _hits(self, index: int, rule: FaultRule, method: str, url: str) -> bool:
         if rule.methods and method.upper() not in (m.upper() for m in rule.methods):
-            return False
-        if not glob_regex(rule.url).fullmatch(url):
             return False
         # Seeded per (rule, request, occurrence), so the same journey gets the same faults
         # whatever order its requests happen to arrive in.
@@ -264,11 +303,12 @@ class Emulation:
             t = self.now()
             if switch.network is not None:
                 self._set_network(switch.network)
-                self._ensure_routing()
+                self._route_network()
             if switch.offline_s:
                 self._offline.append((t, t + switch.offline_s, f"switch@{step}"))
             self.switches_done.append({"at": step, "when": when, "t_s": round(t, 3), "did": switch.label})
             self._step_notes.setdefault(step, []).append(switch.label)
+        self._sync_offline_route()  # also drops the catch-all route once an offline window is over
 
     def on_step_start(self, journey: Journey, name: str) -> None:
         self._fire(name, "start")
@@ -304,7 +344,7 @@ class Emulation:
                 "cdp_network": self._network.cdp_conditions(),
                 "cpu_slowdown": self.profile.device.cpu_slowdown,
                 "client_hints": bool(self.profile.device.brands()),
-                "routing": self._routed,
+                "routes": [p.pattern for p, _ in self._routes] + (["**/* (offline)"] if self._offline_routed else []),
                 "seed": self.seed,
                 "latency": "rtt_ms is round-trip, added once per request (Chromium request-level throttling)",
             },

@@ -148,14 +148,19 @@ def test_download_throughput_for_200_kb(emulate: Any, catalogue: Any) -> None:
 
 
 def test_cpu_slowdown_slows_a_cpu_bound_page(emulate: Any, catalogue: Any, server: str) -> None:
-    def burn_ms(cpu: float) -> float:
+    def page_at(cpu: float) -> Page:
         profile = catalogue.profile(device="desktop-chrome")
         profile = profile.model_copy(update={"device": profile.device.model_copy(update={"cpu_slowdown": cpu})})
         page, _ = emulate(profile)
         page.goto(server + "/cpu")
-        return min(page.evaluate("burn(4e6)[0]") for _ in range(3))
+        return page
 
-    fast, slow = burn_ms(1), burn_ms(4)
+    plain, throttled = page_at(1), page_at(4)
+    runs: dict[Page, list[float]] = {plain: [], throttled: []}
+    for _ in range(4):  # interleaved, so a burst of load on this shared machine hits both alike
+        for page, times in runs.items():
+            times.append(page.evaluate("burn(5e7)[0]"))
+    fast, slow = min(runs[plain]), min(runs[throttled])
     assert slow / fast > 2.0, f"×4 throttling gave {fast:.1f} → {slow:.1f} ms"
 
 
@@ -326,7 +331,7 @@ def test_record_names_conditions_but_never_secrets(emulate: Any, catalogue: Any,
     assert "s3cret" not in text
     record = emulation.record()
     assert record["profile"] == "android-low/metro-weak/urumqi/teen"
-    assert record["applied"]["cpu_slowdown"] == 5 and record["applied"]["routing"] is True
+    assert record["applied"]["cpu_slowdown"] == 5 and record["applied"]["routes"] == ["**/* (offline)"]
     described = profile.describe()
     assert described["region"]["address"]["province"] == "新疆维吾尔自治区"
     assert described["account"]["password_env"] == "ORDERPROBE_DEMO_PASSWORD"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
-from probes.network import Emulation, glob_regex, host_matches, user_agent_metadata
+from probes.network import Emulation, glob_regex, host_regex, user_agent_metadata
 from profiles.catalogue import load_catalogue
 from profiles.models import Dropouts, FaultRule, Network, Switch
 
@@ -57,13 +57,14 @@ def test_url_globs(pattern: str, url: str, hit: bool) -> None:
     assert bool(glob_regex(pattern).fullmatch(url)) is hit
 
 
-def test_dns_host_patterns() -> None:
-    patterns = load_catalogue().networks["public-wifi-dns-polluted"].dns_polluted
-    assert host_matches("pay.localhost", patterns) and host_matches("PAY.localhost.", patterns)
-    assert host_matches("mapi.alipay.com", patterns) and host_matches("alipay.com", patterns)
-    assert host_matches("wx.tenpay.com", patterns)
-    assert not host_matches("shop.localhost", patterns) and not host_matches("127.0.0.1", patterns)
-    assert not host_matches("notalipay.com", patterns)
+def test_dns_host_patterns_match_urls_on_any_port() -> None:
+    polluted = host_regex(load_catalogue().networks["public-wifi-dns-polluted"].dns_polluted)
+    for url in ("http://pay.localhost:35809/cashier?o=1", "https://PAY.localhost./", "https://mapi.alipay.com/gateway.do",
+                "https://alipay.com", "https://wx.tenpay.com:443/pay#x", "http://u:p@pay.example.cn/"):  # fmt: skip
+        assert polluted.search(url), url
+    for url in ("http://shop.localhost:8000/pay.html", "http://127.0.0.1:9/?next=http://pay.localhost/",
+                "https://notalipay.com/", "https://alipay.com.evil.cn/", "http://pay/"):  # fmt: skip
+        assert not polluted.search(url), url
 
 
 def test_user_agent_metadata_matches_each_device() -> None:
