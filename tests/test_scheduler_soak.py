@@ -1,0 +1,31 @@
+"""A one-minute version of the soak benchmark: the real service process, real browser runs."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+
+import pytest
+
+# benchmarks/ is a folder of scripts, not an installed package: load the module by path.
+_spec = importlib.util.spec_from_file_location(
+    "scheduler_soak", Path(__file__).parents[1] / "benchmarks" / "scheduler_soak.py"
+)
+assert _spec and _spec.loader
+soak_module = sys.modules.setdefault("scheduler_soak", importlib.util.module_from_spec(_spec))
+_spec.loader.exec_module(soak_module)
+
+
+@pytest.mark.slow
+def test_a_short_soak_leaks_no_process_and_no_memory(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    result = soak_module.soak(1.0, browser_every=5.0, tick_every=1.0, fault_every=20.0, work=tmp_path)
+    with capsys.disabled():
+        soak_module.report(result)  # the figures, for whoever reads the log (jitter is printed, not asserted)
+    assert result.exit_code == 0  # SIGTERM: a clean stop
+    assert result.leaked_tagged == [] and result.leaked_browsers == []
+    assert result.unfinished_runs == 0
+    assert result.runs["tick"].get("passed", 0) >= 10 and set(result.runs["tick"]) == {"passed"}
+    assert sum(result.runs["browser"].values()) >= 1
+    assert len(result.jitter_s) == sum(sum(c.values()) for c in result.runs.values())  # every run stamped
+    assert result.rss_growth_pct < 10
