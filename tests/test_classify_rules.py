@@ -185,3 +185,46 @@ def test_command_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Non
     bad = write(tmp_path, "rules: 3\n", "bad.yaml")
     assert main(["--rules", str(bad)]) == 2
     assert f"{bad}:1: rules:" in capsys.readouterr().err
+
+
+BASE = FailurePoint(
+    step="pay", action="Locator.click", locator='get_by_test_id("pay-submit")', error_type="TimeoutError",
+    message="Locator.click: Timeout 10000ms exceeded.", url="https://m.shop.test/pay/1", document_status=200,
+    page_title="收银台", page_text="请选择支付方式", console_errors=["Uncaught TypeError: x is undefined"],
+    failed_requests=[RequestRecord(method="POST", url="https://api.shop.test/v1/pay", resource_type="fetch",
+                                   status=409, body_excerpt='{"code": "PAY_LOCKED"}')],
+    requests=[RequestRecord(method="GET", url="https://sms.vendor.test/send", resource_type="fetch", status=200)],
+)  # fmt: skip
+
+CONDITIONS = [
+    ("step", "step: '^pay$'", "step: '^submit$'"),
+    ("action", "action: 'click'", "action: 'fill'"),
+    ("locator", "locator: 'pay-submit'", "locator: 'buy-now'"),
+    ("error_type", "error_type: [Timeout*]", "error_type: [ValueError]"),
+    ("message", "message: '10000ms'", "message: 'strict mode'"),
+    ("console", "console: 'TypeError'", "console: 'SyntaxError'"),
+    ("page url", "url: ['https://m.shop.test/pay/*']", "url: ['*/cart']"),
+    ("document_status", "document_status: 2xx", "document_status: [404, 500-599]"),
+    ("text", "text: '支付方式'", "text: '售罄'"),
+    ("request status", "request: {status: 409}", "request: {status: 5xx}"),
+    ("request body", "request: {body: 'PAY_LOCKED'}", "request: {body: 'SOLD_OUT'}"),
+    ("request method+type", "request: {method: POST, resource_type: fetch}", "request: {method: GET}"),
+    ("same site", "request: {same_site: true}", "request: {same_site: false}"),
+    ("include_ok", "request: {include_ok: true, url: ['*sms*']}", "request: {url: ['*sms*']}"),
+    ("dependency by name", "request: {dependency: ['*pay*']}", "request: {dependency: ['*sms*']}"),
+    ("healthy", "healthy: false", "healthy: true"),  # a 409 API answer: not a healthy page
+    ("any", "any: [{text: 'nope'}, {step: pay}]", "any: [{text: 'nope'}, {step: nope}]"),
+    ("not", "not: {text: '售罄'}", "not: {text: '支付'}"),
+]
+
+
+@pytest.mark.parametrize(("yes", "no"), [c[1:] for c in CONDITIONS], ids=[c[0] for c in CONDITIONS])
+def test_each_condition_matches_and_refuses(tmp_path: Path, yes: str, no: str) -> None:
+    deps = {"api.shop.test": "my-pay"}
+    for when, expected in ((yes, "t.rule"), (no, "unknown")):
+        path = write(tmp_path, f"error_text: 'x^'\ndisable: [{', '.join(BUILTINS)}]\nrules:\n"
+                               f"  - id: t.rule\n    category: system\n    when: {{{when}}}\n")  # fmt: skip
+        assert Classifier.load([path]).classify(BASE, dependencies=deps).rule == expected, when
+
+
+BUILTINS = [r.id for r in Classifier.load().rules]
