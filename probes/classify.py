@@ -344,7 +344,7 @@ class _Facts:
         for m in _NET_ERROR.finditer(fp.message):
             self.net_errors.append((m[1], f"error {fp.error_type}: {m[0]}", m[2]))
         for m in _NET_ERROR.finditer(fp.page_text):
-            self.net_errors.append((m[1], f"browser error page shows {m[1]}", fp.url or None))
+            self.net_errors.append((m[1], f"browser error page shows {m[1]}", None))  # which URL: unknown
 
     def dependency(self, url: str | None) -> str | None:
         if not url:
