@@ -55,7 +55,7 @@ class JobRun(Base):
     __tablename__ = "scheduler_job_runs"
     run_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     job: Mapped[str] = mapped_column(String(100), index=True)
-    agent: Mapped[str] = mapped_column(String(100), default="local")
+    agent: Mapped[str] = mapped_column(String(100), default="local", index=True)
     scheduled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # the trigger's fire time
     started_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -79,6 +79,7 @@ class JobRun(Base):
 class Incident(Base):
     __tablename__ = "scheduler_incidents"
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    agent: Mapped[str] = mapped_column(String(100), default="local", index=True)
     job: Mapped[str] = mapped_column(String(100), index=True)
     kind: Mapped[str] = mapped_column(String(20))  # checkout | probe_broken | flaky
     urgency: Mapped[str] = mapped_column(String(10))  # high | low
@@ -92,7 +93,10 @@ class Incident(Base):
 
 
 class Records:
-    def __init__(self, url: str) -> None:
+    """Job runs and incidents of one agent (several agents may share one database)."""
+
+    def __init__(self, url: str, agent: str = "local") -> None:
+        self.agent = agent
         self.engine = create_engine(url)
         if self.engine.dialect.name == "sqlite":
 
@@ -116,6 +120,7 @@ class Records:
     # -- job runs ----------------------------------------------------------------------
 
     def save_run(self, run: JobRun) -> JobRun:
+        run.agent = self.agent
         with self.session() as s:
             return s.merge(run)
 
@@ -125,7 +130,7 @@ class Records:
 
     def recent_runs(self, job: str, limit: int, after: datetime | None = None) -> list[JobRun]:
         """Finished runs of a job, oldest first (at most ``limit``, the newest ones)."""
-        query = select(JobRun).where(JobRun.job == job, JobRun.finished_at.is_not(None))
+        query = select(JobRun).where(JobRun.agent == self.agent, JobRun.job == job, JobRun.finished_at.is_not(None))
         if after is not None:
             query = query.where(JobRun.started_at > after)
         query = query.order_by(JobRun.started_at.desc()).limit(limit)
@@ -133,7 +138,7 @@ class Records:
             return list(reversed(s.scalars(query).all()))
 
     def runs(self, job: str | None = None, limit: int = 1000) -> list[JobRun]:
-        query = select(JobRun).order_by(JobRun.started_at.desc()).limit(limit)
+        query = select(JobRun).where(JobRun.agent == self.agent).order_by(JobRun.started_at.desc()).limit(limit)
         if job is not None:
             query = query.where(JobRun.job == job)
         with self.session() as s:
@@ -141,31 +146,33 @@ class Records:
 
     def unfinished_runs(self) -> list[JobRun]:
         with self.session() as s:
-            return list(s.scalars(select(JobRun).where(JobRun.finished_at.is_(None))).all())
+            query = select(JobRun).where(JobRun.agent == self.agent, JobRun.finished_at.is_(None))
+            return list(s.scalars(query).all())
 
     # -- incidents ---------------------------------------------------------------------
 
     def open_incident(self, job: str, kind: str) -> Incident | None:
-        query = select(Incident).where(Incident.job == job, Incident.kind == kind)
+        query = select(Incident).where(Incident.agent == self.agent, Incident.job == job, Incident.kind == kind)
         query = query.where(Incident.resolved_at.is_(None))
         with self.session() as s:
             return s.scalars(query.order_by(Incident.id.desc()).limit(1)).first()
 
     def last_resolved_at(self, job: str, kind: str) -> datetime | None:
         query = select(Incident.resolved_at).where(
-            Incident.job == job, Incident.kind == kind, Incident.resolved_at.is_not(None)
+            Incident.agent == self.agent, Incident.job == job, Incident.kind == kind, Incident.resolved_at.is_not(None)
         )
         with self.session() as s:
             return s.scalars(query.order_by(Incident.resolved_at.desc()).limit(1)).first()
 
     def save_incident(self, incident: Incident) -> Incident:
+        incident.agent = self.agent
         with self.session() as s:
             merged = s.merge(incident)
             s.flush()  # assigns the id of a new incident
             return merged
 
     def incidents(self, open_only: bool = False) -> list[Incident]:
-        query = select(Incident).order_by(Incident.id)
+        query = select(Incident).where(Incident.agent == self.agent).order_by(Incident.id)
         if open_only:
             query = query.where(Incident.resolved_at.is_(None))
         with self.session() as s:
@@ -176,7 +183,8 @@ class Records:
     def prune(self, before: datetime) -> list[JobRun]:
         """Delete job runs started before ``before`` and resolved incidents; return the runs deleted."""
         with self.session() as s:
-            old = list(s.scalars(select(JobRun).where(JobRun.started_at < before)).all())
-            s.execute(delete(JobRun).where(JobRun.started_at < before))
-            s.execute(delete(Incident).where(Incident.resolved_at < before))
+            mine = JobRun.agent == self.agent
+            old = list(s.scalars(select(JobRun).where(mine, JobRun.started_at < before)).all())
+            s.execute(delete(JobRun).where(mine, JobRun.started_at < before))
+            s.execute(delete(Incident).where(Incident.agent == self.agent, Incident.resolved_at < before))
             return old

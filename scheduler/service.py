@@ -120,7 +120,7 @@ class Service:
         self.url = database or config.database or default_url()
         self.artefacts = Path(config.artefacts)
         self.clock = clock
-        self.records = Records(self.url)
+        self.records = Records(self.url, config.agent)
         self.store = Store(self.url)
         self.metrics = Metrics()
         self.metrics_port = config.metrics.port if metrics_port is None else metrics_port
@@ -405,7 +405,7 @@ def describe_jobs(config: ScheduleConfig, *, database: str | None = None, now: d
     from reports.store import default_url
 
     url = database or config.database or default_url()
-    records = Records(url)
+    records = Records(url, config.agent)
     # The job table read directly: a scheduler, even paused, would process due jobs on shutdown.
     jobstore = SQLAlchemyJobStore(url=url, tablename=f"scheduler_jobs_{config.agent}")
     jobstore.start(BackgroundScheduler(timezone=UTC), "default")

@@ -215,3 +215,16 @@ def test_decide_is_pure_and_ignores_runs_without_evidence() -> None:
     assert decide([False], is_open=True, last_notified=now, now=later, rule=RULE) is None  # good run: no reminder
     quiet = RULE.model_copy(update={"remind_every": None})
     assert decide([True], is_open=True, last_notified=now, now=later, rule=quiet) is None
+
+
+def test_agents_sharing_a_database_keep_their_own_runs_and_incidents(tmp_path: Path) -> None:
+    shanghai = Harness(tmp_path)
+    urumqi = Records(f"sqlite:///{tmp_path / 'db.sqlite'}", agent="urumqi")
+    shanghai.records.save_run(JobRun(run_id="smoke-running", job="smoke", started_at=T0))
+    shanghai.fail(), shanghai.fail()
+    assert len(shanghai.records.incidents(open_only=True)) == 1
+    assert urumqi.incidents() == [] and urumqi.runs("smoke") == []
+    assert urumqi.unfinished_runs() == []  # another agent's run in progress is not ours to recover
+    assert [r.run_id for r in shanghai.records.unfinished_runs()] == ["smoke-running"]
+    urumqi.close()
+    shanghai.records.close()
