@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from probes.result import Expectation, JourneyResult
+from probes.result import JourneyResult
 from probes.session import ProbeSession, Settings, new_run_id, worker_id
 
 JOURNEY_PROPERTY = "orderprobe.journey"
@@ -128,8 +128,11 @@ def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> 
     item.stash[ATTEMPTS] = []
     for attempt in range(retries + 1):
         last = attempt == retries
-        # Keep session fixtures (browser, shop) alive between attempts of the same item.
-        reports = runtestprotocol(item, nextitem=nextitem if last else item, log=False)
+        if attempt:
+            item._initrequest()  # type: ignore[attr-defined]  # fresh fixtures, as pytest-rerunfailures does
+        # Between attempts tear everything down (nextitem=None): a retry starts from a clean
+        # browser and shop, which is what a retry after a flaky failure should do.
+        reports = runtestprotocol(item, nextitem=nextitem if last else None, log=False)
         result = item.stash.get(RESULT, None)
         if last or result is None or result.status.ok:
             for report in reports:

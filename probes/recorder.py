@@ -26,7 +26,7 @@ BINDING = "__orderprobe_count"
 # Runs in every document before page scripts. Main frame only, so iframes don't double count.
 COUNTER_SCRIPT = """
 (() => {
-  if (window.top !== window || window.__orderprobeInstalled) return;
+  if (window.top !== window || window.__orderprobeInstalled || !/^https?:$/.test(location.protocol)) return;
   window.__orderprobeInstalled = true;
   const report = (kind, n) => { try { window.%(binding)s(kind, n); } catch (e) {} };
   report("page_loads", 1);

@@ -15,16 +15,8 @@ if TYPE_CHECKING:
 ADDRESS_FIELDS = ("recipient", "phone", "province", "city", "district", "street", "postcode")
 # What a shop shows instead of the next step when it refuses: seeing one ends the wait at
 # once (with its text as evidence) instead of timing out on the element that never comes.
-STOPS = (
-    "checkout-error",
-    "teen-blocked",
-    "upgrade-required",
-    "pay-error",
-    "bind-required",
-    "order-held",
-    "error-title",
-    "sms-error",
-)
+CHECKOUT_STOPS = ("checkout-error", "teen-blocked", "upgrade-required", "order-held", "error-title")
+STOPS = (*CHECKOUT_STOPS, "pay-error", "bind-required", "sms-error")
 
 
 def sign_in(context: BrowserContext, target: Target, account: Account) -> None:
@@ -46,10 +38,7 @@ def reach(page: Page, want: str, *, stops: tuple[str, ...] = STOPS, timeout_ms: 
     while True:
         if page.get_by_test_id(want).first.is_visible():
             return
-        for stop in stops:
-            notice = page.get_by_test_id(stop).first
-            if notice.is_visible():
-                raise AssertionError(f"shop refused before {want!r}: {notice.inner_text().strip()}")
+        _raise_if_refused(page, repr(want), stops)
         if page.url.startswith("chrome-error://"):
             raise AssertionError(f"browser error page instead of {want!r} (network failure)")
         if time.monotonic() > deadline:
@@ -63,22 +52,38 @@ def fill_address(page: Page, address: Address) -> None:
         page.get_by_test_id(f"addr-{name}").fill(getattr(address, name))
 
 
-def submit_order(page: Page, then: str = "pay-submit") -> None:
+def submit_order(page: Page, then: str | None = None) -> None:
     """Wait for the shipping quote (submit stays disabled until it arrives), submit, and wait
-    for the page that should follow (the cashier by default)."""
+    until the shop has answered: the page ``then`` if given, else any page that is not a refusal."""
     button = page.get_by_test_id("submit-order")
     deadline = time.monotonic() + 15
     while not button.is_enabled():
         if time.monotonic() > deadline:
             raise AssertionError(
-                'shipping quote never arrived: 提交订单 still disabled\nCall log:\n  - waiting for get_by_test_id("submit-order") to be enabled'
+                "shipping quote never arrived: 提交订单 still disabled\n"
+                'Call log:\n  - waiting for get_by_test_id("submit-order") to be enabled'
             )
         reach(page, "submit-order")  # surfaces an error banner at once
         if page.get_by_test_id("quote-retry").is_visible():
             raise AssertionError(f"shipping quote failed: {page.get_by_test_id('toast').inner_text().strip()}")
         page.wait_for_timeout(50)
+    before = page.url
     button.click()
-    reach(page, then)
+    if then:
+        reach(page, then)
+        return
+    page.wait_for_url(lambda url: url != before, timeout=30_000)
+    if not page.url.startswith("chrome-error://"):  # a network failure is the next step's evidence
+        page.wait_for_load_state("domcontentloaded")
+        # Only the shop's own refusals end this step; what the cashier shows belongs to "pay".
+        _raise_if_refused(page, "the next page", CHECKOUT_STOPS)
+
+
+def _raise_if_refused(page: Page, want: str, stops: tuple[str, ...]) -> None:
+    for stop in stops:
+        notice = page.get_by_test_id(stop).first
+        if notice.is_visible():
+            raise AssertionError(f"shop refused before {want}: {notice.inner_text().strip()}")
 
 
 def pay(page: Page, channel: str | None = None) -> None:
@@ -94,7 +99,7 @@ def pay(page: Page, channel: str | None = None) -> None:
     reach(page, "order-confirmed")
 
 
-def buy_now(page: Page, target: Target, sku: str, address: Address, *, then: str = "pay-submit") -> None:
+def buy_now(page: Page, target: Target, sku: str, address: Address, *, then: str | None = None) -> None:
     """Product page → 立即购买 → address → 提交订单, up to the page ``then``."""
     page.goto(target.url(f"/product/{sku}"))
     button = page.get_by_test_id("buy-now")

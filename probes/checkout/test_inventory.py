@@ -16,7 +16,7 @@ def _rush(demo_shop, sku: str) -> None:
     """Demo shop only: other shoppers grab the flash-sale stock before ours arrives."""
     from shop.testing import buy, client, login
 
-    for n in range(demo_shop.state.stock[sku]):
+    for _ in range(demo_shop.state.stock[sku]):
         with client(demo_shop) as http:
             login(http, "normal")
             buy(http, sku=sku, source="product")

@@ -1,0 +1,229 @@
+"""The engine end to end: probe files run through pytest (in a subprocess, as users run
+them) against the embedded demo shop on ephemeral ports, in real headless Chromium, with
+results in a real SQLite store."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from probes.events import read_events
+from probes.result import JourneyResult, Status
+from reports.store import Store
+
+BUILTIN = Path(__file__).resolve().parents[1] / "probes" / "checkout"
+
+
+def run_probes(pytester: pytest.Pytester, *args: str) -> tuple[pytest.RunResult, dict[str, JourneyResult]]:
+    db = pytester.path / "results.db"
+    result = pytester.runpytest_subprocess(
+        "-p", "no:cacheprovider", f"--results=sqlite:///{db}", f"--artefacts={pytester.path / 'art'}", *args
+    )
+    store = Store(f"sqlite:///{db}")
+    try:
+        run_id = store.latest_run_id()
+        journeys = {j.nodeid.split("::")[-1]: j for j in store.journeys(run_id)} if run_id else {}
+    finally:
+        store.close()
+    return result, journeys
+
+
+def by_probe(journeys: dict[str, JourneyResult]) -> dict[str, JourneyResult]:
+    return {j.probe: j for j in journeys.values()}
+
+
+def test_a_shop_delay_shows_up_in_its_own_step_and_no_other(pytester):
+    pytester.makepyfile(
+        test_timing="""
+        def test_timed(journey, page, target, demo_shop):
+            demo_shop.set_fault("slow_route", path="/live", ms=1500)
+            with journey.step("home"):
+                page.goto(target.url("/"))
+            with journey.step("live"):
+                page.goto(target.url("/live"))
+            with journey.step("subsidy"):
+                page.goto(target.url("/subsidy"))
+        """
+    )
+    result, journeys = run_probes(pytester, "--network=wifi")
+    result.assert_outcomes(passed=1)
+    steps = {s.name: s for s in next(iter(journeys.values())).steps}
+    assert steps["live"].duration_ms >= 1500
+    assert steps["home"].duration_ms < 1500 and steps["subsidy"].duration_ms < 1500
+    # Steps follow each other on one monotonic clock.
+    assert steps["home"].start_ms <= steps["live"].start_ms <= steps["subsidy"].start_ms
+    assert steps["subsidy"].start_ms >= steps["live"].start_ms + steps["live"].duration_ms - 1
+
+
+def test_the_three_entry_paths_cost_what_they_require(pytester):
+    """Counted in the browser: taps (trusted clicks), text inputs, page loads."""
+    result, journeys = run_probes(pytester, str(BUILTIN), "--matrix=smoke", "-n", "2")
+    result.assert_outcomes(passed=3)
+    paths = by_probe(journeys)
+
+    def cost(probe: str) -> tuple[int, int, int, int]:
+        j = paths[probe]
+        return len(j.steps), j.interactions.taps, j.interactions.text_inputs, j.interactions.page_loads
+
+    # video feed: add to cart, checkout, submit, channel + pay = 5 taps; 7 address fields;
+    # feed, feed again after add, cart, checkout, cashier hand-off, cashier, confirmation = 7 loads
+    assert cost("video_feed_checkout") == (6, 5, 7, 7)
+    # live room: product, buy now, submit, channel + pay; no cart page
+    assert cost("live_room_checkout") == (4, 5, 7, 6)
+    # subsidy: buy now, submit, channel + pay; the address is pre-filled
+    assert cost("subsidy_checkout") == (3, 4, 0, 5)
+    assert all(j.interactions.requests >= j.interactions.page_loads for j in paths.values())
+    assert all(j.interactions.bytes > 10_000 for j in paths.values())
+
+
+PAY_PROBE = """
+from probes.checkout.steps import buy_now, pay, sign_in
+
+def test_checkout(journey, page, context, target, profile, demo_shop, request):
+    if request.config.getoption("--label") == ["fault=payment_down"]:
+        demo_shop.set_fault("payment_down")
+    sign_in(context, target, profile.account)
+    with journey.step("buy now"):
+        buy_now(page, target, "GN-701", profile.region.address)
+    with journey.step("pay"):
+        pay(page)
+"""
+
+
+def test_payment_fault_fails_at_pay_with_evidence_and_healthy_shop_passes(pytester):
+    pytester.makepyfile(test_pay=PAY_PROBE)
+    healthy, ok = run_probes(pytester)
+    healthy.assert_outcomes(passed=1)
+    passed = next(iter(ok.values()))
+    assert passed.status is Status.PASSED and passed.failure is None
+    assert passed.artefacts == []  # nothing kept for a passing journey (trace discarded)
+    assert not (pytester.path / "art" / passed.run_id / passed.nodeid.split("::")[-1]).exists()
+
+    broken, failed = run_probes(pytester, "--label=fault=payment_down")
+    broken.assert_outcomes(failed=1)
+    journey = next(iter(failed.values()))
+    assert journey.status is Status.FAILED
+    failure = journey.failure
+    assert failure.step == "pay"
+    assert "pay.localhost" in failure.url and failure.document_status == 503
+    assert any(r.status == 503 and "pay.localhost" in r.url for r in failure.failed_requests)
+    assert journey.cause.dependency == "payment-gateway"
+    kinds = {a.kind: a for a in journey.artefacts}
+    assert {"screenshot", "trace"} <= set(kinds)
+    for artefact in kinds.values():
+        path = pytester.path / "art" / artefact.path
+        assert path.stat().st_size == artefact.bytes > 0
+    assert failure.screenshot == kinds["screenshot"].path and failure.trace == kinds["trace"].path
+
+
+def test_expectations_blocked_is_a_pass_and_unexpected_success_fails(pytester):
+    pytester.makepyfile(
+        test_expect=PAY_PROBE.replace("def test_checkout", "def _checkout")
+        + """
+import pytest
+
+@pytest.mark.profile(account="teen")
+@pytest.mark.expect("blocked", causes=["account"])
+def test_teen(journey, page, context, target, profile, demo_shop, request):
+    _checkout(journey, page, context, target, profile, demo_shop, request)
+
+@pytest.mark.expect("blocked", causes=["account"])
+def test_normal_should_have_been_blocked(journey, page, context, target, profile, demo_shop, request):
+    _checkout(journey, page, context, target, profile, demo_shop, request)
+
+@pytest.mark.profile(account="teen")
+@pytest.mark.expect("blocked", causes=["region"])
+def test_teen_blocked_for_the_wrong_reason(journey, page, context, target, profile, demo_shop, request):
+    _checkout(journey, page, context, target, profile, demo_shop, request)
+"""
+    )
+    result, journeys = run_probes(pytester, "-n", "2")
+    result.assert_outcomes(passed=1, failed=2)
+    probes = by_probe(journeys)
+    assert probes["teen"].status is Status.BLOCKED and probes["teen"].cause.category == "account"
+    unexpected = probes["normal_should_have_been_blocked"]
+    assert unexpected.status is Status.FAILED and unexpected.cause.detail == "not_blocked"
+    assert probes["teen_blocked_for_the_wrong_reason"].status is Status.FAILED
+
+
+def test_concurrent_workers_lose_no_journey(pytester):
+    pytester.makepyfile(
+        test_many="""
+        import pytest
+
+        @pytest.mark.parametrize("n", range(16))
+        def test_visit(journey, page, target, n):
+            with journey.step("open"):
+                page.goto(target.url("/"))
+            with journey.step("subsidy"):
+                page.goto(target.url("/subsidy"))
+        """
+    )
+    result, journeys = run_probes(pytester, "-n", "2", "--tracing=off")
+    result.assert_outcomes(passed=16)
+    assert len(journeys) == 16 and all(len(j.steps) == 2 for j in journeys.values())
+    assert {j.worker for j in journeys.values()} == {"gw0", "gw1"}
+    run_id = next(iter(journeys.values())).run_id
+    events = read_events(pytester.path / "art" / run_id / "events.jsonl")
+    assert sum(e["event"] == "journey/end" for e in events) == 16
+    assert sum(e["event"] == "step/end" for e in events) == 32
+
+
+def test_a_broken_selector_is_a_broken_probe_not_a_broken_checkout(pytester):
+    pytester.makepyfile(
+        test_drift="""
+        def test_drift(journey, page, target):
+            with journey.step("open subsidy page"):
+                page.goto(target.url("/subsidy"))
+            with journey.step("buy now"):
+                page.get_by_test_id("subsidy-buy-NO-SUCH-BUTTON").click(timeout=1500)
+        """
+    )
+    result, journeys = run_probes(pytester)
+    result.assert_outcomes(failed=1)
+    journey = next(iter(journeys.values()))
+    assert journey.status is Status.ERROR and journey.cause.category == "probe_broken"
+    assert journey.failure.action == "Locator.click"
+    assert journey.failure.locator == 'get_by_test_id("subsidy-buy-NO-SUCH-BUTTON")'
+
+
+def test_retries_record_a_late_pass_as_flaky_with_both_attempts(pytester):
+    marker = pytester.path / "attempted"
+    pytester.makepyfile(
+        test_flaky=f"""
+        from pathlib import Path
+
+        def test_flaky(journey, page, target):
+            with journey.step("open"):
+                page.goto(target.url("/"))
+                first = not Path({str(marker)!r}).exists()
+                Path({str(marker)!r}).touch()
+                assert not first, "first attempt fails"
+        """
+    )
+    result, journeys = run_probes(pytester, "--retries=1")
+    result.assert_outcomes(passed=1)
+    journey = next(iter(journeys.values()))
+    assert journey.status is Status.FLAKY and journey.attempt == 2
+    assert [a.status for a in journey.previous_attempts] == [Status.FAILED]
+
+
+def test_a_browser_that_dies_mid_run_is_relaunched_for_the_next_journey(pytester):
+    pytester.makepyfile(
+        test_crash="""
+        def test_a_crash(journey, page, browser, target):
+            with journey.step("open"):
+                page.goto(target.url("/"))
+                browser.close()  # what a crashed browser looks like from here
+                page.goto(target.url("/live"))
+
+        def test_b_after(journey, page, target):
+            with journey.step("open"):
+                page.goto(target.url("/"))
+        """
+    )
+    result, journeys = run_probes(pytester, "-p", "no:randomly")
+    result.assert_outcomes(passed=1, failed=1)
+    assert by_probe(journeys)["b_after"].status is Status.PASSED
+    assert by_probe(journeys)["a_crash"].status in (Status.FAILED, Status.ERROR)
