@@ -117,7 +117,8 @@ class DemoShop:
         self.context.stopping.clear()
         self.context.shop_url = f"http://{self._url_host()}:{self.port}"
         self.context.payment_url = f"http://{self.payment_host}:{self.payment_port}"
-        for app, sock in zip(build_apps(self.context), self._sockets, strict=True):
+        self.apps = build_apps(self.context)  # (shop, payment) Starlette apps, e.g. to add a route in a test
+        for app, sock in zip(self.apps, self._sockets, strict=True):
             config = uvicorn.Config(
                 app, log_config=None, log_level="warning", access_log=False, lifespan="off", timeout_graceful_shutdown=2
             )

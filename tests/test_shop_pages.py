@@ -7,6 +7,9 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
 
 from shop.server import DemoShop
 from shop.testing import client, login, running_shop, submit
@@ -191,3 +194,20 @@ def test_reset_restores_stock_orders_and_sessions(demo: DemoShop, http: httpx.Cl
     demo.reset()
     assert demo.state.stock["FS-001"] == 3 and not demo.state.orders
     assert 'data-testid="login-link"' in http.get("/").text  # the old session is gone
+
+
+def test_an_unexpected_error_is_a_chinese_500_without_traceback(demo: DemoShop, http: httpx.Client) -> None:
+    # A shop bug cannot be provoked on purpose, so a route that raises is added to the running app.
+    def boom(request: Request) -> Response:
+        raise RuntimeError("secret internals")
+
+    shop_app = demo.apps[0]
+    shop_app.router.routes += [Route("/boom", boom), Route("/api/boom", boom)]
+    try:
+        page = http.get("/boom")
+        assert page.status_code == 500 and "系统异常" in page.text and code_of(page.text) == "INTERNAL"
+        assert "secret internals" not in page.text and "Traceback" not in page.text
+        api = http.get("/api/boom")
+        assert api.status_code == 500 and api.json()["code"] == "INTERNAL"
+    finally:
+        del shop_app.router.routes[-2:]
