@@ -7,6 +7,7 @@ loads are facts about the path, not numbers the probe author declared.
 
 from __future__ import annotations
 
+import contextlib
 import re
 import time
 from collections import deque
@@ -28,32 +29,28 @@ COUNTER_SCRIPT = """
 (() => {
   if (window.top !== window || window.__orderprobeInstalled || !/^https?:$/.test(location.protocol)) return;
   window.__orderprobeInstalled = true;
-  const report = (kind, n) => { try { window.%(binding)s(kind, n); } catch (e) {} };
+  const report = (kind, n) => { try { window.__BINDING__(kind, n); } catch (e) {} };
+  const textual = t => t.tagName === "TEXTAREA"
+    || (t.tagName === "INPUT" && !/^(checkbox|radio|button|submit|range|color|file|hidden)$/i.test(t.type));
   report("page_loads", 1);
-  const typing = new WeakSet();
+  const typing = new WeakSet();  // one text input = one field typed into, however many keys
   document.addEventListener("click", e => { if (e.isTrusted) report("taps", 1); }, true);
   document.addEventListener("input", e => {
     const t = e.target;
-    if (!e.isTrusted || !t || typing.has(t)) return;
-    if (t.tagName === "TEXTAREA" || (t.tagName === "INPUT" && !/^(checkbox|radio|button|submit|range|color|file)$/i.test(t.type))) {
-      typing.add(t); report("text_inputs", 1);
-    }
+    if (e.isTrusted && t && !typing.has(t) && textual(t)) { typing.add(t); report("text_inputs", 1); }
   }, true);
   document.addEventListener("focusout", e => { if (e.target) typing.delete(e.target); }, true);
-  try {
-    new PerformanceObserver(list => {
-      let bytes = 0;
-      for (const entry of list.getEntries()) bytes += entry.transferSize || 0;
-      if (bytes) report("bytes", bytes);
-    }).observe({type: "resource", buffered: true});
-    new PerformanceObserver(list => {
-      let bytes = 0;
-      for (const entry of list.getEntries()) bytes += entry.transferSize || 0;
-      if (bytes) report("bytes", bytes);
-    }).observe({type: "navigation", buffered: true});
-  } catch (e) {}
+  for (const type of ["navigation", "resource"]) {
+    try {
+      new PerformanceObserver(list => {
+        let bytes = 0;
+        for (const entry of list.getEntries()) bytes += entry.transferSize || 0;
+        if (bytes) report("bytes", bytes);
+      }).observe({type, buffered: true});
+    } catch (e) {}
+  }
 })();
-""" % {"binding": BINDING}
+""".replace("__BINDING__", BINDING)
 
 _ACTION = re.compile(r"^(?:[\w.]+Error: )?([A-Z]\w*\.\w+):", re.M)
 _EXPECT = re.compile(r'Expect "(\w+)"')
@@ -98,10 +95,8 @@ class Recorder:
     # -- meter -------------------------------------------------------------------------
     def meter(self) -> Interactions:
         """Counter totals, after draining any binding calls still in flight."""
-        try:
+        with contextlib.suppress(Exception):  # closed or crashed page: count what arrived
             self.page.evaluate("0")  # a round trip: events sent before it are dispatched first
-        except Exception:  # closed or crashed page: count what arrived
-            pass
         return self.counts.model_copy()
 
     def _on_count(self, _source: dict, kind: str, n: int) -> None:
