@@ -6,6 +6,7 @@ Every xdist worker appends to the same file; each event is one ``write()`` on an
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import time
@@ -22,10 +23,8 @@ class EventLog:
 
     def emit(self, event: str, **data: Any) -> None:
         line = json.dumps({"event": event, "ts": time.time(), "worker": self.worker, **data}, ensure_ascii=False)
-        try:
+        with contextlib.suppress(OSError):  # a full disk must not stop the journey; the store still gets it
             os.write(self._fd, (line + "\n").encode())
-        except OSError:  # a full disk must not stop the journey; the store still gets the result
-            pass
 
     def close(self) -> None:
         os.close(self._fd)

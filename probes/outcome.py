@@ -25,9 +25,9 @@ def verdict(*, failed: bool, cause: Cause | None, expectation: Expectation, slow
     assert cause is not None
     if cause.category == "probe_broken":
         return Status.ERROR, cause
-    if blocked_expected and cause.category not in NEVER_BLOCKED:
-        if not expectation.causes or cause.category in expectation.causes:
-            return Status.BLOCKED, cause
+    acceptable = not expectation.causes or cause.category in expectation.causes
+    if blocked_expected and cause.category not in NEVER_BLOCKED and acceptable:
+        return Status.BLOCKED, cause
     return Status.FAILED, cause
 
 

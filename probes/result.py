@@ -96,7 +96,9 @@ class FailurePoint(BaseModel):
 
 
 class Cause(BaseModel):
-    category: str  # network | compatibility | payment | account | inventory | region | system | third_party | ux_path | probe_broken | unknown
+    # network | compatibility | payment | account | inventory | region | system | third_party | ux_path
+    # | probe_broken | unknown (| expectation: an expected block did not happen)
+    category: str
     detail: str = ""  # e.g. "dns", "sold_out", "maintenance"
     dependency: str | None = None  # named third party, e.g. "payment-gateway"
     rule: str = ""  # id of the rule that matched
