@@ -19,6 +19,7 @@ from probes.target import Target
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, BrowserContext, Page, Playwright
+
     from profiles.models import MatrixItem, Profile
 
 RUNNING = pytest.StashKey[JourneyRun]()

@@ -17,10 +17,10 @@ from probes.result import Artefact, Cause, FailurePoint, JourneyResult, Status, 
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser
-    from profiles.models import MatrixItem
 
     from probes.session import ProbeSession
     from probes.target import Target
+    from profiles.models import MatrixItem
 
 
 def _safe(nodeid: str) -> str:

@@ -9,9 +9,8 @@ import pytest
 from probes.result import Expectation
 
 if TYPE_CHECKING:
-    from profiles.models import MatrixItem
-
     from probes.session import ProbeSession
+    from profiles.models import MatrixItem
 
 
 def marker_expectation(definition: pytest.Function) -> Expectation:

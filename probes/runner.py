@@ -86,9 +86,8 @@ def pytest_args(args: argparse.Namespace, run_id: str) -> list[str]:
 
 def validate(args: argparse.Namespace) -> str | None:
     """Refuse bad profiles, matrices and rules before any browser starts."""
-    from profiles.catalogue import load_catalogue
-
     from probes.classify import Classifier
+    from profiles.catalogue import load_catalogue
 
     try:
         catalogue = load_catalogue([Path(p) for p in args.profiles])

@@ -17,9 +17,9 @@ from probes.target import parse_dependencies
 
 if TYPE_CHECKING:
     import pytest
-    from profiles.catalogue import Catalogue
 
     from probes.classify import Classifier
+    from profiles.catalogue import Catalogue
     from reports.store import Store
 
 
