@@ -71,9 +71,15 @@ def main(args: argparse.Namespace) -> int:
     if args.action == "list":
         return _list(config, args)
     _logging(args.verbose)
+    from sqlalchemy.exc import ArgumentError, OperationalError
+
     from scheduler.service import Service
 
-    service = Service(config, database=args.database, metrics_port=args.metrics_port)
+    try:
+        service = Service(config, database=args.database, metrics_port=args.metrics_port)
+    except (ArgumentError, OperationalError) as exc:
+        print(f"orderprobe schedule: {path}: database: cannot open it: {exc}", file=sys.stderr)
+        return 2
     stop = threading.Event()
 
     def on_signal(signum: int, _frame: object) -> None:
@@ -87,7 +93,13 @@ def main(args: argparse.Namespace) -> int:
     signal.signal(signal.SIGINT, on_signal)
     if args.once:
         return _once(service, args.once)
-    service.start()
+    try:
+        service.start()
+    except OSError as exc:  # the metrics port is taken, most likely
+        where = f"{config.metrics.host}:{service.metrics_port}"
+        print(f"orderprobe schedule: {path}: metrics: cannot listen on {where}: {exc.strerror or exc}", file=sys.stderr)
+        service.stop(grace=0)
+        return 2
     while not stop.wait(1.0):
         pass
     service.stop()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -125,3 +126,25 @@ def test_cli_refuses_a_bad_file_before_starting_exit_2_without_traceback(tmp_pat
         timeout=120,
     )
     assert missing.returncode == 2 and "no schedule file" in missing.stderr
+
+
+def test_cli_refuses_an_unusable_database_or_metrics_port_with_a_message(tmp_path: Path) -> None:
+    path = tmp_path / "schedules.yaml"
+    path.write_text("database: 'nosuch://x'\njobs:\n  - {id: a, every: 1h, command: [x]}\n", encoding="utf-8")
+    done = subprocess.run(
+        [sys.executable, "-m", "probes.cli", "schedule", "--config", str(path)], capture_output=True, text=True
+    )
+    assert done.returncode == 2 and f"{path}: database: cannot open it" in done.stderr
+    assert "Traceback" not in done.stderr
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        path.write_text(f"database: 'sqlite:///{tmp_path / 'db'}'\njobs:\n  - {{id: a, every: 1h, command: [x]}}\n")
+        done = subprocess.run(
+            [sys.executable, "-m", "probes.cli", "schedule", "--config", str(path), "--metrics-port", str(port)],
+            capture_output=True,
+            text=True,
+        )
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert f"metrics: cannot listen on 127.0.0.1:{port}: Address already in use" in done.stderr
