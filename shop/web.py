@@ -5,6 +5,7 @@ pages and the middleware that applies faults, old-device checks, sessions and he
 from __future__ import annotations
 
 import asyncio
+import logging
 import re
 import threading
 from dataclasses import dataclass, field
@@ -24,6 +25,7 @@ from shop.catalogue import yuan
 from shop.faults import FaultBoard
 from shop.state import Session, ShopState
 
+log = logging.getLogger("shop")
 SESSION_COOKIE = "sid"
 OLD_ANDROID = re.compile(r"Android 4\.\d")
 # Old Android 4.x gets the upgrade page on these shop paths (and on every payment page).
@@ -137,8 +139,12 @@ class FaultMiddleware:
         request = Request(scope)  # shares scope["state"] with the endpoint's Request
         early, new_sid = await self._before(request)
 
+        started = False
+
         async def send_with_headers(message: Message) -> None:
+            nonlocal started
             if message["type"] == "http.response.start":
+                started = True
                 headers = MutableHeaders(scope=message)
                 headers["Timing-Allow-Origin"] = "*"
                 headers.setdefault("Cache-Control", "no-store")
@@ -146,7 +152,15 @@ class FaultMiddleware:
                     headers.append("Set-Cookie", f"{SESSION_COOKIE}={new_sid}; HttpOnly; Path=/; SameSite=Lax")
             await send(message)
 
-        await (early or self.app)(scope, receive, send_with_headers)
+        try:
+            await (early or self.app)(scope, receive, send_with_headers)
+        except Exception as exc:
+            if started:
+                raise
+            # Answer the error page here instead of letting it reach the server, which would
+            # drop the keep-alive connection (a shop bug must not look like a network failure).
+            log.exception("demo shop: error on %s %s", request.method, request.url.path)
+            await (await server_error(request, exc))(scope, receive, send_with_headers)
 
     async def _before(self, request: Request) -> tuple[ASGIApp | None, str | None]:
         """Return (a response that replaces the endpoint, or None; a new session id, or None)."""

@@ -209,5 +209,6 @@ def test_an_unexpected_error_is_a_chinese_500_without_traceback(demo: DemoShop, 
         assert "secret internals" not in page.text and "Traceback" not in page.text
         api = http.get("/api/boom")
         assert api.status_code == 500 and api.json()["code"] == "INTERNAL"
+        assert http.get("/feed").status_code == 200  # the keep-alive connection survived
     finally:
         del shop_app.router.routes[-2:]
