@@ -50,7 +50,7 @@ class JourneyRun:
         self.emulation: Any = None
         self._duration_ms: float | None = None
         session.events.emit(
-            "journey/start", journey=self.id, probe=item.probe, profile=item.profile.name, nodeid=nodeid
+            "journey/start", journey=self.id, probe=item.probe, profile=self.profile_label, nodeid=nodeid
         )
 
     # -- lifecycle ----------------------------------------------------------------------------
@@ -93,6 +93,11 @@ class JourneyRun:
         step = f"after {last}" if last else "(before the first step)"
         return self.recorder.capture(step if when == "call" else f"({when})", error)
 
+    @property
+    def profile_label(self) -> str:
+        """device/network/region/account, plus any mid-journey switch: a different condition."""
+        return self.item.profile.name + "".join(f"+{s.slug}" for s in self.item.profile.switches)
+
     def explain(self) -> str:
         cause = self.cause
         return f"{self.status}: {cause.summary if cause else ''}"
@@ -129,7 +134,7 @@ class JourneyRun:
             "journey/end",
             journey=self.id,
             probe=self.item.probe,
-            profile=self.item.profile.name,
+            profile=self.profile_label,
             status=str(self.status),
             duration_ms=self._duration_ms,
             step=self.failure.step if self.failure else None,
@@ -156,7 +161,7 @@ class JourneyRun:
             run_id=self.session.run_id,
             probe=self.item.probe,
             nodeid=self.nodeid,
-            profile=self.item.profile.name,
+            profile=self.profile_label,
             conditions=self.conditions,
             target=self.target.base_url,
             worker=self.session.worker,
@@ -189,3 +194,32 @@ class JourneyRun:
 
     def on_step_failed(self, journey: Journey, name: str, error: BaseException) -> None:
         pass
+
+
+def crashed_result(session: ProbeSession, nodeid: str, message: str) -> JourneyResult:
+    """A journey whose worker process died: what its journey/start event said, marked as an
+    error of the harness (never of the checkout), so the run still accounts for it."""
+    from probes.events import read_events
+
+    started = [e for e in read_events(session.run_dir / "events.jsonl") if e.get("nodeid") == nodeid]
+    start = started[-1] if started else {}
+    probe = start.get("probe") or nodeid.split("::")[-1].split("[")[0].removeprefix("test_")
+    return JourneyResult(
+        id=start.get("journey") or uuid.uuid4().hex,
+        run_id=session.run_id,
+        probe=probe,
+        nodeid=nodeid,
+        profile=start.get("profile", "?"),
+        worker=start.get("worker", "?"),
+        status=Status.ERROR,
+        started_at=datetime.fromtimestamp(start["ts"], UTC) if start else datetime.now(UTC),
+        duration_ms=0.0,
+        failure=FailurePoint(step="(worker)", error_type="WorkerCrash", message=message[:2000]),
+        cause=Cause(
+            category="system",
+            detail="worker_crashed",
+            rule="harness.worker_crashed",
+            evidence=message.splitlines()[0][:300] if message else "",
+            summary="探测进程崩溃（浏览器或 worker 被杀）— the probe worker died mid-journey; other journeys went on",
+        ),
+    )

@@ -173,9 +173,13 @@ class _ResultWriter:
         self.config = config
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
-        for name, value in report.user_properties:
-            if name == JOURNEY_PROPERTY:
-                self.record(JourneyResult.model_validate_json(value))
+        journeys = [value for name, value in report.user_properties if name == JOURNEY_PROPERTY]
+        for value in journeys:
+            self.record(JourneyResult.model_validate_json(value))
+        if not journeys and report.failed and "crashed while running" in str(report.longrepr):
+            from probes.journey_run import crashed_result  # xdist lost the worker, not the run
+
+            self.record(crashed_result(self.session, report.nodeid, str(report.longrepr)))
 
     def record(self, result: JourneyResult) -> None:
         try:

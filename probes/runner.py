@@ -109,7 +109,9 @@ def main(args: argparse.Namespace) -> int:
     from probes.progress import Progress
     from probes.session import new_run_id
 
-    console = Console(stderr=False, highlight=False)
+    console = Console(highlight=False)
+    if not console.is_terminal:  # logs and CI: wide enough that the summary table doesn't wrap
+        console = Console(highlight=False, width=180)
     adhoc = args.profile or any(getattr(args, k) for k in ("device", "network", "region", "account"))
     if not args.matrix and not adhoc:
         args.matrix = "smoke"

@@ -227,3 +227,26 @@ def test_a_browser_that_dies_mid_run_is_relaunched_for_the_next_journey(pytester
     result.assert_outcomes(passed=1, failed=1)
     assert by_probe(journeys)["b_after"].status is Status.PASSED
     assert by_probe(journeys)["a_crash"].status in (Status.FAILED, Status.ERROR)
+
+
+def test_a_killed_worker_loses_only_its_own_journey(pytester):
+    pytester.makepyfile(
+        test_kill="""
+        import os
+        import pytest
+
+        @pytest.mark.parametrize("n", range(4))
+        def test_visit(journey, page, target, n):
+            with journey.step("open"):
+                page.goto(target.url("/"))
+            if n == 1:
+                os._exit(3)  # the worker process dies mid-journey
+        """
+    )
+    result, journeys = run_probes(pytester, "-n", "2", "--tracing=off")
+    result.assert_outcomes(passed=3, failed=1)
+    statuses = sorted(j.status.value for j in journeys.values())
+    assert statuses == ["error", "passed", "passed", "passed"]
+    crashed = next(j for j in journeys.values() if j.status is Status.ERROR)
+    assert crashed.nodeid.endswith("-1]") and crashed.cause.detail == "worker_crashed"
+    assert crashed.profile == "android-mid/wifi/shanghai/normal"  # recovered from its journey/start event
