@@ -50,14 +50,14 @@ def main(args: argparse.Namespace) -> int:
     from sqlalchemy.exc import ArgumentError, OperationalError
 
     from reports import compare, html, i18n, run_report, trend
-    from reports.store import Store, default_url
+    from reports.store import Store, StoreSchemaError, default_url
 
     lang = args.lang or i18n.default_lang()
     out, artefacts = Path(args.out), Path(args.artefacts)
     url = args.results or default_url()
     try:
         store = Store(url)
-    except (ArgumentError, OperationalError) as exc:
+    except (ArgumentError, OperationalError, StoreSchemaError) as exc:
         reason = getattr(exc, "orig", None) or exc  # the driver's own words, without SQLAlchemy's footer
         print(f"orderprobe report: cannot open results store {url!r}: {reason}", file=sys.stderr)
         return 2

@@ -32,6 +32,7 @@ from sqlalchemy import (
     event,
     func,
     insert,
+    inspect,
     select,
 )
 from sqlalchemy.exc import DBAPIError
@@ -41,6 +42,10 @@ from probes.result import JourneyResult, Status
 
 
 class Base(DeclarativeBase):
+    pass
+
+
+class StoreSchemaError(RuntimeError):
     pass
 
 
@@ -78,12 +83,18 @@ class Journey(Base):
     cause_category: Mapped[str | None] = mapped_column(String(50))
     cause_detail: Mapped[str | None] = mapped_column(String(200))
     cause_dependency: Mapped[str | None] = mapped_column(String(200))
-    data: Mapped[str] = mapped_column(Text)  # the full JourneyResult JSON
     __table_args__ = (
-        Index("ix_journeys_series", "probe", "profile", "started_epoch"),
-        Index("ix_journeys_time", "started_epoch", "status"),
-        Index("ix_journeys_cause", "cause_category", "cause_detail", "started_epoch"),
+        Index("ix_journeys_series", "probe", "profile", "started_epoch", "id", "ok"),
+        Index("ix_journeys_time", "started_epoch", "ok", "run_id"),
     )
+
+
+class JourneyJSON(Base):
+    """The full JourneyResult, apart: kilobytes per row would make every scan of ``journeys`` slow."""
+
+    __tablename__ = "journey_json"
+    journey_id: Mapped[str] = mapped_column(_fk("journeys.id"), primary_key=True)
+    data: Mapped[str] = mapped_column(Text)
 
 
 class Step(Base):
@@ -92,6 +103,9 @@ class Step(Base):
     idx: Mapped[int] = mapped_column(Integer, primary_key=True)
     name: Mapped[str] = mapped_column(String(200))
     status: Mapped[str] = mapped_column(String(20))
+    # Copied from the journey so step-time aggregation over a window needs no join.
+    probe: Mapped[str] = mapped_column(String(200))
+    started_epoch: Mapped[int] = mapped_column(BigInteger)
     start_ms: Mapped[float] = mapped_column(Float)
     duration_ms: Mapped[float] = mapped_column(Float)
     budget_ms: Mapped[float | None] = mapped_column(Float)
@@ -101,7 +115,7 @@ class Step(Base):
     requests: Mapped[int] = mapped_column(Integer, default=0)
     bytes: Mapped[int] = mapped_column(BigInteger, default=0)
     console_errors: Mapped[int] = mapped_column(Integer, default=0)
-    __table_args__ = (Index("ix_steps_name", "name"),)
+    __table_args__ = (Index("ix_steps_time", "started_epoch", "probe", "name", "status", "duration_ms"),)
 
 
 class Failure(Base):
@@ -150,6 +164,9 @@ class ArtefactRow(Base):
     kind: Mapped[str] = mapped_column(String(40))
     path: Mapped[str] = mapped_column(Text)  # relative to the artefacts folder
     bytes: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+TABLES: tuple[type[Base], ...] = (Journey, JourneyJSON, Step, Failure, Request, ArtefactRow)  # parents first
 
 
 class RunSummary(BaseModel):
@@ -224,10 +241,24 @@ class Store:
             try:
                 with self.write() as conn:
                     Base.metadata.create_all(conn)
+                    self._check_columns(conn)
                 return
             except DBAPIError:  # another process created them between our check and CREATE
                 if attempt == 2:
                     raise
+
+    def _check_columns(self, conn: Connection) -> None:
+        """A store written by an older orderprobe is refused clearly, not with a failing INSERT later."""
+        inspector = inspect(conn)
+        for table in Base.metadata.sorted_tables:
+            have = {c["name"] for c in inspector.get_columns(table.name)}
+            missing = [c.name for c in table.columns if c.name not in have]
+            if missing:
+                raise StoreSchemaError(
+                    f"results store {self.engine.url.render_as_string(hide_password=True)}: table {table.name!r} "
+                    f"lacks column(s) {', '.join(missing)} (written by an older orderprobe); "
+                    "move that database aside or point --results elsewhere"
+                )
 
     @contextmanager
     def write(self) -> Iterator[Connection]:
@@ -292,11 +323,11 @@ class Store:
                     stub = dict(started_at=utc_naive(r.started_at), target=r.target, labels={}, command="")
                     conn.execute(insert(Run).values(id=run_id, matrix=None, **stub))
             ids = [r.id for r in results]
-            for table in (Step, Failure, Request, ArtefactRow, Journey):
+            for table in reversed(TABLES):  # children first (foreign keys)
                 key = Journey.id if table is Journey else table.journey_id
                 conn.execute(delete(table).where(key.in_(ids)))
             rows = _rows(results)
-            for table in (Journey, Step, Failure, Request, ArtefactRow):  # parents first (foreign keys)
+            for table in TABLES:  # parents first (foreign keys)
                 if rows[table]:
                     # Core executemany with bound parameters: one cached statement per table.
                     conn.execute(table.__table__.insert(), rows[table])
@@ -345,13 +376,16 @@ class Store:
     def journeys(self, run_id: str) -> list[JourneyResult]:
         with self.read() as conn:
             data = conn.scalars(
-                select(Journey.data).where(Journey.run_id == run_id).order_by(Journey.started_at, Journey.id)
+                select(JourneyJSON.data)
+                .join(Journey, Journey.id == JourneyJSON.journey_id)
+                .where(Journey.run_id == run_id)
+                .order_by(Journey.started_at, Journey.id)
             ).all()
         return [JourneyResult.model_validate_json(d) for d in data]
 
     def journey(self, journey_id: str) -> JourneyResult | None:
         with self.read() as conn:
-            data = conn.scalar(select(Journey.data).where(Journey.id == journey_id))
+            data = conn.scalar(select(JourneyJSON.data).where(JourneyJSON.journey_id == journey_id))
         return JourneyResult.model_validate_json(data) if data else None
 
     def latest_run_id(self) -> str | None:
@@ -361,8 +395,9 @@ class Store:
 
 def _rows(results: list[JourneyResult]) -> dict[type[Base], list[dict[str, Any]]]:
     """The journeys as table rows: queryable columns, steps, failures, requests, artefacts."""
-    rows: dict[type[Base], list[dict[str, Any]]] = {t: [] for t in (Journey, Step, Failure, Request, ArtefactRow)}
+    rows: dict[type[Base], list[dict[str, Any]]] = {t: [] for t in TABLES}
     for r in results:
+        rows[JourneyJSON].append(dict(journey_id=r.id, data=r.model_dump_json()))
         cause = r.cause.model_dump() if r.cause else {}
         rows[Journey].append(
             dict(
@@ -372,13 +407,13 @@ def _rows(results: list[JourneyResult]) -> dict[type[Base], list[dict[str, Any]]
                 started_at=utc_naive(r.started_at),
                 started_epoch=epoch(r.started_at),
                 failed_step=r.failed_step,
-                data=r.model_dump_json(),
                 **{f"cause_{k}": cause.get(k) for k in ("category", "detail", "dependency")},
             )
         )
         for i, s in enumerate(r.steps):
             step = s.model_dump(exclude={"interactions", "error", "conditions"})
-            rows[Step].append(dict(step, **s.interactions.model_dump(), journey_id=r.id, idx=i))
+            copied = dict(journey_id=r.id, idx=i, probe=r.probe, started_epoch=epoch(r.started_at))
+            rows[Step].append(dict(step, **s.interactions.model_dump(), **copied))
         for i, a in enumerate(r.artefacts):
             rows[ArtefactRow].append(dict(a.model_dump(), journey_id=r.id, idx=i))
         if r.failure:

@@ -67,9 +67,7 @@ def test_add_journey_is_idempotent_and_replaces_children(store: Store) -> None:
     first = _failing()
     store.add_journey(first)
     store.add_journey(first)
-    fixed = first.model_copy(
-        update={"status": Status.PASSED, "failure": None, "cause": None, "artefacts": []}
-    )
+    fixed = first.model_copy(update={"status": Status.PASSED, "failure": None, "cause": None, "artefacts": []})
     store.add_journey(fixed)
     assert store.journeys("run-1") == [fixed]
     with store.read() as conn:
@@ -84,9 +82,7 @@ def test_queryable_columns_hold_failure_cause_and_steps(store: Store) -> None:
     store.add_journey(j)
     with store.read() as conn:
         row = conn.execute(select(Journey).where(Journey.id == j.id)).one()
-        failure = conn.execute(
-            text("SELECT step, cause_rule, cause_evidence, screenshot FROM failures")
-        ).one()
+        failure = conn.execute(text("SELECT step, cause_rule, cause_evidence, screenshot FROM failures")).one()
         steps = conn.execute(select(Step.name, Step.taps).order_by(Step.idx)).all()
     assert (row.status, row.ok, row.failed_step) == ("failed", False, j.failure.step)
     assert (row.cause_category, row.cause_detail, row.cause_dependency) == (
@@ -106,9 +102,7 @@ def test_queryable_columns_hold_failure_cause_and_steps(store: Store) -> None:
 
 def test_run_summary_counts_duration_and_order(store: Store) -> None:
     store.start_run("old", started_at=T0 - timedelta(days=2), target="t", matrix=None)
-    store.start_run(
-        "run-1", started_at=T0, target="http://shop", matrix="presale", labels={"who": "qa"}, command="x"
-    )
+    store.start_run("run-1", started_at=T0, target="http://shop", matrix="presale", labels={"who": "qa"}, command="x")
     for j in sample.run_journeys(random.Random(1), "run-1", T0, failing=0.3):
         store.add_journey(j)
     store.finish_run("run-1", finished_at=T0 + timedelta(seconds=95), exit_code=1)
@@ -179,3 +173,15 @@ def test_several_processes_write_at_once_without_losing_rows(tmp_path: Path) -> 
             )
     finally:
         store.close()
+
+
+def test_a_store_from_an_older_schema_is_refused_clearly(tmp_path: Path) -> None:
+    import sqlite3
+
+    from reports.store import StoreSchemaError
+
+    db = tmp_path / "old.db"
+    with sqlite3.connect(db) as conn:
+        conn.execute("CREATE TABLE steps (journey_id TEXT, idx INTEGER, name TEXT)")
+    with pytest.raises(StoreSchemaError, match=r"table 'steps' lacks column\(s\) status, probe"):
+        Store(f"sqlite:///{db}")
