@@ -9,11 +9,12 @@ SQLite and PostgreSQL compute alike.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from itertools import groupby
 from typing import Any
 
 from sqlalchemy import ColumnElement, and_, case, func, literal, or_, select
 
-from reports.store import Failure, Journey, Step, Store
+from reports.store import Failure, Journey, Step, Store, bin_value
 
 NICE_WIDTHS = (300, 900, 1800, 3600, 3 * 3600, 6 * 3600, 12 * 3600, 86400, 7 * 86400)
 
@@ -72,31 +73,39 @@ def availability(store: Store, w: Window) -> list[Any]:
         return list(conn.execute(query))
 
 
-def step_percentiles(store: Store, w: Window) -> list[Any]:
-    """Rows (probe, step, bucket, n, p50, p95) by nearest rank, over steps that did not fail."""
-    b = (Step.started_epoch + w.offset) // w.width
-    part = (Step.probe, Step.name, b)
-    inner = (
-        select(
-            Step.probe.label("probe"),
-            Step.name.label("step"),
-            b.label("b"),
-            Step.duration_ms.label("d"),
-            func.row_number().over(partition_by=part, order_by=Step.duration_ms).label("rn"),
-            func.count().over(partition_by=part).label("n"),
-        )
+def step_percentiles(store: Store, w: Window) -> list[tuple[str, str, int, int, float, float]]:
+    """Rows (probe, step, bucket, n, p50, p95) over steps that did not fail.
+
+    The database counts steps per 1%-wide duration bin (a plain GROUP BY; sorting every
+    step for an exact rank cost 4× more); nearest rank is then read off the small histogram,
+    within 0.5% of the exact value.
+    """
+    b = ((Step.started_epoch + w.offset) // w.width).label("b")
+    query = (
+        select(Step.probe, Step.name, b, Step.duration_bin, func.count())
         .where(Step.started_epoch >= w.since, Step.started_epoch < w.until, Step.status != "failed")
-        .subquery()
-    )
-
-    def rank(p: int) -> ColumnElement[Any]:
-        return func.max(case((inner.c.rn == (inner.c.n * p + 99) // 100, inner.c.d)))
-
-    query = select(inner.c.probe, inner.c.step, inner.c.b, func.max(inner.c.n), rank(50), rank(95)).group_by(
-        inner.c.probe, inner.c.step, inner.c.b
+        .group_by(Step.probe, Step.name, b, Step.duration_bin)
+        .order_by(Step.probe, Step.name, b, Step.duration_bin)
     )
     with store.read() as conn:
-        return list(conn.execute(query))
+        histogram = conn.execute(query).all()
+    out = []
+    for (probe, step, bucket), rows in groupby(histogram, key=lambda r: (r[0], r[1], r[2])):
+        bins = [(r[3], r[4]) for r in rows]
+        n = sum(count for _, count in bins)
+        out.append((probe, step, bucket, n, _rank(bins, n, 50), _rank(bins, n, 95)))
+    return out
+
+
+def _rank(bins: list[tuple[int, int]], n: int, p: int) -> float:
+    """Nearest-rank percentile from (bin, count) pairs in bin order."""
+    wanted = (n * p + 99) // 100
+    seen = 0
+    for duration_bin, count in bins:
+        seen += count
+        if seen >= wanted:
+            return round(bin_value(duration_bin), 1)
+    raise AssertionError("unreachable: ranks stop at n")
 
 
 def failures_by_cause(store: Store, w: Window) -> list[Any]:

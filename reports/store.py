@@ -8,6 +8,7 @@ columns and the steps table exist so reports aggregate in SQL (see ``reports.que
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
@@ -108,6 +109,8 @@ class Step(Base):
     started_epoch: Mapped[int] = mapped_column(BigInteger)
     start_ms: Mapped[float] = mapped_column(Float)
     duration_ms: Mapped[float] = mapped_column(Float)
+    # Log-scale bin of duration_ms (1% wide): percentiles over any window become a GROUP BY (see queries).
+    duration_bin: Mapped[int] = mapped_column(Integer)
     budget_ms: Mapped[float | None] = mapped_column(Float)
     taps: Mapped[int] = mapped_column(Integer, default=0)
     text_inputs: Mapped[int] = mapped_column(Integer, default=0)
@@ -115,7 +118,7 @@ class Step(Base):
     requests: Mapped[int] = mapped_column(Integer, default=0)
     bytes: Mapped[int] = mapped_column(BigInteger, default=0)
     console_errors: Mapped[int] = mapped_column(Integer, default=0)
-    __table_args__ = (Index("ix_steps_time", "started_epoch", "probe", "name", "status", "duration_ms"),)
+    __table_args__ = (Index("ix_steps_time", "started_epoch", "probe", "name", "status", "duration_bin"),)
 
 
 class Failure(Base):
@@ -203,6 +206,17 @@ def utc_naive(moment: datetime) -> datetime:
 
 def utc_aware(moment: datetime) -> datetime:
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
+
+
+BIN_BASE = 1.01  # step-time bins are 1% wide: a percentile read from them is within 0.5% of the exact one
+
+
+def bin_of(duration_ms: float) -> int:
+    return round(math.log(max(duration_ms, 1.0), BIN_BASE))
+
+
+def bin_value(duration_bin: int) -> float:
+    return BIN_BASE**duration_bin
 
 
 def epoch(moment: datetime) -> int:
@@ -412,7 +426,13 @@ def _rows(results: list[JourneyResult]) -> dict[type[Base], list[dict[str, Any]]
         )
         for i, s in enumerate(r.steps):
             step = s.model_dump(exclude={"interactions", "error", "conditions"})
-            copied = dict(journey_id=r.id, idx=i, probe=r.probe, started_epoch=epoch(r.started_at))
+            copied = dict(
+                journey_id=r.id,
+                idx=i,
+                probe=r.probe,
+                started_epoch=epoch(r.started_at),
+                duration_bin=bin_of(s.duration_ms),
+            )
             rows[Step].append(dict(step, **s.interactions.model_dump(), **copied))
         for i, a in enumerate(r.artefacts):
             rows[ArtefactRow].append(dict(a.model_dump(), journey_id=r.id, idx=i))

@@ -58,7 +58,7 @@ def test_availability_counts_match_python(history) -> None:
     assert queries.totals(store, w) == (40, len(journeys), sum(j.status.ok for j in journeys))
 
 
-def test_step_percentiles_are_nearest_rank_per_bucket(history) -> None:
+def test_step_percentiles_are_nearest_rank_per_bucket_within_half_a_percent(history) -> None:
     store, journeys, w = history
     durations: dict[tuple[str, str, int], list[float]] = defaultdict(list)
     for j in journeys:
@@ -71,7 +71,12 @@ def test_step_percentiles_are_nearest_rank_per_bucket(history) -> None:
         return ordered[math.ceil(len(ordered) * p / 100) - 1]
 
     got = {(p, s, b): (n, p50, p95) for p, s, b, n, p50, p95 in queries.step_percentiles(store, w)}
-    assert got == {k: (len(v), rank(v, 50), rank(v, 95)) for k, v in durations.items()}
+    assert got.keys() == durations.keys()
+    for key, values in durations.items():
+        n, p50, p95 = got[key]
+        assert n == len(values)
+        assert p50 == pytest.approx(rank(values, 50), rel=0.006)  # 1%-wide bins: within half a bin
+        assert p95 == pytest.approx(rank(values, 95), rel=0.006)
 
 
 def test_failures_by_cause_and_dependencies(history) -> None:
