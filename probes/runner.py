@@ -59,8 +59,18 @@ def default_workers() -> str:
 
 def pytest_args(args: argparse.Namespace, run_id: str) -> list[str]:
     argv = [str(p) for p in (args.paths or [BUILTIN_PROBES])]
-    argv += ["-p", "no:cacheprovider", "-p", "no:terminal", "--rootdir", str(Path(argv[0]).resolve().parent)]
-    argv += ["-o", "addopts=", "--junitxml", str(Path(args.artefacts) / run_id / "junit.xml")]
+    if not args.paths:  # built-ins: their own config, not that of the folder we run from
+        argv += ["-c", str(BUILTIN_PROBES / "pytest.ini")]
+    argv += [
+        "-p",
+        "no:cacheprovider",
+        "-p",
+        "no:terminal",
+        "--junitxml",
+        str(Path(args.artefacts) / run_id / "junit.xml"),
+    ]
+    # This package is imported before pytest starts, so it cannot rewrite its asserts: fine.
+    argv += ["-W", "ignore::pytest.PytestAssertRewriteWarning"]
     workers = args.workers or default_workers()
     if workers not in ("0", "1"):
         argv += ["-n", workers]
