@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -29,6 +30,7 @@ from probes.journey_run import JourneyRun
 from probes.session import ProbeSession, Settings
 from probes.target import Target
 from profiles.catalogue import load_catalogue
+from profiles.models import MatrixItem
 from shop.server import DemoShop
 
 # No shaping: overhead is measured against loopback, not hidden behind emulated latency.
@@ -104,12 +106,8 @@ def main(quick: bool = False) -> None:
     with tempfile.TemporaryDirectory() as tmp_name, DemoShop() as shop:
         tmp = Path(tmp_name)
         (tmp / "networks.yaml").write_text(LAN, encoding="utf-8")
-        import os
-
         os.environ.setdefault("ORDERPROBE_DEMO_PASSWORD", "demo-pass")
         item_profile = load_catalogue([tmp]).profile(device="desktop-chrome", network="lan")
-        from profiles.models import MatrixItem
-
         item = MatrixItem(probe="subsidy_checkout", profile=item_profile)
         target = Target(shop.url, {f"{shop.payment_url}/*": "payment-gateway"}, embedded=True)
         sessions = {"harness": session_for(tmp, "off"), "harness+trace": session_for(tmp, "retain-on-failure")}
@@ -143,9 +141,8 @@ def main(quick: bool = False) -> None:
           f"({(opened - 500) / 5:+.1f}% of D), step 'pay' {other:+.1f} ms")  # fmt: skip
     with tempfile.TemporaryDirectory() as tmp_name:
         for workers in ("0", "2"):
-            print(
-                f"orderprobe run -n {workers}: first journey starts {startup(Path(tmp_name), workers):.2f} s after launch"
-            )
+            seconds = startup(Path(tmp_name), workers)
+            print(f"orderprobe run -n {workers}: first journey starts {seconds:.2f} s after launch")
 
 
 if __name__ == "__main__":
