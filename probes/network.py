@@ -339,15 +339,13 @@ class Emulation:
         windows += [{"start_s": round(s, 3), "end_s": round(e, 3), "why": why} for s, e, why in self._offline if s <= t]
         return {
             "profile": self.profile.name,  # the full profile is Profile.describe(); this is what was done with it
-            "applied": {
-                "network": self._network.name,
-                "cdp_network": self._network.cdp_conditions(),
-                "cpu_slowdown": self.profile.device.cpu_slowdown,
-                "client_hints": bool(self.profile.device.brands()),
-                "routes": [p.pattern for p, _ in self._routes] + (["**/* (offline)"] if self._offline_routed else []),
-                "seed": self.seed,
-                "latency": "rtt_ms is round-trip, added once per request (Chromium request-level throttling)",
-            },
+            "network": self._network.name,  # the last one, after any hand-over
+            "cdp_network": self._network.cdp_conditions(),
+            "latency": "rtt_ms is round-trip, added once per request (Chromium request-level throttling)",
+            "cpu_slowdown": self.profile.device.cpu_slowdown,
+            "client_hints": bool(self.profile.device.brands()),
+            "routes": [p.pattern for p, _ in self._routes] + (["**/* (offline)"] if self._offline_routed else []),
+            "seed": self.seed,
             "offline_windows": sorted(windows, key=lambda w: w["start_s"]),
             "switches": list(self.switches_done),
             "requests": dict(self.counts),

@@ -318,7 +318,7 @@ def test_conditions_switch_at_named_steps(emulate: Any, catalogue: Any) -> None:
     record = emulation.record()
     assert [(s["at"], s["did"]) for s in record["switches"]] == [
         ("checkout", "→ slow at start of 'checkout'"), ("pay", "offline 2 s at start of 'pay'")]  # fmt: skip
-    assert record["applied"]["network"] == "slow"
+    assert record["network"] == "slow"
     assert record["offline_windows"] == [{"start_s": 0.0, "end_s": 2.0, "why": "switch@pay"}]
 
 
@@ -331,7 +331,7 @@ def test_record_names_conditions_but_never_secrets(emulate: Any, catalogue: Any,
     assert "s3cret" not in text
     record = emulation.record()
     assert record["profile"] == "android-low/metro-weak/urumqi/teen"
-    assert record["applied"]["cpu_slowdown"] == 5 and record["applied"]["routes"] == ["**/* (offline)"]
+    assert record["cpu_slowdown"] == 5 and record["routes"] == ["**/* (offline)"]
     described = profile.describe()
     assert described["region"]["address"]["province"] == "新疆维吾尔自治区"
     assert described["account"]["password_env"] == "ORDERPROBE_DEMO_PASSWORD"
