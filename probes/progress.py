@@ -96,6 +96,7 @@ class Progress:
         table = Table(title="orderprobe run", show_lines=False, header_style="bold")
         for col in ("probe", "profile", "status", "time", "failing step", "cause"):
             table.add_column(col, overflow="fold")
+        table.add_column("steps (seconds)", overflow="fold", ratio=1)
         for r in sorted(self.results, key=lambda r: (r.probe, r.profile)):
             cause = f"{r.cause.category}/{r.cause.detail}" if r.cause else ""
             if r.cause and r.cause.dependency:
@@ -107,5 +108,6 @@ class Progress:
                 f"{r.duration_ms / 1000:.2f}s",
                 r.failed_step or "",
                 cause,
+                " › ".join(f"{s.name} {s.duration_ms / 1000:.2f}" for s in r.steps),
             )
         return table
