@@ -83,7 +83,7 @@ def session_for(tmp: Path, trace: str) -> ProbeSession:
 
 
 def startup(tmp: Path, workers: str) -> float:
-    """Seconds from launching `orderprobe run` to its first journey/start event."""
+    """Seconds from launching `orderprobe run` to the first step of its first journey (browser up)."""
     art = tmp / f"startup-{workers}"
     cmd = [sys.executable, "-m", "probes.cli", "run", "--probe", "subsidy_checkout", "-n", workers, "--no-report",
            "--no-progress", "--artefacts", str(art), "--results", f"sqlite:///{tmp / 'startup.db'}"]  # fmt: skip
@@ -93,7 +93,7 @@ def startup(tmp: Path, workers: str) -> float:
     while first is None and proc.poll() is None:
         for events in art.glob("*/events.jsonl"):
             for line in events.read_text().splitlines():
-                if '"journey/start"' in line:
+                if '"step/start"' in line:
                     first = json.loads(line)["ts"]
                     break
         time.sleep(0.01)
@@ -142,7 +142,7 @@ def main(quick: bool = False) -> None:
     with tempfile.TemporaryDirectory() as tmp_name:
         for workers in ("0", "2"):
             seconds = startup(Path(tmp_name), workers)
-            print(f"orderprobe run -n {workers}: first journey starts {seconds:.2f} s after launch")
+            print(f"orderprobe run -n {workers}: first step starts {seconds:.2f} s after launch")
 
 
 if __name__ == "__main__":
