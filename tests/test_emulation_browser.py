@@ -129,21 +129,19 @@ def fastest(page: Page, url: str, runs: int) -> float:
 # -- fidelity ------------------------------------------------------------------------------------
 
 
-def test_added_latency_is_the_round_trip_time(emulate: Any, catalogue: Any) -> None:
-    plain, _ = emulate(with_network(catalogue))
-    baseline = fastest(plain, "/small", 5)
+def test_latency_is_the_round_trip_time(emulate: Any, catalogue: Any) -> None:
+    # Chromium holds each response until rtt_ms after its request left, absorbing the server's
+    # own (sub-ms) time: a tiny GET takes the RTT, not RTT + anything.
     page, _ = emulate(with_network(catalogue, rtt_ms=300))
-    added = fastest(page, "/small", 5) - baseline
+    took = fastest(page, "/small", 5)
     # One RTT per request: a one-way (150) or doubled (600) implementation falls outside.
-    assert 0.95 * 300 <= added <= 1.15 * 300, f"added {added:.1f} ms for rtt_ms=300"
+    assert 0.95 * 300 <= took <= 1.15 * 300, f"{took:.1f} ms for rtt_ms=300"
 
 
 def test_download_throughput_for_200_kb(emulate: Any, catalogue: Any) -> None:
-    plain, _ = emulate(with_network(catalogue))
-    baseline = fastest(plain, "/blob?bytes=204800", 3)
     page, _ = emulate(with_network(catalogue, down_kbps=1600))
     expected = 204800 * 8 / 1600  # ms: bits / (kbit/s)
-    took = fastest(page, "/blob?bytes=204800", 2) - baseline
+    took = fastest(page, "/blob?bytes=204800", 2)
     assert 0.95 * expected <= took <= 1.15 * expected, f"{took:.0f} ms, expected {expected:.0f} ms"
 
 
@@ -155,13 +153,14 @@ def test_cpu_slowdown_slows_a_cpu_bound_page(emulate: Any, catalogue: Any, serve
         page.goto(server + "/cpu")
         return page
 
-    plain, throttled = page_at(1), page_at(4)
+    plain, throttled = page_at(1), page_at(6)
     runs: dict[Page, list[float]] = {plain: [], throttled: []}
     for _ in range(4):  # interleaved, so a burst of load on this shared machine hits both alike
         for page, times in runs.items():
             times.append(page.evaluate("burn(5e7)[0]"))
     fast, slow = min(runs[plain]), min(runs[throttled])
-    assert slow / fast > 2.0, f"×4 throttling gave {fast:.1f} → {slow:.1f} ms"
+    # ×6 gives ~×6 on an idle machine; CPU contention compresses it (×4 measured ×1.9 at load 30).
+    assert slow / fast > 2.0, f"×6 throttling gave {fast:.1f} → {slow:.1f} ms"
 
 
 def test_dns_polluted_hosts_fail_while_others_load(emulate: Any, catalogue: Any, server: str) -> None:
