@@ -121,26 +121,46 @@ def _once(service: object, job_id: str) -> int:
 
 
 def _list(config: object, args: argparse.Namespace) -> int:
+    from zoneinfo import ZoneInfo
+
     from rich.console import Console
     from rich.table import Table
 
+    from reports.store import default_url
+    from scheduler import timetable
     from scheduler.config import ScheduleConfig
-    from scheduler.service import describe_jobs
+    from scheduler.records import Records
 
     assert isinstance(config, ScheduleConfig)
+    url = args.database or config.database or default_url()
+    persisted = timetable.persisted(url, config.agent)
+    records = Records(url, config.agent)
+    open_incidents = [i.job for i in records.incidents(open_only=True)]
     table = Table(title=f"orderprobe schedule · {args.config} · agent {config.agent}")
     for column in (
-        "job 任务",
-        "runs 运行",
-        "trigger 触发",
-        "timeout 超时",
-        "next run 下次运行",
-        "last 上次",
-        "open 未恢复",
+        "任务 job",
+        "运行 runs",
+        "触发 trigger",
+        "超时 timeout",
+        "下次 next run",
+        "上次 last",
+        "未恢复 open",
     ):
-        table.add_column(column)
+        table.add_column(column, overflow="fold")
     now = datetime.now(UTC)
-    for row in describe_jobs(config, database=args.database, now=now):
-        table.add_row(*row)
+    for job in config.jobs:
+        zone = ZoneInfo(job.timezone)
+        upcoming = timetable.next_run(job, persisted.get(f"probe:{job.id}"), now)
+        last = records.recent_runs(job.id, 1)
+        table.add_row(
+            job.id,
+            f"matrix {job.matrix}" if job.matrix else " ".join(job.probes) or "command",
+            f"every {job.every:g}s" if job.every else f"cron {job.cron}",
+            f"{job.timeout:g}s",
+            upcoming.astimezone(zone).strftime("%m-%d %H:%M:%S %Z") if upcoming else "-",
+            f"{last[0].verdict} {last[0].started_at.astimezone(zone):%m-%d %H:%M}" if last else "-",
+            str(open_incidents.count(job.id)),
+        )
+    records.close()
     Console().print(table)
     return 0

@@ -57,6 +57,7 @@ class JobRun(Base):
     job: Mapped[str] = mapped_column(String(100), index=True)
     agent: Mapped[str] = mapped_column(String(100), default="local", index=True)
     scheduled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # the trigger's fire time
+    missed: Mapped[int] = mapped_column(Integer, default=0)  # earlier fire times coalesced into this run
     started_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     duration_s: Mapped[float | None] = mapped_column(Float)

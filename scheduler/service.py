@@ -1,13 +1,9 @@
 """The monitoring service: APScheduler 3 runs each job's probes in a subprocess, then alerts.
 
-- One APScheduler job per schedule job, with a stable id, ``max_instances=1`` (never two
-  runs of a job at once), ``coalesce=True`` and a misfire grace time, persisted by an
-  ``SQLAlchemyJobStore`` in the results database (one table per agent).
-- Interval triggers are anchored to a fixed date (offset per job, so jobs spread out):
-  fire times do not depend on when the service started, so a restart re-adds every job
-  (``replace_existing=True``) at the same next slot instead of running it again early.
-  An unchanged job keeps its persisted next run time, so a slot missed while the service
-  was down still runs, once.
+- One APScheduler job per schedule job (see ``timetable``), re-added at every start with a
+  stable id and ``replace_existing=True``. Anchored triggers put a restarted job on the
+  same grid, so it never runs early or twice; an unchanged job keeps its persisted next
+  run time, so a slot missed while the service was down still runs, once.
 - A run that never finished (killed, hung, crashed, or the service died under it) is
   recorded as errored in both our records and the results store.
 """
@@ -18,24 +14,16 @@ import logging
 import sys
 import threading
 import time
-import zlib
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
-from apscheduler.executors.pool import ThreadPoolExecutor
-from apscheduler.job import Job
-from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
-from apscheduler.schedulers.background import BackgroundScheduler
-from apscheduler.schedulers.base import STATE_STOPPED
 from apscheduler.triggers.base import BaseTrigger
-from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from scheduler import channels as channel_kinds
-from scheduler import execution, retention
+from scheduler import execution, retention, timetable
 from scheduler.config import JobConfig, ScheduleConfig
 from scheduler.incidents import KINDS, Incidents, assess, channels_for
 from scheduler.metrics import Metrics, MetricsServer
@@ -44,7 +32,6 @@ from scheduler.records import JobRun, Records
 
 log = logging.getLogger("orderprobe.scheduler")
 
-ANCHOR = datetime(2024, 1, 1, tzinfo=UTC)
 RETENTION_JOB = "retention"
 # Exit codes written to the results store for runs that never finished by themselves.
 SYNTHETIC_EXIT = {
@@ -58,7 +45,7 @@ SYNTHETIC_EXIT = {
 _active: Service | None = None
 
 
-def run_scheduled(job_id: str, spec: str = "", scheduled_at: datetime | None = None) -> None:
+def run_scheduled(job_id: str, spec: str = "", scheduled_at: datetime | None = None, missed: int = 0) -> None:
     """The persisted job callable (``scheduler.service:run_scheduled``)."""
     service = _active
     if service is None:
@@ -67,41 +54,7 @@ def run_scheduled(job_id: str, spec: str = "", scheduled_at: datetime | None = N
     if job_id == RETENTION_JOB:
         service.prune()
     else:
-        service.run_job(job_id, scheduled_at=scheduled_at)
-
-
-class _Scheduler(BackgroundScheduler):
-    def _process_jobs(self) -> float | None:
-        # APScheduler 3 runs one last round after shutdown(): it would fail to submit the
-        # due jobs and still advance their stored next run time, losing those slots.
-        if self.state == STATE_STOPPED:
-            return None
-        return super()._process_jobs()
-
-
-class _StampingExecutor(ThreadPoolExecutor):
-    """Hands each run its scheduled fire time (APScheduler 3 keeps it to itself): jitter, audits."""
-
-    def _do_submit_job(self, job: Job, run_times: list[datetime]) -> None:
-        stamped = Job.__new__(Job)
-        stamped.__setstate__(job.__getstate__())  # a copy: the stored job keeps its own kwargs
-        stamped._scheduler, stamped._jobstore_alias = job._scheduler, job._jobstore_alias
-        stamped.kwargs = {**job.kwargs, "scheduled_at": run_times[-1]}
-        super()._do_submit_job(stamped, run_times)
-
-
-def trigger_for(job: JobConfig) -> BaseTrigger:
-    if job.cron is not None:
-        return CronTrigger.from_crontab(job.cron, timezone=job.timezone)
-    assert job.every is not None
-    offset = zlib.crc32(job.id.encode()) % max(int(job.every), 1)  # stable spread across jobs
-    start = ANCHOR.timestamp() + offset
-    return IntervalTrigger(seconds=job.every, start_date=datetime.fromtimestamp(start, UTC), timezone=job.timezone)
-
-
-def spec_of(job: JobConfig) -> str:
-    """What decides a job's fire times; a persisted job with another spec is rescheduled."""
-    return f"every={job.every} cron={job.cron} tz={job.timezone} grace={job.misfire_grace}"
+        service.run_job(job_id, scheduled_at=scheduled_at, missed=missed)
 
 
 class Service:
@@ -131,17 +84,7 @@ class Service:
         self._stop_deadline: float | None = None
         self._running: dict[str, str] = {}  # job id -> run id in progress
         self._started = time.monotonic()
-        # The runner writes the same SQLite file: wait for its lock rather than fail at once.
-        engine_options = {"connect_args": {"timeout": 30}} if self.url.startswith("sqlite") else {}
-        jobstore = SQLAlchemyJobStore(
-            url=self.url, tablename=f"scheduler_jobs_{config.agent}", engine_options=engine_options
-        )
-        self.scheduler = _Scheduler(
-            jobstores={"default": jobstore},
-            executors={"default": _StampingExecutor(max_workers=len(config.jobs) + 1)},
-            job_defaults={"coalesce": True, "max_instances": 1},
-            timezone=UTC,
-        )
+        self.scheduler = timetable.scheduler(self.url, config.agent, workers=len(config.jobs) + 1)
 
     # -- life cycle ------------------------------------------------------------------
 
@@ -196,12 +139,13 @@ class Service:
             log.info("job %s is no longer in the schedule; removed", stale.id)
             stale.remove()
         for job in self.config.jobs:
-            self._add(f"probe:{job.id}", job.id, trigger_for(job), spec_of(job), job.misfire_grace, job.description)
+            trigger, spec = timetable.trigger_for(job), timetable.spec_of(job)
+            self._add(f"probe:{job.id}", job.id, trigger, spec, job.misfire_grace, job.description)
         every = self.config.retention.every
         self._add(
             RETENTION_JOB,
             RETENTION_JOB,
-            IntervalTrigger(seconds=every, start_date=ANCHOR, timezone=UTC),
+            IntervalTrigger(seconds=every, start_date=timetable.ANCHOR, timezone=UTC),
             f"every={every}",
             3600,
         )
@@ -267,7 +211,7 @@ class Service:
             argv += ["-k", job.select]
         return argv
 
-    def run_job(self, job_id: str, scheduled_at: datetime | None = None) -> JobRun | None:
+    def run_job(self, job_id: str, scheduled_at: datetime | None = None, missed: int = 0) -> JobRun | None:
         if self.stopping.is_set():
             log.info("job %s not started: the service is stopping", job_id)
             return None
@@ -280,15 +224,16 @@ class Service:
             job=job.id,
             agent=self.config.agent,
             scheduled_at=scheduled_at,
+            missed=missed,
             started_at=self.clock(),
             outcome="running",
             verdict="running",
         )
         self.records.save_run(record)
         self._running[job.id] = run_id
-        log.info(
-            "job %s: run %s started%s", job.id, run_id, f" (scheduled {scheduled_at:%H:%M:%S})" if scheduled_at else ""
-        )
+        when = f" (scheduled {scheduled_at:%H:%M:%S})" if scheduled_at else ""
+        late = f"; {missed} missed fire times coalesced into it" if missed else ""
+        log.info("job %s: run %s started%s%s", job.id, run_id, when, late)
         try:
             return self._run(job, record)
         finally:
@@ -398,39 +343,3 @@ class Service:
             "open_incidents": sum(self.incidents.open_counts().values()),
             "jobs": jobs,
         }
-
-
-def describe_jobs(config: ScheduleConfig, *, database: str | None = None, now: datetime) -> list[tuple[str, ...]]:
-    """Rows for ``orderprobe schedule list``: persisted next run times where the service has run."""
-    from reports.store import default_url
-
-    url = database or config.database or default_url()
-    records = Records(url, config.agent)
-    # The job table read directly: a scheduler, even paused, would process due jobs on shutdown.
-    jobstore = SQLAlchemyJobStore(url=url, tablename=f"scheduler_jobs_{config.agent}")
-    jobstore.start(BackgroundScheduler(timezone=UTC), "default")
-    try:
-        persisted = {job.id: job for job in jobstore.get_all_jobs()}
-        open_counts: dict[str, int] = {}
-        for incident in records.incidents(open_only=True):
-            open_counts[incident.job] = open_counts.get(incident.job, 0) + 1
-        rows = []
-        for job in config.jobs:
-            stored = persisted.get(f"probe:{job.id}")
-            same = stored is not None and stored.kwargs.get("spec") == spec_of(job)
-            upcoming = stored.next_run_time if same and stored else trigger_for(job).get_next_fire_time(None, now)
-            last = records.recent_runs(job.id, 1)
-            what = f"matrix {job.matrix}" if job.matrix else " ".join(job.probes) or "command"
-            rows.append((
-                job.id,
-                what[:40],
-                f"every {job.every:g}s" if job.every else f"cron {job.cron}",
-                f"{job.timeout:g}s",
-                upcoming.astimezone(ZoneInfo(job.timezone)).strftime("%m-%d %H:%M:%S %Z") if upcoming else "-",
-                f"{last[0].verdict} {last[0].started_at:%m-%d %H:%M}" if last else "-",
-                str(open_counts.get(job.id, 0)),
-            ))  # fmt: skip
-        return rows
-    finally:
-        jobstore.shutdown()
-        records.close()
