@@ -107,6 +107,7 @@ class Emulation:
         self._closed = False
         self._dropout_origin = 0.0  # dropouts of the current network count from here (a hand-over restarts them)
         self._dropouts: list[tuple[float, float]] = []
+        self._past_dropouts: list[tuple[float, float]] = []
         self._horizon = 0.0
         self._offline: list[tuple[float, float, str]] = []  # from switches / go_offline: (start, end, why)
         self._seen: Counter[tuple[int, str]] = Counter()
@@ -158,9 +159,16 @@ class Emulation:
     def _set_network(self, network: Network) -> None:
         assert self._cdp is not None
         self._cdp.send("Network.emulateNetworkConditions", network.cdp_conditions())
+        self._past_dropouts += self._dropouts_started()  # keep the old network's dropouts for the record
         self._network = network
         self._dropout_origin = self.now()
         self._dropouts, self._horizon = [], 0.0
+
+    def _dropouts_started(self) -> list[tuple[float, float]]:
+        """The current network's dropout windows that have begun, in seconds since apply()."""
+        t, origin = self.now(), self._dropout_origin
+        self.offline_now(t)  # make sure the schedule covers up to now
+        return [(round(origin + s, 3), round(origin + e, 3)) for s, e in self._dropouts if origin + s <= t]
 
     def _override_user_agent(self) -> None:
         assert self._cdp is not None
@@ -329,12 +337,8 @@ class Emulation:
     def record(self) -> dict[str, Any]:
         """What was applied, for ``JourneyResult.conditions``: no secrets, JSON-able."""
         t = self.now()
-        self.offline_now(t)  # make sure the schedule covers up to now
-        origin = self._dropout_origin
         windows = [
-            {"start_s": round(origin + s, 3), "end_s": round(origin + e, 3), "why": "dropout"}
-            for s, e in self._dropouts
-            if origin + s <= t
+            {"start_s": s, "end_s": e, "why": "dropout"} for s, e in self._past_dropouts + self._dropouts_started()
         ]
         windows += [{"start_s": round(s, 3), "end_s": round(e, 3), "why": why} for s, e, why in self._offline if s <= t]
         return {
