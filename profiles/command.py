@@ -151,7 +151,7 @@ def _show_items(console: Any, items: list[Any]) -> None:
 
     table = Table(title=f"{len(items)} items", title_justify="left")
     for c in ("probe", "profile", "expect", "switches"):
-        table.add_column(c, overflow="fold", no_wrap=c == "profile")
+        table.add_column(c, overflow="fold", no_wrap=c in ("probe", "profile"))
     for item in items:
         e = item.expectation
         expect = e.outcome + (f" ({', '.join(e.causes)})" if e.causes else "")
