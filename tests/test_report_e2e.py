@@ -1,0 +1,92 @@
+"""Reports from a store filled by real probe runs: ``orderprobe run`` (pytest + real Chromium)
+against the embedded demo shop, then each report opened in headless Chromium."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Page, sync_playwright
+
+from probes.browser import launch_options
+from reports import compare, html, run_report, trend
+from reports.store import Store
+
+SHOTS = Path(__file__).resolve().parent.parent / "test-artefacts"
+
+
+def _run(folder: Path, run_id: str, *extra: str) -> subprocess.CompletedProcess[str]:
+    argv = [sys.executable, "-m", "probes.cli", "run", "--probe", "subsidy_checkout", "--run-id", run_id]
+    argv += ["--results", f"sqlite:///{folder / 'results.db'}", "--artefacts", str(folder / "artefacts")]
+    argv += ["--reports", str(folder / "reports"), "--no-progress", "-n", "0", "--lang", "zh", *extra]
+    return subprocess.run(argv, cwd=folder, capture_output=True, text=True, timeout=600)
+
+
+@pytest.fixture(scope="module")
+def probed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, Store]]:
+    """Two real runs of the subsidy path: one on DNS-polluted public Wi-Fi (fails), then on Wi-Fi (passes)."""
+    folder = tmp_path_factory.mktemp("e2e")
+    broken = _run(folder, "e2e-dns", "--network", "public-wifi-dns-polluted")
+    assert broken.returncode == 1, broken.stdout + broken.stderr
+    healthy = _run(folder, "e2e-wifi")
+    assert healthy.returncode == 0, healthy.stdout + healthy.stderr
+    # `orderprobe run` wrote the run report itself and printed where.
+    assert f"report   {(folder / 'reports' / html.run_report_name('e2e-wifi')).resolve()}" in healthy.stdout
+    store = Store(f"sqlite:///{folder / 'results.db'}")
+    yield folder, store
+    store.close()
+
+
+@pytest.fixture(scope="module")
+def page() -> Iterator[Page]:
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(**launch_options())
+        yield browser.new_page(viewport={"width": 1366, "height": 768})
+        browser.close()
+
+
+def test_run_report_of_a_real_failure(probed: tuple[Path, Store], page: Page) -> None:
+    folder, store = probed
+    (journey,) = store.journeys("e2e-dns")
+    assert journey.status.value == "failed" and journey.cause is not None and journey.failure is not None
+    path = run_report.write(store, "e2e-dns", folder / "artefacts", folder / "reports", "zh")
+    page.goto(path.as_uri())
+    SHOTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(SHOTS / "report-run-real-failure.png"), full_page=True)
+
+    assert page.locator("#verdict").get_attribute("class") == "verdict v-fail"
+    assert page.locator("#counts .chip[data-status=failed] b").inner_text() == "1"
+    panel = page.locator(f"#{html.anchor(journey.id)} .panel")
+    assert panel.locator("dd.cause").get_attribute("data-cause") == journey.cause.category == "network"
+    assert panel.locator("dd.mono").first.inner_text() == journey.cause.rule
+    if journey.failure.screenshot:  # the engine kept one: it is inlined and decodes
+        assert panel.locator(".shot img").evaluate("i => i.complete && i.naturalWidth") > 0
+    if journey.failure.trace:
+        command = panel.locator("code.trace").inner_text()
+        assert command.startswith("playwright show-trace ") and Path(command.split(" ", 2)[2]).is_file()
+    steps = page.locator(f"#{html.anchor(journey.id)} table.wf tr").count() - 2  # header and total rows
+    assert steps == len(journey.steps)
+
+
+def test_compare_and_trend_from_real_runs(probed: tuple[Path, Store], page: Page) -> None:
+    folder, store = probed
+    (passed,) = store.journeys("e2e-wifi")
+    path = compare.write(store, folder / "reports", "en", runs=["e2e-wifi", "e2e-dns"])
+    page.goto(path.as_uri())
+    cell = page.locator("#paths tr[data-metric=steps] td[data-probe=subsidy_checkout] b")
+    assert cell.inner_text() == str(len(passed.steps))
+    assert page.locator("#paths tr[data-metric=taps] td b").inner_text() == str(passed.interactions.taps)
+
+    path, ctx = trend.write(store, timedelta(days=1), folder / "reports", "en")
+    page.goto(path.as_uri())
+    page.screenshot(path=str(SHOTS / "report-trend-real.png"), full_page=True)
+    assert ctx.journeys == 2 and len(ctx.incidents) == 1
+    # Series are probe × profile: the Wi-Fi pass does not close the polluted-DNS incident.
+    (incident,) = ctx.incidents
+    assert "public-wifi-dns-polluted" in incident.parts and incident.recovered is None
+    assert page.locator("#incidents .ongoing").count() == 1
+    assert page.locator("#latest tr[data-cause=network]").count() == 1
