@@ -269,7 +269,7 @@ class Service:
         self.records.save_run(record)
         if died or result.exit_code not in (0, 1):
             self._finish_store_run(record, SYNTHETIC_EXIT.get(result.outcome, result.exit_code))
-        self.metrics.observe_run(job.id, verdict.verdict, time.time(), result.duration_s, journeys)
+        self.metrics.observe_run(job.id, verdict.verdict, record.finished_at.timestamp(), result.duration_s, journeys)
         for alert in self.incidents.after_run(job, record):
             self.notifier.notify(alert, channels_for(job.alert, alert))
         self.metrics.set_open_incidents(self.incidents.open_counts(), [j.id for j in self.config.jobs], KINDS)
