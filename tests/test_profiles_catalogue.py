@@ -143,6 +143,8 @@ def test_regions_matrix_rules_give_expectations(cat) -> None:  # type: ignore[no
     assert expect[("region_refusal_cosmetics", "shanghai")] == "pass"  # the control
     assert expect[("hk_electronics_customs", "macau")] == "blocked"
     assert expect[("nagqu_ambient_refused", "nagqu")] == "blocked"
+    assert expect[("video_feed_checkout", "nagqu")] == "blocked"  # no ambient goods at all in Nagqu
+    assert expect[("nagqu_ambient_refused", "beijing")] == "pass"
     assert {r for (p, r) in expect if p == "video_feed_checkout"} == set(cat.regions)
 
 
