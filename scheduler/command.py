@@ -68,14 +68,14 @@ def main(args: argparse.Namespace) -> int:
         print(f"orderprobe schedule: {path}: no job {args.once!r} (jobs: {', '.join(j.id for j in config.jobs)})",
               file=sys.stderr)  # fmt: skip
         return 2
-    if args.action == "list":
-        return _list(config, args)
-    _logging(args.verbose)
     from sqlalchemy.exc import ArgumentError, OperationalError
 
     from scheduler.service import Service
 
     try:
+        if args.action == "list":
+            return _list(config, args)
+        _logging(args.verbose)
         service = Service(config, database=args.database, metrics_port=args.metrics_port)
     except (ArgumentError, OperationalError) as exc:
         print(f"orderprobe schedule: {path}: database: cannot open it: {exc}", file=sys.stderr)

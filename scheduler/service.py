@@ -236,6 +236,12 @@ class Service:
         log.info("job %s: run %s started%s%s", job.id, run_id, when, late)
         try:
             return self._run(job, record)
+        except Exception as exc:  # noqa: BLE001 - one broken run must not take the service down
+            log.exception("job %s: run %s failed inside the service", job.id, run_id)
+            record.finished_at, record.outcome, record.verdict = self.clock(), "failed_to_start", "error"
+            record.probe_bad, record.error = True, f"服务内部错误 service error: {type(exc).__name__}: {exc}"
+            self.records.save_run(record)
+            return record
         finally:
             self._running.pop(job.id, None)
 

@@ -331,3 +331,14 @@ def test_cli_list_shows_jobs_and_next_run_times(world: World) -> None:
     out, _ = proc.communicate(timeout=120)
     assert proc.returncode == 0, out
     assert "tick" in out and "cron */5 * * * *" in out and "CST" in out
+
+
+def test_a_run_the_service_cannot_even_start_is_recorded_as_an_error(world: World) -> None:
+    blocker = world.tmp / "artefacts"
+    blocker.write_text("a file where the artefact folder should be")
+    job = "  - id: tick\n    every: 1h\n    command: ['{python}', '-c', 'pass']\n"
+    service = Service(parse(world.yaml(job), "test.yaml", world.environ), environ=world.environ)
+    world.services.append(service)
+    record = service.run_job("tick")
+    assert record is not None and (record.verdict, record.outcome) == ("error", "failed_to_start")
+    assert "service error" in record.error and world.finished("tick")[0].run_id == record.run_id
