@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import tzinfo
 from pathlib import Path
 from statistics import median
+from urllib.parse import unquote
 
 from probes.result import Cause, FailurePoint, JourneyResult, RequestRecord, Status
 from reports import html, i18n
@@ -107,6 +108,7 @@ class JourneyView:
     steps: list[StepView]
     totals: dict[str, int]
     conditions: list[tuple[str, str]]
+    conditions_summary: str  # one line: each profile part's title
     failure: FailureView | None
     attempts: list[AttemptView]
 
@@ -169,7 +171,7 @@ def _request(r: RequestRecord) -> RequestView:
     bad = r.failure is not None or r.status is None or r.status >= 400
     return RequestView(
         method=r.method,
-        url=html.scrub(r.url),
+        url=html.scrub(unquote(r.url)),  # 收件人=李华 reads better than %E6%94%B6…
         status=r.failure or (str(r.status) if r.status is not None else "–"),
         bad=bad,
         start_ms=r.start_ms,
@@ -186,7 +188,7 @@ def _failure(f: FailurePoint, artefacts_dir: Path, inline: html.Inliner) -> Fail
         step=f.step,
         action=f.action or "",
         locator=f.locator or "",
-        url=html.scrub(f.url),
+        url=html.scrub(unquote(f.url)),
         error_type=f.error_type,
         message=html.scrub(f.message),
         document_status=f.document_status,
@@ -251,6 +253,7 @@ def journey_view(
         steps=_steps(j),
         totals=totals,
         conditions=html.flatten(j.conditions),
+        conditions_summary=_summary(j),
         failure=_failure(j.failure, artefacts_dir, inline or html.Inliner(artefacts_dir)) if j.failure else None,
         attempts=[
             AttemptView(
@@ -264,6 +267,16 @@ def journey_view(
             for a in j.previous_attempts
         ],
     )
+
+
+def _summary(j: JourneyResult) -> str:
+    names = j.profile.split("/")
+    parts = []
+    for i, kind in enumerate(("device", "network", "region", "account")):
+        part = j.conditions.get(kind)
+        title = part.get("title") if isinstance(part, dict) else None
+        parts.append(str(title or (names[i] if i < len(names) else "")))
+    return " · ".join(p for p in parts if p)
 
 
 def _grid(journeys: list[JourneyResult]) -> tuple[list[str], list[GridRow]]:

@@ -149,7 +149,11 @@ def test_failure_panel_names_cause_rule_evidence_and_inlines_the_screenshot(fill
     trace = str((artefacts / evil.failure.trace).resolve())
     assert panel.locator("code.trace").inner_text() == f"playwright show-trace {trace}"
     assert panel.locator(".reqs tr.bad").count() == 1  # the 503, in red
-    assert page.locator(f"#{anchor(evil.id)} .cond").inner_text().count("xinjiang-urumqi") == 1
+    # The exact profile it ran under: one line, unfolding to every applied setting.
+    conditions = page.locator(f"#{anchor(evil.id)} details.conditions")
+    assert conditions.locator("summary").inner_text().endswith("redmi-9a · metro-weak · xinjiang-urumqi · normal")
+    conditions.locator("summary").click()
+    assert "region.name\txinjiang-urumqi" in conditions.locator(".cond").inner_text().replace("\n", "\t")
 
 
 def test_hostile_strings_show_as_text_and_secrets_never_appear(filled, tmp_path: Path, page: Page) -> None:
