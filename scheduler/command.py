@@ -58,11 +58,17 @@ def main(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
+    from profiles.catalogue import load_catalogue
+
     try:
-        # Listing needs no secrets; running does, so their env vars are checked up front.
-        config = load(path, environ=None if args.action == "list" else dict(os.environ))
+        # Listing needs no secrets; running does, so env vars and profile names are checked up front.
+        checked = args.action != "list"
+        config = load(path, dict(os.environ) if checked else None, load_catalogue() if checked else None)
     except ScheduleError as exc:
         print(f"orderprobe schedule: refused {path}\n{exc}", file=sys.stderr)
+        return 2
+    except ValueError as exc:  # the profile catalogue itself is broken: its error names its file and line
+        print(f"orderprobe schedule: the profile catalogue is invalid\n{exc}", file=sys.stderr)
         return 2
     if args.once and args.once not in {j.id for j in config.jobs}:
         print(f"orderprobe schedule: {path}: no job {args.once!r} (jobs: {', '.join(j.id for j in config.jobs)})",

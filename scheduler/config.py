@@ -240,6 +240,25 @@ def _locate(root: yaml.Node | None, loc: tuple[int | str, ...]) -> tuple[int, st
     return line, field
 
 
+def _catalogue_errors(jobs: list, catalogue: Any) -> list[tuple[tuple, str]]:
+    """Matrix and profile names must exist in the profile catalogue (``profiles.catalogue``)."""
+    errors = []
+    for i, job in enumerate(jobs):
+        if not isinstance(job, dict) or job.get("command"):
+            continue
+        profile = job.get("profile") if isinstance(job.get("profile"), dict) else {}
+        names = [(("matrix",), "matrix", job.get("matrix"))]
+        names += [(("profile", kind), kind, profile.get(kind)) for kind in ("device", "network", "region", "account")]
+        for loc, kind, name in names:
+            if not isinstance(name, str):
+                continue
+            try:
+                catalogue.expand(name) if kind == "matrix" else catalogue.profile(**{kind: name})
+            except ValueError as exc:
+                errors.append((("jobs", i, *loc), getattr(exc, "message", str(exc))))
+    return errors
+
+
 def _reference_errors(data: dict, environ: dict[str, str] | None) -> list[tuple[tuple, str]]:
     """Channel names a job uses must exist; with `environ`, the env vars channels name must be set."""
     channels = data.get("channels") if isinstance(data.get("channels"), dict) else {}
@@ -263,10 +282,13 @@ def _reference_errors(data: dict, environ: dict[str, str] | None) -> list[tuple[
     return errors
 
 
-def parse(text: str, source: str = "<schedule>", environ: dict[str, str] | None = None) -> ScheduleConfig:
+def parse(
+    text: str, source: str = "<schedule>", environ: dict[str, str] | None = None, catalogue: Any = None
+) -> ScheduleConfig:
     """Validate a schedule document; raise ScheduleError listing every problem by line.
 
-    Pass ``environ`` (the service does) to also require the env vars channels name.
+    The service also passes ``environ`` (the env vars channels name must be set) and the
+    profile ``catalogue`` (matrix and profile names must exist), so a run never fails on them.
     """
     try:
         root = yaml.compose(text)
@@ -284,6 +306,8 @@ def parse(text: str, source: str = "<schedule>", environ: dict[str, str] | None 
         problems = [(tuple(e["loc"]), e["msg"].removeprefix("Value error, ")) for e in exc.errors()]
         config = None
     problems += _reference_errors(data, environ)
+    if catalogue is not None and isinstance(data.get("jobs"), list):
+        problems += _catalogue_errors(data["jobs"], catalogue)
     if problems:
         located = sorted((*_locate(root, loc), msg) for loc, msg in problems)
         lines = [f"{source}:{line}: {field or '(file)'}: {msg}" for line, field, msg in located]
@@ -292,10 +316,10 @@ def parse(text: str, source: str = "<schedule>", environ: dict[str, str] | None 
     return config
 
 
-def load(path: str | Path, environ: dict[str, str] | None = None) -> ScheduleConfig:
+def load(path: str | Path, environ: dict[str, str] | None = None, catalogue: Any = None) -> ScheduleConfig:
     path = Path(path)
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise ScheduleError(f"{path}: cannot read schedule file: {exc.strerror}") from None
-    return parse(text, str(path), environ)
+    return parse(text, str(path), environ, catalogue)

@@ -148,3 +148,19 @@ def test_cli_refuses_an_unusable_database_or_metrics_port_with_a_message(tmp_pat
         )
     assert done.returncode == 2, done.stdout + done.stderr
     assert f"metrics: cannot listen on 127.0.0.1:{port}: Address already in use" in done.stderr
+
+
+def test_matrix_and_profile_names_are_checked_against_the_catalogue_before_the_service_starts() -> None:
+    from profiles.catalogue import load_catalogue
+
+    catalogue = load_catalogue()
+    text = GOOD.replace("matrix: smoke", "matrix: smok").replace("device: android-old", "device: android-mid")
+    with pytest.raises(ScheduleError) as caught:
+        parse(text.replace("network: metro}", "network: metro-weeak}"), "bad.yaml", catalogue=catalogue)
+    message = str(caught.value)
+    assert "bad.yaml:10: jobs[0].matrix: unknown matrix 'smok'; did you mean 'smoke'?" in message
+    assert "bad.yaml:17: jobs[1].profile.network: unknown network 'metro-weeak'; did you mean 'metro-weak'?" in message
+    parse(text.replace("matrix: smok", "matrix: smoke").replace("network: metro}", "network: metro-weak}"),
+          "good.yaml", catalogue=catalogue)  # fmt: skip
+    example = Path(__file__).parents[1] / "scheduler" / "schedules.example.yaml"
+    load(example, catalogue=catalogue)
