@@ -123,7 +123,7 @@ EN: dict[str, str] = {
     "shown": "shown",
     "step": "Step",
     "steps": "Steps",
-    "n_steps": "{n} steps",
+    "n_steps": "steps: {n}",
     "start": "Start",
     "taps": "Taps",
     "text_inputs": "Inputs",

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from itertools import groupby
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, case, func, literal, or_, select
+from sqlalchemy import BigInteger, ColumnElement, and_, case, func, literal, literal_column, or_, select
 
 from reports.store import Failure, Journey, Step, Store, bin_value
 
@@ -32,8 +32,12 @@ class Window:
         width = next((w for w in NICE_WIDTHS if span / w <= max_buckets), NICE_WIDTHS[-1])
         return cls(since, until, width, offset)
 
-    def bucket(self) -> ColumnElement[Any]:
-        return (Journey.started_epoch + self.offset) // self.width
+    def bucket(self, epoch: ColumnElement[int] = Journey.started_epoch) -> ColumnElement[Any]:
+        # Numbers inline, not bound: PostgreSQL only matches a SELECT expression to its GROUP BY
+        # twin when they are textually equal, and two bound parameters never are.
+        return (epoch + literal_column(str(int(self.offset)), BigInteger)) // literal_column(
+            str(int(self.width)), BigInteger
+        )
 
     @property
     def first(self) -> int:
@@ -80,7 +84,7 @@ def step_percentiles(store: Store, w: Window) -> list[tuple[str, str, int, int, 
     step for an exact rank cost 4× more); nearest rank is then read off the small histogram,
     within 0.5% of the exact value.
     """
-    b = ((Step.started_epoch + w.offset) // w.width).label("b")
+    b = w.bucket(Step.started_epoch).label("b")
     query = (
         select(Step.probe, Step.name, b, Step.duration_bin, func.count())
         .where(Step.started_epoch >= w.since, Step.started_epoch < w.until, Step.status != "failed")
