@@ -170,13 +170,14 @@ def context(
     return CompareContext(run_ids, profile, baseline, list(METRICS), paths, across, list(colour.items()))
 
 
-def default_runs(store: Store, limit: int = 5) -> list[str]:
-    """The latest run and up to ``limit - 1`` earlier runs of the same matrix (medians over them)."""
-    runs = store.runs(limit=50)
+def default_runs(store: Store, limit: int = 5, matrix: str = "paths") -> list[str]:
+    """Up to ``limit`` latest runs of the ``paths`` matrix (the entry paths under one profile, made
+    for this report); without any, the latest run and earlier ones of its matrix."""
+    runs = store.runs(limit=200)
     if not runs:
         return []
-    latest = runs[0]
-    return [r.id for r in runs if r.matrix == latest.matrix][:limit]
+    wanted = matrix if any(r.matrix == matrix for r in runs) else runs[0].matrix
+    return [r.id for r in runs if r.matrix == wanted][:limit]
 
 
 def render(

@@ -64,8 +64,10 @@ def store(tmp_path: Path) -> Iterator[Store]:
     s.close()
 
 
-def test_default_runs_are_the_latest_matrix(store: Store) -> None:
+def test_default_runs_are_the_paths_matrix_else_the_latest_matrix(store: Store) -> None:
+    store.start_run("later-presale", started_at=T0 + timedelta(days=2), target="t", matrix="presale")
     assert compare.default_runs(store) == ["paths-3", "paths-2", "paths-1"]
+    assert compare.default_runs(store, matrix="regions") == ["later-presale", "other"]
 
 
 def test_medians_and_diffs_to_the_baseline(store: Store) -> None:
