@@ -41,7 +41,7 @@ def plan_items(session: ProbeSession, probe: str, definition: pytest.Function) -
         items = [i for i in expanded[settings.matrix] if i.probe == probe]
         # A matrix row that states an expectation wins; otherwise the probe's own marker.
         return [
-            i if i.expectation != Expectation() else i.model_copy(update={"expectation": expectation}) for i in items
+            i if i.stated else i.model_copy(update={"expectation": expectation}) for i in items
         ]
     chosen = {**marker_profile(definition), **settings.profile}
     return [MatrixItem(probe=probe, profile=catalogue.profile(**chosen), expectation=expectation)]

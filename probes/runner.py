@@ -7,6 +7,10 @@ import argparse
 import os
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 BUILTIN_PROBES = Path(__file__).parent / "checkout"
 PASS_THROUGH = (
@@ -141,12 +145,24 @@ def main(args: argparse.Namespace) -> int:
         console.print("[bold red]orderprobe: no journeys ran[/] (check --matrix / --probe / -k)")
         return 2 if code in (0, 5) else code
     console.print(progress.summary())
+    _warn_missing_probes(console, args, {r.probe for r in progress.results})
     _print_paths(console, args, run_id, run_dir)
     ok = all(r.status.ok for r in progress.results)
     return 0 if ok and code == 0 else (1 if code in (0, 1) else code)
 
 
-def _print_paths(console: object, args: argparse.Namespace, run_id: str, run_dir: Path) -> None:
+def _warn_missing_probes(console: Console, args: argparse.Namespace, ran: set[str]) -> None:
+    """A matrix that names a probe no file defines selects nothing: say so, it is usually a typo."""
+    if not args.matrix or args.probe or args.keyword:
+        return
+    from profiles.catalogue import load_catalogue
+
+    named = {i.probe for i in load_catalogue([Path(p) for p in args.profiles]).expand(args.matrix)}
+    if missing := sorted(named - ran):
+        console.print(f"[yellow]matrix {args.matrix} names probes that no probe file defines: {', '.join(missing)}[/]")
+
+
+def _print_paths(console: Console, args: argparse.Namespace, run_id: str, run_dir: Path) -> None:
     from reports.store import default_url
 
     results = args.results or default_url()
@@ -168,4 +184,4 @@ def _print_paths(console: object, args: argparse.Namespace, run_id: str, run_dir
         except Exception as exc:  # the results are stored; a report problem must not hide them
             print(f"orderprobe: run report failed: {exc}", file=sys.stderr)
     for line in lines:
-        console.print(line)  # type: ignore[attr-defined]
+        console.print(line)

@@ -245,8 +245,11 @@ class Catalogue:
             switches = [self.switch(s) for s in (*m.switches, *row.switches)]
             profile = self.profile(row.device, row.network, row.region, row.account, switches)
             names = {k: getattr(profile, k).name for k in ("device", "network", "region", "account")}
-            expect = row.expect or next((r.expect for r in m.rules if r.matches(row.probe, names)), Expect())
-            item = MatrixItem(probe=row.probe, profile=profile, expectation=expect.expectation(), matrix=name)
+            stated = row.expect or next((r.expect for r in m.rules if r.matches(row.probe, names)), None)
+            expect = stated or Expect()
+            item = MatrixItem(
+                probe=row.probe, profile=profile, expectation=expect.expectation(), matrix=name, stated=bool(stated)
+            )
             key = (item.probe, item.id)
             if key in seen:
                 problems.append(doc.problem((*base, *loc), f"duplicate combination {row.probe} × {item.id} "

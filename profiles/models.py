@@ -440,6 +440,7 @@ class MatrixItem(Strict):
     profile: Profile
     expectation: Expectation = Expectation()
     matrix: str = ""
+    stated: bool = False  # the matrix stated the expectation; otherwise the probe's own marker applies
 
     @property
     def id(self) -> str:
