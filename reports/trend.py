@@ -250,8 +250,8 @@ def context(
     incidents = _incidents(store, w, lang, tz)[:MAX_INCIDENTS]
     linked = sorted({f.run_id for f in latest} | {i.run_id for i in incidents})
     return TrendContext(
-        since=_when(w.since, tz),
-        until=_when(w.until, tz),
+        since=datetime.fromtimestamp(w.since, UTC).astimezone(tz).strftime("%Y-%m-%d %H:%M"),
+        until=datetime.fromtimestamp(w.until, UTC).astimezone(tz).strftime("%Y-%m-%d %H:%M %Z"),
         bucket=html.span(w.width),
         runs=runs,
         journeys=journeys,
