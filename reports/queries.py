@@ -14,7 +14,8 @@ from typing import Any
 
 from sqlalchemy import BigInteger, ColumnElement, and_, case, func, literal, literal_column, or_, select
 
-from reports.store import Failure, Journey, Step, Store, bin_value
+from reports.schema import Failure, Journey, Step, bin_value
+from reports.store import Store
 
 NICE_WIDTHS = (300, 900, 1800, 3600, 3 * 3600, 6 * 3600, 12 * 3600, 86400, 7 * 86400)
 

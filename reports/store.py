@@ -8,168 +8,36 @@ columns and the steps table exist so reports aggregate in SQL (see ``reports.que
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel
-from sqlalchemy import (
-    JSON,
-    BigInteger,
-    Boolean,
-    Connection,
-    DateTime,
-    Float,
-    ForeignKey,
-    Index,
-    Integer,
-    String,
-    Text,
-    create_engine,
-    delete,
-    event,
-    func,
-    insert,
-    inspect,
-    select,
-)
+from sqlalchemy import Connection, create_engine, delete, event, func, insert, inspect, select
 from sqlalchemy.exc import DBAPIError
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from probes.result import JourneyResult, Status
-
-
-class Base(DeclarativeBase):
-    pass
+from reports.schema import (  # noqa: F401  (the tables are part of this module's interface)
+    TABLES,
+    ArtefactRow,
+    Base,
+    Failure,
+    Journey,
+    JourneyJSON,
+    Request,
+    Run,
+    Step,
+    epoch,
+    utc_aware,
+    utc_naive,
+)
+from reports.schema import rows as schema_rows
 
 
 class StoreSchemaError(RuntimeError):
     pass
-
-
-def _fk(column: str) -> ForeignKey:
-    return ForeignKey(column, ondelete="CASCADE")
-
-
-class Run(Base):
-    __tablename__ = "runs"
-    id: Mapped[str] = mapped_column(String(64), primary_key=True)
-    started_at: Mapped[datetime] = mapped_column(DateTime, index=True)  # naive UTC
-    finished_at: Mapped[datetime | None] = mapped_column(DateTime)
-    target: Mapped[str] = mapped_column(Text, default="")
-    matrix: Mapped[str | None] = mapped_column(String(200))
-    labels: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
-    command: Mapped[str] = mapped_column(Text, default="")
-    exit_code: Mapped[int | None] = mapped_column(Integer)
-
-
-class Journey(Base):
-    __tablename__ = "journeys"
-    id: Mapped[str] = mapped_column(String(200), primary_key=True)
-    run_id: Mapped[str] = mapped_column(_fk("runs.id"), index=True)
-    probe: Mapped[str] = mapped_column(String(200))
-    profile: Mapped[str] = mapped_column(String(400))
-    status: Mapped[str] = mapped_column(String(20))
-    ok: Mapped[bool] = mapped_column(Boolean)  # met its expectation (Status.ok)
-    started_at: Mapped[datetime] = mapped_column(DateTime)  # naive UTC
-    # Seconds since the epoch: lets trend queries bucket time with integer division in any SQL dialect.
-    started_epoch: Mapped[int] = mapped_column(BigInteger)
-    duration_ms: Mapped[float] = mapped_column(Float)
-    attempt: Mapped[int] = mapped_column(Integer, default=1)
-    worker: Mapped[str] = mapped_column(String(50), default="")
-    failed_step: Mapped[str | None] = mapped_column(String(200))
-    cause_category: Mapped[str | None] = mapped_column(String(50))
-    cause_detail: Mapped[str | None] = mapped_column(String(200))
-    cause_dependency: Mapped[str | None] = mapped_column(String(200))
-    __table_args__ = (
-        Index("ix_journeys_series", "probe", "profile", "started_epoch", "id", "ok"),
-        Index("ix_journeys_time", "started_epoch", "ok", "run_id"),
-    )
-
-
-class JourneyJSON(Base):
-    """The full JourneyResult, apart: kilobytes per row would make every scan of ``journeys`` slow."""
-
-    __tablename__ = "journey_json"
-    journey_id: Mapped[str] = mapped_column(_fk("journeys.id"), primary_key=True)
-    data: Mapped[str] = mapped_column(Text)
-
-
-class Step(Base):
-    __tablename__ = "steps"
-    journey_id: Mapped[str] = mapped_column(_fk("journeys.id"), primary_key=True)
-    idx: Mapped[int] = mapped_column(Integer, primary_key=True)
-    name: Mapped[str] = mapped_column(String(200))
-    status: Mapped[str] = mapped_column(String(20))
-    # Copied from the journey so step-time aggregation over a window needs no join.
-    probe: Mapped[str] = mapped_column(String(200))
-    started_epoch: Mapped[int] = mapped_column(BigInteger)
-    start_ms: Mapped[float] = mapped_column(Float)
-    duration_ms: Mapped[float] = mapped_column(Float)
-    # Log-scale bin of duration_ms (1% wide): percentiles over any window become a GROUP BY (see queries).
-    duration_bin: Mapped[int] = mapped_column(Integer)
-    budget_ms: Mapped[float | None] = mapped_column(Float)
-    taps: Mapped[int] = mapped_column(Integer, default=0)
-    text_inputs: Mapped[int] = mapped_column(Integer, default=0)
-    page_loads: Mapped[int] = mapped_column(Integer, default=0)
-    requests: Mapped[int] = mapped_column(Integer, default=0)
-    bytes: Mapped[int] = mapped_column(BigInteger, default=0)
-    console_errors: Mapped[int] = mapped_column(Integer, default=0)
-    __table_args__ = (Index("ix_steps_time", "started_epoch", "probe", "name", "status", "duration_bin"),)
-
-
-class Failure(Base):
-    __tablename__ = "failures"
-    journey_id: Mapped[str] = mapped_column(_fk("journeys.id"), primary_key=True)
-    step: Mapped[str] = mapped_column(String(200))
-    action: Mapped[str | None] = mapped_column(String(200))
-    locator: Mapped[str | None] = mapped_column(Text)
-    error_type: Mapped[str] = mapped_column(String(200))
-    message: Mapped[str] = mapped_column(Text)
-    url: Mapped[str] = mapped_column(Text, default="")
-    document_status: Mapped[int | None] = mapped_column(Integer)
-    page_title: Mapped[str] = mapped_column(Text, default="")
-    page_text: Mapped[str] = mapped_column(Text, default="")
-    console_errors: Mapped[list[str]] = mapped_column(JSON, default=list)
-    screenshot: Mapped[str | None] = mapped_column(Text)
-    trace: Mapped[str | None] = mapped_column(Text)
-    cause_category: Mapped[str | None] = mapped_column(String(50), index=True)
-    cause_detail: Mapped[str | None] = mapped_column(String(200))
-    cause_dependency: Mapped[str | None] = mapped_column(String(200), index=True)
-    cause_rule: Mapped[str | None] = mapped_column(String(200))
-    cause_evidence: Mapped[str | None] = mapped_column(Text)
-    cause_summary: Mapped[str | None] = mapped_column(Text)
-
-
-class Request(Base):
-    __tablename__ = "requests"
-    journey_id: Mapped[str] = mapped_column(_fk("journeys.id"), primary_key=True)
-    idx: Mapped[int] = mapped_column(Integer, primary_key=True)
-    failed: Mapped[bool] = mapped_column(Boolean)  # from FailurePoint.failed_requests
-    method: Mapped[str] = mapped_column(String(16))
-    url: Mapped[str] = mapped_column(Text)
-    resource_type: Mapped[str] = mapped_column(String(40), default="")
-    status: Mapped[int | None] = mapped_column(Integer)
-    failure: Mapped[str | None] = mapped_column(Text)
-    start_ms: Mapped[float] = mapped_column(Float, default=0.0)
-    duration_ms: Mapped[float | None] = mapped_column(Float)
-    step: Mapped[str | None] = mapped_column(String(200))
-    body_excerpt: Mapped[str | None] = mapped_column(Text)
-
-
-class ArtefactRow(Base):
-    __tablename__ = "artefacts"
-    journey_id: Mapped[str] = mapped_column(_fk("journeys.id"), primary_key=True)
-    idx: Mapped[int] = mapped_column(Integer, primary_key=True)
-    kind: Mapped[str] = mapped_column(String(40))
-    path: Mapped[str] = mapped_column(Text)  # relative to the artefacts folder
-    bytes: Mapped[int] = mapped_column(BigInteger, default=0)
-
-
-TABLES: tuple[type[Base], ...] = (Journey, JourneyJSON, Step, Failure, Request, ArtefactRow)  # parents first
 
 
 class RunSummary(BaseModel):
@@ -197,30 +65,6 @@ class RunSummary(BaseModel):
 def default_url(var_dir: Path = Path("var")) -> str:
     var_dir.mkdir(parents=True, exist_ok=True)
     return f"sqlite:///{var_dir / 'orderprobe.db'}"
-
-
-def utc_naive(moment: datetime) -> datetime:
-    """Columns hold naive UTC (portable); a naive input is taken to be UTC already."""
-    return moment.astimezone(UTC).replace(tzinfo=None) if moment.tzinfo else moment
-
-
-def utc_aware(moment: datetime) -> datetime:
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
-
-
-BIN_BASE = 1.01  # step-time bins are 1% wide: a percentile read from them is within 0.5% of the exact one
-
-
-def bin_of(duration_ms: float) -> int:
-    return round(math.log(max(duration_ms, 1.0), BIN_BASE))
-
-
-def bin_value(duration_bin: int) -> float:
-    return BIN_BASE**duration_bin
-
-
-def epoch(moment: datetime) -> int:
-    return int(utc_aware(moment).timestamp())
 
 
 def _sqlite_setup(engine: Any) -> None:
@@ -340,11 +184,20 @@ class Store:
             for table in reversed(TABLES):  # children first (foreign keys)
                 key = Journey.id if table is Journey else table.journey_id
                 conn.execute(delete(table).where(key.in_(ids)))
-            rows = _rows(results)
+            rows = schema_rows(results)
             for table in TABLES:  # parents first (foreign keys)
                 if rows[table]:
                     # Core executemany with bound parameters: one cached statement per table.
                     conn.execute(table.__table__.insert(), rows[table])
+
+    def prune(self, *, ok_before: datetime, all_before: datetime) -> int:
+        """Delete runs that started before ``ok_before`` with every journey ok, and every run
+        before ``all_before`` (keep failures longer); their journeys, steps… go too. Returns runs deleted."""
+        failed = select(Journey.run_id).where(Journey.ok.is_(False))
+        with self.write() as conn:
+            gone = conn.execute(delete(Run).where(Run.started_at < utc_naive(ok_before), Run.id.not_in(failed)))
+            older = conn.execute(delete(Run).where(Run.started_at < utc_naive(all_before)))
+        return (gone.rowcount or 0) + (older.rowcount or 0)
 
     # -- reading ---------------------------------------------------------------------
 
@@ -405,46 +258,3 @@ class Store:
     def latest_run_id(self) -> str | None:
         with self.read() as conn:
             return conn.scalar(select(Run.id).order_by(Run.started_at.desc(), Run.id.desc()).limit(1))
-
-
-def _rows(results: list[JourneyResult]) -> dict[type[Base], list[dict[str, Any]]]:
-    """The journeys as table rows: queryable columns, steps, failures, requests, artefacts."""
-    rows: dict[type[Base], list[dict[str, Any]]] = {t: [] for t in TABLES}
-    for r in results:
-        rows[JourneyJSON].append(dict(journey_id=r.id, data=r.model_dump_json()))
-        cause = r.cause.model_dump() if r.cause else {}
-        rows[Journey].append(
-            dict(
-                r.model_dump(include={"id", "run_id", "probe", "profile", "duration_ms", "attempt", "worker"}),
-                status=r.status.value,
-                ok=r.status.ok,
-                started_at=utc_naive(r.started_at),
-                started_epoch=epoch(r.started_at),
-                failed_step=r.failed_step,
-                **{f"cause_{k}": cause.get(k) for k in ("category", "detail", "dependency")},
-            )
-        )
-        for i, s in enumerate(r.steps):
-            step = s.model_dump(exclude={"interactions", "error", "conditions"})
-            copied = dict(
-                journey_id=r.id,
-                idx=i,
-                probe=r.probe,
-                started_epoch=epoch(r.started_at),
-                duration_bin=bin_of(s.duration_ms),
-            )
-            rows[Step].append(dict(step, **s.interactions.model_dump(), **copied))
-        for i, a in enumerate(r.artefacts):
-            rows[ArtefactRow].append(dict(a.model_dump(), journey_id=r.id, idx=i))
-        if r.failure:
-            f = r.failure
-            failure = f.model_dump(exclude={"requests", "failed_requests"})
-            causes = {
-                f"cause_{k}": cause.get(k) for k in ("category", "detail", "dependency", "rule", "evidence", "summary")
-            }
-            rows[Failure].append(dict(failure, **causes, journey_id=r.id))
-            requests = [(False, q) for q in f.requests] + [(True, q) for q in f.failed_requests]
-            rows[Request] += [
-                dict(q.model_dump(), failed=bad, journey_id=r.id, idx=i) for i, (bad, q) in enumerate(requests)
-            ]
-    return rows

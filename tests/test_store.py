@@ -185,3 +185,18 @@ def test_a_store_from_an_older_schema_is_refused_clearly(tmp_path: Path) -> None
         conn.execute("CREATE TABLE steps (journey_id TEXT, idx INTEGER, name TEXT)")
     with pytest.raises(StoreSchemaError, match=r"table 'steps' lacks column\(s\) status, probe"):
         Store(f"sqlite:///{db}")
+
+
+def test_prune_keeps_failures_longer_and_cascades(store: Store) -> None:
+    for k, status in enumerate([Status.PASSED, Status.FAILED, Status.PASSED]):
+        run_id = f"r{k}"
+        when = T0 + timedelta(days=k)
+        store.start_run(run_id, started_at=when, target="t", matrix=None)
+        store.add_journey(_failing(run_id, k).model_copy(update={"status": status, "started_at": when}))
+    assert store.prune(ok_before=T0 + timedelta(days=2), all_before=T0) == 1  # r0: old and all ok
+    assert [r.id for r in store.runs()] == ["r2", "r1"]
+    assert store.prune(ok_before=T0 + timedelta(days=3), all_before=T0 + timedelta(days=2)) == 2
+    assert store.runs() == []
+    with store.read() as conn:
+        for table in ("journeys", "journey_json", "steps", "failures", "requests", "artefacts"):
+            assert conn.execute(text(f"SELECT COUNT(*) FROM {table}")).scalar() == 0, table
