@@ -52,6 +52,8 @@ ROWS = [
     Row("payment gateway down", "video_feed_checkout", ("failed", "third_party", "gateway_down", "payment-gateway"),
         fault=("payment_down", {})),
     Row("payment maintenance, backup channel", "payment_backup_channel", PASSED),
+    Row("slow payment over budget", "budgeted_checkout", ("degraded", "", "", None),
+        fault=("payment_slow", {"ms": 4000})),
     Row("inventory sync lag", "subsidy_checkout", ("failed", "inventory", "stock_lag", None),
         fault=("inventory_lag", {})),
     Row("logistics API timeout", "live_room_checkout", ("failed", "third_party", "timeout", "logistics"),
@@ -108,15 +110,14 @@ def _campaign_fault(request, demo_shop):
 '''
 
 
-def drifted_probe() -> str:
-    """The built-in video-feed probe with one selector changed to one the shop does not have."""
+def derived_probe(builtin: str, name: str, old: str, new: str) -> str:
+    """A built-in probe of ``test_paths.py`` with one piece of it changed, renamed to ``name``."""
     source = (BUILTIN / "test_paths.py").read_text(encoding="utf-8")
-    wanted = "test_video_feed_checkout"
+    wanted = f"test_{builtin}"
     keep = [n for n in ast.parse(source).body if not isinstance(n, ast.FunctionDef) or n.name == wanted]
     code = "\n\n".join(ast.get_source_segment(source, n) or "" for n in keep)
-    code = code.replace(f"def {wanted}", "def test_drifted_checkout")
-    assert code.count('"cart-checkout"') == 1, "the built-in probe changed: pick another selector to drift"
-    return code.replace('"cart-checkout"', '"cart-checkout-v2"')
+    assert code.count(old) == 1, f"the built-in probe {builtin} changed: {old!r} is not in it once"
+    return code.replace(f"def {wanted}", f"def test_{name}").replace(old, new)
 
 
 def matrix() -> dict:
@@ -162,7 +163,15 @@ def table(results: list[tuple[Row, tuple]]) -> str:
 def test_fault_injection_campaign(pytester: pytest.Pytester) -> None:
     assert len({r.key for r in ROWS}) == len(ROWS), "each row needs its own probe × profile (faults are keyed by it)"
     faults = {r.key: list(r.fault) for r in ROWS if r.fault}
-    pytester.makepyfile(campaign_faults=FAULT_PLUGIN.format(faults=faults), test_drifted=drifted_probe())
+    pytester.makepyfile(
+        campaign_faults=FAULT_PLUGIN.format(faults=faults),
+        # A selector changed to one the shop does not have: a broken probe, not a broken checkout.
+        test_drifted=derived_probe("video_feed_checkout", "drifted_checkout", '"cart-checkout"', '"cart-checkout-v2"'),
+        # The pay step given a time budget that the slow gateway overruns: degraded, not failed.
+        test_budgeted=derived_probe(
+            "subsidy_checkout", "budgeted_checkout", 'step("pay")', 'step("pay", budget_ms=2500)'
+        ),
+    )
     (pytester.path / "campaign" / "matrices").mkdir(parents=True)
     (pytester.path / "campaign" / "matrices" / "campaign.yaml").write_text(
         yaml.safe_dump(matrix(), allow_unicode=True), encoding="utf-8"
@@ -171,7 +180,8 @@ def test_fault_injection_campaign(pytester: pytest.Pytester) -> None:
     result = pytester.runpytest_subprocess(
         "-p", "no:cacheprovider", "-p", "campaign_faults", "-n", "2",
         f"--results=sqlite:///{db}", f"--artefacts={pytester.path / 'art'}", "--tracing=off",
-        f"--profiles={pytester.path / 'campaign'}", "--matrix=campaign", str(BUILTIN), "test_drifted.py",
+        f"--profiles={pytester.path / 'campaign'}", "--matrix=campaign",
+        str(BUILTIN), "test_drifted.py", "test_budgeted.py",
     )  # fmt: skip
     store = Store(f"sqlite:///{db}")
     try:
@@ -190,3 +200,5 @@ def test_fault_injection_campaign(pytester: pytest.Pytester) -> None:
     print("\n" + report)
     assert len(journeys) == len(ROWS), f"{len(journeys)} journeys for {len(ROWS)} rows\n{result.stdout.str()[-3000:]}"
     assert all(fits(row.expected, g) for row, g in results), report
+    slow = journeys[("budgeted_checkout", profile_name(next(r for r in ROWS if r.probe == "budgeted_checkout")))]
+    assert [s.name for s in slow.steps if s.status == "slow"] == ["pay"]  # the overrun is where the gateway is
