@@ -241,6 +241,9 @@ CASES = [
     )), "probe.selector_ambiguous", "probe_broken", "selector_ambiguous", beats="unknown"),
     Case("browser-crash", fp(error_type="TargetClosedError", message="Target page, context or browser has been closed"),
          "probe.browser_crash", "probe_broken", "browser_crash"),
+    Case("browser-never-launched", FailurePoint(step="(setup)", error_type="Error", message=(
+        "BrowserType.launch: Executable doesn't exist at /usr/bin/chromium")),
+         "probe.harness_error", "probe_broken", "harness_error", beats="unknown"),
     Case("page-shows-error", fp(text="出错了！请稍后再试"), "system.page_error", "system", "page_error",
          beats="unknown"),
     Case("unhealthy-page-unknown", fp(text=CHECKOUT, failed=(req(f"{SHOP}/api/orders", 400, method="POST"),)),
