@@ -1,10 +1,10 @@
 """The Journey recorder a probe writes against: ``with journey.step("pay"): ...``.
 
-It knows nothing about Playwright. The browser side plugs in through two small
-hooks: a ``meter`` that returns the in-browser interaction totals (so each step
-gets the difference), and ``listeners`` told when steps start, end or fail (so
-evidence is captured at the exact moment of failure and conditions can change at
-a named step).
+It knows nothing about Playwright. The browser side plugs in through small hooks:
+a ``meter`` that returns the in-browser interaction totals (each step gets the
+difference), a ``settle`` that waits for counts still in flight at a step's end, and
+``listeners`` told when steps start, end or fail (so evidence is captured at the exact
+moment of failure and conditions can change at a named step).
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ class Journey:
         name: str,
         *,
         meter: Callable[[], Interactions] | None = None,
+        settle: Callable[[], None] | None = None,
         clock: Callable[[], float] = time.perf_counter,
     ) -> None:
         self.name = name
@@ -37,6 +38,7 @@ class Journey:
         self.current_step: str | None = None
         self.failed_step: str | None = None
         self._meter = meter or Interactions
+        self._settle = settle or (lambda: None)
         self._clock = clock
         self._t0 = clock()
 
@@ -65,6 +67,7 @@ class Journey:
         finally:
             duration = self.elapsed_ms() - start
             self.current_step = None
+            self._settle()  # let counts still in flight land in this step (after timing it)
             if error is not None:
                 status = StepStatus.FAILED
             elif budget_ms is not None and duration > budget_ms:

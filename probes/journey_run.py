@@ -67,7 +67,7 @@ class JourneyRun:
         self.recorder = Recorder(self.context, self.page, settings.artefacts, self.rel_dir)
         self.emulation = Emulation(self.item.profile, self.context, self.page)
         self.emulation.apply()
-        self.journey = Journey(self.item.probe, meter=self.recorder.meter)
+        self.journey = Journey(self.item.probe, meter=self.recorder.meter, settle=self.recorder.settle)
         self.journey.listeners = [self.recorder, self.emulation, self]
 
     def conclude(self, excinfo: Any, *, when: str) -> Status:

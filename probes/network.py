@@ -80,6 +80,9 @@ def user_agent_metadata(device: Device) -> dict[str, Any] | None:
     }
 
 
+UNTHROTTLED = {"offline": False, "latency": 0, "downloadThroughput": -1, "uploadThroughput": -1}
+
+
 class Emulation:
     """Applies ``profile`` to ``context``/``page``; also a Journey ``StepListener`` for switches."""
 
@@ -126,7 +129,8 @@ class Emulation:
             raise RuntimeError("Emulation.apply() called twice")
         self._cdp = self.context.new_cdp_session(self.page)
         self._set_network(self._network)
-        self._cdp.send("Emulation.setCPUThrottlingRate", {"rate": self.profile.device.cpu_slowdown})
+        if self.profile.device.cpu_slowdown != 1:  # each CDP call is a round trip: skip the no-ops
+            self._cdp.send("Emulation.setCPUThrottlingRate", {"rate": self.profile.device.cpu_slowdown})
         self._override_user_agent()
         self._t0 = self._clock()  # t = 0 once the conditions are in force: dropout times count from here
         self._route_network()
@@ -158,7 +162,9 @@ class Emulation:
 
     def _set_network(self, network: Network) -> None:
         assert self._cdp is not None
-        self._cdp.send("Network.emulateNetworkConditions", network.cdp_conditions())
+        conditions = network.cdp_conditions()
+        if conditions != UNTHROTTLED or self._t0 is not None:  # a fresh page is already unthrottled
+            self._cdp.send("Network.emulateNetworkConditions", conditions)
         self._past_dropouts += self._dropouts_started()  # keep the old network's dropouts for the record
         self._network = network
         self._dropout_origin = self.now()

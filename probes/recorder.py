@@ -94,10 +94,12 @@ class Recorder:
 
     # -- meter -------------------------------------------------------------------------
     def meter(self) -> Interactions:
-        """Counter totals, after draining any binding calls still in flight."""
-        with contextlib.suppress(Exception):  # closed or crashed page: count what arrived
-            self.page.evaluate("0")  # a round trip: events sent before it are dispatched first
         return self.counts.model_copy()
+
+    def settle(self) -> None:
+        """Drain binding calls still in flight: one round trip, once per step (at its end)."""
+        with contextlib.suppress(Exception):  # closed or crashed page: count what arrived
+            self.page.evaluate("0")  # events sent before its answer are dispatched first
 
     def _on_count(self, _source: dict, kind: str, n: int) -> None:
         if kind in Interactions.model_fields:
