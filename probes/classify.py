@@ -361,7 +361,10 @@ class _Facts:
 
     def healthy(self) -> str | None:
         """The page looks fine: a 2xx/3xx document, no broken request to its site or a
-        dependency, no error wording. Then a locator that times out is the probe's fault."""
+        dependency, no error wording. Then a locator that times out is the probe's fault.
+
+        Failed requests of earlier pages count too: a silent 500 on "add to cart" is often why
+        an element is missing later, and calling a broken checkout "probe drift" would hide it."""
         fp = self.fp
         if not _in(fp.document_status, ((200, 399),)) or not fp.url.startswith(("http://", "https://")):
             return None
