@@ -141,6 +141,8 @@ class RunContext:
     verdict: str  # pass | fail | probe | empty
     probes: list[str]
     grid: list[GridRow]
+    # A sparse matrix (presale: each scenario under its own profile) reads better per probe.
+    by_probe: list[tuple[str, list[tuple[list[str], Cell]]]]
     causes: list[tuple[str, int]]  # (category, journeys) for the filter
     journeys: list[JourneyView] = field(default_factory=list)
 
@@ -302,6 +304,19 @@ def _grid(journeys: list[JourneyResult]) -> tuple[list[str], list[GridRow]]:
     return probes, rows
 
 
+SPARSE = 0.34  # below this share of filled cells, the grid is shown per probe instead
+
+
+def _by_probe(probes: list[str], grid: list[GridRow]) -> list[tuple[str, list[tuple[list[str], Cell]]]]:
+    filled = sum(cell is not None for row in grid for cell in row.cells)
+    if len(probes) < 3 or filled >= SPARSE * len(probes) * len(grid):
+        return []
+    return [
+        (probe, [(row.parts, cell) for row in grid if (cell := row.cells[i]) is not None])
+        for i, probe in enumerate(probes)
+    ]
+
+
 def context(store: Store, run_id: str, artefacts_dir: Path, lang: str, tz: tzinfo | None = None) -> RunContext:
     run = store.run(run_id)
     if run is None:
@@ -325,6 +340,7 @@ def context(store: Store, run_id: str, artefacts_dir: Path, lang: str, tz: tzinf
         verdict=verdict(run.counts),
         probes=probes,
         grid=grid,
+        by_probe=_by_probe(probes, grid),
         causes=sorted(causes.items(), key=lambda kv: -kv[1]),
         journeys=[journey_view(j, artefacts_dir, lang, tz, inline) for j in journeys],
     )

@@ -12,7 +12,7 @@ from playwright.sync_api import Browser, Page, sync_playwright
 
 from probes.browser import launch_options
 from probes.result import Cause, JourneyResult, RequestRecord, Status
-from reports import run_report, sample
+from reports import html, run_report, sample
 from reports.store import Store
 
 T0 = datetime(2026, 6, 18, 2, 0, tzinfo=UTC)
@@ -239,3 +239,26 @@ def test_only_images_inside_the_artefacts_folder_are_inlined_within_budget(tmp_p
     uri, path = inline("r/b.png")  # over the page's budget: named by path instead
     assert uri is None and path == str((tmp_path / "art" / "r" / "b.png").resolve())
     assert inline(None) == (None, None)
+
+
+def test_a_sparse_matrix_is_shown_per_probe_not_as_an_empty_grid(tmp_path: Path, page: Page) -> None:
+    """Presale runs each scenario under its own profile: a probe × profile grid would be
+    mostly dashes, so the report lists each probe with the profiles it ran under."""
+    store = Store(f"sqlite:///{tmp_path / 'results.db'}")
+    store.start_run("sparse", started_at=T0, target="t", matrix="presale")
+    rng = random.Random(7)
+    profiles = ["android-mid/wifi/shanghai/teen", "iphone-15/4g/beijing/normal", "android-4.4/3g/dancheng/normal"]
+    probes = sorted(sample.PROBES)  # 3 probes × 3 profiles, one journey each: a third of the grid
+    journeys = [
+        sample.journey(rng, run_id="sparse", probe=probe, profile=profiles[i % 3], started_at=T0, index=i)
+        for i, probe in enumerate(probes)
+    ]
+    store.add_journeys(journeys)
+    store.finish_run("sparse", finished_at=T0 + timedelta(minutes=1), exit_code=0)
+    _open(page, run_report.write(store, "sparse", tmp_path, tmp_path / "reports", "en"))
+    rows = page.locator("#grid.sparse tr")
+    assert rows.count() == 1 + len(probes)  # a header, then one row per probe
+    assert rows.nth(1).locator(".pname").inner_text() == probes[0]
+    assert "android-mid · wifi · shanghai · teen" in rows.nth(1).inner_text()
+    assert page.locator("#grid a.pcell").first.get_attribute("href") == "#" + html.anchor(journeys[0].id)
+    store.close()
