@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -13,26 +12,9 @@ import yaml
 
 from shop.regions import parse_address
 from shop.server import DemoShop
-from shop.testing import ADDRESSES, buy, client, login, next_url, pay, quote, running_shop, submit
+from shop.testing import ADDRESSES, buy, client, login, next_url, pay, quote, submit
 
-ROOT = Path(__file__).resolve().parents[1]
-
-
-@pytest.fixture(scope="module")
-def demo() -> Iterator[DemoShop]:
-    with running_shop() as shop:
-        yield shop
-
-
-@pytest.fixture(autouse=True)
-def _fresh(demo: DemoShop) -> None:
-    demo.reset()
-
-
-@pytest.fixture
-def http(demo: DemoShop) -> Iterator[httpx.Client]:
-    with client(demo) as c:
-        yield c
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def code_of(html: str, testid: str = "checkout-error") -> str:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 
 import httpx
 import pytest
@@ -12,24 +11,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from shop.server import DemoShop
-from shop.testing import client, login, running_shop, submit
-
-
-@pytest.fixture(scope="module")
-def demo() -> Iterator[DemoShop]:
-    with running_shop() as shop:
-        yield shop
-
-
-@pytest.fixture(autouse=True)
-def _fresh(demo: DemoShop) -> None:
-    demo.reset()
-
-
-@pytest.fixture
-def http(demo: DemoShop) -> Iterator[httpx.Client]:
-    with client(demo) as c:
-        yield c
+from shop.testing import login, submit
 
 
 def links(html: str) -> set[str]:

@@ -12,17 +12,11 @@ from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_play
 
 from probes.browser import launch_options
 from shop.server import DemoShop
-from shop.testing import ADDRESSES, running_shop
+from shop.testing import ADDRESSES
 
 WAIT = 20_000  # ms: a deadline for polled conditions on a shared, noisy machine, not a speed limit
 PHONE = {"viewport": {"width": 390, "height": 844}, "locale": "zh-CN"}
 OLD_ANDROID = "Mozilla/5.0 (Linux; U; Android 4.4.2; zh-cn; HM NOTE 1LTE) AppleWebKit/534.30 Mobile Safari/534.30"
-
-
-@pytest.fixture(scope="module")
-def demo() -> Iterator[DemoShop]:
-    with running_shop() as shop:
-        yield shop
 
 
 @pytest.fixture(scope="module")

@@ -7,24 +7,12 @@ import os
 import signal
 import subprocess
 import sys
-from collections.abc import Iterator
 
 import pytest
 
 from probes.cli import main as cli
 from shop.server import DemoShop
 from shop.testing import running_shop
-
-
-@pytest.fixture(scope="module")
-def demo() -> Iterator[DemoShop]:
-    with running_shop() as shop:
-        yield shop
-
-
-@pytest.fixture(autouse=True)
-def _fresh(demo: DemoShop) -> None:
-    demo.reset()
 
 
 def active(demo: DemoShop) -> dict[str, dict]:

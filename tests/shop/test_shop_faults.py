@@ -17,18 +17,7 @@ import pytest
 from shop.admin import is_loopback
 from shop.faults import FaultBoard, FaultError
 from shop.server import DemoShop
-from shop.testing import client, login, next_url, pay, running_shop, submit, wait_until
-
-
-@pytest.fixture(scope="module")
-def demo() -> Iterator[DemoShop]:
-    with running_shop() as shop:
-        yield shop
-
-
-@pytest.fixture(autouse=True)
-def _fresh(demo: DemoShop) -> None:
-    demo.reset()
+from shop.testing import client, login, next_url, pay, submit, wait_until
 
 
 @pytest.fixture
