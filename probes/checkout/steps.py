@@ -9,8 +9,9 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from playwright.sync_api import BrowserContext, Page
 
+    from probes.journey import Journey
     from probes.target import Target
-    from profiles.models import Account, Address
+    from profiles.models import Account, Address, Profile
 
 ADDRESS_FIELDS = ("recipient", "phone", "province", "city", "district", "street", "postcode")
 # What a shop shows instead of the next step when it refuses: seeing one ends the wait at
@@ -109,3 +110,13 @@ def buy_now(page: Page, target: Target, sku: str, address: Address, *, then: str
     button.click()
     fill_address(page, address)
     submit_order(page, then=then)
+
+
+def checkout(journey: Journey, page: Page, context: BrowserContext, target: Target, profile: Profile, sku: str) -> None:
+    """The plain two-step checkout most scenario probes share: buy ``sku`` now, then pay.
+    What differs between them is the profile and the expected refusal, not the path."""
+    sign_in(context, target, profile.account)
+    with journey.step("buy now"):
+        buy_now(page, target, sku, profile.region.address)
+    with journey.step("pay"):
+        pay(page)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from probes.checkout.steps import buy_now, pay, reach, sign_in
+from probes.checkout.steps import buy_now, checkout, pay, reach
 
 ITEM = "GN-701"
 
@@ -13,31 +13,19 @@ ITEM = "GN-701"
 @pytest.mark.profile(account="teen")
 @pytest.mark.expect("blocked", causes=["account"], reason="青少年模式: spending needs face check + guardian SMS")
 def test_teen_blocked(journey, page, context, target, profile):
-    sign_in(context, target, profile.account)
-    with journey.step("buy now"):
-        buy_now(page, target, ITEM, profile.region.address)
-    with journey.step("pay"):
-        pay(page)
+    checkout(journey, page, context, target, profile, ITEM)
 
 
 @pytest.mark.profile(account="newbie")
 @pytest.mark.expect("blocked", causes=["payment"], reason="no payment method bound: the cashier must ask to bind one")
 def test_no_payment_bound(journey, page, context, target, profile):
-    sign_in(context, target, profile.account)
-    with journey.step("buy now"):
-        buy_now(page, target, ITEM, profile.region.address)
-    with journey.step("pay"):
-        pay(page)
+    checkout(journey, page, context, target, profile, ITEM)
 
 
 @pytest.mark.profile(account="expired")
 @pytest.mark.expect("blocked", causes=["payment"], reason="the only bound card has expired")
 def test_expired_card(journey, page, context, target, profile):
-    sign_in(context, target, profile.account)
-    with journey.step("buy now"):
-        buy_now(page, target, ITEM, profile.region.address)
-    with journey.step("pay"):
-        pay(page)
+    checkout(journey, page, context, target, profile, ITEM)
 
 
 @pytest.mark.profile(account="traveller", region="urumqi")
@@ -64,8 +52,4 @@ def test_cross_province_login(journey, page, target, profile):
 @pytest.mark.profile(account="returner")
 @pytest.mark.expect("blocked", causes=["account"], reason=">5 returns this month: order held for manual review")
 def test_high_returns_review(journey, page, context, target, profile):
-    sign_in(context, target, profile.account)
-    with journey.step("buy now"):
-        buy_now(page, target, ITEM, profile.region.address)
-    with journey.step("pay"):
-        pay(page)
+    checkout(journey, page, context, target, profile, ITEM)

@@ -5,37 +5,25 @@ from __future__ import annotations
 
 import pytest
 
-from probes.checkout.steps import buy_now, pay, reach, sign_in
+from probes.checkout.steps import buy_now, checkout, pay, reach, sign_in
 
 
 @pytest.mark.profile(region="urumqi")
 @pytest.mark.expect("blocked", causes=["region"], reason="新疆: cosmetics need special logistics or are refused")
 def test_region_refusal_cosmetics(journey, page, context, target, profile):
-    sign_in(context, target, profile.account)
-    with journey.step("buy now"):
-        buy_now(page, target, "CS-601", profile.region.address)
-    with journey.step("pay"):
-        pay(page)
+    checkout(journey, page, context, target, profile, "CS-601")
 
 
 @pytest.mark.profile(region="nagqu")
 @pytest.mark.expect("blocked", causes=["region"], reason="那曲: no ambient-temperature delivery")
 def test_nagqu_ambient_refused(journey, page, context, target, profile):
-    sign_in(context, target, profile.account)
-    with journey.step("buy now"):
-        buy_now(page, target, "GN-701", profile.region.address)
-    with journey.step("pay"):
-        pay(page)
+    checkout(journey, page, context, target, profile, "GN-701")
 
 
 @pytest.mark.profile(region="hong-kong")
 @pytest.mark.expect("blocked", causes=["region"], reason="港澳台: customs limit on electronics")
 def test_hk_electronics_customs(journey, page, context, target, profile):
-    sign_in(context, target, profile.account)
-    with journey.step("buy now"):
-        buy_now(page, target, "EL-301", profile.region.address)
-    with journey.step("pay"):
-        pay(page)
+    checkout(journey, page, context, target, profile, "EL-301")
 
 
 @pytest.mark.profile(region="dancheng")
