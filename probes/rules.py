@@ -1,0 +1,250 @@
+"""The classification rules as data: the YAML shape, its validation (file, line, field), and
+how built-in and user rule files combine.
+
+Precedence (first match wins, so order is everything):
+  * rules of user files come first, in the order the files are given, then the built-ins;
+  * a user rule with a built-in rule's ``id`` replaces that built-in;
+  * ``after: <id>`` puts a user rule right after another rule instead of in front;
+  * ``disable: [id, …]`` drops rules.
+Dependencies (URL glob → name): run-time mapping > user files > built-in defaults.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import re
+import string
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, PlainValidator, ValidationError, field_validator
+
+BUILTIN = Path(__file__).resolve().parent.parent / "profiles" / "causes.yaml"
+Category = Literal[
+    "network", "compatibility", "payment", "account", "inventory", "region",
+    "system", "third_party", "ux_path", "probe_broken", "unknown",
+]  # fmt: skip
+PLACEHOLDERS = frozenset(
+    ("step", "detail", "category", "dependency", "who", "host", "url", "status", "evidence", "match")
+    + ("error_type", "action", "locator")
+)
+API_TYPES = ("", "document", "xhr", "fetch")  # requests whose failure breaks a page (not images, fonts…)
+_YAML = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when present: ~10× faster
+NET_ERROR = re.compile(r"(?:net::)?(ERR_[A-Z0-9_]+)(?: at (\S+))?")
+
+
+class RulesError(ValueError):
+    """A rules file that cannot be used; the message names file, line and field."""
+
+
+# ------------------------------------------------------------------ field types (compiled once)
+
+
+def _many(value: Any) -> list[Any]:
+    return list(value) if isinstance(value, list | tuple) else [value]
+
+
+def _regex(value: Any) -> re.Pattern[str]:
+    if not isinstance(value, str):
+        raise ValueError("must be a regular expression (a string)")
+    try:
+        return re.compile(value, re.IGNORECASE)
+    except re.error as exc:
+        raise ValueError(f"bad regular expression {value!r}: {exc}") from None
+
+
+@lru_cache(maxsize=512)
+def compile_glob(pattern: str) -> re.Pattern[str]:
+    return re.compile(fnmatch.translate(pattern), re.IGNORECASE)
+
+
+def _globs(value: Any) -> tuple[re.Pattern[str], ...]:
+    if not all(isinstance(v, str | int) and not isinstance(v, bool) for v in _many(value)):
+        raise ValueError("must be a glob pattern or a list of them")
+    return tuple(compile_glob(str(v).removeprefix("net::")) for v in _many(value))
+
+
+def _statuses(value: Any) -> tuple[tuple[int, int], ...]:
+    """``503``, ``"5xx"``, ``"500-504"`` (or a list of them) → inclusive ranges."""
+    ranges = []
+    for item in _many(value):
+        text = str(item).strip().lower()
+        if m := re.fullmatch(r"([1-5])xx", text):
+            ranges.append((int(m[1]) * 100, int(m[1]) * 100 + 99))
+        elif m := re.fullmatch(r"(\d{3})\s*-\s*(\d{3})", text):
+            ranges.append((int(m[1]), int(m[2])))
+        elif re.fullmatch(r"\d{3}", text) and not isinstance(item, bool):
+            ranges.append((int(text), int(text)))
+        else:
+            raise ValueError(f"not an HTTP status: {item!r} (use 503, '5xx' or '500-504')")
+    return tuple(ranges)
+
+
+Regex = Annotated[re.Pattern[str], PlainValidator(_regex)]
+Globs = Annotated[tuple[re.Pattern[str], ...], PlainValidator(_globs)]
+Statuses = Annotated[tuple[tuple[int, int], ...], PlainValidator(_statuses)]
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+class RequestWhen(_Frozen):
+    """All of these hold for one failed request (error, HTTP ≥ 400, or never answered)."""
+
+    include_ok: bool = False  # also look at requests that went fine (who did the page talk to?)
+    failure: Globs = ()  # network error names, e.g. ERR_NAME_NOT_RESOLVED, ERR_CERT_*
+    status: Statuses = ()
+    url: Globs = ()
+    body: Regex | None = None  # response body excerpt (JSON error codes, messages)
+    method: Globs = ()
+    resource_type: Globs = ()
+    dependency: bool | Globs | None = None  # true: any named dependency; globs: those names
+    pending: bool | None = None  # no response at all yet (a spinner that never ends)
+    same_site: bool | None = None  # the page's own site, as opposed to third parties
+
+
+class When(_Frozen):
+    """All given conditions must hold; ``any`` needs one of its blocks, ``not`` none."""
+
+    net_error: Globs = ()  # in failed requests, the error message, or Chromium's error page
+    request: RequestWhen | None = None
+    document_status: Statuses = ()  # HTTP status of the page shown at failure
+    url: Globs = ()  # URL of the page shown at failure
+    text: Regex | None = None  # page title, visible text, bodies of failed responses
+    message: Regex | None = None
+    step: Regex | None = None
+    action: Regex | None = None
+    locator: Regex | None = None
+    error_type: Globs = ()
+    console: Regex | None = None
+    healthy: bool | None = None  # see _healthy()
+    any_: tuple[When, ...] = Field((), alias="any")
+    not_: When | None = Field(None, alias="not")
+
+
+class Rule(_Frozen):
+    id: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]*$")
+    category: Category
+    detail: str = ""
+    dependency: str | None = None  # name a dependency outright (else: from the evidence)
+    when: When
+    summary: str = ""
+    after: str | None = None  # user files: place right after this rule id
+
+    @field_validator("summary")
+    @classmethod
+    def _known_placeholders(cls, value: str) -> str:
+        try:
+            names = {name for _, name, _, _ in string.Formatter().parse(value) if name is not None}
+        except ValueError as exc:
+            raise ValueError(f"bad template: {exc} (write {{{{ and }}}} for literal braces)") from None
+        if unknown := names - PLACEHOLDERS:
+            raise ValueError(f"unknown placeholder(s) {sorted(unknown)}; known: {sorted(PLACEHOLDERS)}")
+        return value
+
+
+class RulesFile(_Frozen):
+    version: Literal[1] = 1
+    dependencies: dict[str, str] = Field(default_factory=dict)  # URL or host glob → name
+    error_text: Regex | None = None  # wording that means "this page shows an error"
+    disable: tuple[str, ...] = ()
+    rules: tuple[Rule, ...] = ()
+
+    @field_validator("dependencies")
+    @classmethod
+    def _names(cls, value: dict[str, str]) -> dict[str, str]:
+        for pattern, name in value.items():
+            if not pattern.strip() or not name.strip():
+                raise ValueError(f"empty pattern or name in {pattern!r}: {name!r}")
+        return value
+
+
+# ------------------------------------------------------------------ loading with lines
+
+
+def _locate(root: yaml.Node | None, loc: Sequence[int | str]) -> tuple[int, str]:
+    """Follow a pydantic error location through the YAML node tree: (line, dotted field)."""
+    node, line, where = root, (root.start_mark.line + 1 if root is not None else 1), ""
+    for part in loc:
+        part = {"any_": "any", "not_": "not"}.get(part, part) if isinstance(part, str) else part
+        child = None
+        if isinstance(node, yaml.MappingNode):
+            child = next((v for k, v in node.value if k.value == part), None)
+        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value):
+            child = node.value[part]
+        elif node is not None:
+            continue  # a union branch name in the loc: no node of its own
+        where += f"[{part}]" if isinstance(part, int) else (f".{part}" if where else str(part))
+        if child is None:
+            break  # a missing field: the enclosing mapping's line is the best there is
+        node, line = child, child.start_mark.line + 1
+    return line, where
+
+
+@dataclass
+class _Source:
+    path: Path
+    root: yaml.Node | None
+    file: RulesFile
+
+    def error(self, loc: Sequence[int | str], problem: str) -> RulesError:
+        line, where = _locate(self.root, loc)
+        return RulesError(f"{self.path}:{line}: {where or '(file)'}: {problem}")
+
+
+def read_rules(path: Path) -> _Source:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise RulesError(f"{path}: cannot read rules file: {exc}") from None
+    loader = _YAML(text)  # one parse: the node tree keeps lines, the data is built from it
+    try:
+        root = loader.get_single_node()
+        data = loader.construct_document(root) if root is not None else None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"{path}:{mark.line + 1}" if mark else str(path)
+        raise RulesError(f"{where}: not valid YAML: {getattr(exc, 'problem', exc)}") from None
+    finally:
+        loader.dispose()
+    if not isinstance(data, dict):
+        raise RulesError(f"{path}:1: a rules file is a mapping with `rules:` (and `dependencies:`)")
+    try:
+        return _Source(path, root, RulesFile.model_validate(data))
+    except ValidationError as exc:
+        problems = sorted((*_locate(root, e["loc"]), e["msg"].removeprefix("Value error, ")) for e in exc.errors())
+        raise RulesError("\n".join(f"{path}:{ln}: {where or '(file)'}: {msg}" for ln, where, msg in problems)) from None
+
+
+def assemble(builtin: _Source, users: Sequence[_Source]) -> list[Rule]:
+    """Built-ins behind user rules; ``id`` replaces, ``after`` places, ``disable`` drops."""
+    seen: dict[str, _Source] = {}
+    for src in users:
+        for i, rule in enumerate(src.file.rules):
+            if rule.id in seen:
+                raise src.error(("rules", i, "id"), f"rule id {rule.id!r} is already defined in {seen[rule.id].path}")
+            seen[rule.id] = src
+    disabled = {d for src in users for d in src.file.disable}
+    known = seen.keys() | {r.id for r in builtin.file.rules}
+    for src in users:
+        for i, name in enumerate(src.file.disable):
+            if name not in known:
+                raise src.error(("disable", i), f"no rule with id {name!r} to disable")
+    rules = [r for src in users for r in src.file.rules if r.after is None]
+    rules += [r for r in builtin.file.rules if r.id not in seen]
+    for src in users:
+        for i, rule in enumerate(src.file.rules):
+            if rule.after is not None:
+                at = next((n for n, r in enumerate(rules) if r.id == rule.after), None)
+                if at is None:
+                    raise src.error(("rules", i, "after"), f"no rule with id {rule.after!r} to place this after")
+                rules.insert(at + 1, rule)
+    return [r for r in rules if r.id not in disabled]
+
+
+# ------------------------------------------------------------------ the evidence of one failure
