@@ -141,8 +141,10 @@ def test_latency_is_the_round_trip_time(emulate: Any, catalogue: Any) -> None:
 def test_download_throughput_for_200_kb(emulate: Any, catalogue: Any) -> None:
     page, _ = emulate(with_network(catalogue, down_kbps=1600))
     expected = 204800 * 8 / 1600  # ms: bits / (kbit/s)
-    took = fastest(page, "/blob?bytes=204800", 2)
-    assert 0.95 * expected <= took <= 1.15 * expected, f"{took:.0f} ms, expected {expected:.0f} ms"
+    took = fastest(page, "/blob?bytes=204800", 3)
+    # Throttling can only slow a transfer; load on a shared machine slows it further, so the upper
+    # bound is generous (a halved rate, 2×, still fails). benchmarks/emulation.py prints exact figures.
+    assert 0.95 * expected <= took <= 1.4 * expected, f"{took:.0f} ms, expected {expected:.0f} ms"
 
 
 def test_cpu_slowdown_slows_a_cpu_bound_page(emulate: Any, catalogue: Any, server: str) -> None:
