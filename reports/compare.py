@@ -127,6 +127,13 @@ def context(
     chosen = list(dict.fromkeys(probes or present))
     if not chosen:
         return CompareContext(run_ids, profile or "", "", list(METRICS), [], [], [])
+    if baseline is None and not probes:
+        # The path with the most steps is the status quo the others are measured against
+        # (the field study compares Kuaishou's and Pinduoduo's paths to Douyin's longer one).
+        steps = {
+            p: max(len(j.steps) for (probe, _), group in groups.items() if probe == p for j in group) for p in chosen
+        }
+        baseline = max(chosen, key=lambda p: (steps[p], p))
     baseline = baseline or chosen[0]
     chosen = [baseline, *(p for p in chosen if p != baseline)]
     profile = profile or _choose_profile(groups, chosen)

@@ -124,3 +124,10 @@ def test_comparison_page_in_chromium(store: Store, tmp_path: Path) -> None:
         metro = page.locator(f"table.across[data-probe=path_video] tr[data-profile='{METRO}'] td.diff")
         assert metro.inner_text() == "+7.20 s"  # 3 × 3.6 s on a weak metro signal, 7.2 s more than Wi-Fi
         browser.close()
+
+
+def test_the_default_baseline_is_the_longest_path(store: Store) -> None:
+    """Without --baseline the status quo (most steps: the video path) is what the others beat."""
+    ctx = compare.context(store)
+    assert ctx.baseline == "path_video"
+    assert [p.probe for p in ctx.paths][0] == "path_video" and ctx.paths[0].is_baseline
