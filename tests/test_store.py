@@ -18,8 +18,9 @@ T0 = datetime(2026, 6, 18, 0, 0, tzinfo=UTC)  # 618
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> Store:
-    s = Store(f"sqlite:///{tmp_path / 'results.db'}")
+def store(store_url: str) -> Store:
+    """The same contract on SQLite and PostgreSQL (see tests/conftest.py)."""
+    s = Store(store_url)
     yield s
     s.close()
 
@@ -44,7 +45,8 @@ def test_default_url_creates_the_folder(tmp_path: Path) -> None:
     assert (tmp_path / "var").is_dir()
 
 
-def test_sqlite_connections_use_wal_busy_timeout_and_foreign_keys(store: Store) -> None:
+def test_sqlite_connections_use_wal_busy_timeout_and_foreign_keys(tmp_path: Path) -> None:
+    store = Store(f"sqlite:///{tmp_path / 'results.db'}")
     with store.read() as conn:
         assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
         assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() == 30000

@@ -19,8 +19,8 @@ START = datetime(2026, 11, 11, 0, 0, tzinfo=UTC)  # Double 11
 
 
 @pytest.fixture(scope="module")
-def history(tmp_path_factory: pytest.TempPathFactory) -> tuple[Store, list[JourneyResult], Window]:
-    store = Store(f"sqlite:///{tmp_path_factory.mktemp('q') / 'results.db'}")
+def history(module_store_url: str) -> tuple[Store, list[JourneyResult], Window]:
+    store = Store(module_store_url)  # SQLite and PostgreSQL: the same SQL must give the same answers
     outage = (START + timedelta(hours=2), START + timedelta(hours=3), sample.CAUSES[3], None)
     runs = sample.history(
         random.Random(11), start=START, runs=40, every=timedelta(minutes=15), outages=[outage], noise=0.08
