@@ -17,8 +17,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import delete, select
-
 from scheduler.config import RetentionConfig
 from scheduler.records import Records
 
@@ -79,17 +77,11 @@ def prune_artefacts(root: Path, now: datetime, days: float, failure_days: float,
 
 def prune_store(url: str, ok_before: datetime, all_before: datetime) -> int:
     """Delete old runs from the results store (its foreign keys cascade to journeys, steps…)."""
-    # reports.store has no delete API yet; its tables are its public schema, so prune through them.
-    from reports.store import Journey, Run, Store, utc_naive
+    from reports.store import Store
 
     store = Store(url)
     try:
-        failed = select(Journey.run_id).where(Journey.ok.is_(False))
-        with store.write() as conn:
-            old_ok = delete(Run).where(Run.started_at < utc_naive(ok_before), Run.id.not_in(failed))
-            gone = conn.execute(old_ok).rowcount or 0
-            gone += conn.execute(delete(Run).where(Run.started_at < utc_naive(all_before))).rowcount or 0
-        return gone
+        return store.prune(ok_before=ok_before, all_before=all_before)
     finally:
         store.close()
 
