@@ -43,5 +43,7 @@ def plan_items(session: ProbeSession, probe: str, definition: pytest.Function) -
         return [
             i if i.stated else i.model_copy(update={"expectation": expectation}) for i in items
         ]
-    chosen = {**marker_profile(definition), **settings.profile}
+    # A probe's own @pytest.mark.profile pins what the probe is about (the teen account, the
+    # Urumqi address); ad-hoc --device/--network/... set everything else.
+    chosen = {**settings.profile, **marker_profile(definition)}
     return [MatrixItem(probe=probe, profile=catalogue.profile(**chosen), expectation=expectation)]
