@@ -40,9 +40,7 @@ def plan_items(session: ProbeSession, probe: str, definition: pytest.Function) -
             expanded[settings.matrix] = catalogue.expand(settings.matrix)
         items = [i for i in expanded[settings.matrix] if i.probe == probe]
         # A matrix row that states an expectation wins; otherwise the probe's own marker.
-        return [
-            i if i.stated else i.model_copy(update={"expectation": expectation}) for i in items
-        ]
+        return [i if i.stated else i.model_copy(update={"expectation": expectation}) for i in items]
     # A probe's own @pytest.mark.profile pins what the probe is about (the teen account, the
     # Urumqi address); ad-hoc --device/--network/... set everything else.
     chosen = {**settings.profile, **marker_profile(definition)}
