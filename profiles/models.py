@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
 from probes.result import Expectation
+from profiles.address import Address
 
 # -- small reusable types -------------------------------------------------------------------
 
@@ -205,21 +206,6 @@ class Network(Strict):
 
 
 # -- region ----------------------------------------------------------------------------------
-
-
-class Address(Strict):
-    recipient: str = Field(min_length=1)
-    phone: str = Field(pattern=r"^\+?[0-9][0-9 -]{5,19}$")
-    province: str = Field(min_length=1)
-    city: str = Field(min_length=1)
-    district: str = Field(min_length=1)
-    street: str = Field(min_length=1)
-    postcode: str = Field(pattern=r"^[0-9]{3,6}$")
-
-    @property
-    def one_line(self) -> str:
-        parts = dict.fromkeys((self.province, self.city, self.district))  # 北京市 北京市 → once
-        return "".join(parts) + self.street
 
 
 class Geolocation(Strict):
