@@ -124,8 +124,8 @@ def test_duplicate_key_and_bad_yaml(tmp_path: Path) -> None:
 
 def test_bad_timezone_and_unknown_top_level_key(tmp_path: Path) -> None:
     region = ("regions:\n  - name: x\n    locale: zh-CN\n    timezone: Asia/Beijing\n    geolocation: {latitude: 1, "
-              "longitude: 2}\n    address: {country: CN, recipient: a, phone: '13800138000', province: p, city: c, district: d, "
-              "street: s, postcode: '100000'}\nextra: 1\n")  # fmt: skip
+              "longitude: 2}\n    address: {country: CN, recipient: a, phone: '13800138000', province: p, city: c, "
+              "district: d, street: s, postcode: '100000'}\nextra: 1\n")  # fmt: skip
     file = put(tmp_path, "regions.yaml", region)
     error = refused(tmp_path)
     assert [str(p) for p in error.problems] == [
