@@ -28,9 +28,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("action", nargs="?", choices=("list",), help="list: show jobs and their next run times")
     parser.add_argument(
         "--config",
-        default=os.environ.get("ORDERPROBE_SCHEDULE", DEFAULT_CONFIG),
         metavar="FILE",
-        help=f"schedule file (default: $ORDERPROBE_SCHEDULE or {DEFAULT_CONFIG}; example: {EXAMPLE.name})",
+        help=f"schedule file (default: $ORDERPROBE_SCHEDULE, else ./{DEFAULT_CONFIG}, else the shipped {EXAMPLE.name})",
     )
     parser.add_argument("--once", metavar="JOB", help="run this job once, now, and exit")
     parser.add_argument("--database", metavar="URL", help="SQLAlchemy URL (overrides the file's `database`)")
@@ -48,10 +47,22 @@ def _logging(verbose: bool) -> None:
     logging.getLogger("httpx").setLevel(logging.WARNING)  # its INFO lines would print webhook URLs
 
 
+def config_path(given: str | None) -> tuple[Path, bool]:
+    """The schedule file to use, and whether it is the shipped example (nothing else found)."""
+    chosen = given or os.environ.get("ORDERPROBE_SCHEDULE")
+    if chosen:
+        return Path(chosen), False
+    return (Path(DEFAULT_CONFIG), False) if Path(DEFAULT_CONFIG).exists() else (EXAMPLE, True)
+
+
 def main(args: argparse.Namespace) -> int:
     from scheduler.config import ScheduleError, load
 
-    path = Path(args.config)
+    path, example = config_path(args.config)
+    args.config = str(path)
+    if example:
+        print(f"orderprobe schedule: no {DEFAULT_CONFIG} here; using the shipped example {path} "
+              f"(copy it to {DEFAULT_CONFIG} and edit it)", file=sys.stderr)  # fmt: skip
     if not path.exists():
         print(
             f"orderprobe schedule: no schedule file {path} (copy {EXAMPLE} and edit it, or pass --config FILE)",
@@ -70,6 +81,8 @@ def main(args: argparse.Namespace) -> int:
     except ValueError as exc:  # the profile catalogue itself is broken: its error names its file and line
         print(f"orderprobe schedule: the profile catalogue is invalid\n{exc}", file=sys.stderr)
         return 2
+    for warning in config.warnings:  # e.g. a channel whose webhook env var is not set yet
+        print(f"orderprobe schedule: warning: {warning}", file=sys.stderr)
     if args.once and args.once not in {j.id for j in config.jobs}:
         print(f"orderprobe schedule: {path}: no job {args.once!r} (jobs: {', '.join(j.id for j in config.jobs)})",
               file=sys.stderr)  # fmt: skip
@@ -123,6 +136,7 @@ def _once(service: object, job_id: str) -> int:
         service.stop()
     if record is None:
         return 3
+    print(f"{record.verdict}: run {record.run_id}\nreport   {record.report or '-'}", flush=True)
     return {"passed": 0, "flaky": 0, "failed": 1}.get(record.verdict, 3)
 
 

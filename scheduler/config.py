@@ -194,6 +194,7 @@ class ScheduleConfig(Frozen):
     channels: dict[Annotated[str, Field(pattern=_ID)], ChannelConfig] = Field(default_factory=dict)
     jobs: tuple[JobConfig, ...]
     source: str = Field("", exclude=True)  # file it came from, for messages
+    warnings: tuple[str, ...] = Field((), exclude=True)  # e.g. channels disabled because their env vars are unset
 
     @field_validator("jobs")
     @classmethod
@@ -259,8 +260,28 @@ def _catalogue_errors(jobs: list, catalogue: Any) -> list[tuple[tuple, str]]:
     return errors
 
 
-def _reference_errors(data: dict, environ: dict[str, str] | None) -> list[tuple[tuple, str]]:
-    """Channel names a job uses must exist; with `environ`, the env vars channels name must be set."""
+_SECRET_FIELDS = ("url_env", "secret_env", "username_env", "password_env")
+
+
+def _env_vars(channel: object) -> list[tuple[str, str]]:
+    """(field, variable name) of every env var a channel names."""
+    return [(f, v) for f in _SECRET_FIELDS if isinstance(channel, dict) and isinstance(v := channel.get(f), str) and v]
+
+
+def _unconfigured(data: dict, environ: dict[str, str] | None) -> list[str]:
+    """Channels none of whose env vars are set: not set up on this machine yet (e.g. the shipped
+    example), so they are disabled with a warning instead of refusing the whole schedule."""
+    channels = data.get("channels") if isinstance(data.get("channels"), dict) else {}
+    if environ is None:
+        return []
+    return [
+        name for name, c in channels.items() if (names := _env_vars(c)) and not any(environ.get(v) for _, v in names)
+    ]
+
+
+def _reference_errors(data: dict, environ: dict[str, str] | None, disabled: list[str]) -> list[tuple[tuple, str]]:
+    """Channel names a job uses must exist; with `environ`, a channel that is set up (some of its
+    env vars set) must have all of them set: half a configuration would fail at the first alert."""
     channels = data.get("channels") if isinstance(data.get("channels"), dict) else {}
     errors = []
     jobs = data.get("jobs") if isinstance(data.get("jobs"), list) else []
@@ -275,11 +296,40 @@ def _reference_errors(data: dict, environ: dict[str, str] | None) -> list[tuple[
                     errors.append((("jobs", i, "alert", key, j), problem))
     if environ is not None:
         for name, channel in channels.items():
-            for field in ("url_env", "secret_env", "username_env", "password_env"):
-                var = channel.get(field) if isinstance(channel, dict) else None
-                if var and not environ.get(var):
+            for field, var in _env_vars(channel):
+                if name not in disabled and not environ.get(var):
                     errors.append((("channels", name, field), f"environment variable {var} is not set"))
     return errors
+
+
+def _without(data: dict, disabled: list[str]) -> dict:
+    """The document with the disabled channels and every reference to them removed."""
+    if not disabled:
+        return data
+    jobs = []
+    for job in data.get("jobs") or []:
+        alert = job.get("alert") if isinstance(job, dict) else None
+        if isinstance(alert, dict):
+            lists = {k: [n for n in alert[k] if n not in disabled] for k in ("channels", "low_urgency")
+                     if isinstance(alert.get(k), list)}  # fmt: skip
+            job = {**job, "alert": {**alert, **lists}}
+        jobs.append(job)
+    channels = {k: v for k, v in data["channels"].items() if k not in disabled}
+    return {**data, "channels": channels, "jobs": jobs}
+
+
+def _disabled_warning(data: dict, name: str, source: str, root: yaml.Node | None) -> str:
+    names = [v for _, v in _env_vars(data["channels"][name])]
+    users = [
+        str(job.get("id"))
+        for job in data.get("jobs") or []
+        if isinstance(job, dict) and isinstance(alert := job.get("alert"), dict)
+        and any(name in (alert.get(k) or ()) for k in ("channels", "low_urgency"))
+    ]  # fmt: skip
+    line, field = _locate(root, ("channels", name))
+    unset = ", ".join(names)
+    jobs = f"; alerts of {', '.join(users)} will not go there" if users else ""
+    return f"{source}:{line}: {field}: disabled, {unset} {'is' if len(names) == 1 else 'are'} not set{jobs}"
 
 
 def parse(
@@ -287,8 +337,9 @@ def parse(
 ) -> ScheduleConfig:
     """Validate a schedule document; raise ScheduleError listing every problem by line.
 
-    The service also passes ``environ`` (the env vars channels name must be set) and the
-    profile ``catalogue`` (matrix and profile names must exist), so a run never fails on them.
+    The service also passes ``environ`` and the profile ``catalogue`` (matrix and profile names
+    must exist), so a run never fails on them. With ``environ``, a channel none of whose env vars
+    is set is disabled (dropped, with a line in ``warnings``); one with only some of them set is refused.
     """
     try:
         root = yaml.compose(text)
@@ -300,12 +351,14 @@ def parse(
     if not isinstance(data, dict):
         raise ScheduleError(f"{source}:1: a schedule file is a mapping with `jobs:` (and `channels:`, …)")
     problems: list[tuple[tuple, str]] = []
+    disabled = _unconfigured(data, environ)
+    warnings = [_disabled_warning(data, name, source, root) for name in disabled]
     try:
-        config = ScheduleConfig.model_validate({**data, "source": source})
+        config = ScheduleConfig.model_validate({**_without(data, disabled), "source": source, "warnings": warnings})
     except ValidationError as exc:
         problems = [(tuple(e["loc"]), e["msg"].removeprefix("Value error, ")) for e in exc.errors()]
         config = None
-    problems += _reference_errors(data, environ)
+    problems += _reference_errors(data, environ, disabled)
     if catalogue is not None and isinstance(data.get("jobs"), list):
         problems += _catalogue_errors(data["jobs"], catalogue)
     if problems:

@@ -82,12 +82,24 @@ def test_every_problem_is_listed_in_line_order() -> None:
     assert [line.split(":")[1] for line in lines] == ["11", "19"]
 
 
-def test_missing_secret_env_vars_are_refused_only_when_the_service_needs_them() -> None:
+def test_a_half_configured_channel_is_refused_only_when_the_service_needs_it() -> None:
     parse(GOOD, "good.yaml")  # `list` needs no secrets
     message = _error(GOOD, environ={"OP_DING_URL": "http://127.0.0.1:1/x"})
-    assert "bad.yaml:6: channels.oncall.secret_env: environment variable OP_DING_SECRET is not set" in message
-    assert "bad.yaml:7: channels.qa.url_env: environment variable OP_WECOM_URL is not set" in message
+    assert message == "bad.yaml:6: channels.oncall.secret_env: environment variable OP_DING_SECRET is not set"
     assert "127.0.0.1:1" not in message  # values are never echoed
+
+
+def test_a_channel_with_none_of_its_env_vars_set_is_disabled_with_one_warning() -> None:
+    environ = {"OP_DING_URL": "http://127.0.0.1:1/x", "OP_DING_SECRET": "s"}
+    config = parse(GOOD, "good.yaml", environ)
+    assert set(config.channels) == {"oncall"}
+    assert config.jobs[0].alert.channels == ("oncall",) and config.jobs[0].alert.low_urgency == ()
+    assert config.warnings == (
+        "good.yaml:7: channels.qa: disabled, OP_WECOM_URL is not set; alerts of smoke will not go there",
+    )
+    nothing_set = parse(GOOD, "good.yaml", {})
+    assert nothing_set.channels == {} and len(nothing_set.warnings) == 2
+    assert nothing_set.warnings[0].startswith("good.yaml:4: channels.oncall: disabled, OP_DING_URL, OP_DING_SECRET are")
 
 
 def test_not_yaml_and_not_a_mapping() -> None:
@@ -101,10 +113,29 @@ def test_a_webhook_channel_without_url_env_is_refused() -> None:
     )
 
 
-def test_the_shipped_example_is_valid() -> None:
+def test_the_shipped_example_is_valid_and_runs_with_no_secrets_set() -> None:
     example = Path(__file__).parents[1] / "scheduler" / "schedules.example.yaml"
     config = load(example)
     assert {j.id for j in config.jobs} == {"smoke", "metro-xinjiang"}
+    unset = load(example, environ={})
+    assert unset.channels == {} and [w.split(": ")[1] for w in unset.warnings] == [
+        "channels.oncall-feishu", "channels.oncall-dingtalk", "channels.qa-wecom",
+    ]  # fmt: skip
+
+
+def test_without_config_the_command_falls_back_to_schedules_yaml_then_the_example(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from scheduler.command import EXAMPLE, config_path
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("ORDERPROBE_SCHEDULE", raising=False)
+    assert config_path(None) == (EXAMPLE, True)
+    (tmp_path / "schedules.yaml").write_text(GOOD, encoding="utf-8")
+    assert config_path(None) == (Path("schedules.yaml"), False)
+    monkeypatch.setenv("ORDERPROBE_SCHEDULE", "other.yaml")
+    assert config_path(None) == (Path("other.yaml"), False)
+    assert config_path("given.yaml") == (Path("given.yaml"), False)
 
 
 def test_cli_refuses_a_bad_file_before_starting_exit_2_without_traceback(tmp_path: Path) -> None:
