@@ -7,12 +7,14 @@ no I/O, every regex and glob compiled once at load.
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 from pydantic import ValidationError
@@ -41,13 +43,19 @@ def _host(url: str) -> str:
         return ""
 
 
+@functools.cache
+def _suffixes() -> Any:
+    from publicsuffixlist import PublicSuffixList  # its bundled list: no network
+
+    return PublicSuffixList()
+
+
 def _site(host: str) -> str:
-    """Registrable-ish part: m.shop.com → shop.com, x.shop.com.cn → shop.com.cn, IPs as they are."""
-    labels = host.split(".")
-    if re.fullmatch(r"[\d.]+|\[?[0-9a-f:]+\]?", host):
+    """Registrable domain (public-suffix aware): m.shop.com → shop.com, x.shop.com.cn → shop.com.cn,
+    a.b.github.io → b.github.io, pay.localhost → pay.localhost; IP addresses as they are."""
+    if not host or re.fullmatch(r"[\d.]+|\[?[0-9a-f:]+\]?", host):
         return host
-    keep = 3 if len(labels) > 2 and labels[-2] in ("com", "net", "org", "gov", "edu", "co") else 2
-    return ".".join(labels[-keep:])
+    return _suffixes().privatesuffix(host) or host
 
 
 def _readable(body: str) -> str:
@@ -82,6 +90,8 @@ def _describe(r: RequestRecord) -> str:
 
 
 _Dep = tuple[re.Pattern[str], bool, str]  # glob, matches the whole URL (else host), name
+# Requests another site serves whose failure does not stop a checkout: not third parties on their own.
+PASSIVE_TYPES = frozenset({"image", "media", "font", "stylesheet", "ping", "beacon", "manifest", "texttrack"})
 
 
 @dataclass
@@ -95,9 +105,11 @@ class _Hit:
 class _Facts:
     """What the rules look at, derived once per failure point."""
 
-    def __init__(self, fp: FailurePoint, deps: Sequence[_Dep], error_text: re.Pattern[str]):
+    def __init__(self, fp: FailurePoint, deps: Sequence[_Dep], error_text: re.Pattern[str], site: str | None):
         self.fp, self.deps, self.error_text = fp, deps, error_text
-        self.page_site = _site(_host(fp.url))
+        # The shop's own site: the target's registrable domain; without a target, the page's.
+        self.page_site = _site(_host(site or fp.url))
+        self.auto_third_parties = bool(site)
         keys, self.seen, self.bad = set(), [], []
         for r in [*fp.failed_requests, *fp.requests]:
             key = (r.method, r.url, r.status, r.failure, r.start_ms)
@@ -108,6 +120,7 @@ class _Facts:
             bad = (r.failure and "ERR_ABORTED" not in r.failure) or (r.status or 0) >= 400
             if bad or (_pending(r) and r.resource_type in API_TYPES):
                 self.bad.append(r)
+        self.types = {r.url: r.resource_type for r in self.seen}
         self.texts = [("page title", fp.page_title), ("page text", fp.page_text)]
         self.texts += [(f"{r.method} {r.url} said", _readable(r.body_excerpt)) for r in self.bad if r.body_excerpt]
         self.net_errors: list[tuple[str, str, str | None]] = []  # (ERR_…, where, url)
@@ -128,6 +141,15 @@ class _Facts:
         for pattern, whole_url, name in self.deps:
             if pattern.match(url) if whole_url else (pattern.match(host) or pattern.match(netloc)):
                 return name
+        # Unnamed: any other registrable domain the checkout calls is a third party, named by its
+        # host (payment gateways, CDNs, SMS, logistics); --dependency only names or groups them.
+        if (
+            self.auto_third_parties
+            and url.startswith(("http://", "https://", "ws://", "wss://"))
+            and self.types.get(url, "") not in PASSIVE_TYPES
+            and not self.same_site(url)
+        ):
+            return host
         return None
 
     def same_site(self, url: str) -> bool:
@@ -275,12 +297,16 @@ class Classifier:
         error_text = next((s.file.error_text for s in [*users, builtin] if s.file.error_text), None)
         return cls(assemble(builtin, users), deps, error_text or re.compile(r"(?!)"))
 
-    def classify(self, failure: FailurePoint, *, dependencies: Mapping[str, str] | None = None) -> Cause:
+    def classify(
+        self, failure: FailurePoint, *, dependencies: Mapping[str, str] | None = None, site: str | None = None
+    ) -> Cause:
+        """``site``: the target's base URL. Requests to other registrable domains are then third
+        parties even when no dependency pattern names them, and "same site" means the target's."""
         merged = {**self.dependencies, **(dependencies or {})}
         # Run-time patterns are tried first: they describe this target better than the defaults.
         order = [*(dependencies or {}), *(p for p in self.dependencies if p not in (dependencies or {}))]
         deps = [(compile_glob(p), "/" in p, merged[p]) for p in order]
-        facts = _Facts(failure, deps, self.error_text)
+        facts = _Facts(failure, deps, self.error_text, site)
         for rule in self.rules:
             if (hit := _match(rule.when, facts)) is not None:
                 return self._cause(rule, hit, facts)

@@ -76,7 +76,9 @@ class JourneyRun:
         error = excinfo.value if excinfo is not None else None
         if error is not None:
             self.failure = self._failure_point(error, when)
-            self.cause = self.session.classifier.classify(self.failure, dependencies=self.target.dependencies)
+            self.cause = self.session.classifier.classify(
+                self.failure, dependencies=self.target.dependencies, site=self.target.base_url or None
+            )
         self.status, self.cause = verdict(
             failed=error is not None, cause=self.cause, expectation=self.item.expectation, slow=self.journey.slow
         )

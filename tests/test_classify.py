@@ -236,6 +236,9 @@ CASES = [
     Case("script-error", fp(error_type="AttributeError", locator=None, action=None, text="直播秒杀 · 已售罄",
                             message="'NoneType' object has no attribute 'click'"),
          "probe.script_error", "probe_broken", "script_error", beats="inventory.sold_out"),
+    Case("secret-missing", fp("login", error_type="SecretMissing", locator=None, action=None, text="登录", message=(
+        "account 'normal': password comes from environment variable ORDERPROBE_DEMO_PASSWORD, which is not set"
+    )), "probe.secret_missing", "probe_broken", "secret_missing", evidence="ORDERPROBE_DEMO_PASSWORD", beats="unknown"),
     Case("strict-mode", fp(error_type="Error", text=CHECKOUT, message=(
         'Locator.click: Error: strict mode violation: get_by_role("button", name="支付") resolved to 2 elements'
     )), "probe.selector_ambiguous", "probe_broken", "selector_ambiguous", beats="unknown"),
@@ -311,3 +314,30 @@ def test_builtin_rules_are_generic() -> None:
 def test_no_playwright_import() -> None:
     code = "import sys, probes.classify; sys.exit('playwright' in ' '.join(sys.modules))"
     assert subprocess.run([sys.executable, "-c", code]).returncode == 0
+
+
+def test_other_sites_are_third_parties_without_configuration(classifier: Classifier) -> None:
+    """Given the target, a request to another registrable domain is a third party named by its host."""
+    shop, gateway = "https://m.shop.example.com", "https://cashier.gw-pay.example.net"
+    outage = fp(url=f"{gateway}/pay/1", status=503, title="503", text="Service Unavailable",
+                failed=(req(f"{gateway}/pay/1", 503, kind="document"),))  # fmt: skip
+    assert classifier.classify(outage).category == "system"  # without a target nothing says whose page it is
+    cause = classifier.classify(outage, site=shop)
+    assert (cause.category, cause.dependency) == ("third_party", "cashier.gw-pay.example.net")
+    assert "cashier.gw-pay.example.net" in cause.summary
+    named = classifier.classify(outage, site=shop, dependencies={"*.gw-pay.example.net": "payment-gateway"})
+    assert (named.category, named.dependency) == ("third_party", "payment-gateway")  # --dependency only names it
+    api = fp(failed=(req("https://api.stripe.example/v1/charges", 500, method="POST"),), url=f"{shop}/checkout")
+    assert (classifier.classify(api, site=shop).category, classifier.classify(api, site=shop).dependency) == (
+        "third_party", "api.stripe.example",
+    )  # fmt: skip
+    own = fp(failed=(req("https://api.shop.example.com/order", 500, method="POST"),), url=f"{shop}/checkout")
+    assert classifier.classify(own, site=shop).rule == "system.api_5xx"  # a subdomain of the target is the shop
+
+
+def test_a_broken_image_on_another_site_is_not_a_third_party_outage(classifier: Classifier) -> None:
+    shop = "https://m.shop.example.com"
+    failure = fp(url=f"{shop}/checkout", failed=(req("https://img.cdn.example.net/a.png", None, "net::ERR_FAILED",
+                                                     kind="image"),))  # fmt: skip
+    cause = classifier.classify(failure, site=shop)
+    assert (cause.rule, cause.dependency) == ("probe.selector_drift", None)

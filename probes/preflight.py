@@ -1,0 +1,199 @@
+"""Checks before any browser starts. Each problem is one line naming what is wrong and where;
+``orderprobe run`` exits 2 on the first one instead of running journeys that cannot pass.
+
+- the target: URL syntax, DNS, TCP connect (with the error);
+- every profile and matrix name given on the command line, including each part of ``--profile D/N/R/A``
+  (a probe's own ``@pytest.mark.profile`` would otherwise hide a typo: it pins some kinds);
+- the secrets of every account the chosen journeys log in with (a missing one is configuration,
+  never a failed checkout);
+- probe files that fail to import (``file:line: error``), found by collecting in this process
+  without xdist: under ``-n 2`` a worker's collection error is easy to lose.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+import re
+import socket
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+
+import pytest
+
+if TYPE_CHECKING:
+    from profiles.catalogue import Catalogue
+    from profiles.models import MatrixItem
+
+# Options that make no sense for a collection pass (parallelism, files written by the run).
+_DROP_WITH_VALUE = ("-n", "--numprocesses", "--dist", "--maxprocesses", "--junitxml", "--junit-xml", "-p")
+_KEEP_PLUGINS = ("no:cacheprovider",)
+
+
+class Refused(Exception):
+    """A configuration problem; the message is one line."""
+
+
+def check_target(url: str, timeout_s: float = 5.0) -> None:
+    """The URL parses as http(s) with a host, the host resolves, and a TCP connection opens."""
+    parts = urlsplit(url)
+    try:
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+    except ValueError:
+        raise Refused(f"--target {url}: the port is not a number from 1 to 65535") from None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise Refused(f"--target {url!r}: not an http(s) URL with a host (e.g. https://m.shop.example)")
+    host = parts.hostname
+    if host == "localhost" or host.endswith(".localhost"):
+        addresses = [(socket.AF_INET, ("127.0.0.1", port))]  # RFC 6761, as Chromium resolves them
+    else:
+        try:
+            infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+        except (socket.gaierror, UnicodeError) as exc:
+            reason = exc.strerror if isinstance(exc, socket.gaierror) else str(exc)
+            raise Refused(f"--target {url}: cannot resolve {host} (DNS: {reason})") from None
+        addresses = [(family, address) for family, _, _, _, address in infos]
+    errors = []
+    for family, address in dict.fromkeys(addresses):
+        try:
+            with socket.socket(family, socket.SOCK_STREAM) as sock:
+                sock.settimeout(timeout_s)
+                sock.connect(address)
+            return
+        except OSError as exc:
+            errors.append(f"{address[0]}: {exc.strerror or type(exc).__name__}")
+    raise Refused(f"--target {url}: cannot connect to {host}:{port} ({'; '.join(errors)})")
+
+
+def check_names(catalogue: Catalogue, matrix: str | None, profile: dict[str, str]) -> None:
+    """Every name given must exist, whether or not a probe's marker later overrides it."""
+    try:
+        if matrix:
+            catalogue.expand(matrix)
+        for kind, name in profile.items():
+            catalogue.profile(**{kind: name})
+    except ValueError as exc:
+        raise Refused(" ".join(str(exc).split())) from None
+
+
+def check_secrets(items: Iterable[MatrixItem], catalogue: Catalogue, provided: Iterable[str] = ()) -> None:
+    """The env vars of every account the journeys use are set (``provided``: set by the harness)."""
+    have = set(provided) | {k for k, v in os.environ.items() if v}
+    probes: dict[str, list[str]] = {}
+    accounts = {}
+    for item in items:
+        account = item.profile.account
+        accounts[account.name] = account
+        probes.setdefault(account.name, []).append(item.probe)
+    for name, account in accounts.items():
+        for what, var in (("password", account.password_env), ("SMS code", account.sms_code_env)):
+            if var and var not in have:
+                users = sorted(set(probes[name]))
+                where = _origin(catalogue, name)
+                raise Refused(
+                    f"account {name!r}{where}: environment variable {var} ({what}) is not set; "
+                    f"needed by {', '.join(users[:3])}{' …' if len(users) > 3 else ''}"
+                )
+
+
+def _origin(catalogue: Catalogue, account: str) -> str:
+    try:
+        return f" ({catalogue.origin('accounts', account)})"
+    except KeyError:
+        return ""
+
+
+# -- the collection pass ---------------------------------------------------------------------
+
+
+def collection_error(longrepr: str, path: str) -> str:
+    """``file:line: error`` from pytest's report of a module that failed to import."""
+    lines = longrepr.splitlines()
+    locations = [(m[1], m[2]) for m in re.finditer(r'File "([^"]+)", line (\d+)', longrepr)]
+    locations += [(m[1], m[2]) for m in re.finditer(r"^(\S+\.py):(\d+): ", longrepr, re.MULTILINE)]
+    mine = [loc for loc in locations if os.path.abspath(loc[0]) == os.path.abspath(path)]
+    file, line = (mine or locations or [(path, "1")])[-1]
+    error = next((ln[1:].strip() for ln in reversed(lines) if ln.startswith("E ") and ln[1:].strip()), "")
+    return f"{file}:{line}: {error or (lines[-1].strip() if lines else 'cannot be imported')}"
+
+
+class _Collector:
+    def __init__(self) -> None:
+        self.items: list[MatrixItem] = []
+        self.errors: list[str] = []
+        self.config: pytest.Config | None = None
+        self.refused: Refused | None = None
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_collection(self, session: pytest.Session) -> bool | None:
+        """Names and the target first: cheap, and a bad matrix would otherwise surface as a
+        collection error of whichever probe file was planned first."""
+        from probes.plugin import SESSION
+
+        self.config = session.config
+        settings = session.config.stash[SESSION].settings
+        try:
+            check_names(session.config.stash[SESSION].catalogue, settings.matrix, settings.profile)
+            if settings.target:
+                check_target(settings.target)
+        except Refused as exc:
+            self.refused = exc
+            return True  # collection "done": nothing is imported
+        return None
+
+    def pytest_collectreport(self, report: pytest.CollectReport) -> None:
+        if report.failed:
+            path = report.nodeid.split("::")[0] or str(report.fspath)
+            self.errors.append(collection_error(str(report.longrepr), str(report.fspath or path)))
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_collection_finish(self, session: pytest.Session) -> None:
+        self.config = session.config
+        for item in session.items:
+            param = getattr(getattr(item, "callspec", None), "params", {}).get("orderprobe_item")
+            if param is not None and not isinstance(param, str):
+                self.items.append(param)
+
+
+def collection_argv(argv: Sequence[str]) -> list[str]:
+    """The run's pytest arguments for a collection pass: no xdist, no junit file, no output."""
+    out: list[str] = []
+    args = iter(argv)
+    for arg in args:
+        name = arg.split("=", 1)[0]
+        if name in _DROP_WITH_VALUE and "=" not in arg:
+            value = next(args, "")
+            if name == "-p" and value in _KEEP_PLUGINS:
+                out += [arg, value]
+            continue
+        if name in _DROP_WITH_VALUE or (arg.startswith("-n") and arg[2:].isdigit()):
+            continue
+        out.append(arg)
+    # The terminal plugin stays (an ini's `addopts = -ra` needs it); its output is swallowed.
+    return [*out, "--collect-only", "-p", "no:xdist", "-p", "no:cacheprovider"]
+
+
+def check_run(argv: Sequence[str], provided_secrets: Iterable[str] = ()) -> list[Any]:
+    """Collect the run in this process; refuse on import errors, bad names, an unreachable target
+    or missing secrets. Returns the planned matrix items (for progress: the total is known)."""
+    from probes.plugin import SESSION
+
+    collector = _Collector()
+    with contextlib.redirect_stdout(io.StringIO()):
+        code = pytest.main(collection_argv(argv), plugins=[collector])
+    if collector.refused is not None:
+        raise collector.refused
+    if collector.errors:
+        more = f" (and {len(collector.errors) - 1} more)" if len(collector.errors) > 1 else ""
+        raise Refused(f"probe file does not import: {collector.errors[0]}{more}")
+    if collector.config is None or SESSION not in collector.config.stash:
+        raise Refused(f"pytest refused the arguments (exit {int(code)}): {' '.join(argv)}")
+    session = collector.config.stash[SESSION]
+    if not session.settings.target:
+        from probes.fixtures import DEMO_SECRETS
+
+        provided_secrets = [*provided_secrets, *DEMO_SECRETS]  # the embedded shop's published test users
+    check_secrets(collector.items, session.catalogue, provided_secrets)
+    return collector.items
