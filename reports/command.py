@@ -76,7 +76,7 @@ def main(args: argparse.Namespace) -> int:
         else:
             path, ctx = trend.write(store, trend.parse_since(args.since), out, lang)
             for run_id in ctx.linked_runs:  # the trend's links must land somewhere
-                if not (out / html.run_report_name(run_id)).exists():
+                if not (out / html.run_report_name(run_id, lang)).exists():
                     run_report.write(store, run_id, artefacts, out, lang)
     except (LookupError, ValueError) as exc:
         print(f"orderprobe report: {exc}", file=sys.stderr)

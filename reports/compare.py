@@ -201,5 +201,5 @@ def render(
 
 
 def write(store: Store, out_dir: Path, lang: str, **choice: Any) -> Path:
-    """Render (``choice``: the keyword arguments of ``render``) into ``out_dir/compare.html``."""
-    return html.write(render(store, lang, **choice), out_dir, "compare.html")
+    """Render (``choice``: the keyword arguments of ``render``) into ``out_dir/compare.<lang>.html``."""
+    return html.write(render(store, lang, **choice), out_dir, html.report_name("compare", lang))

@@ -104,8 +104,13 @@ def safe_name(run_id: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "_", run_id)[:120] or "run"
 
 
-def run_report_name(run_id: str) -> str:
-    return f"run-{safe_name(run_id)}.html"
+def run_report_name(run_id: str, lang: str) -> str:
+    """One file per language: rendering in zh and then en keeps both."""
+    return f"run-{safe_name(run_id)}.{lang}.html"
+
+
+def report_name(kind: str, lang: str) -> str:
+    return f"{kind}.{lang}.html"
 
 
 def seconds(ms: float | None) -> str:

@@ -351,4 +351,4 @@ def render(store: Store, run_id: str, artefacts_dir: Path, lang: str, tz: tzinfo
 
 
 def write(store: Store, run_id: str, artefacts_dir: Path, out_dir: Path, lang: str, tz: tzinfo | None = None) -> Path:
-    return html.write(render(store, run_id, artefacts_dir, lang, tz), out_dir, html.run_report_name(run_id))
+    return html.write(render(store, run_id, artefacts_dir, lang, tz), out_dir, html.run_report_name(run_id, lang))

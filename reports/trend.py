@@ -121,8 +121,8 @@ def _when(epoch: int, tz: tzinfo | None) -> str:
     return datetime.fromtimestamp(epoch, UTC).astimezone(tz).strftime("%m-%d %H:%M")
 
 
-def _link(run_id: str, journey_id: str) -> str:
-    return f"{html.run_report_name(run_id)}#{html.anchor(journey_id)}"
+def _link(run_id: str, journey_id: str, lang: str) -> str:
+    return f"{html.run_report_name(run_id, lang)}#{html.anchor(journey_id)}"
 
 
 def _strip(w: Window, labels: list[str], ratio: dict[int, tuple[int, int]]) -> list[HeatCell]:
@@ -169,7 +169,7 @@ def _incident(first: Any, recovery: Any, lang: str, tz: tzinfo | None, t: dict[s
         ttr=html.span(recovery.started_epoch - first.started_epoch) if recovery is not None else None,
         failing_runs=fails,
         cause=cause + (f" · {first.cause_detail}" if first.cause_detail else ""),
-        link=_link(first.run_id, first.id),
+        link=_link(first.run_id, first.id, lang),
         run_id=first.run_id,
     )
 
@@ -241,7 +241,7 @@ def context(
             parts=row.profile.split("/"),
             step=row.failed_step or "",
             summary=html.scrub(row.cause_summary or (row.message or "").split("\n")[0]),
-            link=_link(row.run_id, row.id),
+            link=_link(row.run_id, row.id, lang),
             run_id=row.run_id,
             colour=charts.CAUSE_COLOURS.get(row.cause_category or "unknown", "#9ca3af"),
         )
@@ -280,4 +280,4 @@ def write(
     store: Store, since: timedelta, out_dir: Path, lang: str, tz: tzinfo | None = None, now: datetime | None = None
 ) -> tuple[Path, TrendContext]:
     page, ctx = render(store, since, lang, tz, now)
-    return html.write(page, out_dir, "trend.html"), ctx
+    return html.write(page, out_dir, html.report_name("trend", lang)), ctx

@@ -42,7 +42,7 @@ def test_report_run_defaults_to_the_latest_run(tmp_path: Path, url: str, capsys:
     assert main(_report(tmp_path, url, "run", "--lang", "en")) == 0
     printed = Path(capsys.readouterr().out.strip())
     latest = Store(url).latest_run_id()
-    assert printed == (tmp_path / "out" / html.run_report_name(latest)).resolve()
+    assert printed == (tmp_path / "out" / html.run_report_name(latest, "en")).resolve()
     assert "Checkout probe run" in printed.read_text(encoding="utf-8")
 
 
@@ -50,7 +50,7 @@ def test_report_compare_and_trend_write_their_files(
     tmp_path: Path, url: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
     assert main(_report(tmp_path, url, "compare", "--probes", "path_live,path_video", "--baseline", "path_video")) == 0
-    assert capsys.readouterr().out.strip().endswith("compare.html")
+    assert capsys.readouterr().out.strip().endswith(("compare.zh.html", "compare.en.html"))
     assert main(_report(tmp_path, url, "trend", "--since", "1d")) == 0
     trend_path = Path(capsys.readouterr().out.strip())
     page = trend_path.read_text(encoding="utf-8")

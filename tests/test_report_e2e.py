@@ -35,7 +35,7 @@ def probed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, Sto
     healthy = _run(folder, "e2e-wifi")
     assert healthy.returncode == 0, healthy.stdout + healthy.stderr
     # `orderprobe run` wrote the run report itself and printed where.
-    assert f"report   {(folder / 'reports' / html.run_report_name('e2e-wifi')).resolve()}" in healthy.stdout
+    assert f"report   {(folder / 'reports' / html.run_report_name('e2e-wifi', 'zh')).resolve()}" in healthy.stdout
     store = Store(f"sqlite:///{folder / 'results.db'}")
     yield folder, store
     store.close()

@@ -117,7 +117,7 @@ def test_run_report_header_grid_and_journeys_match_the_store(filled, tmp_path: P
     store, artefacts, _ = filled
     summary = store.run("run-618")
     path = run_report.write(store, "run-618", artefacts, tmp_path / "reports", "zh")
-    assert path.name == "run-run-618.html"
+    assert path.name == "run-run-618.zh.html"  # one file per language
     _open(page, path, "report-run-zh.png")
 
     assert page.locator("#verdict").get_attribute("class") == "verdict v-fail"

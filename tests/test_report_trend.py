@@ -12,7 +12,7 @@ from playwright.sync_api import Browser, Page, sync_playwright
 
 from probes.browser import launch_options
 from probes.result import Cause
-from reports import sample, trend
+from reports import html, sample, trend
 from reports.store import Store
 
 START = datetime(2026, 11, 10, 20, 0, tzinfo=UTC)
@@ -104,7 +104,7 @@ def test_trend_page_reads_back_in_chromium(store: Store, tmp_path: Path, page: P
     # Every link points at a run report the command will write, and at the journey inside it.
     links = page.locator("#latest a, #incidents a").evaluate_all("a => a.map(x => x.getAttribute('href'))")
     assert links and all(link.startswith("run-sched-") and "#j-" in link for link in links)
-    assert {link.split("#")[0] for link in links} == {f"run-{r}.html" for r in ctx.linked_runs}
+    assert {link.split("#")[0] for link in links} == {html.run_report_name(r, "zh") for r in ctx.linked_runs}
 
 
 def test_english_trend_and_empty_window(store: Store, tmp_path: Path, page: Page) -> None:
