@@ -17,7 +17,7 @@ import io
 import os
 import re
 import socket
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
@@ -36,7 +36,7 @@ class Refused(Exception):
     """A configuration problem; the message is one line."""
 
 
-def check_target(url: str, timeout_s: float = 5.0) -> None:
+def check_target(url: str, timeout_s: float = 5.0, resolve: Callable[..., list[Any]] = socket.getaddrinfo) -> None:
     """The URL parses as http(s) with a host, the host resolves, and a TCP connection opens."""
     parts = urlsplit(url)
     try:
@@ -50,7 +50,7 @@ def check_target(url: str, timeout_s: float = 5.0) -> None:
         addresses = [(socket.AF_INET, ("127.0.0.1", port))]  # RFC 6761, as Chromium resolves them
     else:
         try:
-            infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+            infos = resolve(host, port, type=socket.SOCK_STREAM)
         except (socket.gaierror, UnicodeError) as exc:
             reason = exc.strerror if isinstance(exc, socket.gaierror) else str(exc)
             raise Refused(f"--target {url}: cannot resolve {host} (DNS: {reason})") from None
@@ -113,7 +113,8 @@ def collection_error(longrepr: str, path: str) -> str:
     lines = longrepr.splitlines()
     locations = [(m[1], m[2]) for m in re.finditer(r'File "([^"]+)", line (\d+)', longrepr)]
     locations += [(m[1], m[2]) for m in re.finditer(r"^(\S+\.py):(\d+): ", longrepr, re.MULTILINE)]
-    mine = [loc for loc in locations if os.path.abspath(loc[0]) == os.path.abspath(path)]
+    # ``path`` may be relative (to the invocation folder), the traceback's paths absolute.
+    mine = [loc for loc in locations if loc[0] == path or loc[0].endswith(os.sep + path.lstrip(os.sep))]
     file, line = (mine or locations or [(path, "1")])[-1]
     error = next((ln[1:].strip() for ln in reversed(lines) if ln.startswith("E ") and ln[1:].strip()), "")
     return f"{file}:{line}: {error or (lines[-1].strip() if lines else 'cannot be imported')}"

@@ -1,0 +1,108 @@
+"""Up-front checks: each problem is refused before any browser starts, in one line naming what and where."""
+
+from __future__ import annotations
+
+import re
+import socket
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from probes.preflight import Refused, check_run, check_target, collection_argv
+
+BUILTIN = Path(__file__).resolve().parents[1] / "probes" / "checkout"
+BUILTIN_ARGS = [str(BUILTIN), "-c", str(BUILTIN / "pytest.ini")]
+
+
+def refusal(argv: list[str]) -> str:
+    with pytest.raises(Refused) as info:
+        check_run(argv)
+    message = str(info.value)
+    assert "\n" not in message
+    return message
+
+
+@pytest.fixture
+def listening() -> Iterator[int]:
+    with socket.socket() as server:
+        server.bind(("127.0.0.1", 0))
+        server.listen()
+        yield server.getsockname()[1]
+
+
+def closed_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]  # nothing listens once the socket is closed
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("m.example.com", "not an http(s) URL with a host"),
+        ("ftp://m.example.com", "not an http(s) URL with a host"),
+        ("https://", "not an http(s) URL with a host"),
+        ("http://127.0.0.1:99999/", "the port is not a number from 1 to 65535"),
+        ("http://a..b/", "cannot resolve a..b"),  # refused by the IDNA codec, no DNS query leaves the machine
+    ],
+)
+def test_target_syntax(url: str, expected: str) -> None:
+    with pytest.raises(Refused, match=re.escape(expected)):
+        check_target(url)
+
+
+def test_target_reachability(listening: int) -> None:
+    check_target(f"http://127.0.0.1:{listening}/")
+    check_target(f"http://shop.localhost:{listening}/")  # *.localhost is loopback, as in Chromium
+    port = closed_port()
+    with pytest.raises(Refused, match=rf"cannot connect to 127.0.0.1:{port} \(127.0.0.1: Connection refused\)"):
+        check_target(f"http://127.0.0.1:{port}/")
+
+
+def test_an_unresolvable_target_names_the_dns_error() -> None:
+    """A fake resolver stands in for DNS: a real lookup would leave the machine (tests talk only to loopback)."""
+
+    def nxdomain(*_args: object, **_kwargs: object) -> list[object]:
+        raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+
+    with pytest.raises(Refused, match=r"^--target https://m.shop.example/: cannot resolve m.shop.example \(DNS: Name"):
+        check_target("https://m.shop.example/", resolve=nxdomain)
+
+
+def test_collection_pass_drops_parallelism_and_run_files() -> None:
+    argv = collection_argv(["probes", "-n", "2", "--junitxml", "j.xml", "-p", "no:cacheprovider", "-n4", "--dist=load"])
+    assert argv[:3] == ["probes", "-p", "no:cacheprovider"] and "-n" not in argv and "j.xml" not in argv
+    assert "-n4" not in argv and "--dist=load" not in argv and "--collect-only" in argv
+
+
+def test_names_are_checked_even_where_a_probe_marker_would_hide_them() -> None:
+    """test_teen_blocked pins account=teen: an account typo in --profile used to be silently dropped."""
+    message = refusal([*BUILTIN_ARGS, "-k", "teen_blocked", "--profile", "android-mid/wifi/shanghai/normall"])
+    assert message.startswith("account: unknown account 'normall'; did you mean 'normal'?")
+    assert refusal([*BUILTIN_ARGS, "--matrix", "smok"]).startswith("matrix: unknown matrix 'smok'; did you mean")
+    assert "unknown network 'metro'" in refusal([*BUILTIN_ARGS, "--network", "metro"])
+
+
+def test_probe_files_that_do_not_import_are_named_with_file_and_line(tmp_path: Path) -> None:
+    (tmp_path / "test_ok.py").write_text("def test_fine(journey):\n    pass\n", encoding="utf-8")
+    broken = tmp_path / "test_broken.py"
+    broken.write_text("import pytest\n\nimport no_such_module_here\n", encoding="utf-8")
+    message = refusal([str(tmp_path), "-n", "2"])
+    assert (
+        message == f"probe file does not import: {broken}:3: ModuleNotFoundError: No module named 'no_such_module_here'"
+    )
+    broken.write_text("def test_x(journey):\n    if True\n        pass\n", encoding="utf-8")
+    assert refusal([str(tmp_path), "-n", "2"]).startswith(f"probe file does not import: {broken}:2: SyntaxError")
+
+
+def test_secrets_of_the_chosen_accounts(tmp_path: Path, listening: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("ORDERPROBE_DEMO_PASSWORD", raising=False)
+    external = [*BUILTIN_ARGS, "--target", f"http://127.0.0.1:{listening}", "--matrix", "smoke"]
+    message = refusal(external)
+    assert message.startswith("account 'normal' (")
+    assert "accounts.yaml:6): environment variable ORDERPROBE_DEMO_PASSWORD (password) is not set" in message
+    assert "needed by live_room_checkout, subsidy_checkout, video_feed_checkout" in message
+    assert len(check_run([*BUILTIN_ARGS, "--matrix", "smoke"])) == 3  # the embedded shop brings its test users
+    monkeypatch.setenv("ORDERPROBE_DEMO_PASSWORD", "from-the-vault")
+    assert len(check_run(external)) == 3
