@@ -93,8 +93,8 @@ def startup(tmp: Path, workers: str) -> float:
     while first is None and proc.poll() is None:
         for events in art.glob("*/events.jsonl"):
             for line in events.read_text().splitlines():
-                if '"step/start"' in line:
-                    first = json.loads(line)["ts"]
+                if '"step/end"' in line:  # the events reporter stamps when the step started
+                    first = json.loads(line)["started"]
                     break
         time.sleep(0.01)
     proc.wait()

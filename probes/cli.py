@@ -1,7 +1,9 @@
 """``orderprobe`` — one front door; each sub-command lives beside the thing it drives.
 
-A command module exposes ``configure(parser)`` and ``main(args) -> int``. Modules are
-imported lazily so ``orderprobe run`` does not pay for the scheduler or reports.
+A command module exposes ``configure(parser)`` and ``main(args) -> int``, or
+``passthrough(argv) -> int`` when another parser owns its arguments (``run`` hands them
+to pytest). Modules are named here by string and imported lazily: ``orderprobe run``
+does not pay for the scheduler or reports, and the engine imports nothing above it.
 """
 
 from __future__ import annotations
@@ -29,6 +31,10 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="orderprobe", description="Synthetic end-to-end checkout probes.")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     wanted = _command_name(argv)
+    if wanted in COMMANDS and argv.index(wanted) == 0:
+        module = importlib.import_module(COMMANDS[wanted][0])
+        if hasattr(module, "passthrough"):
+            return int(module.passthrough(argv[1:]) or 0)
     for name, (module_name, help_text) in COMMANDS.items():
         sub_parser = sub.add_parser(name, help=help_text, description=help_text)
         # Only the chosen command's module is imported; the others just list their help.

@@ -1,33 +1,82 @@
-"""The per-run JSON-lines event stream other tools can tail (journey/start, step/end …).
+"""The ``events`` reporter: a JSON-lines stream other tools can tail,
+``<artefacts>/<run-id>/events.jsonl`` (run/start, journey/start, step/end, journey/end, run/end).
 
-Every xdist worker appends to the same file; each event is one ``write()`` on an
-``O_APPEND`` descriptor, so lines from different processes never interleave.
+Written by the controller alone, one line per ``write()`` and flushed at once, so a
+reader tailing the file never sees half a line.
 """
 
 from __future__ import annotations
 
-import contextlib
 import json
-import os
 import time
+from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
+
+from probes.reporter import JourneyStart, Reporter, Run
+from probes.result import JourneyResult, StepResult
 
 
-class EventLog:
-    def __init__(self, path: Path, *, worker: str = "main") -> None:
+class EventsReporter(Reporter):
+    def __init__(self) -> None:
+        self._out: IO[str] | None = None
+
+    def emit(self, event: str, ts: float | None = None, **data: Any) -> None:
+        assert self._out is not None
+        line = json.dumps({"event": event, "ts": time.time() if ts is None else ts, **data}, ensure_ascii=False)
+        self._out.write(line + "\n")
+        self._out.flush()
+
+    def on_run_start(self, run: Run) -> None:
+        path = run.settings.artefacts / run.id / "events.jsonl"
         path.parent.mkdir(parents=True, exist_ok=True)
-        self.path = path
-        self.worker = worker
-        self._fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        self._out = path.open("a", encoding="utf-8")
+        run.outputs["events"] = str(path)
+        self.emit("run/start", run=run.id, target=run.target, matrix=run.settings.matrix)
 
-    def emit(self, event: str, **data: Any) -> None:
-        line = json.dumps({"event": event, "ts": time.time(), "worker": self.worker, **data}, ensure_ascii=False)
-        with contextlib.suppress(OSError):  # a full disk must not stop the journey; the store still gets it
-            os.write(self._fd, (line + "\n").encode())
+    def on_journey_start(self, journey: JourneyStart) -> None:
+        self.emit(
+            "journey/start",
+            journey.started_at.timestamp(),
+            journey=journey.id,
+            nodeid=journey.nodeid,
+            probe=journey.probe,
+            profile=journey.profile,
+            worker=journey.worker,
+        )
 
-    def close(self) -> None:
-        os.close(self._fd)
+    def on_step_end(self, journey: JourneyStart, step: StepResult) -> None:
+        started = journey.started_at + timedelta(milliseconds=step.start_ms)
+        self.emit(
+            "step/end",
+            (started + timedelta(milliseconds=step.duration_ms)).timestamp(),
+            journey=journey.id,
+            probe=journey.probe,
+            worker=journey.worker,
+            step=step.name,
+            status=str(step.status),
+            started=started.timestamp(),
+            duration_ms=step.duration_ms,
+        )
+
+    def on_journey_end(self, result: JourneyResult) -> None:
+        self.emit(
+            "journey/end",
+            journey=result.id,
+            nodeid=result.nodeid,
+            probe=result.probe,
+            profile=result.profile,
+            worker=result.worker,
+            status=str(result.status),
+            duration_ms=result.duration_ms,
+            step=result.failed_step,
+            cause=result.cause.category if result.cause else None,
+        )
+
+    def on_run_end(self, run: Run, exit_code: int) -> None:
+        if self._out is not None:
+            self.emit("run/end", run=run.id, exit_code=exit_code)
+            self._out.close()
 
 
 def read_events(path: Path) -> list[dict[str, Any]]:

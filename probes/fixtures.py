@@ -14,6 +14,7 @@ import pytest
 
 from probes.journey import Journey
 from probes.journey_run import JourneyRun
+from probes.result import JourneyResult
 from probes.session import ProbeSession
 from probes.target import Target
 
@@ -22,7 +23,9 @@ if TYPE_CHECKING:
 
     from profiles.models import MatrixItem, Profile
 
-RUNNING = pytest.StashKey[JourneyRun]()
+SESSION = pytest.StashKey[ProbeSession]()  # on the config: this process's run
+RUNNING = pytest.StashKey[JourneyRun]()  # on an item: its journey under way
+ATTEMPTS = pytest.StashKey[list[JourneyResult]]()  # on an item: earlier attempts (--retries)
 DEMO_SECRETS = {"ORDERPROBE_DEMO_PASSWORD": "demo-pass", "ORDERPROBE_DEMO_SMS_CODE": "246810"}
 
 
@@ -55,8 +58,6 @@ class BrowserHolder:
 
 @pytest.fixture(scope="session")
 def orderprobe_run(pytestconfig: pytest.Config) -> ProbeSession:
-    from probes.plugin import SESSION
-
     return pytestconfig.stash[SESSION]
 
 
@@ -131,8 +132,6 @@ def _journey_run(
     _orderprobe_browser: BrowserHolder,
 ) -> Iterator[JourneyRun]:
     node = request.node
-    from probes.plugin import ATTEMPTS
-
     run = JourneyRun(
         orderprobe_run, node.nodeid, orderprobe_item, target, attempt=len(node.stash.get(ATTEMPTS, [])) + 1
     )

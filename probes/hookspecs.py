@@ -1,12 +1,14 @@
-"""Hooks other plugins (the runner's progress display, user plugins) can implement."""
+"""Hooks a conftest or plugin can implement."""
 
 from __future__ import annotations
 
-import pytest
+from typing import Any
 
-from probes.result import JourneyResult
+import pytest
 
 
 @pytest.hookspec
-def pytest_orderprobe_journey(result: JourneyResult) -> None:
-    """A journey finished and was stored (called on the controller)."""
+def pytest_orderprobe_reporters(reporters: dict[str, Any]) -> None:
+    """Add reporters by name: ``reporters["mine"] = MyReporter`` (a ``probes.reporter.Reporter``
+    class or a factory returning one); ``--reporter mine`` then picks it. Called once, on the
+    controller, at configure time."""

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 from probes.journey import Journey
 from probes.outcome import verdict
 from probes.recorder import Recorder
+from probes.reporter import JourneyStart
 from probes.result import Artefact, Cause, FailurePoint, JourneyResult, Status, StepResult
 
 if TYPE_CHECKING:
@@ -49,9 +50,7 @@ class JourneyRun:
         self.recorder: Recorder | None = None
         self.emulation: Any = None
         self._duration_ms: float | None = None
-        session.events.emit(
-            "journey/start", journey=self.id, probe=item.probe, profile=self.profile_label, nodeid=nodeid
-        )
+        self.start = JourneyStart(self.id, nodeid, item.probe, self.profile_label, session.worker, self.started_at)
 
     # -- lifecycle ----------------------------------------------------------------------------
     def open(self, get_browser: Callable[[], Browser]) -> None:
@@ -132,16 +131,6 @@ class JourneyRun:
         except Exception:
             pass
         self._collect_artefacts()
-        self.session.events.emit(
-            "journey/end",
-            journey=self.id,
-            probe=self.item.probe,
-            profile=self.profile_label,
-            status=str(self.status),
-            duration_ms=self._duration_ms,
-            step=self.failure.step if self.failure else None,
-            cause=self.cause.category if self.cause else None,
-        )
 
     def _collect_artefacts(self) -> None:
         if not self.dir.exists():
@@ -180,41 +169,31 @@ class JourneyRun:
             labels=self.session.settings.labels,
         )
 
-    # -- StepListener: the live event stream --------------------------------------------------
+    # -- StepListener: steps reach the reporters live when they run in this process -----------
     def on_step_start(self, journey: Journey, name: str) -> None:
-        self.session.events.emit("step/start", journey=self.id, probe=self.item.probe, step=name)
+        pass
 
     def on_step_end(self, journey: Journey, step: StepResult) -> None:
-        self.session.events.emit(
-            "step/end",
-            journey=self.id,
-            probe=self.item.probe,
-            step=step.name,
-            status=str(step.status),
-            duration_ms=step.duration_ms,
-        )
+        if self.session.reporters is not None:
+            self.session.reporters.step_end(self.start, step)
 
     def on_step_failed(self, journey: Journey, name: str, error: BaseException) -> None:
         pass
 
 
-def crashed_result(session: ProbeSession, nodeid: str, message: str) -> JourneyResult:
-    """A journey whose worker process died: what its journey/start event said, marked as an
-    error of the harness (never of the checkout), so the run still accounts for it."""
-    from probes.events import read_events
-
-    started = [e for e in read_events(session.run_dir / "events.jsonl") if e.get("nodeid") == nodeid]
-    start = started[-1] if started else {}
-    probe = start.get("probe") or nodeid.split("::")[-1].split("[")[0].removeprefix("test_")
+def crashed_result(run_id: str, nodeid: str, message: str, start: JourneyStart | None) -> JourneyResult:
+    """A journey whose worker process died: what its start said, marked as an error of the
+    harness (never of the checkout), so the run still accounts for it."""
+    probe = start.probe if start else nodeid.split("::")[-1].split("[")[0].removeprefix("test_")
     return JourneyResult(
-        id=start.get("journey") or uuid.uuid4().hex,
-        run_id=session.run_id,
+        id=start.id if start else uuid.uuid4().hex,
+        run_id=run_id,
         probe=probe,
         nodeid=nodeid,
-        profile=start.get("profile", "?"),
-        worker=start.get("worker", "?"),
+        profile=start.profile if start else "?",
+        worker=start.worker if start else "?",
         status=Status.ERROR,
-        started_at=datetime.fromtimestamp(start["ts"], UTC) if start else datetime.now(UTC),
+        started_at=start.started_at if start else datetime.now(UTC),
         duration_ms=0.0,
         failure=FailurePoint(step="(worker)", error_type="WorkerCrash", message=message[:2000]),
         cause=Cause(

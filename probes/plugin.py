@@ -1,26 +1,31 @@
 """pytest plugin (``pytest11`` entry point): a probe is a pytest test that takes ``journey``.
 
-Options live in their own group; fixtures mirror pytest-playwright's names (``browser``,
-``context``, ``page``) so probe authors feel at home. Each finished journey travels to
-the controller as JSON in ``report.user_properties`` (xdist ships those), and only the
-controller writes the store.
+Every option of a probe run is declared here, once (``orderprobe run`` passes its
+arguments through to pytest). Fixtures mirror pytest-playwright's names (``browser``,
+``context``, ``page``) so probe authors feel at home. A journey's start and its finished
+result reach the controller on pytest's own report objects (``report.user_properties``,
+which xdist ships from workers; in-process the result object is handed over as is), and
+the controller alone calls the reporters (``probes.reporter``).
 """
 
 from __future__ import annotations
 
 import sys
 from collections.abc import Iterator
+from dataclasses import asdict
+from datetime import datetime
 from typing import Any
 
 import pytest
 
+from probes.reporter import JourneyStart, Reporters, Run, available
 from probes.result import JourneyResult
 from probes.session import ProbeSession, Settings, new_run_id, worker_id
 
 JOURNEY_PROPERTY = "orderprobe.journey"
-SESSION = pytest.StashKey[ProbeSession]()
+START_PROPERTY = "orderprobe.start"
+RESULT_ATTRIBUTE = "orderprobe_result"
 RESULT = pytest.StashKey[JourneyResult]()
-ATTEMPTS = pytest.StashKey[list[JourneyResult]]()
 NOT_IN_PLAN = "not-in-plan"
 
 
@@ -49,6 +54,18 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--rules", action="append", default=[], metavar="FILE", help="extra failure-classification rules")
     group.addoption("--label", action="append", default=[], metavar="K=V", help="label the run (e.g. location=sh)")
     group.addoption("--headed", action="store_true", help="show the browser")
+    group.addoption("--probe", action="append", default=[], metavar="NAME", help="only this probe (repeatable)")
+    group.addoption(
+        "--reporter",
+        action="append",
+        metavar="NAME,…",
+        help="where results go: store, events, junit, html, progress, or any installed reporter"
+        " (default store,events; `orderprobe run`: store,events,junit,html,progress)",
+    )
+    group.addoption("--no-report", action="store_true", help="leave out the html reporter")
+    group.addoption("--reports", default="var/reports", metavar="DIR", help="where the html reporter writes")
+    group.addoption("--lang", choices=("zh", "en"), help="report language (default from the locale)")
+    group.addoption("--no-progress", action="store_true", help="progress reporter: log lines, not a live display")
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -63,9 +80,31 @@ def pytest_configure(config: pytest.Config) -> None:
     session = ProbeSession(settings, run_id, worker_id(config))
     config.stash[SESSION] = session
     if workerinput is None:
-        config.pluginmanager.register(_ResultWriter(session, config), "orderprobe-results")
+        _validate(session)
+        extra: dict[str, Any] = {}
+        config.hook.pytest_orderprobe_reporters(reporters=extra)
+        try:
+            session.reporters = Reporters(list(settings.reporters), available(extra))
+        except ValueError as exc:
+            raise pytest.UsageError(f"--reporter: {exc}") from None
+        if "progress" in settings.reporters:  # the progress reporter is the terminal now
+            config.pluginmanager.set_blocked("terminalreporter")
+        config.pluginmanager.register(_Controller(session), "orderprobe-controller")
         if config.pluginmanager.hasplugin("xdist"):
             config.pluginmanager.register(_XdistController(run_id), "orderprobe-xdist")
+
+
+def _validate(session: ProbeSession) -> None:
+    """Refuse bad profiles, matrices and rules before any worker or browser starts."""
+    settings = session.settings
+    try:
+        if settings.matrix:
+            session.catalogue.expand(settings.matrix)
+        if settings.profile:
+            session.catalogue.profile(**settings.profile)
+        session.classifier  # noqa: B018  (loading the rules is the check)
+    except Exception as exc:
+        raise pytest.UsageError(f"orderprobe: refused before running\n{exc}") from None
 
 
 class _XdistController:
@@ -105,10 +144,17 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         metafunc.parametrize("orderprobe_item", [NOT_IN_PLAN], ids=[NOT_IN_PLAN], indirect=True)
 
 
+def _not_chosen(item: pytest.Item, probes: tuple[str, ...]) -> bool:
+    if "orderprobe_item" not in getattr(item, "fixturenames", ()):
+        return bool(probes)  # --probe: journeys only
+    if getattr(item, "callspec", None) and item.callspec.params.get("orderprobe_item") == NOT_IN_PLAN:
+        return True
+    return bool(probes) and probe_name(getattr(item, "originalname", item.name)) not in probes
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    dropped = [
-        i for i in items if getattr(i, "callspec", None) and i.callspec.params.get("orderprobe_item") == NOT_IN_PLAN
-    ]
+    probes = _session(config).settings.probes
+    dropped = [i for i in items if _not_chosen(i, probes)]
     if dropped:
         config.hook.pytest_deselected(items=dropped)
         items[:] = [i for i in items if i not in dropped]
@@ -158,36 +204,59 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
             elif not status.ok and report.passed:
                 report.outcome = "failed"
                 report.longrepr = run.explain()
+    if report.when == "setup":
+        start = {**asdict(run.start), "started_at": run.start.started_at.isoformat()}  # execnet-safe types
+        report.user_properties.append((START_PROPERTY, start))
     if report.when == "teardown":
         result = run.result(attempts=item.stash.get(ATTEMPTS, []))
         item.stash[RESULT] = result
-        report.user_properties.append((JOURNEY_PROPERTY, result.model_dump_json()))
+        if hasattr(item.config, "workerinput"):  # to the controller as JSON, which xdist ships
+            report.user_properties.append((JOURNEY_PROPERTY, result.model_dump_json()))
+        else:  # this process is the controller: hand over the object itself
+            setattr(report, RESULT_ATTRIBUTE, result)
     return report
 
 
-class _ResultWriter:
-    """Controller side (or the only process): write each journey to the store as it lands."""
+class _Controller:
+    """The one process that owns the run's outputs: feeds the reporters from the reports
+    pytest (and xdist) deliver, and turns a reporter's failure into the exit code."""
 
-    def __init__(self, session: ProbeSession, config: pytest.Config) -> None:
+    def __init__(self, session: ProbeSession) -> None:
         self.session = session
-        self.config = config
+        self.reporters = session.reporters
+        self.starts: dict[str, JourneyStart] = {}
+        self.run = Run(session.run_id, session.started_at, session.settings, " ".join(sys.argv))
+
+    def pytest_sessionstart(self, session: pytest.Session) -> None:
+        self.reporters.run_start(self.run)
+
+    def pytest_collection_finish(self, session: pytest.Session) -> None:
+        if session.items:
+            self.run.planned = len(session.items)
+
+    def pytest_xdist_node_collection_finished(self, node: Any, ids: list[str]) -> None:
+        self.run.planned = len(ids)
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
-        journeys = [value for name, value in report.user_properties if name == JOURNEY_PROPERTY]
-        for value in journeys:
-            self.record(JourneyResult.model_validate_json(value))
+        journeys = [getattr(report, RESULT_ATTRIBUTE)] if hasattr(report, RESULT_ATTRIBUTE) else []
+        for name, value in report.user_properties:
+            if name == START_PROPERTY:
+                start = JourneyStart(**{**value, "started_at": datetime.fromisoformat(value["started_at"])})
+                self.starts[report.nodeid] = start
+                self.reporters.journey_start(start)
+            elif name == JOURNEY_PROPERTY:
+                journeys.append(JourneyResult.model_validate_json(value))
         if not journeys and report.failed and "crashed while running" in str(report.longrepr):
             from probes.journey_run import crashed_result  # xdist lost the worker, not the run
 
-            self.record(crashed_result(self.session, report.nodeid, str(report.longrepr)))
+            start = self.starts.get(report.nodeid)
+            journeys.append(crashed_result(self.session.run_id, report.nodeid, str(report.longrepr), start))
+        for result in journeys:
+            self.reporters.journey_end(result, self.starts.pop(report.nodeid, None))
 
-    def record(self, result: JourneyResult) -> None:
-        try:
-            self.session.store.add_journey(result)
-        except Exception as exc:  # full disk, locked db: keep the run going, say so loudly
-            self.session.store_errors += 1
-            print(f"\norderprobe: could not store journey {result.nodeid}: {exc}", file=sys.stderr)
-        self.config.hook.pytest_orderprobe_journey(result=result)
+    @pytest.hookimpl(trylast=True)
+    def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
+        session.exitstatus = self.reporters.run_end(self.run, int(exitstatus))
 
 
 def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
@@ -196,14 +265,12 @@ def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
     pluginmanager.add_hookspecs(hookspecs)
 
 
-def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
-    _session(session.config).finish(int(exitstatus))
-
-
 # -- fixtures -------------------------------------------------------------------------------
 # They live in their own module; importing them here is what registers them with pytest.
 from probes.fixtures import (  # noqa: E402, F401
+    ATTEMPTS,
     RUNNING,
+    SESSION,
     _journey_run,
     _orderprobe_browser,
     _orderprobe_shop,

@@ -1,22 +1,16 @@
-"""What ``orderprobe run`` shows while it works: live progress, then a summary table.
-
-A small pytest plugin on the controller. Finished journeys arrive through the
-``pytest_orderprobe_journey`` hook; the current step of each worker is read from the
-run's event stream, which workers append to.
-"""
+"""The ``progress`` reporter: what the terminal shows while a run works (a live display, or
+one line per journey when not on a terminal), then a summary table and where the other
+reporters wrote. It replaces pytest's own terminal output."""
 
 from __future__ import annotations
-
-import json
-from pathlib import Path
-from typing import Any
 
 from rich.console import Console, Group
 from rich.live import Live
 from rich.table import Table
 from rich.text import Text
 
-from probes.result import JourneyResult, Status
+from probes.reporter import JourneyStart, Reporter, Run
+from probes.result import JourneyResult, Status, StepResult
 
 STYLE = {
     Status.PASSED: "green",
@@ -28,36 +22,56 @@ STYLE = {
 }
 
 
-class Progress:
-    def __init__(self, console: Console, events: Path, *, live: bool) -> None:
-        self.console = console
-        self.events = events
+class Progress(Reporter):
+    def __init__(self, console: Console | None = None) -> None:
+        self.console = console or _console()
         self.results: list[JourneyResult] = []
-        self.total: int | None = None
+        self.run: Run | None = None
         self.current: dict[str, str] = {}  # worker → "probe · step"
-        self._offset = 0
-        self._live = Live(get_renderable=self._render, console=console, refresh_per_second=4) if live else None
+        self._live: Live | None = None
 
-    # -- pytest hooks ------------------------------------------------------------------------
-    def pytest_collection_finish(self, session: Any) -> None:
-        if not hasattr(session.config, "workerinput") and session.items:
-            self.total = len(session.items)
-
-    def pytest_xdist_node_collection_finished(self, node: Any, ids: list[str]) -> None:
-        self.total = len(ids)
-
-    def pytest_sessionstart(self, session: Any) -> None:
-        if self._live:
+    def on_run_start(self, run: Run) -> None:
+        self.run = run
+        matrix = run.settings.matrix or "(none: each probe on its own profile)"
+        self.console.print(f"orderprobe run [bold]{run.id}[/] · matrix {matrix} · target {run.target}")
+        if run.settings.live_progress and self.console.is_terminal:
+            self._live = Live(get_renderable=self._render, console=self.console, refresh_per_second=4)
             self._live.start()
 
-    def pytest_orderprobe_journey(self, result: JourneyResult) -> None:
+    def on_journey_start(self, journey: JourneyStart) -> None:
+        self.current[journey.worker] = f"{journey.probe} [{journey.profile}]"
+
+    def on_step_end(self, journey: JourneyStart, step: StepResult) -> None:
+        self.current[journey.worker] = f"{journey.probe} · {step.name} ✓"
+
+    def on_journey_end(self, result: JourneyResult) -> None:
         self.results.append(result)
+        self.current.pop(result.worker, None)
         if self._live is None:  # plain log lines (services, CI logs)
             self.console.print(self._line(result), highlight=False)
 
-    def pytest_sessionfinish(self, session: Any) -> None:
-        if self._live:
+    def on_run_end(self, run: Run, exit_code: int) -> None:
+        if self._live is not None:
             self._live.stop()
+        if not self.results:
+            self.console.print("[bold red]orderprobe: no journeys ran[/] (check the paths, --matrix, --probe, -k)")
+            return
+        self.console.print(self.summary())
+        for line in self._missing(run):
+            self.console.print(f"[yellow]{line}[/]")
+        for label, where in run.outputs.items():
+            self.console.print(f"{label:<8} {where}", highlight=False)
+
+    def _missing(self, run: Run) -> list[str]:
+        """A matrix that names a probe no file defines selects nothing: say so, it is usually a typo."""
+        matrix = run.settings.matrix
+        if not matrix or run.settings.probes:
+            return []
+        from profiles.catalogue import load_catalogue
+
+        named = {i.probe for i in load_catalogue(run.settings.profile_dirs).expand(matrix)}
+        missing = sorted(named - {r.probe for r in self.results})
+        return [f"matrix {matrix} names probes that no probe file defines: {', '.join(missing)}"] if missing else []
 
     # -- rendering -----------------------------------------------------------------------------
     def _line(self, r: JourneyResult) -> Text:
@@ -67,26 +81,11 @@ class Progress:
             text.append(f"  @{r.failed_step}: {r.cause.category}/{r.cause.detail}", style="dim")
         return text
 
-    def _tail(self) -> None:
-        if not self.events.exists():
-            return
-        with self.events.open("rb") as fh:
-            fh.seek(self._offset)
-            chunk = fh.read()
-        end = chunk.rfind(b"\n") + 1  # only whole lines; the rest next time
-        self._offset += end
-        for line in chunk[:end].splitlines():
-            event = json.loads(line)
-            if event["event"] == "step/start":
-                self.current[event["worker"]] = f"{event['probe']} · {event['step']}"
-            elif event["event"] == "journey/end":
-                self.current.pop(event["worker"], None)
-
     def _render(self) -> Group:
-        self._tail()
         done = len(self.results)
         failures = sum(1 for r in self.results if not r.status.ok)
-        total = self.total if self.total is not None else "?"
+        planned = self.run.planned if self.run else None
+        total = planned if planned is not None else "?"
         head = Text(f"journeys {done}/{total}   ")
         head.append(f"failures {failures}", style="bold red" if failures else "green")
         lines = [head] + [Text(f"  {w}: {what}", style="dim") for w, what in sorted(self.current.items())]
@@ -111,3 +110,10 @@ class Progress:
                 " › ".join(f"{s.name} {s.duration_ms / 1000:.2f}" for s in r.steps),
             )
         return table
+
+
+def _console() -> Console:
+    console = Console(highlight=False)
+    if not console.is_terminal:  # logs and CI: wide enough that the summary table doesn't wrap
+        console = Console(highlight=False, width=180)
+    return console

@@ -13,6 +13,9 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from profiles.expectation import Expectation  # stated by a matrix (profiles); recorded with each journey
+
+
 
 class Status(StrEnum):
     PASSED = "passed"
@@ -104,14 +107,6 @@ class Cause(BaseModel):
     rule: str = ""  # id of the rule that matched
     evidence: str = ""  # the text the rule matched on
     summary: str = ""  # one sentence for humans
-
-
-class Expectation(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    outcome: str = "pass"  # pass | blocked
-    causes: tuple[str, ...] = ()  # for blocked: acceptable cause categories (empty: any checkout cause)
-    reason: str = ""
 
 
 class Artefact(BaseModel):

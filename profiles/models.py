@@ -15,8 +15,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
-from probes.result import Expectation
 from profiles.address import Address
+from profiles.expectation import Expectation
 
 # -- small reusable types -------------------------------------------------------------------
 

@@ -1,7 +1,7 @@
 """``orderprobe report run [RUN_ID] | compare | trend``: render HTML reports from the results store.
 
-Each prints the path it wrote. ``write_run_report`` is what ``orderprobe run`` calls
-after a run, so a new user always gets a report path printed.
+Each prints the path it wrote. ``orderprobe run`` writes its run report itself, through
+the ``html`` reporter (``reports.reporters``).
 """
 
 from __future__ import annotations
@@ -33,17 +33,6 @@ def configure(parser: argparse.ArgumentParser) -> None:
     trend.add_argument("--since", default="7d", metavar="SPAN", help="window, e.g. 90m, 24h, 7d, 2w (default 7d)")
     for sub in (run, compare, trend):
         _common(sub)
-
-
-def write_run_report(results: str, run_id: str, *, artefacts: Path, out: Path, lang: str | None = None) -> Path:
-    from reports import i18n, run_report
-    from reports.store import Store
-
-    store = Store(results)
-    try:
-        return run_report.write(store, run_id, artefacts, out, lang or i18n.default_lang())
-    finally:
-        store.close()
 
 
 def main(args: argparse.Namespace) -> int:

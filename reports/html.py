@@ -15,7 +15,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from markupsafe import Markup
 
 from reports import i18n
@@ -157,7 +157,9 @@ def percent(x: float | None) -> str:
 @cache
 def environment() -> Environment:
     env = Environment(
-        loader=PackageLoader("reports", "templates"),
+        # By file path, not package: a ``reports/`` folder in the working directory (e.g.
+        # ``--reports reports``) would otherwise shadow this package as a namespace package.
+        loader=FileSystemLoader(Path(__file__).parent / "templates"),
         autoescape=select_autoescape(["html"], default=True),
         undefined=StrictUndefined,  # a typo in a template fails the render, not the reader
         trim_blocks=True,

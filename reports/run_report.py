@@ -321,7 +321,15 @@ def context(store: Store, run_id: str, artefacts_dir: Path, lang: str, tz: tzinf
     run = store.run(run_id)
     if run is None:
         raise LookupError(f"no run {run_id!r} in the results store")
-    journeys = sorted(store.journeys(run_id), key=lambda j: (RANK[j.status.value], j.probe, j.profile, j.started_at))
+    return build(run, store.journeys(run_id), artefacts_dir, lang, tz)
+
+
+def build(
+    run: RunSummary, journeys: list[JourneyResult], artefacts_dir: Path, lang: str, tz: tzinfo | None = None
+) -> RunContext:
+    """The report's context from a run and its journeys, wherever they come from (the store,
+    or the html reporter's own list at the end of a run)."""
+    journeys = sorted(journeys, key=lambda j: (RANK[j.status.value], j.probe, j.profile, j.started_at))
     probes, grid = _grid(journeys)
     inline = html.Inliner(artefacts_dir)  # one budget for the whole page, worst journeys first
     causes: dict[str, int] = {}
@@ -352,3 +360,7 @@ def render(store: Store, run_id: str, artefacts_dir: Path, lang: str, tz: tzinfo
 
 def write(store: Store, run_id: str, artefacts_dir: Path, out_dir: Path, lang: str, tz: tzinfo | None = None) -> Path:
     return html.write(render(store, run_id, artefacts_dir, lang, tz), out_dir, html.run_report_name(run_id, lang))
+
+
+def write_built(ctx: RunContext, out_dir: Path, lang: str, tz: tzinfo | None = None) -> Path:
+    return html.write(html.render("run.html", ctx, lang, tz), out_dir, html.run_report_name(ctx.run.id, lang))

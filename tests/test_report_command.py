@@ -10,7 +10,6 @@ import pytest
 
 from probes.cli import main
 from reports import html, sample
-from reports.command import write_run_report
 from reports.store import Store
 
 
@@ -82,9 +81,3 @@ def test_empty_or_unreachable_store(tmp_path: Path, capsys: pytest.CaptureFixtur
     assert "cannot open results store" in capsys.readouterr().err
     assert main(_report(tmp_path, "nosuchdb://x", "run")) == 2
     assert "cannot open results store 'nosuchdb://x'" in capsys.readouterr().err
-
-
-def test_write_run_report_is_what_orderprobe_run_calls(tmp_path: Path, url: str) -> None:
-    run_id = Store(url).latest_run_id()
-    path = write_run_report(url, run_id, artefacts=tmp_path, out=tmp_path / "r", lang="zh")
-    assert path.is_file() and "下单探测报告" in path.read_text(encoding="utf-8")

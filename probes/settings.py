@@ -1,0 +1,70 @@
+"""A run's settings: every ``orderprobe`` pytest option, validated once into a frozen value."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from probes.target import parse_dependencies
+
+if TYPE_CHECKING:
+    import pytest
+
+
+@dataclass(frozen=True)
+class Settings:
+    target: str | None
+    matrix: str | None
+    profile: dict[str, str]  # ad-hoc choice: device / network / region / account
+    profile_dirs: tuple[Path, ...]
+    results: str | None
+    artefacts: Path
+    trace: str  # on | off | retain-on-failure
+    retries: int
+    action_timeout_ms: float
+    dependencies: dict[str, str]
+    rule_files: tuple[Path, ...]
+    headed: bool
+    labels: dict[str, str] = field(default_factory=dict)
+    reporters: tuple[str, ...] = ("store", "events")
+    reports: Path = Path("var/reports")  # where file reporters (html) write
+    lang: str | None = None  # report language; None: from the locale
+    live_progress: bool = True  # the progress reporter: a live display on a terminal
+    probes: tuple[str, ...] = ()  # only these probes (names without test_)
+
+    @classmethod
+    def from_config(cls, config: pytest.Config) -> Settings:
+        opt = config.getoption
+        profile = {k: opt(k) for k in ("device", "network", "region", "account") if opt(k)}
+        if opt("profile_spec"):
+            names = opt("profile_spec").split("/")
+            if len(names) != 4:
+                raise ValueError(
+                    "--profile expects DEVICE/NETWORK/REGION/ACCOUNT, e.g. android-mid/wifi/shanghai/normal"
+                )
+            profile = {**dict(zip(("device", "network", "region", "account"), names, strict=True)), **profile}
+        labels = dict(label.split("=", 1) for label in opt("label") if "=" in label)
+        reporters = [n.strip() for value in opt("reporter") or ["store,events"] for n in value.split(",") if n.strip()]
+        if opt("no_report"):
+            reporters = [n for n in reporters if n != "html"]
+        return cls(
+            target=opt("target"),
+            matrix=opt("matrix"),
+            profile=profile,
+            profile_dirs=tuple(Path(p) for p in opt("profiles")),
+            results=opt("results"),
+            artefacts=Path(opt("artefacts")),
+            trace=opt("tracing"),
+            retries=opt("retries"),
+            action_timeout_ms=opt("action_timeout"),
+            dependencies=parse_dependencies(opt("dependency")),
+            rule_files=tuple(Path(p) for p in opt("rules")),
+            headed=opt("headed"),
+            labels=labels,
+            reporters=tuple(reporters),
+            reports=Path(opt("reports")),
+            lang=opt("lang"),
+            live_progress=not opt("no_progress"),
+            probes=tuple(p.removeprefix("test_") for p in opt("probe")),
+        )

@@ -1,0 +1,50 @@
+"""The ``junit`` reporter: ``<artefacts>/<run-id>/junit.xml`` for CI systems — one test case
+per journey (class = probe, name = profile), a failed journey's cause as its message."""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+
+from probes.reporter import Reporter, Run
+from probes.result import JourneyResult, Status
+
+
+class JunitReporter(Reporter):
+    def __init__(self) -> None:
+        self.journeys: list[JourneyResult] = []
+
+    def on_journey_end(self, result: JourneyResult) -> None:
+        self.journeys.append(result)
+
+    def on_run_end(self, run: Run, exit_code: int) -> None:
+        path = run.settings.artefacts / run.id / "junit.xml"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(ET.tostring(suite(run.id, self.journeys), encoding="utf-8", xml_declaration=True))
+        run.outputs["junit"] = str(path)
+
+
+def suite(run_id: str, journeys: list[JourneyResult]) -> ET.Element:
+    failures = sum(j.status is Status.FAILED for j in journeys)
+    errors = sum(j.status is Status.ERROR for j in journeys)
+    root = ET.Element(
+        "testsuite",
+        name=f"orderprobe {run_id}",
+        tests=str(len(journeys)),
+        failures=str(failures),
+        errors=str(errors),
+        time=f"{sum(j.duration_ms for j in journeys) / 1000:.3f}",
+    )
+    for j in journeys:
+        case = ET.SubElement(root, "testcase", classname=j.probe, name=j.profile, time=f"{j.duration_ms / 1000:.3f}")
+        ET.SubElement(case, "properties").extend(
+            [ET.Element("property", name="status", value=j.status.value)]
+            + [ET.Element("property", name="nodeid", value=j.nodeid)]
+        )
+        if not j.status.ok:
+            where = f"at {j.failed_step}: " if j.failed_step else ""
+            cause = j.cause
+            message = where + (f"{cause.category}/{cause.detail} {cause.summary}" if cause else j.status.value)
+            tag = "error" if j.status is Status.ERROR else "failure"
+            detail = ET.SubElement(case, tag, message=message.strip(), type=cause.category if cause else tag)
+            detail.text = j.failure.message if j.failure else ""
+    return root
