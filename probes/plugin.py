@@ -89,19 +89,15 @@ def pytest_configure(config: pytest.Config) -> None:
             raise pytest.UsageError(f"--reporter: {exc}") from None
         if "progress" in settings.reporters:  # the progress reporter is the terminal now
             config.pluginmanager.set_blocked("terminalreporter")
-        config.pluginmanager.register(_Controller(session), "orderprobe-controller")
+        config.pluginmanager.register(_Controller(session, config), "orderprobe-controller")
         if config.pluginmanager.hasplugin("xdist"):
             config.pluginmanager.register(_XdistController(run_id), "orderprobe-xdist")
 
 
 def _validate(session: ProbeSession) -> None:
-    """Refuse bad profiles, matrices and rules before any worker or browser starts."""
-    settings = session.settings
+    """Refuse bad rules before any worker or browser starts. (Names of profiles and matrices
+    are checked where they are used: planning, and ``probes.preflight``.)"""
     try:
-        if settings.matrix:
-            session.catalogue.expand(settings.matrix)
-        if settings.profile:
-            session.catalogue.profile(**settings.profile)
         session.classifier  # noqa: B018  (loading the rules is the check)
     except Exception as exc:
         raise pytest.UsageError(f"orderprobe: refused before running\n{exc}") from None
@@ -221,14 +217,26 @@ class _Controller:
     """The one process that owns the run's outputs: feeds the reporters from the reports
     pytest (and xdist) deliver, and turns a reporter's failure into the exit code."""
 
-    def __init__(self, session: ProbeSession) -> None:
+    def __init__(self, session: ProbeSession, config: pytest.Config) -> None:
         self.session = session
+        self.config = config
+        self.said: set[str] = set()
         self.reporters = session.reporters
         self.starts: dict[str, JourneyStart] = {}
         self.run = Run(session.run_id, session.started_at, session.settings, " ".join(sys.argv))
 
     def pytest_sessionstart(self, session: pytest.Session) -> None:
         self.reporters.run_start(self.run)
+
+    def pytest_collectreport(self, report: pytest.CollectReport) -> None:
+        """With pytest's terminal reporter replaced (progress), say why a file did not collect."""
+        if not report.failed or self.config.pluginmanager.get_plugin("terminalreporter") is not None:
+            return
+        text = str(report.longrepr)
+        reason = next((ln[1:].strip() for ln in reversed(text.splitlines()) if ln.startswith("E ")), text.strip())
+        if reason not in self.said:
+            self.said.add(reason)
+            print(f"orderprobe: cannot collect {report.nodeid or report.fspath}: {reason}", file=sys.stderr)
 
     def pytest_collection_finish(self, session: pytest.Session) -> None:
         if session.items:

@@ -16,7 +16,6 @@ from pydantic import BaseModel, ConfigDict, Field
 from profiles.expectation import Expectation  # stated by a matrix (profiles); recorded with each journey
 
 
-
 class Status(StrEnum):
     PASSED = "passed"
     FAILED = "failed"  # the checkout is broken (or an expected block did not happen)
