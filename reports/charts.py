@@ -69,8 +69,16 @@ class Columns:
     ticks: list[tuple[float, str]] = field(default_factory=list)  # (x, label) along the time axis
 
 
-def stacked_columns(series: dict[str, list[int]], labels: list[str], width: int = 880, height: int = 160) -> Columns:
-    """Columns per time bucket, stacked by category (``series[category][bucket] = count``)."""
+def stacked_columns(
+    series: dict[str, list[int]],
+    labels: list[str],
+    names: dict[str, str] | None = None,
+    width: int = 880,
+    height: int = 160,
+) -> Columns:
+    """Columns per time bucket, stacked by category (``series[category][bucket] = count``);
+    ``names`` gives each category's label in the page's language."""
+    names = names or {}
     buckets = len(labels)
     totals = [sum(s[i] for s in series.values()) for i in range(buckets)]
     vmax = max(totals, default=0)
@@ -84,7 +92,7 @@ def stacked_columns(series: dict[str, list[int]], labels: list[str], width: int 
             if counts[i]:
                 h = counts[i] / vmax * (height - 4)
                 y -= h
-                title = f"{labels[i]} · {category}: {counts[i]}"
+                title = f"{labels[i]} · {names.get(category, category)}: {counts[i]}"
                 colour = CAUSE_COLOURS.get(category, "#9ca3af")
                 chart.rects.append(
                     Rect(round(i * slot + 1, 1), round(y, 1), round(slot - 2, 1), round(h, 1), colour, title)
@@ -99,6 +107,25 @@ def axis_ticks(labels: list[str], width: int, count: int = 6) -> list[tuple[floa
     slot = width / len(labels)
     # The last label would run past the right edge: stop at ~88% of the width.
     return [(round(i * slot, 1), labels[i]) for i in range(0, len(labels), step) if i * slot <= width * 0.88]
+
+
+NICE_STEPS_MS = (50, 100, 200, 250, 500, 1000, 2000, 2500, 5000, 10_000, 15_000, 30_000, 60_000, 120_000, 300_000)
+
+
+def nice_step(span_ms: float, most: int = 6) -> float:
+    """The smallest round tick step that puts at most ``most`` ticks on ``span_ms``."""
+    return next((s for s in NICE_STEPS_MS if span_ms / s <= most), NICE_STEPS_MS[-1])
+
+
+def ms_label(ms: float) -> str:
+    return f"{ms / 1000:g} s" if ms >= 1000 or ms == 0 else f"{ms:g} ms"
+
+
+def time_ticks(total_ms: float, most: int = 6) -> list[tuple[float, str]]:
+    """Ticks of a 0..total_ms time axis: (% of the width, "1.5 s")."""
+    step = nice_step(total_ms, most)
+    count = int(total_ms // step)
+    return [(round(i * step / total_ms * 100, 2), ms_label(i * step)) for i in range(count + 1)]
 
 
 def heat_class(availability: float | None) -> str:

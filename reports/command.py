@@ -31,14 +31,17 @@ def configure(parser: argparse.ArgumentParser) -> None:
     compare.add_argument("--profile", metavar="D/N/R/A", help="profile for the side-by-side (default: most common)")
     trend = kinds.add_parser("trend", help="availability, step times, causes, incidents over time")
     trend.add_argument("--since", default="7d", metavar="SPAN", help="window, e.g. 90m, 24h, 7d, 2w (default 7d)")
-    for sub in (run, compare, trend):
+    trace = kinds.add_parser("trace", help="open a journey's Playwright trace in the trace viewer (127.0.0.1)")
+    trace.add_argument("journey_id", metavar="JOURNEY_ID", help="as named in the run report")
+    trace.add_argument("--print", action="store_true", help="only print the trace file's path")
+    for sub in (run, compare, trend, trace):
         _common(sub)
 
 
 def main(args: argparse.Namespace) -> int:
     from sqlalchemy.exc import ArgumentError, OperationalError
 
-    from reports import compare, html, i18n, run_report, trend
+    from reports import compare, html, i18n, run_report, trace, trend
     from reports.store import Store, StoreSchemaError, default_url
 
     lang = args.lang or i18n.default_lang()
@@ -51,6 +54,10 @@ def main(args: argparse.Namespace) -> int:
         print(f"orderprobe report: cannot open results store {url!r}: {reason}", file=sys.stderr)
         return 2
     try:
+        if args.kind == "trace":
+            found = trace.find(store, args.journey_id, artefacts)
+            print(found)
+            return 0 if args.print else trace.show(found)
         if args.kind == "run":
             run_id = args.run_id or store.latest_run_id()
             if run_id is None:

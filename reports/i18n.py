@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import locale
 import os
+import re
 
 LANGS = ("zh", "en")
 
@@ -42,6 +43,10 @@ ZH: dict[str, str] = {
     "kb": "KB",
     "total_time": "总耗时",
     "failure_point": "失败点",
+    "block_point": "拦截点",
+    "not_recorded": "未记录",
+    "worker": "进程",
+    "address": "地址",
     "action": "操作",
     "locator": "定位器",
     "url": "页面",
@@ -132,6 +137,10 @@ EN: dict[str, str] = {
     "kb": "KB",
     "total_time": "Total time",
     "failure_point": "Failure point",
+    "block_point": "Where it was blocked",
+    "not_recorded": "not recorded",
+    "worker": "worker",
+    "address": "URL",
     "action": "Action",
     "locator": "Locator",
     "url": "URL",
@@ -188,6 +197,9 @@ EN: dict[str, str] = {
     "no_incidents": "No incidents in this window",
 }
 
+# Keys whose text is the same in both languages on purpose (units, symbols).
+UNIVERSAL = {"kb"}
+
 STATUS = {
     "zh": {
         "passed": "通过",
@@ -237,6 +249,27 @@ CAUSE = {
         "unknown": "unknown",
     },
 }
+
+
+_AT_STEP = re.compile(r"\s*at step '([^']*)'|\s*at '([^']*)'")
+
+
+def summary(text: str, lang: str) -> str:
+    """A rule's one-sentence summary in one language.
+
+    Rules write it bilingually, "中文 at step 'pay' — English"; Chinese reports keep the part before
+    the dash, English ones the part after, each naming the step in its own words. A summary in
+    any other shape is shown as written.
+    """
+    zh, dash, en = text.partition(" — ")
+    if not dash:
+        return text
+    found = _AT_STEP.search(zh)
+    step = (found.group(1) or found.group(2)) if found else None
+    if lang == "zh":
+        zh = _AT_STEP.sub("", zh).strip()
+        return f"{zh}（步骤「{step}」）" if step else zh
+    return f"{en.strip()} (step '{step}')" if step else en.strip()
 
 
 def default_lang() -> str:

@@ -13,8 +13,9 @@ from pathlib import Path
 from statistics import median
 from urllib.parse import unquote
 
-from probes.result import Cause, FailurePoint, JourneyResult, RequestRecord, Status
-from reports import html, i18n
+from probes.recorder import parse_action
+from probes.result import Cause, FailurePoint, JourneyResult, RequestRecord, Status, StepStatus
+from reports import charts, html, i18n
 from reports.store import RunSummary, Store
 
 # Worst first: the journeys a reader must look at come first in the list and the grid cell.
@@ -77,6 +78,7 @@ class FailureView:
     screenshot: str | None  # data: URI
     screenshot_path: str | None
     trace_command: str | None
+    trace_uri: str | None  # file: link to trace.zip (opens in the trace viewer via the command)
     requests: list[RequestView]
     failed_requests: list[RequestView]
     console_errors: list[str]
@@ -103,9 +105,11 @@ class JourneyView:
     attempt: int
     worker: str
     expectation: str
+    reason: str  # the probe author's words: shown as data
     failed_step: str
     cause: CauseView | None
     steps: list[StepView]
+    ticks: list[tuple[float, str]]  # the waterfall's time axis: (% of the track, label)
     totals: dict[str, int]
     conditions: list[tuple[str, str]]
     conditions_summary: str  # one line: each profile part's title
@@ -165,7 +169,7 @@ def _cause(cause: Cause | None, lang: str) -> CauseView | None:
         dependency=cause.dependency or "",
         rule=cause.rule,
         evidence=html.scrub(cause.evidence),
-        summary=html.scrub(cause.summary),
+        summary=html.scrub(i18n.summary(cause.summary, lang)),
     )
 
 
@@ -183,13 +187,28 @@ def _request(r: RequestRecord) -> RequestView:
     )
 
 
-def _failure(f: FailurePoint, artefacts_dir: Path, inline: html.Inliner) -> FailureView:
+def _action(f: FailurePoint, step_error: str) -> tuple[str, str]:
+    """The failed action and locator; when the recorder could not tell, read them again from the
+    message and the step's error (an assertion or a wrapped error still names them)."""
+    action, locator = f.action, f.locator
+    for text in (f.message, step_error):
+        if action and locator:
+            break
+        again = parse_action(text or "")
+        action, locator = action or again[0], locator or again[1]
+    return action or "", locator or ""
+
+
+def _failure(
+    f: FailurePoint, artefacts_dir: Path, inline: html.Inliner, journey_id: str, step_error: str
+) -> FailureView:
     uri, shot_path = inline(f.screenshot)
     trace = str((artefacts_dir / f.trace).resolve()) if f.trace else None
+    action, locator = _action(f, step_error)
     return FailureView(
         step=f.step,
-        action=f.action or "",
-        locator=f.locator or "",
+        action=action,
+        locator=locator,
         url=html.scrub(unquote(f.url)),
         error_type=f.error_type,
         message=html.scrub(f.message),
@@ -198,19 +217,29 @@ def _failure(f: FailurePoint, artefacts_dir: Path, inline: html.Inliner) -> Fail
         page_text=html.scrub(f.page_text),
         screenshot=uri,
         screenshot_path=shot_path,
-        trace_command=f"playwright show-trace {trace}" if trace else None,
+        trace_command=f"orderprobe report trace {journey_id}" if trace else None,
+        trace_uri=Path(trace).as_uri() if trace else None,
         requests=[_request(r) for r in f.requests[-12:]],
         failed_requests=[_request(r) for r in f.failed_requests],
         console_errors=[html.scrub(e) for e in f.console_errors],
     )
 
 
+def _total(j: JourneyResult) -> float:
+    return max(j.duration_ms, max((s.start_ms + s.duration_ms for s in j.steps), default=0.0), 1.0)
+
+
+def _step_status(j: JourneyResult, status: StepStatus) -> str:
+    # The step where an expected refusal happened did its job: it is "blocked", not red "failed".
+    return "blocked" if j.status is Status.BLOCKED and status is StepStatus.FAILED else status.value
+
+
 def _steps(j: JourneyResult) -> list[StepView]:
-    total = max(j.duration_ms, max((s.start_ms + s.duration_ms for s in j.steps), default=0.0), 1.0)
+    total = _total(j)
     return [
         StepView(
             name=s.name,
-            status=s.status.value,
+            status=_step_status(j, s.status),
             start_ms=s.start_ms,
             duration_ms=s.duration_ms,
             budget_ms=s.budget_ms,
@@ -236,8 +265,7 @@ def journey_view(
     expectation = t["expect_blocked"] if e.outcome == "blocked" else t["expect_pass"]
     if e.causes:
         expectation += " (" + ", ".join(i18n.cause_label(lang, c) for c in e.causes) + ")"
-    if e.reason:
-        expectation += f" — {e.reason}"
+    failed = next((s.error or "" for s in j.steps if s.status is StepStatus.FAILED), "")
     totals = j.interactions.model_dump()
     totals["kb"] = round(totals.pop("bytes") / 1024)
     return JourneyView(
@@ -250,13 +278,17 @@ def journey_view(
         attempt=j.attempt,
         worker=j.worker,
         expectation=expectation,
+        reason=e.reason,
         failed_step=j.failed_step or "",
         cause=_cause(j.cause, lang),
         steps=_steps(j),
+        ticks=charts.time_ticks(_total(j)),
         totals=totals,
         conditions=html.flatten(j.conditions),
         conditions_summary=_summary(j),
-        failure=_failure(j.failure, artefacts_dir, inline or html.Inliner(artefacts_dir)) if j.failure else None,
+        failure=_failure(j.failure, artefacts_dir, inline or html.Inliner(artefacts_dir), j.id, failed)
+        if j.failure
+        else None,
         attempts=[
             AttemptView(
                 attempt=a.attempt,

@@ -240,7 +240,7 @@ def context(
             probe=row.probe,
             parts=row.profile.split("/"),
             step=row.failed_step or "",
-            summary=html.scrub(row.cause_summary or (row.message or "").split("\n")[0]),
+            summary=html.scrub(i18n.summary(row.cause_summary or (row.message or "").split("\n")[0], lang)),
             link=_link(row.run_id, row.id, lang),
             run_id=row.run_id,
             colour=charts.CAUSE_COLOURS.get(row.cause_category or "unknown", "#9ca3af"),
@@ -260,7 +260,7 @@ def context(
         ticks=charts.axis_ticks(labels, 100),  # x in % of the strip's width
         rows=rows,
         steps=steps,
-        causes=charts.stacked_columns(by_cause, labels),
+        causes=charts.stacked_columns(by_cause, labels, {k: label for k, label, _, _ in cause_totals}),
         cause_totals=cause_totals,
         dependencies=dependencies,
         incidents=incidents,

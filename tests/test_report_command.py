@@ -74,6 +74,21 @@ def test_bad_input_is_a_clear_error_not_a_traceback(
     assert message in err and "Traceback" not in err
 
 
+def test_report_trace_finds_the_journeys_trace(tmp_path: Path, url: str, capsys: pytest.CaptureFixture[str]) -> None:
+    store = Store(url)
+    failed = next(j for r in store.runs(limit=50) for j in store.journeys(r.id) if j.failure and j.failure.trace)
+    store.close()
+    assert main([*_report(tmp_path, url, "trace", failed.id), "--print"]) == 2  # the file is not there yet
+    assert "is gone" in capsys.readouterr().err
+    trace = tmp_path / "a" / failed.failure.trace
+    trace.parent.mkdir(parents=True)
+    trace.write_bytes(b"PK")
+    assert main([*_report(tmp_path, url, "trace", failed.id), "--print"]) == 0
+    assert capsys.readouterr().out.strip() == str(trace.resolve())
+    assert main([*_report(tmp_path, url, "trace", "nope"), "--print"]) == 2
+    assert "no journey 'nope'" in capsys.readouterr().err
+
+
 def test_empty_or_unreachable_store(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(_report(tmp_path, f"sqlite:///{tmp_path / 'empty.db'}", "run")) == 2
     assert "no runs in" in capsys.readouterr().err

@@ -8,6 +8,7 @@ import sys
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import unquote, urlparse
 
 import pytest
 from playwright.sync_api import Page, sync_playwright
@@ -66,8 +67,9 @@ def test_run_report_of_a_real_failure(probed: tuple[Path, Store], page: Page) ->
     if journey.failure.screenshot:  # the engine kept one: it is inlined and decodes
         assert panel.locator(".shot img").evaluate("i => i.complete && i.naturalWidth") > 0
     if journey.failure.trace:
-        command = panel.locator("code.trace").inner_text()
-        assert command.startswith("playwright show-trace ") and Path(command.split(" ", 2)[2]).is_file()
+        assert panel.locator("code.trace").inner_text() == f"orderprobe report trace {journey.id}"
+        href = panel.locator("a.trace-file").get_attribute("href") or ""
+        assert Path(unquote(urlparse(href).path)).is_file()
     steps = page.locator(f"#{html.anchor(journey.id)} table.wf tr").count() - 2  # header and total rows
     assert steps == len(journey.steps)
 

@@ -147,7 +147,8 @@ def test_failure_panel_names_cause_rule_evidence_and_inlines_the_screenshot(fill
     assert img.get_attribute("src").startswith("data:image/png;base64,")
     assert img.evaluate("i => i.complete && i.naturalWidth") == 360  # decodes: the real screenshot
     trace = str((artefacts / evil.failure.trace).resolve())
-    assert panel.locator("code.trace").inner_text() == f"playwright show-trace {trace}"
+    assert panel.locator("code.trace").inner_text() == f"orderprobe report trace {evil.id}"
+    assert panel.locator("a.trace-file").get_attribute("href") == Path(trace).as_uri()
     assert panel.locator(".reqs tr.bad").count() == 1  # the 503, in red
     # The exact profile it ran under: one line, unfolding to every applied setting.
     conditions = page.locator(f"#{anchor(evil.id)} details.conditions")

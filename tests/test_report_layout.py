@@ -1,0 +1,129 @@
+"""Every report at phone and desktop widths, in both languages, read back in real Chromium.
+
+A phone-width page must not scroll sideways (wide tables scroll inside their own box), an
+English page carries no Chinese outside recorded data (``translate="no"``), and a Chinese
+page shows no raw category / status codes. Screenshots land in test-artefacts/ to look at.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, sync_playwright
+
+from probes.browser import launch_options
+from probes.result import Cause, RequestRecord
+from reports import compare, i18n, run_report, sample, trend
+from reports.store import Store
+
+START = datetime(2026, 11, 10, 20, 0, tzinfo=UTC)
+SHOTS = Path(__file__).resolve().parent.parent / "test-artefacts"
+CJK = re.compile(r"[\u3000-\u303f\u3400-\u9fff\uff00-\uffef]")
+LONG_URL = "http://pay.shop.localhost:8124/api/v2/channels/unionpay/authorise?" + "&".join(
+    f"param{i}=value-{i}-abcdefghijklmnop" for i in range(12)
+)
+GATEWAY = Cause(
+    category="system",
+    detail="gateway_5xx",
+    dependency="payment-gateway",
+    rule="payment-gateway-down",
+    evidence="HTTP 503 /api/pay",
+    summary="支付网关 payment-gateway 不可用（503）at step 'pay' — payment provider payment-gateway is down",
+)
+WIDTHS = (390, 1280)
+
+
+@pytest.fixture(scope="module")
+def reports(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[tuple[str, str], Path]]:
+    folder = tmp_path_factory.mktemp("layout")
+    store = Store(f"sqlite:///{folder / 'results.db'}")
+    outage = (START + timedelta(hours=1), START + timedelta(hours=2), GATEWAY, None)
+    runs = sample.history(random.Random(11), start=START, runs=12, every=timedelta(minutes=15), outages=[outage])
+    last_id, last_when, last = runs[-1]
+    failing = next(i for i, j in enumerate(last) if j.failure is None and not j.profile.endswith("/teen"))
+    broken = sample.journey(
+        random.Random(2),
+        run_id=last_id,
+        probe=last[failing].probe,
+        profile=last[failing].profile,
+        started_at=last[failing].started_at,
+        status=sample.Status.FAILED,
+        cause=GATEWAY,
+        index=failing,
+    )
+    request = RequestRecord(method="POST", url=LONG_URL, resource_type="fetch", status=503, step="pay")
+    assert broken.failure is not None
+    failure = broken.failure.model_copy(update={"url": LONG_URL, "requests": [*broken.failure.requests, request]})
+    last[failing] = broken.model_copy(update={"failure": failure})
+    sample.fill(store, runs)
+    out = folder / "reports"
+    paths = {}
+    for lang in i18n.LANGS:
+        paths["run", lang] = run_report.write(store, last_id, folder / "artefacts", out, lang)
+        paths["compare", lang] = compare.write(store, out, lang, runs=[r for r, _, _ in runs[-6:]])
+        paths["trend", lang], _ = trend.write(store, timedelta(hours=4), out, lang, tz=UTC, now=last_when)
+    yield paths
+    store.close()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    with sync_playwright() as pw:
+        b = pw.chromium.launch(**launch_options())
+        yield b
+        b.close()
+
+
+# Visible text outside recorded data (probe / step names, page text, URLs, profile titles…).
+UI_TEXT = """() => {
+  const body = document.body.cloneNode(true);
+  for (const el of body.querySelectorAll('[translate=no], script, style')) el.remove();
+  for (const el of body.querySelectorAll('details')) el.open = true;
+  return body.textContent;
+}"""
+
+
+@pytest.mark.parametrize("kind", ["run", "compare", "trend"])
+@pytest.mark.parametrize("lang", i18n.LANGS)
+def test_no_sideways_scroll_at_phone_and_desktop_widths(reports, browser: Browser, kind: str, lang: str) -> None:
+    SHOTS.mkdir(exist_ok=True)
+    for width in WIDTHS:
+        page = browser.new_page(viewport={"width": width, "height": 844 if width < 800 else 900})
+        page.goto(reports[kind, lang].as_uri())
+        page.evaluate("() => document.querySelectorAll('details').forEach(d => d.open = true)")
+        page.screenshot(path=str(SHOTS / f"layout-{kind}-{lang}-{width}.png"), full_page=True)
+        widths = page.evaluate("() => [document.documentElement.scrollWidth, innerWidth]")
+        assert widths[0] <= widths[1], f"{kind} {lang} at {width}px is {widths[0]}px wide"
+        if kind == "run":  # a long URL wraps at word-ish breaks, not one character per line
+            cell = page.locator("td.url", has_text="param11").first
+            lines = cell.evaluate("e => e.getBoundingClientRect().height / parseFloat(getComputedStyle(e).lineHeight)")
+            assert len(LONG_URL) / lines >= 20, f"the long URL takes {lines:.0f} lines at {width}px"
+        page.close()
+
+
+@pytest.mark.parametrize("kind", ["run", "compare", "trend"])
+def test_english_pages_carry_no_chinese_and_chinese_pages_no_codes(reports, browser: Browser, kind: str) -> None:
+    page = browser.new_page()
+    page.goto(reports[kind, "en"].as_uri())
+    english = page.evaluate(UI_TEXT)
+    assert not CJK.findall(english), sorted(set(CJK.findall(english)))
+    page.goto(reports[kind, "zh"].as_uri())
+    chinese = page.evaluate(UI_TEXT)
+    codes = [*i18n.CAUSE["en"], *i18n.STATUS["en"].values()]
+    raw = [c for c in codes if re.search(rf"(?<![\w-]){re.escape(c)}(?![\w-])", chinese)]
+    assert not raw, f"untranslated in zh: {raw}"
+    page.close()
+
+
+def test_every_string_exists_in_both_languages() -> None:
+    assert i18n.ZH.keys() == i18n.EN.keys()
+    assert i18n.CAUSE["zh"].keys() == i18n.CAUSE["en"].keys()
+    assert i18n.STATUS["zh"].keys() == i18n.STATUS["en"].keys()
+    assert not [k for k, v in i18n.EN.items() if CJK.search(v)]
+    same = [k for k in i18n.ZH if i18n.ZH[k] == i18n.EN[k] and CJK.sub("", i18n.ZH[k]) == i18n.ZH[k]]
+    assert set(same) <= i18n.UNIVERSAL, f"left in English in zh: {sorted(set(same) - i18n.UNIVERSAL)}"
