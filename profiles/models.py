@@ -127,7 +127,8 @@ class Dropouts(Strict):
 
     offline_s: Range
     every_s: Range
-    seed: int = 0
+    first_s: Range | None = None  # the first outage starts in this window (default: [0, every_s high))
+    seed: int | None = None  # pins the schedule; None: a fresh seed per journey (recorded)
 
     def windows(self, until_s: float, seed: int | None = None) -> list[tuple[float, float]]:
         """Offline windows (start, end) in seconds from the start of emulation, up to ``until_s``.
@@ -136,7 +137,7 @@ class Dropouts(Strict):
         drawn from [0, every_s.high): the journey starts somewhere between two stations.
         """
         rng = random.Random(self.seed if seed is None else seed)
-        t = rng.uniform(0, self.every_s[1])
+        t = rng.uniform(*(self.first_s or (0, self.every_s[1])))
         out: list[tuple[float, float]] = []
         while t < until_s:
             off = rng.uniform(*self.offline_s)
@@ -170,10 +171,28 @@ class FaultRule(Strict):
         return f"{' '.join(filter(None, (effect, delay)))} on {self.url} @ {self.rate:.0%}"
 
 
+class Loss(Strict):
+    """Packet loss per direction (packet-level emulation only). ``rate`` is the long-run share lost;
+    with ``burst`` (mean packets per Bad spell) losses come in bursts: a Gilbert–Elliott chain whose
+    Bad state loses ``bad_loss`` of packets and Good state none. Without ``burst``: independent."""
+
+    rate: float = Field(ge=0, lt=1)
+    burst: float | None = Field(None, ge=1, le=1000)
+    bad_loss: float = Field(1.0, gt=0, le=1)
+
+    @model_validator(mode="after")
+    def _reachable(self) -> Loss:
+        if self.rate >= self.bad_loss:
+            raise ValueError(f"rate {self.rate} cannot be reached when the Bad state loses {self.bad_loss}")
+        return self
+
+
 class Network(Strict):
-    """Request-level throttling (Chromium DevTools). ``rtt_ms`` is a ROUND-TRIP time: Chromium
-    holds each response until at least this long after its request was sent (once per request,
-    not per TCP/TLS handshake). Throughput in kbit/s (1 kbit = 1000 bit); None = not throttled."""
+    """A link's conditions. ``rtt_ms`` is a ROUND-TRIP time. Under packet-level emulation it is
+    split into one-way delays (``up_delay_ms``, default half) on every packet; under DevTools
+    (CDP) emulation Chromium holds each response ``rtt_ms`` after its request was sent (once per
+    request, not per TCP/TLS handshake). Throughput in kbit/s (1 kbit = 1000 bit); None = not
+    throttled. Jitter, loss and the queue exist only at packet level."""
 
     name: Name
     title: str = ""
@@ -185,7 +204,17 @@ class Network(Strict):
     dropouts: Dropouts | None = None
     dns_polluted: tuple[str, ...] = ()  # host globs that fail as net::ERR_NAME_NOT_RESOLVED
     faults: tuple[FaultRule, ...] = ()
+    up_delay_ms: float | None = Field(None, ge=0)  # one-way, browser → server; the rest of rtt_ms is down
+    jitter_ms: float = Field(0, ge=0, le=10_000)  # sd of a normal per-packet delay, truncated at 0, no reordering
+    loss: Loss | None = None
+    queue_packets: int = Field(1000, ge=1, le=100_000)  # drop-tail bottleneck queue, per direction
     notes: str = ""
+
+    @model_validator(mode="after")
+    def _one_way_within_rtt(self) -> Network:
+        if self.up_delay_ms is not None and self.up_delay_ms > self.rtt_ms:
+            raise ValueError(f"up_delay_ms {self.up_delay_ms} exceeds rtt_ms {self.rtt_ms}")
+        return self
 
     def cdp_conditions(self, *, offline: bool | None = None) -> dict[str, object]:
         """Parameters for CDP ``Network.emulateNetworkConditions`` (throughput in bytes/s, -1 = off)."""

@@ -1,0 +1,188 @@
+"""A packet-level link in userspace between two TUN devices, as mahimahi does it.
+
+This kernel has namespaces, veth and TUN but no netem, so the browser's namespace routes
+everything into a TUN device whose other end is a file descriptor here; a forwarder thread
+reads each IP packet, runs it through one ``Pipe`` per direction and writes it, when due,
+into a second TUN device in the host namespace (see ``probes/emulation/netns.py``).
+
+Per direction, in this order (``Direction`` holds the numbers):
+
+1. loss — independent (Bernoulli) with probability ``loss``, or bursty: a two-state
+   Gilbert–Elliott chain whose Bad state loses ``bad_loss`` of packets (1 by default, i.e. the
+   simple Gilbert model) and the Good state none; the mean stay in Bad is ``burst`` packets
+   and the long-run loss rate is ``loss``.
+2. a drop-tail queue of ``queue_packets`` in front of a bottleneck of ``rate_kbps``
+   (IP bytes; 1 kbit = 1000 bit): serialisation delay = size / rate.
+3. propagation delay ``delay_ms`` + jitter drawn from a normal distribution with standard
+   deviation ``jitter_ms``, truncated at zero. Packets never overtake each other (FIFO), as
+   on one radio bearer: a packet leaves no earlier than the one before it.
+
+Outages ("link down") are windows on the link's clock: every packet arriving or due while
+the link is down is lost, in both directions — TCP stalls, retransmits with backoff and either
+recovers after the window or the request times out, as on a train between stations.
+Retired addresses (after a hand-over) are unroutable: their packets are dropped.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import random
+import selectors
+import threading
+import time
+from collections import Counter, deque
+from collections.abc import Callable
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Direction:
+    delay_ms: float = 0.0
+    jitter_ms: float = 0.0
+    rate_kbps: float | None = None  # None: no bottleneck
+    loss: float = 0.0  # long-run share of packets lost
+    burst: float | None = None  # mean loss burst in packets: Gilbert–Elliott; None: independent losses
+    bad_loss: float = 1.0  # loss probability in the Bad state (1 - h)
+    queue_packets: int = 1000  # netem's default limit
+
+
+class Pipe:
+    """One direction of the link: loss → drop-tail queue at the bottleneck rate → delay + jitter."""
+
+    def __init__(self, params: Direction, rng: random.Random) -> None:
+        self.params = params
+        self.stats: Counter[str] = Counter()
+        self._rng = rng
+        self._bad = False
+        self._busy_until = 0.0  # the bottleneck is serialising until then
+        self._backlog: deque[float] = deque()  # when each queued packet has left the bottleneck
+        self._last_due = 0.0
+        self._queue: deque[tuple[float, bytes]] = deque()  # (due, packet), due non-decreasing
+
+    def _lost(self, p: Direction) -> bool:
+        if p.loss <= 0:
+            return False
+        if p.burst is None:
+            return self._rng.random() < p.loss
+        leave_bad = 1 / p.burst  # stationary P(Bad) = enter / (enter + leave) = loss / bad_loss
+        share = min(p.loss / p.bad_loss, 0.999)
+        enter_bad = share * leave_bad / (1 - share)
+        self._bad = (self._rng.random() >= leave_bad) if self._bad else (self._rng.random() < enter_bad)
+        return self._bad and self._rng.random() < p.bad_loss
+
+    def offer(self, packet: bytes, now: float) -> None:
+        p = self.params
+        self.stats["in"] += 1
+        if self._lost(p):
+            self.stats["lost"] += 1
+            return
+        while self._backlog and self._backlog[0] <= now:
+            self._backlog.popleft()
+        if len(self._backlog) >= p.queue_packets:
+            self.stats["queue_full"] += 1
+            return
+        self._busy_until = max(now, self._busy_until) + (len(packet) * 8 / (p.rate_kbps * 1000) if p.rate_kbps else 0)
+        self._backlog.append(self._busy_until)
+        delay = max(0.0, self._rng.gauss(p.delay_ms, p.jitter_ms) if p.jitter_ms else p.delay_ms)
+        self._last_due = max(self._busy_until + delay / 1000, self._last_due)
+        self._queue.append((self._last_due, packet))
+
+    def next_due(self) -> float | None:
+        return self._queue[0][0] if self._queue else None
+
+    def pop_due(self, now: float) -> list[bytes]:
+        out = []
+        while self._queue and self._queue[0][0] <= now:
+            out.append(self._queue.popleft()[1])
+        return out
+
+
+class Link:
+    """Forwards packets between ``inner`` (the browser's TUN) and ``outer`` (the host's TUN)."""
+
+    def __init__(self, inner: int, outer: int, *, clock: Callable[[], float] = time.monotonic, seed: int = 0):
+        self.clock = clock
+        self.up = Pipe(Direction(), random.Random(f"{seed}:up"))  # browser → host
+        self.down = Pipe(Direction(), random.Random(f"{seed}:down"))  # host → browser
+        self._fds = {inner: (self.up, outer), outer: (self.down, inner)}
+        self._outages: tuple[tuple[float, float], ...] = ()
+        self.retired: frozenset[bytes] = frozenset()  # IPv4 addresses no longer routable
+        self._wake_r, self._wake_w = os.pipe()
+        self._stop = False
+        self._thread = threading.Thread(target=self._run, name="orderprobe-link", daemon=True)
+        for fd in (inner, outer, self._wake_r):
+            os.set_blocking(fd, False)
+
+    # -- control (any thread: each change is one atomic attribute assignment) ------------------
+    def configure(self, up: Direction, down: Direction) -> None:
+        self.up.params, self.down.params = up, down
+        self._wake()
+
+    def set_outages(self, windows: list[tuple[float, float]]) -> None:
+        """Link-down windows as (start, end) on ``clock``; replaces the previous ones."""
+        self._outages = tuple(windows)
+        self._wake()
+
+    def is_down(self, now: float) -> bool:
+        return any(start <= now < end for start, end in self._outages)
+
+    def start(self) -> Link:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop = True
+        self._wake()
+        self._thread.join(timeout=5)
+        for fd in (self._wake_r, self._wake_w):
+            os.close(fd)
+
+    def _wake(self) -> None:
+        with contextlib.suppress(OSError):
+            os.write(self._wake_w, b"x")
+
+    # -- the forwarder thread -------------------------------------------------------------------
+    def _blocked(self, pipe: Pipe, packet: bytes, now: float) -> bool:
+        if self.is_down(now):
+            pipe.stats["outage"] += 1
+            return True
+        address = packet[12:16] if pipe is self.up else packet[16:20]  # IPv4 source / destination
+        if address in self.retired:
+            pipe.stats["retired"] += 1
+            return True
+        return False
+
+    def _deliver(self, now: float) -> None:
+        for pipe, out in self._fds.values():
+            for packet in pipe.pop_due(now):
+                if not self._blocked(pipe, packet, now):
+                    pipe.stats["out"] += 1
+                    with contextlib.suppress(OSError):  # the far side is gone or full: the packet is lost
+                        os.write(out, packet)
+
+    def _read(self, fd: int) -> None:
+        pipe = self._fds[fd][0]
+        for _ in range(256):  # bounded, so a flood cannot starve delivery
+            try:
+                packet = os.read(fd, 65536)
+            except (BlockingIOError, OSError):
+                return
+            now = self.clock()
+            if not self._blocked(pipe, packet, now):
+                pipe.offer(packet, now)
+
+    def _run(self) -> None:
+        with selectors.DefaultSelector() as selector:
+            for fd in (*self._fds, self._wake_r):
+                selector.register(fd, selectors.EVENT_READ)
+            while not self._stop:
+                self._deliver(self.clock())
+                dues = [d for d in (self.up.next_due(), self.down.next_due()) if d is not None]
+                timeout = max(0.0, min(dues) - self.clock()) if dues else None
+                for key, _ in selector.select(timeout):
+                    if key.fd == self._wake_r:
+                        with contextlib.suppress(BlockingIOError):
+                            os.read(self._wake_r, 4096)
+                    else:
+                        self._read(key.fd)

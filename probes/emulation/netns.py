@@ -1,0 +1,192 @@
+"""A network namespace for one browser, wired to the host through a userspace ``Link``.
+
+    host namespace                                   browser namespace (orderprobe-<pid>-<n>)
+    127.0.0.1 (shop) ◀─▶ TUN opo<pid>n ◀─ Link ─▶ TUN opi<pid>n, 100.64.B.2/32, default route
+                          100.64.B.0/24 routed here   lo DOWN, IPv6 off
+
+Why loopback works: with ``lo`` down the browser namespace has no local 127/8 route, so the
+default route sends 127.0.0.1 into the TUN; ``route_localnet`` on both TUN devices lets Linux
+carry loopback addresses on them. The host delivers to its own 127.0.0.1 (the shop keeps
+listening on loopback, unchanged) and routes the replies back into the link. The host does not
+forward (``ip_forward`` stays as it is, 0 here), so nothing but this host is reachable: no NAT,
+no traffic leaves the machine. Addresses are CGNAT space (100.64.0.0/10), as a phone's are.
+
+Chromium enters the namespace through a two-line wrapper (``nsenter --net=… -- chromium "$@"``)
+given to Playwright as ``executable_path``; the Playwright driver itself stays in the host.
+Everything is set up through netlink (pyroute2), no ``ip``/``tc`` strings.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import ipaddress
+import itertools
+import os
+import shutil
+import stat
+import struct
+import tempfile
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import TypeVar
+
+T = TypeVar("T")
+
+TUNSETIFF, IFF_TUN, IFF_NO_PI = 0x400454CA, 0x0001, 0x1000
+PREFIX = "orderprobe-"
+_serial = itertools.count()
+
+
+class Unavailable(RuntimeError):
+    """Packet-level emulation cannot run here; the message says why."""
+
+
+def _open_tun(name: str) -> int:
+    fd = os.open("/dev/net/tun", os.O_RDWR | os.O_CLOEXEC)
+    try:
+        fcntl.ioctl(fd, TUNSETIFF, struct.pack("16sH", name.encode(), IFF_TUN | IFF_NO_PI))
+    except OSError:
+        os.close(fd)
+        raise
+    return fd
+
+
+def _sysctl(path: str, value: str) -> None:
+    Path("/proc/sys", path).write_text(value)
+
+
+def _off_loop(fn: Callable[[], T]) -> T:
+    """Run ``fn`` in a fresh thread: pyroute2 drives netlink with asyncio, and Playwright's sync API
+    already runs an event loop in this thread."""
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(fn).result()
+
+
+def sweep() -> None:
+    """Remove namespaces left by processes that died without cleaning up (SIGKILL)."""
+    from pyroute2 import netns
+
+    for name in netns.listnetns():
+        pid = name.removeprefix(PREFIX).split("-")[0]
+        if name.startswith(PREFIX) and pid.isdigit() and not Path(f"/proc/{pid}").exists():
+            with contextlib.suppress(OSError):
+                netns.remove(name)
+
+
+class Namespace:
+    """Creates the namespace and both TUN ends; ``inner_fd``/``outer_fd`` go to a ``Link``."""
+
+    def __init__(self) -> None:
+        if not Path("/dev/net/tun").exists():
+            raise Unavailable("/dev/net/tun is missing (no TUN driver)")
+        if not shutil.which("nsenter"):
+            raise Unavailable("nsenter (util-linux) is not installed")
+        try:
+            import pyroute2  # noqa: F401
+        except ImportError as exc:
+            raise Unavailable(f"pyroute2 is not importable: {exc}") from None
+        n = next(_serial)
+        self.name = f"{PREFIX}{os.getpid()}-{n}"
+        self.inner_name, self.outer_name = f"opi{os.getpid()}{n}"[:15], f"opo{os.getpid()}{n}"[:15]
+        self.inner_fd = self.outer_fd = -1
+        self.wrapper: Path | None = None
+        self.serial = 2  # host number of the browser's current address in its /24
+        try:
+            _off_loop(self._create)
+        except Exception as exc:
+            self.close()
+            if isinstance(exc, Unavailable):
+                raise
+            raise Unavailable(f"cannot set up a network namespace: {type(exc).__name__}: {exc}") from exc
+
+    def _create(self) -> None:
+        from pyroute2 import IPRoute, NetNS, netns
+
+        sweep()
+        netns.create(self.name)
+        self.inner_fd, self.outer_fd = _open_tun(self.inner_name), _open_tun(self.outer_name)
+        with IPRoute() as ip:
+            (inner,) = ip.link_lookup(ifname=self.inner_name)
+            ip.link("set", index=inner, net_ns_fd=self.name)
+            (outer,) = ip.link_lookup(ifname=self.outer_name)
+            ip.link("set", index=outer, state="up")
+            self.block = self._claim_block(ip, outer)
+        _sysctl(f"net/ipv4/conf/{self.outer_name}/route_localnet", "1")
+        with NetNS(self.name) as ns:
+            (inner,) = ns.link_lookup(ifname=self.inner_name)
+            self._inner_index = inner
+            ns.addr("add", index=inner, address=self.address, prefixlen=32)
+            ns.link("set", index=inner, state="up", mtu=1500)
+            ns.route("add", dst="0.0.0.0/0", oif=inner)
+        self._in_ns({"ipv4/conf/all/route_localnet": 1, f"ipv4/conf/{self.inner_name}/route_localnet": 1,
+                     "ipv6/conf/all/disable_ipv6": 1})  # fmt: skip
+
+    def _in_ns(self, settings: dict[str, int]) -> None:
+        """sysctls of the browser namespace: /proc/sys/net is the opener's namespace, so write from inside."""
+        import subprocess
+
+        script = "; ".join(f"echo {v} > /proc/sys/net/{k}" for k, v in settings.items())
+        subprocess.run(["nsenter", f"--net=/run/netns/{self.name}", "sh", "-ec", script], check=True)
+
+    @staticmethod
+    def _claim_block(ip: object, outer: int) -> ipaddress.IPv4Network:
+        """A free /24 of 100.64.0.0/10; adding its route is atomic, so two processes cannot share one."""
+        from pyroute2.netlink.exceptions import NetlinkError
+
+        start = os.getpid() % 16384
+        for i in range(16384):
+            n = (start + i) % 16384
+            block = ipaddress.ip_network(f"100.{64 + n // 256}.{n % 256}.0/24")
+            try:
+                ip.route("add", dst=str(block), oif=outer)  # type: ignore[attr-defined]
+                return block
+            except NetlinkError as exc:
+                if exc.code != 17:  # EEXIST: taken by another process, try the next block
+                    raise
+        raise Unavailable("no free /24 in 100.64.0.0/10")
+
+    @property
+    def address(self) -> str:
+        return str(self.block[self.serial])
+
+    def hand_over(self) -> tuple[str, str]:
+        """Give the browser a new address (the old one is removed, as on a network change):
+        Chromium sees the netlink change and open connections break. Returns (old, new)."""
+        from pyroute2 import NetNS
+
+        old = self.address
+        self.serial = 2 + (self.serial - 1) % 250
+
+        def change() -> None:
+            with NetNS(self.name) as ns:
+                ns.addr("add", index=self._inner_index, address=self.address, prefixlen=32)
+                ns.addr("del", index=self._inner_index, address=old, prefixlen=32)
+
+        _off_loop(change)
+        return old, self.address
+
+    def executable(self, chromium: str) -> str:
+        """A wrapper that runs ``chromium`` inside the namespace (for Playwright's executable_path)."""
+        if self.wrapper is None:
+            folder = Path(tempfile.mkdtemp(prefix="orderprobe-netns-"))
+            self.wrapper = folder / "chromium"
+            self.wrapper.write_text(f'#!/bin/sh\nexec nsenter --net=/run/netns/{self.name} -- {chromium} "$@"\n')
+            self.wrapper.chmod(self.wrapper.stat().st_mode | stat.S_IXUSR)
+        return str(self.wrapper)
+
+    def close(self) -> None:
+        """Closing the TUN descriptors deletes both devices (and the route); then the namespace."""
+        from pyroute2 import netns
+
+        for fd in (self.inner_fd, self.outer_fd):
+            if fd >= 0:
+                with contextlib.suppress(OSError):
+                    os.close(fd)
+        self.inner_fd = self.outer_fd = -1
+        with contextlib.suppress(OSError):
+            _off_loop(lambda: netns.remove(self.name))
+        if self.wrapper is not None:
+            shutil.rmtree(self.wrapper.parent, ignore_errors=True)
+            self.wrapper = None

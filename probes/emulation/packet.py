@@ -1,0 +1,113 @@
+"""Packet-level emulation for one worker: the browser's namespace and its link, and the choice
+between it and DevTools (CDP) emulation.
+
+``PacketPath.open()`` sets up the namespace and starts the link once per worker (the browser is
+launched inside it); each journey then ``impose``s its network, ``schedule``s its outages and
+``reset``s the link when it ends. Where it cannot run (not Linux, not root / CAP_NET_ADMIN,
+no TUN, a target off this host) the journey runs under CDP emulation and says why.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Literal
+from urllib.parse import urlsplit
+
+from probes.emulation.link import Direction, Link
+from probes.emulation.netns import Namespace, Unavailable
+from profiles.models import Network
+
+Mode = Literal["auto", "packet", "cdp"]
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "[::1]")
+
+
+def directions(network: Network) -> tuple[Direction, Direction]:
+    """(uplink, downlink) for ``network``: the RTT split evenly unless ``up_delay_ms`` says otherwise."""
+    up_delay = network.rtt_ms / 2 if network.up_delay_ms is None else network.up_delay_ms
+    loss = network.loss
+    common = {
+        "jitter_ms": network.jitter_ms,
+        "loss": loss.rate if loss else 0.0,
+        "burst": loss.burst if loss else None,
+        "bad_loss": loss.bad_loss if loss else 1.0,
+        "queue_packets": network.queue_packets,
+    }
+    return (
+        Direction(delay_ms=up_delay, rate_kbps=network.up_kbps, **common),
+        Direction(delay_ms=network.rtt_ms - up_delay, rate_kbps=network.down_kbps, **common),
+    )
+
+
+def unavailable(target: str) -> str | None:
+    """Why packet-level emulation cannot be used for ``target`` here, before trying; None: try it."""
+    if sys.platform != "linux":
+        return f"packet-level emulation needs Linux network namespaces (this is {sys.platform})"
+    if os.geteuid() != 0 and not _has_net_admin():
+        return "not root and no CAP_NET_ADMIN: cannot create a network namespace"
+    host = urlsplit(target).hostname or ""
+    if target and not (host in LOOPBACK_HOSTS or host.endswith(".localhost") or host.startswith("127.")):
+        return f"target {target} is not on this host: the emulated link reaches only this host's loopback"
+    return None
+
+
+def _has_net_admin() -> bool:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("CapEff:"):
+            return bool(int(line.split()[1], 16) >> 12 & 1)  # CAP_NET_ADMIN = 12
+    return False
+
+
+class PacketPath:
+    """One browser's namespace and link. ``open()`` raises ``Unavailable`` with the reason."""
+
+    def __init__(self) -> None:
+        self.namespace: Namespace | None = None
+        self.link: Link | None = None
+
+    def open(self) -> PacketPath:
+        self.namespace = Namespace()
+        self.link = Link(self.namespace.inner_fd, self.namespace.outer_fd).start()
+        return self
+
+    def executable(self, chromium: str) -> str:
+        assert self.namespace is not None
+        return self.namespace.executable(chromium)
+
+    def impose(self, network: Network) -> None:
+        assert self.link is not None
+        self.link.configure(*directions(network))
+
+    def schedule(self, windows: list[tuple[float, float]]) -> None:
+        """Outages as (start, end) on the link's clock (``link.clock``)."""
+        assert self.link is not None
+        self.link.set_outages(windows)
+
+    def hand_over(self) -> tuple[str, str]:
+        """A new address for the browser; the old one becomes unroutable, so its connections break."""
+        assert self.namespace is not None and self.link is not None
+        old, new = self.namespace.hand_over()
+        self.link.retired = frozenset({*self.link.retired, _packed(old)} - {_packed(new)})
+        return old, new
+
+    def reset(self) -> None:
+        """Between journeys: an unthrottled link, no outages, every address routable."""
+        if self.link is not None:
+            self.link.configure(Direction(), Direction())
+            self.link.set_outages([])
+            self.link.retired = frozenset()
+
+    def close(self) -> None:
+        if self.link is not None:
+            self.link.stop()
+        if self.namespace is not None:
+            self.namespace.close()
+        self.link = self.namespace = None
+
+
+def _packed(address: str) -> bytes:
+    return bytes(map(int, address.split(".")))
+
+
+__all__ = ["Mode", "PacketPath", "Unavailable", "directions", "unavailable"]
