@@ -11,6 +11,7 @@ confusion table: expected vs got for every row, then category × category.
 from __future__ import annotations
 
 import ast
+import os
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -198,6 +199,8 @@ def test_fault_injection_campaign(pytester: pytest.Pytester) -> None:
     results = [(row, got(journeys.get((row.probe, profile_name(row))))) for row in ROWS]
     report = table(results)
     print("\n" + report)
+    if tsv := os.environ.get("ORDERPROBE_CAMPAIGN_TSV"):  # benchmarks/causes.py reads the rows back
+        Path(tsv).write_text("".join(f"{r.expected[1]}\t{g[1]}\n" for r, g in results), encoding="utf-8")
     assert len(journeys) == len(ROWS), f"{len(journeys)} journeys for {len(ROWS)} rows\n{result.stdout.str()[-3000:]}"
     assert all(fits(row.expected, g) for row, g in results), report
     slow = journeys[("budgeted_checkout", profile_name(next(r for r in ROWS if r.probe == "budgeted_checkout")))]
