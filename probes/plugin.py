@@ -18,6 +18,7 @@ from typing import Any
 
 import pytest
 
+from probes import coexist
 from probes.reporter import JourneyStart, Reporters, Run, available
 from probes.result import JourneyResult
 from probes.session import ProbeSession, Settings, new_run_id, worker_id
@@ -29,8 +30,10 @@ RESULT = pytest.StashKey[JourneyResult]()
 NOT_IN_PLAN = "not-in-plan"
 
 
-def pytest_addoption(parser: pytest.Parser) -> None:
+def pytest_addoption(parser: pytest.Parser, pluginmanager: pytest.PytestPluginManager) -> None:
     group = parser.getgroup("orderprobe", "orderprobe checkout probes")
+    if coexist.pytest_playwright(pluginmanager):  # leave its options alone; pytest_configure says why
+        group.addoption = _unless_shared(group.addoption)  # type: ignore[method-assign]
     group.addoption("--target", help="base URL of the checkout under test (default: start the embedded demo shop)")
     group.addoption("--matrix", help="run the probes of this matrix (smoke, presale, paths, regions, …)")
     group.addoption("--profile", dest="profile_spec", metavar="D/N/R/A", help="device/network/region/account")
@@ -68,7 +71,17 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--no-progress", action="store_true", help="progress reporter: log lines, not a live display")
 
 
+def _unless_shared(addoption: Any) -> Any:
+    def add(*names: str, **attrs: Any) -> None:
+        if not set(names) & set(coexist.SHARED_OPTIONS):
+            addoption(*names, **attrs)
+
+    return add
+
+
 def pytest_configure(config: pytest.Config) -> None:
+    if name := coexist.pytest_playwright(config.pluginmanager):
+        raise pytest.UsageError(coexist.refusal(name))
     config.addinivalue_line("markers", "profile(device=, network=, region=, account=): default profile of a probe")
     config.addinivalue_line("markers", "expect(outcome='blocked', causes=(...), reason=''): expected outcome")
     workerinput = getattr(config, "workerinput", None)

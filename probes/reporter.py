@@ -106,7 +106,8 @@ class Reporters:
     def __init__(self, names: list[str], factories: dict[str, Factory]) -> None:
         unknown = [n for n in names if n not in factories]
         if unknown:
-            known = ", ".join(sorted(factories)) or "none installed"
+            # None at all: the package's entry points are not registered (pip install -e . again).
+            known = ", ".join(sorted(factories)) or "none installed; `pip install -e .` registers the built-in ones"
             raise ValueError(f"unknown reporter {', '.join(unknown)!s} (available: {known})")
         self.failures: dict[str, Failure] = {}
         self.chosen: list[tuple[str, Reporter]] = []

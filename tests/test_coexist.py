@@ -1,0 +1,62 @@
+"""Installed beside pytest-playwright, orderprobe stops with one message naming the conflict
+(both define --device/--headed/--tracing and page/context/browser) and the one-flag way
+out; with either plugin switched off, the other runs. In a throwaway venv with
+pytest-playwright from PyPI and this checkout installed editable."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+PROBE = """
+def test_home(journey, page, target):
+    with journey.step("home"):
+        page.goto(target.url("/"))
+"""
+THEIRS = "def test_theirs(page):\n    pass\n"
+
+
+@pytest.fixture(scope="session")
+def venv(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Built once per test session: pytest-playwright, then orderprobe (editable, with its deps)."""
+    home = tmp_path_factory.mktemp("venv-pytest-playwright")
+    subprocess.run([sys.executable, "-m", "venv", str(home)], check=True)
+    pip = [str(home / "bin" / "python"), "-m", "pip", "install", "-q", "--disable-pip-version-check"]
+    for what in (["pytest-playwright"], ["-e", str(ROOT)]):
+        done = subprocess.run([*pip, *what], capture_output=True, text=True)
+        assert done.returncode == 0, done.stdout + done.stderr
+    return home / "bin"
+
+
+@pytest.mark.slow
+def test_beside_pytest_playwright_one_clear_message_and_a_way_out(venv: Path, tmp_path: Path) -> None:
+    (tmp_path / "test_probe.py").write_text(PROBE, encoding="utf-8")
+    (tmp_path / "test_theirs.py").write_text(THEIRS, encoding="utf-8")
+    common = [f"--artefacts={tmp_path / 'art'}", f"--results=sqlite:///{tmp_path / 'r.db'}"]
+
+    def pytest_(*args: str) -> subprocess.CompletedProcess[str]:
+        argv = [str(venv / "python"), "-m", "pytest", "-p", "no:cacheprovider", *args]
+        return subprocess.run(argv, cwd=tmp_path, capture_output=True, text=True, timeout=600)
+
+    both = pytest_(*common, "test_probe.py")
+    assert both.returncode == pytest.ExitCode.USAGE_ERROR, both.stdout + both.stderr
+    assert "Traceback" not in both.stderr and "already used" not in both.stderr
+    (message,) = [line for line in both.stderr.splitlines() if "pytest-playwright is installed here too" in line]
+    assert "--device, --headed, --tracing" in message and "page / context / browser" in message
+    assert "`-p no:playwright`" in message and "`-p no:orderprobe`" in message
+
+    run = subprocess.run(
+        [str(venv / "orderprobe"), "run", "test_probe.py", "-n", "0", "--no-report", *common],
+        cwd=tmp_path, capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    assert run.returncode == 2 and "pytest-playwright is installed here too" in run.stderr
+
+    ours = pytest_("-p", "no:playwright", *common, "test_probe.py")
+    assert ours.returncode == 0, ours.stdout + ours.stderr
+    theirs = pytest_("-p", "no:orderprobe", "--collect-only", "-q", "test_theirs.py")
+    assert theirs.returncode == 0 and "test_theirs.py::test_theirs[chromium]" in theirs.stdout, theirs.stdout

@@ -1,0 +1,65 @@
+"""``orderprobe run PATH`` runs that probe file as pytest would — from the repo root (whose
+pyproject has addopts of its own) and from any other folder — on the probe's own profile,
+with no matrix filtering unless ``--matrix`` is asked for."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from reports.store import Store
+
+ROOT = Path(__file__).resolve().parents[1]
+
+PROBES = """
+import pytest
+
+def test_named_by_no_matrix(journey, page, target):
+    with journey.step("home"):
+        page.goto(target.url("/"))
+
+@pytest.mark.profile(region="urumqi")
+def test_pinned_to_urumqi(journey, page, target):
+    with journey.step("home"):
+        page.goto(target.url("/"))
+"""
+
+
+def orderprobe(cwd: Path, out: Path, *args: str) -> tuple[subprocess.CompletedProcess[str], dict[str, str]]:
+    argv = [sys.executable, "-m", "probes.cli", "run", *args, "-n", "0", "--no-progress", "--tracing", "off"]
+    argv += ["--results", f"sqlite:///{out / 'r.db'}", "--artefacts", str(out / "art"), "--reports", str(out / "rep")]
+    done = subprocess.run(argv, cwd=cwd, capture_output=True, text=True, timeout=600)
+    store = Store(f"sqlite:///{out / 'r.db'}")
+    try:
+        run_id = store.latest_run_id()
+        profiles = {j.probe: j.profile for j in store.journeys(run_id)} if run_id else {}
+    finally:
+        store.close()
+    return done, profiles
+
+
+@pytest.mark.parametrize("where", ["repo root", "elsewhere"])
+def test_a_probe_file_runs_on_its_own_profile_from_any_folder(tmp_path: Path, where: str) -> None:
+    probe = tmp_path / "probes_of_mine" / "test_mine.py"
+    probe.parent.mkdir()
+    probe.write_text(PROBES, encoding="utf-8")
+    cwd = ROOT if where == "repo root" else tmp_path
+    done, profiles = orderprobe(cwd, tmp_path, str(probe))
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "unrecognized arguments" not in done.stderr
+    assert profiles == {
+        "named_by_no_matrix": "android-mid/wifi/shanghai/normal",
+        "pinned_to_urumqi": "android-mid/wifi/urumqi/normal",
+    }
+    assert "report   " in done.stdout  # the html reporter ran and the terminal says where
+
+
+def test_a_matrix_filters_only_when_asked(tmp_path: Path) -> None:
+    probe = tmp_path / "test_mine.py"
+    probe.write_text(PROBES, encoding="utf-8")
+    done, profiles = orderprobe(tmp_path, tmp_path, str(probe), "--matrix", "smoke")
+    assert done.returncode == 2, done.stdout + done.stderr  # smoke names neither probe
+    assert "no journeys ran" in done.stdout and profiles == {}
