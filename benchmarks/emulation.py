@@ -27,7 +27,8 @@ from urllib.parse import parse_qs, urlsplit
 from playwright.sync_api import Browser, Error, Page, sync_playwright
 
 from probes.browser import launch_options
-from probes.network import Emulation
+from probes.emulation import Emulation, context_options
+from probes.emulation.schedule import dropout_windows
 from profiles.catalogue import load_catalogue
 from profiles.models import Dropouts, FaultRule, Network, Profile
 
@@ -89,7 +90,7 @@ class Bench:
         profile = self.base_profile
         device = profile.device.model_copy(update={"cpu_slowdown": cpu})
         profile = profile.model_copy(update={"network": network or profile.network, "device": device})
-        context = self.browser.new_context(**profile.context_options())
+        context = self.browser.new_context(**context_options(profile))
         page = context.new_page()
         emulation = Emulation(profile, context, page, seed=seed)
         if load_first:
@@ -142,8 +143,8 @@ def throughput(b: Bench, catalogue: Any, runs: int, quick: bool) -> None:
 
 def dropouts(b: Bench, seconds: float) -> None:
     plan = Dropouts(offline_s=(0.3, 0.6), every_s=(0.8, 1.2), seed=23)  # the metro preset, ~30× faster
-    windows = plan.windows(seconds)
-    same = plan.windows(seconds) == Dropouts(offline_s=(0.3, 0.6), every_s=(0.8, 1.2), seed=23).windows(seconds)
+    windows = dropout_windows(plan, seconds)
+    same = windows == dropout_windows(Dropouts(offline_s=(0.3, 0.6), every_s=(0.8, 1.2), seed=23), seconds)
     print(f"\ndropouts — offline 0.3–0.6 s every 0.8–1.2 s, seed 23, {seconds:g} s; same seed ⇒ same schedule: {same}")
     samples: list[tuple[float, float, bool]] = []  # (request sent, answer seen, ok) in emulation seconds
     with b.page(bare("metro", dropouts=plan), load_first=True) as (page, emulation):
@@ -176,7 +177,7 @@ def dns(browser: Browser, catalogue: Any) -> None:
 
     profile = catalogue.profile(network="public-wifi-dns-polluted")
     with DemoShop() as shop:
-        context = browser.new_context(**profile.context_options())
+        context = browser.new_context(**context_options(profile))
         page = context.new_page()
         emulation = Emulation(profile, context, page)
         emulation.apply()

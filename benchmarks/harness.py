@@ -26,6 +26,7 @@ from playwright.sync_api import Browser, sync_playwright
 
 from probes.browser import launch_options
 from probes.checkout.steps import pay, sign_in, submit_order
+from probes.emulation import context_options
 from probes.journey_run import JourneyRun
 from probes.session import ProbeSession, Settings
 from probes.target import Target
@@ -57,7 +58,7 @@ def flow(page, context, target: Target, account, step: Callable[[str], AbstractC
 
 def bare(browser: Browser, target: Target, item) -> float:
     t0 = time.perf_counter()
-    context = browser.new_context(**item.profile.context_options())
+    context = browser.new_context(**context_options(item.profile))
     page = context.new_page()
     flow(page, context, target, item.profile.account, lambda name: nullcontext())
     context.close()

@@ -54,10 +54,10 @@ class JourneyRun:
 
     # -- lifecycle ----------------------------------------------------------------------------
     def open(self, get_browser: Callable[[], Browser]) -> None:
-        from probes.network import Emulation
+        from probes.emulation import Emulation, context_options
 
         settings = self.session.settings
-        self.context = get_browser().new_context(**self.item.profile.context_options())
+        self.context = get_browser().new_context(**context_options(self.item.profile))
         self.context.set_default_timeout(settings.action_timeout_ms)
         self.context.set_default_navigation_timeout(max(30_000.0, settings.action_timeout_ms))
         if settings.trace != "off":

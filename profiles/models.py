@@ -2,13 +2,12 @@
 
 Every model is frozen and refuses unknown fields, so a typo in a YAML file is an error
 (with file, line and field — see ``profiles.source``) instead of a silently ignored key.
-Nothing here touches a browser; ``probes.network.Emulation`` applies a ``Profile``.
+Nothing here touches a browser: ``probes.emulation`` turns a ``Profile`` into browser settings.
 """
 
 from __future__ import annotations
 
 import os
-import random
 import re
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -98,26 +97,6 @@ class Device(Strict):
             return "Android"
         return "Windows" if "Windows" in ua else "macOS" if "Mac OS X" in ua else "Linux"
 
-    def brands(self) -> list[dict[str, str]]:
-        major = self.chrome_major
-        if major is None:
-            return []
-        ua = self.user_agent
-        vendor = "Android WebView" if "; wv)" in ua else "Microsoft Edge" if "Edg/" in ua else "Google Chrome"
-        return [{"brand": vendor, "version": major}, {"brand": "Chromium", "version": major},
-                {"brand": "Not-A.Brand", "version": "99"}]  # fmt: skip
-
-    def client_hints(self) -> dict[str, str]:
-        """Sec-CH-UA headers consistent with the UA. Safari and old WebViews send none."""
-        brands = self.brands()
-        if not brands:
-            return {}
-        return {
-            "Sec-CH-UA": ", ".join(f'"{b["brand"]}";v="{b["version"]}"' for b in brands),
-            "Sec-CH-UA-Mobile": "?1" if self.is_mobile else "?0",
-            "Sec-CH-UA-Platform": f'"{self.platform}"',
-        }
-
 
 # -- network ---------------------------------------------------------------------------------
 
@@ -129,21 +108,6 @@ class Dropouts(Strict):
     every_s: Range
     first_s: Range | None = None  # the first outage starts in this window (default: [0, every_s high))
     seed: int | None = None  # pins the schedule; None: a fresh seed per journey (recorded)
-
-    def windows(self, until_s: float, seed: int | None = None) -> list[tuple[float, float]]:
-        """Offline windows (start, end) in seconds from the start of emulation, up to ``until_s``.
-
-        Same seed ⇒ same schedule, and a longer horizon only appends windows. The first gap is
-        drawn from [0, every_s.high): the journey starts somewhere between two stations.
-        """
-        rng = random.Random(self.seed if seed is None else seed)
-        t = rng.uniform(*(self.first_s or (0, self.every_s[1])))
-        out: list[tuple[float, float]] = []
-        while t < until_s:
-            off = rng.uniform(*self.offline_s)
-            out.append((round(t, 3), round(t + off, 3)))
-            t += off + rng.uniform(*self.every_s)
-        return out
 
 
 class FaultRule(Strict):
@@ -215,23 +179,6 @@ class Network(Strict):
         if self.up_delay_ms is not None and self.up_delay_ms > self.rtt_ms:
             raise ValueError(f"up_delay_ms {self.up_delay_ms} exceeds rtt_ms {self.rtt_ms}")
         return self
-
-    def cdp_conditions(self, *, offline: bool | None = None) -> dict[str, object]:
-        """Parameters for CDP ``Network.emulateNetworkConditions`` (throughput in bytes/s, -1 = off)."""
-
-        def rate(kbps: float | None) -> float:
-            return -1 if kbps is None else kbps * 1000 / 8
-
-        return {
-            "offline": self.offline if offline is None else offline,
-            "latency": self.rtt_ms,
-            "downloadThroughput": rate(self.down_kbps),
-            "uploadThroughput": rate(self.up_kbps),
-        }
-
-    @property
-    def needs_routing(self) -> bool:
-        return bool(self.dropouts or self.dns_polluted or self.faults)
 
 
 # -- region ----------------------------------------------------------------------------------
@@ -348,27 +295,6 @@ class Profile(Strict):
     @property
     def name(self) -> str:
         return f"{self.device.name}/{self.network.name}/{self.region.name}/{self.account.name}"
-
-    def context_options(self) -> dict[str, object]:
-        """Keyword arguments for ``browser.new_context()``."""
-        d, r = self.device, self.region
-        options: dict[str, object] = {
-            "viewport": d.viewport.model_dump(),
-            "device_scale_factor": d.device_scale_factor,
-            "is_mobile": d.is_mobile,
-            "has_touch": d.has_touch,
-            "user_agent": d.user_agent,
-            "locale": r.locale,
-            "timezone_id": r.timezone,
-            "geolocation": r.geolocation.model_dump(),
-            "permissions": ["geolocation"],
-            "extra_http_headers": {"Accept-Language": r.languages, **d.client_hints()},
-        }
-        if d.screen:
-            options["screen"] = d.screen.model_dump()
-        if r.proxy:
-            options["proxy"] = {"server": r.proxy}
-        return options
 
     def describe(self) -> dict[str, object]:
         """The full record of the conditions, JSON-able, for reports. Accounts hold no secrets."""

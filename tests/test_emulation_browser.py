@@ -1,4 +1,4 @@
-"""probes.network.Emulation against real headless Chromium and a real loopback HTTP server.
+"""probes.emulation.Emulation against real headless Chromium and a real loopback HTTP server.
 
 Timing checks take the minimum of a few runs (noise only ever adds time) and use bounds wider
 than the ±5% the benchmark (benchmarks/emulation.py) reports exactly. Dropouts are checked
@@ -18,8 +18,10 @@ import pytest
 from playwright.sync_api import Browser, Error, Page, sync_playwright
 
 from probes.browser import launch_options
+from probes.emulation import Emulation, context_options
+from probes.emulation.routing import FAULT_HEADER
+from probes.emulation.schedule import dropout_windows
 from probes.journey import Journey
-from probes.network import FAULT_HEADER, Emulation
 from profiles.catalogue import load_catalogue
 from profiles.models import Dropouts, FaultRule, Network, Profile, Switch
 
@@ -94,7 +96,7 @@ def emulate(chromium: Browser, server: str) -> Iterator[Callable[..., tuple[Page
     opened: list[tuple[Any, Emulation]] = []
 
     def make(profile: Profile, *, load_first: bool = False, **kwargs: Any) -> tuple[Page, Emulation]:
-        context = chromium.new_context(**profile.context_options())
+        context = chromium.new_context(**context_options(profile))
         page = context.new_page()
         emulation = Emulation(profile, context, page, **kwargs)
         opened.append((context, emulation))
@@ -186,8 +188,10 @@ def test_dropouts_happen_at_the_seeded_times(emulate: Any, catalogue: Any) -> No
     clock = FakeClock()
     page, emulation = emulate(with_network(catalogue, dropouts=dropouts), clock=clock, load_first=True)
     start = clock.t
-    windows = dropouts.windows(30)
-    assert windows == Dropouts(offline_s=(1, 2), every_s=(3, 5), seed=7).windows(30)  # same seed, same schedule
+    windows = dropout_windows(dropouts, 30)
+    assert windows == dropout_windows(
+        Dropouts(offline_s=(1, 2), every_s=(3, 5), seed=7), 30
+    )  # same seed, same schedule
     for (s, e), (next_s, _) in zip(windows[:3], windows[1:4], strict=True):
         clock.t = start + (s + e) / 2
         assert "Failed to fetch" in page.evaluate(TRY_FETCH, "/small")
@@ -207,7 +211,7 @@ def test_dropouts_in_real_time_fail_only_inside_windows(emulate: Any, catalogue:
         ok = page.evaluate(TRY_FETCH, "/small") == 200
         outcomes.append((before, emulation.now(), ok))
         page.wait_for_timeout(20)
-    windows = dropouts.windows(10)
+    windows = dropout_windows(dropouts, 10)
     inside = [any(s <= b and a <= e for s, e in windows) for b, a, _ in outcomes]  # wholly within a window
     overlaps = [any(b <= e and a >= s for s, e in windows) for b, a, _ in outcomes]
     assert any(not ok for *_, ok in outcomes) and any(ok for *_, ok in outcomes)

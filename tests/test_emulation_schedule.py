@@ -5,7 +5,11 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
-from probes.network import Emulation, glob_regex, host_regex, user_agent_metadata
+from probes.emulation import Emulation
+from probes.emulation.device import user_agent_metadata
+from probes.emulation.routing import glob_regex, host_regex
+from probes.emulation.schedule import dropout_windows
+from probes.emulation.throttling.cdp import cdp_conditions
 from profiles.catalogue import load_catalogue
 from profiles.models import Dropouts, FaultRule, Network, Switch
 
@@ -13,14 +17,14 @@ METRO = Dropouts(offline_s=(2, 5), every_s=(20, 40), seed=23)
 
 
 def test_same_seed_same_schedule_and_a_longer_horizon_only_appends() -> None:
-    assert METRO.windows(600) == Dropouts(offline_s=(2, 5), every_s=(20, 40), seed=23).windows(600)
-    assert METRO.windows(600)[: len(METRO.windows(120))] == METRO.windows(120)
-    assert METRO.windows(600) != METRO.windows(600, seed=24)
-    assert METRO.windows(600, seed=23) == METRO.windows(600)
+    assert dropout_windows(METRO, 600) == dropout_windows(Dropouts(offline_s=(2, 5), every_s=(20, 40), seed=23), 600)
+    assert dropout_windows(METRO, 600)[: len(dropout_windows(METRO, 120))] == dropout_windows(METRO, 120)
+    assert dropout_windows(METRO, 600) != dropout_windows(METRO, 600, seed=24)
+    assert dropout_windows(METRO, 600, seed=23) == dropout_windows(METRO, 600)
 
 
 def test_schedule_respects_the_ranges() -> None:
-    windows = METRO.windows(3600)
+    windows = dropout_windows(METRO, 3600)
     assert 0 <= windows[0][0] < 40  # the journey starts somewhere between stations
     for start, end in windows:
         assert 2 - 1e-3 <= end - start <= 5 + 1e-3
@@ -32,13 +36,13 @@ def test_schedule_respects_the_ranges() -> None:
 def test_offline_now_follows_the_schedule_without_a_browser() -> None:
     profile = load_catalogue().profile(network="metro-weak")
     emulation = Emulation(profile, context=None, page=None, seed=None)  # type: ignore[arg-type]
-    (s0, e0), (s1, _) = METRO.windows(100)[:2]
+    (s0, e0), (s1, _) = dropout_windows(METRO, 100)[:2]
     assert emulation.offline_now((s0 + e0) / 2) == "dropout"
     assert emulation.offline_now(e0 + 0.01) is None
     assert emulation.offline_now(s1) == "dropout"
     assert emulation.offline_now(3000.0) in ("dropout", None)  # beyond the first horizon: extended, no error
     other = Emulation(profile, None, None, seed=99)  # type: ignore[arg-type]
-    s99, e99 = METRO.windows(100, seed=99)[0]  # a run-level seed replaces the network's own
+    s99, e99 = dropout_windows(METRO, 100, seed=99)[0]  # a run-level seed replaces the network's own
     assert other.offline_now((s99 + e99) / 2) == "dropout"
 
 
@@ -102,6 +106,6 @@ def test_switch_labels_and_item_ids() -> None:
 
 def test_cdp_conditions_are_bytes_per_second() -> None:
     network = Network(name="n", rtt_ms=300, down_kbps=1600, up_kbps=None)
-    assert network.cdp_conditions() == {"offline": False, "latency": 300, "downloadThroughput": 200000.0,
+    assert cdp_conditions(network) == {"offline": False, "latency": 300, "downloadThroughput": 200000.0,
                                         "uploadThroughput": -1}  # fmt: skip
-    assert network.cdp_conditions(offline=True)["offline"] is True
+    assert cdp_conditions(network, offline=True)["offline"] is True

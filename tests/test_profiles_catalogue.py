@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from probes.emulation import context_options
+from probes.emulation.throttling.cdp import cdp_conditions
 from profiles.catalogue import DEFAULTS, ENV_VAR, load_catalogue
 from profiles.models import Account, SecretMissing
 
@@ -45,7 +47,7 @@ def test_devices_and_networks_carry_the_documented_numbers(cat) -> None:  # type
     assert "MicroMessenger" in cat.devices["wechat"].user_agent
     slow = cat.networks["slow-4g"]  # Lighthouse: 150 ms RTT, 1.6 Mbps down, 750 kbps up
     assert (slow.rtt_ms, slow.down_kbps, slow.up_kbps) == (150, 1638.4, 750)
-    assert slow.cdp_conditions() == {"offline": False, "latency": 150, "downloadThroughput": 204800.0,
+    assert cdp_conditions(slow) == {"offline": False, "latency": 150, "downloadThroughput": 204800.0,
                                      "uploadThroughput": 93750.0}  # fmt: skip
     for network in cat.networks.values():
         assert network.source, f"{network.name} must cite where its numbers come from"
@@ -67,13 +69,13 @@ def test_regions_have_full_addresses(cat) -> None:  # type: ignore[no-untyped-de
 def test_default_profile_and_context_options(cat) -> None:  # type: ignore[no-untyped-def]
     profile = cat.profile()
     assert profile.name == "/".join(DEFAULTS[k] for k in ("device", "network", "region", "account"))
-    options = cat.profile(device="iphone-15", region="hong-kong").context_options()
+    options = context_options(cat.profile(device="iphone-15", region="hong-kong"))
     assert options["user_agent"].startswith("Mozilla/5.0 (iPhone")
     assert options["viewport"] == {"width": 393, "height": 659} and options["is_mobile"] is True
     assert (options["locale"], options["timezone_id"]) == ("zh-HK", "Asia/Hong_Kong")
     assert options["permissions"] == ["geolocation"]
     assert options["extra_http_headers"] == {"Accept-Language": "zh-HK,zh;q=0.9,en;q=0.8"}  # Safari: no client hints
-    android = cat.profile().context_options()["extra_http_headers"]
+    android = context_options(cat.profile())["extra_http_headers"]
     assert android["Sec-CH-UA-Platform"] == '"Android"' and android["Sec-CH-UA-Mobile"] == "?1"
     assert "proxy" not in options
 

@@ -1,0 +1,23 @@
+"""Make a profile's conditions real in Chromium (sync Playwright), one small module per concern:
+
+- ``context``: ``browser.new_context()`` options (viewport, UA, locale, time zone, position, proxy);
+- ``device``: UA client hints and ``navigator`` fields consistent with the UA (CDP UA override);
+- ``throttling.cdp``: latency, throughput and CPU through Chromium DevTools (request-level);
+- ``routing``: DNS pollution, request faults and dead signal as Playwright routes;
+- ``schedule``: when the network is down (seeded dropouts, offline windows);
+- ``emulator``: ``Emulation`` ties them to one journey and fires mid-journey switches.
+
+Usage::
+
+    context = browser.new_context(**context_options(profile))
+    emulation = Emulation(profile, context, page, clock=time.perf_counter, seed=None)
+    emulation.apply()
+    journey.listeners.append(emulation)  # mid-journey switches at named steps
+    result.conditions = {**profile.describe(), "applied": emulation.record()}
+    emulation.close()
+"""
+
+from probes.emulation.context import context_options
+from probes.emulation.emulator import Emulation
+
+__all__ = ["Emulation", "context_options"]

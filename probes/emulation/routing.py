@@ -1,0 +1,161 @@
+"""DNS pollution, request faults and dead signal, as Playwright routes on one browser context.
+
+Each polluted-host set and each fault's URL glob is its own route with a regular expression,
+which Playwright matches in the driver: requests that match nothing never make the round trip
+to Python (a catch-all route costs ~5–15 ms per request on a busy 2-core machine; see
+benchmarks/emulation.py). The catch-all route exists only while the network can be down; it
+fails every request *started* while offline with ``net::ERR_INTERNET_DISCONNECTED`` (requests
+already in flight finish, open WebSockets stay open, ``navigator.onLine`` stays true).
+Routing disables Chromium's HTTP cache for the context, as a flaky real network would not.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+from collections import Counter
+from collections.abc import Callable
+from functools import partial
+from typing import TYPE_CHECKING
+
+from playwright.sync_api import Error as PlaywrightError
+
+from profiles.models import FaultRule, Network
+
+if TYPE_CHECKING:
+    from playwright.sync_api import BrowserContext, Page, Route
+
+FAULT_HEADER = "x-orderprobe-fault"  # marks an injected response, so evidence cannot mistake it for the shop's
+CATCH_ALL = "**/*"
+
+
+def glob_regex(pattern: str) -> re.Pattern[str]:
+    """URL glob as Playwright writes them: ``**`` any characters, ``*`` any except ``/``."""
+    parts = re.split(r"(\*\*|\*)", pattern)
+    body = "".join(".*" if p == "**" else "[^/]*" if p == "*" else re.escape(p) for p in parts)
+    return re.compile(f"^{body}$")  # JS-compatible too: Playwright matches it in the driver
+
+
+def host_regex(patterns: tuple[str, ...]) -> re.Pattern[str]:
+    """URLs whose host matches one of the host globs (``pay.*``, ``*.alipay.com``), any scheme and port."""
+    hosts = "|".join(re.escape(p.lower()).replace(r"\*", "[^/:?#]*") for p in patterns)
+    return re.compile(rf"^[a-z][a-z0-9+.-]*://(?:[^/@]*@)?(?:{hosts})\.?(?::\d+)?(?:[/?#]|$)", re.IGNORECASE)
+
+
+class Routing:
+    """The routes of one context. ``down()`` says why the network is down now (None: up)."""
+
+    def __init__(
+        self, context: BrowserContext, page: Page, down: Callable[[], str | None], seed: int | None = None
+    ) -> None:
+        self.context, self.page, self.seed = context, page, seed
+        self._down = down
+        self._network: Network | None = None
+        self._routes: list[tuple[re.Pattern[str], Callable[[Route], None]]] = []  # the current network's
+        self._catch_all = False
+        self._closed = False
+        self._seen: Counter[tuple[int, str]] = Counter()
+        self.counts: Counter[str] = Counter()  # what was done to how many requests
+
+    @property
+    def patterns(self) -> list[str]:
+        return [p.pattern for p, _ in self._routes] + ([f"{CATCH_ALL} (offline)"] if self._catch_all else [])
+
+    def use(self, network: Network) -> None:
+        """Routes for ``network``'s DNS pollution and faults, replacing the last network's."""
+        for pattern, handler in self._routes:
+            self.context.unroute(pattern, handler)
+        self._network, self._routes = network, []
+        if network.dns_polluted:
+            self._routes.append((host_regex(network.dns_polluted), self._on_dns))
+        # Playwright runs the newest route first: register the last rule first so rule 0 is tried first.
+        for index in reversed(range(len(network.faults))):
+            self._routes.append((glob_regex(network.faults[index].url), partial(self._on_fault, index)))
+        for pattern, handler in self._routes:
+            self.context.route(pattern, handler)
+
+    def catch_all(self, needed: bool) -> None:
+        """Add or drop the route that fails requests while the network is down."""
+        if needed and not self._catch_all and not self._closed:
+            self.context.route(CATCH_ALL, self._on_any)
+            self._catch_all = True
+        elif not needed and self._catch_all:
+            self.context.unroute(CATCH_ALL, self._on_any)
+            self._catch_all = False
+
+    def close(self) -> None:
+        """Stop intercepting (raises PlaywrightError when the context is already gone)."""
+        self._closed = True
+        routes, self._routes = self._routes, []
+        catch_all, self._catch_all = self._catch_all, False
+        for pattern, handler in routes:
+            self.context.unroute(pattern, handler)
+        if catch_all:
+            self.context.unroute(CATCH_ALL, self._on_any)
+
+    # -- handlers: they run on the page's thread, whenever Playwright pumps events ----------------
+
+    def _aborted_offline(self, route: Route) -> bool:
+        why = self._down()
+        if why:
+            self.counts[f"offline:{why}"] += 1
+            route.abort("internetdisconnected")
+        return why is not None
+
+    def _on_any(self, route: Route) -> None:
+        try:
+            if self._closed or not self._aborted_offline(route):
+                route.fallback()
+        except PlaywrightError:
+            pass  # the page closed under us: the request is gone anyway
+
+    def _on_dns(self, route: Route) -> None:
+        try:
+            if self._closed:
+                route.fallback()
+            elif not self._aborted_offline(route):  # no signal at all beats a bad DNS answer
+                self.counts["dns"] += 1
+                route.abort("namenotresolved")
+        except PlaywrightError:
+            pass
+
+    def _on_fault(self, index: int, route: Route) -> None:
+        try:
+            if self._closed or self._network is None:
+                route.fallback()
+                return
+            if self._aborted_offline(route):
+                return
+            rule, request = self._network.faults[index], route.request
+            if self._hits(index, rule, request.method, request.url):
+                self.counts[f"fault:{rule.label}"] += 1
+                if self._inject(route, rule):
+                    return
+            route.fallback()
+        except PlaywrightError:
+            pass
+
+    def _hits(self, index: int, rule: FaultRule, method: str, url: str) -> bool:
+        if rule.methods and method.upper() not in (m.upper() for m in rule.methods):
+            return False
+        # Seeded per (rule, request, occurrence), so the same journey gets the same faults
+        # whatever order its requests happen to arrive in.
+        key = (index, f"{method} {url}")
+        self._seen[key] += 1
+        seed = self.seed if self.seed is not None else 0
+        return random.Random(f"{seed}:{index}:{key[1]}:{self._seen[key]}").random() < rule.rate
+
+    def _inject(self, route: Route, rule: FaultRule) -> bool:
+        """Apply a fault; True when the request was answered (not passed on)."""
+        if rule.delay_ms:
+            # wait_for_timeout yields to Playwright's event loop: other requests keep flowing.
+            self.page.wait_for_timeout(rule.delay_ms)
+        if rule.abort:
+            route.abort(rule.abort)
+            return True
+        if rule.status:
+            body = f"服务暂不可用 (orderprobe injected HTTP {rule.status})"
+            route.fulfill(status=rule.status, body=body, headers={FAULT_HEADER: rule.label},
+                          content_type="text/plain; charset=utf-8")  # fmt: skip
+            return True
+        return False

@@ -1,0 +1,1 @@
+"""How a network's speed and a device's CPU are imposed on a page (``cdp``: Chromium DevTools)."""
