@@ -23,6 +23,8 @@ STYLE = {
 
 
 class Progress(Reporter):
+    speaks_last = True
+
     def __init__(self, console: Console | None = None) -> None:
         self.console = console or _console()
         self.results: list[JourneyResult] = []

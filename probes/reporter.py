@@ -61,6 +61,8 @@ class Reporter:
     controller's process (``-n 0``), and just before ``on_journey_end`` when it ran on an
     xdist worker (pytest gives workers no live channel); its order within a journey holds."""
 
+    speaks_last = False  # the terminal: its on_run_end comes after the others' (it lists their outputs)
+
     def on_run_start(self, run: Run) -> None:
         pass
 
@@ -158,6 +160,7 @@ class Reporters:
         """Returns the run's exit code: ``REPORTER_FAILED`` if any reporter failed."""
         if self.failures and exit_code in (0, 1):
             exit_code = REPORTER_FAILED
+        self.chosen.sort(key=lambda chosen: chosen[1].speaks_last)  # stable: otherwise as given
         self._call("on_run_end", run, exit_code)
         if self.failures and exit_code in (0, 1):
             exit_code = REPORTER_FAILED

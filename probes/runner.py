@@ -13,7 +13,7 @@ import os
 from pathlib import Path
 
 BUILTIN_PROBES = Path(__file__).parent / "checkout"
-REPORTERS = "store,events,junit,html,progress"  # progress last: it lists what the others wrote
+REPORTERS = "progress,store,events,junit,html"
 ADHOC = ("matrix", "profile_spec", "device", "network", "region", "account")
 USAGE_ERROR, NO_TESTS = 4, 5  # pytest's exit codes
 
