@@ -3,7 +3,7 @@
 Folders are read in order — the built-in one (this package), then each folder in
 ``ORDERPROBE_PROFILES`` (``os.pathsep``-separated), then ``extra_dirs`` (``--profiles``) —
 and a later folder's entry replaces an earlier one of the same kind and name. In each
-folder only these files are read (other YAML, such as the classifier's ``causes.yaml``,
+folder only these files are read (other YAML, such as a user's rules file,
 is not ours)::
 
     devices.yaml  networks.yaml  regions.yaml  accounts.yaml  matrices.yaml  matrices/*.yaml

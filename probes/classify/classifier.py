@@ -1,4 +1,4 @@
-"""Failure point → cause: ordered rules (``probes.rules``, data in ``profiles/causes.yaml``),
+"""Failure point → cause: ordered rules (``rules``, data in ``causes.yaml`` beside it),
 the first match wins, its evidence is kept.
 
 ``classify`` is a pure function of the FailurePoint and the dependency map: no Playwright,
@@ -19,8 +19,7 @@ from urllib.parse import urlsplit
 
 from pydantic import ValidationError
 
-from probes.result import Cause, FailurePoint, RequestRecord
-from probes.rules import (
+from probes.classify.rules import (
     API_TYPES,
     BUILTIN,
     NET_ERROR,
@@ -32,8 +31,9 @@ from probes.rules import (
     compile_glob,
     read_rules,
 )
+from probes.result import Cause, FailurePoint, RequestRecord
 
-__all__ = ["BUILTIN", "Classifier", "RulesError", "main"]
+__all__ = ["Classifier", "main"]
 
 
 def _host(url: str) -> str:
@@ -287,7 +287,7 @@ class Classifier:
 
     @classmethod
     def load(cls, extra_files: Sequence[Path | str] = ()) -> Classifier:
-        """Built-in ``profiles/causes.yaml`` plus user rule files (user rules first)."""
+        """Built-in ``causes.yaml`` (package data) plus user rule files (user rules first)."""
         builtin = read_rules(BUILTIN)
         users = [read_rules(Path(p)) for p in extra_files]
         deps: dict[str, str] = {}
@@ -370,7 +370,3 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 2
         print(classifier.classify(failure).model_dump_json(indent=2))
     return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

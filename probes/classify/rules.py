@@ -17,13 +17,16 @@ import string
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+from importlib import resources
+from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, PlainValidator, ValidationError, field_validator
 
-BUILTIN = Path(__file__).resolve().parent.parent / "profiles" / "causes.yaml"
+# Package data, not a path beside the source: it is found wherever the package is installed (zip, wheel).
+BUILTIN = resources.files("probes.classify") / "causes.yaml"
 Category = Literal[
     "network", "compatibility", "payment", "account", "inventory", "region",
     "system", "third_party", "ux_path", "probe_broken", "unknown",
@@ -188,7 +191,7 @@ def _locate(root: yaml.Node | None, loc: Sequence[int | str]) -> tuple[int, str]
 
 @dataclass
 class _Source:
-    path: Path
+    path: Path | Traversable
     root: yaml.Node | None
     file: RulesFile
 
@@ -197,7 +200,7 @@ class _Source:
         return RulesError(f"{self.path}:{line}: {where or '(file)'}: {problem}")
 
 
-def read_rules(path: Path) -> _Source:
+def read_rules(path: Path | Traversable) -> _Source:
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
