@@ -26,6 +26,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
     run.add_argument("run_id", nargs="?", metavar="RUN_ID", help="default: the latest run")
     compare = kinds.add_parser("compare", help="entry paths side by side (steps, taps, inputs, loads, time)")
     compare.add_argument("--run", action="append", dest="runs", metavar="ID", help="run(s) to take journeys from")
+    compare.add_argument(
+        "--last", type=int, default=5, metavar="N", help="without --run: the N latest runs of one matrix and target"
+    )
     compare.add_argument("--probes", metavar="A,B,C", help="paths to compare (default: every path in the runs)")
     compare.add_argument("--baseline", metavar="PROBE", help="path the others are measured against")
     compare.add_argument("--profile", metavar="D/N/R/A", help="profile for the side-by-side (default: most common)")
@@ -66,8 +69,11 @@ def main(args: argparse.Namespace) -> int:
             path = run_report.write(store, run_id, artefacts, out, lang)
         elif args.kind == "compare":
             probes = [p.strip() for p in args.probes.split(",") if p.strip()] if args.probes else None
+            if args.last < 1:
+                raise ValueError(f"--last {args.last}: expected a number of runs, 1 or more")
+            runs = args.runs or compare.default_runs(store, limit=args.last)
             path = compare.write(
-                store, out, lang, runs=args.runs, probes=probes, baseline=args.baseline, profile=args.profile
+                store, out, lang, runs=runs, probes=probes, baseline=args.baseline, profile=args.profile
             )
         else:
             path, ctx = trend.write(store, trend.parse_since(args.since), out, lang)

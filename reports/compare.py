@@ -1,18 +1,20 @@
 """The comparison report (for UX teams): what each entry path costs the shopper.
 
-Side by side under one profile: steps, trusted taps, text inputs, page loads, requests
-and time (median over every successful journey of the chosen runs), each against a
-baseline path; then the same path across profiles, to show what a weak network, an old
-phone or a remote region costs in seconds. Inputs are a few runs, so Python is fine here.
+Side by side under one profile: steps, trusted taps, text inputs, page loads, requests and
+time of every path, as the median over repeated journeys with its spread (IQR and min–max),
+each against a baseline path with a Mann–Whitney U test saying whether the difference is
+more than run-to-run noise. Journeys that did not finish (failed, blocked, probe error) are
+counted beside the medians, never silently dropped. Then the same path across profiles:
+what a weak network, an old phone or a remote region costs in seconds.
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import tzinfo
 from pathlib import Path
-from statistics import median
+from statistics import median, quantiles
 from typing import Any
 
 from probes.result import JourneyResult, Status
@@ -22,6 +24,8 @@ from reports.store import Store
 COMPLETED = {Status.PASSED, Status.DEGRADED, Status.FLAKY}  # reached the end: their step counts are the path's
 METRICS = ("steps", "taps", "text_inputs", "page_loads", "requests", "kb", "total_ms")
 STEP_COLOURS = ["#0969da", "#54aeff", "#1a7f37", "#4ac26b", "#9a6700", "#d4a72c", "#8250df", "#c297ff", "#bc4c00"]
+ALPHA = 0.05  # two-sided significance level of the Mann–Whitney U test
+ENOUGH = 5  # fewer journeys per path than this: medians are shown with a warning
 
 
 @dataclass
@@ -33,14 +37,36 @@ class Segment:
 
 
 @dataclass
+class Spread:
+    q1: float
+    q3: float
+    low: float
+    high: float
+
+
+@dataclass
+class Diff:
+    value: float  # median - baseline's median
+    p: float | None  # Mann–Whitney U two-sided p-value; None: not testable (too few values)
+    significant: bool
+
+
+@dataclass
 class PathStats:
     probe: str
     profile: str
-    n: int  # journeys the medians come from
+    n: int  # journeys that reached the end: the medians come from them
+    outcomes: dict[str, int]  # every journey of this path × profile in the runs, by status
     values: dict[str, float]  # METRICS -> median
-    diff: dict[str, float]  # METRICS -> value - baseline's
-    segments: list[Segment]
-    is_baseline: bool
+    spread: dict[str, Spread]  # METRICS -> quartiles and range
+    samples: dict[str, list[float]] = field(repr=False, default_factory=dict)
+    diff: dict[str, Diff] = field(default_factory=dict)
+    segments: list[Segment] = field(default_factory=list)
+    is_baseline: bool = False
+
+    @property
+    def unfinished(self) -> int:
+        return sum(self.outcomes.values()) - self.n
 
 
 @dataclass
@@ -48,8 +74,10 @@ class ProfileRow:
     profile: str
     parts: list[str]
     n: int
+    unfinished: int
     total_ms: float
-    diff_ms: float
+    spread: Spread
+    diff: Diff
     ratio: float  # total / baseline profile's total
     steps: float
     page_loads: float
@@ -69,40 +97,96 @@ class CompareContext:
     runs: list[str]
     profile: str
     baseline: str
+    baseline_chosen: bool  # named by the user (else: fewest steps on the best network)
     metrics: list[str]
     paths: list[PathStats]
     across: list[AcrossProfiles]
     step_legend: list[tuple[str, str]]
+    few: int  # the smallest n among the paths shown (a note when < ENOUGH)
+    enough: int = ENOUGH
+    alpha: float = ALPHA
+
+
+def _spread(values: list[float]) -> Spread:
+    if len(values) < 2:
+        v = values[0] if values else 0.0
+        return Spread(v, v, v, v)
+    q1, _, q3 = quantiles(values, n=4, method="inclusive")
+    return Spread(round(q1, 1), round(q3, 1), round(min(values), 1), round(max(values), 1))
+
+
+def mann_whitney(a: list[float], b: list[float]) -> float | None:
+    """Two-sided p-value of the Mann–Whitney U test, or None when either side has < 2 values."""
+    if len(a) < 2 or len(b) < 2:
+        return None
+    if len(set(a) | set(b)) == 1:
+        return 1.0  # identical constant samples: no difference at all (SciPy would divide by zero)
+    from scipy.stats import mannwhitneyu
+
+    return float(mannwhitneyu(a, b, alternative="two-sided").pvalue)
+
+
+def _diff(values: list[float], base: list[float], delta: float) -> Diff:
+    p = mann_whitney(values, base)
+    return Diff(round(delta, 1), None if p is None else round(p, 4), p is not None and p < ALPHA and delta != 0)
 
 
 def _stats(probe: str, profile: str, journeys: list[JourneyResult]) -> PathStats:
-    def med(values: list[float]) -> float:
-        return round(median(values), 1)
-
-    totals = [j.interactions for j in journeys]
-    values = {
-        "steps": med([len(j.steps) for j in journeys]),
-        "taps": med([t.taps for t in totals]),
-        "text_inputs": med([t.text_inputs for t in totals]),
-        "page_loads": med([t.page_loads for t in totals]),
-        "requests": med([t.requests for t in totals]),
-        "kb": med([t.bytes / 1024 for t in totals]),
-        "total_ms": med([j.duration_ms for j in journeys]),
+    done = [j for j in journeys if j.status in COMPLETED and j.steps]
+    outcomes = Counter(j.status.value for j in journeys)
+    samples: dict[str, list[float]] = {
+        "steps": [len(j.steps) for j in done],
+        "taps": [j.interactions.taps for j in done],
+        "text_inputs": [j.interactions.text_inputs for j in done],
+        "page_loads": [j.interactions.page_loads for j in done],
+        "requests": [j.interactions.requests for j in done],
+        "kb": [round(j.interactions.bytes / 1024, 1) for j in done],
+        "total_ms": [j.duration_ms for j in done],
     }
-    # Per-step medians, in the order of the most common step sequence of this path.
-    sequence = Counter(tuple(s.name for s in j.steps) for j in journeys).most_common(1)[0][0]
-    per_step = []
-    for name in sequence:
-        durations = [s.duration_ms for j in journeys for s in j.steps if s.name == name]
-        per_step.append((name, med(durations)))
-    segments = [Segment(name, ms, 0.0, "") for name, ms in per_step]
-    return PathStats(probe, profile, len(journeys), values, {}, segments, False)
+    values = {m: round(median(v), 1) if v else 0.0 for m, v in samples.items()}
+    segments = []
+    if done:  # per-step medians, in the order of the most common step sequence of this path
+        sequence = Counter(tuple(s.name for s in j.steps) for j in done).most_common(1)[0][0]
+        for name in sequence:
+            ms = median(s.duration_ms for j in done for s in j.steps if s.name == name)
+            segments.append(Segment(name, round(ms, 1), 0.0, ""))
+    return PathStats(
+        probe,
+        profile,
+        len(done),
+        dict(outcomes),
+        values,
+        {m: _spread(v) for m, v in samples.items()},
+        samples,
+        segments=segments,
+    )
 
 
-def _choose_profile(groups: dict[tuple[str, str], list[JourneyResult]], probes: list[str]) -> str:
-    """The profile most of the chosen paths ran under; Wi-Fi first on a tie (the fair baseline)."""
+def _network_cost(journeys: list[JourneyResult]) -> float:
+    """Milliseconds the profile's network needs for a 200 KB page: round trip + transfer (lower is better).
+    An unthrottled network costs 0; a profile without network conditions ranks last."""
+    network = journeys[0].conditions.get("network") if journeys else None
+    if not isinstance(network, dict):
+        return float("inf")
+    rtt = float(network.get("rtt_ms") or network.get("latency_ms") or 0)
+    down = float(network.get("down_kbps") or 0)
+    return rtt + (200 * 8 / down * 1000 if down else 0)
+
+
+def _best_profile(groups: dict[tuple[str, str], list[JourneyResult]], probes: list[str]) -> str:
+    """The profile with the best network among those most of the chosen paths ran under; when the
+    conditions do not say, the one where the chosen paths were fastest."""
     have = Counter(profile for (probe, profile) in groups if probe in probes)
-    return min(have, key=lambda p: (-have[p], "wifi" not in p.split("/")[1:2], p))
+    most = max(have.values())
+    candidates = [p for p in have if have[p] == most]
+    mine = {
+        p: [j for (probe, prof), js in groups.items() if prof == p and probe in probes for j in js] for p in candidates
+    }
+    cost = {p: min(_network_cost([j]) for j in js) for p, js in mine.items()}
+    speed = {
+        p: median([j.duration_ms for j in js if j.status in COMPLETED] or [float("inf")]) for p, js in mine.items()
+    }
+    return min(candidates, key=lambda p: (cost[p], speed[p], p))
 
 
 def context(
@@ -113,45 +197,45 @@ def context(
     profile: str | None = None,
 ) -> CompareContext:
     run_ids = run_ids or default_runs(store)
-    journeys = [j for run_id in run_ids for j in store.journeys(run_id) if j.status in COMPLETED and j.steps]
+    journeys = [j for run_id in run_ids for j in store.journeys(run_id)]
     groups: dict[tuple[str, str], list[JourneyResult]] = {}
     for j in journeys:
         groups.setdefault((j.probe, j.profile), []).append(j)
-    present = sorted({probe for probe, _ in groups})
-    unknown = [p for p in [*(probes or []), *([baseline] if baseline else [])] if p not in present]
+    finished = {probe for (probe, _), js in groups.items() if any(j.status in COMPLETED and j.steps for j in js)}
+    unknown = [p for p in [*(probes or []), *([baseline] if baseline else [])] if p not in finished]
     if unknown:
         raise LookupError(
             f"no successful journeys of {', '.join(unknown)} in run(s) {', '.join(run_ids)} "
-            f"(probes there: {', '.join(present) or 'none'})"
+            f"(probes there: {', '.join(sorted(finished)) or 'none'})"
         )
-    chosen = list(dict.fromkeys(probes or present))
-    if not chosen:
-        return CompareContext(run_ids, profile or "", "", list(METRICS), [], [], [])
-    if baseline is None and not probes:
-        # The path with the most steps is the status quo the others are measured against
-        # (the field study compares Kuaishou's and Pinduoduo's paths to Douyin's longer one).
-        steps = {
-            p: max(len(j.steps) for (probe, _), group in groups.items() if probe == p for j in group) for p in chosen
-        }
-        baseline = max(chosen, key=lambda p: (steps[p], p))
-    baseline = baseline or chosen[0]
-    chosen = [baseline, *(p for p in chosen if p != baseline)]
-    profile = profile or _choose_profile(groups, chosen)
-
+    if profile and not any(prof == profile for _, prof in groups):
+        raise LookupError(f"no journeys under profile {profile!r} in run(s) {', '.join(run_ids)}")
+    chosen = list(dict.fromkeys(probes or sorted({p for p, _ in groups})))
+    if not finished:
+        return CompareContext(run_ids, profile or "", "", False, list(METRICS), [], [], [], 0)
+    profile = profile or _best_profile(groups, chosen)
     paths = [_stats(p, profile, groups[(p, profile)]) for p in chosen if (p, profile) in groups]
-    base = next((s for s in paths if s.probe == baseline), paths[0] if paths else None)
+    done = [s for s in paths if s.n]
+    chosen_by_user = baseline is not None
+    if baseline is None:
+        # The shortest path on the best network: what the others cost the shopper on top of it.
+        baseline = min(done, key=lambda s: (s.values["steps"], s.values["total_ms"], s.probe)).probe if done else ""
+    base = next((s for s in paths if s.probe == baseline and s.n), None)
+    paths.sort(key=lambda s: (s is not base, chosen.index(s.probe)))
     widest = max((s.values["total_ms"] for s in paths), default=1.0) or 1.0
     names = list(dict.fromkeys(seg.name for s in paths for seg in s.segments))
     colour = {name: STEP_COLOURS[i % len(STEP_COLOURS)] for i, name in enumerate(names)}
     for s in paths:
         s.is_baseline = s is base
-        s.diff = {m: round(s.values[m] - base.values[m], 1) for m in METRICS} if base else {}
+        if base is not None and s.n:
+            s.diff = {m: _diff(s.samples[m], base.samples[m], s.values[m] - base.values[m]) for m in METRICS}
         for seg in s.segments:
             seg.width, seg.colour = round(seg.ms / widest * 100, 2), colour[seg.name]
 
     across = []
     for p in chosen:
         stats = [_stats(p, prof, js) for (probe, prof), js in sorted(groups.items()) if probe == p]
+        stats = [s for s in stats if s.n]
         ref = next((s for s in stats if s.profile == profile), None)
         if ref is None or len(stats) < 2:
             continue
@@ -162,8 +246,12 @@ def context(
                 profile=s.profile,
                 parts=s.profile.split("/"),
                 n=s.n,
+                unfinished=s.unfinished,
                 total_ms=s.values["total_ms"],
-                diff_ms=round(s.values["total_ms"] - ref.values["total_ms"], 1),
+                spread=s.spread["total_ms"],
+                diff=_diff(
+                    s.samples["total_ms"], ref.samples["total_ms"], s.values["total_ms"] - ref.values["total_ms"]
+                ),
                 ratio=round(s.values["total_ms"] / (ref.values["total_ms"] or 1.0), 2),
                 steps=s.values["steps"],
                 page_loads=s.values["page_loads"],
@@ -174,17 +262,22 @@ def context(
             for s in stats
         ]
         across.append(AcrossProfiles(p, rows))
-    return CompareContext(run_ids, profile, baseline, list(METRICS), paths, across, list(colour.items()))
+    few = min((s.n for s in paths), default=0)
+    return CompareContext(
+        run_ids, profile, baseline, chosen_by_user, list(METRICS), paths, across, list(colour.items()), few
+    )
 
 
 def default_runs(store: Store, limit: int = 5, matrix: str = "paths") -> list[str]:
-    """Up to ``limit`` latest runs of the ``paths`` matrix (the entry paths under one profile, made
-    for this report); without any, the latest run and earlier ones of its matrix."""
-    runs = store.runs(limit=200)
+    """The ``limit`` latest runs of the ``paths`` matrix (made for this report) against the same
+    target as the latest of them; without any, the latest run and earlier ones of its matrix.
+    Runs of another matrix or target are never pooled."""
+    runs = store.runs(limit=500)
     if not runs:
         return []
     wanted = matrix if any(r.matrix == matrix for r in runs) else runs[0].matrix
-    return [r.id for r in runs if r.matrix == wanted][:limit]
+    same = [r for r in runs if r.matrix == wanted]
+    return [r.id for r in same if r.target == same[0].target][:limit]
 
 
 def render(

@@ -84,13 +84,18 @@ def test_medians_and_diffs_to_the_baseline(store: Store) -> None:
         "kb": 400,
         "total_ms": 3600,
     }
-    assert video.n == 3  # the failed journey is left out
-    assert live.diff["steps"] == -1 and live.diff["taps"] == -3 and live.diff["total_ms"] == -600
-    assert subsidy.diff["page_loads"] == -2 and subsidy.values["total_ms"] == 1800
+    assert video.n == 3 and video.outcomes == {"passed": 3, "failed": 1}  # the failure is counted, not pooled
+    assert live.diff["steps"].value == -1 and live.diff["taps"].value == -3 and live.diff["total_ms"].value == -600
+    assert subsidy.diff["page_loads"].value == -2 and subsidy.values["total_ms"] == 1800
+    assert video.spread["total_ms"] == compare.Spread(3420, 3960, 3240, 4320)  # runs ×0.9, ×1.0, ×1.2
+    # Three journeys a side whose times overlap: within the noise. A step count that never varies: a fact.
+    assert live.diff["total_ms"].p > 0.05 and not live.diff["total_ms"].significant
+    assert live.diff["steps"].significant
+    assert ctx.few == 3
     assert [(s.name, s.ms) for s in video.segments] == [("video", 900), ("cart", 700), ("checkout", 800), ("pay", 1200)]
     assert video.segments[-1].width == pytest.approx(1200 / 3600 * 100, abs=0.01)
     across = {a.probe: a.rows for a in ctx.across}
-    assert [(r.profile, r.diff_ms, r.ratio) for r in across["path_live"]] == [(WIFI, 0, 1.0), (METRO, 6000, 3.0)]
+    assert [(r.profile, r.diff.value, r.ratio) for r in across["path_live"]] == [(WIFI, 0, 1.0), (METRO, 6000, 3.0)]
 
 
 def test_errors_name_what_is_missing(store: Store) -> None:
@@ -116,18 +121,75 @@ def test_comparison_page_in_chromium(store: Store, tmp_path: Path) -> None:
         page.screenshot(path=str(SHOTS / "report-compare-zh.png"), full_page=True)
         header = page.locator("#paths th.path").all_inner_texts()
         assert [h.split()[0] for h in header] == ["path_video", "path_live", "path_subsidy"]
-        assert "3 次中位数" in header[0]
-        steps = page.locator("#paths tr[data-metric=steps] td[data-probe=path_live]").inner_text()
-        assert steps.split() == ["3", "−1"]
-        total = page.locator("#paths tr[data-metric=total_ms] td[data-probe=path_subsidy]").inner_text()
-        assert total.split("\n") == ["1.80 s", "−1.80 s"]
+        assert "3 次完成的中位数" in header[0]
+        assert page.locator("#paths th[data-probe=path_video] .b[data-status=failed]").inner_text() == "失败 1"
+        assert "少于 5 次" in page.locator("#few-note").inner_text()
+        steps = page.locator("#paths tr[data-metric=steps] td[data-probe=path_live]")
+        assert steps.locator("b").inner_text() == "3" and steps.locator(".d").inner_text().split() == ["−1", "显著"]
+        total = page.locator("#paths tr[data-metric=total_ms] td[data-probe=path_subsidy]")
+        assert total.locator("b").inner_text() == "1.80 s" and total.locator(".d").inner_text().startswith("−1.80 s")
+        assert "IQR 1.71 s–1.98 s" in total.inner_text()
         metro = page.locator(f"table.across[data-probe=path_video] tr[data-profile='{METRO}'] td.diff")
-        assert metro.inner_text() == "+7.20 s"  # 3 × 3.6 s on a weak metro signal, 7.2 s more than Wi-Fi
+        assert metro.inner_text().startswith("+7.20 s")  # 3 × 3.6 s on a weak metro signal, 7.2 s more than Wi-Fi
+        # Step names sit beside the bars, whole, never cut inside a narrow segment.
+        assert page.locator("#per-step [data-probe=path_subsidy] .segs").inner_text().split() == [
+            "subsidy",
+            "0.80",
+            "s",
+            "buy_now",
+            "1.00",
+            "s",
+        ]
         browser.close()
 
 
-def test_the_default_baseline_is_the_longest_path(store: Store) -> None:
-    """Without --baseline the status quo (most steps: the video path) is what the others beat."""
+def test_the_default_baseline_is_the_shortest_path_on_the_best_network(store: Store) -> None:
+    """Without --baseline: the fewest steps (subsidy) under the best network (Wi-Fi), said as a default."""
     ctx = compare.context(store)
-    assert ctx.baseline == "path_video"
-    assert [p.probe for p in ctx.paths][0] == "path_video" and ctx.paths[0].is_baseline
+    assert (ctx.baseline, ctx.profile, ctx.baseline_chosen) == ("path_subsidy", WIFI, False)
+    assert ctx.paths[0].probe == "path_subsidy" and ctx.paths[0].is_baseline
+    assert compare.context(store, baseline="path_live").baseline_chosen
+
+
+def test_the_best_network_is_read_from_the_conditions(store: Store) -> None:
+    """A profile's network conditions decide, not its name or how it sorts."""
+    fast = {"network": {"name": "fibre", "rtt_ms": 5, "down_kbps": 100_000}}
+    slow = {"network": {"name": "wifi", "rtt_ms": 300, "down_kbps": 400}}
+    store.start_run("named", started_at=T0 + timedelta(days=1), target="x", matrix="paths")
+    for probe in ("path_live", "path_subsidy"):
+        for profile, conditions in (("d/wifi/r/a", slow), ("d/zz-fibre/r/a", fast)):
+            j = _journey("paths-1", probe, WIFI)
+            store.add_journey(
+                j.model_copy(
+                    update={"run_id": "named", "id": f"{probe}{profile}", "profile": profile, "conditions": conditions}
+                )
+            )
+    assert compare.context(store, ["named"]).profile == "d/zz-fibre/r/a"
+
+
+def test_significance_needs_a_difference_bigger_than_the_noise(tmp_path: Path) -> None:
+    """Six journeys a side: a path 40% slower every time is significant; one within the noise is not."""
+    s = Store(f"sqlite:///{tmp_path / 'many.db'}")
+    s.start_run("many", started_at=T0, target="t", matrix="paths")
+    noise = [1.0, 1.1, 0.95, 1.05, 0.9, 1.02]
+    for k, f in enumerate(noise):
+        for probe, factor in (("path_live", f), ("path_subsidy", noise[-1 - k] * 1.01), ("path_video", f * 1.4)):
+            j = _journey("paths-1", probe, WIFI)
+            steps = [st.model_copy(update={"duration_ms": st.duration_ms * factor}) for st in j.steps]
+            s.add_journey(
+                j.model_copy(
+                    update={
+                        "run_id": "many",
+                        "id": f"{probe}{k}",
+                        "steps": steps,
+                        "duration_ms": j.duration_ms * factor,
+                    }
+                )
+            )
+    ctx = compare.context(s, ["many"], probes=["path_live", "path_subsidy", "path_video"], baseline="path_live")
+    by = {p.probe: p for p in ctx.paths}
+    assert by["path_video"].diff["total_ms"].significant and by["path_video"].diff["total_ms"].p < 0.01
+    assert not by["path_live"].diff["steps"].significant  # the baseline against itself
+    assert by["path_live"].diff["steps"].p == 1.0
+    assert ctx.few == 6
+    s.close()
