@@ -30,7 +30,7 @@ from pydantic import BaseModel
 from profiles.models import (
     Account,
     Device,
-    Expect,
+    Expectation,
     Matrix,
     MatrixItem,
     Network,
@@ -246,10 +246,8 @@ class Catalogue:
             profile = self.profile(row.device, row.network, row.region, row.account, switches)
             names = {k: getattr(profile, k).name for k in ("device", "network", "region", "account")}
             stated = row.expect or next((r.expect for r in m.rules if r.matches(row.probe, names)), None)
-            expect = stated or Expect()
-            item = MatrixItem(
-                probe=row.probe, profile=profile, expectation=expect.expectation(), matrix=name, stated=bool(stated)
-            )
+            expect = stated or Expectation()
+            item = MatrixItem(probe=row.probe, profile=profile, expectation=expect, matrix=name, stated=bool(stated))
             key = (item.probe, item.id)
             if key in seen:
                 problems.append(doc.problem((*base, *loc), f"duplicate combination {row.probe} × {item.id} "

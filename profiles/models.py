@@ -12,20 +12,17 @@ import re
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BeforeValidator, Field, model_validator
 
 from profiles.address import Address
 from profiles.expectation import Expectation
+from profiles.source import Frozen
 
 # -- small reusable types -------------------------------------------------------------------
 
 Name = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9._-]*$", max_length=40)]  # no "/": it joins profile names
 ProbeName = Annotated[str, Field(pattern=r"^[a-z_][a-z0-9_]*$")]  # test function name without "test_"
 EnvName = Annotated[str, Field(pattern=r"^[A-Z_][A-Z0-9_]*$")]  # only a NAME: secrets never live in YAML
-Category = Literal[
-    "network", "compatibility", "payment", "account", "inventory", "region",
-    "system", "third_party", "ux_path", "probe_broken", "unknown",
-]  # fmt: skip
 # Playwright's route.abort() error codes (each maps to a net::ERR_* the page sees).
 AbortError = Literal[
     "aborted", "accessdenied", "addressunreachable", "blockedbyclient", "blockedbyresponse",
@@ -57,19 +54,15 @@ Names = Annotated[tuple[Name, ...], BeforeValidator(_as_tuple)]
 Range = Annotated[tuple[Annotated[float, Field(gt=0)], Annotated[float, Field(gt=0)]], AfterValidator(_ordered_range)]
 
 
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
 # -- device ----------------------------------------------------------------------------------
 
 
-class Size(Strict):
+class Size(Frozen):
     width: int = Field(gt=0, le=8000)
     height: int = Field(gt=0, le=8000)
 
 
-class Device(Strict):
+class Device(Frozen):
     name: Name
     title: str = ""  # human label, Chinese first
     descriptor: str | None = None  # Playwright device descriptor the catalogue started from
@@ -101,7 +94,7 @@ class Device(Strict):
 # -- network ---------------------------------------------------------------------------------
 
 
-class Dropouts(Strict):
+class Dropouts(Frozen):
     """Seeded signal loss: online for ``every_s`` (drawn per gap), then offline for ``offline_s``."""
 
     offline_s: Range
@@ -110,7 +103,7 @@ class Dropouts(Strict):
     seed: int | None = None  # pins the schedule; None: a fresh seed per journey (recorded)
 
 
-class FaultRule(Strict):
+class FaultRule(Frozen):
     """Make matching requests fail: abort, answer with a status, or arrive late."""
 
     url: str = "**/*"  # glob on the full URL: ** any characters, * any except "/"
@@ -135,7 +128,7 @@ class FaultRule(Strict):
         return f"{' '.join(filter(None, (effect, delay)))} on {self.url} @ {self.rate:.0%}"
 
 
-class Loss(Strict):
+class Loss(Frozen):
     """Packet loss per direction (packet-level emulation only). ``rate`` is the long-run share lost;
     with ``burst`` (mean packets per Bad spell) losses come in bursts: a Gilbert–Elliott chain whose
     Bad state loses ``bad_loss`` of packets and Good state none. Without ``burst``: independent."""
@@ -151,7 +144,7 @@ class Loss(Strict):
         return self
 
 
-class Network(Strict):
+class Network(Frozen):
     """A link's conditions. ``rtt_ms`` is a ROUND-TRIP time. Under packet-level emulation it is
     split into one-way delays (``up_delay_ms``, default half) on every packet; under DevTools
     (CDP) emulation Chromium holds each response ``rtt_ms`` after its request was sent (once per
@@ -184,13 +177,13 @@ class Network(Strict):
 # -- region ----------------------------------------------------------------------------------
 
 
-class Geolocation(Strict):
+class Geolocation(Frozen):
     latitude: float = Field(ge=-90, le=90)
     longitude: float = Field(ge=-180, le=180)
     accuracy: float = Field(50, ge=0)
 
 
-class Region(Strict):
+class Region(Frozen):
     name: Name
     title: str = ""
     locale: str = Field(pattern=r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
@@ -214,7 +207,7 @@ class SecretMissing(LookupError):
     """An account secret's environment variable is unset when a probe needs it."""
 
 
-class Account(Strict):
+class Account(Frozen):
     """A test user. Secrets are environment variable NAMES, read only at use time."""
 
     name: Name
@@ -245,7 +238,7 @@ class Account(Strict):
 # -- mid-journey switches ----------------------------------------------------------------------
 
 
-class SwitchSpec(Strict):
+class SwitchSpec(Frozen):
     """As written in YAML: at a named step, lose the signal and/or hand over to another network."""
 
     at: str = Field(min_length=1)  # step name, as in journey.step("pay")
@@ -260,7 +253,7 @@ class SwitchSpec(Strict):
         return self
 
 
-class Switch(Strict):
+class Switch(Frozen):
     """A resolved switch (the network is the model, not a name)."""
 
     at: str
@@ -283,7 +276,7 @@ class Switch(Strict):
 # -- profile and matrix ----------------------------------------------------------------------
 
 
-class Profile(Strict):
+class Profile(Frozen):
     """One combination of conditions a journey runs under."""
 
     device: Device
@@ -308,33 +301,17 @@ class Profile(Strict):
         }
 
 
-class Expect(Strict):
-    """Expected outcome as written in YAML: ``expect: pass`` or ``{outcome: blocked, causes: [account]}``."""
-
-    outcome: Literal["pass", "blocked"] = "pass"
-    causes: Annotated[tuple[Category, ...], BeforeValidator(_as_tuple)] = ()
-    reason: str = ""
-
-    @model_validator(mode="before")
-    @classmethod
-    def _shorthand(cls, value: object) -> object:
-        return {"outcome": value} if isinstance(value, str) else value
-
-    def expectation(self) -> Expectation:
-        return Expectation(outcome=self.outcome, causes=self.causes, reason=self.reason)
-
-
-class Row(Strict):
+class Row(Frozen):
     probe: ProbeName
     device: Name | None = None
     network: Name | None = None
     region: Name | None = None
     account: Name | None = None
-    expect: Expect | None = None
+    expect: Expectation | None = None
     switches: tuple[SwitchSpec, ...] = ()
 
 
-class Rule(Strict):
+class Rule(Frozen):
     """An expectation for every item matching all given fields (first matching rule wins)."""
 
     probe: Annotated[tuple[ProbeName, ...], BeforeValidator(_as_tuple)] = ()
@@ -342,7 +319,7 @@ class Rule(Strict):
     network: Names = ()
     region: Names = ()
     account: Names = ()
-    expect: Expect
+    expect: Expectation
 
     def matches(self, probe: str, names: dict[str, str]) -> bool:
         wanted = {"probe": self.probe, "device": self.device, "network": self.network,
@@ -351,7 +328,7 @@ class Rule(Strict):
         return all(not values or have[key] in values for key, values in wanted.items())
 
 
-class Matrix(Strict):
+class Matrix(Frozen):
     """Either a full product (``probes`` × devices × networks × regions × accounts) or explicit ``rows``.
     Empty kinds in a product mean the catalogue default."""
 
@@ -376,7 +353,7 @@ class Matrix(Strict):
         return self
 
 
-class MatrixItem(Strict):
+class MatrixItem(Frozen):
     probe: str
     profile: Profile
     expectation: Expectation = Expectation()

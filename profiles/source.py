@@ -16,9 +16,16 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, ConfigDict, ValidationError
 
 Loc = tuple[str | int, ...]
+
+
+class Frozen(BaseModel):
+    """Base of every model read from a file: unknown keys are errors (a typo is never silently
+    ignored) and a loaded value cannot change under the code that reads it."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
 
 @dataclass(frozen=True)

@@ -23,14 +23,13 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, PlainValidator, ValidationError, field_validator
+from pydantic import Field, PlainValidator, ValidationError, field_validator
+
+from profiles.source import Frozen
+from profiles.taxonomy import Category
 
 # Package data, not a path beside the source: it is found wherever the package is installed (zip, wheel).
 BUILTIN = resources.files("probes.classify") / "causes.yaml"
-Category = Literal[
-    "network", "compatibility", "payment", "account", "inventory", "region",
-    "system", "third_party", "ux_path", "probe_broken", "unknown",
-]  # fmt: skip
 PLACEHOLDERS = frozenset(
     ("step", "detail", "category", "dependency", "who", "host", "url", "status", "evidence", "match")
     + ("error_type", "action", "locator")
@@ -92,11 +91,7 @@ Globs = Annotated[tuple[re.Pattern[str], ...], PlainValidator(_globs)]
 Statuses = Annotated[tuple[tuple[int, int], ...], PlainValidator(_statuses)]
 
 
-class _Frozen(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
-
-
-class RequestWhen(_Frozen):
+class RequestWhen(Frozen):
     """All of these hold for one failed request (error, HTTP ≥ 400, or never answered)."""
 
     include_ok: bool = False  # also look at requests that went fine (who did the page talk to?)
@@ -111,7 +106,7 @@ class RequestWhen(_Frozen):
     same_site: bool | None = None  # the page's own site, as opposed to third parties
 
 
-class When(_Frozen):
+class When(Frozen):
     """All given conditions must hold; ``any`` needs one of its blocks, ``not`` none."""
 
     net_error: Globs = ()  # in failed requests, the error message, or Chromium's error page
@@ -130,7 +125,7 @@ class When(_Frozen):
     not_: When | None = Field(None, alias="not")
 
 
-class Rule(_Frozen):
+class Rule(Frozen):
     id: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]*$")
     category: Category
     detail: str = ""
@@ -151,7 +146,7 @@ class Rule(_Frozen):
         return value
 
 
-class RulesFile(_Frozen):
+class RulesFile(Frozen):
     version: Literal[1] = 1
     dependencies: dict[str, str] = Field(default_factory=dict)  # URL or host glob → name
     error_text: Regex | None = None  # wording that means "this page shows an error"
