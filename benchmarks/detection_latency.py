@@ -24,10 +24,10 @@ def measure(interval: float, trials: int, seed: int = 618) -> list[tuple[float, 
     """[(latency s, bound s)] per trial; bound = interval + median duration of the runs so far."""
     from probes.fixtures import DEMO_SECRETS
     from scheduler.config import parse
-    from scheduler.receivers import WebhookReceiver, wait_until
     from scheduler.records import Records
     from scheduler.service import Service
     from shop.server import DemoShop
+    from tests.support.receivers import WebhookReceiver, wait_until
 
     rng = random.Random(seed)
     work = Path(tempfile.mkdtemp(prefix="orderprobe-latency-"))

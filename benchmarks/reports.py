@@ -17,8 +17,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from statistics import median
 
-from reports import run_report, sample, trend
+from reports import run_report, trend
 from reports.store import Store, StoreSchemaError
+from tests.support import sample
 
 
 def _png(path: Path, width: int = 360, height: int = 640) -> None:

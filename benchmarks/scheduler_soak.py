@@ -90,9 +90,9 @@ def _descendants_of_soak(token: str) -> dict[int, bytes]:
 def soak(minutes: float, browser_every: float = 10.0, tick_every: float = 1.0, fault_every: float = 120.0,
          work: Path | None = None) -> SoakResult:  # fmt: skip
     from probes.fixtures import DEMO_SECRETS
-    from scheduler.receivers import WebhookReceiver
     from scheduler.records import Records
     from shop.server import DemoShop
+    from tests.support.receivers import WebhookReceiver
 
     work = work or Path(tempfile.mkdtemp(prefix="orderprobe-soak-"))
     db = f"sqlite:///{work / 'orderprobe.db'}"

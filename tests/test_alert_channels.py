@@ -17,7 +17,7 @@ from scheduler import channels, config
 from scheduler.alert import Alert, Problem
 from scheduler.channels import ChannelError
 from scheduler.notifier import Notifier
-from scheduler.receivers import SMTPSink, WebhookReceiver
+from tests.support.receivers import SMTPSink, WebhookReceiver
 
 SECRET = "SECabc123-不要外传"
 

@@ -9,8 +9,9 @@ from pathlib import Path
 import pytest
 
 from probes.cli import main
-from reports import html, sample
+from reports import html
 from reports.store import Store
+from tests.support import sample
 
 
 @pytest.fixture(scope="module")

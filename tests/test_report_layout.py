@@ -18,8 +18,9 @@ from playwright.sync_api import Browser, sync_playwright
 
 from probes.browser import launch_options
 from probes.result import Cause, RequestRecord
-from reports import compare, i18n, run_report, sample, trend
+from reports import compare, i18n, run_report, trend
 from reports.store import Store
+from tests.support import sample
 
 START = datetime(2026, 11, 10, 20, 0, tzinfo=UTC)
 SHOTS = Path(__file__).resolve().parent.parent / "test-artefacts"

@@ -12,8 +12,9 @@ from playwright.sync_api import Browser, Page, sync_playwright
 
 from probes.browser import launch_options
 from probes.result import Cause, JourneyResult, RequestRecord, Status
-from reports import html, run_report, sample
+from reports import html, run_report
 from reports.store import Store
+from tests.support import sample
 
 T0 = datetime(2026, 6, 18, 2, 0, tzinfo=UTC)
 SHOTS = Path(__file__).resolve().parent.parent / "test-artefacts"

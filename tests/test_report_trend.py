@@ -12,8 +12,9 @@ from playwright.sync_api import Browser, Page, sync_playwright
 
 from probes.browser import launch_options
 from probes.result import Cause
-from reports import html, sample, trend
+from reports import html, trend
 from reports.store import Store
+from tests.support import sample
 
 START = datetime(2026, 11, 10, 20, 0, tzinfo=UTC)
 NOW = START + timedelta(hours=10)

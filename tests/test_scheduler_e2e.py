@@ -13,10 +13,10 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from probes.fixtures import DEMO_SECRETS
 from scheduler.config import parse
-from scheduler.receivers import SMTPSink, WebhookReceiver, wait_until
 from scheduler.records import Records
 from scheduler.service import Service
 from shop.server import DemoShop
+from tests.support.receivers import SMTPSink, WebhookReceiver, wait_until
 
 PATHS = {"feishu": "/feishu", "dingtalk": "/dingtalk", "wecom": "/wecom", "slack": "/slack", "webhook": "/hook"}
 

@@ -10,9 +10,9 @@ from probes.result import Cause, FailurePoint, JourneyResult, Status
 from reports.store import Store
 from scheduler import retention
 from scheduler.config import RetentionConfig, parse
-from scheduler.receivers import wait_until
 from scheduler.records import JobRun, Records
 from scheduler.service import Service
+from tests.support.receivers import wait_until
 
 NOW = datetime.now(UTC)
 DAY = 86400

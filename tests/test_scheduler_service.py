@@ -24,9 +24,9 @@ from prometheus_client.parser import text_string_to_metric_families
 from reports.store import Store
 from scheduler.config import parse
 from scheduler.execution import alive
-from scheduler.receivers import WebhookReceiver, wait_until
 from scheduler.records import JobRun, Records
 from scheduler.service import Service
+from tests.support.receivers import WebhookReceiver, wait_until
 
 RUNNER = """
 import sys

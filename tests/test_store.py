@@ -11,8 +11,8 @@ import pytest
 from sqlalchemy import func, select, text
 
 from probes.result import Cause, JourneyResult, Status
-from reports import sample
 from reports.store import Journey, Request, Step, Store, default_url
+from tests.support import sample
 
 T0 = datetime(2026, 6, 18, 0, 0, tzinfo=UTC)  # 618
 

@@ -11,9 +11,10 @@ from pathlib import Path
 import pytest
 
 from probes.result import JourneyResult
-from reports import queries, sample
+from reports import queries
 from reports.queries import Window
 from reports.store import Store
+from tests.support import sample
 
 START = datetime(2026, 11, 11, 0, 0, tzinfo=UTC)  # Double 11
 

@@ -1,7 +1,7 @@
 """Local alert receivers: a webhook HTTP server and an SMTP sink, both on loopback.
 
 For tests, benchmarks and for trying a schedule's alerts on one machine
-(``python -m scheduler.receivers`` prints what arrives). They record every request
+(``python -m tests.support.receivers`` prints what arrives). They record every request
 as it arrived (method, path, query, headers, body) so tests can check the real
 payload formats and signatures.
 """
