@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from probes.result import Cause, Expectation, Status
 
-# Causes that are never an acceptable "blocked": the harness, the network or the probe failed,
-# not the shop's business rules.
-NEVER_BLOCKED = frozenset({"probe_broken", "unknown"})
+# Causes that are never an acceptable "blocked": the harness, the shopper's own network or the
+# probe failed, not the shop's business rules. A network failure is not a refusal by the shop —
+# under a profile it is usually orderprobe's own emulation (dropouts, DNS pollution) — so a row
+# expecting "blocked" must not pass just because the emulator broke the checkout.
+NEVER_BLOCKED = frozenset({"probe_broken", "unknown", "network"})
 
 
 def verdict(*, failed: bool, cause: Cause | None, expectation: Expectation, slow: bool) -> tuple[Status, Cause | None]:

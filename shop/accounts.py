@@ -32,6 +32,7 @@ class Account:
     verified: bool = True  # real-name verified (teen: no)
     last_login_province: str | None = None  # another province within 3 days → SMS + device check
     returns_this_month: int = 0
+    balance: int | None = None  # fen in the wallets; None = enough for anything
     notes: str = ""
 
     @property
@@ -85,6 +86,8 @@ ACCOUNTS: dict[str, Account] = {
                 notes="3 天内在广东登录过：需短信验证码 + 设备验证"),
         Account("returner", "退货达人", 29, "13800000006", _address("赵女士", "13800000006"),
                 methods=("wechat", "unionpay"), returns_this_month=7, notes="本月退货 7 次：订单需人工审核"),
+        Account("broke", "月底的周", 27, "13800000007", _address("周先生", "13800000007"),
+                methods=("alipay", "wechat"), balance=500, notes="两个钱包只剩 ¥5.00：余额不足"),
     )
 }
 # fmt: on
@@ -96,6 +99,7 @@ class Wallet:
 
     methods: set[str] = field(default_factory=set)
     card_expired: bool = False
+    balance: int | None = None  # fen left in the wallets (A 钱包 / W 钱包); None = enough
 
 
 def masked(phone: str) -> str:

@@ -86,5 +86,6 @@ class Totals:
 def price(lines: list[Line], address: Address | None, discount: int = 0) -> Totals:
     amount = subtotal(lines)
     verdict = judge(address, lines)
-    shipping = 0 if amount >= FREE_SHIPPING_FROM else BASE_SHIPPING
+    virtual = all(line.product.virtual for line in lines)  # nothing to ship
+    shipping = 0 if virtual or amount >= FREE_SHIPPING_FROM else BASE_SHIPPING
     return Totals(amount, discount, shipping, verdict.surcharge, verdict)

@@ -13,6 +13,8 @@ CATEGORY_LABELS = {
     "cosmetics": "美妆",
     "electronics": "数码电器",
     "furniture": "家具",
+    "alcohol": "酒类",
+    "virtual": "虚拟商品",
 }
 
 
@@ -26,9 +28,22 @@ class Product:
     tags: tuple[str, ...] = ()
     shown_stock: int | None = None  # what the lagging stock feed shows (cross-border), None = real
     restock: str = ""  # shown when sold out
+    restock_qty: int = 0  # put back on the shelf at RESTOCK_HOUR (shop time) after selling out
     list_price: int | None = None  # crossed-out price (subsidy)
     color: str = "#ff5a5f"  # product "photo" colour (inline SVG)
     blurb: str = ""
+    seller: str = "抖抖自营"
+    # Alcohol: provinces (short names, "*" = all) the seller holds a liquor licence for.
+    licensed_in: tuple[str, ...] = ("*",)
+
+    @property
+    def virtual(self) -> bool:
+        return self.category == "virtual"
+
+    @property
+    def teen_allowed(self) -> bool:
+        """Virtual goods teen mode still sells: learning content only."""
+        return "learning" in self.tags
 
     @property
     def category_label(self) -> str:
@@ -36,13 +51,30 @@ class Product:
 
     @property
     def ambient(self) -> bool:
-        """Shipped at ambient temperature (everything here; Nagqu refuses these)."""
-        return "cold_chain" not in self.tags
+        """Shipped at ambient temperature (every physical product here; Nagqu refuses these)."""
+        return not self.virtual and "cold_chain" not in self.tags
 
     @property
     def glyph(self) -> str:
         return self.category_label[0]
 
+
+# Virtual goods (field study §2: teen accounts are refused 95% of virtual goods). Twenty items,
+# one of them learning content that teen mode still sells: 19 / 20 = 95% refused.
+# fmt: off
+_VIRTUAL_ITEMS = (
+    ("抖币 60 个", 600), ("抖币 300 个", 3000), ("抖币 980 个", 9800), ("直播打赏 · 小心心 ×99", 990),
+    ("直播打赏 · 嘉年华", 300000), ("直播间粉丝团 月卡", 1000), ("视频会员 月卡", 2500),
+    ("视频会员 季卡", 6800), ("视频会员 年卡", 24800), ("音乐会员 月卡", 1500), ("小说书币 1000", 1000),
+    ("游戏点券 60", 600), ("游戏点券 648", 64800), ("游戏皮肤 · 限定", 8800), ("头像框 · 30 天", 600),
+    ("聊天表情包 · 套装", 300), ("短剧全集解锁", 1990), ("网盘会员 月卡", 3000), ("直播 PK 道具卡", 200),
+)
+VIRTUAL = tuple(
+    Product(f"VG-{i:03d}", name, price, "virtual", 99999, color="#5856d6", blurb="虚拟商品，充值到当前账号，无需发货")
+    for i, (name, price) in enumerate(_VIRTUAL_ITEMS, start=1)
+) + (Product("VG-020", "初中数学同步课 · 学习卡", 9900, "virtual", 99999, ("learning",), color="#34aadc",
+             blurb="学习类虚拟商品：青少年模式可购买"),)
+# fmt: on
 
 # A data table reads better aligned.
 # fmt: off
@@ -55,7 +87,7 @@ PRODUCTS: dict[str, Product] = {
                 shown_stock=50, restock="补货需 3-5 个工作日", color="#af52de",
                 blurb="保税仓发货，库存每 12-24 小时同步一次"),
         Product("AG-201", "赣南脐橙 5kg 产地直发", 4990, "food", 0, ("agricultural",),
-                restock="次日10:00补货", color="#ff9500", blurb="果园现摘，每日限量"),
+                restock="次日10:00补货", restock_qty=50, color="#ff9500", blurb="果园现摘，每日限量 50 箱"),
         Product("EL-301", "主动降噪蓝牙耳机 Pro", 129900, "electronics", 100, color="#007aff",
                 blurb="40dB 深度降噪，续航 30 小时"),
         Product("EL-302", "快充数据线 1m", 1990, "electronics", 999, color="#5ac8fa", blurb="支持 66W 快充"),
@@ -67,6 +99,11 @@ PRODUCTS: dict[str, Product] = {
         Product("GN-702", "桌面手机支架", 1590, "general", 9999, ("live",), color="#8e8e93", blurb="铝合金，可折叠"),
         Product("SB-801", "百亿补贴 · 声波电动牙刷", 9900, "general", 9999, ("subsidy",), list_price=19900,
                 color="#ff3b30", blurb="官方补贴价，限购 1 件"),
+        Product("AL-901", "酱香型白酒 53度 500ml", 49900, "alcohol", 200, color="#8b1a1a",
+                seller="黔酒小铺", licensed_in=("贵州",), blurb="产地直发；商家仅持贵州省酒类经营许可"),
+        Product("AL-902", "精酿啤酒 330ml×12 罐", 8900, "alcohol", 999, color="#d4a017",
+                seller="精酿官方旗舰店", blurb="全国酒类经营许可，全国可售"),
+        *VIRTUAL,
     )
 }
 # fmt: on
@@ -74,6 +111,7 @@ PRODUCTS: dict[str, Product] = {
 FEED = ("GN-701", "FD-501", "CS-601", "EL-302", "CB-101", "AG-201", "FN-401", "EL-301")  # video feed order
 LIVE = ("FS-001", "GN-702", "CB-101")  # live room: the first one is "being presented"
 SUBSIDY = ("SB-801", "GN-701", "FD-501")
+SHELF = ("AL-901", "AL-902", "AG-201", "FD-501")  # 好物: alcohol, farm produce, food (home page shelf)
 
 
 @dataclass(frozen=True)

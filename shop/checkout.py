@@ -96,14 +96,16 @@ async def submit(request: Request) -> Response:
         except BasketError as exc:
             coupon = ""
             return again(exc.status, (exc.code, exc.message))
-    if me.teen_blocked:
-        return render(request, "guardian.html", 403, error=None)
+    refused = _risk(request, c, me, lines)
+    if refused is not None:
+        return again(403, refused)
+    if me.teen_blocked and not all(ln.product.virtual for ln in lines):
+        return render(request, "guardian.html", 403, error=None)  # physical goods: guardian confirmation
     totals = price(lines, address, discount)
     if totals.verdict.refused:
         return again(422, totals.verdict.refused, totals)
-    lag = c.faults.get("inventory_lag")
     try:
-        c.state.reserve(lines, lagging=False if lag is None else ({lag.sku} if lag.sku else True))
+        c.state.reserve(lines, c.stock_lag)
     except StockError as exc:
         return again(409, (exc.code, exc.message), totals)
     assert address is not None
@@ -125,6 +127,17 @@ async def submit(request: Request) -> Response:
         with c.state.lock:
             current.cart.clear()
     return go(request, order, advance(c, order, me))
+
+
+def _risk(request: Request, c: Context, me: Account, lines: list[Line]) -> tuple[str, str] | None:
+    """Risk control on submit: a blocklisted client IP; teen mode and virtual goods."""
+    ban = c.faults.get("ip_banned")
+    ip = request.client.host if request.client else None
+    if ban is not None and ban.covers(ip):
+        return ("IP_BLOCKED", f"当前网络环境存在风险，IP {ip} 已被风控限制下单，请稍后再试或联系客服")
+    if me.teen_blocked and any(ln.product.virtual and not ln.product.teen_allowed for ln in lines):
+        return ("TEEN_VIRTUAL_BLOCKED", "青少年模式下不可购买充值、打赏、会员等虚拟商品（仅学习类可购买），需完成实名认证")
+    return None
 
 
 def go(request: Request, order: Order, url: str) -> Response:

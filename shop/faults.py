@@ -6,6 +6,7 @@ A fault set with ``seconds=N`` switches itself off after N seconds (an outage wi
 
 from __future__ import annotations
 
+import ipaddress
 import random
 import threading
 import time
@@ -34,6 +35,38 @@ class LongDelay(_Params):
 
 class InventoryLag(_Params):
     sku: str | None = None  # only this product; default: every product
+    lag_s: float = Field(30.0, ge=0, le=86_400)  # pages show the stock of this many seconds ago (seed: 30 s+)
+
+
+class IpBanned(_Params):
+    cidr: str = "127.0.0.0/8"  # client addresses on the risk-control blocklist (default: every loopback client)
+
+    @field_validator("cidr")
+    @classmethod
+    def _cidr(cls, v: str) -> str:
+        try:
+            return str(ipaddress.ip_network(v, strict=False))
+        except ValueError:
+            raise ValueError(f"not an IP network: {v!r} (e.g. 127.0.0.0/8, 10.1.2.3/32)") from None
+
+    def covers(self, host: str | None) -> bool:
+        try:
+            return host is not None and ipaddress.ip_address(host) in ipaddress.ip_network(self.cidr)
+        except ValueError:
+            return False
+
+
+class SdkConflict(_Params):
+    loaded: str = Field("2.8.1", pattern=r"^\d+(\.\d+)*$")  # the stale SDK the cashier gets instead of 3.x
+
+
+NORTH_CHINA = ("北京", "天津", "河北", "山西", "内蒙古")  # 华北
+
+
+class RegionalPayment(_Params):
+    provinces: tuple[str, ...] = NORTH_CHINA  # short names of the shipping provinces hit
+    rate: float = Field(0.47, ge=0.0, le=1.0)  # seed: 华北区支付失败率飙升至 47%
+    seed: int = 0
 
 
 class Api5xx(_Params):
@@ -64,11 +97,16 @@ FAULTS: dict[str, FaultSpec] = {
     "payment_down": FaultSpec(NoParams, "支付网关宕机：支付域名返回 503 PAY_GATEWAY_DOWN"),
     "payment_slow": FaultSpec(Delay, "支付页面延迟 ms 毫秒"),
     "payment_maintenance": FaultSpec(NoParams, "两个钱包维护中，云闪付银行卡（备用通道）可用"),
-    "inventory_lag": FaultSpec(InventoryLag, "库存同步延迟：页面显示有货，提交时库存不足 STOCK_SYNC_DELAY"),
+    "inventory_lag": FaultSpec(InventoryLag, "库存同步延迟 lag_s 秒：页面显示 lag_s 秒前的库存，已卖完的仍显示有货"),
     "logistics_timeout": FaultSpec(LongDelay, "物流报价接口超时：运费一直计算中，无法提交"),
     "sms_delay": FaultSpec(Delay, "短信延迟：验证码 ms 毫秒后才送达"),
     "api_5xx": FaultSpec(Api5xx, "/api/* 以 rate 概率返回 500 SYS_ERROR（pages=true 时页面也 502）"),
     "slow_route": FaultSpec(SlowRoute, "路径前缀 path 上的请求延迟 ms 毫秒"),
+    "ip_banned": FaultSpec(IpBanned, "风控封禁 IP：cidr 内的客户端提交订单 → 403 IP_BLOCKED"),
+    "pay_sdk_conflict": FaultSpec(SdkConflict, "支付 SDK 版本冲突：收银台加载到旧版 SDK，无法支付 PAY_SDK_CONFLICT"),
+    "payment_region_fail": FaultSpec(
+        RegionalPayment, "区域支付故障：收货省份在 provinces 内的支付请求以 rate 概率 502 PAY_UPSTREAM_ERROR"
+    ),
 }
 
 

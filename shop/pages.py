@@ -10,21 +10,39 @@ from starlette.routing import Route
 
 from shop.accounts import ACCOUNTS, PASSWORD
 from shop.basket import MAX_QTY, BasketError, parse_qty
-from shop.catalogue import FEED, LIVE, PRODUCTS, SUBSIDY, Line, Product, StockView, stock_view, subtotal
+from shop.catalogue import (
+    FEED,
+    LIVE,
+    PRODUCTS,
+    SHELF,
+    SUBSIDY,
+    VIRTUAL,
+    Line,
+    Product,
+    StockView,
+    stock_view,
+    subtotal,
+)
 from shop.web import ctx, error_page, redirect, render, session
 
 # A data table reads better aligned.
 # fmt: off
 TAG_LABELS = {"flash_sale": "直播秒杀", "cross_border": "跨境", "agricultural": "农产品", "large": "大件",
-              "live": "直播同款", "subsidy": "百亿补贴"}
+              "live": "直播同款", "subsidy": "百亿补贴", "learning": "学习类"}
 STATUS_LABELS = {"verify": "待验证", "pickup": "待选自提点", "unpaid": "待支付", "paid": "已支付",
                  "review": "待人工审核"}
 # fmt: on
+VIRTUAL_SKUS = tuple(p.sku for p in VIRTUAL)
+
+
+def _view(request: Request, sku: str) -> StockView:
+    """What the page says about stock: the stock feed may be behind (``inventory_lag``)."""
+    c = ctx(request)
+    return stock_view(PRODUCTS[sku], c.state.shown(sku, c.stock_lag(sku)))
 
 
 def _views(request: Request, skus: tuple[str, ...]) -> list[tuple[Product, StockView]]:
-    stock = ctx(request).state.stock
-    return [(PRODUCTS[s], stock_view(PRODUCTS[s], stock[s])) for s in skus]
+    return [(PRODUCTS[s], _view(request, s)) for s in skus]
 
 
 def _safe_next(raw: str | None) -> str:
@@ -37,7 +55,8 @@ async def home(request: Request) -> Response:
 
 
 async def feed(request: Request) -> Response:
-    return render(request, "feed.html", items=_views(request, FEED))
+    count = sum(session(request).cart.values())
+    return render(request, "feed.html", items=_views(request, FEED), cart_count=count)
 
 
 async def live(request: Request) -> Response:
@@ -48,6 +67,16 @@ async def subsidy(request: Request) -> Response:
     return render(request, "subsidy.html", items=_views(request, SUBSIDY))
 
 
+async def shelf(request: Request) -> Response:
+    note = "酒类须由持有当地酒类经营许可的商家销售；农产品每日限量，售罄后次日10:00补货。"
+    return render(request, "shelf.html", title="好物", note=note, items=_views(request, SHELF))
+
+
+async def virtual(request: Request) -> Response:
+    note = "充值到当前账号，无需发货。青少年模式下仅可购买学习类商品。"
+    return render(request, "shelf.html", title="虚拟商品", note=note, items=_views(request, VIRTUAL_SKUS))
+
+
 async def product(request: Request) -> Response:
     sku = request.path_params["sku"]
     p = PRODUCTS.get(sku)
@@ -55,7 +84,7 @@ async def product(request: Request) -> Response:
         return error_page(request, 404, "商品不存在", f"商品不存在或已下架 / unknown product: {sku}", "UNKNOWN_SKU")
     source = request.query_params.get("from", "product")
     source = source if source in ("feed", "live", "product") else "product"
-    view = stock_view(p, ctx(request).state.stock[sku])
+    view = _view(request, sku)
     return render(request, "product.html", p=p, view=view, source=source, tag_labels=TAG_LABELS)
 
 
@@ -136,6 +165,8 @@ routes = [
     Route("/feed", feed),
     Route("/live", live),
     Route("/subsidy", subsidy),
+    Route("/shelf", shelf),
+    Route("/virtual", virtual),
     Route("/product/{sku}", product),
     Route("/cart", cart),
     Route("/cart/add", cart_add, methods=["POST"]),

@@ -3,7 +3,9 @@
 The shop hands the shopper over by redirect to ``/pay/<token>`` and the cashier sends
 them back to ``<shop>/orders/<id>/done``, so a browser that cannot reach the payment host
 really cannot pay. ``payment_down`` / ``payment_slow`` act in ``FaultMiddleware``;
-``payment_maintenance`` puts both wallets out of service here (the card channel is the backup).
+``payment_maintenance`` puts both wallets out of service here (the card channel is the backup);
+``payment_region_fail`` fails a share of the payments shipped to some provinces;
+``pay_sdk_conflict`` serves the cashier a stale payment SDK, so its page refuses to offer payment.
 """
 
 from __future__ import annotations
@@ -15,8 +17,12 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from shop.accounts import CHANNELS, WALLETS
+from shop.catalogue import yuan
+from shop.regions import short
 from shop.state import Order
-from shop.web import ctx, redirect, render
+from shop.web import Context, ctx, redirect, render
+
+SDK_VERSION = "3.2.0"  # the payment SDK the cashier page is written against
 
 
 @dataclass(frozen=True)
@@ -40,6 +46,8 @@ def _channels(request: Request, order: Order) -> list[Channel]:
         elif cid == "unionpay":
             card = "尾号 6222 · 已过期" if wallet.card_expired else "尾号 6222 · 备用通道"
             out.append(Channel(cid, label, True, card))
+        elif wallet.balance is not None:
+            out.append(Channel(cid, label, True, f"余额 {yuan(wallet.balance)}"))
         else:
             out.append(Channel(cid, label, True, "可用"))
     return out
@@ -74,6 +82,7 @@ def _page(request: Request, order: Order, status: int = 200, error: tuple[str, s
         error=error,
         maintenance=c.faults.get("payment_maintenance") is not None,
         shop_url=c.shop_url,
+        sdk_major=SDK_VERSION.split(".")[0],
     )
 
 
@@ -93,13 +102,47 @@ async def cashier(request: Request) -> Response:
     if not channel.usable:
         code = "PAY_CHANNEL_MAINTENANCE" if channel.state == "维护中" else "PAY_CHANNEL_UNBOUND"
         return _page(request, order, 409, (code, f"{channel.label}{channel.state}，请选择其他支付方式"))
-    if choice == "unionpay" and c.state.wallets[order.user].card_expired:
+    wallet = c.state.wallets[order.user]
+    if choice == "unionpay" and wallet.card_expired:
         return _page(request, order, 402, ("CARD_EXPIRED", "支付失败：银行卡已过期，请更换银行卡"))
+    if choice in WALLETS and wallet.balance is not None and wallet.balance < order.total:
+        message = f"支付失败：{channel.label}余额不足（可用余额 {yuan(wallet.balance)}），请充值或更换支付方式"
+        return _page(request, order, 402, ("INSUFFICIENT_BALANCE", message))
+    if _upstream_cut(c, order):
+        return render(
+            request,
+            "pay_error.html",
+            502,
+            title="支付请求失败",
+            message="支付请求失败：支付通道网络异常，请稍后重试 / upstream payment network error",
+            code="PAY_UPSTREAM_ERROR",
+            shop_url=c.shop_url,
+        )
     with c.state.lock:
         if order.status != "unpaid":
             return redirect(f"{c.shop_url}/orders/{order.id}/done")
         order.status, order.channel = "paid", choice
+        if choice in WALLETS and wallet.balance is not None:
+            wallet.balance -= order.total
     return redirect(f"{c.shop_url}/orders/{order.id}/done")
+
+
+def _upstream_cut(c: Context, order: Order) -> bool:
+    """``payment_region_fail``: a seeded share of the payments shipped to the hit provinces fails
+    (seed §8: a cut fibre sent 华北's payment failure rate to 47%). One draw per payment request,
+    only for those provinces, so N such payments always fail the same number of times."""
+    fault = c.faults.get("payment_region_fail")
+    if fault is None or short(order.address["province"]) not in fault.provinces:
+        return False
+    return c.faults.draw("payment_region_fail") < fault.rate
+
+
+async def sdk(request: Request) -> Response:
+    """The payment SDK the cashier page loads; ``pay_sdk_conflict`` serves a stale major version."""
+    conflict = ctx(request).faults.get("pay_sdk_conflict")
+    version = conflict.loaded if conflict is not None else SDK_VERSION
+    script = f'window.PaySDK = {{version: "{version}", ready: true}};\n'
+    return Response(script, media_type="application/javascript")
 
 
 async def bind(request: Request) -> Response:
@@ -117,4 +160,5 @@ async def bind(request: Request) -> Response:
 routes = [
     Route("/pay/{token}", cashier, methods=["GET", "POST"]),
     Route("/pay/{token}/bind", bind, methods=["POST"]),
+    Route("/sdk/paysdk.js", sdk),
 ]

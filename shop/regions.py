@@ -5,6 +5,7 @@ Rules (applied on submit, also shown by the shipping quote):
 * 西藏 那曲 (Nagqu): no ambient-temperature delivery at all → refused ``REGION_NO_AMBIENT``.
 * 新疆 / 西藏 + cosmetics → refused ``REGION_RESTRICTED``; + food → special line, +20 % of the
   food subtotal (``专线物流费``), order proceeds.
+* alcohol from a seller without a liquor licence for the province → refused ``LICENSE_REQUIRED``.
 * 香港 / 澳门 / 台湾 + electronics over ¥1,000 per order → refused ``CUSTOMS_LIMIT``.
 * tier-3/4 cities in ``SMALL_CITIES`` + large furniture → pickup point only (an extra step).
 """
@@ -16,7 +17,7 @@ from dataclasses import dataclass, field
 
 from pydantic import BaseModel, ConfigDict, ValidationError, ValidationInfo, field_validator
 
-from shop.catalogue import Line
+from shop.catalogue import Line, Product
 
 # A data table reads better aligned.
 # fmt: off
@@ -155,6 +156,11 @@ class Verdict:
     notes: list[str] = field(default_factory=list)
 
 
+def _licensed(product: Product, region: str) -> bool:
+    """Alcohol sells only where its seller holds a liquor licence (regional agency policy)."""
+    return product.category != "alcohol" or "*" in product.licensed_in or region in product.licensed_in
+
+
 def judge(address: Address | None, lines: list[Line]) -> Verdict:
     verdict = Verdict()
     if address is None:
@@ -165,6 +171,9 @@ def judge(address: Address | None, lines: list[Line]) -> Verdict:
         verdict.refused = ("REGION_NO_AMBIENT", "那曲地区暂停常温商品配送")
     elif region in ("新疆", "西藏") and "cosmetics" in cats:
         verdict.refused = ("REGION_RESTRICTED", "该地区暂不支持配送此类商品（美妆）")
+    elif unlicensed := [ln.product for ln in lines if not _licensed(ln.product, region)]:
+        who = unlicensed[0].seller
+        verdict.refused = ("LICENSE_REQUIRED", f"酒类须由持有当地酒类经营许可的商家销售：{who}未取得{region}的酒类经营资质")
     elif region in ("香港", "澳门", "台湾") and "electronics" in cats:
         amount = sum(line.amount for line in lines if line.product.category == "electronics")
         if amount > CUSTOMS_LIMIT:

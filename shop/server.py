@@ -13,6 +13,7 @@ from __future__ import annotations
 import socket
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 import uvicorn
@@ -21,6 +22,8 @@ from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 
 from shop import admin, api, checkout, pages, payment
+from shop.faults import FaultBoard
+from shop.state import ShopState
 from shop.web import Context, FaultMiddleware, http_error, server_error
 
 PAYMENT_HOST = "pay.localhost"  # Chromium resolves *.localhost to loopback by itself
@@ -60,11 +63,21 @@ def _bind(host: str, port: int) -> socket.socket:
 
 
 class DemoShop:
+    """``clock`` (monotonic) and ``wall`` (epoch) may be injected: tests move the shop's time
+    (stock feed lag, fault windows, 10:00 restock) instead of sleeping."""
+
     def __init__(
-        self, host: str = "127.0.0.1", port: int = 0, payment_port: int = 0, payment_host: str = PAYMENT_HOST
+        self,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        payment_port: int = 0,
+        payment_host: str = PAYMENT_HOST,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        wall: Callable[[], float] = time.time,
     ) -> None:
         self.host, self.port, self.payment_port, self.payment_host = host, port, payment_port, payment_host
-        self.context = Context()
+        self.context = Context(state=ShopState(clock, wall), faults=FaultBoard(clock))
         self._servers: list[uvicorn.Server] = []
         self._threads: list[threading.Thread] = []
         self._sockets: list[socket.socket] = []

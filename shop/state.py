@@ -2,6 +2,10 @@
 
 One lock guards it all: the shop and payment servers run in their own threads and
 tests call ``reset()`` from a third. ``reset()`` restores the state of a fresh shop.
+
+Two clocks, both injectable so tests need not wait: ``clock`` (monotonic seconds) times the
+stock history that a lagging stock feed shows, ``wall`` (epoch seconds) decides when farm
+produce is restocked (10:00 shop time, the day after it sold out).
 """
 
 from __future__ import annotations
@@ -9,14 +13,25 @@ from __future__ import annotations
 import secrets
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from shop.accounts import ACCOUNTS, Wallet
 from shop.catalogue import PRODUCTS, Line, Product
 
 SOLD_OUT = ("SOLD_OUT", "已售罄")
 STOCK_LAG = ("STOCK_SYNC_DELAY", "库存不足")
+SHOP_TIME = ZoneInfo("Asia/Shanghai")
+RESTOCK_HOUR = 10
+
+
+def next_restock(epoch: float) -> float:
+    """10:00 shop time on the day after ``epoch``: "次日10:00补货"."""
+    day = datetime.fromtimestamp(epoch, SHOP_TIME).date() + timedelta(days=1)
+    return datetime(day.year, day.month, day.day, RESTOCK_HOUR, tzinfo=SHOP_TIME).timestamp()
 
 
 class StockError(Exception):
@@ -77,18 +92,22 @@ class Order:
 
 
 class ShopState:
-    def __init__(self) -> None:
+    def __init__(self, clock: Callable[[], float] = time.monotonic, wall: Callable[[], float] = time.time) -> None:
+        self.clock, self.wall = clock, wall
         self.lock = threading.RLock()
         self.reset()
 
     def reset(self) -> None:
         with self.lock:
             self.stock: dict[str, int] = {sku: p.stock for sku, p in PRODUCTS.items()}
+            self.history: list[tuple[float, str, int]] = []  # (clock, sku, stock before the change)
+            now = self.wall()
+            self.restock_at = {sku: next_restock(now) for sku, p in PRODUCTS.items() if p.restock_qty and not p.stock}
             self.sessions: dict[str, Session] = {}
             self.orders: dict[str, Order] = {}
             self.tokens: dict[str, str] = {}
             self.quotes: set[str] = set()
-            self.wallets = {name: Wallet(set(a.methods), a.card_expired) for name, a in ACCOUNTS.items()}
+            self.wallets = {name: Wallet(set(a.methods), a.card_expired, a.balance) for name, a in ACCOUNTS.items()}
             self._next_order = 100001
 
     # sessions -------------------------------------------------------------
@@ -103,19 +122,45 @@ class ShopState:
             return session
 
     # stock and orders -----------------------------------------------------
-    def reserve(self, lines: list[Line], lagging: set[str] | bool = False) -> None:
-        """Take stock for all lines or none. ``lagging``: skus (or all) whose stock feed is stale."""
+    def _set_stock(self, sku: str, value: int) -> None:
+        self.history.append((self.clock(), sku, self.stock[sku]))
+        self.stock[sku] = value
+
+    def _restock(self) -> None:
+        now = self.wall()
+        for sku, at in list(self.restock_at.items()):
+            if now >= at:
+                del self.restock_at[sku]
+                self._set_stock(sku, self.stock[sku] + PRODUCTS[sku].restock_qty)
+
+    def shown(self, sku: str, lag_s: float = 0.0) -> int:
+        """Stock as a feed ``lag_s`` seconds behind sees it: the real stock of ``lag_s`` ago."""
         with self.lock:
+            self._restock()
+            value, since = self.stock[sku], self.clock() - lag_s
+            for at, changed, before in reversed(self.history):
+                if at <= since:
+                    break
+                if changed == sku:
+                    value = before
+            return value
+
+    def reserve(self, lines: list[Line], lag_s: Callable[[str], float] = lambda sku: 0.0) -> None:
+        """Take stock for all lines or none. ``lag_s(sku)``: how far behind the pages' stock feed is."""
+        with self.lock:
+            self._restock()
             for line in lines:
                 sku = line.product.sku
-                if lagging is True or (lagging and sku in lagging):
-                    raise StockError(*STOCK_LAG, line.product)
                 if self.stock[sku] < line.qty:
-                    # the cross-border page claimed stock it did not have: a phantom order
-                    code = STOCK_LAG if line.product.shown_stock is not None else SOLD_OUT
-                    raise StockError(*code, line.product)
+                    # The page offered stock that is gone (a stale feed, or cross-border stock that
+                    # has not cleared customs): a phantom order. Otherwise the page said so too.
+                    stale = line.product.shown_stock is not None or self.shown(sku, lag_s(sku)) >= line.qty
+                    raise StockError(*(STOCK_LAG if stale else SOLD_OUT), line.product)
             for line in lines:
-                self.stock[line.product.sku] -= line.qty
+                sku = line.product.sku
+                self._set_stock(sku, self.stock[sku] - line.qty)
+                if not self.stock[sku] and line.product.restock_qty:
+                    self.restock_at[sku] = next_restock(self.wall())
 
     def add_order(self, **fields: Any) -> Order:
         with self.lock:
@@ -139,6 +184,7 @@ class ShopState:
 
     def snapshot(self) -> dict[str, Any]:
         with self.lock:
+            self._restock()
             return {
                 "stock": dict(self.stock),
                 "orders": [o.as_dict() for o in self.orders.values()],

@@ -40,6 +40,10 @@ ADDRESSES: dict[str, dict[str, str]] = {
               "district": "色尼区", "street": "浙江中路 12 号", "postcode": "852000"},
     "hong-kong": {"recipient": "陳大文", "phone": "+852 5123 4567", "province": "香港特别行政区", "city": "香港",
                   "district": "中西區", "street": "皇后大道中 99 號", "postcode": ""},
+    "beijing": {"recipient": "王女士", "phone": "13800138000", "province": "北京市", "city": "北京市",
+                "district": "朝阳区", "street": "建国路 88 号 SOHO 现代城", "postcode": "100022"},
+    "guiyang": {"recipient": "杨先生", "phone": "13985100000", "province": "贵州省", "city": "贵阳市",
+                "district": "南明区", "street": "中华南路 45 号", "postcode": "550001"},
     "dancheng": {"recipient": "张建国", "phone": "13700394000", "province": "河南省", "city": "周口市",
                  "district": "郸城县", "street": "洺南大道 66 号", "postcode": "477150"},
 }  # fmt: skip

@@ -45,6 +45,11 @@ class Context:
     payment_url: str = ""
     stopping: threading.Event = field(default_factory=threading.Event)
 
+    def stock_lag(self, sku: str) -> float:
+        """How many seconds behind the pages' stock feed is for ``sku`` (the ``inventory_lag`` fault)."""
+        lag = self.faults.get("inventory_lag")
+        return lag.lag_s if lag is not None and lag.sku in (None, sku) else 0.0
+
 
 def ctx(request: Request) -> Context:
     return request.app.state.ctx

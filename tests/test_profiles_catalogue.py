@@ -13,10 +13,12 @@ from profiles.catalogue import DEFAULTS, ENV_VAR, load_catalogue
 from profiles.models import Account, SecretMissing
 
 SEED_PROBES = {
-    "video_feed_checkout", "live_room_checkout", "subsidy_checkout", "coupon_checkout", "menu_cart_checkout",
+    "video_feed_checkout", "live_room_checkout", "subsidy_checkout", "coupon_checkout", "buried_cart_checkout",
     "teen_blocked", "no_payment_bound", "expired_card", "cross_province_login", "high_returns_review",
     "flash_sale_sold_out", "cross_border_phantom_stock", "region_refusal_cosmetics", "nagqu_ambient_refused",
     "hk_electronics_customs", "tier3_furniture_pickup", "payment_backup_channel",
+    "insufficient_balance", "teen_virtual_goods", "ip_banned", "stock_sync_lag", "farm_produce_restock",
+    "alcohol_license", "special_line_food", "pay_after_network_loss",
 }  # fmt: skip
 
 
@@ -34,7 +36,7 @@ def test_builtin_catalogue_has_what_the_issue_asks_for(cat) -> None:  # type: ig
     assert {"beijing", "shanghai", "urumqi", "lhasa", "nagqu", "hong-kong", "macau", "taipei", "dancheng"} <= set(
         cat.regions
     )
-    assert set(cat.accounts) == {"normal", "newbie", "expired", "teen", "traveller", "returner"}
+    assert set(cat.accounts) == {"normal", "newbie", "expired", "teen", "traveller", "returner", "broke"}
     assert {"smoke", "presale", "paths", "regions"} <= set(cat.matrices)
     assert "causes" not in str(cat.folders) and not hasattr(cat, "causes")  # the classifier's file is not ours
 

@@ -12,12 +12,25 @@ if TYPE_CHECKING:
     from probes.journey import Journey
     from probes.target import Target
     from profiles.models import Account, Address, Profile
+    from shop.server import DemoShop
 
 ADDRESS_FIELDS = ("recipient", "phone", "province", "city", "district", "street", "postcode")
 # What a shop shows instead of the next step when it refuses: seeing one ends the wait at
 # once (with its text as evidence) instead of timing out on the element that never comes.
 CHECKOUT_STOPS = ("checkout-error", "teen-blocked", "upgrade-required", "order-held", "error-title")
 STOPS = (*CHECKOUT_STOPS, "pay-error", "bind-required", "sms-error")
+
+
+def shop_fault(demo_shop: DemoShop | None, name: str, **params: object) -> None:
+    """Switch a demo-shop fault for this journey only (the engine resets the shop before each
+    journey, and each worker has its own shop). Against another target there is no switch."""
+    if demo_shop is not None:
+        demo_shop.set_fault(name, **params)
+
+
+def yuan(text: str) -> float:
+    """'¥1,299.00' → 1299.0"""
+    return float(text.strip().lstrip("¥").replace(",", "") or 0)
 
 
 def sign_in(context: BrowserContext, target: Target, account: Account) -> None:

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import pytest
 
-from probes.checkout.steps import buy_now, checkout, pay, reach
+from probes.checkout.steps import buy_now, checkout, pay, reach, shop_fault
 
 ITEM = "GN-701"
+VIRTUAL_ITEM = "VG-001"  # 抖币充值: one of the 95% of virtual goods teen mode refuses
 
 
 @pytest.mark.profile(account="teen")
@@ -52,4 +53,26 @@ def test_cross_province_login(journey, page, target, profile):
 @pytest.mark.profile(account="returner")
 @pytest.mark.expect("blocked", causes=["account"], reason=">5 returns this month: order held for manual review")
 def test_high_returns_review(journey, page, context, target, profile):
+    checkout(journey, page, context, target, profile, ITEM)
+
+
+@pytest.mark.profile(account="teen")
+@pytest.mark.expect(
+    "blocked", causes=["account"], reason="青少年模式: the shop must refuse virtual goods (充值/打赏/会员: 95% of them)"
+)
+def test_teen_virtual_goods(journey, page, context, target, profile):
+    checkout(journey, page, context, target, profile, VIRTUAL_ITEM)
+
+
+@pytest.mark.expect("blocked", causes=["account"], reason="风控: the shop must refuse orders from a blocklisted IP address")
+def test_ip_banned(journey, page, context, target, profile, demo_shop):
+    shop_fault(demo_shop, "ip_banned")  # demo shop: this shopper's (loopback) address is on the blocklist
+    checkout(journey, page, context, target, profile, ITEM)
+
+
+@pytest.mark.profile(account="broke")
+@pytest.mark.expect(
+    "blocked", causes=["payment"], reason="余额不足: the cashier must refuse a wallet payment over the balance"
+)
+def test_insufficient_balance(journey, page, context, target, profile):
     checkout(journey, page, context, target, profile, ITEM)

@@ -1,15 +1,17 @@
-"""Inventory (field study §4): live flash-sale sell-outs and cross-border stock that lags
-12–24 h, so the product page offers what is already gone (a "phantom order")."""
+"""Inventory (field study §4–5): live flash-sale sell-outs, cross-border stock that lags
+12–24 h, a stock feed 30 s+ behind at the peak (both: the product page offers what is already
+gone, a "phantom order"), and farm produce sold out until 10:00 the next day."""
 
 from __future__ import annotations
 
 import pytest
 from playwright.sync_api import expect
 
-from probes.checkout.steps import buy_now, pay, sign_in
+from probes.checkout.steps import buy_now, pay, shop_fault, sign_in
 
 FLASH_ITEM = "FS-001"
 CROSS_BORDER_ITEM = "CB-101"
+FARM_ITEM = "AG-201"
 
 
 def _rush(demo_shop, sku: str) -> None:
@@ -43,5 +45,33 @@ def test_cross_border_phantom_stock(journey, page, context, target, profile):
         expect(page.get_by_test_id("buy-now")).to_be_enabled()  # the page says: in stock
     with journey.step("buy now"):
         buy_now(page, target, CROSS_BORDER_ITEM, profile.region.address)
+    with journey.step("pay"):
+        pay(page)
+
+
+@pytest.mark.expect(
+    "blocked", causes=["inventory"], reason="库存同步延迟 30 s+: the page still offers it; the shop must refuse, not oversell"
+)
+def test_stock_sync_lag(journey, page, context, target, profile, demo_shop):
+    shop_fault(demo_shop, "inventory_lag", lag_s=30)  # demo shop: product pages show the stock of 30 s ago
+    if demo_shop is not None:
+        _rush(demo_shop, FLASH_ITEM)  # the peak: the last units go just before our shopper arrives
+    sign_in(context, target, profile.account)
+    with journey.step("open product"):
+        page.goto(target.url(f"/product/{FLASH_ITEM}?from=live"))
+        expect(page.get_by_test_id("buy-now")).to_be_enabled()  # the lagging page says: in stock
+    with journey.step("buy now"):
+        buy_now(page, target, FLASH_ITEM, profile.region.address)
+    with journey.step("pay"):
+        pay(page)
+
+
+@pytest.mark.expect(
+    "blocked", causes=["inventory"], reason="农产品: sold out today; the shop must say it restocks by 10:00 tomorrow"
+)
+def test_farm_produce_restock(journey, page, context, target, profile):
+    sign_in(context, target, profile.account)
+    with journey.step("buy now"):
+        buy_now(page, target, FARM_ITEM, profile.region.address)
     with journey.step("pay"):
         pay(page)

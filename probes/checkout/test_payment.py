@@ -1,11 +1,17 @@
 """Payment channel (field study §2, §5, §8): when the wallets are in maintenance the cashier
-must offer the UnionPay-like card channel, and paying through it must work."""
+must offer the UnionPay-like card channel, and paying through it must work; when the
+shopper's own network breaks the payment, the shop must keep the order so it can be paid later."""
 
 from __future__ import annotations
 
+import time
+
+from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import expect
 
-from probes.checkout.steps import buy_now, pay, sign_in
+from probes.checkout.steps import buy_now, pay, reach, sign_in, submit_order
+
+SUBSIDY_ITEM = "SB-801"
 
 
 def test_payment_backup_channel(journey, page, context, target, profile, demo_shop):
@@ -18,3 +24,48 @@ def test_payment_backup_channel(journey, page, context, target, profile, demo_sh
         if demo_shop is not None:
             expect(page.get_by_test_id("pay-channel-alipay")).to_be_disabled()
         pay(page, "unionpay")
+
+
+def _network_broke(page, exc: Exception) -> bool:
+    """The browser, not the shop, failed: its error page, or a request that never got through."""
+    return page.url.startswith("chrome-error://") or "net::ERR_" in str(exc) or "network failure" in str(exc)
+
+
+def test_pay_after_network_loss(journey, page, context, target, profile):
+    """The shop survives the shopper's outage (signal lost in the metro, a DNS-polluted Wi-Fi):
+    when the network breaks the payment, the order waits unpaid in 我的订单 and, once the
+    network is back, is paid there — the same order, paid once. What is tested is the shop's
+    order state, not the emulated outage: the journey fails only if the shop loses the order,
+    refuses it, or makes the shopper start over."""
+    sign_in(context, target, profile.account)
+    with journey.step("buy now"):
+        page.goto(target.url("/subsidy"))
+        page.get_by_test_id(f"subsidy-buy-{SUBSIDY_ITEM}").click()
+        reach(page, "address-prefilled")
+        submit_order(page)
+    with journey.step("pay"):
+        try:
+            pay(page)
+            return  # the outage missed the payment: nothing to survive
+        except (AssertionError, PlaywrightError) as exc:
+            if not _network_broke(page, exc):
+                raise  # the shop refused: that is the finding
+    with journey.step("pay again"):  # a row may switch the network here (off the polluted Wi-Fi)
+        deadline = time.monotonic() + 20
+        while True:  # the shopper reopens 我的订单 until the signal is back
+            try:
+                page.goto(target.url("/orders"))
+                break
+            except PlaywrightError:
+                if time.monotonic() > deadline:
+                    raise
+                page.wait_for_timeout(500)
+        rows = page.locator("[data-testid^='order-open-']")
+        expect(rows).to_have_count(1)  # one order: the outage did not make the shop create another
+        order = (rows.first.get_attribute("data-testid") or "").removeprefix("order-open-")
+        rows.first.click()
+        if not page.get_by_test_id("order-confirmed").is_visible():  # paid before the signal dropped
+            reach(page, "pay-link")
+            page.get_by_test_id("pay-link").click()
+            pay(page)
+        expect(page.get_by_test_id("order-number")).to_have_text(order)

@@ -5,7 +5,11 @@ from __future__ import annotations
 
 import pytest
 
-from probes.checkout.steps import buy_now, checkout, pay, reach, sign_in
+from playwright.sync_api import expect
+
+from probes.checkout.steps import buy_now, checkout, fill_address, pay, reach, sign_in, submit_order, yuan
+
+SPECIAL_LINE = 0.20  # seed §6: 新疆/西藏 food goes by the special line at +20%
 
 
 @pytest.mark.profile(region="urumqi")
@@ -36,5 +40,34 @@ def test_tier3_furniture_pickup(journey, page, context, target, profile):
         page.locator("[data-testid^='pickup-option-']").first.check()
         page.get_by_test_id("pickup-confirm").click()
         reach(page, "pay-submit")
+    with journey.step("pay"):
+        pay(page)
+
+
+@pytest.mark.expect(
+    "blocked", causes=["region"], reason="酒类: only a seller licensed for the region may sell; the shop must refuse"
+)
+def test_alcohol_license(journey, page, context, target, profile):
+    checkout(journey, page, context, target, profile, "AL-901")  # a seller licensed in 贵州 only
+
+
+@pytest.mark.profile(region="urumqi")
+def test_special_line_food(journey, page, context, target, profile):
+    """新疆/西藏 food is not refused: it ships by the special line at +20%, which the shop must show
+    before payment and charge exactly."""
+    sign_in(context, target, profile.account)
+    with journey.step("buy now"):
+        page.goto(target.url("/product/FD-501"))
+        page.get_by_test_id("buy-now").click()
+        fill_address(page, profile.region.address)
+        expect(page.get_by_test_id("submit-order")).to_be_enabled()  # the shipping quote has arrived
+        subtotal = yuan(page.get_by_test_id("order-subtotal").inner_text())
+        surcharge = yuan(page.get_by_test_id("order-surcharge").inner_text())
+        if abs(surcharge - round(subtotal * SPECIAL_LINE, 2)) > 0.01:
+            notes = page.get_by_test_id("region-notes").inner_text().strip() or "no regional note"
+            raise AssertionError(f"专线物流加收 ¥{surcharge:.2f}, expected 20% of ¥{subtotal:.2f} ({notes})")
+        total = page.get_by_test_id("order-total").inner_text()
+        submit_order(page)
+        expect(page.get_by_test_id("pay-amount")).to_have_text(total)
     with journey.step("pay"):
         pay(page)

@@ -77,17 +77,6 @@ def test_payment_maintenance_disables_wallets_but_the_card_backup_works(demo: De
 # inventory, logistics, sms ------------------------------------------------------------------
 
 
-def test_inventory_lag_shows_stock_but_submit_fails(demo: DemoShop, http: httpx.Client) -> None:
-    demo.set_fault("inventory_lag")
-    assert "有货" in http.get("/product/GN-701").text
-    refused = submit(http, sku="GN-701")
-    assert refused.status_code == 409
-    assert code_of(refused.text, "checkout-error") == "STOCK_SYNC_DELAY" and "库存不足" in refused.text
-    demo.set_fault("inventory_lag", sku="FD-501")  # only one product lags
-    assert "/pay/" in next_url(submit(http, sku="GN-701"))
-    assert submit(http, sku="FD-501").status_code == 409
-
-
 def test_logistics_timeout_hangs_the_quote(demo: DemoShop, http: httpx.Client) -> None:
     demo.set_fault("logistics_timeout")  # default: 120 s
     with pytest.raises(httpx.ReadTimeout):
