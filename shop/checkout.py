@@ -136,7 +136,10 @@ def _risk(request: Request, c: Context, me: Account, lines: list[Line]) -> tuple
     if ban is not None and ban.covers(ip):
         return ("IP_BLOCKED", f"当前网络环境存在风险，IP {ip} 已被风控限制下单，请稍后再试或联系客服")
     if me.teen_blocked and any(ln.product.virtual and not ln.product.teen_allowed for ln in lines):
-        return ("TEEN_VIRTUAL_BLOCKED", "青少年模式下不可购买充值、打赏、会员等虚拟商品（仅学习类可购买），需完成实名认证")
+        return (
+            "TEEN_VIRTUAL_BLOCKED",
+            "青少年模式下不可购买充值、打赏、会员等虚拟商品（仅学习类可购买），需完成实名认证",
+        )
     return None
 
 

@@ -173,7 +173,10 @@ def judge(address: Address | None, lines: list[Line]) -> Verdict:
         verdict.refused = ("REGION_RESTRICTED", "该地区暂不支持配送此类商品（美妆）")
     elif unlicensed := [ln.product for ln in lines if not _licensed(ln.product, region)]:
         who = unlicensed[0].seller
-        verdict.refused = ("LICENSE_REQUIRED", f"酒类须由持有当地酒类经营许可的商家销售：{who}未取得{region}的酒类经营资质")
+        verdict.refused = (
+            "LICENSE_REQUIRED",
+            f"酒类须由持有当地酒类经营许可的商家销售：{who}未取得{region}的酒类经营资质",
+        )
     elif region in ("香港", "澳门", "台湾") and "electronics" in cats:
         amount = sum(line.amount for line in lines if line.product.category == "electronics")
         if amount > CUSTOMS_LIMIT:

@@ -1,4 +1,4 @@
-"""The fault-injection campaign (issue 6, "Done when"): every fault and seed scenario of the
+"""The fault-injection campaign (issues 6 and 17): every fault and seed scenario of the
 demo shop, run by the built-in probe that meets it, through the real engine — pytest + the
 orderprobe plugin + xdist in a subprocess, real Chromium, a fresh demo shop per worker on
 ephemeral ports, a real SQLite store — and the cause the classifier names must be right.
@@ -55,18 +55,24 @@ ROWS = [
     Row("payment maintenance, backup channel", "payment_backup_channel", PASSED),
     Row("slow payment over budget", "budgeted_checkout", ("degraded", "", "", None),
         fault=("payment_slow", {"ms": 4000})),
-    Row("inventory sync lag", "subsidy_checkout", ("failed", "inventory", "stock_lag", None),
-        fault=("inventory_lag", {})),
+    Row("stock sync 30 s behind at the peak", "stock_sync_lag", ("blocked", "inventory", "stock_lag", None),
+        profile={"network": "4g"}),
+    Row("payment SDK version conflict", "live_room_checkout", ("failed", "system", "sdk_conflict", ANY),
+        fault=("pay_sdk_conflict", {})),
+    Row("North China payments failing (rate 1)", "subsidy_checkout",
+        ("failed", "third_party", "gateway_down", "payment-gateway"),
+        profile={"region": "beijing"}, fault=("payment_region_fail", {"rate": 1.0})),
     Row("logistics API timeout", "live_room_checkout", ("failed", "third_party", "timeout", "logistics"),
         fault=("logistics_timeout", {})),
     Row("API 5xx", "coupon_checkout", ("failed", "system", "api_5xx", "logistics"), fault=("api_5xx", {})),
     Row("SMS delay", "cross_province_login", ("failed", "third_party", "sms_delay", "sms"),
         profile={"account": "traveller", "region": "urumqi"}, fault=("sms_delay", {"ms": 60_000})),
     # 1 network and device
-    Row("DNS-polluted payment host", "video_feed_checkout", ("blocked", "network", "dns", "payment-gateway"),
+    # the shopper's own link failing is named, and never passes as a refusal (even if expected)
+    Row("DNS-polluted payment host", "video_feed_checkout", ("failed", "network", "dns", "payment-gateway"),
         profile={"network": "public-wifi-dns-polluted"}, expect=blocked("network")),
-    Row("metro dropout at pay", "video_feed_checkout", ("blocked", "network", "offline", ANY),
-        profile={"network": "metro-weak"}, switches=[{"at": "pay", "offline_s": 3}], expect=blocked("network")),
+    Row("metro dropout at pay", "video_feed_checkout", ("failed", "network", "offline", ANY),
+        profile={"network": "metro-weak"}, switches=[{"at": "pay", "offline_s": 3}]),
     Row("Android 4.x", "video_feed_checkout", ("blocked", "compatibility", "upgrade_required", None),
         profile={"device": "android-4.4", "network": "3g", "region": "dancheng"}, expect=blocked("compatibility")),
     # 2 payment channel, 3 account and risk control
@@ -79,9 +85,15 @@ ROWS = [
         profile={"account": "traveller", "region": "urumqi", "device": "iphone-15"}),
     Row("high returns", "high_returns_review", ("blocked", "account", "manual_review", None),
         profile={"account": "returner"}),
+    Row("IP banned by risk control", "ip_banned", ("blocked", "account", "ip_banned", None)),
+    Row("insufficient balance", "insufficient_balance",
+        ("blocked", "payment", "insufficient_balance", "payment-gateway"), profile={"account": "broke"}),
+    Row("teen mode, virtual goods", "teen_virtual_goods", ("blocked", "account", "teen", None),
+        profile={"account": "teen"}),
     # 4 inventory
     Row("flash sale sold out", "flash_sale_sold_out", ("blocked", "inventory", "sold_out", None)),
     Row("cross-border phantom stock", "cross_border_phantom_stock", ("blocked", "inventory", "stock_lag", None)),
+    Row("farm produce sold out till 10:00", "farm_produce_restock", ("blocked", "inventory", "restock", None)),
     # 6 regional policy
     Row("Xinjiang cosmetics refused", "region_refusal_cosmetics", ("blocked", "region", "refused", None),
         profile={"region": "urumqi"}),
@@ -89,6 +101,8 @@ ROWS = [
         profile={"region": "nagqu"}),
     Row("HK electronics customs", "hk_electronics_customs", ("blocked", "region", "customs", None),
         profile={"region": "hong-kong"}),
+    Row("alcohol without a licence", "alcohol_license", ("blocked", "region", "license", None)),
+    Row("Xinjiang food by special line +20%", "special_line_food", PASSED, profile={"region": "urumqi"}),
     Row("tier-3 furniture pickup", "tier3_furniture_pickup", PASSED, profile={"region": "dancheng"}),
     # the probe, not the checkout
     Row("selector drift in a probe", "drifted_checkout", ("error", "probe_broken", "selector_drift", None)),

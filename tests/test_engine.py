@@ -4,6 +4,7 @@ results in a real SQLite store."""
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import pytest
@@ -13,6 +14,7 @@ from probes.result import JourneyResult, Status
 from reports.store import Store
 
 BUILTIN = Path(__file__).resolve().parents[1] / "probes" / "checkout"
+ORDERPROBE = str(Path(sys.executable).with_name("orderprobe"))
 
 
 def run_probes(pytester: pytest.Pytester, *args: str) -> tuple[pytest.RunResult, dict[str, JourneyResult]]:
@@ -57,25 +59,42 @@ def test_a_shop_delay_shows_up_in_its_own_step_and_no_other(pytester):
     assert steps["subsidy"].start_ms >= steps["live"].start_ms + steps["live"].duration_ms - 1
 
 
-def test_the_three_entry_paths_cost_what_they_require(pytester):
-    """Counted in the browser: taps (trusted clicks), text inputs, page loads."""
-    result, journeys = run_probes(pytester, str(BUILTIN), "--matrix=smoke", "-n", "2")
-    result.assert_outcomes(passed=3)
+def test_entry_paths_cost_what_they_require_and_the_buried_cart_two_taps_more(pytester):
+    """Counted in the browser: taps (trusted clicks), text inputs, page loads. Every path taps its
+    way to cart and checkout; the field study's cart three menus deep costs +2 steps (taps)."""
+    result, journeys = run_probes(pytester, str(BUILTIN), "--matrix=paths", "-k", "wifi", "-n", "2")
+    result.assert_outcomes(passed=4)
     paths = by_probe(journeys)
 
     def cost(probe: str) -> tuple[int, int, int, int]:
         j = paths[probe]
         return len(j.steps), j.interactions.taps, j.interactions.text_inputs, j.interactions.page_loads
 
-    # video feed: add to cart, checkout, submit, channel + pay = 5 taps; 7 address fields;
-    # feed, feed again after add, cart, checkout, cashier hand-off, cashier, confirmation = 7 loads
-    assert cost("video_feed_checkout") == (6, 5, 7, 7)
+    # video feed: add to cart, cart bubble, checkout, submit, channel + pay = 6 taps; 7 address
+    # fields; feed, feed again after add, cart, checkout, cashier hand-off, cashier, confirmation = 7 loads
+    assert cost("video_feed_checkout") == (6, 6, 7, 7)
+    # the buried cart: 我的 → 订单与工具 → 购物车 instead of the bubble, and the two menu pages
+    assert cost("buried_cart_checkout") == (6, 8, 7, 9)
     # live room: product, buy now, submit, channel + pay; no cart page
     assert cost("live_room_checkout") == (4, 5, 7, 6)
     # subsidy: buy now, submit, channel + pay; the address is pre-filled
     assert cost("subsidy_checkout") == (3, 4, 0, 5)
+    buried, feed = paths["buried_cart_checkout"].interactions, paths["video_feed_checkout"].interactions
+    assert buried.taps - feed.taps == 2  # seed §7: 购物车入口隐藏在三级菜单 … 增加 2 步操作
     assert all(j.interactions.requests >= j.interactions.page_loads for j in paths.values())
     assert all(j.interactions.bytes > 10_000 for j in paths.values())
+
+    # The UX team's report shows the difference against the one-tap cart path.
+    out = pytester.path / "reports"
+    compare = pytester.run(
+        ORDERPROBE, "report", "compare", f"--results=sqlite:///{pytester.path / 'results.db'}",
+        f"--out={out}", "--lang=en", "--baseline=video_feed_checkout",
+    )  # fmt: skip
+    assert compare.ret == 0, compare.stderr.str()
+    page = (out / "compare.html").read_text(encoding="utf-8")
+    taps = page.split('data-metric="taps"', 1)[1].split("</tr>", 1)[0]
+    cell = taps.split('data-probe="buried_cart_checkout"', 1)[1].split("</td>", 1)[0]
+    assert "<b>8</b>" in cell and ">+2<" in cell
 
 
 PAY_PROBE = """

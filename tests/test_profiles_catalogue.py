@@ -130,7 +130,7 @@ def test_presale_sweeps_every_seed_scenario(cat) -> None:  # type: ignore[no-unt
 
 def test_paths_compares_the_same_paths_under_weak_networks(cat) -> None:  # type: ignore[no-untyped-def]
     items = cat.expand("paths")
-    paths = {"video_feed_checkout", "live_room_checkout", "subsidy_checkout"}
+    paths = {"video_feed_checkout", "buried_cart_checkout", "live_room_checkout", "subsidy_checkout"}  # seed §7
     assert {i.probe for i in items} == paths
     networks = {i.profile.network.name for i in items}
     assert "wifi" in networks and {"metro-weak", "slow-4g"} & networks

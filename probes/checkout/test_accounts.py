@@ -64,7 +64,9 @@ def test_teen_virtual_goods(journey, page, context, target, profile):
     checkout(journey, page, context, target, profile, VIRTUAL_ITEM)
 
 
-@pytest.mark.expect("blocked", causes=["account"], reason="风控: the shop must refuse orders from a blocklisted IP address")
+@pytest.mark.expect(
+    "blocked", causes=["account"], reason="风控: the shop must refuse orders from a blocklisted IP address"
+)
 def test_ip_banned(journey, page, context, target, profile, demo_shop):
     shop_fault(demo_shop, "ip_banned")  # demo shop: this shopper's (loopback) address is on the blocklist
     checkout(journey, page, context, target, profile, ITEM)

@@ -50,7 +50,9 @@ def test_cross_border_phantom_stock(journey, page, context, target, profile):
 
 
 @pytest.mark.expect(
-    "blocked", causes=["inventory"], reason="库存同步延迟 30 s+: the page still offers it; the shop must refuse, not oversell"
+    "blocked",
+    causes=["inventory"],
+    reason="库存同步延迟 30 s+: the page still offers it; the shop must refuse, not oversell",
 )
 def test_stock_sync_lag(journey, page, context, target, profile, demo_shop):
     shop_fault(demo_shop, "inventory_lag", lag_s=30)  # demo shop: product pages show the stock of 30 s ago

@@ -4,7 +4,6 @@ profile's region, exactly as a shopper there would type it."""
 from __future__ import annotations
 
 import pytest
-
 from playwright.sync_api import expect
 
 from probes.checkout.steps import buy_now, checkout, fill_address, pay, reach, sign_in, submit_order, yuan
