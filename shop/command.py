@@ -3,6 +3,7 @@
     orderprobe shop [--host 127.0.0.1] [--port 8800] [--payment-port 8801]
     orderprobe shop fault NAME [--param k=v ...] [--seconds N] [--url URL]
     orderprobe shop fault --clear [NAME]
+    orderprobe shop outage NAME [--compress 60] [--url URL]   # a seed incident, time compressed
     orderprobe shop reset | state [--url URL]
 
 Exit codes: 0 ok, 1 shop unreachable, 2 bad input (unknown fault, bad params).
@@ -29,6 +30,11 @@ def configure(parser: argparse.ArgumentParser) -> None:
     fault.add_argument("--param", action="append", default=[], metavar="K=V", help="fault parameter (repeatable)")
     fault.add_argument("--seconds", type=float, help="outage window: switch off again after N seconds")
     fault.add_argument("--clear", action="store_true", help="switch faults off (all, or only NAME)")
+    replay = actions.add_parser(
+        "outage", help="replay a seed incident (double11-2023, gateway-crash, …), time compressed"
+    )
+    replay.add_argument("name", help="double11-2023 | gateway-crash | north-china-cable-cut | stock-sync-peak")
+    replay.add_argument("--compress", type=float, default=60.0, help="seed minutes per … seconds: 60 = 1 min → 1 s")
     for name, text in (("reset", "restore stock, orders, sessions; clear faults"), ("state", "print state as JSON")):
         actions.add_parser(name, help=text)
     for sub in actions.choices.values():
@@ -41,6 +47,8 @@ def main(args: argparse.Namespace) -> int:
     try:
         if args.action == "fault":
             return fault(args)
+        if args.action == "outage":
+            return replay(args)
         return show(_call(args.url, "POST" if args.action == "reset" else "GET", f"/__admin/{args.action}"))
     except _Unreachable as exc:
         print(f"orderprobe shop: {exc}", file=sys.stderr)
@@ -99,6 +107,18 @@ def fault(args: argparse.Namespace) -> int:
         print(f"orderprobe shop fault: {exc}", file=sys.stderr)
         return 2
     body = {"name": args.name, "params": params, "seconds": args.seconds}
+    return show(_call(args.url, "POST", "/__admin/faults", body))
+
+
+def replay(args: argparse.Namespace) -> int:
+    from shop.faults import FaultError, outage
+
+    try:
+        found, seconds = outage(args.name, args.compress)
+    except FaultError as exc:
+        print(f"orderprobe shop outage: {exc}", file=sys.stderr)
+        return 2
+    body = {"name": found.fault, "params": found.params, "seconds": seconds}
     return show(_call(args.url, "POST", "/__admin/faults", body))
 
 

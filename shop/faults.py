@@ -110,6 +110,42 @@ FAULTS: dict[str, FaultSpec] = {
 }
 
 
+@dataclass(frozen=True)
+class Outage:
+    """A seed incident as a timed fault: how long it lasted in the field (None = until cleared)."""
+
+    fault: str
+    minutes: float | None
+    params: dict[str, Any]
+    summary: str
+
+    def seconds(self, compress: float) -> float | None:
+        return None if self.minutes is None else self.minutes * 60 / compress
+
+
+# One real minute of the field study is COMPRESS seconds here by default (60: a minute → a
+# second), so a 17-minute outage is a 17 s window that scheduled probes every ~1 s can detect.
+COMPRESS = 60.0
+OUTAGES: dict[str, Outage] = {
+    "double11-2023": Outage("payment_down", 17, {}, "2023 双11 支付瘫痪 17 分钟 (seed §5)"),
+    "gateway-crash": Outage("payment_down", 8, {}, "支付网关崩溃，平均 8 分钟 (seed §5)"),
+    "north-china-cable-cut": Outage(
+        "payment_region_fail", None, {"rate": 0.47}, "光缆被挖断，华北区支付失败率 47% (seed §8)"
+    ),
+    "stock-sync-peak": Outage("inventory_lag", None, {"lag_s": 30}, "大促峰值库存同步延迟 30 秒+ (seed §5)"),
+}
+
+
+def outage(name: str, compress: float = COMPRESS) -> tuple[Outage, float | None]:
+    """The outage and its compressed window in seconds; unknown names are a FaultError."""
+    found = OUTAGES.get(name)
+    if found is None:
+        raise FaultError("UNKNOWN_OUTAGE", f"未知故障场景 / unknown outage {name!r}; known: {', '.join(OUTAGES)}")
+    if not (isinstance(compress, int | float) and compress > 0):
+        raise FaultError("BAD_PARAMS", f"compress must be a positive number, got {compress!r}")
+    return found, found.seconds(compress)
+
+
 class FaultError(ValueError):
     """Unknown fault or bad parameters; ``code`` is UNKNOWN_FAULT or BAD_PARAMS."""
 

@@ -22,7 +22,7 @@ from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 
 from shop import admin, api, checkout, pages, payment
-from shop.faults import FaultBoard
+from shop.faults import COMPRESS, FaultBoard, outage
 from shop.state import ShopState
 from shop.web import Context, FaultMiddleware, http_error, server_error
 
@@ -102,6 +102,11 @@ class DemoShop:
 
     def set_fault(self, name: str, seconds: float | None = None, **params: Any) -> dict:
         return self.context.faults.set(name, params, seconds)
+
+    def outage(self, name: str, compress: float = COMPRESS) -> dict:
+        """Replay a seed incident (``shop.faults.OUTAGES``) with its duration divided by ``compress``."""
+        found, seconds = outage(name, compress)
+        return self.set_fault(found.fault, seconds=seconds, **found.params)
 
     def clear_faults(self, name: str | None = None) -> list[str]:
         return self.context.faults.clear(name)

@@ -57,7 +57,7 @@ ROWS = [
         fault=("payment_slow", {"ms": 4000})),
     Row("stock sync 30 s behind at the peak", "stock_sync_lag", ("blocked", "inventory", "stock_lag", None),
         profile={"network": "4g"}),
-    Row("payment SDK version conflict", "live_room_checkout", ("failed", "system", "sdk_conflict", ANY),
+    Row("payment SDK version conflict", "subsidy_checkout", ("failed", "system", "sdk_conflict", ANY),
         fault=("pay_sdk_conflict", {})),
     Row("North China payments failing (rate 1)", "subsidy_checkout",
         ("failed", "third_party", "gateway_down", "payment-gateway"),
@@ -181,7 +181,7 @@ def test_fault_injection_campaign(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(
         campaign_faults=FAULT_PLUGIN.format(faults=faults),
         # A selector changed to one the shop does not have: a broken probe, not a broken checkout.
-        test_drifted=derived_probe("video_feed_checkout", "drifted_checkout", '"cart-checkout"', '"cart-checkout-v2"'),
+        test_drifted=derived_probe("live_room_checkout", "drifted_checkout", '"buy-now"', '"buy-now-v2"'),
         # The pay step given a time budget that the slow gateway overruns: degraded, not failed.
         test_budgeted=derived_probe(
             "subsidy_checkout", "budgeted_checkout", 'step("pay")', 'step("pay", budget_ms=2500)'

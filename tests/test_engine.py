@@ -91,7 +91,8 @@ def test_entry_paths_cost_what_they_require_and_the_buried_cart_two_taps_more(py
         f"--out={out}", "--lang=en", "--baseline=video_feed_checkout",
     )  # fmt: skip
     assert compare.ret == 0, compare.stderr.str()
-    page = (out / "compare.html").read_text(encoding="utf-8")
+    (report,) = out.glob("compare*.html")
+    page = report.read_text(encoding="utf-8")
     taps = page.split('data-metric="taps"', 1)[1].split("</tr>", 1)[0]
     cell = taps.split('data-probe="buried_cart_checkout"', 1)[1].split("</td>", 1)[0]
     assert "<b>8</b>" in cell and ">+2<" in cell
