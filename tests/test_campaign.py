@@ -59,7 +59,7 @@ ROWS = [
         profile={"network": "4g"}),
     Row("payment SDK version conflict", "subsidy_checkout", ("failed", "system", "sdk_conflict", ANY),
         fault=("pay_sdk_conflict", {})),
-    Row("North China payments failing (rate 1)", "subsidy_checkout",
+    Row("North China payments failing (rate 1)", "video_feed_checkout",  # the address typed: Beijing
         ("failed", "third_party", "gateway_down", "payment-gateway"),
         profile={"region": "beijing"}, fault=("payment_region_fail", {"rate": 1.0})),
     Row("logistics API timeout", "live_room_checkout", ("failed", "third_party", "timeout", "logistics"),
