@@ -139,3 +139,38 @@ def heat_class(availability: float | None) -> str:
     if availability >= 0.5:
         return "h-major"
     return "h-down"
+
+
+@dataclass
+class LineChart:
+    """A small time-series chart with both axes: ``lines[name]`` as Spark geometry inside the plot area."""
+
+    width: int
+    height: int
+    left: int  # plot area offset (room for the y labels)
+    plot_w: int
+    plot_h: int
+    series: list[tuple[str, Spark]]
+    y_ticks: list[tuple[float, str]]  # (y, label)
+    x_ticks: list[tuple[float, str]]  # (x, label)
+
+
+def line_chart(
+    series: dict[str, list[float | None]], labels: list[str], width: int = 320, height: int = 132, ticks: int = 3
+) -> LineChart:
+    """Lines of milliseconds over time buckets on one 0..nice-max scale, labelled in seconds."""
+    left, bottom, top = 40, 18, 6
+    plot_w, plot_h = width - left - 6, height - bottom - top
+    peak = max((v for vs in series.values() for v in vs if v is not None), default=0.0)
+    step = nice_step(peak or 1.0, ticks)
+    vmax = step * max(1, -(-peak // step))  # round the top up to a whole tick
+    # Same mapping as spark(): 2 px of air at the top and bottom of the plot.
+    y_ticks = [
+        (round(top + plot_h - 2 - (plot_h - 4) * k * step / vmax, 1), ms_label(k * step))
+        for k in range(int(vmax // step) + 1)
+    ]
+    lines = [(name, spark(values, vmax, plot_w, plot_h)) for name, values in series.items()]
+    n = len(labels)
+    every = max(1, -(-n // 3))
+    x_ticks = [(round(left + i * plot_w / max(n - 1, 1), 1), labels[i]) for i in range(0, n, every)]
+    return LineChart(width, height, left, plot_w, plot_h, lines, y_ticks, x_ticks)

@@ -14,7 +14,7 @@ from typing import Any
 
 from sqlalchemy import BigInteger, ColumnElement, and_, case, func, literal, literal_column, or_, select
 
-from reports.schema import Failure, Journey, Step, bin_value
+from reports.schema import Failure, Journey, Run, Step, bin_value
 from reports.store import Store
 
 NICE_WIDTHS = (300, 900, 1800, 3600, 3 * 3600, 6 * 3600, 12 * 3600, 86400, 7 * 86400)
@@ -67,12 +67,15 @@ def totals(store: Store, w: Window) -> tuple[int, int, int]:
 
 
 def availability(store: Store, w: Window) -> list[Any]:
-    """Rows (probe, profile, bucket, total, ok)."""
+    """Rows (probe, profile, location, bucket, total, ok); location is the run's ``location`` label
+    (each scheduler agent labels its runs), "" when unlabelled."""
     b = w.bucket().label("b")
+    location = func.coalesce(Run.labels["location"].as_string(), literal("")).label("location")
     query = (
-        select(Journey.probe, Journey.profile, b, func.count(), func.sum(case((Journey.ok, 1), else_=0)))
+        select(Journey.probe, Journey.profile, location, b, func.count(), func.sum(case((Journey.ok, 1), else_=0)))
+        .join(Run, Run.id == Journey.run_id)
         .where(w.where())
-        .group_by(Journey.probe, Journey.profile, b)
+        .group_by(Journey.probe, Journey.profile, location, b)
     )
     with store.read() as conn:
         return list(conn.execute(query))
@@ -100,6 +103,17 @@ def step_percentiles(store: Store, w: Window) -> list[tuple[str, str, int, int, 
         n = sum(count for _, count in bins)
         out.append((probe, step, bucket, n, _rank(bins, n, 50), _rank(bins, n, 95)))
     return out
+
+
+def step_order(store: Store, w: Window) -> dict[tuple[str, str], float]:
+    """(probe, step) → its mean position in the journey, to list steps in the order shoppers meet them."""
+    query = (
+        select(Step.probe, Step.name, func.avg(Step.idx))
+        .where(Step.started_epoch >= w.since, Step.started_epoch < w.until)
+        .group_by(Step.probe, Step.name)
+    )
+    with store.read() as conn:
+        return {(probe, name): float(idx) for probe, name, idx in conn.execute(query)}
 
 
 def _rank(bins: list[tuple[int, int]], n: int, p: int) -> float:

@@ -13,11 +13,13 @@ from datetime import UTC, datetime, timedelta, tzinfo
 from pathlib import Path
 from typing import Any
 
+from probes.result import Status
 from reports import charts, html, i18n, queries
 from reports.queries import Window
 from reports.store import Store
 
 MAX_INCIDENTS = 100  # most recent first; a flapping probe must not bury the page
+RECENT_RUNS = 20  # linked from the page (and written by the command)
 
 
 @dataclass
@@ -30,6 +32,8 @@ class HeatCell:
 @dataclass
 class AvailabilityRow:
     probe: str
+    profile: str
+    location: str
     parts: list[str]
     cells: list[HeatCell]
     total: int
@@ -41,8 +45,18 @@ class StepRow:
     probe: str
     step: str
     n: int
-    p50: charts.Spark
-    p95: charts.Spark
+    chart: charts.LineChart
+    p50: float | None  # latest bucket's
+    p95: float | None
+
+
+@dataclass
+class RunLink:
+    id: str
+    when: str
+    total: int
+    failed: int
+    link: str
 
 
 @dataclass
@@ -93,8 +107,12 @@ class TrendContext:
     availability: float | None
     cells: int  # buckets per strip (SVG width / 10)
     ticks: list[tuple[float, str]]
-    rows: list[AvailabilityRow]
-    steps: list[StepRow]
+    rows: list[AvailabilityRow]  # worst availability first
+    steps: list[tuple[str, list[StepRow]]]  # per probe, steps in journey order
+    probes: list[str]  # for the filters
+    profiles: list[str]
+    locations: list[str]
+    recent_runs: list[RunLink]
     causes: charts.Columns
     cause_totals: list[tuple[str, str, int, str]]  # (category, label, failures, colour)
     dependencies: list[DependencyRow]
@@ -123,6 +141,10 @@ def _when(epoch: int, tz: tzinfo | None) -> str:
 
 def _link(run_id: str, journey_id: str, lang: str) -> str:
     return f"{html.run_report_name(run_id, lang)}#{html.anchor(journey_id)}"
+
+
+def _not_ok(counts: dict[str, int]) -> int:
+    return sum(n for status, n in counts.items() if not Status(status).ok)
 
 
 def _strip(w: Window, labels: list[str], ratio: dict[int, tuple[int, int]]) -> list[HeatCell]:
@@ -184,27 +206,40 @@ def context(
     labels = [_label(w, w.first + i, tz) for i in range(w.count)]
     runs, journeys, ok = queries.totals(store, w)
 
-    series: dict[tuple[str, str], dict[int, tuple[int, int]]] = {}
+    series: dict[tuple[str, str, str], dict[int, tuple[int, int]]] = {}
     bucket_totals: dict[int, int] = {}
-    for probe, profile, bucket, total, good in queries.availability(store, w):
-        series.setdefault((probe, profile), {})[bucket] = (good or 0, total)
+    for probe, profile, location, bucket, total, good in queries.availability(store, w):
+        known = series.setdefault((probe, profile, location or ""), {}).get(bucket, (0, 0))
+        series[(probe, profile, location or "")][bucket] = (known[0] + (good or 0), known[1] + total)
         bucket_totals[bucket] = bucket_totals.get(bucket, 0) + total
     rows = []
-    for (probe, profile), ratio in sorted(series.items()):
+    for (probe, profile, location), ratio in series.items():
         good = sum(g for g, _ in ratio.values())
         total = sum(n for _, n in ratio.values())
-        rows.append(AvailabilityRow(probe, profile.split("/"), _strip(w, labels, ratio), total, good / total))
+        cells = _strip(w, labels, ratio)
+        rows.append(AvailabilityRow(probe, profile, location, profile.split("/"), cells, total, good / total))
+    rows.sort(key=lambda r: (r.availability, r.probe, r.profile, r.location))  # the rows to look at come first
 
     timings: dict[tuple[str, str], dict[int, tuple[int, float, float]]] = {}
     for probe, step, bucket, n, p50, p95 in queries.step_percentiles(store, w):
         timings.setdefault((probe, step), {})[bucket] = (n, p50, p95)
-    steps = []
-    for (probe, step), by_bucket in sorted(timings.items()):
+    order = queries.step_order(store, w)
+    by_probe: dict[str, list[StepRow]] = {}
+    for (probe, step), by_bucket in sorted(timings.items(), key=lambda kv: (kv[0][0], order.get(kv[0], 0), kv[0][1])):
         p50s = [by_bucket.get(w.first + i, (0, None, None))[1] for i in range(w.count)]
         p95s = [by_bucket.get(w.first + i, (0, None, None))[2] for i in range(w.count)]
-        top = max(v for v in p95s if v is not None)
         n = sum(v[0] for v in by_bucket.values())
-        steps.append(StepRow(probe, step, n, charts.spark(p50s, top), charts.spark(p95s, top)))
+        chart = charts.line_chart({"p95": p95s, "p50": p50s}, labels)
+        last50 = next((v for v in reversed(p50s) if v is not None), None)
+        last95 = next((v for v in reversed(p95s) if v is not None), None)
+        by_probe.setdefault(probe, []).append(StepRow(probe, step, n, chart, last50, last95))
+    recent = [
+        RunLink(r.id, html.local(r.started_at, tz, "%m-%d %H:%M"), r.total, _not_ok(r.counts), "")
+        for r in store.runs(limit=RECENT_RUNS, since=datetime.fromtimestamp(w.since, UTC))
+        if r.started_at.timestamp() < w.until
+    ]
+    for r in recent:
+        r.link = html.run_report_name(r.id, lang)
 
     by_cause: dict[str, list[int]] = {}
     for bucket, category, n in queries.failures_by_cause(store, w):
@@ -248,7 +283,7 @@ def context(
         for row in queries.latest_failures(store, w)
     ]
     incidents = _incidents(store, w, lang, tz)[:MAX_INCIDENTS]
-    linked = sorted({f.run_id for f in latest} | {i.run_id for i in incidents})
+    linked = sorted({f.run_id for f in latest} | {i.run_id for i in incidents} | {r.id for r in recent})
     return TrendContext(
         since=datetime.fromtimestamp(w.since, UTC).astimezone(tz).strftime("%Y-%m-%d %H:%M"),
         until=datetime.fromtimestamp(w.until, UTC).astimezone(tz).strftime("%Y-%m-%d %H:%M %Z"),
@@ -257,9 +292,13 @@ def context(
         journeys=journeys,
         availability=ok / journeys if journeys else None,
         cells=w.count,
-        ticks=charts.axis_ticks(labels, 100),  # x in % of the strip's width
+        ticks=charts.axis_ticks(labels, 100, 4),  # x in % of the strip's width
         rows=rows,
-        steps=steps,
+        steps=list(by_probe.items()),
+        probes=sorted({r.probe for r in rows} | set(by_probe)),
+        profiles=sorted({r.profile for r in rows}),
+        locations=sorted({r.location for r in rows if r.location}),
+        recent_runs=recent,
         causes=charts.stacked_columns(by_cause, labels, {k: label for k, label, _, _ in cause_totals}),
         cause_totals=cause_totals,
         dependencies=dependencies,

@@ -105,7 +105,32 @@ def test_trend_page_reads_back_in_chromium(store: Store, tmp_path: Path, page: P
     # Every link points at a run report the command will write, and at the journey inside it.
     links = page.locator("#latest a, #incidents a").evaluate_all("a => a.map(x => x.getAttribute('href'))")
     assert links and all(link.startswith("run-sched-") and "#j-" in link for link in links)
-    assert {link.split("#")[0] for link in links} == {html.run_report_name(r, "zh") for r in ctx.linked_runs}
+    runs = page.locator("#recent-runs a").evaluate_all("a => a.map(x => x.getAttribute('href'))")
+    assert len(runs) == trend.RECENT_RUNS and runs[0] == html.run_report_name("sched-20261111-054500", "zh")
+    every = {link.split("#")[0] for link in links + runs}
+    assert every == {html.run_report_name(r, "zh") for r in ctx.linked_runs}
+
+
+def test_worst_rows_first_steps_in_journey_order_charts_with_axes(store: Store, tmp_path: Path, page: Page) -> None:
+    path, ctx = trend.write(store, timedelta(hours=10), tmp_path, "en", tz=UTC, now=NOW)
+    shares = [r.availability for r in ctx.rows]
+    assert shares == sorted(shares) and shares[0] < 1  # the failing rows are on top, not buried
+    steps = {probe: [s.step for s in rows] for probe, rows in ctx.steps}
+    assert steps == {probe: [name for name, *_ in plan] for probe, plan in sample.PROBES.items()}
+    page.goto(path.as_uri())
+    chart = page.locator("#timing section[data-probe=path_video] .chart").first
+    assert chart.get_attribute("data-step") == "open_video"
+    ticks = chart.locator("svg text").all_text_contents()
+    assert ticks[0] == "0 s" and any(t.endswith(" s") and t != "0 s" for t in ticks)  # y axis with units
+    assert any(t.startswith("11-1") for t in ticks)  # x axis: time labels
+    assert chart.locator("polyline[stroke-dasharray]").count() >= 1  # p95 dashed beside p50
+    # The probe filter hides other probes' rows and charts.
+    page.select_option("#f-probe", "path_live")
+    visible = page.locator("#availability-table tr[data-probe]:visible").evaluate_all(
+        "r => r.map(x => x.dataset.probe)"
+    )
+    assert visible and set(visible) == {"path_live"}
+    assert page.locator("#timing section:visible").count() == 1
 
 
 def test_english_trend_and_empty_window(store: Store, tmp_path: Path, page: Page) -> None:

@@ -54,7 +54,7 @@ def test_availability_counts_match_python(history) -> None:
         cell = expected[(j.probe, j.profile, _bucket(w, j))]
         cell[0] += 1
         cell[1] += j.status.ok
-    got = {(p, pr, b): [n, ok] for p, pr, b, n, ok in queries.availability(store, w)}
+    got = {(p, pr, b): [n, ok] for p, pr, _loc, b, n, ok in queries.availability(store, w)}
     assert got == dict(expected)
     assert queries.totals(store, w) == (40, len(journeys), sum(j.status.ok for j in journeys))
 
