@@ -74,9 +74,9 @@ def test_double11_outage_compressed_is_detected_and_shown_in_the_trend_report(
     from reports import trend
     from reports.store import Store
     from scheduler.config import parse
-    from scheduler.receivers import wait_until
     from scheduler.records import Records
     from scheduler.service import Service
+    from tests.support.receivers import wait_until
 
     for name, value in DEMO_SECRETS.items():
         monkeypatch.setenv(name, value)
