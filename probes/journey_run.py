@@ -15,6 +15,7 @@ from probes.outcome import verdict
 from probes.recorder import Recorder
 from probes.reporter import JourneyStart
 from probes.result import Artefact, Cause, FailurePoint, JourneyResult, Status, StepResult
+from probes.tracing import MODES, TraceMode
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser
@@ -49,6 +50,7 @@ class JourneyRun:
         self.page: Any = None
         self.recorder: Recorder | None = None
         self.emulation: Any = None
+        self.tracing: TraceMode | None = None  # set in open(): whether this attempt records a trace
         self._duration_ms: float | None = None
         self.start = JourneyStart(self.id, nodeid, item.probe, self.profile_label, session.worker, self.started_at)
 
@@ -60,8 +62,9 @@ class JourneyRun:
         self.context = get_browser().new_context(**context_options(self.item.profile))
         self.context.set_default_timeout(settings.action_timeout_ms)
         self.context.set_default_navigation_timeout(max(30_000.0, settings.action_timeout_ms))
-        if settings.trace != "off":
-            self.context.tracing.start(screenshots=True, snapshots=True)
+        self.tracing = MODES[settings.trace] if MODES[settings.trace].records(self.attempt) else None
+        if self.tracing is not None:
+            self.context.tracing.start(screenshots=self.tracing.screenshots, snapshots=self.tracing.snapshots)
         self.page = self.context.new_page()
         self.recorder = Recorder(self.context, self.page, settings.artefacts, self.rel_dir)
         self.emulation = Emulation(self.item.profile, self.context, self.page)
@@ -108,14 +111,9 @@ class JourneyRun:
             self.status = Status.PASSED
         if self.emulation is not None:
             self.emulation.close()
-        keep_trace = (
-            self.session.settings.trace == "on"
-            or (self.session.settings.trace == "retain-on-failure" and not self.status.ok)
-            or self.status is Status.ERROR
-        )
         try:
-            if self.context is not None and self.session.settings.trace != "off":
-                if keep_trace:
+            if self.context is not None and self.tracing is not None:
+                if self.tracing.keeps(self.status.ok):
                     path = self.dir / "trace.zip"
                     self.dir.mkdir(parents=True, exist_ok=True)
                     self.context.tracing.stop(path=str(path))

@@ -22,6 +22,8 @@ from probes import coexist
 from probes.reporter import JourneyStart, Reporters, Run, available
 from probes.result import JourneyResult
 from probes.session import ProbeSession, Settings, new_run_id, worker_id
+from probes.tracing import DEFAULT as DEFAULT_TRACING
+from probes.tracing import MODES
 
 JOURNEY_PROPERTY = "orderprobe.journey"
 START_PROPERTY = "orderprobe.start"
@@ -46,9 +48,11 @@ def pytest_addoption(parser: pytest.Parser, pluginmanager: pytest.PytestPluginMa
     group.addoption("--artefacts", default="var/artefacts", metavar="DIR", help="screenshots, traces, events")
     group.addoption(
         "--tracing",
-        choices=("on", "off", "retain-on-failure"),
-        default="retain-on-failure",
-        help="Playwright trace per journey (pytest owns --trace; `orderprobe run --trace` maps here)",
+        choices=tuple(MODES),
+        default=DEFAULT_TRACING,
+        help="Playwright trace per journey: "
+        + "; ".join(f"{m.name}: {m.summary}" for m in MODES.values())
+        + " (pytest owns --trace)",
     )
     group.addoption("--run-id", help="group journeys under this run id (default: generated)")
     group.addoption("--retries", type=int, default=0, help="retry a failed journey N times; a later pass is 'flaky'")

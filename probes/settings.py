@@ -20,7 +20,7 @@ class Settings:
     profile_dirs: tuple[Path, ...]
     results: str | None
     artefacts: Path
-    trace: str  # on | off | retain-on-failure
+    trace: str  # a probes.tracing mode name
     retries: int
     action_timeout_ms: float
     dependencies: dict[str, str]
