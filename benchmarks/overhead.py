@@ -25,6 +25,7 @@ from playwright.sync_api import sync_playwright
 from benchmarks.harness import LAN, session_for
 from benchmarks.storefront import Storefront, checkout
 from probes.browser import launch_options
+from probes.emulation import context_options
 from probes.journey_run import JourneyRun
 from probes.target import Target
 from probes.tracing import MODES
@@ -42,22 +43,53 @@ def test_heavy_checkout(journey, page, target, n):
 """
 
 
-def _bare(browser, options: dict, url: str) -> float:
-    t0 = time.perf_counter()
+def tree_cpu() -> float:
+    """CPU seconds used so far by this process and every live descendant (driver, Chromium).
+
+    Wall time on a shared machine moves with other people's load; the CPU a journey costs
+    the process tree barely does, so both are reported."""
+    tick = os.sysconf("SC_CLK_TCK")
+    parents: dict[int, int] = {}
+    cpu: dict[int, float] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:  # the process ended while we looked
+            continue
+        pid = int(stat.parent.name)
+        parents[pid] = int(fields[1])
+        cpu[pid] = (int(fields[11]) + int(fields[12])) / tick
+    mine, total = {os.getpid()}, 0.0
+    changed = True
+    while changed:
+        changed = False
+        for pid, parent in parents.items():
+            if parent in mine and pid not in mine:
+                mine.add(pid)
+                changed = True
+    for pid in mine:
+        total += cpu.get(pid, 0.0)
+    return total
+
+
+def _measure(journey) -> tuple[float, float]:
+    c0, t0 = tree_cpu(), time.perf_counter()
+    journey()
+    return time.perf_counter() - t0, tree_cpu() - c0
+
+
+def _bare(browser, options: dict, url: str) -> None:
     context = browser.new_context(**options)
     checkout(context.new_page(), url)
     context.close()
-    return time.perf_counter() - t0
 
 
-def _harness(browser, session, item, target: Target) -> float:
-    t0 = time.perf_counter()
+def _harness(browser, session, item, target: Target) -> None:
     run = JourneyRun(session, "bench::heavy", item, target)
     run.open(lambda: browser)
     checkout(run.page, target.base_url, run.journey.step)
     run.conclude(None, when="call")
     run.close()
-    return time.perf_counter() - t0
 
 
 def _spread(values: list[float], base: float) -> str:
@@ -70,22 +102,26 @@ def per_mode(tmp: Path, shop: Storefront, rounds: int) -> None:
     item = MatrixItem(probe="heavy_checkout", profile=profile)
     target = Target(shop.url, {})
     sessions = {name: session_for(tmp, name) for name in MODES}
-    times: dict[str, list[float]] = {"bare": [], **{name: [] for name in sessions}}
+    times: dict[str, list[tuple[float, float]]] = {"bare": [], **{name: [] for name in sessions}}
     with sync_playwright() as pw:
         browser = pw.chromium.launch(**launch_options())
-        options = item.profile.context_options()
+        options = context_options(item.profile)
         _bare(browser, options, shop.url)  # warm the browser and the shop
         for _ in range(rounds):
-            times["bare"].append(_bare(browser, options, shop.url))
+            times["bare"].append(_measure(lambda: _bare(browser, options, shop.url)))
             for name, session in sessions.items():
-                times[name].append(_harness(browser, session, item, target))
+                times[name].append(_measure(lambda s=session: _harness(browser, s, item, target)))
         browser.close()
-    base = statistics.median(times["bare"])
-    print(f"heavy storefront, 8-step checkout, {rounds} interleaved rounds; bare Playwright median {base * 1000:.0f} ms")
+    wall = statistics.median(t[0] for t in times["bare"])
+    cpu = statistics.median(t[1] for t in times["bare"])
+    print(f"heavy storefront, 8-step checkout, {rounds} interleaved rounds; "
+          f"bare Playwright median {wall * 1000:.0f} ms wall, {cpu * 1000:.0f} ms CPU (process tree)")  # fmt: skip
+    print(f"  {'':<34} {'wall time, ratio to bare':<34} CPU time, ratio to bare")
     for name, values in times.items():
         if name != "bare":
-            note = " (default: a first attempt records nothing)" if name == "on-first-retry" else ""
-            print(f"  --tracing {name:<24} {_spread(values, base)}{note}")
+            note = "  ← default (a first attempt records nothing)" if name == "on-first-retry" else ""
+            print(f"  --tracing {name:<24} {_spread([v[0] for v in values], wall):<34} "
+                  f"{_spread([v[1] for v in values], cpu)}{note}")  # fmt: skip
 
 
 def parallel(tmp: Path, shop: Storefront, journeys: int) -> None:
@@ -111,7 +147,8 @@ def parallel(tmp: Path, shop: Storefront, journeys: int) -> None:
     serial = rows["0"][0]
     print(f"orderprobe run, {journeys} heavy journeys, {cores} cores:")
     for workers, (wall, cpu, server) in rows.items():
-        print(f"  -n {workers}: wall {wall:6.1f} s  ×{serial / wall:.2f} of serial (ideal ×{1 if workers == '0' else 2}) "
+        ideal = 1 if workers == "0" else 2
+        print(f"  -n {workers}: wall {wall:6.1f} s  ×{serial / wall:.2f} of serial (ideal ×{ideal}) "
               f"· CPU: probes+browsers {cpu:6.1f} s, shop {server:4.1f} s, "
               f"busy {(cpu + server) / wall / cores:4.0%} of {cores} cores")  # fmt: skip
 

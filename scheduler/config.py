@@ -23,6 +23,7 @@ from pydantic import (
     model_validator,
 )
 
+from probes.tracing import MODES as TRACE_MODES
 from profiles.source import Frozen
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$")
@@ -90,6 +91,10 @@ class JobConfig(Frozen):
     cron: str | None = None
     timezone: str = "Asia/Shanghai"
     timeout: Seconds = 600
+    # A monitor retries a failed journey once: a blip is recorded as flaky, not alerted, and
+    # the retry records the Playwright trace (the default --tracing on-first-retry).
+    retries: int = Field(1, ge=0, le=5)
+    tracing: str = "on-first-retry"
     misfire_grace: Seconds = 60
     labels: dict[str, str] = Field(default_factory=dict)
     alert: AlertRule = Field(default_factory=AlertRule)
@@ -101,6 +106,13 @@ class JobConfig(Frozen):
     def _cron_parses(cls, value: str | None) -> str | None:
         if value is not None:
             CronTrigger.from_crontab(value)  # ValueError names the bad field of the expression
+        return value
+
+    @field_validator("tracing")
+    @classmethod
+    def _tracing_mode(cls, value: str) -> str:
+        if value not in TRACE_MODES:
+            raise ValueError(f"unknown tracing mode {value!r}; one of: {', '.join(TRACE_MODES)}")
         return value
 
     @field_validator("timezone")

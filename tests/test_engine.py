@@ -122,7 +122,7 @@ def test_payment_fault_fails_at_pay_with_evidence_and_healthy_shop_passes(pytest
     assert passed.artefacts == []  # nothing kept for a passing journey (trace discarded)
     assert not (pytester.path / "art" / passed.run_id / passed.nodeid.split("::")[-1]).exists()
 
-    broken, failed = run_probes(pytester, "--label=fault=payment_down")
+    broken, failed = run_probes(pytester, "--label=fault=payment_down", "--tracing=retain-on-failure")
     broken.assert_outcomes(failed=1)
     journey = next(iter(failed.values()))
     assert journey.status is Status.FAILED
@@ -137,6 +137,22 @@ def test_payment_fault_fails_at_pay_with_evidence_and_healthy_shop_passes(pytest
         path = pytester.path / "art" / artefact.path
         assert path.stat().st_size == artefact.bytes > 0
     assert failure.screenshot == kinds["screenshot"].path and failure.trace == kinds["trace"].path
+
+
+def test_by_default_a_first_attempt_keeps_evidence_without_a_trace_and_its_retry_records_one(pytester):
+    """--tracing on-first-retry: trace snapshots cost the most on heavy pages, so a first attempt
+    records none; its failure still has the step, failed requests and a screenshot."""
+    pytester.makepyfile(test_pay=PAY_PROBE)
+    result, journeys = run_probes(pytester, "--label=fault=payment_down", "--retries=1")
+    result.assert_outcomes(failed=1)
+    retry = next(iter(journeys.values()))
+    assert retry.status is Status.FAILED and retry.attempt == 2
+    first = retry.previous_attempts[0]
+    assert first.failure.step == "pay" and first.failure.trace is None
+    assert any(r.status == 503 for r in first.failure.failed_requests)
+    assert first.failure.screenshot and "trace" not in {a.kind for a in first.artefacts}
+    trace = next(a for a in retry.artefacts if a.kind == "trace")
+    assert retry.failure.trace == trace.path and (pytester.path / "art" / trace.path).stat().st_size > 0
 
 
 def test_expectations_blocked_is_a_pass_and_unexpected_success_fails(pytester):

@@ -42,6 +42,8 @@ def test_a_good_file_loads_with_durations_in_seconds_and_defaults() -> None:
     assert night.cron == "*/10 8-23 * * *" and night.every is None
     assert config.channels["oncall"].type == "dingtalk"
     assert config.metrics.host == "127.0.0.1"  # loopback unless asked
+    # a monitor retries once, and only the retry records a Playwright trace
+    assert (smoke.retries, smoke.tracing) == (1, "on-first-retry")
     with pytest.raises(ValueError):
         smoke.every = 1  # frozen
 
@@ -69,6 +71,7 @@ def _error(text: str, environ: dict[str, str] | None = None) -> str:
         ("    matrix: smoke\n", "    matrix: smoke\n    colour: red\n", "bad.yaml:11: jobs[0].colour: Extra inputs"),
         ("  - id: night", "  - id: smoke", "bad.yaml:9: jobs: job id 'smoke' is used twice"),
         ("    every: 5m\n", "", "bad.yaml:9: jobs[0]: give exactly one trigger"),
+        ("    timeout: 4m", "    timeout: 4m\n    tracing: always", "bad.yaml:13: jobs[0].tracing: unknown tracing mode"),
     ],
 )
 def test_bad_files_are_refused_with_file_line_and_field(old: str, new: str, expected: str) -> None:
