@@ -71,7 +71,7 @@ def _error(text: str, environ: dict[str, str] | None = None) -> str:
         ("    matrix: smoke\n", "    matrix: smoke\n    colour: red\n", "bad.yaml:11: jobs[0].colour: Extra inputs"),
         ("  - id: night", "  - id: smoke", "bad.yaml:9: jobs: job id 'smoke' is used twice"),
         ("    every: 5m\n", "", "bad.yaml:9: jobs[0]: give exactly one trigger"),
-        ("    timeout: 4m", "    timeout: 4m\n    tracing: always", "bad.yaml:13: jobs[0].tracing: unknown tracing mode"),
+        ("    timeout: 4m", "    timeout: 4m\n    tracing: all", "bad.yaml:13: jobs[0].tracing: unknown tracing mode"),
     ],
 )
 def test_bad_files_are_refused_with_file_line_and_field(old: str, new: str, expected: str) -> None:
