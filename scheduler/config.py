@@ -13,25 +13,23 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-import yaml
 from apscheduler.triggers.cron import CronTrigger
 from pydantic import (
     BeforeValidator,
     Field,
-    ValidationError,
     field_validator,
     model_validator,
 )
 
 from probes.tracing import MODES as TRACE_MODES
-from profiles.source import Frozen
+from profiles.source import Document, Frozen, SourceError
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$")
 _UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, None: 1}
 _ID = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"
 
 
-class ScheduleError(ValueError):
+class ScheduleError(SourceError):
     """A schedule file that cannot be run; the message names file, line and field."""
 
 
@@ -225,30 +223,6 @@ class ScheduleConfig(Frozen):
 # ---------------------------------------------------------------- loading with lines
 
 
-def _is_tag(node: yaml.Node | None, part: int | str) -> bool:
-    if not isinstance(node, yaml.MappingNode):
-        return False
-    return any(k.value == "type" and getattr(v, "value", None) == part for k, v in node.value)
-
-
-def _locate(root: yaml.Node | None, loc: tuple[int | str, ...]) -> tuple[int, str]:
-    """Follow a pydantic error location through the YAML node tree: (line, dotted field)."""
-    node, line, field = root, (root.start_mark.line + 1 if root is not None else 1), ""
-    for i, part in enumerate(loc):
-        child = None
-        if isinstance(node, yaml.MappingNode):
-            child = next((v for k, v in node.value if k.value == part), None)
-        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value):
-            child = node.value[part]
-        if child is None and (i < len(loc) - 1 or _is_tag(node, part)):
-            continue  # a union tag such as 'feishu' in the loc: no node of its own
-        field += f"[{part}]" if isinstance(part, int) else (f".{part}" if field else str(part))
-        if child is None:
-            break  # a missing field: the enclosing mapping's line is the best there is
-        node, line = child, child.start_mark.line + 1
-    return line, field
-
-
 def _catalogue_errors(jobs: list, catalogue: Any) -> list[tuple[tuple, str]]:
     """Matrix and profile names must exist in the profile catalogue (``profiles.catalogue``)."""
     errors = []
@@ -326,7 +300,7 @@ def _without(data: dict, disabled: list[str]) -> dict:
     return {**data, "channels": channels, "jobs": jobs}
 
 
-def _disabled_warning(data: dict, name: str, source: str, root: yaml.Node | None) -> str:
+def _disabled_warning(data: dict, name: str, doc: Document) -> str:
     names = [v for _, v in _env_vars(data["channels"][name])]
     users = [
         str(job.get("id"))
@@ -334,10 +308,9 @@ def _disabled_warning(data: dict, name: str, source: str, root: yaml.Node | None
         if isinstance(job, dict) and isinstance(alert := job.get("alert"), dict)
         and any(name in (alert.get(k) or ()) for k in ("channels", "low_urgency"))
     ]  # fmt: skip
-    line, field = _locate(root, ("channels", name))
     unset = ", ".join(names)
     jobs = f"; alerts of {', '.join(users)} will not go there" if users else ""
-    return f"{source}:{line}: {field}: disabled, {unset} {'is' if len(names) == 1 else 'are'} not set{jobs}"
+    return str(doc.problem(("channels", name), f"disabled, {unset} {'is' if len(names) == 1 else 'are'} not set{jobs}"))
 
 
 def parse(
@@ -349,38 +322,24 @@ def parse(
     must exist), so a run never fails on them. With ``environ``, a channel none of whose env vars
     is set is disabled (dropped, with a line in ``warnings``); one with only some of them set is refused.
     """
-    try:
-        root = yaml.compose(text)
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"{source}:{mark.line + 1}" if mark else source
-        raise ScheduleError(f"{where}: not valid YAML: {getattr(exc, 'problem', exc)}") from None
-    if not isinstance(data, dict):
-        raise ScheduleError(f"{source}:1: a schedule file is a mapping with `jobs:` (and `channels:`, …)")
-    problems: list[tuple[tuple, str]] = []
-    disabled = _unconfigured(data, environ)
-    warnings = [_disabled_warning(data, name, source, root) for name in disabled]
-    try:
-        config = ScheduleConfig.model_validate({**_without(data, disabled), "source": source, "warnings": warnings})
-    except ValidationError as exc:
-        problems = [(tuple(e["loc"]), e["msg"].removeprefix("Value error, ")) for e in exc.errors()]
-        config = None
-    problems += _reference_errors(data, environ, disabled)
-    if catalogue is not None and isinstance(data.get("jobs"), list):
-        problems += _catalogue_errors(data["jobs"], catalogue)
-    if problems:
-        located = sorted((*_locate(root, loc), msg) for loc, msg in problems)
-        lines = [f"{source}:{line}: {field or '(file)'}: {msg}" for line, field, msg in located]
-        raise ScheduleError("\n".join(lines))
-    assert config is not None
-    return config
+    return _validate(Document(text=text, name=source, what="schedule file"), environ, catalogue)
 
 
 def load(path: str | Path, environ: dict[str, str] | None = None, catalogue: Any = None) -> ScheduleConfig:
-    path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ScheduleError(f"{path}: cannot read schedule file: {exc.strerror}") from None
-    return parse(text, str(path), environ, catalogue)
+    return _validate(Document(Path(path), what="schedule file"), environ, catalogue)
+
+
+def _validate(doc: Document, environ: dict[str, str] | None, catalogue: Any) -> ScheduleConfig:
+    data = doc.mapping("a schedule file is a mapping with `jobs:` (and `channels:`, …)")
+    doc.check(ScheduleError)
+    assert data is not None
+    disabled = _unconfigured(data, environ)
+    warnings = [_disabled_warning(data, name, doc) for name in disabled]
+    config = doc.validate(ScheduleConfig, {**_without(data, disabled), "source": doc.name, "warnings": warnings})
+    problems = _reference_errors(data, environ, disabled)
+    if catalogue is not None and isinstance(data.get("jobs"), list):
+        problems += _catalogue_errors(data["jobs"], catalogue)
+    doc.problems += [doc.problem(loc, message) for loc, message in problems]
+    doc.check(ScheduleError)
+    assert config is not None
+    return config

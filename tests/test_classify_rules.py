@@ -147,7 +147,7 @@ BAD = [
     ),  # fmt: skip
     ("missing-when", "rules:\n  - id: a\n    category: system\n", 2, "rules[0].when"),
     ("bad-id", "rules:\n  - id: 'has space'\n    category: system\n    when: {}\n", 2, "rules[0].id"),
-    ("yaml-syntax", "rules:\n  - id: a\n    when: {text: [x\n", 4, "not valid YAML"),
+    ("yaml-syntax", "rules:\n  - id: a\n    when: {text: [x\n", 4, "invalid YAML"),
     ("not-a-mapping", "- just\n- a list\n", 1, "a rules file is a mapping"),
     ("disable-unknown", "disable: [no.such.rule]\n", 1, "disable[0]"),
     ("after-unknown", "rules:\n  - id: a\n    category: system\n    after: nope\n    when: {}\n", 4, "rules[0].after"),

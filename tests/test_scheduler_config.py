@@ -65,11 +65,15 @@ def _error(text: str, environ: dict[str, str] | None = None) -> str:
         ("    timeout: 4m", "    timeout: 0s", "bad.yaml:12: jobs[0].timeout: Input should be greater than 0"),
         ("remind_every: 1h}", "remind_every: 1h, open_after: 0}", "bad.yaml:14: jobs[0].alert.open_after:"),
         ("channels: [oncall]", "channels: [oncal]", "bad.yaml:14: jobs[0].alert.channels[0]: unknown channel 'oncal'"),
-        ("type: dingtalk", "type: dingding", "bad.yaml:4: channels.oncall: Input tag 'dingding'"),
+        ("type: dingtalk", "type: dingding", "bad.yaml:3: channels.oncall: Input tag 'dingding'"),
         ('cron: "*/10 8-23 * * *"', 'cron: "*/10 8-25 * * *"', "bad.yaml:18: jobs[1].cron:"),
         ("timezone: Asia/Urumqi", "timezone: Mars/Olympus", "bad.yaml:19: jobs[1].timezone: unknown time zone"),
-        ("    matrix: smoke\n", "    matrix: smoke\n    colour: red\n", "bad.yaml:11: jobs[0].colour: Extra inputs"),
-        ("  - id: night", "  - id: smoke", "bad.yaml:9: jobs: job id 'smoke' is used twice"),
+        (
+            "    matrix: smoke\n",
+            "    matrix: smoke\n    colour: red\n",
+            "bad.yaml:11: jobs[0].colour: unknown field",
+        ),
+        ("  - id: night", "  - id: smoke", "bad.yaml:8: jobs: job id 'smoke' is used twice"),
         ("    every: 5m\n", "", "bad.yaml:9: jobs[0]: give exactly one trigger"),
         ("    timeout: 4m", "    timeout: 4m\n    tracing: all", "bad.yaml:13: jobs[0].tracing: unknown tracing mode"),
     ],
@@ -102,11 +106,11 @@ def test_a_channel_with_none_of_its_env_vars_set_is_disabled_with_one_warning() 
     )
     nothing_set = parse(GOOD, "good.yaml", {})
     assert nothing_set.channels == {} and len(nothing_set.warnings) == 2
-    assert nothing_set.warnings[0].startswith("good.yaml:4: channels.oncall: disabled, OP_DING_URL, OP_DING_SECRET are")
+    assert nothing_set.warnings[0].startswith("good.yaml:3: channels.oncall: disabled, OP_DING_URL, OP_DING_SECRET are")
 
 
 def test_not_yaml_and_not_a_mapping() -> None:
-    assert _error("jobs: [\n  - id: x\n").startswith("bad.yaml:2: not valid YAML")
+    assert _error("jobs: [\n  - id: x\n").startswith("bad.yaml:2: invalid YAML")
     assert _error("- just\n- a list\n") == "bad.yaml:1: a schedule file is a mapping with `jobs:` (and `channels:`, …)"
 
 

@@ -22,10 +22,9 @@ from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-import yaml
-from pydantic import Field, PlainValidator, ValidationError, field_validator
+from pydantic import Field, PlainValidator, field_validator
 
-from profiles.source import Frozen
+from profiles.source import Document, Frozen, Loc, SourceError
 from profiles.taxonomy import Category
 
 # Package data, not a path beside the source: it is found wherever the package is installed (zip, wheel).
@@ -35,11 +34,10 @@ PLACEHOLDERS = frozenset(
     + ("error_type", "action", "locator")
 )
 API_TYPES = ("", "document", "xhr", "fetch")  # requests whose failure breaks a page (not images, fonts…)
-_YAML = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when present: ~10× faster
 NET_ERROR = re.compile(r"(?:net::)?(ERR_[A-Z0-9_]+)(?: at (\S+))?")
 
 
-class RulesError(ValueError):
+class RulesError(SourceError):
     """A rules file that cannot be used; the message names file, line and field."""
 
 
@@ -165,58 +163,22 @@ class RulesFile(Frozen):
 # ------------------------------------------------------------------ loading with lines
 
 
-def _locate(root: yaml.Node | None, loc: Sequence[int | str]) -> tuple[int, str]:
-    """Follow a pydantic error location through the YAML node tree: (line, dotted field)."""
-    node, line, where = root, (root.start_mark.line + 1 if root is not None else 1), ""
-    for part in loc:
-        part = {"any_": "any", "not_": "not"}.get(part, part) if isinstance(part, str) else part
-        child = None
-        if isinstance(node, yaml.MappingNode):
-            child = next((v for k, v in node.value if k.value == part), None)
-        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value):
-            child = node.value[part]
-        elif node is not None:
-            continue  # a union branch name in the loc: no node of its own
-        where += f"[{part}]" if isinstance(part, int) else (f".{part}" if where else str(part))
-        if child is None:
-            break  # a missing field: the enclosing mapping's line is the best there is
-        node, line = child, child.start_mark.line + 1
-    return line, where
-
-
 @dataclass
 class _Source:
-    path: Path | Traversable
-    root: yaml.Node | None
+    doc: Document
     file: RulesFile
 
-    def error(self, loc: Sequence[int | str], problem: str) -> RulesError:
-        line, where = _locate(self.root, loc)
-        return RulesError(f"{self.path}:{line}: {where or '(file)'}: {problem}")
+    def error(self, loc: Loc, problem: str) -> RulesError:
+        return RulesError([self.doc.problem(loc, problem)])
 
 
 def read_rules(path: Path | Traversable) -> _Source:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise RulesError(f"{path}: cannot read rules file: {exc}") from None
-    loader = _YAML(text)  # one parse: the node tree keeps lines, the data is built from it
-    try:
-        root = loader.get_single_node()
-        data = loader.construct_document(root) if root is not None else None
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"{path}:{mark.line + 1}" if mark else str(path)
-        raise RulesError(f"{where}: not valid YAML: {getattr(exc, 'problem', exc)}") from None
-    finally:
-        loader.dispose()
-    if not isinstance(data, dict):
-        raise RulesError(f"{path}:1: a rules file is a mapping with `rules:` (and `dependencies:`)")
-    try:
-        return _Source(path, root, RulesFile.model_validate(data))
-    except ValidationError as exc:
-        problems = sorted((*_locate(root, e["loc"]), e["msg"].removeprefix("Value error, ")) for e in exc.errors())
-        raise RulesError("\n".join(f"{path}:{ln}: {where or '(file)'}: {msg}" for ln, where, msg in problems)) from None
+    doc = Document(path, what="rules file")
+    data = doc.mapping("a rules file is a mapping with `rules:` (and `dependencies:`)")
+    file = doc.validate(RulesFile, data) if data is not None else None
+    doc.check(RulesError)
+    assert file is not None
+    return _Source(doc, file)
 
 
 def assemble(builtin: _Source, users: Sequence[_Source]) -> list[Rule]:
@@ -225,7 +187,8 @@ def assemble(builtin: _Source, users: Sequence[_Source]) -> list[Rule]:
     for src in users:
         for i, rule in enumerate(src.file.rules):
             if rule.id in seen:
-                raise src.error(("rules", i, "id"), f"rule id {rule.id!r} is already defined in {seen[rule.id].path}")
+                where = seen[rule.id].doc.name
+                raise src.error(("rules", i, "id"), f"rule id {rule.id!r} is already defined in {where}")
             seen[rule.id] = src
     disabled = {d for src in users for d in src.file.disable}
     known = seen.keys() | {r.id for r in builtin.file.rules}
