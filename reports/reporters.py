@@ -65,5 +65,15 @@ class HtmlReporter(Reporter):
             duration=finished - run.started_at,
         )
         lang = run.settings.lang or i18n.default_lang()
-        ctx = run_report.build(summary, list(self.journeys.values()), run.settings.artefacts, lang)
+        journeys = list(self.journeys.values())
+        passes = {}
+        try:  # failures side by side with their last pass, when a store holds earlier runs
+            store = Store(run.settings.results or default_url())
+            try:
+                passes = run_report.last_passes(store, journeys)
+            finally:
+                store.close()
+        except Exception:  # no store or an unreadable one: the report stands without the comparison
+            pass
+        ctx = run_report.build(summary, journeys, run.settings.artefacts, lang, passes=passes)
         run.outputs["report"] = str(run_report.write_built(ctx, run.settings.reports, lang))

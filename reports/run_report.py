@@ -21,6 +21,7 @@ from reports.store import RunSummary, Store
 # Worst first: the journeys a reader must look at come first in the list and the grid cell.
 SEVERITY = [Status.FAILED, Status.ERROR, Status.FLAKY, Status.DEGRADED, Status.BLOCKED, Status.PASSED]
 RANK = {s.value: i for i, s in enumerate(SEVERITY)}
+WORTH_COMPARING = {Status.FAILED, Status.ERROR, Status.DEGRADED, Status.FLAKY}
 
 
 @dataclass
@@ -95,6 +96,24 @@ class AttemptView:
 
 
 @dataclass
+class VersusRow:
+    step: str
+    status: str  # this journey's step status ("" if this journey never reached it)
+    this_ms: float | None
+    pass_ms: float | None
+    delta_ms: float | None
+
+
+@dataclass
+class Versus:
+    run_id: str
+    link: str
+    when: str
+    duration_ms: float
+    rows: list[VersusRow]
+
+
+@dataclass
 class JourneyView:
     anchor: str
     probe: str
@@ -113,6 +132,7 @@ class JourneyView:
     totals: dict[str, int]
     conditions: list[tuple[str, str]]
     conditions_summary: str  # one line: each profile part's title
+    versus: Versus | None  # the last passing journey of the same probe × profile, step by step
     failure: FailureView | None
     attempts: list[AttemptView]
 
@@ -257,8 +277,38 @@ def _steps(j: JourneyResult) -> list[StepView]:
     ]
 
 
+def _versus(j: JourneyResult, last: JourneyResult, lang: str, tz: tzinfo | None) -> Versus:
+    mine = {s.name: s for s in j.steps}
+    theirs = {s.name: s for s in last.steps}
+    names = [*theirs, *(n for n in mine if n not in theirs)]  # the passing path's order, then what is new
+    rows = []
+    for name in names:
+        a, b = mine.get(name), theirs.get(name)
+        rows.append(
+            VersusRow(
+                name,
+                _step_status(j, a.status) if a else "",
+                a.duration_ms if a else None,
+                b.duration_ms if b else None,
+                a.duration_ms - b.duration_ms if a and b else None,
+            )
+        )
+    return Versus(
+        last.run_id,
+        f"{html.run_report_name(last.run_id, lang)}#{html.anchor(last.id)}",
+        html.local(last.started_at, tz, "%Y-%m-%d %H:%M"),
+        last.duration_ms,
+        rows,
+    )
+
+
 def journey_view(
-    j: JourneyResult, artefacts_dir: Path, lang: str, tz: tzinfo | None = None, inline: html.Inliner | None = None
+    j: JourneyResult,
+    artefacts_dir: Path,
+    lang: str,
+    tz: tzinfo | None = None,
+    inline: html.Inliner | None = None,
+    last_pass: JourneyResult | None = None,
 ) -> JourneyView:
     t = i18n.texts(lang)
     e = j.expectation
@@ -286,6 +336,7 @@ def journey_view(
         totals=totals,
         conditions=html.flatten(j.conditions),
         conditions_summary=_summary(j),
+        versus=_versus(j, last_pass, lang, tz) if last_pass else None,
         failure=_failure(j.failure, artefacts_dir, inline or html.Inliner(artefacts_dir), j.id, failed)
         if j.failure
         else None,
@@ -353,11 +404,27 @@ def context(store: Store, run_id: str, artefacts_dir: Path, lang: str, tz: tzinf
     run = store.run(run_id)
     if run is None:
         raise LookupError(f"no run {run_id!r} in the results store")
-    return build(run, store.journeys(run_id), artefacts_dir, lang, tz)
+    journeys = store.journeys(run_id)
+    return build(run, journeys, artefacts_dir, lang, tz, last_passes(store, journeys))
+
+
+def last_passes(store: Store, journeys: list[JourneyResult]) -> dict[str, JourneyResult]:
+    """For each journey that failed or slowed down: the last earlier journey of the same probe ×
+    profile that reached its goal, to read the two side by side."""
+    out = {}
+    for j in journeys:
+        if j.status in WORTH_COMPARING and (found := store.last_pass(j.probe, j.profile, j.started_at)):
+            out[j.id] = found
+    return out
 
 
 def build(
-    run: RunSummary, journeys: list[JourneyResult], artefacts_dir: Path, lang: str, tz: tzinfo | None = None
+    run: RunSummary,
+    journeys: list[JourneyResult],
+    artefacts_dir: Path,
+    lang: str,
+    tz: tzinfo | None = None,
+    passes: dict[str, JourneyResult] | None = None,
 ) -> RunContext:
     """The report's context from a run and its journeys, wherever they come from (the store,
     or the html reporter's own list at the end of a run)."""
@@ -382,7 +449,7 @@ def build(
         grid=grid,
         by_probe=_by_probe(probes, grid),
         causes=sorted(causes.items(), key=lambda kv: -kv[1]),
-        journeys=[journey_view(j, artefacts_dir, lang, tz, inline) for j in journeys],
+        journeys=[journey_view(j, artefacts_dir, lang, tz, inline, (passes or {}).get(j.id)) for j in journeys],
     )
 
 

@@ -255,6 +255,23 @@ class Store:
             data = conn.scalar(select(JourneyJSON.data).where(JourneyJSON.journey_id == journey_id))
         return JourneyResult.model_validate_json(data) if data else None
 
+    def last_pass(self, probe: str, profile: str, before: datetime) -> JourneyResult | None:
+        """The latest journey of ``probe`` × ``profile`` that reached its goal before ``before``."""
+        with self.read() as conn:
+            data = conn.scalar(
+                select(JourneyJSON.data)
+                .join(Journey, Journey.id == JourneyJSON.journey_id)
+                .where(
+                    Journey.probe == probe,
+                    Journey.profile == profile,
+                    Journey.status.in_(("passed", "degraded", "flaky")),
+                    Journey.started_epoch < epoch(before),
+                )
+                .order_by(Journey.started_epoch.desc(), Journey.id.desc())
+                .limit(1)
+            )
+        return JourneyResult.model_validate_json(data) if data else None
+
     def latest_run_id(self) -> str | None:
         with self.read() as conn:
             return conn.scalar(select(Run.id).order_by(Run.started_at.desc(), Run.id.desc()).limit(1))

@@ -264,3 +264,31 @@ def test_a_sparse_matrix_is_shown_per_probe_not_as_an_empty_grid(tmp_path: Path,
     assert "android-mid · wifi · shanghai · teen" in rows.nth(1).inner_text()
     assert page.locator("#grid a.pcell").first.get_attribute("href") == "#" + html.anchor(journeys[0].id)
     store.close()
+
+
+def test_a_failure_sits_beside_the_last_passing_run_of_its_journey(tmp_path: Path, page: Page) -> None:
+    store = Store(f"sqlite:///{tmp_path / 'results.db'}")
+    rng = random.Random(3)
+    profile = sample.PROFILES[0]
+    for k, (status, run_id) in enumerate([(Status.PASSED, "older"), (Status.PASSED, "old"), (Status.FAILED, "now")]):
+        store.start_run(run_id, started_at=T0 + timedelta(hours=k), target="t", matrix="smoke")
+        j = sample.journey(
+            rng,
+            run_id=run_id,
+            probe="path_video",
+            profile=profile,
+            started_at=T0 + timedelta(hours=k),
+            status=status,
+            cause=sample.CAUSES[1] if status is Status.FAILED else None,
+        )
+        store.add_journey(j)
+    passed = store.journeys("old")[0]
+    failed = store.journeys("now")[0]
+    _open(page, run_report.write(store, "now", tmp_path / "a", tmp_path, "en"))
+    body = page.locator(f"#{html.anchor(failed.id)}")
+    assert body.locator("a.versus-link").get_attribute("href") == f"run-old.en.html#{html.anchor(passed.id)}"
+    rows = body.locator("table.versus tr").all_inner_texts()
+    assert len(rows) == 1 + len(passed.steps) + 1  # header, every step of the passing path, total
+    assert [r.split("\t")[0] for r in rows[1:-1]] == [s.name for s in passed.steps]
+    assert sum("not reached" in r for r in rows) == len(passed.steps) - len(failed.steps)
+    store.close()
