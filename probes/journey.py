@@ -37,6 +37,7 @@ class Journey:
         self.listeners: list[StepListener] = []
         self.current_step: str | None = None
         self.failed_step: str | None = None
+        self.current_budget_ms: float | None = None  # of the step starting / running (for deadlines)
         self._meter = meter or Interactions
         self._settle = settle or (lambda: None)
         self._clock = clock
@@ -50,6 +51,7 @@ class Journey:
         """Time one user-visible step. Budget overruns mark the step slow, not failed."""
         if self.current_step is not None:
             raise RuntimeError(f"step {name!r} started inside step {self.current_step!r}; steps do not nest")
+        self.current_budget_ms = budget_ms
         for listener in self.listeners:
             listener.on_step_start(self, name)
         self.current_step = name

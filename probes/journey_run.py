@@ -3,6 +3,8 @@ artefacts, result. The only place the engine touches Playwright for a journey.""
 
 from __future__ import annotations
 
+import contextlib
+import os
 import re
 import traceback
 import uuid
@@ -10,11 +12,13 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from probes.deadline import GRACE_S, Deadline, default_timeout_s, kill_browsers, tear_down
 from probes.journey import Journey
 from probes.outcome import verdict
 from probes.recorder import Recorder
 from probes.reporter import JourneyStart
 from probes.result import Artefact, Cause, FailurePoint, JourneyResult, Status, StepResult
+from probes.secrets import profile_secrets, scrub_zip
 from probes.tracing import MODES, TraceMode
 
 if TYPE_CHECKING:
@@ -53,24 +57,81 @@ class JourneyRun:
         self.tracing: TraceMode | None = None  # set in open(): whether this attempt records a trace
         self._duration_ms: float | None = None
         self.start = JourneyStart(self.id, nodeid, item.probe, self.profile_label, session.worker, self.started_at)
+        self.secrets = profile_secrets(item.profile)
+        self.deadline: Deadline | None = None
+        self.timed_out_at: str | None = None  # where the journey was when its deadline passed
+        self.crashed_at: str | None = None  # where it was when the renderer crashed
+        self._phase = "setup"
 
     # -- lifecycle ----------------------------------------------------------------------------
     def open(self, get_browser: Callable[[], Browser]) -> None:
         from probes.emulation import Emulation, context_options
 
         settings = self.session.settings
-        self.context = get_browser().new_context(**context_options(self.item.profile))
+        browser = get_browser()  # a launch has Playwright's own timeout; the journey's clock starts after it
+        seconds = settings.journey_timeout_s or default_timeout_s(settings.action_timeout_ms)
+        self.deadline = Deadline(seconds, self._expire).start()  # a context that never opens is bounded too
+        self.context = browser.new_context(**context_options(self.item.profile))
         self.context.set_default_timeout(settings.action_timeout_ms)
         self.context.set_default_navigation_timeout(max(30_000.0, settings.action_timeout_ms))
         self.tracing = MODES[settings.trace] if MODES[settings.trace].records(self.attempt) else None
         if self.tracing is not None:
             self.context.tracing.start(screenshots=self.tracing.screenshots, snapshots=self.tracing.snapshots)
         self.page = self.context.new_page()
+        self.page.on("crash", self._on_crash)
         self.recorder = Recorder(self.context, self.page, settings.artefacts, self.rel_dir)
         self.emulation = Emulation(self.item.profile, self.context, self.page)
         self.emulation.apply()
         self.journey = Journey(self.item.probe, meter=self.recorder.meter, settle=self.recorder.settle)
         self.journey.listeners = [self.recorder, self.emulation, self]
+        self._phase = "call"
+
+    # -- hard limits: deadline and crash ----------------------------------------------------
+    def _where(self) -> str:
+        if self.journey.current_step:
+            return self.journey.current_step
+        if self._phase != "call":
+            return f"({self._phase})"
+        last = self.journey.steps[-1].name if self.journey.steps else None
+        return f"after {last}" if last else "(before the first step)"
+
+    def _expire(self) -> None:
+        """Watchdog thread: the deadline passed. Tear the context down so the worker moves on."""
+        self.timed_out_at = self._where()
+        trace = self._trace_part if self.tracing is not None else None
+        if self.context is None:  # stuck launching the browser or opening the context
+            kill_browsers()
+        else:
+            tear_down(self.context, trace)
+
+    def _on_crash(self, _page: Any) -> None:
+        self.crashed_at = self.crashed_at or self._where()
+        if self.deadline is not None:  # a crashed page can leave calls waiting for ever (CDP detach)
+            self.deadline.cap(2 * GRACE_S)
+
+    def _harness_error(self) -> None:
+        """A journey cut short by its deadline or a renderer crash: an error of the run, with the
+        step it was in, whatever the probe expected."""
+        if self.crashed_at is not None:  # first: a crashed page is also what makes calls hang
+            where, kind, detail = self.crashed_at, "BrowserCrash", "browser_crash"
+            message = f"browser_crash: the page's renderer crashed at step {where}"
+            summary = "浏览器崩溃 — the browser's renderer crashed; the next journey got a fresh context"
+        elif self.timed_out_at is not None:
+            where, kind, detail = self.timed_out_at, "JourneyTimeout", "journey_timeout"
+            seconds = self.deadline.seconds if self.deadline else 0
+            message = f"timed out at step {where} (journey deadline {seconds:g} s passed; context torn down)"
+            summary = "探测超时 — the journey passed its hard deadline and was stopped; the run went on"
+        else:
+            return
+        failure = self.failure or FailurePoint(step=where, error_type=kind, message="")
+        earlier = failure.message if failure.error_type != kind else ""
+        failure.step, failure.error_type = where, kind
+        failure.message = (message + (f"\n{earlier}" if earlier else ""))[:4000]
+        self.failure = failure
+        self.cause = Cause(
+            category="system", detail=detail, rule=f"harness.{detail}", evidence=message, summary=summary
+        )
+        self.status = Status.ERROR
 
     def conclude(self, excinfo: Any, *, when: str) -> Status:
         """Verdict for the test body (or for a setup that never let it start)."""
@@ -84,6 +145,7 @@ class JourneyRun:
         self.status, self.cause = verdict(
             failed=error is not None, cause=self.cause, expectation=self.item.expectation, slow=self.journey.slow
         )
+        self._harness_error()
         return self.status
 
     def _failure_point(self, error: BaseException, when: str) -> FailurePoint:
@@ -106,34 +168,67 @@ class JourneyRun:
         cause = self.cause
         return f"{self.status}: {cause.summary if cause else ''}"
 
+    @property
+    def _trace_part(self) -> Any:
+        return self.dir / "trace.zip.part"  # renamed to trace.zip once scrubbed of secrets
+
     def close(self) -> None:
+        self._phase = "teardown"
+        if self.deadline is not None:
+            self.deadline.cap(6 * GRACE_S)  # closing gets a short allowance of its own
         if self.status is None:  # setup passed, teardown without a call phase (e.g. skipped)
             self.status = Status.PASSED
-        if self.emulation is not None:
-            self.emulation.close()
+        with contextlib.suppress(Exception):
+            if self.emulation is not None:
+                self.emulation.close()
         try:
             if self.context is not None and self.tracing is not None:
-                if self.tracing.keeps(self.status.ok):
-                    path = self.dir / "trace.zip"
+                if self.tracing.keeps(self.status.ok) or self.timed_out_at or self.crashed_at:
                     self.dir.mkdir(parents=True, exist_ok=True)
-                    self.context.tracing.stop(path=str(path))
-                    if self.failure is not None:
-                        self.failure.trace = f"{self.rel_dir}/trace.zip"
+                    self.context.tracing.stop(path=str(self._trace_part))
                 else:
                     self.context.tracing.stop()
         except Exception:  # a crashed browser has no trace to give; the rest of the result stands
             pass
-        try:
+        with contextlib.suppress(Exception):
             if self.context is not None:
                 self.context.close()
-        except Exception:
-            pass
+        if self.deadline is not None:
+            self.deadline.stop()
+        self._harness_error()  # the deadline may have passed, or the renderer crashed, after the verdict
+        self._keep_trace()
         self._collect_artefacts()
+
+    def _keep_trace(self) -> None:
+        """The trace is kept only scrubbed of the profile's secrets (fill values, DOM
+        snapshots and request bodies all carry them), and appears under its name only whole."""
+        part = self._trace_part
+        if not part.exists():
+            return
+        final = self.dir / "trace.zip"
+        try:
+            if self.secrets:
+                clean = self.dir / "trace.zip.clean"
+                try:
+                    scrub_zip(part, clean, self.secrets)
+                    os.replace(clean, final)
+                finally:
+                    clean.unlink(missing_ok=True)
+            else:
+                os.replace(part, final)
+            if self.failure is not None:
+                self.failure.trace = f"{self.rel_dir}/trace.zip"
+        except Exception:  # an unreadable or half-written trace is dropped, never kept unscrubbed
+            pass
+        finally:
+            part.unlink(missing_ok=True)
 
     def _collect_artefacts(self) -> None:
         if not self.dir.exists():
             return
         for path in sorted(self.dir.iterdir()):
+            if path.suffix in (".part", ".clean") or path.name.startswith("."):
+                continue  # not (yet, or no longer) an artefact
             kind = {".png": "screenshot", ".zip": "trace"}.get(path.suffix, "file")
             self.artefacts.append(Artefact(kind=kind, path=f"{self.rel_dir}/{path.name}", bytes=path.stat().st_size))
 
@@ -169,7 +264,10 @@ class JourneyRun:
 
     # -- StepListener: steps reach the reporters live when they run in this process -----------
     def on_step_start(self, journey: Journey, name: str) -> None:
-        pass
+        settings = self.session.settings
+        if self.deadline is not None and journey.current_budget_ms and settings.journey_timeout_s is None:
+            # a step allowed to take long keeps its time, plus one action's wait to fail
+            self.deadline.extend((journey.current_budget_ms + settings.action_timeout_ms) / 1000.0)
 
     def on_step_end(self, journey: Journey, step: StepResult) -> None:
         if self.session.reporters is not None:

@@ -57,6 +57,13 @@ def pytest_addoption(parser: pytest.Parser, pluginmanager: pytest.PytestPluginMa
     group.addoption("--run-id", help="group journeys under this run id (default: generated)")
     group.addoption("--retries", type=int, default=0, help="retry a failed journey N times; a later pass is 'flaky'")
     group.addoption("--action-timeout", type=float, default=10_000, metavar="MS", help="default Playwright timeout")
+    group.addoption(
+        "--journey-timeout",
+        type=float,
+        metavar="S",
+        help="hard limit per journey; past it the context is torn down and the journey is an error "
+        "(default: max(120 s, 4 × the navigation timeout), extended by long step budgets)",
+    )
     group.addoption("--dependency", action="append", default=[], metavar="GLOB=NAME", help="third-party URL pattern")
     group.addoption("--rules", action="append", default=[], metavar="FILE", help="extra failure-classification rules")
     group.addoption("--label", action="append", default=[], metavar="K=V", help="label the run (e.g. location=sh)")

@@ -14,6 +14,7 @@ from collections import deque
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from probes.atomic import WriteFailed, write_bytes
 from probes.result import FailurePoint, Interactions, RequestRecord
 
 if TYPE_CHECKING:
@@ -81,6 +82,7 @@ class Recorder:
         self.console_errors: list[str] = []
         self.document_status: int | None = None
         self.failure: FailurePoint | None = None
+        self.write_errors: list[str] = []  # artefacts that could not be written (full / read-only disk)
         self._open: dict[int, tuple[RequestRecord, float]] = {}
         self._journey: Journey | None = None
         context.expose_binding(BINDING, self._on_count)
@@ -191,10 +193,12 @@ class Recorder:
         except Exception as exc:  # crashed / closed page: say so instead of losing the rest
             failure.page_text = failure.page_text or f"(page unavailable: {type(exc).__name__})"
         try:
-            shot = self.root / self.rel_dir / "failure.png"
-            shot.parent.mkdir(parents=True, exist_ok=True)
-            self.page.screenshot(path=str(shot), timeout=5000)
+            # Password fields are masked: a screenshot must not show a secret being typed.
+            png = self.page.screenshot(timeout=5000, mask=[self.page.locator("input[type=password]")])
+            write_bytes(self.root / self.rel_dir / "failure.png", png)  # whole or not at all
             failure.screenshot = f"{self.rel_dir}/failure.png"
+        except WriteFailed as exc:
+            self.write_errors.append(str(exc))
         except Exception:
             pass
         return failure

@@ -32,6 +32,7 @@ class Settings:
     lang: str | None = None  # report language; None: from the locale
     live_progress: bool = True  # the progress reporter: a live display on a terminal
     probes: tuple[str, ...] = ()  # only these probes (names without test_)
+    journey_timeout_s: float | None = None  # None: derived from the action timeout and step budgets
 
     @classmethod
     def from_config(cls, config: pytest.Config) -> Settings:
@@ -67,4 +68,5 @@ class Settings:
             lang=opt("lang"),
             live_progress=not opt("no_progress"),
             probes=tuple(p.removeprefix("test_") for p in opt("probe")),
+            journey_timeout_s=opt("journey_timeout"),
         )

@@ -1,0 +1,50 @@
+"""Files appear whole or not at all: written beside their final name, then renamed.
+
+A full disk or a read-only folder then leaves no 0-byte or truncated artefact that a
+report would link to; the caller gets one ``WriteFailed`` naming the file and the reason.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+from pathlib import Path
+
+
+class WriteFailed(OSError):
+    """Could not write ``path``: one clear line, no traceback needed."""
+
+    def __init__(self, path: Path, error: OSError) -> None:
+        super().__init__(error.errno, f"could not write {path}: {error.strerror or error}")
+        self.path = path
+
+    def __str__(self) -> str:
+        return self.args[1]
+
+
+@contextmanager
+def replacing(path: Path) -> Iterator[Path]:
+    """Yield a temporary path to write; on success it becomes ``path`` (fsync'd, renamed)."""
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.part")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        yield tmp
+        with open(tmp, "rb+") as f:
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except OSError as exc:
+        raise exc if isinstance(exc, WriteFailed) else WriteFailed(path, exc) from None
+    finally:
+        with suppress(OSError):
+            tmp.unlink(missing_ok=True)
+
+
+def write_bytes(path: Path, data: bytes) -> None:
+    with replacing(path) as tmp:
+        tmp.write_bytes(data)
+
+
+def write_text(path: Path, text: str) -> None:
+    write_bytes(path, text.encode("utf-8"))

@@ -1,0 +1,115 @@
+"""Every journey ends: a server that never answers, a page that never yields and a crashed
+renderer each become an error at the step where they stopped, and the run goes on to the
+next journey — real Chromium, a real silent TCP server, the embedded demo shop."""
+
+from __future__ import annotations
+
+import socket
+import threading
+from collections.abc import Iterator
+
+import pytest
+from test_engine import by_probe
+
+from probes.deadline import Deadline
+from probes.result import Status
+from reports.store import Store
+
+
+@pytest.fixture
+def silent_server() -> Iterator[str]:
+    """Accepts connections, reads the request, never answers."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    held: list[socket.socket] = []
+    stop = threading.Event()
+
+    def serve() -> None:
+        listener.settimeout(0.2)
+        while not stop.is_set():
+            try:
+                conn, _ = listener.accept()
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+            held.append(conn)
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{listener.getsockname()[1]}"
+    stop.set()
+    thread.join()
+    for conn in held:
+        conn.close()
+    listener.close()
+
+
+PROBES = """
+def test_a_crash(journey, page):
+    with journey.step("crash"):
+        page.goto("chrome://crash")
+    with journey.step("after crash"):
+        page.get_by_text("never").click()
+
+def test_b_busy(journey, page):
+    page.set_content("<p>busy</p>")
+    with journey.step("spin"):
+        page.evaluate("while (true) {}")
+
+def test_c_silent_server(journey, page):
+    with journey.step("open silent"):
+        page.goto("SILENT/", timeout=0)  # no Playwright timeout at all: only the deadline ends it
+
+def test_d_healthy(journey, page, target):
+    with journey.step("home"):
+        page.goto(target.url("/"))
+"""
+
+
+def test_hangs_and_crashes_end_as_errors_at_their_step_and_the_run_goes_on(pytester, silent_server):
+    pytester.makepyfile(test_hard=PROBES.replace("SILENT", silent_server))
+    db = pytester.path / "results.db"
+    result = pytester.runpytest_subprocess(
+        "-p",
+        "no:cacheprovider",
+        f"--results=sqlite:///{db}",
+        f"--artefacts={pytester.path / 'art'}",
+        "--journey-timeout=10",
+        timeout=900,  # not a timing check: without deadlines this run never ends, and the test must fail
+    )
+    store = Store(f"sqlite:///{db}")
+    journeys = {j.nodeid: j for j in store.journeys(store.latest_run_id())}
+    store.close()
+    assert len(journeys) == 4, result.stdout.str()[-3000:]
+    probes = by_probe(journeys)
+    crash, busy, silent, healthy = (probes[n] for n in ("a_crash", "b_busy", "c_silent_server", "d_healthy"))
+
+    assert crash.status is Status.ERROR and crash.cause.detail == "browser_crash"
+    assert crash.failure.step == "crash" and "browser_crash" in crash.failure.message
+
+    for journey, step in ((busy, "spin"), (silent, "open silent")):
+        assert journey.status is Status.ERROR, journey.failure
+        assert journey.cause.detail == "journey_timeout"
+        assert journey.failure.message.startswith(f"timed out at step {step}")
+        assert journey.failure.trace, "the trace up to the deadline is kept"
+        assert (pytester.path / "art" / journey.failure.trace).stat().st_size > 0
+    assert any(r.url.startswith(silent_server) for r in silent.failure.requests)
+
+    assert healthy.status is Status.PASSED and [s.name for s in healthy.steps] == ["home"]
+    result.assert_outcomes(passed=1, failed=3)
+
+
+def test_a_deadline_is_pushed_by_extend_pulled_by_cap_and_silenced_by_stop():
+    fired: list[str] = []
+    now = [0.0]
+    deadline = Deadline(10, lambda: fired.append("x"), clock=lambda: now[0])
+    deadline.extend(30)
+    assert deadline._at == 30
+    deadline.extend(5)  # never earlier
+    assert deadline._at == 30
+    deadline.cap(1)
+    assert deadline._at == 1
+    deadline.stop()
+    now[0] = 100
+    deadline.start()._thread.join()
+    assert fired == [] and not deadline.expired.is_set()
