@@ -18,7 +18,7 @@ from probes.outcome import verdict
 from probes.recorder import Recorder
 from probes.reporter import JourneyStart
 from probes.result import Artefact, Cause, FailurePoint, JourneyResult, Status, StepResult
-from probes.secrets import profile_secrets, scrub_zip
+from probes.secrets import profile_secrets, scrub_text, scrub_zip
 from probes.tracing import MODES, TraceMode
 
 if TYPE_CHECKING:
@@ -240,7 +240,7 @@ class JourneyRun:
             status = combine_attempts([a.status for a in attempts] + [status])
         if self.emulation is not None:
             self.conditions = {**self.conditions, "applied": self.emulation.record()}
-        return JourneyResult(
+        result = JourneyResult(
             id=self.id,
             run_id=self.session.run_id,
             probe=self.item.probe,
@@ -261,6 +261,10 @@ class JourneyRun:
             artefacts=self.artefacts,
             labels=self.session.settings.labels,
         )
+        if not self.secrets:
+            return result
+        # Error text, page text and request URLs may quote a secret the probe typed or sent.
+        return JourneyResult.model_validate_json(scrub_text(result.model_dump_json(), self.secrets))
 
     # -- StepListener: steps reach the reporters live when they run in this process -----------
     def on_step_start(self, journey: Journey, name: str) -> None:

@@ -43,11 +43,10 @@ def profile_secrets(profile: Any, environ: dict[str, str] | None = None) -> list
 
 
 def forms(secret: str) -> list[str]:
-    return list(
-        dict.fromkeys(
-            [secret, json.dumps(secret)[1:-1], urllib.parse.quote_plus(secret), urllib.parse.quote(secret, safe="")]
-        )
-    )
+    """The shapes a value takes in traces and logs: as is, JSON-escaped (also with ``\\/``), URL-encoded."""
+    as_json = json.dumps(secret)[1:-1]
+    shapes = [secret, as_json, as_json.replace("/", "\\/"), urllib.parse.quote_plus(secret)]
+    return list(dict.fromkeys([*shapes, urllib.parse.quote(secret, safe="")]))
 
 
 def scrub_text(text: str, secrets: Iterable[str]) -> str:
