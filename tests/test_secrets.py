@@ -8,7 +8,6 @@ import zipfile
 from pathlib import Path
 
 from probes.secrets import forms, profile_secrets, scrub_zip
-from reports.command import write_run_report
 from reports.store import Store
 
 SECRET = "Zq8-unlikely/secret value&42"
@@ -56,7 +55,8 @@ def test_a_failing_journey_leaves_no_copy_of_the_secret_anywhere(pytester, monke
         f"--results=sqlite:///{db}",
         f"--artefacts={art}",
         f"--profiles={pytester.path / 'profiles'}",
-        f"--junitxml={art / 'junit.xml'}",
+        "--reporter=store,events,junit,html",
+        f"--reports={pytester.path / 'reports'}",
         timeout=600,
     )
     result.assert_outcomes(failed=1)
@@ -67,10 +67,9 @@ def test_a_failing_journey_leaves_no_copy_of_the_secret_anywhere(pytester, monke
     assert journey.failure.step == "orders"
     kinds = {a.kind for a in journey.artefacts}
     assert {"trace", "screenshot"} <= kinds, journey.artefacts
-    report = write_run_report(f"sqlite:///{db}", run_id, artefacts=art, out=pytester.path / "reports")
-
-    files = [p for p in [*art.rglob("*"), *pytester.path.glob("results.db*"), report] if p.is_file()]
-    assert len(files) >= 5
+    reports = list((pytester.path / "reports").rglob("*.html"))
+    assert reports and list(art.rglob("junit.xml")) and list(art.rglob("events.jsonl"))
+    files = [p for p in [*art.rglob("*"), *pytester.path.glob("results.db*"), *reports] if p.is_file()]
     hits: dict[str, int] = {}
     entries = 0
     for path in files:
