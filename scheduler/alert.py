@@ -7,6 +7,7 @@ Chinese first, English where it helps the on-call engineer searching logs.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Literal
 from zoneinfo import ZoneInfo
@@ -118,10 +119,12 @@ class Alert(BaseModel):
             body += ["失败详情 Failures:", *(f"- {line}" for line in self.problem_lines())]
         return "\n".join(body)
 
-    def markdown(self, bold: str = "**") -> str:
-        body = [f"{bold}{k}{bold}: {v}" for k, v in self.facts()]
+    def markdown(self, bold: str = "**", escape: Callable[[str], str] = str) -> str:
+        """``escape`` turns each value (page text, URLs, errors: untrusted) into inert text of
+        the channel's markup, so only the labels' emphasis is markup."""
+        body = [f"{bold}{k}{bold}: {escape(v)}" for k, v in self.facts()]
         if self.problems and self.event != "resolve":
-            body += [f"{bold}失败详情 Failures{bold}:", *(f"- {line}" for line in self.problem_lines())]
+            body += [f"{bold}失败详情 Failures{bold}:", *(f"- {escape(line)}" for line in self.problem_lines())]
         return "\n".join(body)
 
 

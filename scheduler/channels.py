@@ -13,6 +13,7 @@ import hashlib
 import hmac
 import json
 import os
+import re
 import smtplib
 import time
 import urllib.parse
@@ -31,6 +32,26 @@ WECOM_MAX_BYTES = 4096  # the bot refuses longer markdown
 
 class ChannelError(RuntimeError):
     pass
+
+
+# What a page showed or fetched reaches alerts (step names, errors, URLs): as text, never as
+# markup. Markdown syntax characters become their full-width look-alikes, which read the same
+# in a Chinese message and mean nothing to any bot's markdown dialect (whose backslash escapes
+# are undocumented); a line break, which could start a heading or a link definition, a space.
+_MD_LOOKALIKES = str.maketrans(
+    {"[": "［", "]": "］", "(": "（", ")": "）", "<": "＜", ">": "＞", "*": "＊", "~": "～", "`": "ˋ", "#": "＃"}
+    | {"\\": "＼", "|": "｜"}
+)
+_EDGE_UNDERSCORE = re.compile(r"(?<![0-9A-Za-z])_|_(?![0-9A-Za-z])")  # gateway_down stays as it is
+
+
+def escape_markdown(text: str) -> str:
+    return _EDGE_UNDERSCORE.sub("＿", " ".join(text.splitlines())).translate(_MD_LOOKALIKES)
+
+
+def escape_slack(text: str) -> str:
+    """Slack's mrkdwn: ``& < >`` are control characters (links, mentions) and must be entities."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 class Channel:
@@ -113,7 +134,9 @@ class FeishuChannel(WebhookChannel):
     def payload(self, alert: Alert, now: float) -> dict[str, Any]:
         msg_type = getattr(self.config, "msg_type", "interactive")
         if msg_type == "text":
-            body: dict[str, Any] = {"msg_type": "text", "content": {"text": alert.text()}}
+            # Feishu text parses <at user_id=…> tags: angle brackets from a page must stay text.
+            text = alert.text().replace("<", "＜").replace(">", "＞")
+            body: dict[str, Any] = {"msg_type": "text", "content": {"text": text}}
         elif msg_type == "post":
             lines = [[{"tag": "text", "text": f"{k}: {v}"}] for k, v in alert.facts()]
             if alert.event != "resolve":
@@ -122,7 +145,8 @@ class FeishuChannel(WebhookChannel):
                 lines.append([{"tag": "a", "text": "查看报告 Open report", "href": alert.report}])
             body = {"msg_type": "post", "content": {"post": {"zh_cn": {"title": alert.title, "content": lines}}}}
         else:
-            elements: list[dict[str, Any]] = [{"tag": "div", "text": {"tag": "lark_md", "content": alert.markdown()}}]
+            markdown = alert.markdown(escape=escape_markdown)
+            elements: list[dict[str, Any]] = [{"tag": "div", "text": {"tag": "lark_md", "content": markdown}}]
             if alert.report.startswith(("http://", "https://")):
                 label = {"tag": "plain_text", "content": "查看报告 Open report"}
                 button = {"tag": "button", "text": label, "url": alert.report, "type": "default"}
@@ -155,7 +179,7 @@ class DingTalkChannel(WebhookChannel):
     def payload(self, alert: Alert, now: float) -> dict[str, Any]:
         mobiles = list(getattr(self.config, "at_mobiles", ()))
         # DingTalk markdown needs blank lines between lines; @mentions must also appear in the text.
-        text = f"### {alert.title}\n\n" + alert.markdown().replace("\n", "\n\n")
+        text = f"### {escape_markdown(alert.title)}\n\n" + alert.markdown(escape=escape_markdown).replace("\n", "\n\n")
         if mobiles and alert.urgency == "high":
             text += "\n\n" + " ".join(f"@{m}" for m in mobiles)
         at = {"atMobiles": mobiles if alert.urgency == "high" else [], "isAtAll": False}
@@ -169,8 +193,8 @@ class WeComChannel(WebhookChannel):
     """WeCom (企业微信) group bot: markdown, at most 4096 bytes."""
 
     def payload(self, alert: Alert, now: float) -> dict[str, Any]:
-        title = f'## <font color="{WECOM_COLOUR[alert.event]}">{alert.title}</font>'
-        content = f"{title}\n{alert.markdown()}"
+        title = f'## <font color="{WECOM_COLOUR[alert.event]}">{escape_markdown(alert.title)}</font>'
+        content = f"{title}\n{alert.markdown(escape=escape_markdown)}"
         while len(content.encode()) > WECOM_MAX_BYTES:
             content = content[: len(content) - 200] + "…"
         return {"msgtype": "markdown", "markdown": {"content": content}}
@@ -183,15 +207,15 @@ class SlackChannel(WebhookChannel):
     """Slack incoming webhook: fallback ``text`` plus Block Kit ``blocks``."""
 
     def payload(self, alert: Alert, now: float) -> dict[str, Any]:
-        fields = [{"type": "mrkdwn", "text": f"*{k}*\n{v}"} for k, v in alert.facts()][:10]  # Slack's limit
+        fields = [{"type": "mrkdwn", "text": f"*{k}*\n{escape_slack(v)}"} for k, v in alert.facts()][:10]  # the limit
         blocks: list[dict[str, Any]] = [
             {"type": "header", "text": {"type": "plain_text", "text": alert.title[:150], "emoji": True}},
             {"type": "section", "fields": fields},
         ]
         if alert.problems and alert.event != "resolve":
-            lines = "\n".join(f"• {line}" for line in alert.problem_lines())
+            lines = "\n".join(f"• {escape_slack(line)}" for line in alert.problem_lines())
             blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": lines[:3000]}})
-        return {"text": alert.title, "blocks": blocks}
+        return {"text": escape_slack(alert.title), "blocks": blocks}
 
     def check(self, response: httpx.Response) -> None:
         if response.status_code >= 300:

@@ -6,6 +6,7 @@ import base64
 import hashlib
 import hmac
 import logging
+import re
 import time
 import urllib.parse
 from collections.abc import Iterator
@@ -246,3 +247,54 @@ def test_a_dead_channel_is_logged_redacted_and_does_not_hold_up_the_others(
     logged = "\n".join(r.getMessage() for r in caplog.records)
     assert "dropped after 3 attempts" in logged
     assert "very-secret-token-xyz" not in logged and "127.0.0.1:9" not in logged
+
+
+HOSTILE = "[点我领券 claim coupon](http://evil.example/phish) <script>alert(1)</script> **urgent** _now_\n# heading"
+MD_LINK = re.compile(r"\[[^\]\n]*\]\s*\([^)\n]*\)")
+
+
+def _hostile_alert() -> Alert:
+    alert = _alert()
+    problem = alert.problems[0].model_copy(update={"summary": HOSTILE, "step": "pay](http://evil.example/x)"})
+    return alert.model_copy(update={"problems": [problem], "error": "<!channel> & <http://evil.example|ok>"})
+
+
+@pytest.mark.parametrize(
+    "kind, path, extra",
+    [
+        ("feishu", "/f", {"msg_type": "interactive"}),
+        ("feishu", "/ft", {"msg_type": "text"}),
+        ("dingtalk", "/d", {}),
+        ("wecom", "/w", {}),
+    ],
+)
+def test_page_text_cannot_inject_markup_into_markdown_channels(receiver, kind, path, extra) -> None:
+    _channel(kind, receiver, path, secret=False, **extra).send(_hostile_alert())
+    body = receiver.on(path)[0].json()
+    text = (
+        body.get("markdown", {}).get("text")
+        or body.get("markdown", {}).get("content")
+        or body.get("content", {}).get("text")
+        or body["card"]["elements"][0]["text"]["content"]
+    )
+    assert "点我领券" in text and "evil.example" in text  # still said, as text
+    assert "<script>" not in text and "<!channel>" not in text and "<http" not in text  # no tags (<at>, <font>)
+    if kind != "feishu" or extra["msg_type"] != "text":  # markdown: no link, emphasis or heading from the page
+        assert not MD_LINK.search(text), text
+        assert "**urgent**" not in text and "_now_" not in text and "\n# heading" not in text
+        assert "payment/gateway_down" in text  # an underscore inside a word is left alone
+
+
+def test_slack_gets_ampersand_and_angle_brackets_as_entities(receiver) -> None:
+    _channel("slack", receiver, "/s", secret=False).send(_hostile_alert())
+    body = receiver.on("/s")[0].json()
+    mrkdwn = [body["text"]] + [
+        part["text"]
+        for block in body["blocks"]
+        if block["type"] == "section"
+        for part in [*block.get("fields", []), *([block["text"]] if "text" in block else [])]
+    ]
+    joined = "\n".join(mrkdwn)
+    assert "&lt;script&gt;" in joined and "&lt;!channel&gt; &amp;" in joined
+    for text in mrkdwn:
+        assert "<" not in text and ">" not in text and "& " not in text, text
