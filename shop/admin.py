@@ -1,7 +1,9 @@
 """The admin endpoint on the shop origin: state, reset and faults, for loopback clients only.
 
 ``POST /__admin/faults`` takes ``{"name": ..., "params": {...}, "seconds": N}``; errors are
-JSON ``{"code", "message"}`` with status 400 (UNKNOWN_FAULT, BAD_PARAMS, BAD_JSON) or 403.
+JSON ``{"code", "message"}`` with status 400 (UNKNOWN_FAULT, BAD_PARAMS, BAD_JSON), 403 (a client
+that is not loopback, a Host that is not a loopback name, an Origin that is not the shop's own)
+or 415 (a body that is not ``application/json``: what cross-site forms and ``no-cors`` fetches send).
 """
 
 from __future__ import annotations
@@ -30,11 +32,37 @@ def is_loopback(host: str | None) -> bool:
     return addr.is_loopback
 
 
+def _local_name(host_header: str) -> bool:
+    """The Host a loopback client uses for this shop: a loopback IP or (*.)localhost. Any other
+    name is a page that rebound its own DNS name to 127.0.0.1 (DNS rebinding)."""
+    name = host_header.rsplit(":", 1)[0] if not host_header.endswith("]") else host_header
+    name = name.strip("[]").lower()
+    return name == "localhost" or name.endswith(".localhost") or is_loopback(name)
+
+
 def _refused(request: Request) -> Response | None:
     host = request.client.host if request.client else None
-    if is_loopback(host):
-        return None
-    return api_error(403, "ADMIN_LOOPBACK_ONLY", "管理接口仅限本机访问", f"admin endpoint is loopback-only, not {host}")
+    if not is_loopback(host):
+        detail = f"admin endpoint is loopback-only, not {host}"
+        return api_error(403, "ADMIN_LOOPBACK_ONLY", "管理接口仅限本机访问", detail)
+    host_header = request.headers.get("host", "")
+    if not _local_name(host_header):
+        return api_error(
+            403, "ADMIN_BAD_HOST", "管理接口仅接受本机地址", f"admin endpoint refuses Host {host_header!r}"
+        )
+    # Browsers send Origin with every POST/DELETE; a page of any other origin (another port,
+    # another site, a sandboxed "null") must not switch this shop's faults.
+    origin = request.headers.get("origin")
+    if origin is not None and origin != f"{request.url.scheme}://{host_header}":
+        return api_error(403, "ADMIN_CROSS_ORIGIN", "管理接口拒绝跨站请求", f"admin endpoint refuses Origin {origin!r}")
+    if request.method != "GET":
+        kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
+        has_body = int(request.headers.get("content-length") or 0) > 0 or "transfer-encoding" in request.headers
+        # text/plain and form posts are what a cross-site page can send without asking first
+        if (kind or has_body) and kind != "application/json":
+            detail = f"admin endpoint takes application/json, not {kind or 'an untyped body'}"
+            return api_error(415, "ADMIN_JSON_ONLY", "管理接口只接受 JSON", detail)
+    return None
 
 
 async def state(request: Request) -> Response:

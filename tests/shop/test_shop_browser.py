@@ -160,3 +160,32 @@ def test_old_android_gets_the_upgrade_page(demo: DemoShop, chromium: Browser) ->
         expect(page.get_by_test_id("upgrade-required")).to_contain_text("您的系统版本过低，请升级", timeout=WAIT)
     finally:
         context.close()
+
+
+def test_a_page_of_another_origin_cannot_switch_faults_or_reset(demo: DemoShop, shopper: BrowserContext) -> None:
+    """The cross-site requests a browser sends without asking first (a no-cors text/plain
+    fetch, a form post) reach the admin endpoint and are refused; the shop's state stands."""
+    demo.set_fault("payment_slow", ms=1)
+    page = shopper.new_page()
+    page.goto(demo.payment_url + "/")  # another origin (the payment host), same machine
+    statuses = page.evaluate(
+        """async shop => {
+            const tries = [
+              ["/__admin/faults", "text/plain", JSON.stringify({name: "payment_down"})],
+              ["/__admin/reset", "application/x-www-form-urlencoded", "x=1"],
+            ];
+            for (const [path, type, body] of tries) {
+              await fetch(shop + path, {method: "POST", mode: "no-cors", headers: {"Content-Type": type}, body});
+            }
+            const form = Object.assign(document.createElement("form"), {method: "POST"});
+            form.action = shop + "/__admin/reset";
+            form.enctype = "text/plain";
+            document.body.append(form);
+            form.submit();
+        }""",
+        demo.url,
+    )
+    assert statuses is None
+    page.wait_for_url(re.compile(r"/__admin/reset$"))
+    assert "ADMIN_CROSS_ORIGIN" in page.content()
+    assert [f["name"] for f in demo.context.faults.snapshot()] == ["payment_slow"]

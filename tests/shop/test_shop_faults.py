@@ -246,3 +246,23 @@ def test_fault_board_windows_use_an_injected_clock() -> None:
     assert board.snapshot()[0]["seconds_left"] == pytest.approx(0.1)
     now[0] += 0.1
     assert board.get("payment_down") is None and board.snapshot() == []
+
+
+@pytest.mark.parametrize(
+    ("headers", "status", "code"),
+    [
+        ({"Content-Type": "text/plain"}, 415, "ADMIN_JSON_ONLY"),
+        ({"Content-Type": "application/x-www-form-urlencoded"}, 415, "ADMIN_JSON_ONLY"),
+        ({"Content-Type": "application/json", "Origin": "http://evil.example"}, 403, "ADMIN_CROSS_ORIGIN"),
+        ({"Content-Type": "application/json", "Origin": "null"}, 403, "ADMIN_CROSS_ORIGIN"),
+        ({"Content-Type": "application/json", "Host": "rebound.evil.example"}, 403, "ADMIN_BAD_HOST"),
+    ],
+)
+def test_admin_refuses_what_a_cross_site_page_can_send(
+    http: httpx.Client, headers: dict[str, str], status: int, code: str
+) -> None:
+    response = http.post("/__admin/faults", content=b'{"name": "payment_down"}', headers=headers)
+    assert response.status_code == status and response.json()["code"] == code
+    assert http.get("/__admin/state").json()["faults"] == []
+    same_origin = {"Content-Type": "application/json", "Origin": str(http.base_url).rstrip("/")}
+    assert http.post("/__admin/faults", content=b'{"name": "payment_down"}', headers=same_origin).status_code == 200
