@@ -17,6 +17,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "shop": ("shop.command", "serve the embedded demo shop, or switch its faults"),
     "profiles": ("profiles.command", "list, show or validate devices, networks, regions, accounts, matrices"),
     "report": ("reports.command", "render run / compare / trend HTML reports from the store"),
+    "store": ("reports.spool", "import the journeys a run spooled but could not store (`store import DIR`)"),
     "schedule": ("scheduler.command", "run the monitoring service (APScheduler), or one job now"),
     "doctor": ("probes.doctor", "find (or install) Chromium and check this machine can run probes"),
 }

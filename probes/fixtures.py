@@ -136,7 +136,8 @@ def _journey_run(
         orderprobe_run, node.nodeid, orderprobe_item, target, attempt=len(node.stash.get(ATTEMPTS, [])) + 1
     )
     node.stash[RUNNING] = run  # before opening: a browser that fails to start is still a recorded journey
-    run.open(_orderprobe_browser.get)
+    marker = node.get_closest_marker("deadline")
+    run.open(_orderprobe_browser.get, deadline_s=float(marker.args[0]) if marker else None)
     yield run
     run.close()
 

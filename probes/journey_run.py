@@ -62,14 +62,16 @@ class JourneyRun:
         self.timed_out_at: str | None = None  # where the journey was when its deadline passed
         self.crashed_at: str | None = None  # where it was when the renderer crashed
         self._phase = "setup"
+        self._fixed_deadline = False
 
     # -- lifecycle ----------------------------------------------------------------------------
-    def open(self, get_browser: Callable[[], Browser]) -> None:
+    def open(self, get_browser: Callable[[], Browser], *, deadline_s: float | None = None) -> None:
         from probes.emulation import Emulation, context_options
 
         settings = self.session.settings
         browser = get_browser()  # a launch has Playwright's own timeout; the journey's clock starts after it
-        seconds = settings.journey_timeout_s or default_timeout_s(settings.action_timeout_ms)
+        self._fixed_deadline = bool(deadline_s or settings.journey_timeout_s)  # else step budgets extend it
+        seconds = deadline_s or settings.journey_timeout_s or default_timeout_s(settings.action_timeout_ms)
         self.deadline = Deadline(seconds, self._expire).start()  # a context that never opens is bounded too
         self.context = browser.new_context(**context_options(self.item.profile))
         self.context.set_default_timeout(settings.action_timeout_ms)
@@ -269,7 +271,7 @@ class JourneyRun:
     # -- StepListener: steps reach the reporters live when they run in this process -----------
     def on_step_start(self, journey: Journey, name: str) -> None:
         settings = self.session.settings
-        if self.deadline is not None and journey.current_budget_ms and settings.journey_timeout_s is None:
+        if self.deadline is not None and journey.current_budget_ms and not self._fixed_deadline:
             # a step allowed to take long keeps its time, plus one action's wait to fail
             self.deadline.extend((journey.current_budget_ms + settings.action_timeout_ms) / 1000.0)
 

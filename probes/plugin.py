@@ -95,6 +95,7 @@ def pytest_configure(config: pytest.Config) -> None:
         raise pytest.UsageError(coexist.refusal(name))
     config.addinivalue_line("markers", "profile(device=, network=, region=, account=): default profile of a probe")
     config.addinivalue_line("markers", "expect(outcome='blocked', causes=(...), reason=''): expected outcome")
+    config.addinivalue_line("markers", "deadline(seconds): this probe's hard time limit (overrides --journey-timeout)")
     workerinput = getattr(config, "workerinput", None)
     run_id = (workerinput or {}).get("orderprobe_run_id") or config.getoption("run_id") or new_run_id()
     try:

@@ -3,42 +3,109 @@ land, and the run report rendered from the journeys this run saw (no read-back).
 
 from __future__ import annotations
 
+import contextlib
+import sys
 from collections import Counter
 from datetime import UTC, datetime
+from pathlib import Path
 
 from probes.reporter import Reporter, Run
 from probes.result import JourneyResult
+from reports import spool
+from reports.spool import Spool
 from reports.store import RunSummary, Store, default_url
 
 
 class StoreReporter(Reporter):
+    """Every journey goes to the run's spool first (fsync'd), then to the store. What the store
+    did not take is replayed at the end; if it still cannot, the run fails naming the spool."""
+
     def __init__(self) -> None:
         self.store: Store | None = None
+        self.spool: Spool | None = None
+        self.unstored = 0  # journeys in the spool but not (yet) in the store
+        self.problem = ""
 
     def on_run_start(self, run: Run) -> None:
         url = run.settings.results or default_url()
         run.outputs["results"] = f"{url}  (run {run.id})"
-        self.store = Store(url)
-        self.store.start_run(
-            run.id,
-            started_at=run.started_at,
-            target=run.target,
-            matrix=run.settings.matrix,
-            labels=run.settings.labels,
-            command=run.command,
+        header = dict(
+            started_at=run.started_at, target=run.target, matrix=run.settings.matrix, labels=run.settings.labels
         )
+        try:
+            self.spool = Spool(run.settings.artefacts / run.id / spool.NAME)
+            self.spool.run(run.id, **header, command=run.command)
+        except OSError as exc:  # say it now; the store may still take everything
+            self.spool = None
+            print(f"orderprobe: no spool for this run: {exc}", file=sys.stderr)
+        try:
+            self.store = Store(url)
+            self.store.start_run(run.id, **header, command=run.command)
+        except Exception as exc:
+            self.store, self.problem = None, f"{type(exc).__name__}: {exc}"
+            raise
 
     def on_journey_end(self, result: JourneyResult) -> None:
-        if self.store is None:
-            raise RuntimeError("the store did not open at run start")
-        self.store.add_journey(result)
-
-    def on_run_end(self, run: Run, exit_code: int) -> None:
+        spooled = self._spool(result)
         if self.store is not None:
             try:
-                self.store.finish_run(run.id, finished_at=datetime.now(UTC), exit_code=exit_code)
+                self.store.add_journey(result)
+                return
+            except Exception as exc:
+                self.problem = f"{type(exc).__name__}: {exc}"
+                if not spooled:
+                    raise  # neither on disk nor in the store: lost, and said at once
+        self.unstored += 1
+
+    def _spool(self, result: JourneyResult) -> bool:
+        if self.spool is None:
+            return False
+        try:
+            self.spool.journey(result)
+            return True
+        except OSError as exc:
+            print(f"orderprobe: could not spool journey {result.nodeid}: {exc}", file=sys.stderr)
+            return False
+
+    def on_run_end(self, run: Run, exit_code: int) -> None:
+        finished = datetime.now(UTC)
+        where = self.spool.path if self.spool is not None else None
+        if self.spool is not None:
+            with contextlib.suppress(OSError):  # the journeys are there; the end is in the store, or said below
+                self.spool.end(run.id, finished, exit_code)
+            self.spool.close()
+        if self.store is not None and not self.unstored:
+            try:
+                self.store.finish_run(run.id, finished_at=finished, exit_code=exit_code)
+                return
             finally:
                 self.store.close()
+        if self.store is not None:
+            self.store.close()
+        if where is not None and self._replay(run, where):
+            return
+        kept = f"they are kept in {where}; store them later with `orderprobe store import {where.parent}`"
+        message = (
+            f"{self.unstored} journey(s) of run {run.id} are not in the results store ({self.problem}); "
+            + (kept if where is not None else "and there is no spool: they are lost")
+        )
+        print(f"orderprobe: {message}", file=sys.stderr)  # said in full, whatever was said before
+        raise RuntimeError(message)
+
+    def _replay(self, run: Run, where: Path) -> bool:
+        """One more try with a fresh connection (a lock that has gone, a folder created since)."""
+        try:
+            store = Store(run.settings.results or default_url())
+        except Exception:
+            return False
+        try:
+            spool.replay(store, where)
+            return True
+        except Exception as exc:
+            self.problem = f"{type(exc).__name__}: {exc}"
+            return False
+        finally:
+            store.close()
 
 
 class HtmlReporter(Reporter):

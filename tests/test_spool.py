@@ -1,0 +1,89 @@
+"""No silent loss: a store that will not take a run's journeys (not a URL, a folder that is not
+there, a read-only database) fails the run naming the spool, and `orderprobe store import`
+puts every journey where it belongs later — real Chromium, real SQLite, a real read-only mount."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from probes.cli import main as orderprobe
+from reports.store import Store
+
+PROBE = """
+def test_one(journey, page):
+    with journey.step("open"):
+        page.set_content("<p>hello</p>")
+
+def test_two(journey, page):
+    with journey.step("open"):
+        page.set_content("<p>hello again</p>")
+"""
+
+
+@pytest.fixture
+def read_only_db(tmp_path: Path) -> Iterator[str]:
+    """A real SQLite file on a read-only bind mount (root ignores file modes; a mount it cannot)."""
+    source, mounted = tmp_path / "rw", tmp_path / "ro"
+    source.mkdir()
+    mounted.mkdir()
+    Store(f"sqlite:///{source / 'results.db'}").close()
+    done = subprocess.run(["mount", "--bind", "-o", "ro", str(source), str(mounted)], capture_output=True)
+    if done.returncode:
+        pytest.skip(f"cannot bind-mount read-only here: {done.stderr.decode().strip()}")
+    try:
+        yield f"sqlite:///{mounted / 'results.db'}"
+    finally:
+        subprocess.run(["umount", str(mounted)], check=True)
+
+
+@pytest.mark.parametrize("store", ["notaurl", "missing-folder", "read-only"])
+def test_journeys_a_store_refused_are_spooled_said_and_imported_later(
+    pytester: pytest.Pytester, request: pytest.FixtureRequest, store: str
+) -> None:
+    url = {
+        "notaurl": "notaurl",
+        "missing-folder": f"sqlite:///{pytester.path / 'no' / 'such' / 'folder' / 'results.db'}",
+        "read-only": request.getfixturevalue("read_only_db") if store == "read-only" else "",
+    }[store]
+    pytester.makepyfile(test_two=PROBE)
+    art = pytester.path / "art"
+    result = pytester.runpytest_subprocess(
+        "-p", "no:cacheprovider", f"--results={url}", f"--artefacts={art}", "--reporter", "store,events", timeout=600
+    )
+    assert result.ret == 3, result.stderr.str()  # not 0: the run's results are not where they were asked to go
+    (spool,) = art.glob("*/spool.jsonl")
+    err = result.stderr.str()
+    assert "2 journey(s)" in err and str(spool) in err and "orderprobe store import" in err
+    kinds = [json.loads(line)["kind"] for line in spool.read_text().splitlines()]
+    assert kinds == ["run", "journey", "journey", "end"]
+
+    good = f"sqlite:///{pytester.path / 'good.db'}"
+    assert orderprobe(["store", "import", str(art), "--results", good]) == 0
+    assert orderprobe(["store", "import", str(art), "--results", good]) == 0  # twice is harmless
+    db = Store(good)
+    try:
+        run_id = db.latest_run_id()
+        assert sorted(j.probe for j in db.journeys(run_id)) == ["one", "two"]
+        summary = db.run(run_id)
+        assert summary.finished_at is not None and summary.exit_code == 3
+    finally:
+        db.close()
+
+
+def test_a_working_store_gets_every_journey_and_the_spool_is_only_a_copy(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(test_two=PROBE)
+    db = pytester.path / "results.db"
+    result = pytester.runpytest_subprocess(
+        "-p", "no:cacheprovider", f"--results=sqlite:///{db}", f"--artefacts={pytester.path / 'art'}", timeout=600
+    )
+    assert result.ret == 0
+    store = Store(f"sqlite:///{db}")
+    try:
+        assert len(store.journeys(store.latest_run_id())) == 2
+    finally:
+        store.close()
