@@ -85,9 +85,8 @@ class StoreReporter(Reporter):
         if where is not None and self._replay(run, where):
             return
         kept = f"they are kept in {where}; store them later with `orderprobe store import {where.parent}`"
-        message = (
-            f"{self.unstored} journey(s) of run {run.id} are not in the results store ({self.problem}); "
-            + (kept if where is not None else "and there is no spool: they are lost")
+        message = f"{self.unstored} journey(s) of run {run.id} are not in the results store ({self.problem}); " + (
+            kept if where is not None else "and there is no spool: they are lost"
         )
         print(f"orderprobe: {message}", file=sys.stderr)  # said in full, whatever was said before
         raise RuntimeError(message)

@@ -79,6 +79,7 @@ def test_hangs_and_crashes_end_as_errors_at_their_step_and_the_run_goes_on(pytes
         "no:cacheprovider",
         f"--results=sqlite:///{db}",
         f"--artefacts={pytester.path / 'art'}",
+        "--tracing=retain-on-failure",
         "--journey-timeout=600",  # the healthy journey's: however loaded the machine, it is not cut short
         timeout=900,  # not a timing check: without deadlines this run never ends, and the test must fail
     )

@@ -56,6 +56,7 @@ def test_a_failing_journey_leaves_no_copy_of_the_secret_anywhere(pytester, monke
         f"--artefacts={art}",
         f"--profiles={pytester.path / 'profiles'}",
         "--reporter=store,events,junit,html",
+        "--tracing=retain-on-failure",
         f"--reports={pytester.path / 'reports'}",
         timeout=600,
     )
