@@ -306,3 +306,20 @@ def crashed_result(run_id: str, nodeid: str, message: str, start: JourneyStart |
             summary="探测进程崩溃（浏览器或 worker 被杀）— the probe worker died mid-journey; other journeys went on",
         ),
     )
+
+
+def interrupted_result(run_id: str, nodeid: str, start: JourneyStart) -> JourneyResult:
+    """A journey still running when the run was stopped (SIGTERM / SIGINT): abandoned, and said so."""
+    message = "interrupted: the run was stopped (SIGTERM / SIGINT) while this journey was running"
+    return crashed_result(run_id, nodeid, message, start).model_copy(
+        update={
+            "failure": FailurePoint(step="(interrupted)", error_type="Interrupted", message=message),
+            "cause": Cause(
+                category="system",
+                detail="interrupted",
+                rule="harness.interrupted",
+                evidence=message,
+                summary="运行被中断 — the run was stopped while this journey was running; it did not finish",
+            ),
+        }
+    )

@@ -10,7 +10,9 @@ the controller alone calls the reporters (``probes.reporter``).
 
 from __future__ import annotations
 
+import signal
 import sys
+import threading
 from collections.abc import Iterator
 from dataclasses import asdict
 from datetime import datetime
@@ -251,6 +253,13 @@ class _Controller:
         self.run = Run(session.run_id, session.started_at, session.settings, " ".join(sys.argv))
 
     def pytest_sessionstart(self, session: pytest.Session) -> None:
+        # SIGTERM (a service manager, the scheduler's timeout) stops a run the way Ctrl-C does:
+        # pytest unwinds, in-flight journeys are recorded as interrupted, the run gets its end.
+        if threading.current_thread() is threading.main_thread() and signal.getsignal(signal.SIGTERM) in (
+            signal.SIG_DFL,
+            None,
+        ):
+            signal.signal(signal.SIGTERM, _interrupt)
         self.reporters.run_start(self.run)
 
     def pytest_collectreport(self, report: pytest.CollectReport) -> None:
@@ -289,7 +298,17 @@ class _Controller:
 
     @pytest.hookimpl(trylast=True)
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
+        if exitstatus == pytest.ExitCode.INTERRUPTED:  # started and never ended: abandoned mid-way
+            from probes.journey_run import interrupted_result
+
+            for nodeid, start in list(self.starts.items()):
+                self.reporters.journey_end(interrupted_result(self.session.run_id, nodeid, start), start)
+            self.starts.clear()
         session.exitstatus = self.reporters.run_end(self.run, int(exitstatus))
+
+
+def _interrupt(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt(f"signal {signal.Signals(signum).name}")
 
 
 def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:

@@ -171,11 +171,19 @@ class RunContext:
     journeys: list[JourneyView] = field(default_factory=list)
 
 
-def verdict(counts: dict[str, int]) -> str:
-    if not sum(counts.values()):
-        return "empty"
+INTERRUPTED = 2  # pytest's exit code for a run stopped by SIGINT / SIGTERM
+
+
+def verdict(counts: dict[str, int], *, finished: bool = True, exit_code: int | None = None) -> str:
+    """A broken checkout is said first; otherwise a run that did not finish never passes."""
     if counts.get("failed"):
         return "fail"
+    if not finished:
+        return "unfinished"
+    if exit_code == INTERRUPTED:
+        return "interrupted"
+    if not sum(counts.values()):
+        return "empty"
     return "probe" if counts.get("error") else "pass"
 
 
@@ -444,7 +452,7 @@ def build(
         labels=[(k, v) for k, v in html.flatten(run.labels)],
         total=run.total,
         counts=[(s.value, run.counts.get(s.value, 0)) for s in SEVERITY],
-        verdict=verdict(run.counts),
+        verdict=verdict(run.counts, finished=run.finished_at is not None, exit_code=run.exit_code),
         probes=probes,
         grid=grid,
         by_probe=_by_probe(probes, grid),

@@ -1,0 +1,77 @@
+"""A run stopped by SIGTERM still accounts for itself: finished journeys kept, the one in flight
+recorded as interrupted, the run given its end and exit code, and its report never says PASS —
+a real `pytest` process, real Chromium, real SQLite."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from probes.result import Status
+from reports.store import Store
+
+PROBES = """
+def test_a_quick(journey, page):
+    with journey.step("open"):
+        page.set_content("<p>done</p>")
+
+def test_b_long(journey, page):
+    with journey.step("wait"):
+        page.wait_for_timeout(600_000)
+"""
+
+
+def _started(events: Path, probe: str) -> bool:
+    if not events.exists():
+        return False
+    return any(json.loads(line).get("probe") == probe for line in events.read_text().splitlines() if line.strip())
+
+
+def test_sigterm_records_the_journey_in_flight_as_interrupted_and_the_run_as_ended(tmp_path: Path) -> None:
+    (tmp_path / "test_stop.py").write_text(PROBES)
+    db, art, out = tmp_path / "results.db", tmp_path / "art", tmp_path / "reports"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "test_stop.py", f"--results=sqlite:///{db}",
+         f"--artefacts={art}", f"--reports={out}", "--reporter", "store,events,html", "--run-id", "stopped"],
+        cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    try:
+        events = art / "stopped" / "events.jsonl"
+        for _ in range(6000):  # wait (however long the machine needs) for the long journey to be running
+            if _started(events, "b_long") or proc.poll() is not None:
+                break
+            time.sleep(0.1)
+        assert proc.poll() is None, proc.stdout.read().decode() if proc.stdout else ""
+        time.sleep(1)
+        os.kill(proc.pid, signal.SIGTERM)
+        output = proc.communicate(timeout=600)[0].decode()
+    finally:
+        proc.kill()
+    assert proc.returncode == 2, output
+    store = Store(f"sqlite:///{db}")
+    try:
+        journeys = {j.probe: j for j in store.journeys("stopped")}
+        run = store.run("stopped")
+    finally:
+        store.close()
+    assert journeys["a_quick"].status is Status.PASSED
+    assert journeys["b_long"].status is Status.ERROR and journeys["b_long"].cause.detail == "interrupted"
+    assert run.finished_at is not None and run.exit_code == 2
+    (report,) = out.rglob("*.html")
+    html = report.read_text(encoding="utf-8")
+    assert 'class="verdict v-interrupted"' in html and "v-pass" not in html.split('id="verdict"')[0][-200:]
+
+
+def test_a_run_that_did_not_finish_never_passes() -> None:
+    from reports.run_report import verdict
+
+    assert verdict({"passed": 3}) == "pass"
+    assert verdict({"passed": 3}, finished=False) == "unfinished"
+    assert verdict({"passed": 3}, exit_code=2) == "interrupted"
+    assert verdict({}, exit_code=2) == "interrupted"
+    assert verdict({"passed": 2, "failed": 1}, exit_code=2) == "fail"  # a broken checkout is said first
