@@ -59,6 +59,27 @@ _LOCATOR = re.compile(r"waiting for (.+)$", re.M)
 TEXT_EXCERPT = 2000
 
 
+PHASES = (  # (name, start key, end key) in Playwright's Request.timing (ms from the request's start; -1: none)
+    ("dns", "domainLookupStart", "domainLookupEnd"),
+    ("connect", "connectStart", "connectEnd"),
+    ("tls", "secureConnectionStart", "connectEnd"),
+    ("wait", "requestStart", "responseStart"),
+    ("download", "responseStart", "responseEnd"),
+)
+
+
+def phases(timing: dict[str, float]) -> dict[str, float]:
+    """Resource timing → ms per phase; connect excludes its TLS part, so the phases add up."""
+    out = {}
+    for name, start, end in PHASES:
+        a, b = timing.get(start, -1), timing.get(end, -1)
+        if a is not None and b is not None and a >= 0 and b >= a:
+            out[name] = round(b - a, 2)
+    if "tls" in out and "connect" in out:
+        out["connect"] = round(max(out["connect"] - out["tls"], 0.0), 2)
+    return out
+
+
 def parse_action(message: str) -> tuple[str | None, str | None]:
     """Pull the failed Playwright action and its locator out of an error message."""
     expect = _EXPECT.search(message)
@@ -142,8 +163,14 @@ class Recorder:
         if response.request.is_navigation_request() and response.frame == self.page.main_frame:
             self.document_status = response.status
 
+    def _timing(self, request: Request, record: RequestRecord) -> None:
+        with contextlib.suppress(Exception):  # timing is evidence, never a reason to fail
+            record.phases = phases(request.timing)
+
     def _on_finished(self, request: Request) -> None:
         record = self._close(request)
+        if record:
+            self._timing(request, record)
         if record and record.status is not None and record.status >= 400:
             if record.resource_type in ("fetch", "xhr"):  # API error bodies carry the error code
                 try:
@@ -156,6 +183,7 @@ class Recorder:
     def _on_failed(self, request: Request) -> None:
         record = self._close(request)
         if record:
+            self._timing(request, record)
             record.failure = request.failure or "failed"
             self.failed.append(record)
 

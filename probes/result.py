@@ -76,6 +76,9 @@ class RequestRecord(BaseModel):
     duration_ms: float | None = None
     step: str | None = None
     body_excerpt: str | None = None  # short body of failed JSON/API responses (error codes)
+    # The browser's own timing of the request, ms per phase: dns, connect, tls, wait (request sent →
+    # first byte), download; a phase the request skipped (reused connection, cache) is absent.
+    phases: dict[str, float] = Field(default_factory=dict)
 
 
 class FailurePoint(BaseModel):

@@ -52,6 +52,9 @@ class RequestView:
     duration_ms: float | None
     step: str
     body: str
+    left: float = 0.0  # % of the shown requests' time span, for the timing bar
+    width: float = 0.0
+    phases: list[tuple[str, float, float]] = field(default_factory=list)  # (phase, ms, % of this bar)
 
 
 @dataclass
@@ -81,6 +84,7 @@ class FailureView:
     trace_command: str | None
     trace_uri: str | None  # file: link to trace.zip (opens in the trace viewer via the command)
     requests: list[RequestView]
+    request_ticks: list[tuple[float, str]]
     failed_requests: list[RequestView]
     console_errors: list[str]
 
@@ -215,6 +219,25 @@ def _request(r: RequestRecord) -> RequestView:
     )
 
 
+PHASE_NAMES = ("dns", "connect", "tls", "wait", "download")
+
+
+def _timeline(records: list[RequestRecord]) -> tuple[list[RequestView], list[tuple[float, str]]]:
+    """Requests on one time axis (from the first one's start), each bar split into the browser's
+    timing phases; the axis ticks in ms from that start."""
+    views = [_request(r) for r in records]
+    if not records:
+        return views, []
+    t0 = min(r.start_ms for r in records)
+    span = max(max(r.start_ms + (r.duration_ms or 0.0) for r in records) - t0, 1.0)
+    for r, v in zip(records, views, strict=True):
+        v.left = round((r.start_ms - t0) / span * 100, 2)
+        v.width = round(max((r.duration_ms or 0.0) / span * 100, 0.5), 2)
+        total = sum(r.phases.values()) or 1.0
+        v.phases = [(k, r.phases[k], round(r.phases[k] / total * 100, 2)) for k in PHASE_NAMES if r.phases.get(k)]
+    return views, charts.time_ticks(span, 4)
+
+
 def _action(f: FailurePoint, step_error: str) -> tuple[str, str]:
     """The failed action and locator; when the recorder could not tell, read them again from the
     message and the step's error (an assertion or a wrapped error still names them)."""
@@ -233,6 +256,7 @@ def _failure(
     uri, shot_path = inline(f.screenshot)
     trace = str((artefacts_dir / f.trace).resolve()) if f.trace else None
     action, locator = _action(f, step_error)
+    requests, ticks = _timeline(f.requests[-12:])
     return FailureView(
         step=f.step,
         action=action,
@@ -247,7 +271,8 @@ def _failure(
         screenshot_path=shot_path,
         trace_command=f"orderprobe report trace {journey_id}" if trace else None,
         trace_uri=Path(trace).as_uri() if trace else None,
-        requests=[_request(r) for r in f.requests[-12:]],
+        requests=requests,
+        request_ticks=ticks,
         failed_requests=[_request(r) for r in f.failed_requests],
         console_errors=[html.scrub(e) for e in f.console_errors],
     )

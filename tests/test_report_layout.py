@@ -57,7 +57,17 @@ def reports(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[tuple[str
         cause=GATEWAY,
         index=failing,
     )
-    request = RequestRecord(method="POST", url=LONG_URL, resource_type="fetch", status=503, step="pay")
+    phases = {"dns": 40.0, "connect": 30.0, "tls": 60.0, "wait": 300.0, "download": 20.0}
+    request = RequestRecord(
+        method="POST",
+        url=LONG_URL,
+        resource_type="fetch",
+        status=503,
+        step="pay",
+        start_ms=100,
+        duration_ms=450,
+        phases=phases,
+    )
     assert broken.failure is not None
     failure = broken.failure.model_copy(update={"url": LONG_URL, "requests": [*broken.failure.requests, request]})
     last[failing] = broken.model_copy(update={"failure": failure})
@@ -104,6 +114,9 @@ def test_no_sideways_scroll_at_phone_and_desktop_widths(reports, browser: Browse
             cell = page.locator("td.url", has_text="param11").first
             lines = cell.evaluate("e => e.getBoundingClientRect().height / parseFloat(getComputedStyle(e).lineHeight)")
             assert len(LONG_URL) / lines >= 20, f"the long URL takes {lines:.0f} lines at {width}px"
+            row = page.locator("table.reqs tr", has_text="param11").first
+            widths = row.locator(".rbar i").evaluate_all("s => s.map(x => x.getBoundingClientRect().width)")
+            assert len(widths) == 5 and max(widths) == widths[3]  # five phases; waiting for the server is longest
         page.close()
 
 
