@@ -116,6 +116,12 @@ def pytest_configure(config: pytest.Config) -> None:
             raise pytest.UsageError(f"--reporter: {exc}") from None
         if "progress" in settings.reporters:  # the progress reporter is the terminal now
             config.pluginmanager.set_blocked("terminalreporter")
+        else:  # plain pytest: after its summary, why each journey failed and where the evidence is
+            from probes.summary import FailureSummary
+
+            summary = FailureSummary(settings.artefacts, run_id, settings.results)
+            session.reporters.chosen.append(("failure-summary", summary))
+            config.pluginmanager.register(summary, "orderprobe-failure-summary")
         config.pluginmanager.register(_Controller(session, config), "orderprobe-controller")
         if config.pluginmanager.hasplugin("xdist"):
             config.pluginmanager.register(_XdistController(run_id), "orderprobe-xdist")

@@ -288,3 +288,24 @@ def test_a_killed_worker_loses_only_its_own_journey(pytester):
     crashed = next(j for j in journeys.values() if j.status is Status.ERROR)
     assert crashed.nodeid.endswith("-1]") and crashed.cause.detail == "worker_crashed"
     assert crashed.profile == "android-mid/wifi/shanghai/normal"  # recovered from its journey/start event
+
+
+def test_plain_pytest_names_each_failed_journeys_step_cause_and_evidence(pytester):
+    pytester.makepyfile(
+        test_down="""
+        def test_pay_down(journey, page, target, demo_shop):
+            demo_shop.set_fault("api_5xx", pages=True)
+            with journey.step("open subsidy"):
+                page.goto(target.url("/subsidy"))
+                page.get_by_role("button", name="立即抢购").first.click(timeout=2000)
+        """
+    )
+    result, journeys = run_probes(pytester, "-n", "2")
+    result.assert_outcomes(failed=1)
+    (journey,) = journeys.values()
+    out = result.stdout.str()
+    summary = out[out.index("orderprobe: 1 journeys did not meet their expectation") :]
+    assert f"FAILED pay_down [{journey.profile}] at step 'open subsidy': system/api_5xx" in summary
+    trace = next(a for a in journey.artefacts if a.kind == "trace")
+    assert f"playwright show-trace {pytester.path / 'art' / trace.path}" in summary
+    assert f"orderprobe report run {journey.run_id}" in summary
