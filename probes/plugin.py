@@ -282,6 +282,7 @@ class _Controller:
         if session.items:
             self.run.planned = len(session.items)
 
+    @pytest.hookimpl(optionalhook=True)  # `-p no:xdist` leaves this hook undefined
     def pytest_xdist_node_collection_finished(self, node: Any, ids: list[str]) -> None:
         self.run.planned = len(ids)
 

@@ -28,8 +28,7 @@ if TYPE_CHECKING:
     from profiles.models import MatrixItem
 
 # Options that make no sense for a collection pass (parallelism, files written by the run).
-_DROP_WITH_VALUE = ("-n", "--numprocesses", "--dist", "--maxprocesses", "--junitxml", "--junit-xml", "-p")
-_KEEP_PLUGINS = ("no:cacheprovider",)
+_DROP_WITH_VALUE = ("-n", "--numprocesses", "--dist", "--maxprocesses", "--junitxml", "--junit-xml", "--reporter")
 
 
 class Refused(Exception):
@@ -165,15 +164,19 @@ def collection_argv(argv: Sequence[str]) -> list[str]:
     for arg in args:
         name = arg.split("=", 1)[0]
         if name in _DROP_WITH_VALUE and "=" not in arg:
-            value = next(args, "")
-            if name == "-p" and value in _KEEP_PLUGINS:
-                out += [arg, value]
+            next(args, "")
+            continue
+        if arg == "-p" and "xdist" in (value := next(args, "")):
+            continue  # the pass runs in this process (-n 0 below)
+        if arg == "-p":
+            out += [arg, value]
             continue
         if name in _DROP_WITH_VALUE or (arg.startswith("-n") and arg[2:].isdigit()):
             continue
         out.append(arg)
     # The terminal plugin stays (an ini's `addopts = -ra` needs it); its output is swallowed.
-    return [*out, "--collect-only", "-p", "no:xdist", "-p", "no:cacheprovider"]
+    # No reporter: a collection pass must leave no run in the store and no files.
+    return [*out, "--collect-only", "-n", "0", "-p", "no:cacheprovider", "--reporter", ","]
 
 
 def check_run(argv: Sequence[str], provided_secrets: Iterable[str] = ()) -> list[Any]:

@@ -4,6 +4,8 @@ reporters wrote. It replaces pytest's own terminal output."""
 
 from __future__ import annotations
 
+from collections import Counter
+
 from rich.console import Console, Group
 from rich.live import Live
 from rich.table import Table
@@ -12,6 +14,7 @@ from rich.text import Text
 from probes.reporter import JourneyStart, Reporter, Run
 from probes.result import JourneyResult, Status, StepResult
 
+INTERRUPTED = 2  # pytest's exit code for Ctrl-C / a stopped session
 STYLE = {
     Status.PASSED: "green",
     Status.BLOCKED: "cyan",
@@ -34,8 +37,9 @@ class Progress(Reporter):
 
     def on_run_start(self, run: Run) -> None:
         self.run = run
-        matrix = run.settings.matrix or "(none: each probe on its own profile)"
-        self.console.print(f"orderprobe run [bold]{run.id}[/] · matrix {matrix} · target {run.target}")
+        matrix = f"matrix {run.settings.matrix}" if run.settings.matrix else "ad-hoc (each probe on its own profile)"
+        planned = f" · {run.planned} journeys" if run.planned else ""
+        self.console.print(f"orderprobe run [bold]{run.id}[/] · {matrix} · target {run.target}{planned}")
         if run.settings.live_progress and self.console.is_terminal:
             self._live = Live(get_renderable=self._render, console=self.console, refresh_per_second=4)
             self._live.start()
@@ -58,11 +62,31 @@ class Progress(Reporter):
         if not self.results:
             self.console.print("[bold red]orderprobe: no journeys ran[/] (check the paths, --matrix, --probe, -k)")
             return
+        verdict = self.verdict(exit_code)
+        self.console.print(verdict)  # first and last: the one line that matters, wherever one looks
         self.console.print(self.summary())
         for line in self._missing(run):
             self.console.print(f"[yellow]{line}[/]")
         for label, where in run.outputs.items():
             self.console.print(f"{label:<8} {where}", highlight=False)
+        self.console.print(verdict)
+
+    def verdict(self, exit_code: int) -> Text:
+        """PASS, or what went wrong in numbers: failed journeys, probe errors, an interrupted run."""
+        counts = Counter(r.status for r in self.results)
+        n = len(self.results)
+        if exit_code == INTERRUPTED:
+            return Text(f"INTERRUPTED after {n} journeys: the run was stopped; results so far are stored", "bold red")
+        bad = [f"{counts[Status.FAILED]} failed"] if counts[Status.FAILED] else []
+        bad += [f"{counts[Status.ERROR]} probe errors"] if counts[Status.ERROR] else []
+        if bad:
+            return Text(f"FAIL: {', '.join(bad)} of {n} journeys", "bold red")
+        kinds = ", ".join(f"{counts[s]} {s.value}" for s in Status if counts[s])
+        if exit_code != 0:  # every journey met its expectation, yet the run's outputs are not all there
+            return Text(
+                f"FAIL: exit {exit_code} — {n} journeys met their expectation, see the messages above", "bold red"
+            )
+        return Text(f"PASS: {n} journeys met their expectation ({kinds})", "bold green")
 
     def _missing(self, run: Run) -> list[str]:
         """A matrix that names a probe no file defines selects nothing: say so, it is usually a typo."""
@@ -102,13 +126,16 @@ class Progress(Reporter):
             cause = f"{r.cause.category}/{r.cause.detail}" if r.cause else ""
             if r.cause and r.cause.dependency:
                 cause += f" ({r.cause.dependency})"
+            status = Text(r.status.value, style=STYLE.get(r.status, ""))
+            if r.status is Status.BLOCKED:  # a pass: the refusal it expected is named, nothing "failed"
+                status.append(f" as expected: {cause} at '{r.failed_step}'" if cause else " as expected")
             table.add_row(
                 r.probe,
                 r.profile,
-                Text(r.status.value, style=STYLE.get(r.status, "")),
+                status,
                 f"{r.duration_ms / 1000:.2f}s",
-                r.failed_step or "",
-                cause,
+                "" if r.status is Status.BLOCKED else r.failed_step or "",
+                "" if r.status is Status.BLOCKED else cause,
                 " › ".join(f"{s.name} {s.duration_ms / 1000:.2f}" for s in r.steps),
             )
         return table

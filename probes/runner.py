@@ -10,7 +10,9 @@ Exit code 0 only if every journey met its expectation and every reporter did its
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
+from typing import Any
 
 BUILTIN_PROBES = Path(__file__).parent / "checkout"
 REPORTERS = "progress,store,events,junit,html"
@@ -59,7 +61,28 @@ def passthrough(argv: list[str]) -> int:
 
     if any(a in ("-h", "--help") for a in argv):
         return int(pytest.main(["--help"]))
-    code = int(pytest.main(pytest_args(argv)))
+    args = pytest_args(argv)
+    from probes.preflight import Refused, check_run
+
+    try:  # before any worker or browser starts: target, names, secrets, probe files
+        planned = check_run(args)
+    except Refused as exc:
+        print(f"orderprobe: refused before running: {exc}", file=sys.stderr)
+        return 2
+    code = int(pytest.main(args, plugins=[_Planned(len(planned))]))
     # A bad profile, matrix or rules file is refused before any browser starts: exit 2, as
     # every orderprobe command does for bad input; so is a run that selected no journey.
     return 2 if code in (USAGE_ERROR, NO_TESTS) else code
+
+
+class _Planned:
+    """The preflight already counted the journeys: progress shows ``0/N`` from the first second
+    instead of ``0/?`` until xdist's workers have collected."""
+
+    def __init__(self, count: int) -> None:
+        self.count = count
+
+    def pytest_configure(self, config: Any) -> None:
+        controller = config.pluginmanager.get_plugin("orderprobe-controller")
+        if controller is not None and self.count:
+            controller.run.planned = self.count

@@ -71,9 +71,11 @@ def test_an_unresolvable_target_names_the_dns_error() -> None:
 
 
 def test_collection_pass_drops_parallelism_and_run_files() -> None:
-    argv = collection_argv(["probes", "-n", "2", "--junitxml", "j.xml", "-p", "no:cacheprovider", "-n4", "--dist=load"])
-    assert argv[:3] == ["probes", "-p", "no:cacheprovider"] and "-n" not in argv and "j.xml" not in argv
-    assert "-n4" not in argv and "--dist=load" not in argv and "--collect-only" in argv
+    argv = collection_argv(
+        ["probes", "-n", "2", "--junitxml", "j.xml", "-p", "no:xdist", "-p", "mine", "-n4", "--dist=load",
+         "--reporter", "store,html"]
+    )  # fmt: skip
+    assert argv == ["probes", "-p", "mine", "--collect-only", "-n", "0", "-p", "no:cacheprovider", "--reporter", ","]
 
 
 def test_names_are_checked_even_where_a_probe_marker_would_hide_them() -> None:

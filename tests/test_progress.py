@@ -1,0 +1,79 @@
+"""The terminal of `orderprobe run`: a verdict line first and last, blocked rows as passes with the
+refusal named, the matrix or "ad-hoc" named, the planned total known from the start."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+from rich.console import Console
+
+from probes.progress import Progress
+from probes.reporter import Run
+from probes.result import Cause, FailurePoint, JourneyResult, Status
+from probes.settings import Settings
+
+STARTED = datetime(2026, 6, 18, 1, 0, tzinfo=UTC)
+
+
+def settings(matrix: str | None) -> Settings:
+    return Settings(
+        target=None, matrix=matrix, profile={}, profile_dirs=(), results=None, artefacts=Path("art"), trace="off",
+        retries=0, action_timeout_ms=1000, dependencies={}, rule_files=(), headed=False, live_progress=False,
+    )  # fmt: skip
+
+
+def journey(probe: str, status: Status, category: str = "", detail: str = "") -> JourneyResult:
+    refused = status in (Status.FAILED, Status.BLOCKED, Status.ERROR)
+    return JourneyResult(
+        id=probe, run_id="r1", probe=probe, nodeid=f"t.py::test_{probe}", profile="android-mid/wifi/shanghai/teen",
+        status=status, started_at=STARTED, duration_ms=1200,
+        failure=FailurePoint(step="buy now", error_type="AssertionError", message="refused") if refused else None,
+        cause=Cause(category=category, detail=detail) if refused else None,
+    )  # fmt: skip
+
+
+def transcript(results: list[JourneyResult], exit_code: int, matrix: str | None = "presale") -> list[str]:
+    console = Console(record=True, width=240, force_terminal=False)
+    progress = Progress(console)
+    run = Run("r1", STARTED, settings(matrix), "orderprobe run")
+    run.planned = len(results)
+    progress.on_run_start(run)
+    for r in results:
+        progress.on_journey_end(r)
+    progress.on_run_end(run, exit_code)
+    return [line.rstrip() for line in console.export_text().splitlines() if line.strip()]
+
+
+def test_a_failing_run_says_so_first_and_last() -> None:
+    lines = transcript(
+        [journey("a", Status.PASSED), journey("b", Status.FAILED, "system", "api_5xx"),
+         journey("c", Status.ERROR, "probe_broken", "selector_drift"), journey("d", Status.FAILED, "network", "dns")],
+        exit_code=1,
+    )  # fmt: skip
+    verdict = "FAIL: 2 failed, 1 probe errors of 4 journeys"
+    assert lines[0].startswith("orderprobe run r1 · matrix presale · target embedded demo shop · 4 journeys")
+    summary_start = next(i for i, line in enumerate(lines) if "orderprobe run" in line and i > 0)
+    assert verdict in lines[summary_start - 1] and lines[-1] == verdict
+
+
+def test_blocked_rows_are_passes_with_the_refusal_named() -> None:
+    lines = transcript([journey("teen", Status.BLOCKED, "account", "teen"), journey("a", Status.PASSED)], 0)
+    assert lines[-1] == "PASS: 2 journeys met their expectation (1 passed, 1 blocked)"
+    (row,) = [line for line in lines if line.startswith("│ teen")]
+    cells = [c.strip() for c in row.strip("│").split("│")]
+    assert cells[2] == "blocked as expected: account/teen at 'buy now'"
+    assert cells[4:6] == ["", ""]  # failing step, cause: nothing failed
+    (failed_row,) = [
+        line for line in transcript([journey("x", Status.FAILED, "account", "teen")], 1) if line.startswith("│ x")
+    ]
+    assert [c.strip() for c in failed_row.strip("│").split("│")][4:6] == ["buy now", "account/teen"]
+
+
+def test_ad_hoc_runs_are_not_labelled_with_a_matrix() -> None:
+    assert " · ad-hoc (each probe on its own profile) · " in transcript([journey("a", Status.PASSED)], 0, None)[0]
+
+
+def test_an_interrupted_run_says_so() -> None:
+    lines = transcript([journey("a", Status.PASSED)], 2)
+    assert lines[-1].startswith("INTERRUPTED after 1 journeys")
