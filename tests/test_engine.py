@@ -306,6 +306,7 @@ def test_plain_pytest_names_each_failed_journeys_step_cause_and_evidence(pyteste
     out = result.stdout.str()
     summary = out[out.index("orderprobe: 1 journeys did not meet their expectation") :]
     assert f"FAILED pay_down [{journey.profile}] at step 'open subsidy': system/api_5xx" in summary
-    trace = next(a for a in journey.artefacts if a.kind == "trace")
-    assert f"playwright show-trace {pytester.path / 'art' / trace.path}" in summary
+    assert journey.artefacts  # screenshot (and trace, when tracing keeps it): each one's path is listed
+    for artefact in journey.artefacts:
+        assert f"{artefact.kind}: {pytester.path / 'art' / artefact.path}" in summary
     assert f"orderprobe report run {journey.run_id}" in summary
