@@ -193,10 +193,10 @@ def local(moment: datetime | None, tz: tzinfo | None, fmt: str = "%Y-%m-%d %H:%M
 
 
 def write(html: str, out_dir: Path, name: str) -> Path:
-    """Write atomically (a reader or web server never sees half a report)."""
-    out_dir.mkdir(parents=True, exist_ok=True)
+    """Write atomically (a reader or web server never sees half a report); a full or read-only
+    disk raises one ``WriteFailed`` naming the file and leaves no partial file behind."""
+    from probes.atomic import write_text
+
     path = out_dir / name
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(html, encoding="utf-8")
-    tmp.replace(path)
+    write_text(path, html)
     return path.resolve()
