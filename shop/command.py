@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from typing import Any
 
@@ -38,7 +39,11 @@ def configure(parser: argparse.ArgumentParser) -> None:
     for name, text in (("reset", "restore stock, orders, sessions; clear faults"), ("state", "print state as JSON")):
         actions.add_parser(name, help=text)
     for sub in actions.choices.values():
-        sub.add_argument("--url", default=DEFAULT_URL, help=f"the running shop (default {DEFAULT_URL})")
+        sub.add_argument(
+            "--url",
+            default=os.environ.get("ORDERPROBE_SHOP_URL", DEFAULT_URL),
+            help=f"the running shop (default $ORDERPROBE_SHOP_URL or {DEFAULT_URL})",
+        )
 
 
 def main(args: argparse.Namespace) -> int:
