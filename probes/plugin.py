@@ -57,6 +57,9 @@ def pytest_addoption(parser: pytest.Parser, pluginmanager: pytest.PytestPluginMa
         + " (pytest owns --trace)",
     )
     group.addoption("--run-id", help="group journeys under this run id (default: generated)")
+    group.addoption(
+        "--shard", metavar="I/N", help="run only slice I of N of the journeys (with --run-id; merge by the store)"
+    )
     group.addoption("--retries", type=int, default=0, help="retry a failed journey N times; a later pass is 'flaky'")
     group.addoption("--action-timeout", type=float, default=10_000, metavar="MS", help="default Playwright timeout")
     group.addoption(
@@ -182,11 +185,15 @@ def _not_chosen(item: pytest.Item, probes: tuple[str, ...]) -> bool:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    probes = _session(config).settings.probes
-    dropped = [i for i in items if _not_chosen(i, probes)]
+    settings = _session(config).settings
+    chosen = [i for i in items if not _not_chosen(i, settings.probes)]
+    if settings.shard is not None:
+        chosen = settings.shard.take(chosen, key=lambda i: i.nodeid)
+    kept = {id(i) for i in chosen}
+    dropped = [i for i in items if id(i) not in kept]
     if dropped:
         config.hook.pytest_deselected(items=dropped)
-        items[:] = [i for i in items if i not in dropped]
+        items[:] = chosen
 
 
 # -- results: retries, verdicts and hand-off ------------------------------------------------

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from probes.sharding import Shard
 from probes.target import parse_dependencies
 
 if TYPE_CHECKING:
@@ -33,6 +34,7 @@ class Settings:
     live_progress: bool = True  # the progress reporter: a live display on a terminal
     probes: tuple[str, ...] = ()  # only these probes (names without test_)
     journey_timeout_s: float | None = None  # None: derived from the action timeout and step budgets
+    shard: Shard | None = None  # --shard i/n: this machine's slice of the sweep
 
     @classmethod
     def from_config(cls, config: pytest.Config) -> Settings:
@@ -69,4 +71,14 @@ class Settings:
             live_progress=not opt("no_progress"),
             probes=tuple(p.removeprefix("test_") for p in opt("probe")),
             journey_timeout_s=opt("journey_timeout"),
+            shard=_shard(opt("shard"), opt("run_id")),
         )
+
+
+def _shard(text: str | None, run_id: str | None) -> Shard | None:
+    if not text:
+        return None
+    shard = Shard.parse(text)
+    if shard.total > 1 and not run_id:
+        raise ValueError("--shard needs --run-id ID (the same on every shard) so the shards meet in one run")
+    return shard

@@ -4,6 +4,7 @@ land, and the run report rendered from the journeys this run saw (no read-back).
 from __future__ import annotations
 
 import contextlib
+import socket
 import sys
 from collections import Counter
 from datetime import UTC, datetime
@@ -40,7 +41,7 @@ class StoreReporter(Reporter):
             print(f"orderprobe: no spool for this run: {exc}", file=sys.stderr)
         try:
             self.store = Store(url)
-            self.store.start_run(run.id, **header, command=run.command)
+            self.store.start_run(run.id, **header, command=run.command, shard=_shard(run), host=socket.gethostname())
         except Exception as exc:
             self.store, self.problem = None, f"{type(exc).__name__}: {exc}"
             raise
@@ -76,7 +77,7 @@ class StoreReporter(Reporter):
             self.spool.close()
         if self.store is not None and not self.unstored:
             try:
-                self.store.finish_run(run.id, finished_at=finished, exit_code=exit_code)
+                self.store.finish_run(run.id, finished_at=finished, exit_code=exit_code, shard=_shard(run))
                 return
             finally:
                 self.store.close()
@@ -143,3 +144,8 @@ class HtmlReporter(Reporter):
             pass
         ctx = run_report.build(summary, journeys, run.settings.artefacts, lang, passes=passes)
         run.outputs["report"] = str(run_report.write_built(ctx, run.settings.reports, lang))
+
+
+def _shard(run: Run) -> tuple[int, int] | None:
+    shard = run.settings.shard
+    return (shard.index, shard.total) if shard is not None else None

@@ -7,6 +7,7 @@ for failures, the failure panel (where, why, evidence, screenshot, requests, tra
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import tzinfo
 from pathlib import Path
@@ -178,10 +179,14 @@ class RunContext:
 INTERRUPTED = 2  # pytest's exit code for a run stopped by SIGINT / SIGTERM
 
 
-def verdict(counts: dict[str, int], *, finished: bool = True, exit_code: int | None = None) -> str:
+def verdict(
+    counts: dict[str, int], *, finished: bool = True, exit_code: int | None = None, missing_shards: Sequence[int] = ()
+) -> str:
     """A broken checkout is said first; otherwise a run that did not finish never passes."""
     if counts.get("failed"):
         return "fail"
+    if missing_shards:  # part of a sharded sweep
+        return "incomplete"
     if not finished:
         return "unfinished"
     if exit_code == INTERRUPTED:
@@ -477,7 +482,9 @@ def build(
         labels=[(k, v) for k, v in html.flatten(run.labels)],
         total=run.total,
         counts=[(s.value, run.counts.get(s.value, 0)) for s in SEVERITY],
-        verdict=verdict(run.counts, finished=run.finished_at is not None, exit_code=run.exit_code),
+        verdict=verdict(
+            run.counts, finished=run.finished_at is not None, exit_code=run.exit_code, missing_shards=run.missing_shards
+        ),
         probes=probes,
         grid=grid,
         by_probe=_by_probe(probes, grid),

@@ -37,6 +37,19 @@ class Run(Base):
     exit_code: Mapped[int | None] = mapped_column(Integer)
 
 
+class RunShard(Base):
+    """One machine's slice of a sharded run (``--shard i/n``): the run is complete when all n finished."""
+
+    __tablename__ = "run_shards"
+    run_id: Mapped[str] = mapped_column(_fk("runs.id"), primary_key=True)
+    shard: Mapped[int] = mapped_column(Integer, primary_key=True)  # 1-based
+    total: Mapped[int] = mapped_column(Integer)
+    host: Mapped[str] = mapped_column(String(200), default="")
+    started_at: Mapped[datetime] = mapped_column(DateTime)  # naive UTC
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime)
+    exit_code: Mapped[int | None] = mapped_column(Integer)
+
+
 class Journey(Base):
     __tablename__ = "journeys"
     id: Mapped[str] = mapped_column(String(200), primary_key=True)

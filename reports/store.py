@@ -28,6 +28,7 @@ from reports.schema import (  # noqa: F401  (the tables are part of this module'
     JourneyJSON,
     Request,
     Run,
+    RunShard,
     Step,
     epoch,
     utc_aware,
@@ -51,6 +52,12 @@ class RunSummary(BaseModel):
     counts: dict[str, int] = {}  # status -> journeys
     exit_code: int | None = None
     duration: timedelta | None = None
+    shards: int | None = None  # a sharded run: how many shards it was split into
+    shards_finished: list[int] = []  # which of them (1-based) have finished
+
+    @property
+    def missing_shards(self) -> list[int]:
+        return [i for i in range(1, (self.shards or 0) + 1) if i not in self.shards_finished]
 
     @property
     def total(self) -> int:
@@ -144,22 +151,41 @@ class Store:
         matrix: str | None,
         labels: dict[str, str] | None = None,
         command: str = "",
+        shard: tuple[int, int] | None = None,
+        host: str = "",
     ) -> None:
-        values = dict(
-            started_at=utc_naive(started_at),
-            target=target,
-            matrix=matrix,
-            labels=dict(labels or {}),
-            command=command,
-        )
+        """Open a run, or (another shard of it) join it: the run starts at its earliest shard."""
+        values = dict(target=target, matrix=matrix, labels=dict(labels or {}), command=command)
         with self.write() as conn:
-            if conn.scalar(select(Run.id).where(Run.id == run_id)) is None:
-                conn.execute(insert(Run).values(id=run_id, **values))
+            earlier = conn.scalar(select(Run.started_at).where(Run.id == run_id))
+            if earlier is None:
+                conn.execute(insert(Run).values(id=run_id, started_at=utc_naive(started_at), **values))
             else:
-                conn.execute(Run.__table__.update().where(Run.id == run_id).values(**values))
+                first = min(earlier, utc_naive(started_at))
+                conn.execute(Run.__table__.update().where(Run.id == run_id).values(started_at=first, **values))
+            if shard is not None:
+                conn.execute(delete(RunShard).where(RunShard.run_id == run_id, RunShard.shard == shard[0]))
+                conn.execute(
+                    insert(RunShard).values(
+                        run_id=run_id, shard=shard[0], total=shard[1], host=host, started_at=utc_naive(started_at)
+                    )
+                )
 
-    def finish_run(self, run_id: str, *, finished_at: datetime, exit_code: int) -> None:
+    def finish_run(
+        self, run_id: str, *, finished_at: datetime, exit_code: int, shard: tuple[int, int] | None = None
+    ) -> None:
+        """Close a run; a shard closes its slice, and the run ends with its last shard (worst exit code)."""
         with self.write() as conn:
+            if shard is not None:
+                conn.execute(
+                    RunShard.__table__.update()
+                    .where(RunShard.run_id == run_id, RunShard.shard == shard[0])
+                    .values(finished_at=utc_naive(finished_at), exit_code=exit_code)
+                )
+                worst = conn.scalar(select(func.max(Run.exit_code)).where(Run.id == run_id))
+                exit_code = max(exit_code, worst or 0)
+                latest = conn.scalar(select(Run.finished_at).where(Run.id == run_id))
+                finished_at = max(utc_aware(latest), finished_at) if latest else finished_at
             conn.execute(
                 Run.__table__.update()
                 .where(Run.id == run_id)
@@ -224,6 +250,11 @@ class Store:
                 )
                 for run_id, status, n in grouped:
                     counts[run_id][status] = n
+            shards: dict[str, tuple[int, list[int]]] = {}
+            if ids:
+                for part in conn.execute(select(RunShard).where(RunShard.run_id.in_(ids)).order_by(RunShard.shard)):
+                    total, done = shards.get(part.run_id, (part.total, []))
+                    shards[part.run_id] = (max(total, part.total), done + ([part.shard] if part.finished_at else []))
         return [
             RunSummary(
                 id=row.id,
@@ -236,6 +267,8 @@ class Store:
                 counts=counts[row.id],
                 exit_code=row.exit_code,
                 duration=(row.finished_at - row.started_at) if row.finished_at else None,
+                shards=shards[row.id][0] if row.id in shards else None,
+                shards_finished=shards[row.id][1] if row.id in shards else [],
             )
             for row in rows
         ]
