@@ -100,6 +100,8 @@ RISK = Cause(category="account", detail="teen")
         (True, RISK, Expectation(outcome="blocked"), False, Status.BLOCKED),
         (True, RISK, Expectation(outcome="blocked", causes=("region",)), False, Status.FAILED),
         (True, Cause(category="probe_broken"), Expectation(outcome="blocked"), False, Status.ERROR),
+        # the shopper's own link (the emulator's dropout, DNS pollution) is never the shop's refusal
+        (True, Cause(category="network"), Expectation(outcome="blocked", causes=("network",)), False, Status.FAILED),
         (False, None, Expectation(outcome="blocked"), False, Status.FAILED),
     ],
 )
