@@ -8,12 +8,17 @@ relied on: it cannot download on offline or registry-only machines.
 from __future__ import annotations
 
 import glob
+import json
 import os
 import shutil
 import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser, Playwright
 
 ENV_VAR = "ORDERPROBE_CHROMIUM"
 SYSTEM_NAMES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
@@ -111,3 +116,13 @@ def launch_options(headless: bool = True) -> dict:
     if found is None:
         raise ChromiumNotFound("No Chromium found; run `orderprobe doctor --install` first.")
     return {"executable_path": found.path, "headless": headless, "args": list(LAUNCH_ARGS)}
+
+
+def connect(playwright: Playwright, endpoint: str) -> Browser:
+    """A browser that runs elsewhere: a Playwright server (``playwright run-server``, grids that
+    speak its protocol) at ws(s)://, or any Chromium DevTools endpoint (browserless, a Chromium
+    started with --remote-debugging-port) at http(s)://. The server launches with our flags."""
+    if endpoint.startswith(("ws://", "wss://")):
+        options = {"args": launch_options()["args"]}
+        return playwright.chromium.connect(endpoint, headers={"x-playwright-launch-options": json.dumps(options)})
+    return playwright.chromium.connect_over_cdp(endpoint)

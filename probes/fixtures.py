@@ -32,21 +32,25 @@ DEMO_SECRETS = {"ORDERPROBE_DEMO_PASSWORD": "demo-pass", "ORDERPROBE_DEMO_SMS_CO
 class BrowserHolder:
     """Launch lazily, once per worker; relaunch after a crash instead of failing every later probe."""
 
-    def __init__(self, headed: bool) -> None:
+    def __init__(self, headed: bool, endpoint: str | None = None) -> None:
         self.headed = headed
+        self.endpoint = endpoint  # a remote browser: Playwright server (ws://) or CDP (http://)
         self._playwright: Playwright | None = None
         self._browser: Browser | None = None
 
     def get(self) -> Browser:
         from playwright.sync_api import sync_playwright
 
-        from probes.browser import launch_options
+        from probes.browser import connect, launch_options
 
         if self._browser is not None and self._browser.is_connected():
             return self._browser
         if self._playwright is None:
             self._playwright = sync_playwright().start()
-        self._browser = self._playwright.chromium.launch(**launch_options(headless=not self.headed))
+        if self.endpoint is None:
+            self._browser = self._playwright.chromium.launch(**launch_options(headless=not self.headed))
+        else:
+            self._browser = connect(self._playwright, self.endpoint)
         return self._browser
 
     def close(self) -> None:
@@ -102,7 +106,7 @@ def target(orderprobe_run: ProbeSession, _orderprobe_shop: Any) -> Target:
 
 @pytest.fixture(scope="session")
 def _orderprobe_browser(orderprobe_run: ProbeSession) -> Iterator[BrowserHolder]:
-    holder = BrowserHolder(orderprobe_run.settings.headed)
+    holder = BrowserHolder(orderprobe_run.settings.headed, orderprobe_run.settings.browser_endpoint)
     yield holder
     holder.close()
 

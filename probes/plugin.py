@@ -73,6 +73,11 @@ def pytest_addoption(parser: pytest.Parser, pluginmanager: pytest.PytestPluginMa
     group.addoption("--rules", action="append", default=[], metavar="FILE", help="extra failure-classification rules")
     group.addoption("--label", action="append", default=[], metavar="K=V", help="label the run (e.g. location=sh)")
     group.addoption("--headed", action="store_true", help="show the browser")
+    group.addoption(
+        "--browser-endpoint",
+        metavar="URL",
+        help="use a remote browser: ws://… Playwright server (playwright run-server) or http://… CDP endpoint",
+    )
     group.addoption("--probe", action="append", default=[], metavar="NAME", help="only this probe (repeatable)")
     group.addoption(
         "--reporter",

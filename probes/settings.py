@@ -34,6 +34,7 @@ class Settings:
     live_progress: bool = True  # the progress reporter: a live display on a terminal
     probes: tuple[str, ...] = ()  # only these probes (names without test_)
     journey_timeout_s: float | None = None  # None: derived from the action timeout and step budgets
+    browser_endpoint: str | None = None  # a remote browser instead of launching Chromium here
     shard: Shard | None = None  # --shard i/n: this machine's slice of the sweep
 
     @classmethod
@@ -72,6 +73,7 @@ class Settings:
             probes=tuple(p.removeprefix("test_") for p in opt("probe")),
             journey_timeout_s=opt("journey_timeout"),
             shard=_shard(opt("shard"), opt("run_id")),
+            browser_endpoint=_endpoint(opt("browser_endpoint")),
         )
 
 
@@ -82,3 +84,9 @@ def _shard(text: str | None, run_id: str | None) -> Shard | None:
     if shard.total > 1 and not run_id:
         raise ValueError("--shard needs --run-id ID (the same on every shard) so the shards meet in one run")
     return shard
+
+
+def _endpoint(url: str | None) -> str | None:
+    if url and not url.startswith(("ws://", "wss://", "http://", "https://")):
+        raise ValueError(f"--browser-endpoint {url!r}: expected ws://… (Playwright server) or http://… (CDP)")
+    return url
