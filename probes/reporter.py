@@ -118,6 +118,7 @@ class Reporters:
                 self.chosen.append((name, _load(factories[name])))
             except Exception as exc:
                 self._failed(name, "load", exc)
+        self._started: set[str] = set()
         self._live: set[str] = set()  # journeys whose steps were delivered as they ended
 
     def _failed(self, name: str, hook: str, exc: BaseException) -> None:
@@ -140,9 +141,12 @@ class Reporters:
         self._call("on_run_start", run)
 
     def journey_start(self, journey: JourneyStart) -> None:
+        self._started.add(journey.id)
         self._call("on_journey_start", journey)
 
     def step_end(self, journey: JourneyStart, step: StepResult) -> None:
+        if journey.id not in self._started:  # an attempt pytest has not reported (--retries): later, or never
+            return
         self._live.add(journey.id)
         self._call("on_step_end", journey, step)
 
@@ -154,6 +158,7 @@ class Reporters:
             for step in result.steps:
                 self._call("on_step_end", start, step)
         self._live.discard(result.id)
+        self._started.discard(result.id)
         self._call("on_journey_end", result)
 
     def run_end(self, run: Run, exit_code: int) -> int:

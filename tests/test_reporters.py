@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from probes.reporter import Run
+from probes.reporter import JourneyStart, Reporter, Reporters, Run
 from probes.result import Cause, FailurePoint, JourneyResult, Status, StepResult, StepStatus
 from probes.session import Settings
 from reports import run_report
@@ -160,3 +160,38 @@ def test_store_and_html_reporters_agree_with_the_report_read_back_from_the_store
     journeys, counts, verdict = facts(live)
     assert len(journeys) == 4 and journeys[0][1] == "failed"  # worst first
     assert ("passed", "2") in counts and verdict == "verdict v-fail"
+
+
+class Calls(Reporter):
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, str]] = []
+
+    def on_journey_start(self, journey: JourneyStart) -> None:
+        self.calls.append(("start", journey.id))
+
+    def on_step_end(self, journey: JourneyStart, step: StepResult) -> None:
+        self.calls.append(("step", step.name))
+
+    def on_journey_end(self, result: JourneyResult) -> None:
+        self.calls.append(("end", result.id))
+
+
+def test_each_step_reaches_reporters_once_live_or_with_its_journey() -> None:
+    started = datetime(2026, 6, 18, 1, 0, tzinfo=UTC)
+    journey = _journey(1, Status.PASSED, started).model_copy(
+        update={"steps": [StepResult(name=n, status=StepStatus.PASSED, start_ms=0, duration_ms=1) for n in "ab"]}
+    )
+    start = JourneyStart(journey.id, journey.nodeid, journey.probe, journey.profile, "main", started)
+    reporters = Reporters(["calls"], {"calls": Calls})
+    (_, calls), step = reporters.chosen[0], journey.steps[0]
+
+    reporters.step_end(start, step)  # an attempt pytest never reported (a retried one): dropped
+    reporters.journey_start(start)
+    reporters.step_end(start, step)  # in this process: live
+    reporters.journey_end(journey.model_copy(update={"steps": [step]}))
+    assert calls.calls == [("start", "j1"), ("step", "a"), ("end", "j1")]
+
+    calls.calls.clear()
+    reporters.journey_start(start)  # from a worker: steps come with the result, in order
+    reporters.journey_end(journey)
+    assert calls.calls == [("start", "j1"), ("step", "a"), ("step", "b"), ("end", "j1")]
