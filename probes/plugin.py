@@ -84,7 +84,7 @@ def pytest_addoption(parser: pytest.Parser, pluginmanager: pytest.PytestPluginMa
         action="append",
         metavar="NAME,…",
         help="where results go: store, events, junit, html, progress, or any installed reporter"
-        " (default store,events; `orderprobe run`: store,events,junit,html,progress)",
+        " (default store,events; `orderprobe run`: progress,store,events,junit,html)",
     )
     group.addoption("--no-report", action="store_true", help="leave out the html reporter")
     group.addoption("--reports", default="var/reports", metavar="DIR", help="where the html reporter writes")
