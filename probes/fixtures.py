@@ -21,6 +21,7 @@ from probes.target import Target
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, BrowserContext, Page, Playwright
 
+    from probes.emulation.packet import PacketPath
     from profiles.models import MatrixItem, Profile
 
 SESSION = pytest.StashKey[ProbeSession]()  # on the config: this process's run
@@ -30,13 +31,38 @@ DEMO_SECRETS = {"ORDERPROBE_DEMO_PASSWORD": "demo-pass", "ORDERPROBE_DEMO_SMS_CO
 
 
 class BrowserHolder:
-    """Launch lazily, once per worker; relaunch after a crash instead of failing every later probe."""
+    """Launch lazily, once per worker; relaunch after a crash instead of failing every later probe.
 
-    def __init__(self, headed: bool, endpoint: str | None = None) -> None:
+    With packet-level emulation the browser runs in the worker's own network namespace behind
+    the emulated link (``self.packet``); otherwise ``self.reason`` says why it does not.
+    """
+
+    def __init__(self, headed: bool, endpoint: str | None = None, emulation: str = "auto", target: str = "") -> None:
         self.headed = headed
         self.endpoint = endpoint  # a remote browser: Playwright server (ws://) or CDP (http://)
+        self.emulation, self.target = emulation, target
+        self.packet: PacketPath | None = None
+        self.reason = (
+            "--emulation cdp" if emulation == "cdp" else "a remote browser (--browser-endpoint)" if endpoint else ""
+        )
         self._playwright: Playwright | None = None
         self._browser: Browser | None = None
+
+    def _packet_path(self) -> PacketPath | None:
+        from probes.emulation.packet import PacketPath, Unavailable, unavailable
+
+        if self.packet is not None or self.emulation == "cdp" or self.reason:
+            return self.packet
+        try:
+            reason = unavailable(self.target)
+            if reason:
+                raise Unavailable(reason)
+            self.packet = PacketPath().open()
+        except Unavailable as exc:
+            if self.emulation == "packet":
+                raise RuntimeError(f"--emulation packet: {exc}") from exc
+            self.reason = str(exc)
+        return self.packet
 
     def get(self) -> Browser:
         from playwright.sync_api import sync_playwright
@@ -47,10 +73,14 @@ class BrowserHolder:
             return self._browser
         if self._playwright is None:
             self._playwright = sync_playwright().start()
-        if self.endpoint is None:
-            self._browser = self._playwright.chromium.launch(**launch_options(headless=not self.headed))
-        else:
+        if self.endpoint is not None:
             self._browser = connect(self._playwright, self.endpoint)
+            return self._browser
+        options = launch_options(headless=not self.headed)
+        packet = self._packet_path()
+        if packet is not None:  # Playwright starts Chromium through a wrapper that enters the namespace
+            options["executable_path"] = packet.executable(options["executable_path"])
+        self._browser = self._playwright.chromium.launch(**options)
         return self._browser
 
     def close(self) -> None:
@@ -58,6 +88,8 @@ class BrowserHolder:
             self._browser.close()
         if self._playwright is not None:
             self._playwright.stop()
+        if self.packet is not None:
+            self.packet.close()
 
 
 @pytest.fixture(scope="session")
@@ -105,8 +137,9 @@ def target(orderprobe_run: ProbeSession, _orderprobe_shop: Any) -> Target:
 
 
 @pytest.fixture(scope="session")
-def _orderprobe_browser(orderprobe_run: ProbeSession) -> Iterator[BrowserHolder]:
-    holder = BrowserHolder(orderprobe_run.settings.headed, orderprobe_run.settings.browser_endpoint)
+def _orderprobe_browser(orderprobe_run: ProbeSession, target: Target) -> Iterator[BrowserHolder]:
+    settings = orderprobe_run.settings
+    holder = BrowserHolder(settings.headed, settings.browser_endpoint, settings.emulation, target.base_url)
     yield holder
     holder.close()
 
@@ -141,7 +174,7 @@ def _journey_run(
     )
     node.stash[RUNNING] = run  # before opening: a browser that fails to start is still a recorded journey
     marker = node.get_closest_marker("deadline")
-    run.open(_orderprobe_browser.get, deadline_s=float(marker.args[0]) if marker else None)
+    run.open(_orderprobe_browser.get, _orderprobe_browser, deadline_s=float(marker.args[0]) if marker else None)
     yield run
     run.close()
 

@@ -17,7 +17,7 @@ from probes.journey import Journey
 from probes.outcome import verdict
 from probes.recorder import Recorder
 from probes.reporter import JourneyStart
-from probes.result import Artefact, Cause, FailurePoint, JourneyResult, Status, StepResult
+from probes.result import Artefact, Cause, FailurePoint, JourneyResult, RequestRecord, Status, StepResult
 from probes.secrets import profile_secrets, scrub_text, scrub_zip
 from probes.tracing import MODES, TraceMode
 
@@ -65,11 +65,15 @@ class JourneyRun:
         self._fixed_deadline = False
 
     # -- lifecycle ----------------------------------------------------------------------------
-    def open(self, get_browser: Callable[[], Browser], *, deadline_s: float | None = None) -> None:
+    def open(self, get_browser: Callable[[], Browser], holder: Any = None, *, deadline_s: float | None = None) -> None:
+        """``holder`` (a ``BrowserHolder``) says, once the browser is up, whether it sits behind a
+        packet-level link (``holder.packet``) or why not (``holder.reason``)."""
         from probes.emulation import Emulation, context_options
 
         settings = self.session.settings
         browser = get_browser()  # a launch has Playwright's own timeout; the journey's clock starts after it
+        packet = getattr(holder, "packet", None)
+        reason = getattr(holder, "reason", "") if holder is not None else "browser launched outside orderprobe"
         self._fixed_deadline = bool(deadline_s or settings.journey_timeout_s)  # else step budgets extend it
         seconds = deadline_s or settings.journey_timeout_s or default_timeout_s(settings.action_timeout_ms)
         self.deadline = Deadline(seconds, self._expire).start()  # a context that never opens is bounded too
@@ -82,10 +86,11 @@ class JourneyRun:
         self.page = self.context.new_page()
         self.page.on("crash", self._on_crash)
         self.recorder = Recorder(self.context, self.page, settings.artefacts, self.rel_dir)
-        self.emulation = Emulation(self.item.profile, self.context, self.page)
+        self.emulation = Emulation(self.item.profile, self.context, self.page, packet=packet, reason=reason)
         self.emulation.apply()
         self.journey = Journey(self.item.probe, meter=self.recorder.meter, settle=self.recorder.settle)
-        self.journey.listeners = [self.recorder, self.emulation, self]
+        # Emulation first: when a step fails, whether the link was down is read before the (slow) capture.
+        self.journey.listeners = [self.emulation, self.recorder, self]
         self._phase = "call"
 
     # -- hard limits: deadline and crash ----------------------------------------------------
@@ -156,10 +161,26 @@ class JourneyRun:
                 step="(setup)", error_type=type(error).__name__, message="".join(traceback.format_exception_only(error))
             )
         if self.recorder.failure is not None:
-            return self.recorder.failure
+            return self._stalled(self.recorder.failure)
         last = self.journey.steps[-1].name if self.journey.steps else None
         step = f"after {last}" if last else "(before the first step)"
-        return self.recorder.capture(step if when == "call" else f"({when})", error)
+        return self._stalled(self.recorder.capture(step if when == "call" else f"({when})", error))
+
+    def _stalled(self, point: FailurePoint) -> FailurePoint:
+        """On a packet-level link that was down when the step failed, requests still waiting for an
+        answer are stalled by the outage (TCP would retry for minutes): name them so, as evidence."""
+        why = getattr(self.emulation, "failed_offline", None)
+        if why and getattr(self.emulation, "mode", "") == "packet":
+            stalled = f"net::ERR_INTERNET_DISCONNECTED (link down: {why}; no answer yet)"
+            waiting = [r for r in point.requests if r.status is None and r.failure is None]
+            for request in waiting:
+                request.failure = stalled
+            # The browser may not have reported the stalled request yet (a navigation after a redirect):
+            # the link itself is the evidence then.
+            waiting = waiting or [RequestRecord(method="-", url=point.url or "(link)", resource_type="link",
+                                                failure=stalled, step=point.step)]  # fmt: skip
+            point.failed_requests.extend(waiting)
+        return point
 
     @property
     def profile_label(self) -> str:
@@ -262,6 +283,7 @@ class JourneyRun:
             previous_attempts=attempts,
             artefacts=self.artefacts,
             labels=self.session.settings.labels,
+            emulation=self.emulation.mode if self.emulation is not None else "",
         )
         if not self.secrets:
             return result

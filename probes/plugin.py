@@ -10,6 +10,7 @@ the controller alone calls the reporters (``probes.reporter``).
 
 from __future__ import annotations
 
+import os
 import signal
 import sys
 import threading
@@ -77,6 +78,14 @@ def pytest_addoption(parser: pytest.Parser, pluginmanager: pytest.PytestPluginMa
         "--browser-endpoint",
         metavar="URL",
         help="use a remote browser: ws://… Playwright server (playwright run-server) or http://… CDP endpoint",
+    )
+    group.addoption(
+        "--emulation",
+        choices=("auto", "packet", "cdp"),
+        default=os.environ.get("ORDERPROBE_EMULATION", "auto"),
+        help="network emulation: packet (the browser in its own network namespace behind an emulated link; "
+        "root / CAP_NET_ADMIN, Linux), cdp (DevTools, request-level), auto (packet where possible; default, "
+        "or $ORDERPROBE_EMULATION)",
     )
     group.addoption("--probe", action="append", default=[], metavar="NAME", help="only this probe (repeatable)")
     group.addoption(

@@ -102,7 +102,7 @@ class Progress(Reporter):
     # -- rendering -----------------------------------------------------------------------------
     def _line(self, r: JourneyResult) -> Text:
         text = Text(f"{r.status.value:<8}", style=STYLE.get(r.status, ""))
-        text.append(f" {r.probe}  [{r.profile}]  {r.duration_ms / 1000:.2f}s")
+        text.append(f" {r.probe}  [{r.profile}]  {r.emulation}  {r.duration_ms / 1000:.2f}s")
         if r.cause:
             text.append(f"  @{r.failed_step}: {r.cause.category}/{r.cause.detail}", style="dim")
         return text
@@ -119,7 +119,7 @@ class Progress(Reporter):
 
     def summary(self) -> Table:
         table = Table(title="orderprobe run", show_lines=False, header_style="bold")
-        for col in ("probe", "profile", "status", "time", "failing step", "cause"):
+        for col in ("probe", "profile", "net", "status", "time", "failing step", "cause"):
             table.add_column(col, overflow="fold")
         table.add_column("steps (seconds)", overflow="fold", ratio=1)
         for r in sorted(self.results, key=lambda r: (r.probe, r.profile)):
@@ -132,6 +132,7 @@ class Progress(Reporter):
             table.add_row(
                 r.probe,
                 r.profile,
+                r.emulation,  # packet | cdp: how the network was emulated
                 status,
                 f"{r.duration_ms / 1000:.2f}s",
                 "" if r.status is Status.BLOCKED else r.failed_step or "",

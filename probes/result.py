@@ -137,6 +137,10 @@ class JourneyResult(BaseModel):
     previous_attempts: list[JourneyResult] = Field(default_factory=list)
     artefacts: list[Artefact] = Field(default_factory=list)
     labels: dict[str, str] = Field(default_factory=dict)
+    # How the network was emulated: "packet" (own network namespace behind an emulated link:
+    # per-packet delay, jitter, loss, outages) or "cdp" (DevTools, request-level); "" before this
+    # field existed. Why a run fell back to cdp is in conditions["applied"]["emulation_reason"].
+    emulation: str = ""
 
     @property
     def interactions(self) -> Interactions:

@@ -28,6 +28,7 @@ class Settings:
     rule_files: tuple[Path, ...]
     headed: bool
     labels: dict[str, str] = field(default_factory=dict)
+    emulation: str = "auto"  # auto | packet | cdp (probes.emulation.packet)
     reporters: tuple[str, ...] = ("store", "events")
     reports: Path = Path("var/reports")  # where file reporters (html) write
     lang: str | None = None  # report language; None: from the locale
@@ -66,6 +67,7 @@ class Settings:
             rule_files=tuple(Path(p) for p in opt("rules")),
             headed=opt("headed"),
             labels=labels,
+            emulation=opt("emulation"),
             reporters=tuple(reporters),
             reports=Path(opt("reports")),
             lang=opt("lang"),

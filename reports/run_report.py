@@ -399,6 +399,8 @@ def _summary(j: JourneyResult) -> str:
         part = j.conditions.get(kind)
         title = part.get("title") if isinstance(part, dict) else None
         parts.append(str(title or (names[i] if i < len(names) else "")))
+    if j.emulation:  # how the network was emulated: packet-level link or DevTools (CDP) fallback
+        parts[1] += f" [{j.emulation}]"
     return " · ".join(p for p in parts if p)
 
 

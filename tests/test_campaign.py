@@ -72,7 +72,7 @@ ROWS = [
     Row("DNS-polluted payment host", "video_feed_checkout", ("failed", "network", "dns", "payment-gateway"),
         profile={"network": "public-wifi-dns-polluted"}, expect=blocked("network")),
     Row("metro dropout at pay", "video_feed_checkout", ("failed", "network", "offline", ANY),
-        profile={"network": "metro-weak"}, switches=[{"at": "pay", "offline_s": 3}]),
+        profile={"network": "metro-weak"}, switches=[{"at": "pay", "offline_s": 15}]),
     Row("Android 4.x", "video_feed_checkout", ("blocked", "compatibility", "upgrade_required", None),
         profile={"device": "android-4.4", "network": "3g", "region": "dancheng"}, expect=blocked("compatibility")),
     # 2 payment channel, 3 account and risk control
@@ -201,7 +201,7 @@ def test_fault_injection_campaign(pytester: pytest.Pytester) -> None:
     store = Store(f"sqlite:///{db}")
     try:
         run_id = store.latest_run_id()
-        # A profile name may carry its switches ("…/normal+off3s-pay"); rows are unique without them.
+        # A profile name may carry its switches ("…/normal+off15s-pay"); rows are unique without them.
         journeys = {(j.probe, j.profile.split("+")[0]): j for j in store.journeys(run_id)} if run_id else {}
     finally:
         store.close()

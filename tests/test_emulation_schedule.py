@@ -33,8 +33,30 @@ def test_schedule_respects_the_ranges() -> None:
     assert 3600 / 45 <= len(windows) <= 3600 / 22
 
 
+def test_metro_weak_loses_the_signal_within_a_normal_journey_on_a_fresh_schedule_each_time() -> None:
+    metro = load_catalogue().networks["metro-weak"].dropouts
+    assert metro is not None and metro.seed is None  # not pinned: each journey draws its own
+    firsts = {dropout_windows(metro, 60, seed=seed)[0] for seed in range(200)}
+    assert len(firsts) == 200  # varied between journeys
+    assert all(1 <= start <= 10 and 2 <= end - start <= 5 for start, end in firsts)  # inside a 10–20 s journey
+    profile = load_catalogue().profile(network="metro-weak")
+    seeds = {Emulation(profile, None, None).seed for _ in range(5)}  # type: ignore[arg-type]
+    assert len(seeds) == 5  # a fresh seed per journey, kept for the record
+
+
+def test_outage_windows_merge_dropouts_and_offline_switches() -> None:
+    profile = load_catalogue().profile(network="metro-weak")
+    emulation = Emulation(profile, None, None, seed=3)  # type: ignore[arg-type]
+    (s0, e0) = dropout_windows(profile.network.dropouts, 60, seed=3)[0]  # type: ignore[arg-type]
+    emulation.outages.go_offline(s0 - 1, 1.5, "switch@pay")  # overlaps the first dropout
+    emulation.outages.go_offline(e0 + 100, 2, "probe")
+    windows = emulation.outages.windows(e0 + 200)
+    assert windows[0] == (s0 - 1, e0) and (e0 + 100, e0 + 102) in windows
+
+
 def test_offline_now_follows_the_schedule_without_a_browser() -> None:
     profile = load_catalogue().profile(network="metro-weak")
+    profile = profile.model_copy(update={"network": profile.network.model_copy(update={"dropouts": METRO})})
     emulation = Emulation(profile, context=None, page=None, seed=None)  # type: ignore[arg-type]
     (s0, e0), (s1, _) = dropout_windows(METRO, 100)[:2]
     assert emulation.offline_now((s0 + e0) / 2) == "dropout"

@@ -1,19 +1,29 @@
 """One journey's conditions made real: the profile applied to its context and page, and
 changed at named steps (mid-journey switches: signal lost, a hand-over to another network).
 
-Sync Playwright must only be used from the thread that owns the page, and route handlers
-already run there, so nothing here needs a timer or a thread (see ``schedule``).
+The network goes one of two ways (``mode``, recorded with the reason):
+
+- ``packet``: the browser runs in its own namespace behind the worker's ``PacketPath``; delay,
+  jitter, rate, loss, queue and outages are applied to every packet of every page, popup, worker
+  and request of the context; a hand-over also changes the browser's address;
+- ``cdp``: DevTools request-level throttling of the journey's page; outages switch that page
+  offline and back (``offline``).
+
+Neither uses a catch-all route, which would disable the context's HTTP cache.
 """
 
 from __future__ import annotations
 
+import random
 import time
+from collections import Counter
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from playwright.sync_api import Error as PlaywrightError
 
 from probes.emulation.device import brands, user_agent_override
+from probes.emulation.offline import CdpOffline
 from probes.emulation.routing import Routing
 from probes.emulation.schedule import Outages
 from probes.emulation.throttling.cdp import cdp_conditions, throttle_cpu, throttle_network
@@ -22,6 +32,7 @@ from profiles.models import Network, Profile, Switch
 if TYPE_CHECKING:
     from playwright.sync_api import BrowserContext, CDPSession, Page
 
+    from probes.emulation.packet import PacketPath
     from probes.journey import Journey
     from probes.result import StepResult
 
@@ -37,9 +48,22 @@ class Emulation:
         *,
         clock: Callable[[], float] = time.perf_counter,
         seed: int | None = None,
+        packet: PacketPath | None = None,
+        reason: str = "",
     ) -> None:
-        self.profile, self.context, self.page, self.seed = profile, context, page, seed
+        self.profile, self.context, self.page = profile, context, page
+        pinned = profile.network.dropouts.seed if profile.network.dropouts else None
+        # The outage schedule: the caller's seed, else the profile's pinned one, else fresh per journey.
+        self.seed = seed if seed is not None else pinned if pinned is not None else random.randrange(2**32)
+        self.packet, self.reason = packet, reason if packet is None else ""
+        self.mode = "packet" if packet is not None else "cdp"
         self._clock = clock
+        self._offline: CdpOffline | None = None
+        self._link_t0 = 0.0
+        self._link_stats: dict[str, Counter[str]] = {}
+        self._closing_record: dict[str, Any] | None = None
+        self.failed_offline: str | None = None
+        self.addresses: list[str] = []
         self._t0: float | None = None
         self._cdp: CDPSession | None = None
         self._closed = False
@@ -47,8 +71,8 @@ class Emulation:
         self._switches: list[Switch] = list(profile.switches)
         self._fired: set[int] = set()
         self._step_notes: dict[str, list[str]] = {}
-        self.outages = Outages(profile.network.dropouts, seed)
-        self.routing = Routing(context, page, self.offline_now, seed)
+        self.outages = Outages(profile.network.dropouts, self.seed)
+        self.routing = Routing(context, page, self.offline_now, seed)  # faults stay seeded as before
         self.counts = self.routing.counts
         self.switches_done: list[dict[str, Any]] = []
 
@@ -62,19 +86,32 @@ class Emulation:
         if self._t0 is not None:
             raise RuntimeError("Emulation.apply() called twice")
         self._cdp = self.context.new_cdp_session(self.page)
-        throttle_network(self._cdp, self._network, fresh=True)
+        if self.packet is not None:
+            assert self.packet.link is not None and self.packet.namespace is not None
+            self.packet.impose(self._network)
+            self._link_stats = {"up": Counter(self.packet.link.up.stats), "down": Counter(self.packet.link.down.stats)}
+            self.addresses = [self.packet.namespace.address]
+        else:
+            throttle_network(self._cdp, self._network, fresh=True)
+            self._offline = CdpOffline(self._cdp, lambda off: cdp_conditions(self._network, offline=off), self._clock)
         throttle_cpu(self._cdp, self.profile.device)
         override = user_agent_override(self.profile.device, self.profile.region.languages)
         self._cdp.send("Emulation.setUserAgentOverride", override)
         self._t0 = self._clock()  # t = 0 once the conditions are in force: dropout times count from here
+        self._link_t0 = self.packet.link.clock() if self.packet is not None and self.packet.link else 0.0
         self.routing.use(self._network)
-        self._sync_catch_all()
+        self._sync_outages()
 
     def close(self) -> None:
         """Stop intercepting; safe to call twice and after the context has closed."""
         if self._closed:
             return
         self._closed = True
+        if self._offline is not None:
+            self._offline.cancel()
+        if self.packet is not None:
+            self._closing_record = self._packet_record()  # the worker's link may be gone when the result is built
+            self.packet.reset()
         try:
             self.routing.close()
             if self._cdp is not None:
@@ -96,9 +133,9 @@ class Emulation:
         return self.outages.why_down(self.now() if t is None else t)
 
     def go_offline(self, seconds: float, why: str = "probe") -> None:
-        """Lose the signal from now for ``seconds`` (requests started meanwhile fail)."""
+        """Lose the signal from now for ``seconds``."""
         self.outages.go_offline(self.now(), seconds, why)
-        self._sync_catch_all()
+        self._sync_outages()
 
     def add_switch(self, switch: Switch) -> None:
         """A probe's own mid-journey switch, in addition to the profile's."""
@@ -106,14 +143,26 @@ class Emulation:
 
     def _hand_over(self, network: Network) -> None:
         assert self._cdp is not None
-        throttle_network(self._cdp, network)
+        if self.packet is not None:  # another network, another address: open connections break
+            self.packet.impose(network)
+            self.addresses.append(self.packet.hand_over()[1])
+        else:
+            throttle_network(self._cdp, network)
         self.outages.hand_over(network.dropouts, self.now())
         self._network = network
         self.routing.use(network)
 
-    def _sync_catch_all(self) -> None:
-        """The catch-all route exists only while the network can be down."""
-        self.routing.catch_all(self.outages.can_be_down(self.now()) and not self._closed)
+    HORIZON_S = 3600.0  # outage windows are planned this far ahead (a journey is minutes at most)
+
+    def _sync_outages(self) -> None:
+        """Hand the outage windows to the link (exact) or to the CDP offline switch."""
+        if self._closed or self._t0 is None:
+            return
+        windows = self.outages.windows(self.now() + self.HORIZON_S)
+        if self.packet is not None:
+            self.packet.schedule([(self._link_t0 + s, self._link_t0 + e) for s, e in windows])
+        elif self._offline is not None:
+            self._offline.schedule([(self._t0 + s, self._t0 + e) for s, e in windows])
 
     # -- Journey StepListener --------------------------------------------------------------------
 
@@ -129,7 +178,7 @@ class Emulation:
                 self.outages.go_offline(t, switch.offline_s, f"switch@{step}")
             self.switches_done.append({"at": step, "when": when, "t_s": round(t, 3), "did": switch.label})
             self._step_notes.setdefault(step, []).append(switch.label)
-        self._sync_catch_all()  # also drops the catch-all route once an offline window is over
+            self._sync_outages()
 
     def on_step_start(self, journey: Journey, name: str) -> None:
         self._fire(name, "start")
@@ -143,18 +192,42 @@ class Emulation:
     def on_step_failed(self, journey: Journey, name: str, error: BaseException) -> None:
         why = self.offline_now()
         if why:
+            self.failed_offline = why  # evidence for the failure point: the link was down
             self.counts[f"failed_while_offline:{name}"] += 1
 
     # -- record --------------------------------------------------------------------------------
+
+    def _packet_record(self) -> dict[str, Any]:
+        if self._closing_record is not None:
+            return self._closing_record
+        link = self.packet.link if self.packet is not None else None
+        stats = {}
+        if link is not None and self._link_stats:
+            stats = {d: dict(getattr(link, d).stats - self._link_stats[d]) for d in ("up", "down")}
+        return {
+            "latency": "rtt_ms split into one-way delays on every packet (userspace link, network namespace)",
+            "addresses": list(self.addresses),  # the browser's, one more per hand-over
+            "link_packets": stats,  # this journey's: in, out, lost, queue_full, outage, retired
+        }
+
+    def _cdp_record(self) -> dict[str, Any]:
+        t0 = self._t0 or 0.0
+        applied = [(edge, round(at - t0, 3)) for edge, at in self._offline.applied] if self._offline else []
+        return {
+            "cdp_network": cdp_conditions(self._network),
+            "latency": "rtt_ms is round-trip, added once per request (Chromium request-level throttling)",
+            "offline_edges": applied,  # when CDP offline was switched (s since apply)
+        }
 
     def record(self) -> dict[str, Any]:
         """What was applied, for ``JourneyResult.conditions``: no secrets, JSON-able."""
         t = self.now()
         return {
             "profile": self.profile.name,  # the full profile is Profile.describe(); this is what was done with it
+            "emulation": self.mode,
+            "emulation_reason": self.reason,  # why not packet-level ("" when it is)
             "network": self._network.name,  # the last one, after any hand-over
-            "cdp_network": cdp_conditions(self._network),
-            "latency": "rtt_ms is round-trip, added once per request (Chromium request-level throttling)",
+            **(self._packet_record() if self.packet is not None else self._cdp_record()),
             "cpu_slowdown": self.profile.device.cpu_slowdown,
             "client_hints": bool(brands(self.profile.device)),
             "routes": self.routing.patterns,

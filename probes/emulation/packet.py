@@ -29,7 +29,7 @@ def directions(network: Network) -> tuple[Direction, Direction]:
     loss = network.loss
     common = {
         "jitter_ms": network.jitter_ms,
-        "loss": loss.rate if loss else 0.0,
+        "loss": 1.0 if network.offline else loss.rate if loss else 0.0,
         "burst": loss.burst if loss else None,
         "bad_loss": loss.bad_loss if loss else 1.0,
         "queue_packets": network.queue_packets,

@@ -1,12 +1,12 @@
-"""DNS pollution, request faults and dead signal, as Playwright routes on one browser context.
+"""DNS pollution and request faults, as Playwright routes on one browser context.
 
 Each polluted-host set and each fault's URL glob is its own route with a regular expression,
 which Playwright matches in the driver: requests that match nothing never make the round trip
 to Python (a catch-all route costs ~5–15 ms per request on a busy 2-core machine; see
-benchmarks/emulation.py). The catch-all route exists only while the network can be down; it
-fails every request *started* while offline with ``net::ERR_INTERNET_DISCONNECTED`` (requests
-already in flight finish, open WebSockets stay open, ``navigator.onLine`` stays true).
-Routing disables Chromium's HTTP cache for the context, as a flaky real network would not.
+benchmarks/emulation.py). There is no catch-all route: it would disable Chromium's HTTP cache
+for the whole context (every page re-downloading its stylesheets, as no phone does). Dead
+signal is the link's or the CDP offline switch's business; a request matching a route while
+the network is down fails here with ``net::ERR_INTERNET_DISCONNECTED`` too.
 """
 
 from __future__ import annotations
@@ -26,7 +26,6 @@ if TYPE_CHECKING:
     from playwright.sync_api import BrowserContext, Page, Route
 
 FAULT_HEADER = "x-orderprobe-fault"  # marks an injected response, so evidence cannot mistake it for the shop's
-CATCH_ALL = "**/*"
 
 
 def glob_regex(pattern: str) -> re.Pattern[str]:
@@ -52,14 +51,13 @@ class Routing:
         self._down = down
         self._network: Network | None = None
         self._routes: list[tuple[re.Pattern[str], Callable[[Route], None]]] = []  # the current network's
-        self._catch_all = False
         self._closed = False
         self._seen: Counter[tuple[int, str]] = Counter()
         self.counts: Counter[str] = Counter()  # what was done to how many requests
 
     @property
     def patterns(self) -> list[str]:
-        return [p.pattern for p, _ in self._routes] + ([f"{CATCH_ALL} (offline)"] if self._catch_all else [])
+        return [p.pattern for p, _ in self._routes]
 
     def use(self, network: Network) -> None:
         """Routes for ``network``'s DNS pollution and faults, replacing the last network's."""
@@ -74,24 +72,12 @@ class Routing:
         for pattern, handler in self._routes:
             self.context.route(pattern, handler)
 
-    def catch_all(self, needed: bool) -> None:
-        """Add or drop the route that fails requests while the network is down."""
-        if needed and not self._catch_all and not self._closed:
-            self.context.route(CATCH_ALL, self._on_any)
-            self._catch_all = True
-        elif not needed and self._catch_all:
-            self.context.unroute(CATCH_ALL, self._on_any)
-            self._catch_all = False
-
     def close(self) -> None:
         """Stop intercepting (raises PlaywrightError when the context is already gone)."""
         self._closed = True
         routes, self._routes = self._routes, []
-        catch_all, self._catch_all = self._catch_all, False
         for pattern, handler in routes:
             self.context.unroute(pattern, handler)
-        if catch_all:
-            self.context.unroute(CATCH_ALL, self._on_any)
 
     # -- handlers: they run on the page's thread, whenever Playwright pumps events ----------------
 
@@ -101,13 +87,6 @@ class Routing:
             self.counts[f"offline:{why}"] += 1
             route.abort("internetdisconnected")
         return why is not None
-
-    def _on_any(self, route: Route) -> None:
-        try:
-            if self._closed or not self._aborted_offline(route):
-                route.fallback()
-        except PlaywrightError:
-            pass  # the page closed under us: the request is gone anyway
 
     def _on_dns(self, route: Route) -> None:
         try:

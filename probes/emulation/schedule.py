@@ -1,8 +1,8 @@
 """When the network is down: the current network's seeded dropouts plus explicit offline windows
 (mid-journey switches, ``Emulation.go_offline``). Times are seconds since emulation began.
 
-No timers and no threads: the dropout schedule is computed up front from the seed, and the
-routes ask "is the network down now?" with the injected clock for every request.
+The schedule is computed up front from the seed; the emulator hands the windows to the packet
+link (exact, on its own thread) or to the CDP offline switch (``offline.py``).
 """
 
 from __future__ import annotations
@@ -62,10 +62,6 @@ class Outages:
     def go_offline(self, t: float, seconds: float, why: str) -> None:
         self._offline.append((t, t + seconds, why))
 
-    def can_be_down(self, t: float) -> bool:
-        """Whether any request from ``t`` on may meet a dead network."""
-        return self._dropouts is not None or any(end > t for _, end, _ in self._offline)
-
     def why_down(self, t: float) -> str | None:
         """Why the network is down at ``t``, or None when it is up."""
         for start, end, why in self._offline:
@@ -75,6 +71,21 @@ class Outages:
             return None
         local = self._cover(t)
         return "dropout" if any(start <= local < end for start, end in self._windows) else None
+
+    def windows(self, until: float) -> list[tuple[float, float]]:
+        """Every down window that begins before ``until`` (dropouts of past and current networks,
+        offline switches), merged where they overlap: what a link or the CDP switch must apply."""
+        self._cover(until)
+        origin = self._origin
+        spans = self._past + [(origin + s, origin + e) for s, e in self._windows if origin + s < until]
+        spans += [(s, e) for s, e, _ in self._offline if s < until]
+        merged: list[tuple[float, float]] = []
+        for start, end in sorted(spans):
+            if merged and start <= merged[-1][1]:
+                merged[-1] = (merged[-1][0], max(end, merged[-1][1]))
+            else:
+                merged.append((start, end))
+        return merged
 
     def record(self, t: float) -> list[dict[str, Any]]:
         """Every window begun by ``t``, in order, JSON-able."""

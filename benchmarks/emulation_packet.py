@@ -1,0 +1,292 @@
+"""How faithful is the packet-level link? Figures and ratios to the profile, measured in one run.
+
+    python -m benchmarks emulation_packet [--quick]
+
+A client thread enters the browser's namespace (setns) and talks through the link to servers on
+this host's 127.0.0.1, exactly the path Chromium's packets take:
+
+- RTT p50 / p95 and jitter: TCP ping-pong of 32 bytes (TCP_NODELAY), ``rtt_ms`` 170, jitter 10 ms
+  each way (one-way sd, estimated as RTT sd / √2);
+- loss: UDP datagrams through a 5 % random and a 5 %, burst 4 Gilbert–Elliott link;
+- goodput: a 1.5 MB TCP download at 1600 kbit/s (IP bytes; TCP/IP headers are ~3 % of that);
+- outage: a UDP stream every 10 ms, link down from 1.0 to 3.0 s: last/first datagram around it;
+- TCP under 1 % and 5 % loss vs Mathis et al. (MSS / RTT · √(3/2) / √p), Reno sender, 40 ms RTT;
+- page load: one fixed page (HTML + 120 KB CSS + 80 KB JS) under each preset, packet vs CDP mode.
+
+Skipped, with the reason, where a namespace cannot be made.
+"""
+
+from __future__ import annotations
+
+import math
+import socket
+import statistics
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+from probes.emulation.link import Direction
+from probes.emulation.packet import PacketPath, Unavailable, directions, unavailable
+from profiles.catalogue import load_catalogue
+from profiles.models import Network
+
+PRESETS = ("wifi", "4g", "slow-4g", "3g", "edge", "metro-weak")
+
+
+def in_namespace(path: PacketPath, fn: Callable[[], Any]) -> Any:
+    """Run ``fn`` in a thread that has entered the browser's namespace (sockets made there stay there)."""
+    from pyroute2 import netns
+
+    assert path.namespace is not None
+    out: dict[str, Any] = {}
+
+    def run() -> None:
+        netns.setns(path.namespace.name, flags=0)
+        out["value"] = fn()
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    thread.join()
+    return out["value"]
+
+
+@contextmanager
+def tcp_server(handle: Callable[[socket.socket], None]) -> Iterator[int]:
+    listener = socket.create_server(("127.0.0.1", 0))
+    stop = False
+
+    def accept() -> None:
+        while not stop:
+            try:
+                conn, _ = listener.accept()
+            except OSError:
+                return
+            threading.Thread(target=handle, args=(conn,), daemon=True).start()
+
+    threading.Thread(target=accept, daemon=True).start()
+    try:
+        yield listener.getsockname()[1]
+    finally:
+        stop = True
+        listener.close()
+
+
+def echo(conn: socket.socket) -> None:
+    conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    with conn:
+        while data := conn.recv(64):
+            conn.sendall(data)
+
+
+def bulk(size: int, reno: bool) -> Callable[[socket.socket], None]:
+    def send(conn: socket.socket) -> None:
+        if reno:
+            conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_CONGESTION, b"reno")
+        with conn:
+            conn.recv(1)
+            conn.sendall(b"x" * size)
+
+    return send
+
+
+def rtts(port: int, n: int) -> list[float]:
+    with socket.create_connection(("127.0.0.1", port)) as s:
+        s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        out = []
+        for _ in range(n):
+            t0 = time.perf_counter()
+            s.sendall(b"p" * 32)
+            got = 0
+            while got < 32:
+                got += len(s.recv(64))
+            out.append((time.perf_counter() - t0) * 1000)
+            time.sleep(0.02)
+        return out
+
+
+def download(port: int, size: int, skip: float = 0.0) -> float:
+    """Goodput in kbit/s over the transfer after its first ``skip`` share (past slow start)."""
+    with socket.create_connection(("127.0.0.1", port)) as s:
+        s.sendall(b"g")
+        got, first, mark = 0, 0.0, 0
+        while got < size:
+            chunk = s.recv(65536)
+            if not chunk:
+                break
+            got += len(chunk)
+            if not first and got >= max(1, size * skip):
+                first, mark = time.perf_counter(), got
+        return (got - mark) * 8 / (time.perf_counter() - first) / 1000
+
+
+def udp_stream(path: PacketPath, n: int, every_s: float) -> tuple[list[float], list[int]]:
+    """Send ``n`` numbered datagrams; return the clock at each send and the numbers received."""
+    sink = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sink.bind(("127.0.0.1", 0))
+    sink.settimeout(0.2)
+    got: list[int] = []
+    done = threading.Event()
+
+    def receive() -> None:
+        while True:
+            try:
+                got.append(int(sink.recv(64)))
+            except TimeoutError:
+                if done.is_set():
+                    return
+
+    receiver = threading.Thread(target=receive)
+    receiver.start()
+    address = sink.getsockname()
+
+    def send() -> list[float]:
+        out = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        sent = []
+        for i in range(n):
+            sent.append(time.monotonic())
+            out.sendto(str(i).encode(), address)
+            time.sleep(every_s)
+        return sent
+
+    sent = in_namespace(path, send)
+    time.sleep(0.5)  # the last datagrams are still on the link
+    done.set()
+    receiver.join()
+    sink.close()
+    return sent, got
+
+
+def link_figures(path: PacketPath, quick: bool) -> None:
+    link = path.link
+    assert link is not None
+    n = 60 if quick else 300
+    with tcp_server(echo) as port:
+        base = sorted(in_namespace(path, lambda: rtts(port, n)))  # the machine's own share, measured alike
+        link.configure(*directions(Network(name="b", rtt_ms=170, down_kbps=None, up_kbps=None, jitter_ms=10)))
+        samples = sorted(in_namespace(path, lambda: rtts(port, n)))
+    p50 = samples[n // 2] - base[n // 2]
+    p95 = samples[int(n * 0.95)] - base[n // 2]
+    jitter = math.sqrt(max(0.0, statistics.variance(samples) - statistics.variance(base)) / 2)
+    expected_p95 = 170 + 1.645 * 10 * math.sqrt(2)
+    print(f"added RTT (minus the unshaped RTT, p50 {base[n // 2]:.1f} ms): p50 {p50:.1f} ms (×{p50 / 170:.3f} of 170)"
+          f"   p95 {p95:.1f} ms (×{p95 / expected_p95:.3f} of {expected_p95:.0f} for N(170, 14.1))"
+          f"   jitter {jitter:.1f} ms one-way (×{jitter / 10:.3f} of 10)")  # fmt: skip
+
+    for label, loss in (("random 5%", Direction(loss=0.05)), ("GE 5% burst 4", Direction(loss=0.05, burst=4))):
+        link.configure(loss, Direction())
+        sent, got = udp_stream(path, 1000 if quick else 4000, 0.0005)
+        rate = 1 - len(got) / len(sent)
+        print(f"loss {label}: {rate:.2%} of {len(sent)} datagrams (×{rate / 0.05:.3f})")
+
+    link.configure(Direction(delay_ms=50, rate_kbps=750), Direction(delay_ms=50, rate_kbps=1600))
+    size = 400_000 if quick else 1_500_000
+    with tcp_server(bulk(size, reno=False)) as port:
+        kbps = in_namespace(path, lambda: download(port, size))
+    print(f"goodput at 1600 kbit/s: {kbps:.0f} kbit/s (×{kbps / 1600:.3f}; TCP/IP headers alone are ×0.965)")
+
+    link.configure(Direction(delay_ms=20), Direction(delay_ms=20))
+    t0 = time.monotonic() + 0.3  # the stream starts about now
+    link.set_outages([(t0 + 1.0, t0 + 3.0)])
+    sent, got = udp_stream(path, 400, 0.01)
+    link.set_outages([])
+    lost = sorted(set(range(len(sent))) - set(got))
+    if lost:
+        start, end = sent[lost[0]] - t0, sent[lost[-1] + 1] - t0 if lost[-1] + 1 < len(sent) else float("nan")
+        print(f"outage 1.000–3.000 s: datagrams lost from {start:.3f} s, through again from {end:.3f} s "
+              f"(start ×{start / 1.0:.3f}, end ×{end / 3.0:.3f}; resolution 10 ms)")  # fmt: skip
+
+    for p, size in ((0.01, 4_000_000), (0.05, 1_500_000)):
+        link.configure(Direction(delay_ms=20), Direction(delay_ms=20, loss=p))
+        with tcp_server(bulk(size, reno=True)) as port:
+            kbps = in_namespace(path, lambda port=port, size=size: download(port, size, skip=0.3))
+        mathis = 1448 * 8 / 0.04 * math.sqrt(1.5) / math.sqrt(p) / 1000
+        print(f"TCP Reno at {p:.0%} loss, 40 ms RTT, after slow start: {kbps:.0f} kbit/s; "
+              f"Mathis {mathis:.0f} (×{kbps / mathis:.3f})")  # fmt: skip
+    path.reset()
+
+
+class Page(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True
+    BODIES = {
+        "/": (b"<!doctype html><link rel=stylesheet href=/a.css><script src=/a.js></script><p>page", "text/html"),
+        "/a.css": (b"p{color:red}" + b" " * 120_000, "text/css"),
+        "/a.js": (b"var a=1;" + b" " * 80_000, "text/javascript"),
+    }
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+    def do_GET(self) -> None:
+        body, kind = self.BODIES.get(self.path, (b"", "text/plain"))
+        self.send_response(200 if body else 404)
+        self.send_header("Content-Type", kind)
+        self.send_header("Content-Length", str(len(body)))
+        self.send_header("Cache-Control", "no-store")
+        self.end_headers()
+        self.wfile.write(body)
+
+
+def page_loads(path: PacketPath, quick: bool) -> None:
+    from playwright.sync_api import sync_playwright
+
+    from probes.browser import launch_options
+    from probes.emulation.throttling.cdp import throttle_network
+
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Page)
+    httpd.daemon_threads = True
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{httpd.server_address[1]}/"
+    networks = load_catalogue().networks
+    with sync_playwright() as p:
+        options = launch_options()
+        plain = p.chromium.launch(**options)
+        options["executable_path"] = path.executable(options["executable_path"])
+        boxed = p.chromium.launch(**options)
+        print("page load (HTML + 120 KB CSS + 80 KB JS, new context each, min of N) — packet vs CDP:")
+        for name in PRESETS[:3] if quick else PRESETS:
+            net = networks[name].model_copy(update={"dropouts": None})
+            times = {}
+            for mode, browser in (("packet", boxed), ("cdp", plain)):
+                best = math.inf
+                for _ in range(1 if quick else 3):
+                    context = browser.new_context()
+                    page = context.new_page()
+                    if mode == "cdp":
+                        throttle_network(context.new_cdp_session(page), net)
+                    else:
+                        path.impose(net)
+                    t0 = time.perf_counter()
+                    page.goto(url, wait_until="load")
+                    best = min(best, time.perf_counter() - t0)
+                    context.close()
+                    path.reset()
+                times[mode] = best * 1000
+            print(f"  {name:11} packet {times['packet']:7.0f} ms   cdp {times['cdp']:7.0f} ms   "
+                  f"×{times['packet'] / times['cdp']:.2f} (real handshakes, slow start)")  # fmt: skip
+        plain.close()
+        boxed.close()
+    httpd.shutdown()
+
+
+def main(quick: bool = False) -> None:
+    reason = unavailable("http://127.0.0.1")
+    try:
+        if reason:
+            raise Unavailable(reason)
+        path = PacketPath().open()
+    except Unavailable as exc:
+        print(f"skipped: {exc}")
+        return
+    try:
+        link_figures(path, quick)
+        page_loads(path, quick)
+    finally:
+        path.close()
+
+
+if __name__ == "__main__":
+    main()
