@@ -11,7 +11,7 @@ run: setup  ## run the default probes on the embedded demo shop and write a repo
 	$(BIN)/orderprobe run -n $(JOBS)
 
 test: setup  ## the whole test suite (real Chromium, real shop, real SQLite)
-	$(BIN)/python -m pytest -n $(JOBS) -p no:cacheprovider $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(JOBS) -p no:cacheprovider --timeout=900 $(PYTEST_ARGS)
 
 setup: $(STAMP) chromium
 

@@ -26,6 +26,8 @@ import os
 import shutil
 import stat
 import struct
+import subprocess
+import sys
 import tempfile
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -62,6 +64,14 @@ def _off_loop(fn: Callable[[], T]) -> T:
     already runs an event loop in this thread."""
     with ThreadPoolExecutor(1) as pool:
         return pool.submit(fn).result()
+
+
+def _isolated(code: str, netns: str | None = None, timeout: float = 30) -> None:
+    """Run ``code`` in a fresh single-threaded Python, inside ``netns`` if given; bounded in time."""
+    enter = ["nsenter", f"--net=/run/netns/{netns}", "--"] if netns else []
+    done = subprocess.run([*enter, sys.executable, "-c", code], capture_output=True, text=True, timeout=timeout)
+    if done.returncode:
+        raise OSError(done.stderr.strip().splitlines()[-1] if done.stderr.strip() else f"exit {done.returncode}")
 
 
 def sweep() -> None:
@@ -102,10 +112,12 @@ class Namespace:
             raise Unavailable(f"cannot set up a network namespace: {type(exc).__name__}: {exc}") from exc
 
     def _create(self) -> None:
-        from pyroute2 import IPRoute, NetNS, netns
+        from pyroute2 import IPRoute
 
         sweep()
-        netns.create(self.name)
+        # Creating the namespace and configuring inside it make pyroute2 fork; a fork of this
+        # process (Playwright's and the shop's threads) can hang, so a fresh process does both.
+        _isolated(f"from pyroute2 import netns; netns.create({self.name!r})")
         self.inner_fd, self.outer_fd = _open_tun(self.inner_name), _open_tun(self.outer_name)
         with IPRoute() as ip:
             (inner,) = ip.link_lookup(ifname=self.inner_name)
@@ -114,21 +126,22 @@ class Namespace:
             ip.link("set", index=outer, state="up")
             self.block = self._claim_block(ip, outer)
         _sysctl(f"net/ipv4/conf/{self.outer_name}/route_localnet", "1")
-        with NetNS(self.name) as ns:
-            (inner,) = ns.link_lookup(ifname=self.inner_name)
-            self._inner_index = inner
-            ns.addr("add", index=inner, address=self.address, prefixlen=32)
-            ns.link("set", index=inner, state="up", mtu=1500)
-            ns.route("add", dst="0.0.0.0/0", oif=inner)
-        self._in_ns({"ipv4/conf/all/route_localnet": 1, f"ipv4/conf/{self.inner_name}/route_localnet": 1,
-                     "ipv6/conf/all/disable_ipv6": 1})  # fmt: skip
-
-    def _in_ns(self, settings: dict[str, int]) -> None:
-        """sysctls of the browser namespace: /proc/sys/net is the opener's namespace, so write from inside."""
-        import subprocess
-
-        script = "; ".join(f"echo {v} > /proc/sys/net/{k}" for k, v in settings.items())
-        subprocess.run(["nsenter", f"--net=/run/netns/{self.name}", "sh", "-ec", script], check=True)
+        # Inside the namespace: /proc/sys/net is the opener's namespace, so these run from within.
+        _isolated(
+            f"""
+from pathlib import Path
+from pyroute2 import IPRoute
+for key in ("ipv4/conf/all/route_localnet", "ipv4/conf/{self.inner_name}/route_localnet"):
+    Path("/proc/sys/net", key).write_text("1")
+Path("/proc/sys/net/ipv6/conf/all/disable_ipv6").write_text("1")
+with IPRoute() as ip:
+    (inner,) = ip.link_lookup(ifname={self.inner_name!r})
+    ip.addr("add", index=inner, address={self.address!r}, prefixlen=32)
+    ip.link("set", index=inner, state="up", mtu=1500)
+    ip.route("add", dst="0.0.0.0/0", oif=inner)
+""",
+            netns=self.name,
+        )
 
     @staticmethod
     def _claim_block(ip: object, outer: int) -> ipaddress.IPv4Network:
@@ -154,17 +167,19 @@ class Namespace:
     def hand_over(self) -> tuple[str, str]:
         """Give the browser a new address (the old one is removed, as on a network change):
         Chromium sees the netlink change and open connections break. Returns (old, new)."""
-        from pyroute2 import NetNS
-
         old = self.address
         self.serial = 2 + (self.serial - 1) % 250
 
-        def change() -> None:
-            with NetNS(self.name) as ns:
-                ns.addr("add", index=self._inner_index, address=self.address, prefixlen=32)
-                ns.addr("del", index=self._inner_index, address=old, prefixlen=32)
-
-        _off_loop(change)
+        _isolated(
+            f"""
+from pyroute2 import IPRoute
+with IPRoute() as ip:
+    (inner,) = ip.link_lookup(ifname={self.inner_name!r})
+    ip.addr("add", index=inner, address={self.address!r}, prefixlen=32)
+    ip.addr("del", index=inner, address={old!r}, prefixlen=32)
+""",
+            netns=self.name,
+        )
         return old, self.address
 
     def executable(self, chromium: str) -> str:
