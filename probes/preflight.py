@@ -18,6 +18,7 @@ import os
 import re
 import socket
 from collections.abc import Callable, Iterable, Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
@@ -112,11 +113,11 @@ def collection_error(longrepr: str, path: str) -> str:
     lines = longrepr.splitlines()
     locations = [(m[1], m[2]) for m in re.finditer(r'File "([^"]+)", line (\d+)', longrepr)]
     locations += [(m[1], m[2]) for m in re.finditer(r"^(\S+\.py):(\d+): ", longrepr, re.MULTILINE)]
-    # ``path`` may be relative (to the invocation folder), the traceback's paths absolute.
-    mine = [loc for loc in locations if loc[0] == path or loc[0].endswith(os.sep + path.lstrip(os.sep))]
-    file, line = (mine or locations or [(path, "1")])[-1]
+    # The traceback's paths may be absolute or relative to anywhere; the line is the one in ``path``.
+    mine = [line for file, line in locations if os.path.realpath(file) == os.path.realpath(path)]
+    line = (mine or ["1"])[-1]
     error = next((ln[1:].strip() for ln in reversed(lines) if ln.startswith("E ") and ln[1:].strip()), "")
-    return f"{file}:{line}: {error or (lines[-1].strip() if lines else 'cannot be imported')}"
+    return f"{path}:{line}: {error or (lines[-1].strip() if lines else 'cannot be imported')}"
 
 
 class _Collector:
@@ -145,8 +146,15 @@ class _Collector:
 
     def pytest_collectreport(self, report: pytest.CollectReport) -> None:
         if report.failed:
-            path = report.nodeid.split("::")[0] or str(report.fspath)
-            self.errors.append(collection_error(str(report.longrepr), str(report.fspath or path)))
+            self.errors.append(collection_error(str(report.longrepr), self._shown(report.nodeid.split("::")[0])))
+
+    def _shown(self, nodepath: str) -> str:
+        """A node's file as the user would type it: relative to the current folder when inside it,
+        else absolute (node ids are relative to pytest's rootdir, which may be anywhere)."""
+        if self.config is None:
+            return nodepath
+        path = (self.config.rootpath / nodepath).resolve()
+        return str(path.relative_to(Path.cwd())) if path.is_relative_to(Path.cwd()) else str(path)
 
     @pytest.hookimpl(trylast=True)
     def pytest_collection_finish(self, session: pytest.Session) -> None:

@@ -39,7 +39,9 @@ class InventoryLag(_Params):
 
 
 class IpBanned(_Params):
-    cidr: str = "127.0.0.0/8"  # client addresses on the risk-control blocklist (default: every loopback client)
+    # Client addresses on the risk-control blocklist. Default: every IPv4 client — loopback, and a
+    # packet-mode browser, which reaches the shop from its own 100.64.0.0/10 address.
+    cidr: str = "0.0.0.0/0"
 
     @field_validator("cidr")
     @classmethod
