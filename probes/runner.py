@@ -60,8 +60,10 @@ def passthrough(argv: list[str]) -> int:
     import pytest
 
     if any(a in ("-h", "--help") for a in argv):
-        return int(pytest.main(["--help"]))
-    args = pytest_args(argv)
+        print(run_help())
+        return 0
+    listing = "--list" in argv
+    args = pytest_args([a for a in argv if a != "--list"])
     from probes.preflight import Refused, check_run
 
     try:  # before any worker or browser starts: target, names, secrets, probe files
@@ -69,10 +71,45 @@ def passthrough(argv: list[str]) -> int:
     except Refused as exc:
         print(f"orderprobe: refused before running: {exc}", file=sys.stderr)
         return 2
+    if listing:  # the plan, checked, without a browser (Playwright Test's --list)
+        for item in planned:
+            expect = f"  expect {item.expectation.outcome}" if item.expectation.outcome != "pass" else ""
+            print(f"{item.probe}  [{item.profile.name}]{expect}")
+        print(f"{len(planned)} journeys")
+        return 0
     code = int(pytest.main(args, plugins=[_Planned(len(planned))]))
     # A bad profile, matrix or rules file is refused before any browser starts: exit 2, as
     # every orderprobe command does for bad input; so is a run that selected no journey.
     return 2 if code in (USAGE_ERROR, NO_TESTS) else code
+
+
+def run_help() -> str:
+    """orderprobe's own options first; pytest's 500 lines of help would bury them."""
+    import contextlib
+    import io
+
+    import pytest
+
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        pytest.main(["--help", "-p", "no:cacheprovider"])
+    lines = out.getvalue().splitlines()
+    start = next((i for i, line in enumerate(lines) if line.startswith("orderprobe ")), len(lines))
+    end = next((i for i in range(start + 1, len(lines)) if lines[i] and not lines[i][0].isspace()), len(lines))
+    return "\n".join(
+        [
+            "usage: orderprobe run [options] [probe files or folders]",
+            "",
+            "Runs the built-in probes on the embedded demo shop unless --target and probe paths are given;",
+            "validates everything first (exit 2 on bad input), then runs, stores and reports.",
+            "",
+            *lines[start:end],
+            "",
+            "  --list                list the planned journeys after every up-front check; run nothing",
+            "",
+            "Every pytest and pytest-xdist option works too (-n, -k, -x, --maxfail, ...): see `pytest --help`.",
+        ]
+    )
 
 
 class _Planned:
