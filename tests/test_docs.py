@@ -227,6 +227,16 @@ def test_profile_commands_and_yaml_blocks(tmp_path: Path) -> None:
     assert plan.splitlines()[-1] == "1 journeys" and "subsidy_checkout" in plan
 
 
+def test_the_matrix_table_counts_what_each_matrix_plans() -> None:
+    from profiles.catalogue import load_catalogue
+
+    text = (ROOT / "profiles" / "README.md").read_text(encoding="utf-8")
+    stated = {m[1]: int(m[2]) for m in re.finditer(r"^\| `([a-z0-9-]+)` \|.*\| (\d+) \|$", text, re.MULTILINE)}
+    assert {"smoke", "presale", "paths", "regions"} <= set(stated)
+    catalogue = load_catalogue()
+    assert {name: len(catalogue.expand(name)) for name in stated} == stated
+
+
 def test_api_sketches_name_what_exists() -> None:
     """Blocks that sketch an API (they hold ``...``) cannot run as they stand: their imports run and
     every ``name.attribute`` they use on an imported module or class exists."""
