@@ -151,6 +151,11 @@ CASES = [
          "account.ip_banned", "account", "ip_banned", beats="system.page_error"),
     Case("ip-banned-risk-words", fp("submit", text="检测到当前 IP 存在风险，已被风控限制下单"),
          "account.ip_banned", "account", "ip_banned", beats="account.risk_control"),
+    # The address itself sits between "IP" and the refusal: up to 15 characters (IPv4), 39 (IPv6).
+    Case("ip-banned-long-address", fp("submit", text="当前网络环境存在风险，IP 100.105.143.2 已被风控限制下单"),
+         "account.ip_banned", "account", "ip_banned", beats="account.risk_control"),
+    Case("ip-banned-ipv6", fp("submit", text="IP 2001:db8:85a3::8a2e:370:7334 已被风控限制下单"),
+         "account.ip_banned", "account", "ip_banned", beats="account.risk_control"),
     Case("ip-banned-en", fp("submit", status=403, title="Access denied",
                             text="Sorry, your IP address has been blocked."),
          "account.ip_banned", "account", "ip_banned", beats="unknown"),
