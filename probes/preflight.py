@@ -183,8 +183,9 @@ def collection_argv(argv: Sequence[str]) -> list[str]:
             continue
         out.append(arg)
     # The terminal plugin stays (an ini's `addopts = -ra` needs it); its output is swallowed.
-    # No reporter: a collection pass must leave no run in the store and no files.
-    return [*out, "--collect-only", "-n", "0", "-p", "no:cacheprovider", "--reporter", ","]
+    # No reporter: a collection pass must leave no run in the store and no files. No fd capture:
+    # this pass may run inside another pytest (a test, a host tool) whose captured fds it must not touch.
+    return [*out, "--collect-only", "-n", "0", "-p", "no:cacheprovider", "--capture=no", "--reporter", ","]
 
 
 def check_run(argv: Sequence[str], provided_secrets: Iterable[str] = ()) -> list[Any]:

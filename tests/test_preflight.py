@@ -75,7 +75,19 @@ def test_collection_pass_drops_parallelism_and_run_files() -> None:
         ["probes", "-n", "2", "--junitxml", "j.xml", "-p", "no:xdist", "-p", "mine", "-n4", "--dist=load",
          "--reporter", "store,html"]
     )  # fmt: skip
-    assert argv == ["probes", "-p", "mine", "--collect-only", "-n", "0", "-p", "no:cacheprovider", "--reporter", ","]
+    assert argv == [
+        "probes",
+        "-p",
+        "mine",
+        "--collect-only",
+        "-n",
+        "0",
+        "-p",
+        "no:cacheprovider",
+        "--capture=no",
+        "--reporter",
+        ",",
+    ]
 
 
 def test_names_are_checked_even_where_a_probe_marker_would_hide_them() -> None:
