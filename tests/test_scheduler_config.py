@@ -123,7 +123,7 @@ def test_a_webhook_channel_without_url_env_is_refused() -> None:
 def test_the_shipped_example_is_valid_and_runs_with_no_secrets_set() -> None:
     example = Path(__file__).parents[1] / "scheduler" / "schedules.example.yaml"
     config = load(example)
-    assert {j.id for j in config.jobs} == {"smoke", "metro-xinjiang"}
+    assert {j.id for j in config.jobs} == {"smoke", "metro-xinjiang", "north-china-pay"}
     unset = load(example, environ={})
     assert unset.channels == {} and [w.split(": ")[1] for w in unset.warnings] == [
         "channels.oncall-feishu", "channels.oncall-dingtalk", "channels.qa-wecom",
