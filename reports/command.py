@@ -16,7 +16,9 @@ def _common(parser: argparse.ArgumentParser) -> None:
         "--results", metavar="URL", help="SQLAlchemy URL of the results store (default var/orderprobe.db)"
     )
     parser.add_argument("--artefacts", default="var/artefacts", metavar="DIR", help="screenshots and traces folder")
-    parser.add_argument("--out", default="var/reports", metavar="DIR", help="where reports are written")
+    parser.add_argument(
+        "--out", "--reports", dest="out", default="var/reports", metavar="DIR", help="where reports are written"
+    )  # --reports: the name `orderprobe run` uses
     parser.add_argument("--lang", choices=("zh", "en"), help="UI language (default from the locale; Chinese first)")
 
 

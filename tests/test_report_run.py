@@ -12,7 +12,7 @@ from playwright.sync_api import Browser, Page, sync_playwright
 
 from probes.browser import launch_options
 from probes.result import Cause, JourneyResult, RequestRecord, Status
-from reports import html, run_report
+from reports import html, i18n, run_report
 from reports.store import Store
 from tests.support import sample
 
@@ -292,3 +292,16 @@ def test_a_failure_sits_beside_the_last_passing_run_of_its_journey(tmp_path: Pat
     assert [r.split("\t")[0] for r in rows[1:-1]] == [s.name for s in passed.steps]
     assert sum("not reached" in r for r in rows) == len(passed.steps) - len(failed.steps)
     store.close()
+
+
+@pytest.mark.parametrize(("lang", "label"), [("en", "ad-hoc (each probe on its own profile)"), ("zh", "临时")])
+def test_a_run_without_a_matrix_is_labelled_ad_hoc(tmp_path: Path, lang: str, label: str) -> None:
+    store = Store(f"sqlite:///{tmp_path / 'r.db'}")
+    try:
+        store.start_run("adhoc", started_at=T0, target="t", matrix=None)
+        store.finish_run("adhoc", finished_at=T0 + timedelta(seconds=5), exit_code=0)
+        page = run_report.render(store, "adhoc", tmp_path, lang)
+    finally:
+        store.close()
+    header = page[page.index(">" + i18n.texts(lang)["matrix"] + "<") :][:300]
+    assert label in header and "–" not in header
