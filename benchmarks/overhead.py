@@ -47,7 +47,8 @@ def tree_cpu() -> float:
     """CPU seconds used so far by this process and every live descendant (driver, Chromium).
 
     Wall time on a shared machine moves with other people's load; the CPU a journey costs
-    the process tree barely does, so both are reported."""
+    the process tree barely does, so both are reported. Exited processes count through the
+    parent that reaped them (cutime/cstime)."""
     tick = os.sysconf("SC_CLK_TCK")
     parents: dict[int, int] = {}
     cpu: dict[int, float] = {}
@@ -58,7 +59,9 @@ def tree_cpu() -> float:
             continue
         pid = int(stat.parent.name)
         parents[pid] = int(fields[1])
-        cpu[pid] = (int(fields[11]) + int(fields[12])) / tick
+        # utime + stime, and cutime + cstime: Chromium reaps its renderers as contexts close, and
+        # their CPU would vanish from a sum over live processes only.
+        cpu[pid] = sum(int(f) for f in fields[11:15]) / tick
     mine, total = {os.getpid()}, 0.0
     changed = True
     while changed:
