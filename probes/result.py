@@ -64,6 +64,7 @@ class StepResult(BaseModel):
     interactions: Interactions = Field(default_factory=Interactions)
     error: str | None = None
     conditions: str | None = None  # network condition switched at this step, if any
+    screenshot: str | None = None  # --screenshots on: the page at the step's end, relative to the artefacts folder
 
 
 class RequestRecord(BaseModel):
