@@ -88,7 +88,8 @@ def test_repeat_runs_n_times_and_writes_the_compare_report(tmp_path: Path) -> No
             assert paths.filter(has_text="short_path").inner_text().count("median of 2") == 1
             broken = page.locator('#paths th.path[data-probe="broken_path"] .outcomes span')
             assert broken.count() == 1 and broken.inner_text().endswith(" 2")
-            assert page.locator("#few-note").is_visible()  # 2 < 5: medians are said to be unreliable
+            note = page.locator("#few-note")  # 2 < 5: medians are said to be unreliable
+            assert note.is_visible() and "only 2 completed" in note.inner_text()
             assert "short_path" in page.locator("#baseline").inner_text()  # fewest steps, stated
             assert "ux-1" in page.inner_text(".meta") and "ux-2" in page.inner_text(".meta")
             page.screenshot(path=str(SHOTS / "repeat-compare-1280.png"), full_page=True)
