@@ -257,7 +257,7 @@ class JourneyRun:
         for path in sorted(self.dir.iterdir()):
             if path.suffix in (".part", ".clean") or path.name.startswith("."):
                 continue  # not (yet, or no longer) an artefact
-            kind = {".png": "screenshot", ".jpg": "screenshot", ".zip": "trace"}.get(path.suffix, "file")
+            kind = {".png": "screenshot", ".jpg": "filmstrip", ".zip": "trace"}.get(path.suffix, "file")
             self.artefacts.append(Artefact(kind=kind, path=f"{self.rel_dir}/{path.name}", bytes=path.stat().st_size))
 
     def result(self, attempts: list[JourneyResult]) -> JourneyResult:

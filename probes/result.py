@@ -113,7 +113,7 @@ class Cause(BaseModel):
 
 
 class Artefact(BaseModel):
-    kind: str  # screenshot | trace | html
+    kind: str  # screenshot (failure point) | filmstrip (a step's end) | trace | file
     path: str  # relative to the artefacts folder
     bytes: int = 0
 

@@ -88,7 +88,7 @@ def test_on_keeps_a_frame_per_step_and_a_stuck_screenshot_fails_nothing(runs: Pa
     for name in ("home", "again"):
         path = runs / "art" / shots[name]
         assert path.is_file() and path.read_bytes()[:2] == b"\xff\xd8"  # a whole JPEG
-        assert any(a.path == shots[name] for a in three.artefacts)  # listed as the journey's artefacts
+        assert any((a.path, a.kind) == (shots[name], "filmstrip") for a in three.artefacts)  # the journey's artefacts
     assert not broken.status.ok  # a missing button: the probe is broken (error)
     assert broken.steps[0].screenshot and broken.steps[1].screenshot is None  # the failure screenshot is its frame
     assert broken.failure is not None and (runs / "art" / broken.failure.screenshot).is_file()

@@ -93,5 +93,8 @@ def test_repeat_runs_n_times_and_writes_the_compare_report(tmp_path: Path) -> No
             assert "short_path" in page.locator("#baseline").inner_text()  # fewest steps, stated
             assert "ux-1" in page.inner_text(".meta") and "ux-2" in page.inner_text(".meta")
             page.screenshot(path=str(SHOTS / "repeat-compare-1280.png"), full_page=True)
+            page.set_viewport_size({"width": 390, "height": 844})
+            assert page.evaluate("document.documentElement.scrollWidth <= innerWidth")
+            page.screenshot(path=str(SHOTS / "repeat-compare-390.png"), full_page=True)
         finally:
             browser.close()
