@@ -43,7 +43,7 @@ def take(argv: list[str], name: str) -> tuple[str | None, list[str]]:
 
 def count(text: str) -> int:
     """The number of repetitions, or one clear error (0, -1, 2.5, "x", nothing)."""
-    if not text.strip().isdigit() or int(text) < 1:
+    if not text.strip().isdecimal() or int(text) < 1:
         raise BadRepeat(f"--repeat {text!r}: expected a whole number of repetitions, 1 or more (e.g. --repeat 5)")
     return int(text)
 
@@ -57,6 +57,10 @@ def run(argv: list[str]) -> int:
     except BadRepeat as exc:  # before any browser starts
         print(f"orderprobe: {exc}", file=sys.stderr)
         return USAGE
+    if "--list" in rest:  # the plan is the same every time: list it once
+        from probes.runner import passthrough
+
+        return passthrough(rest + (["--run-id", base] if base else []))
     from probes.session import new_run_id
 
     base = base or new_run_id()
@@ -105,6 +109,8 @@ def _compare(argv: list[str], ids: list[str], base: str) -> int:
         store = Store(options.get("results") or default_url())
         try:
             runs = [i for i in ids if store.run(i) is not None]
+            if not runs:  # (an empty list would mean "the default runs" to the compare report)
+                raise LookupError(f"none of the runs {', '.join(ids)} reached the results store")
             lang = options.get("lang") or i18n.default_lang()
             page = compare.render(store, lang, runs=runs)
             # Its own name: a later --repeat (or `report compare`) does not overwrite it.
