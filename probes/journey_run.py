@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from probes.deadline import GRACE_S, Deadline, default_timeout_s, kill_browsers, tear_down
+from probes.filmstrip import Filmstrip, drop_failure_shot
 from probes.journey import Journey
 from probes.outcome import verdict
 from probes.recorder import Recorder
@@ -91,6 +92,8 @@ class JourneyRun:
         self.journey = Journey(self.item.probe, meter=self.recorder.meter, settle=self.recorder.settle)
         # Emulation first: when a step fails, whether the link was down is read before the (slow) capture.
         self.journey.listeners = [self.emulation, self.recorder, self]
+        if settings.screenshots == "on":  # before self: a step reaches the reporters with its frame
+            self.journey.listeners.insert(2, Filmstrip(self.page, settings.artefacts, self.rel_dir))
         self._phase = "call"
 
     # -- hard limits: deadline and crash ----------------------------------------------------
@@ -220,6 +223,8 @@ class JourneyRun:
             self.deadline.stop()
         self._harness_error()  # the deadline may have passed, or the renderer crashed, after the verdict
         self._keep_trace()
+        if self.session.settings.screenshots == "off":
+            drop_failure_shot(self.session.settings.artefacts, self.failure)
         self._collect_artefacts()
 
     def _keep_trace(self) -> None:
@@ -252,7 +257,7 @@ class JourneyRun:
         for path in sorted(self.dir.iterdir()):
             if path.suffix in (".part", ".clean") or path.name.startswith("."):
                 continue  # not (yet, or no longer) an artefact
-            kind = {".png": "screenshot", ".zip": "trace"}.get(path.suffix, "file")
+            kind = {".png": "screenshot", ".jpg": "filmstrip", ".zip": "trace"}.get(path.suffix, "file")
             self.artefacts.append(Artefact(kind=kind, path=f"{self.rel_dir}/{path.name}", bytes=path.stat().st_size))
 
     def result(self, attempts: list[JourneyResult]) -> JourneyResult:

@@ -22,6 +22,8 @@ from typing import Any
 import pytest
 
 from probes import coexist
+from probes.filmstrip import DEFAULT as FILMSTRIP_DEFAULT
+from probes.filmstrip import MODES as FILMSTRIP_MODES
 from probes.reporter import JourneyStart, Reporters, Run, available
 from probes.result import JourneyResult
 from probes.session import ProbeSession, Settings, new_run_id, worker_id
@@ -56,6 +58,13 @@ def pytest_addoption(parser: pytest.Parser, pluginmanager: pytest.PytestPluginMa
         help="Playwright trace per journey: "
         + "; ".join(f"{m.name}: {m.summary}" for m in MODES.values())
         + " (pytest owns --trace)",
+    )
+    group.addoption(
+        "--screenshots",
+        choices=FILMSTRIP_MODES,
+        default=FILMSTRIP_DEFAULT,
+        help="on: a screenshot at the end of every step (the run report's filmstrip); "
+        "failure: at the failure point only (default); off: none",
     )
     group.addoption("--run-id", help="group journeys under this run id (default: generated)")
     group.addoption(

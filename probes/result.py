@@ -64,6 +64,7 @@ class StepResult(BaseModel):
     interactions: Interactions = Field(default_factory=Interactions)
     error: str | None = None
     conditions: str | None = None  # network condition switched at this step, if any
+    screenshot: str | None = None  # --screenshots on: the page at the step's end, relative to the artefacts folder
 
 
 class RequestRecord(BaseModel):
@@ -112,7 +113,7 @@ class Cause(BaseModel):
 
 
 class Artefact(BaseModel):
-    kind: str  # screenshot | trace | html
+    kind: str  # screenshot (failure point) | filmstrip (a step's end) | trace | file
     path: str  # relative to the artefacts folder
     bytes: int = 0
 

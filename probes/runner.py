@@ -5,6 +5,7 @@ defaults the user did not give: the built-in probes on the smoke matrix when no 
 given, parallel workers, and the reporters (store, events, junit, html, progress). Paths
 given ⇒ those probes, each on its own profile, no matrix unless ``--matrix`` is asked for.
 Exit code 0 only if every journey met its expectation and every reporter did its job.
+``--repeat N`` is this front's own option (``probes.repeat``): N runs, then their compare report.
 """
 
 from __future__ import annotations
@@ -62,6 +63,10 @@ def passthrough(argv: list[str]) -> int:
     if any(a in ("-h", "--help") for a in argv):
         print(run_help())
         return 0
+    if any(a == "--repeat" or a.startswith("--repeat=") for a in argv):
+        from probes import repeat
+
+        return repeat.run(argv)
     listing = "--list" in argv
     args = pytest_args([a for a in argv if a != "--list"])
     from probes.preflight import Refused, check_run
@@ -106,6 +111,8 @@ def run_help() -> str:
             *lines[start:end],
             "",
             "  --list                list the planned journeys after every up-front check; run nothing",
+            "  --repeat N            run the selection N times (runs RUN-1 … RUN-N), then write the compare",
+            "                        report over them (medians, spread, significance) and print its path",
             "",
             "Every pytest and pytest-xdist option works too (-n, -k, -x, --maxfail, ...): see `pytest --help`.",
         ]

@@ -37,6 +37,7 @@ class Settings:
     journey_timeout_s: float | None = None  # None: derived from the action timeout and step budgets
     browser_endpoint: str | None = None  # a remote browser instead of launching Chromium here
     shard: Shard | None = None  # --shard i/n: this machine's slice of the sweep
+    screenshots: str = "failure"  # on | failure | off (probes.filmstrip)
 
     @classmethod
     def from_config(cls, config: pytest.Config) -> Settings:
@@ -75,6 +76,7 @@ class Settings:
             probes=tuple(p.removeprefix("test_") for p in opt("probe")),
             journey_timeout_s=opt("journey_timeout"),
             shard=_shard(opt("shard"), opt("run_id")),
+            screenshots=opt("screenshots"),
             browser_endpoint=_endpoint(opt("browser_endpoint")),
         )
 

@@ -26,6 +26,8 @@ def describe(result: JourneyResult, artefacts: Path) -> list[str]:
     if cause and cause.summary:
         lines.append(f"    {cause.summary}")
     for artefact in result.artefacts:
+        if artefact.kind == "filmstrip":  # every step's frame is the report's business; the failure's is listed
+            continue
         path = artefacts / artefact.path
         hint = f"  (playwright show-trace {path})" if artefact.kind == "trace" else ""
         lines.append(f"    {artefact.kind}: {path}{hint}")

@@ -36,6 +36,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
     compare.add_argument("--profile", metavar="D/N/R/A", help="profile for the side-by-side (default: most common)")
     trend = kinds.add_parser("trend", help="availability, step times, causes, incidents over time")
     trend.add_argument("--since", default="7d", metavar="SPAN", help="window, e.g. 90m, 24h, 7d, 2w (default 7d)")
+    trend.add_argument("--probe", metavar="NAME", help="only this probe, in every section")
+    trend.add_argument("--profile", metavar="D/N/R/A", help="only this profile, in every section")
+    trend.add_argument("--location", metavar="LABEL", help="only runs labelled location=LABEL, in every section")
     trace = kinds.add_parser("trace", help="open a journey's Playwright trace in the trace viewer (127.0.0.1)")
     trace.add_argument("journey_id", metavar="JOURNEY_ID", help="as named in the run report")
     trace.add_argument("--print", action="store_true", help="only print the trace file's path")
@@ -78,7 +81,8 @@ def main(args: argparse.Namespace) -> int:
                 store, out, lang, runs=runs, probes=probes, baseline=args.baseline, profile=args.profile
             )
         else:
-            path, ctx = trend.write(store, trend.parse_since(args.since), out, lang)
+            filters = {k: getattr(args, k) for k in trend.FILTERS}
+            path, ctx = trend.write(store, trend.parse_since(args.since), out, lang, **filters)
             for run_id in ctx.linked_runs:  # the trend's links must land somewhere
                 if not (out / html.run_report_name(run_id, lang)).exists():
                     run_report.write(store, run_id, artefacts, out, lang)

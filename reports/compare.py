@@ -102,7 +102,7 @@ class CompareContext:
     paths: list[PathStats]
     across: list[AcrossProfiles]
     step_legend: list[tuple[str, str]]
-    few: int  # the smallest n among the paths shown (a note when < ENOUGH)
+    few: int  # the smallest n among the paths with medians (a note when < ENOUGH)
     enough: int = ENOUGH
     alpha: float = ALPHA
 
@@ -262,7 +262,8 @@ def context(
             for s in stats
         ]
         across.append(AcrossProfiles(p, rows))
-    few = min((s.n for s in paths), default=0)
+    # A path with no finished journey shows "–" and its outcome counts; it does not make the note say 0.
+    few = min((s.n for s in paths if s.n), default=0)
     return CompareContext(
         run_ids, profile, baseline, chosen_by_user, list(METRICS), paths, across, list(colour.items()), few
     )

@@ -69,6 +69,7 @@ ZH: dict[str, str] = {
     "evidence": "证据",
     "dependency": "依赖",
     "screenshot": "截图",
+    "filmstrip": "每步截图",
     "no_screenshot": "没有截图",
     "missing_screenshot": "截图文件缺失",
     "last_requests": "最近请求",
@@ -112,6 +113,10 @@ ZH: dict[str, str] = {
     "step_timing_hint": "每个探针一组，按旅程中的步骤顺序；纵轴为耗时（秒），横轴为时间，只计未失败的步骤。",
     "dashed": "虚线",
     "location": "探测地点",
+    "filtered_by": "筛选",
+    "pooled": "全部旅程",
+    "pooled_note": "下拉框只隐藏可逐行区分的内容（可用率、事故、最近运行按地点、步骤耗时按探测）。"
+    "标有「全部旅程」的部分统计的是时间窗口内的全部旅程。要让每个部分都只统计所选内容，请生成筛选后的页面：",
     "recent_runs": "最近的运行",
     "failures_by_cause": "按原因统计的失败",
     "dependencies": "第三方依赖健康度",
@@ -193,6 +198,7 @@ EN: dict[str, str] = {
     "evidence": "Evidence",
     "dependency": "Dependency",
     "screenshot": "Screenshot",
+    "filmstrip": "Filmstrip (the page at the end of each step)",
     "no_screenshot": "No screenshot",
     "missing_screenshot": "Screenshot file missing",
     "last_requests": "Last requests",
@@ -237,6 +243,11 @@ EN: dict[str, str] = {
     "steps that failed are left out.",
     "dashed": "dashed",
     "location": "Location",
+    "filtered_by": "Filtered",
+    "pooled": "all journeys",
+    "pooled_note": "The menus hide what can be told apart row by row (availability, incidents, recent runs by "
+    "location, step times by probe). Sections marked 'all journeys' count every journey in the window. For a page "
+    "where every section counts only the selection, write a filtered one:",
     "recent_runs": "Recent runs",
     "failures_by_cause": "Failures by cause",
     "dependencies": "Third-party dependency health",

@@ -17,6 +17,12 @@ from sqlalchemy import BigInteger, ColumnElement, and_, case, func, literal, lit
 from reports.schema import Failure, Journey, Run, Step, bin_value
 from reports.store import Store
 
+
+def run_location() -> ColumnElement[str]:
+    """A run's ``location`` label (each scheduler agent labels its runs); "" when unlabelled."""
+    return func.coalesce(Run.labels["location"].as_string(), literal(""))
+
+
 NICE_WIDTHS = (300, 900, 1800, 3600, 3 * 3600, 6 * 3600, 12 * 3600, 86400, 7 * 86400)
 
 
@@ -26,6 +32,10 @@ class Window:
     until: int  # epoch seconds, exclusive
     width: int  # bucket width in seconds
     offset: int = 0  # UTC offset of the display time zone, so days start at local midnight
+    # Filters: only these journeys, in every section (None: all). Location is the run's label.
+    probe: str | None = None
+    profile: str | None = None
+    location: str | None = None
 
     @classmethod
     def choose(cls, since: int, until: int, offset: int = 0, max_buckets: int = 48) -> Window:
@@ -53,7 +63,29 @@ class Window:
         return bucket * self.width - self.offset
 
     def where(self) -> ColumnElement[bool]:
-        return and_(Journey.started_epoch >= self.since, Journey.started_epoch < self.until)
+        """The journeys in the window that pass the filters."""
+        conditions = [Journey.started_epoch >= self.since, Journey.started_epoch < self.until]
+        if self.probe is not None:
+            conditions.append(Journey.probe == self.probe)
+        if self.profile is not None:
+            conditions.append(Journey.profile == self.profile)
+        if self.location is not None:
+            conditions.append(Journey.run_id.in_(select(Run.id).where(run_location() == self.location)))
+        return and_(*conditions)
+
+    def step_where(self) -> ColumnElement[bool]:
+        """The steps of those journeys (steps carry their probe and start; profile and location
+        are the journey's)."""
+        conditions = [Step.started_epoch >= self.since, Step.started_epoch < self.until]
+        if self.probe is not None:
+            conditions.append(Step.probe == self.probe)
+        if self.profile is not None or self.location is not None:
+            conditions.append(Step.journey_id.in_(select(Journey.id).where(self.where())))
+        return and_(*conditions)
+
+    @property
+    def filtered(self) -> bool:
+        return (self.probe, self.profile, self.location) != (None, None, None)
 
 
 def totals(store: Store, w: Window) -> tuple[int, int, int]:
@@ -70,7 +102,7 @@ def availability(store: Store, w: Window) -> list[Any]:
     """Rows (probe, profile, location, bucket, total, ok); location is the run's ``location`` label
     (each scheduler agent labels its runs), "" when unlabelled."""
     b = w.bucket().label("b")
-    location = func.coalesce(Run.labels["location"].as_string(), literal("")).label("location")
+    location = run_location().label("location")
     query = (
         select(Journey.probe, Journey.profile, location, b, func.count(), func.sum(case((Journey.ok, 1), else_=0)))
         .join(Run, Run.id == Journey.run_id)
@@ -91,7 +123,7 @@ def step_percentiles(store: Store, w: Window) -> list[tuple[str, str, int, int, 
     b = w.bucket(Step.started_epoch).label("b")
     query = (
         select(Step.probe, Step.name, b, Step.duration_bin, func.count())
-        .where(Step.started_epoch >= w.since, Step.started_epoch < w.until, Step.status != "failed")
+        .where(w.step_where(), Step.status != "failed")
         .group_by(Step.probe, Step.name, b, Step.duration_bin)
         .order_by(Step.probe, Step.name, b, Step.duration_bin)
     )
@@ -107,11 +139,7 @@ def step_percentiles(store: Store, w: Window) -> list[tuple[str, str, int, int, 
 
 def step_order(store: Store, w: Window) -> dict[tuple[str, str], float]:
     """(probe, step) → its mean position in the journey, to list steps in the order shoppers meet them."""
-    query = (
-        select(Step.probe, Step.name, func.avg(Step.idx))
-        .where(Step.started_epoch >= w.since, Step.started_epoch < w.until)
-        .group_by(Step.probe, Step.name)
-    )
+    query = select(Step.probe, Step.name, func.avg(Step.idx)).where(w.step_where()).group_by(Step.probe, Step.name)
     with store.read() as conn:
         return {(probe, name): float(idx) for probe, name, idx in conn.execute(query)}
 
@@ -125,6 +153,31 @@ def _rank(bins: list[tuple[int, int]], n: int, p: int) -> float:
         if seen >= wanted:
             return round(bin_value(duration_bin), 1)
     raise AssertionError("unreachable: ranks stop at n")
+
+
+def runs(store: Store, w: Window) -> dict[str, tuple[int, int]]:
+    """run id → (journeys, journeys that missed their expectation) among the filtered journeys."""
+    query = (
+        select(Journey.run_id, func.count(), func.sum(case((Journey.ok, 0), else_=1)))
+        .where(w.where())
+        .group_by(Journey.run_id)
+    )
+    with store.read() as conn:
+        return {run_id: (n, bad or 0) for run_id, n, bad in conn.execute(query)}
+
+
+def choices(store: Store, w: Window) -> tuple[list[str], list[str], list[str]]:
+    """Probes, profiles and locations with journeys in the window (filters ignored): what a
+    filter may name."""
+    query = (
+        select(Journey.probe, Journey.profile, run_location())
+        .join(Run, Run.id == Journey.run_id)
+        .where(Journey.started_epoch >= w.since, Journey.started_epoch < w.until)
+        .distinct()
+    )
+    with store.read() as conn:
+        rows = conn.execute(query).all()
+    return sorted({r[0] for r in rows}), sorted({r[1] for r in rows}), sorted({r[2] for r in rows if r[2]})
 
 
 def failures_by_cause(store: Store, w: Window) -> list[Any]:
@@ -149,12 +202,15 @@ def dependencies(store: Store, w: Window) -> list[Any]:
 
 
 def transitions(store: Store, w: Window) -> list[Any]:
-    """Journeys where a probe × profile series changed state (pass → fail or fail → pass), in order.
+    """Journeys where a probe × profile × location series changed state (pass → fail or fail → pass), in order.
 
     Each row also carries ``fails``: the running count of failing journeys in its series,
     so the number of failing runs in an incident is a subtraction, not a scan.
     """
-    series = dict(partition_by=(Journey.probe, Journey.profile), order_by=(Journey.started_epoch, Journey.id))
+    # A series is one probe × profile at one location: two agents probing the same path from two
+    # places must not read as failing and recovering every few minutes as their runs interleave.
+    where = run_location()
+    series = dict(partition_by=(Journey.probe, Journey.profile, where), order_by=(Journey.started_epoch, Journey.id))
     inner = (
         select(
             Journey.id,
@@ -170,9 +226,11 @@ def transitions(store: Store, w: Window) -> list[Any]:
             func.lag(Journey.started_epoch).over(**series).label("prev_epoch"),
             func.sum(case((Journey.ok, 0), else_=1)).over(**series).label("fails"),
             func.sum(case((Journey.ok, 0), else_=1))
-            .over(partition_by=(Journey.probe, Journey.profile))
+            .over(partition_by=(Journey.probe, Journey.profile, where))
             .label("series_fails"),
+            where.label("location"),
         )
+        .join(Run, Run.id == Journey.run_id)
         .where(w.where())
         .subquery()
     )
@@ -180,7 +238,7 @@ def transitions(store: Store, w: Window) -> list[Any]:
     query = (
         select(inner)
         .where(or_(and_(c.prev_ok.is_(None), c.ok.is_(False)), c.prev_ok != c.ok))
-        .order_by(c.probe, c.profile, c.started_epoch, c.id)
+        .order_by(c.probe, c.profile, c.location, c.started_epoch, c.id)
     )
     with store.read() as conn:
         return list(conn.execute(query))
@@ -204,7 +262,9 @@ def latest_failures(store: Store, w: Window) -> list[Any]:
             .over(partition_by=kind, order_by=(Journey.started_epoch.desc(), Journey.id.desc()))
             .label("rn"),
             func.count().over(partition_by=kind).label("n"),
+            run_location().label("location"),
         )
+        .join(Run, Run.id == Journey.run_id)
         .where(w.where(), Journey.ok.is_(False))
         .subquery()
     )

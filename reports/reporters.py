@@ -142,7 +142,8 @@ class HtmlReporter(Reporter):
                 store.close()
         except Exception:  # no store or an unreadable one: the report stands without the comparison
             pass
-        ctx = run_report.build(summary, journeys, run.settings.artefacts, lang, passes=passes)
+        settings = run.settings
+        ctx = run_report.build(summary, journeys, settings.artefacts, lang, passes=passes, out_dir=settings.reports)
         run.outputs["report"] = str(run_report.write_built(ctx, run.settings.reports, lang))
 
 

@@ -7,12 +7,13 @@ for failures, the failure panel (where, why, evidence, screenshot, requests, tra
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import tzinfo
 from pathlib import Path
 from statistics import median
-from urllib.parse import unquote
+from urllib.parse import quote, unquote
 
 from probes.recorder import parse_action
 from probes.result import Cause, FailurePoint, JourneyResult, RequestRecord, Status, StepStatus
@@ -91,6 +92,16 @@ class FailureView:
 
 
 @dataclass
+class Frame:
+    """One picture of the filmstrip: the page as a step ended (or failed)."""
+
+    step: str
+    status: str
+    end_ms: float
+    href: str  # relative to the report's folder (file: URI when the report has no folder yet)
+
+
+@dataclass
 class AttemptView:
     attempt: int
     status: str
@@ -140,6 +151,7 @@ class JourneyView:
     versus: Versus | None  # the last passing journey of the same probe × profile, step by step
     failure: FailureView | None
     attempts: list[AttemptView]
+    filmstrip: list[Frame] = field(default_factory=list)  # --screenshots on
 
 
 @dataclass
@@ -283,6 +295,31 @@ def _failure(
     )
 
 
+def link(artefacts_dir: Path, relative: str, out_dir: Path | None) -> str:
+    """A link from the report to an artefact: relative to the report's folder, so the two can be
+    moved or served together; the images are loaded from there (lazily), not inlined."""
+    target = (artefacts_dir / relative).resolve()
+    if out_dir is None:
+        return target.as_uri()
+    return quote(Path(os.path.relpath(target, out_dir.resolve())).as_posix())
+
+
+def _filmstrip(j: JourneyResult, artefacts_dir: Path, out_dir: Path | None) -> list[Frame]:
+    """A frame per step that has one; the failed step's frame is the failure screenshot. Only
+    for journeys run with ``--screenshots on`` (a failure screenshot alone is the failure panel's)."""
+    if not any(s.screenshot for s in j.steps):
+        return []
+    frames = []
+    for s in j.steps:
+        shot = s.screenshot
+        if shot is None and s.status is StepStatus.FAILED and j.failure is not None:
+            shot = j.failure.screenshot
+        if shot:
+            end = s.start_ms + s.duration_ms
+            frames.append(Frame(s.name, _step_status(j, s.status), end, link(artefacts_dir, shot, out_dir)))
+    return frames
+
+
 def _total(j: JourneyResult) -> float:
     return max(j.duration_ms, max((s.start_ms + s.duration_ms for s in j.steps), default=0.0), 1.0)
 
@@ -347,6 +384,7 @@ def journey_view(
     tz: tzinfo | None = None,
     inline: html.Inliner | None = None,
     last_pass: JourneyResult | None = None,
+    out_dir: Path | None = None,
 ) -> JourneyView:
     t = i18n.texts(lang)
     e = j.expectation
@@ -389,6 +427,7 @@ def journey_view(
             )
             for a in j.previous_attempts
         ],
+        filmstrip=_filmstrip(j, artefacts_dir, out_dir),
     )
 
 
@@ -440,12 +479,14 @@ def _by_probe(probes: list[str], grid: list[GridRow]) -> list[tuple[str, list[tu
     ]
 
 
-def context(store: Store, run_id: str, artefacts_dir: Path, lang: str, tz: tzinfo | None = None) -> RunContext:
+def context(
+    store: Store, run_id: str, artefacts_dir: Path, lang: str, tz: tzinfo | None = None, out_dir: Path | None = None
+) -> RunContext:
     run = store.run(run_id)
     if run is None:
         raise LookupError(f"no run {run_id!r} in the results store")
     journeys = store.journeys(run_id)
-    return build(run, journeys, artefacts_dir, lang, tz, last_passes(store, journeys))
+    return build(run, journeys, artefacts_dir, lang, tz, last_passes(store, journeys), out_dir=out_dir)
 
 
 def last_passes(store: Store, journeys: list[JourneyResult]) -> dict[str, JourneyResult]:
@@ -465,9 +506,11 @@ def build(
     lang: str,
     tz: tzinfo | None = None,
     passes: dict[str, JourneyResult] | None = None,
+    out_dir: Path | None = None,
 ) -> RunContext:
     """The report's context from a run and its journeys, wherever they come from (the store,
-    or the html reporter's own list at the end of a run)."""
+    or the html reporter's own list at the end of a run). ``out_dir``: where the report will be
+    written, for the filmstrip's relative links."""
     journeys = sorted(journeys, key=lambda j: (RANK[j.status.value], j.probe, j.profile, j.started_at))
     probes, grid = _grid(journeys)
     inline = html.Inliner(artefacts_dir)  # one budget for the whole page, worst journeys first
@@ -491,16 +534,21 @@ def build(
         grid=grid,
         by_probe=_by_probe(probes, grid),
         causes=sorted(causes.items(), key=lambda kv: -kv[1]),
-        journeys=[journey_view(j, artefacts_dir, lang, tz, inline, (passes or {}).get(j.id)) for j in journeys],
+        journeys=[
+            journey_view(j, artefacts_dir, lang, tz, inline, (passes or {}).get(j.id), out_dir) for j in journeys
+        ],
     )
 
 
-def render(store: Store, run_id: str, artefacts_dir: Path, lang: str, tz: tzinfo | None = None) -> str:
-    return html.render("run.html", context(store, run_id, artefacts_dir, lang, tz), lang, tz)
+def render(
+    store: Store, run_id: str, artefacts_dir: Path, lang: str, tz: tzinfo | None = None, out_dir: Path | None = None
+) -> str:
+    return html.render("run.html", context(store, run_id, artefacts_dir, lang, tz, out_dir), lang, tz)
 
 
 def write(store: Store, run_id: str, artefacts_dir: Path, out_dir: Path, lang: str, tz: tzinfo | None = None) -> Path:
-    return html.write(render(store, run_id, artefacts_dir, lang, tz), out_dir, html.run_report_name(run_id, lang))
+    page = render(store, run_id, artefacts_dir, lang, tz, out_dir)
+    return html.write(page, out_dir, html.run_report_name(run_id, lang))
 
 
 def write_built(ctx: RunContext, out_dir: Path, lang: str, tz: tzinfo | None = None) -> Path:

@@ -198,7 +198,7 @@ def rows(results: list[JourneyResult]) -> dict[type[Base], list[dict[str, Any]]]
             )
         )
         for i, s in enumerate(r.steps):
-            step = s.model_dump(exclude={"interactions", "error", "conditions"})
+            step = s.model_dump(exclude={"interactions", "error", "conditions", "screenshot"})
             copied = dict(
                 journey_id=r.id,
                 idx=i,

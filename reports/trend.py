@@ -8,7 +8,7 @@ latest failure of each kind linked to its run report. All aggregation is SQL
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta, tzinfo
 from pathlib import Path
 from typing import Any
@@ -53,6 +53,7 @@ class StepRow:
 @dataclass
 class RunLink:
     id: str
+    location: str
     when: str
     total: int
     failed: int
@@ -70,6 +71,7 @@ class DependencyRow:
 @dataclass
 class Incident:
     probe: str
+    location: str
     parts: list[str]
     began: str
     ttd: str
@@ -89,6 +91,7 @@ class LatestFailure:
     count: int
     when: str
     probe: str
+    location: str
     parts: list[str]
     step: str
     summary: str
@@ -119,6 +122,8 @@ class TrendContext:
     incidents: list[Incident]
     latest: list[LatestFailure]
     linked_runs: list[str]  # run reports the links point at
+    filters: list[tuple[str, str]] = field(default_factory=list)  # (probe | profile | location, value) applied
+    since_arg: str = "7d"  # the window as `--since` takes it
 
 
 def parse_since(text: str) -> timedelta:
@@ -128,6 +133,15 @@ def parse_since(text: str) -> timedelta:
     if len(text) < 2 or text[-1] not in units or not text[:-1].isdigit() or int(text[:-1]) == 0:
         raise ValueError(f"--since {text!r}: expected a number and a unit m/h/d/w, e.g. 90m, 24h, 7d, 2w")
     return timedelta(seconds=int(text[:-1]) * units[text[-1]])
+
+
+def since_arg(since: timedelta) -> str:
+    """The window as ``--since`` takes it: 7d, 36h, 90m (the largest unit that divides it)."""
+    seconds = int(since.total_seconds())
+    for unit, size in (("w", 7 * 86400), ("d", 86400), ("h", 3600)):
+        if seconds % size == 0:
+            return f"{seconds // size}{unit}"
+    return f"{max(seconds // 60, 1)}m"
 
 
 def _label(w: Window, bucket: int, tz: tzinfo | None) -> str:
@@ -163,7 +177,11 @@ def _incidents(store: Store, w: Window, lang: str, tz: tzinfo | None) -> list[In
     out: list[Incident] = []
     opened: Any = None
     for row in queries.transitions(store, w):
-        if opened is not None and (row.probe, row.profile) != (opened.probe, opened.profile):
+        if opened is not None and (row.probe, row.profile, row.location) != (
+            opened.probe,
+            opened.profile,
+            opened.location,
+        ):
             out.append(_incident(opened, None, lang, tz, t))  # series ended while failing: ongoing
             opened = None
         if not row.ok and opened is None:
@@ -184,6 +202,7 @@ def _incident(first: Any, recovery: Any, lang: str, tz: tzinfo | None, t: dict[s
     cause = i18n.cause_label(lang, first.cause_category)
     return Incident(
         probe=first.probe,
+        location=first.location or "",
         parts=first.profile.split("/"),
         began=_when(first.started_epoch, tz),
         ttd=ttd,
@@ -196,13 +215,41 @@ def _incident(first: Any, recovery: Any, lang: str, tz: tzinfo | None, t: dict[s
     )
 
 
+FILTERS = ("probe", "profile", "location")
+
+
+def _window(store: Store, w: Window, chosen: dict[str, str | None]) -> Window:
+    """The window with the filters applied; a value with no journeys in the window is refused,
+    naming the ones there are (a typo must not look like a quiet week)."""
+    wanted = {k: v for k, v in chosen.items() if v is not None}
+    if not wanted:
+        return w
+    known = dict(zip(FILTERS, queries.choices(store, w), strict=True))
+    for key, value in wanted.items():
+        if value not in known[key]:
+            there = ", ".join(known[key]) or "none"
+            raise LookupError(f"no journeys with {key} {value!r} in this window ({key}s there: {there})")
+    return replace(w, **wanted)
+
+
 def context(
-    store: Store, since: timedelta, lang: str, tz: tzinfo | None = None, now: datetime | None = None
+    store: Store,
+    since: timedelta,
+    lang: str,
+    tz: tzinfo | None = None,
+    now: datetime | None = None,
+    *,
+    probe: str | None = None,
+    profile: str | None = None,
+    location: str | None = None,
 ) -> TrendContext:
+    """Every section over the journeys in the window that pass the filters (probe, profile, and
+    location: the run's ``location`` label), computed in SQL."""
     now = now or datetime.now(UTC)
     until = int(now.timestamp()) + 1  # exclusive: a journey that started this very second counts
     offset = int((now.astimezone(tz).utcoffset() or timedelta()).total_seconds())
     w = Window.choose(until - 1 - int(since.total_seconds()), until, offset)
+    w = _window(store, w, {"probe": probe, "profile": profile, "location": location})
     labels = [_label(w, w.first + i, tz) for i in range(w.count)]
     runs, journeys, ok = queries.totals(store, w)
 
@@ -233,11 +280,18 @@ def context(
         last50 = next((v for v in reversed(p50s) if v is not None), None)
         last95 = next((v for v in reversed(p95s) if v is not None), None)
         by_probe.setdefault(probe, []).append(StepRow(probe, step, n, chart, last50, last95))
+    mine = queries.runs(store, w) if w.filtered else {}  # runs with filtered journeys: their counts
     recent = [
-        RunLink(r.id, html.local(r.started_at, tz, "%m-%d %H:%M"), r.total, _not_ok(r.counts), "")
-        for r in store.runs(limit=RECENT_RUNS, since=datetime.fromtimestamp(w.since, UTC))
-        if r.started_at.timestamp() < w.until
-    ]
+        RunLink(
+            r.id,
+            str(r.labels.get("location") or ""),
+            html.local(r.started_at, tz, "%m-%d %H:%M"),
+            *(mine[r.id] if w.filtered else (r.total, _not_ok(r.counts))),
+            "",
+        )
+        for r in store.runs(limit=RECENT_RUNS if not w.filtered else 500, since=datetime.fromtimestamp(w.since, UTC))
+        if r.started_at.timestamp() < w.until and (not w.filtered or r.id in mine)
+    ][:RECENT_RUNS]
     for r in recent:
         r.link = html.run_report_name(r.id, lang)
 
@@ -273,6 +327,7 @@ def context(
             count=row.n,
             when=_when(row.started_epoch, tz),
             probe=row.probe,
+            location=row.location or "",
             parts=row.profile.split("/"),
             step=row.failed_step or "",
             summary=html.scrub(i18n.summary(row.cause_summary or (row.message or "").split("\n")[0], lang)),
@@ -305,18 +360,38 @@ def context(
         incidents=incidents,
         latest=latest,
         linked_runs=linked,
+        filters=[(k, v) for k in FILTERS if (v := getattr(w, k)) is not None],
+        since_arg=since_arg(since),
     )
 
 
 def render(
-    store: Store, since: timedelta, lang: str, tz: tzinfo | None = None, now: datetime | None = None
+    store: Store,
+    since: timedelta,
+    lang: str,
+    tz: tzinfo | None = None,
+    now: datetime | None = None,
+    **filters: str | None,
 ) -> tuple[str, TrendContext]:
-    ctx = context(store, since, lang, tz, now)
+    """``filters``: probe, profile, location (see ``context``)."""
+    ctx = context(store, since, lang, tz, now, **filters)
     return html.render("trend.html", ctx, lang, tz), ctx
 
 
+def file_name(lang: str, filters: list[tuple[str, str]]) -> str:
+    """``trend.<lang>.html``; a filtered page has its own name (``trend-location-sh.en.html``), so
+    it never replaces the whole picture."""
+    return html.report_name("-".join(["trend", *(html.safe_name(f"{k}-{v}") for k, v in filters)]), lang)
+
+
 def write(
-    store: Store, since: timedelta, out_dir: Path, lang: str, tz: tzinfo | None = None, now: datetime | None = None
+    store: Store,
+    since: timedelta,
+    out_dir: Path,
+    lang: str,
+    tz: tzinfo | None = None,
+    now: datetime | None = None,
+    **filters: str | None,
 ) -> tuple[Path, TrendContext]:
-    page, ctx = render(store, since, lang, tz, now)
-    return html.write(page, out_dir, html.report_name("trend", lang)), ctx
+    page, ctx = render(store, since, lang, tz, now, **filters)
+    return html.write(page, out_dir, file_name(lang, ctx.filters)), ctx

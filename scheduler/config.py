@@ -93,6 +93,8 @@ class JobConfig(Frozen):
     # the retry records the Playwright trace (the default --tracing on-first-retry).
     retries: int = Field(1, ge=0, le=5)
     tracing: str = "on-first-retry"
+    # `orderprobe run --screenshots`: "on" adds a screenshot per step (the run report's filmstrip).
+    screenshots: Literal["on", "failure", "off"] = "failure"
     misfire_grace: Seconds = 60
     labels: dict[str, str] = Field(default_factory=dict)
     alert: AlertRule = Field(default_factory=AlertRule)

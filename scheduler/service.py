@@ -198,7 +198,7 @@ class Service:
             return [part.format(**values) for part in job.command]
         argv = [sys.executable, "-m", "probes.cli", "run", "--results", self.url, "--artefacts", str(self.artefacts)]
         argv += ["--run-id", run_id, "--reports", str(self.artefacts / run_id), "--no-progress", "-n", "1"]
-        argv += ["--retries", str(job.retries), "--tracing", job.tracing]
+        argv += ["--retries", str(job.retries), "--tracing", job.tracing, "--screenshots", job.screenshots]
         argv += ["--label", f"job={job.id}", "--label", f"agent={self.config.agent}"]
         argv += [part for k, v in sorted(job.labels.items()) for part in ("--label", f"{k}={v}")]
         if target:

@@ -44,6 +44,7 @@ def test_a_good_file_loads_with_durations_in_seconds_and_defaults() -> None:
     assert config.metrics.host == "127.0.0.1"  # loopback unless asked
     # a monitor retries once, and only the retry records a Playwright trace
     assert (smoke.retries, smoke.tracing) == (1, "on-first-retry")
+    assert smoke.screenshots == "failure"  # as `orderprobe run`: a screenshot at the failure point only
     with pytest.raises(ValueError):
         smoke.every = 1  # frozen
 
@@ -76,6 +77,7 @@ def _error(text: str, environ: dict[str, str] | None = None) -> str:
         ("  - id: night", "  - id: smoke", "bad.yaml:8: jobs: job id 'smoke' is used twice"),
         ("    every: 5m\n", "", "bad.yaml:9: jobs[0]: give exactly one trigger"),
         ("    timeout: 4m", "    timeout: 4m\n    tracing: all", "bad.yaml:13: jobs[0].tracing: unknown tracing mode"),
+        ("    timeout: 4m", "    timeout: 4m\n    screenshots: all", "bad.yaml:13: jobs[0].screenshots: Input"),
     ],
 )
 def test_bad_files_are_refused_with_file_line_and_field(old: str, new: str, expected: str) -> None:
@@ -202,3 +204,19 @@ def test_matrix_and_profile_names_are_checked_against_the_catalogue_before_the_s
           "good.yaml", catalogue=catalogue)  # fmt: skip
     example = Path(__file__).parents[1] / "scheduler" / "schedules.example.yaml"
     load(example, catalogue=catalogue)
+
+
+def test_a_job_passes_its_screenshot_mode_to_orderprobe_run(tmp_path: Path) -> None:
+    from scheduler.service import Service
+
+    text = GOOD.replace("    timeout: 4m", "    timeout: 4m\n    screenshots: 'on'", 1)
+    config = parse(text.replace("agent: sh_1", f"agent: sh_1\nartefacts: {tmp_path / 'art'}"), "good.yaml")
+    service = Service(config, database=f"sqlite:///{tmp_path / 'r.db'}")
+    try:
+        smoke, night = config.jobs
+        argv = service.command(smoke, "run-1")
+        assert argv[argv.index("--screenshots") + 1] == "on"
+        argv = service.command(night, "run-2")
+        assert argv[argv.index("--screenshots") + 1] == "failure"
+    finally:
+        service.store.close()

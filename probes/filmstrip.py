@@ -1,0 +1,68 @@
+"""Screenshots at the end of each step (``--screenshots on``): the run report's filmstrip.
+
+A step listener beside the recorder, which keeps its own screenshot at the failure point (the
+failed step's frame). Each step that passed (or ran slow) ends with one screenshot, bounded by
+its own timeout and never a reason to fail the journey: a page that cannot be drawn in time
+(fonts that never load, a busy renderer) leaves that step without a frame. It is taken after the
+step's clock stopped, so step times exclude it; the journey's total includes it.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from probes.atomic import write_bytes
+from probes.result import StepStatus
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Page
+
+    from probes.journey import Journey
+    from probes.result import StepResult
+
+MODES = ("on", "failure", "off")  # every step | the failure point only (default) | none
+DEFAULT = "failure"
+TIMEOUT_MS = 3000.0
+MASK = "input[type=password]"  # as the failure screenshot (probes.recorder): no secret on film
+
+
+def file_name(index: int, step: str) -> str:
+    return f"step-{index:02d}-{re.sub(r'[^A-Za-z0-9_.-]+', '_', step)[:60]}.jpg"
+
+
+class Filmstrip:
+    def __init__(self, page: Page, root: Path, rel_dir: str, timeout_ms: float = TIMEOUT_MS) -> None:
+        self.page = page
+        self.root = root  # the artefacts folder; paths in results are relative to it
+        self.rel_dir = rel_dir
+        self.timeout_ms = timeout_ms
+
+    def on_step_start(self, journey: Journey, name: str) -> None:
+        pass
+
+    def on_step_failed(self, journey: Journey, name: str, error: BaseException) -> None:
+        pass  # the recorder's failure screenshot is this step's frame
+
+    def on_step_end(self, journey: Journey, step: StepResult) -> None:
+        if step.status is StepStatus.FAILED:
+            return
+        name = file_name(len(journey.steps), step.name)
+        try:
+            # JPEG at CSS pixels, not a phone's 2–3× device pixels: a frame is a thumbnail first.
+            data = self.page.screenshot(
+                timeout=self.timeout_ms, type="jpeg", quality=70, scale="css", mask=[self.page.locator(MASK)]
+            )
+            write_bytes(self.root / self.rel_dir / name, data)  # whole or not at all
+        except Exception:  # timed out, page gone, disk full: the step stands without its frame
+            return
+        step.screenshot = f"{self.rel_dir}/{name}"
+
+
+def drop_failure_shot(root: Path, failure: object) -> None:
+    """``--screenshots off``: the recorder's failure screenshot is not kept either."""
+    shot = getattr(failure, "screenshot", None)
+    if shot:
+        (root / shot).unlink(missing_ok=True)
+        failure.screenshot = None  # type: ignore[attr-defined]
