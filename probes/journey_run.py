@@ -289,6 +289,7 @@ class JourneyRun:
             artefacts=self.artefacts,
             labels=self.session.settings.labels,
             emulation=self.emulation.mode if self.emulation is not None else "",
+            location=self.session.settings.location,
         )
         if not self.secrets:
             return result

@@ -81,6 +81,11 @@ def pytest_addoption(parser: pytest.Parser, pluginmanager: pytest.PytestPluginMa
     )
     group.addoption("--dependency", action="append", default=[], metavar="GLOB=NAME", help="third-party URL pattern")
     group.addoption("--rules", action="append", default=[], metavar="FILE", help="extra failure-classification rules")
+    group.addoption(
+        "--location",
+        metavar="NAME",
+        help="the site this agent probes from, e.g. sh, hk (default: $ORDERPROBE_LOCATION, else the host name)",
+    )
     group.addoption("--label", action="append", default=[], metavar="K=V", help="label the run (e.g. location=sh)")
     group.addoption("--headed", action="store_true", help="show the browser")
     group.addoption(

@@ -142,6 +142,7 @@ class JourneyResult(BaseModel):
     # per-packet delay, jitter, loss, outages) or "cdp" (DevTools, request-level); "" before this
     # field existed. Why a run fell back to cdp is in conditions["applied"]["emulation_reason"].
     emulation: str = ""
+    location: str = ""  # where the probe ran (``--location``); "" before this field existed
 
     @property
     def interactions(self) -> Interactions:

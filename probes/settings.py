@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from probes import location as site
 from probes.sharding import Shard
 from probes.target import parse_dependencies
 
@@ -38,6 +39,7 @@ class Settings:
     browser_endpoint: str | None = None  # a remote browser instead of launching Chromium here
     shard: Shard | None = None  # --shard i/n: this machine's slice of the sweep
     screenshots: str = "failure"  # on | failure | off (probes.filmstrip)
+    location: str = ""  # --location: the site this run probes from (probes.location)
 
     @classmethod
     def from_config(cls, config: pytest.Config) -> Settings:
@@ -78,6 +80,7 @@ class Settings:
             shard=_shard(opt("shard"), opt("run_id")),
             screenshots=opt("screenshots"),
             browser_endpoint=_endpoint(opt("browser_endpoint")),
+            location=site.check(opt("location") or site.default()),
         )
 
 

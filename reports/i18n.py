@@ -117,6 +117,7 @@ ZH: dict[str, str] = {
     "pooled": "全部旅程",
     "pooled_note": "下拉框只隐藏可逐行区分的内容（可用率、事故、最近运行按地点、步骤耗时按探测）。"
     "标有「全部旅程」的部分统计的是时间窗口内的全部旅程。要让每个部分都只统计所选内容，请生成筛选后的页面：",
+    "by_location": "各地可用率",
     "recent_runs": "最近的运行",
     "failures_by_cause": "按原因统计的失败",
     "dependencies": "第三方依赖健康度",
@@ -248,6 +249,7 @@ EN: dict[str, str] = {
     "pooled_note": "The menus hide what can be told apart row by row (availability, incidents, recent runs by "
     "location, step times by probe). Sections marked 'all journeys' count every journey in the window. For a page "
     "where every section counts only the selection, write a filtered one:",
+    "by_location": "Availability by location",
     "recent_runs": "Recent runs",
     "failures_by_cause": "Failures by cause",
     "dependencies": "Third-party dependency health",

@@ -31,7 +31,11 @@ class StoreReporter(Reporter):
         url = run.settings.results or default_url()
         run.outputs["results"] = f"{url}  (run {run.id})"
         header = dict(
-            started_at=run.started_at, target=run.target, matrix=run.settings.matrix, labels=run.settings.labels
+            started_at=run.started_at,
+            target=run.target,
+            matrix=run.settings.matrix,
+            labels=run.settings.labels,
+            location=run.settings.location,
         )
         try:
             self.spool = Spool(run.settings.artefacts / run.id / spool.NAME)

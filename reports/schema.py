@@ -15,6 +15,7 @@ from sqlalchemy import JSON, BigInteger, Boolean, DateTime, Float, ForeignKey, I
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from probes.result import JourneyResult
+from reports.migration import added
 
 
 class Base(DeclarativeBase):
@@ -35,6 +36,8 @@ class Run(Base):
     labels: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
     command: Mapped[str] = mapped_column(Text, default="")
     exit_code: Mapped[int | None] = mapped_column(Integer)
+    # Where the run ran (``--location``): agents at several sites share one store.
+    location: Mapped[str] = mapped_column(String(100), **added(default="", server_default=""))
 
 
 class RunShard(Base):
@@ -68,6 +71,7 @@ class Journey(Base):
     cause_category: Mapped[str | None] = mapped_column(String(50))
     cause_detail: Mapped[str | None] = mapped_column(String(200))
     cause_dependency: Mapped[str | None] = mapped_column(String(200))
+    location: Mapped[str] = mapped_column(String(100), **added(default="", server_default=""))
     __table_args__ = (
         Index("ix_journeys_series", "probe", "profile", "started_epoch", "id", "ok"),
         Index("ix_journeys_time", "started_epoch", "ok", "run_id"),
@@ -183,12 +187,13 @@ def epoch(moment: datetime) -> int:
 def rows(results: list[JourneyResult]) -> dict[type[Base], list[dict[str, Any]]]:
     """The journeys as table rows: queryable columns, steps, failures, requests, artefacts."""
     rows: dict[type[Base], list[dict[str, Any]]] = {t: [] for t in TABLES}
+    copied_columns = {"id", "run_id", "probe", "profile", "duration_ms", "attempt", "worker", "location"}
     for r in results:
         rows[JourneyJSON].append(dict(journey_id=r.id, data=r.model_dump_json()))
         cause = r.cause.model_dump() if r.cause else {}
         rows[Journey].append(
             dict(
-                r.model_dump(include={"id", "run_id", "probe", "profile", "duration_ms", "attempt", "worker"}),
+                r.model_dump(include=copied_columns),
                 status=r.status.value,
                 ok=r.status.ok,
                 started_at=utc_naive(r.started_at),

@@ -74,6 +74,7 @@ def replay(store: Any, path: Path) -> tuple[int, int]:
                     matrix=record.get("matrix"),
                     labels=record.get("labels") or {},
                     command=record.get("command", ""),
+                    location=record.get("location", ""),
                 )
         elif kind == "journey":
             result = JourneyResult.model_validate(record["result"])

@@ -15,10 +15,11 @@ from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel
-from sqlalchemy import Connection, create_engine, delete, event, func, insert, inspect, select
+from sqlalchemy import Connection, create_engine, delete, event, func, insert, select
 from sqlalchemy.exc import DBAPIError
 
 from probes.result import JourneyResult, Status
+from reports import migration
 from reports.schema import (  # noqa: F401  (the tables are part of this module's interface)
     TABLES,
     ArtefactRow,
@@ -51,6 +52,7 @@ class RunSummary(BaseModel):
     command: str = ""
     counts: dict[str, int] = {}  # status -> journeys
     exit_code: int | None = None
+    location: str = ""  # where it ran (the first shard's, for a sharded run)
     duration: timedelta | None = None
     shards: int | None = None  # a sharded run: how many shards it was split into
     shards_finished: list[int] = []  # which of them (1-based) have finished
@@ -113,14 +115,12 @@ class Store:
                     raise
 
     def _check_columns(self, conn: Connection) -> None:
-        """A store written by an older orderprobe is refused clearly, not with a failing INSERT later."""
-        inspector = inspect(conn)
-        for table in Base.metadata.sorted_tables:
-            have = {c["name"] for c in inspector.get_columns(table.name)}
-            missing = [c.name for c in table.columns if c.name not in have]
+        """Columns added since (``reports.migration``) are added to an older store; one that lacks
+        any other column is refused clearly, not with a failing INSERT later."""
+        for table, missing in migration.upgrade(conn, Base.metadata).items():
             if missing:
                 raise StoreSchemaError(
-                    f"results store {self.engine.url.render_as_string(hide_password=True)}: table {table.name!r} "
+                    f"results store {self.engine.url.render_as_string(hide_password=True)}: table {table!r} "
                     f"lacks column(s) {', '.join(missing)} (written by an older orderprobe); "
                     "move that database aside or point --results elsewhere"
                 )
@@ -153,13 +153,16 @@ class Store:
         command: str = "",
         shard: tuple[int, int] | None = None,
         host: str = "",
+        location: str = "",
     ) -> None:
         """Open a run, or (another shard of it) join it: the run starts at its earliest shard."""
         values = dict(target=target, matrix=matrix, labels=dict(labels or {}), command=command)
         with self.write() as conn:
             earlier = conn.scalar(select(Run.started_at).where(Run.id == run_id))
             if earlier is None:
-                conn.execute(insert(Run).values(id=run_id, started_at=utc_naive(started_at), **values))
+                conn.execute(
+                    insert(Run).values(id=run_id, started_at=utc_naive(started_at), location=location, **values)
+                )
             else:
                 first = min(earlier, utc_naive(started_at))
                 conn.execute(Run.__table__.update().where(Run.id == run_id).values(started_at=first, **values))
@@ -201,10 +204,13 @@ class Store:
         results = list({r.id: r for r in results}.values())  # the last of duplicates wins
         with self.write() as conn:
             runs = {r.run_id: r for r in results}
-            known = set(conn.scalars(select(Run.id).where(Run.id.in_(runs))))
+            known = dict(conn.execute(select(Run.id, Run.location).where(Run.id.in_(runs))).tuples())
+            # A journey without a location (a crashed worker's, an older spool's) ran where its run did.
+            results = [r if r.location else r.model_copy(update={"location": known.get(r.run_id, "")}) for r in results]
             for run_id, r in runs.items():
                 if run_id not in known:  # a journey may arrive before (or without) start_run: keep it
                     stub = dict(started_at=utc_naive(r.started_at), target=r.target, labels={}, command="")
+                    stub["location"] = r.location
                     conn.execute(insert(Run).values(id=run_id, matrix=None, **stub))
             ids = [r.id for r in results]
             for table in reversed(TABLES):  # children first (foreign keys)
@@ -266,6 +272,7 @@ class Store:
                 command=row.command or "",
                 counts=counts[row.id],
                 exit_code=row.exit_code,
+                location=row.location or "",
                 duration=(row.finished_at - row.started_at) if row.finished_at else None,
                 shards=shards[row.id][0] if row.id in shards else None,
                 shards_finished=shards[row.id][1] if row.id in shards else [],

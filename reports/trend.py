@@ -111,6 +111,7 @@ class TrendContext:
     cells: int  # buckets per strip (SVG width / 10)
     ticks: list[tuple[float, str]]
     rows: list[AvailabilityRow]  # worst availability first
+    by_location: list[AvailabilityRow]  # one series per location, every probe × profile together
     steps: list[tuple[str, list[StepRow]]]  # per probe, steps in journey order
     probes: list[str]  # for the filters
     profiles: list[str]
@@ -170,6 +171,17 @@ def _strip(w: Window, labels: list[str], ratio: dict[int, tuple[int, int]]) -> l
         title = f"{labels[i]} · {html.percent(share)} ({good}/{total})" if total else labels[i]
         cells.append(HeatCell(i * 10, charts.heat_class(share), title))
     return cells
+
+
+def _rows(w: Window, labels: list[str], series: dict[tuple[str, str, str], dict[int, tuple[int, int]]]) -> list:
+    rows = []
+    for (probe, profile, location), ratio in series.items():
+        good = sum(g for g, _ in ratio.values())
+        total = sum(n for _, n in ratio.values())
+        parts = profile.split("/") if profile else []
+        rows.append(AvailabilityRow(probe, profile, location, parts, _strip(w, labels, ratio), total, good / total))
+    rows.sort(key=lambda r: (r.availability, r.probe, r.profile, r.location))  # the rows to look at come first
+    return rows
 
 
 def _incidents(store: Store, w: Window, lang: str, tz: tzinfo | None) -> list[Incident]:
@@ -254,18 +266,15 @@ def context(
     runs, journeys, ok = queries.totals(store, w)
 
     series: dict[tuple[str, str, str], dict[int, tuple[int, int]]] = {}
+    sites: dict[tuple[str, str, str], dict[int, tuple[int, int]]] = {}  # per location, all probes
     bucket_totals: dict[int, int] = {}
     for probe, profile, location, bucket, total, good in queries.availability(store, w):
-        known = series.setdefault((probe, profile, location or ""), {}).get(bucket, (0, 0))
-        series[(probe, profile, location or "")][bucket] = (known[0] + (good or 0), known[1] + total)
+        for key, into in (((probe, profile, location or ""), series), (("", "", location or ""), sites)):
+            known = into.setdefault(key, {}).get(bucket, (0, 0))
+            into[key][bucket] = (known[0] + (good or 0), known[1] + total)
         bucket_totals[bucket] = bucket_totals.get(bucket, 0) + total
-    rows = []
-    for (probe, profile, location), ratio in series.items():
-        good = sum(g for g, _ in ratio.values())
-        total = sum(n for _, n in ratio.values())
-        cells = _strip(w, labels, ratio)
-        rows.append(AvailabilityRow(probe, profile, location, profile.split("/"), cells, total, good / total))
-    rows.sort(key=lambda r: (r.availability, r.probe, r.profile, r.location))  # the rows to look at come first
+    rows = _rows(w, labels, series)
+    by_location = _rows(w, labels, sites) if len(sites) > 1 or any(site for _, _, site in sites) else []
 
     timings: dict[tuple[str, str], dict[int, tuple[int, float, float]]] = {}
     for probe, step, bucket, n, p50, p95 in queries.step_percentiles(store, w):
@@ -349,6 +358,7 @@ def context(
         cells=w.count,
         ticks=charts.axis_ticks(labels, 100, 4),  # x in % of the strip's width
         rows=rows,
+        by_location=by_location,
         steps=list(by_probe.items()),
         probes=sorted({r.probe for r in rows} | set(by_probe)),
         profiles=sorted({r.profile for r in rows}),

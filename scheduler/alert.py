@@ -73,6 +73,8 @@ class Alert(BaseModel):
     report: str = ""  # path or URL of that run's report
     problems: list[Problem] = Field(default_factory=list)
     error: str = ""  # the run itself died (timeout, crash)
+    location: str = ""  # the agent's location whose run triggered this message
+    locations: list[str] = Field(default_factory=list)  # every location that saw this incident fail
 
     # -- rendering -------------------------------------------------------------------
 
@@ -88,6 +90,9 @@ class Alert(BaseModel):
         facts = [("任务 Job", self.job + (f" — {self.description}" if self.description else ""))]
         if self.labels:
             facts.append(("标签 Labels", ", ".join(f"{k}={v}" for k, v in sorted(self.labels.items()))))
+        where = self.locations or [self.location]
+        if any(where):
+            facts.append(("地点 Location" + ("s" if len(where) > 1 else ""), ", ".join(w for w in where if w)))
         facts.append(("首次失败 First failure", self._time(self.first_failure_at)))
         if self.event == "resolve" and self.resolved_at is not None:
             facts.append(("恢复时间 Resolved", self._time(self.resolved_at)))

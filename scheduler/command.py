@@ -34,6 +34,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--once", metavar="JOB", help="run this job once, now, and exit")
     parser.add_argument("--database", metavar="URL", help="SQLAlchemy URL (overrides the file's `database`)")
     parser.add_argument("--metrics-port", type=int, metavar="PORT", help="overrides the file's metrics.port")
+    parser.add_argument(
+        "--location",
+        metavar="NAME",
+        help="the site this agent probes from, e.g. sh, hk (default: $ORDERPROBE_LOCATION, else the file's "
+        "`location:`, else the host name); without `agent:` in the file it also names the agent",
+    )
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
 
 
@@ -81,6 +87,11 @@ def main(args: argparse.Namespace) -> int:
     except ValueError as exc:  # the profile catalogue itself is broken: its error names its file and line
         print(f"orderprobe schedule: the profile catalogue is invalid\n{exc}", file=sys.stderr)
         return 2
+    try:
+        config = config.at(args.location)
+    except ValueError as exc:
+        print(f"orderprobe schedule: {exc}", file=sys.stderr)
+        return 2
     for warning in config.warnings:  # e.g. a channel whose webhook env var is not set yet
         print(f"orderprobe schedule: warning: {warning}", file=sys.stderr)
     if args.once and args.once not in {j.id for j in config.jobs}:
@@ -95,7 +106,7 @@ def main(args: argparse.Namespace) -> int:
         if args.action == "list":
             return _list(config, args)
         _logging(args.verbose)
-        service = Service(config, database=args.database, metrics_port=args.metrics_port)
+        service = Service(config, database=args.database, metrics_port=args.metrics_port, location=config.location)
     except (ArgumentError, OperationalError) as exc:
         print(f"orderprobe schedule: {path}: database: cannot open it: {exc}", file=sys.stderr)
         return 2
@@ -156,7 +167,7 @@ def _list(config: object, args: argparse.Namespace) -> int:
     persisted = timetable.persisted(url, config.agent)
     records = Records(url, config.agent)
     open_incidents = [i.job for i in records.incidents(open_only=True)]
-    table = Table(title=f"orderprobe schedule · {args.config} · agent {config.agent}")
+    table = Table(title=f"orderprobe schedule · {args.config} · agent {config.agent} · location {config.location}")
     for column in (
         "任务 job",
         "运行 runs",

@@ -8,7 +8,9 @@ webhook URLs, signing secrets and SMTP passwords.
 
 from __future__ import annotations
 
+import os
 import re
+import zlib
 from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -21,6 +23,7 @@ from pydantic import (
     model_validator,
 )
 
+from probes import location as site
 from probes.tracing import MODES as TRACE_MODES
 from profiles.source import Document, Frozen, SourceError
 
@@ -192,6 +195,8 @@ ChannelConfig = Annotated[
 
 class ScheduleConfig(Frozen):
     agent: Annotated[str, Field(pattern=r"^[A-Za-z0-9_]+$")] = "local"  # one job table per agent
+    # Where this agent probes from; --location and $ORDERPROBE_LOCATION override it (see ``at``).
+    location: Annotated[str | None, Field(pattern=site.PATTERN.pattern)] = None
     database: str | None = None  # SQLAlchemy URL; default: the results store's
     artefacts: str = "var/artefacts"
     target: str | None = None  # default target of every job
@@ -214,6 +219,17 @@ class ScheduleConfig(Frozen):
         if twice:
             raise ValueError(f"job id {twice[0]!r} is used twice")
         return jobs
+
+    def at(self, location: str | None = None) -> ScheduleConfig:
+        """This schedule for an agent at ``location`` (--location), else $ORDERPROBE_LOCATION, else
+        the file's ``location:``, else the host name. A location chosen on purpose also names the
+        agent when the file does not: two sites sharing a database must not share a job table."""
+        chosen = location or os.environ.get(site.ENV) or self.location
+        update: dict[str, Any] = {"location": site.check(chosen or site.default())}
+        if chosen and "agent" not in self.model_fields_set:
+            agent = re.sub(r"[^A-Za-z0-9_]", "_", chosen)
+            update["agent"] = agent if agent == chosen else f"{agent}_{zlib.crc32(chosen.encode()):08x}"
+        return self.model_copy(update=update)
 
     def job(self, job_id: str) -> JobConfig:
         for job in self.jobs:

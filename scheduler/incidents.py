@@ -12,6 +12,11 @@ about the checkout). An incident opens after ``open_after`` consecutive bad sign
 ``failure_rate`` of the last ``window``), resolves after ``resolve_after`` good ones, and
 is re-announced every ``remind_every`` while still bad. Evidence older than the last
 resolution does not count again, so one resolved incident cannot reopen on old runs.
+
+Agents at several locations share incidents: each agent decides on its own runs, under a
+database lock (``Records.claim``). The first location whose runs say "open" opens and
+announces the incident; another one that fails too joins it quietly (recorded in
+``locations``); the incident resolves, once, when the last failing location recovers.
 """
 
 from __future__ import annotations
@@ -152,48 +157,66 @@ class Incidents:
 
     def _evaluate(self, job: JobConfig, run: JobRun, kind: str) -> Alert | None:
         rule = job.alert
-        incident = self.records.open_incident(job.id, kind)
-        since = None if incident else self.records.last_resolved_at(job.id, kind)
-        depth = max(rule.open_after, rule.resolve_after, rule.window if rule.failure_rate else 0) * 3
-        runs = self.records.recent_runs(job.id, depth, after=since)
-        now = self.clock()
-        event = decide(
-            [r.signal(kind) for r in runs],
-            is_open=incident is not None,
-            last_notified=incident.last_notified_at if incident else None,
-            now=now,
-            rule=rule,
-        )
-        if incident is not None and run.signal(kind):
-            incident.bad_runs += 1
-            incident.last_run_id = run.run_id
-        if event is None:
-            if incident is not None:
-                self.records.save_incident(incident)
-            return None
-        if event == "open":
-            first = first_failure(runs, kind, rule)
-            bad = [r for r in runs if r.signal(kind) and r.started_at >= first.started_at]
-            incident = Incident(
-                job=job.id,
-                kind=kind,
-                urgency=URGENCY[kind],
-                first_failure_at=first.started_at,
-                opened_at=now,
-                last_notified_at=now,
-                bad_runs=len(bad),
-                last_run_id=run.run_id,
+        here = self.records.location
+        with self.records.claim(job.id, kind) as session:  # other agents wait here: one decision at a time
+            incident = self.records.open_incident(job.id, kind, session)
+            mine = incident is not None and incident.held_by(here)
+            since = None if mine else self.records.last_resolved_at(job.id, kind, session)
+            depth = max(rule.open_after, rule.resolve_after, rule.window if rule.failure_rate else 0) * 3
+            runs = self.records.recent_runs(job.id, depth, after=since)
+            now = self.clock()
+            event = decide(
+                [r.signal(kind) for r in runs],
+                is_open=mine,
+                last_notified=incident.last_notified_at if incident else None,
+                now=now,
+                rule=rule,
             )
-        elif event == "remind":
-            assert incident is not None
-            incident.last_notified_at = now
-            incident.reminders += 1
-        else:
-            assert incident is not None
-            incident.resolved_at = now
-            incident.last_notified_at = now
-        incident = self.records.save_incident(incident)
-        return self._alert(job, run, incident, event, kind)
+            if incident is not None and mine and run.signal(kind):
+                incident.bad_runs += 1
+                incident.last_run_id = run.run_id
+            announce: Event | None = event
+            if event is None:
+                if incident is not None and mine:
+                    self.records.save_incident(incident, session)
+                return None
+            if event == "open":
+                first = first_failure(runs, kind, rule)
+                bad = [r for r in runs if r.signal(kind) and r.started_at >= first.started_at]
+                if incident is None:
+                    incident = Incident(
+                        job=job.id,
+                        kind=kind,
+                        urgency=URGENCY[kind],
+                        first_failure_at=first.started_at,
+                        opened_at=now,
+                        last_notified_at=now,
+                        bad_runs=len(bad),
+                        last_run_id=run.run_id,
+                    )
+                else:  # another location opened it first: this one joins, and says nothing new
+                    log.info("incident %s %s for job %s: failing at %s too", incident.id, kind, job.id, here)
+                    incident.first_failure_at = min(incident.first_failure_at, first.started_at)
+                    incident.bad_runs += len(bad)
+                    incident.last_run_id = run.run_id
+                    announce = None
+                incident.join(here)
+            elif event == "remind":
+                assert incident is not None
+                incident.last_notified_at = now
+                incident.reminders += 1
+            else:
+                assert incident is not None
+                incident.leave(here)
+                if incident.failing_at:  # recovered here, still failing elsewhere: stays open
+                    log.info("incident %s %s for job %s: recovered at %s, still failing at %s",
+                             incident.id, kind, job.id, here, ", ".join(incident.failing_at))  # fmt: skip
+                    announce = None
+                else:
+                    incident.resolved_at = now
+                    incident.last_notified_at = now
+            incident = self.records.save_incident(incident, session)
+        return self._alert(job, run, incident, announce, kind) if announce else None
 
     def _alert(self, job: JobConfig, run: JobRun, incident: Incident, event: Event, kind: str) -> Alert:
         problems = [Problem.model_validate(p) for p in run.problems or [] if p.get("kind") == kind]
@@ -214,6 +237,8 @@ class Incidents:
             report=run.report or self.report_link(run.run_id),
             problems=problems,
             error=(run.error or "") if kind == "probe_broken" else "",
+            location=self.records.location,
+            locations=incident.seen,
         )
 
     def open_counts(self) -> dict[tuple[str, str], int]:

@@ -1,7 +1,8 @@
 """Prometheus metrics and health: ``/metrics`` and ``/healthz`` on 127.0.0.1.
 
 A registry per service (not prometheus-client's global one) so several services, or
-tests, live in one process. The series are what the Grafana dashboard reads.
+tests, live in one process. The series are what the Grafana dashboard reads. Every series
+carries the agent's ``location`` label: agents at several sites feed one Prometheus.
 """
 
 from __future__ import annotations
@@ -23,78 +24,91 @@ STEP_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1, 2, 3, 5, 8, 13, 20, 30, 60)
 
 
 class Metrics:
-    def __init__(self) -> None:
+    def __init__(self, location: str = "") -> None:
+        self.location = location
         self.registry = CollectorRegistry()
         r = self.registry
         self.job_success = Gauge(
-            "orderprobe_job_success", "1 if the job's last run met every expectation", ["job"], registry=r
+            "orderprobe_job_success", "1 if the job's last run met every expectation", ["location", "job"], registry=r
         )
         self.probe_success = Gauge(
             "orderprobe_probe_success",
             "1 if the journey met its expectation in the job's last run",
-            ["job", "probe", "profile"],
+            ["location", "job", "probe", "profile"],
             registry=r,
         )
         self.last_run = Gauge(
-            "orderprobe_last_run_timestamp_seconds", "when the job last finished a run", ["job"], registry=r
+            "orderprobe_last_run_timestamp_seconds", "when the job last finished a run", ["location", "job"], registry=r
         )
         self.run_duration = Gauge(
-            "orderprobe_run_duration_seconds", "wall time of the job's last run", ["job"], registry=r
+            "orderprobe_run_duration_seconds", "wall time of the job's last run", ["location", "job"], registry=r
         )
         self.journey_duration = Gauge(
             "orderprobe_journey_duration_seconds",
             "duration of the journey in the job's last run",
-            ["job", "probe", "profile"],
+            ["location", "job", "probe", "profile"],
             registry=r,
         )
         self.step_duration = Histogram(
             "orderprobe_step_duration_seconds",
             "duration of checkout steps",
-            ["job", "probe", "step"],
+            ["location", "job", "probe", "step"],
             buckets=STEP_BUCKETS,
             registry=r,
         )
         self.runs = Counter(
-            "orderprobe_runs", "runs by verdict (passed, failed, error, flaky)", ["job", "verdict"], registry=r
+            "orderprobe_runs",
+            "runs by verdict (passed, failed, error, flaky)",
+            ["location", "job", "verdict"],
+            registry=r,
         )
         self.failures = Counter(
             "orderprobe_failures",
             "failed journeys by the cause the classifier named",
-            ["job", "cause", "detail"],
+            ["location", "job", "cause", "detail"],
             registry=r,
         )
-        self.open_incidents = Gauge("orderprobe_open_incidents", "incidents open now", ["job", "kind"], registry=r)
+        self.open_incidents = Gauge(
+            "orderprobe_open_incidents",
+            "incidents open now (shared by the agents on one database: aggregate with max)",
+            ["location", "job", "kind"],
+            registry=r,
+        )
         self.alerts = Counter(
-            "orderprobe_alerts", "alert deliveries by channel and result", ["channel", "result"], registry=r
+            "orderprobe_alerts", "alert deliveries by channel and result", ["location", "channel", "result"], registry=r
         )
 
     def observe_run(
         self, job: str, verdict: str, finished_ts: float, duration_s: float, journeys: list[JourneyResult]
     ) -> None:
-        self.job_success.labels(job).set(1 if verdict in ("passed", "flaky") else 0)
-        self.last_run.labels(job).set(finished_ts)
-        self.run_duration.labels(job).set(duration_s)
-        self.runs.labels(job, verdict).inc()
+        self.job_success.labels(self.location, job).set(1 if verdict in ("passed", "flaky") else 0)
+        self.last_run.labels(self.location, job).set(finished_ts)
+        self.run_duration.labels(self.location, job).set(duration_s)
+        self.runs.labels(self.location, job, verdict).inc()
         for journey in journeys:
-            self.probe_success.labels(job, journey.probe, journey.profile).set(1 if journey.status.ok else 0)
-            self.journey_duration.labels(job, journey.probe, journey.profile).set(journey.duration_ms / 1000)
+            self.probe_success.labels(self.location, job, journey.probe, journey.profile).set(
+                1 if journey.status.ok else 0
+            )
+            self.journey_duration.labels(self.location, job, journey.probe, journey.profile).set(
+                journey.duration_ms / 1000
+            )
             for step in journey.steps:
-                self.step_duration.labels(job, journey.probe, step.name).observe(step.duration_ms / 1000)
+                self.step_duration.labels(self.location, job, journey.probe, step.name).observe(step.duration_ms / 1000)
             if not journey.status.ok:
                 cause = journey.cause
                 if cause is None and journey.status is Status.ERROR:
                     category, detail = "probe_broken", ""
                 else:
                     category, detail = (cause.category, cause.detail) if cause else ("unknown", "")
-                self.failures.labels(job, category, detail).inc()
+                self.failures.labels(self.location, job, category, detail).inc()
 
     def set_open_incidents(self, counts: dict[tuple[str, str], int], jobs: list[str], kinds: tuple[str, ...]) -> None:
         for job in jobs:
             for kind in kinds:
-                self.open_incidents.labels(job, kind).set(counts.get((job, kind), 0))
+                self.open_incidents.labels(self.location, job, kind).set(counts.get((job, kind), 0))
 
     def alert_result(self, channel: str, ok: bool) -> None:
-        self.alerts.labels(channel, "sent" if ok else "failed").inc()
+        self.alerts.labels(self.location, channel, "sent" if ok else "failed").inc()
 
     def exposition(self) -> bytes:
         return generate_latest(self.registry)

@@ -2,10 +2,14 @@
 
 Own ``MetaData`` (tables prefixed ``scheduler_``) so they sit beside the results store's
 tables and APScheduler's job table without colliding. Datetimes are stored naive UTC.
+
+Job runs are each agent's own; incidents are shared by every agent on the database (one
+incident per job and kind, whichever locations see it), changed only under ``claim``.
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -22,10 +26,16 @@ from sqlalchemy import (
     create_engine,
     delete,
     event,
+    false,
+    func,
     select,
+    update,
 )
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 from sqlalchemy.types import TypeDecorator
+
+from reports.migration import added, upgrade
 
 
 class Base(DeclarativeBase):
@@ -56,6 +66,7 @@ class JobRun(Base):
     run_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     job: Mapped[str] = mapped_column(String(100), index=True)
     agent: Mapped[str] = mapped_column(String(100), default="local", index=True)
+    location: Mapped[str] = mapped_column(String(100), **added(default="", server_default=""))
     scheduled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # the trigger's fire time
     missed: Mapped[int] = mapped_column(Integer, default=0)  # earlier fire times coalesced into this run
     started_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
@@ -91,13 +102,44 @@ class Incident(Base):
     reminders: Mapped[int] = mapped_column(Integer, default=0)
     bad_runs: Mapped[int] = mapped_column(Integer, default=0)
     last_run_id: Mapped[str] = mapped_column(String(64), default="")
+    # Comma-separated locations (probes.location forbids commas): every one that saw the failure,
+    # and those still failing; the incident resolves when the last of them recovers.
+    locations: Mapped[str] = mapped_column(Text, **added(default="", server_default=""))
+    failing: Mapped[str] = mapped_column(Text, **added(default="", server_default=""))
+
+    @property
+    def seen(self) -> list[str]:
+        return [x for x in (self.locations or "").split(",") if x]
+
+    @property
+    def failing_at(self) -> list[str]:
+        return [x for x in (self.failing or "").split(",") if x]
+
+    def held_by(self, location: str) -> bool:
+        """Whether ``location``'s runs decide this incident: it is failing there, or the incident
+        predates locations (nobody holds it, so anyone's recovery resolves it)."""
+        return not self.failing_at or location in self.failing_at
+
+    def join(self, location: str) -> None:
+        self.locations = ",".join(dict.fromkeys([*self.seen, location]))
+        self.failing = ",".join(dict.fromkeys([*self.failing_at, location]))
+
+    def leave(self, location: str) -> None:
+        self.failing = ",".join(x for x in self.failing_at if x != location)
+
+
+def lock_key(job: str, kind: str) -> int:
+    """A stable signed 64-bit key per (job, kind) for PostgreSQL's advisory locks."""
+    digest = hashlib.blake2b(f"orderprobe:incident:{job}:{kind}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big", signed=True)
 
 
 class Records:
-    """Job runs and incidents of one agent (several agents may share one database)."""
+    """Job runs of one agent, and the incidents every agent on the database shares."""
 
-    def __init__(self, url: str, agent: str = "local") -> None:
+    def __init__(self, url: str, agent: str = "local", location: str = "") -> None:
         self.agent = agent
+        self.location = location
         self.engine = create_engine(url)
         if self.engine.dialect.name == "sqlite":
 
@@ -108,7 +150,15 @@ class Records:
                 cursor.execute("PRAGMA journal_mode = WAL")
                 cursor.close()
 
-        Base.metadata.create_all(self.engine)
+        for attempt in range(3):
+            try:
+                with self.engine.begin() as conn:
+                    Base.metadata.create_all(conn)
+                    upgrade(conn, Base.metadata)  # columns added since (location…) go into an older database
+                break
+            except DBAPIError:  # another agent created or altered them between our look and our DDL
+                if attempt == 2:
+                    raise
 
     @contextmanager
     def session(self) -> Iterator[Session]:
@@ -122,6 +172,7 @@ class Records:
 
     def save_run(self, run: JobRun) -> JobRun:
         run.agent = self.agent
+        run.location = run.location or self.location
         with self.session() as s:
             return s.merge(run)
 
@@ -152,28 +203,53 @@ class Records:
 
     # -- incidents ---------------------------------------------------------------------
 
-    def open_incident(self, job: str, kind: str) -> Incident | None:
-        query = select(Incident).where(Incident.agent == self.agent, Incident.job == job, Incident.kind == kind)
-        query = query.where(Incident.resolved_at.is_(None))
+    @contextmanager
+    def claim(self, job: str, kind: str) -> Iterator[Session]:
+        """One transaction that alone may open, change or resolve the (job, kind) incident.
+
+        Agents at several locations run the same job against one database: without this
+        both would find no open incident and both open (and announce) one. PostgreSQL:
+        a transaction-scoped advisory lock, released at commit. SQLite: the write lock,
+        taken up front by a write that changes nothing.
+        """
         with self.session() as s:
+            if self.engine.dialect.name == "postgresql":
+                s.execute(select(func.pg_advisory_xact_lock(lock_key(job, kind))))
+            elif self.engine.dialect.name == "sqlite":
+                s.execute(update(Incident).where(false()).values(reminders=Incident.reminders))
+            yield s
+
+    def open_incident(self, job: str, kind: str, session: Session | None = None) -> Incident | None:
+        query = select(Incident).where(Incident.job == job, Incident.kind == kind, Incident.resolved_at.is_(None))
+        with self._use(session) as s:
             return s.scalars(query.order_by(Incident.id.desc()).limit(1)).first()
 
-    def last_resolved_at(self, job: str, kind: str) -> datetime | None:
+    def last_resolved_at(self, job: str, kind: str, session: Session | None = None) -> datetime | None:
         query = select(Incident.resolved_at).where(
-            Incident.agent == self.agent, Incident.job == job, Incident.kind == kind, Incident.resolved_at.is_not(None)
+            Incident.job == job, Incident.kind == kind, Incident.resolved_at.is_not(None)
         )
-        with self.session() as s:
+        with self._use(session) as s:
             return s.scalars(query.order_by(Incident.resolved_at.desc()).limit(1)).first()
 
-    def save_incident(self, incident: Incident) -> Incident:
-        incident.agent = self.agent
-        with self.session() as s:
+    def save_incident(self, incident: Incident, session: Session | None = None) -> Incident:
+        """Store an incident; ``agent`` stays the one that opened it."""
+        incident.agent = incident.agent or self.agent
+        with self._use(session) as s:
             merged = s.merge(incident)
             s.flush()  # assigns the id of a new incident
             return merged
 
+    @contextmanager
+    def _use(self, session: Session | None) -> Iterator[Session]:
+        if session is not None:
+            yield session
+        else:
+            with self.session() as s:
+                yield s
+
     def incidents(self, open_only: bool = False) -> list[Incident]:
-        query = select(Incident).where(Incident.agent == self.agent).order_by(Incident.id)
+        """Every agent's: an incident belongs to the job, wherever it was seen."""
+        query = select(Incident).order_by(Incident.id)
         if open_only:
             query = query.where(Incident.resolved_at.is_(None))
         with self.session() as s:
@@ -187,5 +263,5 @@ class Records:
             mine = JobRun.agent == self.agent
             old = list(s.scalars(select(JobRun).where(mine, JobRun.started_at < before)).all())
             s.execute(delete(JobRun).where(mine, JobRun.started_at < before))
-            s.execute(delete(Incident).where(Incident.agent == self.agent, Incident.resolved_at < before))
+            s.execute(delete(Incident).where(Incident.resolved_at < before))
             return old

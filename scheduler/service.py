@@ -22,6 +22,7 @@ from typing import Any
 from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
+from probes import location as site
 from scheduler import channels as channel_kinds
 from scheduler import execution, retention, timetable
 from scheduler.config import JobConfig, ScheduleConfig
@@ -41,13 +42,16 @@ SYNTHETIC_EXIT = {
 }
 
 # APScheduler persists a job as a reference to a module-level function plus picklable
-# args, so the function finds the running service here rather than in its arguments.
-_active: Service | None = None
+# args, so the function finds the running service here (by agent) rather than in its arguments.
+_active: dict[str, Service] = {}
 
 
-def run_scheduled(job_id: str, spec: str = "", scheduled_at: datetime | None = None, missed: int = 0) -> None:
+def run_scheduled(
+    job_id: str, spec: str = "", scheduled_at: datetime | None = None, missed: int = 0, agent: str | None = None
+) -> None:
     """The persisted job callable (``scheduler.service:run_scheduled``)."""
-    service = _active
+    # A job persisted before jobs named their agent belongs to the one service there is.
+    service = _active.get(agent) if agent else next(iter(_active.values()), None)
     if service is None:
         log.warning("job %s fired with no service running; skipped", job_id)
         return
@@ -66,16 +70,20 @@ class Service:
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         environ: dict[str, str] | None = None,
         metrics_port: int | None = None,
+        location: str | None = None,
     ) -> None:
         from reports.store import Store, default_url
 
+        config = config.at(location)
+        assert config.location is not None
         self.config = config
+        self.location = config.location
         self.url = database or config.database or default_url()
         self.artefacts = Path(config.artefacts)
         self.clock = clock
-        self.records = Records(self.url, config.agent)
+        self.records = Records(self.url, config.agent, self.location)
         self.store = Store(self.url)
-        self.metrics = Metrics()
+        self.metrics = Metrics(self.location)
         self.metrics_port = config.metrics.port if metrics_port is None else metrics_port
         self.server: MetricsServer | None = None
         self.notifier = Notifier(channel_kinds.build(dict(config.channels), environ), self.metrics.alert_result)
@@ -89,8 +97,8 @@ class Service:
     # -- life cycle ------------------------------------------------------------------
 
     def start(self) -> Service:
-        global _active
-        _active = self
+        _active[self.config.agent] = self
+        log.info("agent %s at location %s", self.config.agent, self.location)
         self._recover()
         self.scheduler.start(paused=True)
         self._sync_jobs()
@@ -118,7 +126,6 @@ class Service:
 
     def stop(self, grace: float | None = None) -> None:
         """Stop taking runs; let the current ones finish within ``grace`` s, then kill them (interrupted)."""
-        global _active
         if self.scheduler.running:
             self.scheduler.pause()
         self.request_stop(grace)
@@ -129,8 +136,8 @@ class Service:
             self.server.stop()
         self.store.close()
         self.records.close()
-        if _active is self:
-            _active = None
+        if _active.get(self.config.agent) is self:
+            del _active[self.config.agent]
         log.info("stopped")
 
     def _sync_jobs(self) -> None:
@@ -158,7 +165,7 @@ class Service:
             "scheduler.service:run_scheduled",
             trigger,
             args=[job_id],
-            kwargs={"spec": spec},
+            kwargs={"spec": spec, "agent": self.config.agent},
             id=ap_id,
             name=name or job_id,
             replace_existing=True,
@@ -193,13 +200,14 @@ class Service:
             "target": target or "",
             "results": self.url,
             "artefacts": str(self.artefacts),
+            "location": self.location,
         }
         if job.command is not None:
             return [part.format(**values) for part in job.command]
         argv = [sys.executable, "-m", "probes.cli", "run", "--results", self.url, "--artefacts", str(self.artefacts)]
         argv += ["--run-id", run_id, "--reports", str(self.artefacts / run_id), "--no-progress", "-n", "1"]
         argv += ["--retries", str(job.retries), "--tracing", job.tracing, "--screenshots", job.screenshots]
-        argv += ["--label", f"job={job.id}", "--label", f"agent={self.config.agent}"]
+        argv += ["--location", self.location, "--label", f"job={job.id}", "--label", f"agent={self.config.agent}"]
         argv += [part for k, v in sorted(job.labels.items()) for part in ("--label", f"{k}={v}")]
         if target:
             argv += ["--target", target]
@@ -224,6 +232,7 @@ class Service:
             run_id=run_id,
             job=job.id,
             agent=self.config.agent,
+            location=self.location,
             scheduled_at=scheduled_at,
             missed=missed,
             started_at=self.clock(),
@@ -255,6 +264,7 @@ class Service:
             log_path=self.artefacts / run_id / "scheduler-run.log",
             stop=self.stopping,
             stop_deadline=lambda: self._stop_deadline,
+            env={site.ENV: self.location},  # a job's own command learns where it runs
         )
         died = result.outcome is not execution.Outcome.COMPLETED
         try:
@@ -311,6 +321,7 @@ class Service:
                     matrix=job.matrix if job else None,
                     labels={"job": record.job, "agent": self.config.agent, "outcome": record.outcome},
                     command="orderprobe schedule",
+                    location=self.location,
                 )
             if summary is None or summary.finished_at is None or summary.exit_code is None:
                 self.store.finish_run(
@@ -346,6 +357,7 @@ class Service:
         return {
             "status": "ok" if self.scheduler.running and not self.stopping.is_set() else "stopping",
             "agent": self.config.agent,
+            "location": self.location,
             "uptime_s": round(time.monotonic() - self._started, 1),
             "open_incidents": sum(self.incidents.open_counts().values()),
             "jobs": jobs,
