@@ -204,7 +204,7 @@ class Store:
         results = list({r.id: r for r in results}.values())  # the last of duplicates wins
         with self.write() as conn:
             runs = {r.run_id: r for r in results}
-            known = dict(conn.execute(select(Run.id, Run.location).where(Run.id.in_(runs))).tuples())
+            known = {i: site for i, site in conn.execute(select(Run.id, Run.location).where(Run.id.in_(runs)))}
             # A journey without a location (a crashed worker's, an older spool's) ran where its run did.
             results = [r if r.location else r.model_copy(update={"location": known.get(r.run_id, "")}) for r in results]
             for run_id, r in runs.items():

@@ -46,9 +46,17 @@ def _journey(status: Status, category: str | None = None, run_id: str = "r") -> 
 class Harness:
     """Feeds runs of one job through Incidents, moving the clock one interval per run."""
 
-    def __init__(self, tmp_path: Path, rule: AlertRule = RULE) -> None:
-        self.records = Records(f"sqlite:///{tmp_path / 'db.sqlite'}")
-        self.clock = Clock()
+    def __init__(
+        self,
+        tmp_path: Path,
+        rule: AlertRule = RULE,
+        *,
+        agent: str = "local",
+        location: str = "",
+        clock: Clock | None = None,
+    ) -> None:
+        self.records = Records(f"sqlite:///{tmp_path / 'db.sqlite'}", agent, location)
+        self.clock = clock or Clock()
         self.incidents = Incidents(self.records, clock=self.clock, report_link=lambda run_id: f"/reports/{run_id}")
         self.job = JobConfig(id="smoke", every=300, matrix="smoke", alert=rule)
         self.n = 0
@@ -56,11 +64,11 @@ class Harness:
 
     def run(self, *journeys: JourneyResult, exit_code: int | None = None, died: bool = False) -> list:
         self.n += 1
-        self.clock.now = T0 + timedelta(minutes=5 * self.n)
+        self.clock.now = max(self.clock.now, T0 + timedelta(minutes=5 * self.n))
         code = exit_code if exit_code is not None else (0 if all(j.status.ok for j in journeys) else 1)
         verdict = assess(list(journeys), code, died)
         run = JobRun(
-            run_id=f"smoke-{self.n:03d}",
+            run_id=f"smoke-{self.records.agent}-{self.n:03d}",
             job="smoke",
             started_at=self.clock.now,
             finished_at=self.clock.now + timedelta(seconds=40),
@@ -96,7 +104,7 @@ def test_k_consecutive_failures_open_exactly_one_incident_with_one_message(h: Ha
     (alert,) = h.fail()
     assert (alert.event, alert.kind, alert.urgency) == ("open", "checkout", "high")
     assert alert.first_failure_at == T0 + timedelta(minutes=5)  # the first run of the streak, not this one
-    assert alert.bad_runs == 2 and alert.report == "/reports/smoke-002"
+    assert alert.bad_runs == 2 and alert.report == "/reports/smoke-local-002"
     assert [(p.step, p.cause, p.profile) for p in alert.problems] == [
         ("pay", "payment/gateway_down", "android-old/metro/xinjiang/normal")
     ]
@@ -217,14 +225,38 @@ def test_decide_is_pure_and_ignores_runs_without_evidence() -> None:
     assert decide([True], is_open=True, last_notified=now, now=later, rule=quiet) is None
 
 
-def test_agents_sharing_a_database_keep_their_own_runs_and_incidents(tmp_path: Path) -> None:
-    shanghai = Harness(tmp_path)
-    urumqi = Records(f"sqlite:///{tmp_path / 'db.sqlite'}", agent="urumqi")
+def test_agents_sharing_a_database_keep_their_own_runs_and_share_incidents(tmp_path: Path) -> None:
+    shanghai = Harness(tmp_path, agent="sh", location="sh")
+    urumqi = Records(f"sqlite:///{tmp_path / 'db.sqlite'}", agent="urumqi", location="urumqi")
     shanghai.records.save_run(JobRun(run_id="smoke-running", job="smoke", started_at=T0))
     shanghai.fail(), shanghai.fail()
     assert len(shanghai.records.incidents(open_only=True)) == 1
-    assert urumqi.incidents() == [] and urumqi.runs("smoke") == []
+    assert urumqi.runs("smoke") == [] and [i.seen for i in urumqi.incidents()] == [["sh"]]
     assert urumqi.unfinished_runs() == []  # another agent's run in progress is not ours to recover
     assert [r.run_id for r in shanghai.records.unfinished_runs()] == ["smoke-running"]
+    assert {r.location for r in shanghai.records.runs("smoke")} == {"sh"}
     urumqi.close()
     shanghai.records.close()
+
+
+def test_two_locations_one_incident_one_open_one_resolve(tmp_path: Path) -> None:
+    """Each agent decides on its own runs; the incident opens once and resolves when the last
+    failing location recovers (the real two-agent race on PostgreSQL: test_scheduler_locations)."""
+    clock = Clock()
+    sh = Harness(tmp_path, agent="sh", location="sh", clock=clock)
+    hk = Harness(tmp_path, agent="hk", location="hk", clock=clock)
+    sh.fail(), hk.fail()
+    (opened,) = sh.fail()
+    assert hk.fail() == []  # hk's own evidence says "open": it joins the incident, no second message
+    assert opened.event == "open" and opened.locations == ["sh"] and "地点 Location: sh" in opened.text()
+    (incident,) = sh.records.incidents(open_only=True)
+    assert incident.seen == ["sh", "hk"] and incident.failing_at == ["sh", "hk"] and incident.bad_runs == 4
+    assert sh.ok() == [] and sh.ok() == []  # recovered in Shanghai, still failing in Hong Kong: stays open
+    assert [i.failing_at for i in sh.records.incidents(open_only=True)] == [["hk"]]
+    assert hk.ok() == []
+    (resolved,) = hk.ok()
+    assert resolved.event == "resolve" and resolved.incident_id == opened.incident_id
+    assert resolved.location == "hk" and "地点 Locations: sh, hk" in resolved.text()
+    assert sh.sent + hk.sent == [("open", "checkout", "oncall"), ("resolve", "checkout", "oncall")]
+    assert sh.records.incidents(open_only=True) == []
+    sh.records.close(), hk.records.close()

@@ -43,8 +43,13 @@ def _samples(text: str) -> dict[tuple[str, tuple], float]:
     }
 
 
+def _at(*labels: tuple[str, str]) -> tuple:
+    """Label pairs as the exposition sorts them, with the agent's location."""
+    return tuple(sorted((*labels, ("location", "hk"))))
+
+
 def test_series_and_values_after_known_runs() -> None:
-    metrics = Metrics()
+    metrics = Metrics("hk")
     cause = Cause(category="network", detail="dns")
     metrics.observe_run("smoke", "failed", 1_750_000_000.0, 42.5, [_journey(Status.FAILED, 3000, cause)])
     metrics.observe_run("smoke", "passed", 1_750_000_300.0, 40.0, [_journey(Status.PASSED, 800)])
@@ -52,9 +57,9 @@ def test_series_and_values_after_known_runs() -> None:
     metrics.alert_result("feishu", True)
     metrics.alert_result("feishu", False)
     m = _samples(metrics.exposition().decode())
-    job = (("job", "smoke"),)
-    journey = (("job", "smoke"), ("probe", "video_feed_checkout"), ("profile", "android-old/metro/xinjiang/teen"))
-    pay = (("job", "smoke"), ("probe", "video_feed_checkout"), ("step", "pay"))
+    job = _at(("job", "smoke"))
+    journey = _at(("job", "smoke"), ("probe", "video_feed_checkout"), ("profile", "android-old/metro/xinjiang/teen"))
+    pay = _at(("job", "smoke"), ("probe", "video_feed_checkout"), ("step", "pay"))
     assert m[("orderprobe_job_success", job)] == 1  # the last run passed
     assert m[("orderprobe_last_run_timestamp_seconds", job)] == 1_750_000_300.0
     assert m[("orderprobe_run_duration_seconds", job)] == 40.0
@@ -62,13 +67,15 @@ def test_series_and_values_after_known_runs() -> None:
     assert m[("orderprobe_journey_duration_seconds", journey)] == 1.3
     assert m[("orderprobe_step_duration_seconds_count", pay)] == 2
     assert m[("orderprobe_step_duration_seconds_sum", pay)] == 3.8
-    assert m[("orderprobe_step_duration_seconds_bucket", (pay[0], ("le", "1.0"), *pay[1:]))] == 1
-    assert m[("orderprobe_step_duration_seconds_bucket", (pay[0], ("le", "3.0"), *pay[1:]))] == 2
-    assert m[("orderprobe_failures_total", (("cause", "network"), ("detail", "dns"), ("job", "smoke")))] == 1
-    assert m[("orderprobe_runs_total", (("job", "smoke"), ("verdict", "failed")))] == 1
-    assert m[("orderprobe_open_incidents", (("job", "smoke"), ("kind", "checkout")))] == 1
-    assert m[("orderprobe_open_incidents", (("job", "smoke"), ("kind", "flaky")))] == 0
-    assert m[("orderprobe_alerts_total", (("channel", "feishu"), ("result", "failed")))] == 1
+    assert m[("orderprobe_step_duration_seconds_bucket", tuple(sorted((*pay, ("le", "1.0")))))] == 1
+    assert m[("orderprobe_step_duration_seconds_bucket", tuple(sorted((*pay, ("le", "3.0")))))] == 2
+    assert m[("orderprobe_failures_total", _at(("cause", "network"), ("detail", "dns"), ("job", "smoke")))] == 1
+    assert m[("orderprobe_runs_total", _at(("job", "smoke"), ("verdict", "failed")))] == 1
+    assert m[("orderprobe_open_incidents", _at(("job", "smoke"), ("kind", "checkout")))] == 1
+    assert m[("orderprobe_open_incidents", _at(("job", "smoke"), ("kind", "flaky")))] == 0
+    assert m[("orderprobe_alerts_total", _at(("channel", "feishu"), ("result", "failed")))] == 1
+    # Every series says where it was measured: agents at several sites feed one Prometheus.
+    assert all(dict(labels).get("location") == "hk" for _name, labels in m)
 
 
 def test_metrics_and_healthz_over_http_on_loopback() -> None:
@@ -102,3 +109,6 @@ def test_the_grafana_dashboard_reads_series_the_service_exposes() -> None:
     assert used and used <= exposed, used - exposed
     assert {p["title"].split()[0] for p in dashboard["panels"]} >= {"任务成功", "未恢复事件", "失败原因"}
     assert len({p["id"] for p in dashboard["panels"]}) == len(dashboard["panels"])
+    variables = {v["name"]: v for v in dashboard["templating"]["list"]}
+    assert variables["location"]["query"]["query"] == "label_values(orderprobe_job_success, location)"
+    assert all('location=~"$location"' in e for e in exprs), exprs  # every panel follows the location picked
