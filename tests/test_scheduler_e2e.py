@@ -89,8 +89,9 @@ jobs:
             for family in text_string_to_metric_families(httpx.get(f"{service.server.url}/metrics").text)
             for s in family.samples
         }
-        assert metrics[("orderprobe_job_success", (("job", "pay"),))] == 1.0
-        assert metrics[("orderprobe_open_incidents", (("job", "pay"), ("kind", "checkout")))] == 0
+        where = ("location", service.location)
+        assert metrics[("orderprobe_job_success", (("job", "pay"), where))] == 1.0
+        assert metrics[("orderprobe_open_incidents", (("job", "pay"), ("kind", "checkout"), where))] == 0
         assert sum(v for (name, _labels), v in metrics.items() if name == "orderprobe_failures_total") >= 2
     finally:
         service.stop(grace=0)

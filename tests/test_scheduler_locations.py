@@ -40,7 +40,8 @@ store.start_run(run_id, started_at=now, target="fake", matrix="smoke", location=
 store.add_journey(JourneyResult(
     id=run_id + "-1", run_id=run_id, probe="checkout_basic", nodeid="t::test_checkout_basic",
     profile="android-old/4g/xinjiang/normal", status="failed" if failing else "passed", started_at=now,
-    duration_ms=300.0, steps=[StepResult(name="pay", status="failed" if failing else "passed", start_ms=0, duration_ms=300)],
+    duration_ms=300.0,
+    steps=[StepResult(name="pay", status="failed" if failing else "passed", start_ms=0, duration_ms=300)],
     failure=FailurePoint(step="pay", error_type="TimeoutError", message="支付超时") if failing else None,
     cause=Cause(category="payment", detail="gateway_down", summary="支付网关不可用") if failing else None,
 ))

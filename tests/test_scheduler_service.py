@@ -159,7 +159,7 @@ def test_a_fault_opens_one_incident_per_channel_a_blip_nothing_and_recovery_reso
     assert generic[0]["labels"] == {"location": "test"}
     assert "支付网关不可用" in world.receiver.on("/wecom")[0].json()["markdown"]["content"]
 
-    smoke = {"job": "smoke"}
+    smoke = {"job": "smoke", "location": service.location}  # the host name: no --location given
 
     def settled() -> tuple[list, dict] | None:
         """Records and metrics of the same runs (a run is recorded a moment before it is counted)."""
@@ -180,9 +180,9 @@ def test_a_fault_opens_one_incident_per_channel_a_blip_nothing_and_recovery_reso
     assert m[("orderprobe_step_duration_seconds_count", _k(pay))] == len(runs)
     assert m[("orderprobe_step_duration_seconds_bucket", _k(pay, le="1.0"))] == len(runs)  # 0.8 s
     assert m[("orderprobe_step_duration_seconds_bucket", _k(pay, le="0.5"))] == 0
-    assert m[("orderprobe_alerts_total", _k({"channel": "slack"}, result="sent"))] == 2
+    assert m[("orderprobe_alerts_total", _k({"channel": "slack", "location": service.location}, result="sent"))] == 2
     last = max(r.finished_at for r in runs).timestamp()
-    assert m[("orderprobe_last_run_timestamp_seconds", (("job", "smoke"),))] == last
+    assert m[("orderprobe_last_run_timestamp_seconds", _k(smoke))] == last
 
     health = httpx.get(f"{service.server.url}/healthz", timeout=30)
     body = health.json()
