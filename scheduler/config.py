@@ -226,9 +226,10 @@ class ScheduleConfig(Frozen):
         agent when the file does not: two sites sharing a database must not share a job table."""
         chosen = location or os.environ.get(site.ENV) or self.location
         update: dict[str, Any] = {"location": site.check(chosen or site.default())}
-        if chosen and "agent" not in self.model_fields_set:
-            agent = re.sub(r"[^A-Za-z0-9_]", "_", chosen)
-            update["agent"] = agent if agent == chosen else f"{agent}_{zlib.crc32(chosen.encode()):08x}"
+        if "agent" not in self.model_fields_set:  # pinned either way: calling ``at`` again changes nothing
+            agent = re.sub(r"[^A-Za-z0-9_]", "_", chosen or "")
+            agent = agent if agent == chosen else f"{agent}_{zlib.crc32((chosen or '').encode()):08x}"
+            update["agent"] = agent if chosen else self.agent
         return self.model_copy(update=update)
 
     def job(self, job_id: str) -> JobConfig:

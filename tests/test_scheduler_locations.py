@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import socket
 import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -210,3 +211,18 @@ def test_an_agent_waits_for_the_incident_lock_another_holds(pg_url: str) -> None
         assert only.seen == ["hk", "urumqi"]
     finally:
         first.close(), second.close()
+
+
+def test_a_location_chosen_on_purpose_names_the_agent_and_the_host_name_does_not(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("ORDERPROBE_LOCATION", raising=False)
+    jobs = "jobs:\n  - {id: a, every: 60, command: [x]}\n"
+    plain = parse(jobs).at(None)
+    assert (plain.agent, plain.location) == ("local", socket.gethostname())  # a lone agent keeps its job table
+    assert plain.at(plain.location).agent == "local"  # resolving twice (command, then service) changes nothing
+    assert parse(jobs).at("hk").agent == "hk" and parse("location: sh\n" + jobs).at(None).agent == "sh"
+    assert parse("agent: x\nlocation: sh\n" + jobs).at("hk").agent == "x"  # the file's own name wins
+    monkeypatch.setenv("ORDERPROBE_LOCATION", "乌鲁木齐")
+    far = parse(jobs).at(None)
+    assert far.location == "乌鲁木齐" and far.agent.startswith("____") and far.agent != parse(jobs).at("四川").agent
