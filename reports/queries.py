@@ -19,8 +19,14 @@ from reports.store import Store
 
 
 def run_location() -> ColumnElement[str]:
-    """A run's ``location`` label (each scheduler agent labels its runs); "" when unlabelled."""
+    """A run's ``location`` label (how runs said where they ran before ``--location``); "" when unlabelled."""
     return func.coalesce(Run.labels["location"].as_string(), literal(""))
+
+
+def location() -> ColumnElement[str]:
+    """Where a journey ran: its ``location`` column (``--location``), else its run's ``location``
+    label (stored before journeys carried one), else "". The query must join ``runs``."""
+    return func.coalesce(func.nullif(Journey.location, ""), run_location())
 
 
 NICE_WIDTHS = (300, 900, 1800, 3600, 3 * 3600, 6 * 3600, 12 * 3600, 86400, 7 * 86400)
@@ -69,8 +75,9 @@ class Window:
             conditions.append(Journey.probe == self.probe)
         if self.profile is not None:
             conditions.append(Journey.profile == self.profile)
-        if self.location is not None:
-            conditions.append(Journey.run_id.in_(select(Run.id).where(run_location() == self.location)))
+        if self.location is not None:  # as ``location()``, without joining runs
+            labelled = Journey.run_id.in_(select(Run.id).where(run_location() == self.location))
+            conditions.append(or_(Journey.location == self.location, and_(Journey.location == "", labelled)))
         return and_(*conditions)
 
     def step_where(self) -> ColumnElement[bool]:
@@ -99,15 +106,14 @@ def totals(store: Store, w: Window) -> tuple[int, int, int]:
 
 
 def availability(store: Store, w: Window) -> list[Any]:
-    """Rows (probe, profile, location, bucket, total, ok); location is the run's ``location`` label
-    (each scheduler agent labels its runs), "" when unlabelled."""
+    """Rows (probe, profile, location, bucket, total, ok); location: see ``location()``."""
     b = w.bucket().label("b")
-    location = run_location().label("location")
+    where = location().label("location")
     query = (
-        select(Journey.probe, Journey.profile, location, b, func.count(), func.sum(case((Journey.ok, 1), else_=0)))
+        select(Journey.probe, Journey.profile, where, b, func.count(), func.sum(case((Journey.ok, 1), else_=0)))
         .join(Run, Run.id == Journey.run_id)
         .where(w.where())
-        .group_by(Journey.probe, Journey.profile, location, b)
+        .group_by(Journey.probe, Journey.profile, where, b)
     )
     with store.read() as conn:
         return list(conn.execute(query))
@@ -170,7 +176,7 @@ def choices(store: Store, w: Window) -> tuple[list[str], list[str], list[str]]:
     """Probes, profiles and locations with journeys in the window (filters ignored): what a
     filter may name."""
     query = (
-        select(Journey.probe, Journey.profile, run_location())
+        select(Journey.probe, Journey.profile, location())
         .join(Run, Run.id == Journey.run_id)
         .where(Journey.started_epoch >= w.since, Journey.started_epoch < w.until)
         .distinct()
@@ -209,7 +215,7 @@ def transitions(store: Store, w: Window) -> list[Any]:
     """
     # A series is one probe × profile at one location: two agents probing the same path from two
     # places must not read as failing and recovering every few minutes as their runs interleave.
-    where = run_location()
+    where = location()
     series = dict(partition_by=(Journey.probe, Journey.profile, where), order_by=(Journey.started_epoch, Journey.id))
     inner = (
         select(
@@ -262,7 +268,7 @@ def latest_failures(store: Store, w: Window) -> list[Any]:
             .over(partition_by=kind, order_by=(Journey.started_epoch.desc(), Journey.id.desc()))
             .label("rn"),
             func.count().over(partition_by=kind).label("n"),
-            run_location().label("location"),
+            location().label("location"),
         )
         .join(Run, Run.id == Journey.run_id)
         .where(w.where(), Journey.ok.is_(False))

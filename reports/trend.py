@@ -256,7 +256,7 @@ def context(
     location: str | None = None,
 ) -> TrendContext:
     """Every section over the journeys in the window that pass the filters (probe, profile, and
-    location: the run's ``location`` label), computed in SQL."""
+    location: where the journey ran, see ``queries.location``), computed in SQL."""
     now = now or datetime.now(UTC)
     until = int(now.timestamp()) + 1  # exclusive: a journey that started this very second counts
     offset = int((now.astimezone(tz).utcoffset() or timedelta()).total_seconds())
@@ -293,7 +293,7 @@ def context(
     recent = [
         RunLink(
             r.id,
-            str(r.labels.get("location") or ""),
+            r.location or str(r.labels.get("location") or ""),
             html.local(r.started_at, tz, "%m-%d %H:%M"),
             *(mine[r.id] if w.filtered else (r.total, _not_ok(r.counts))),
             "",

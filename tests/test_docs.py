@@ -122,6 +122,7 @@ CLAIMED = {
     "README.md: import pytest": "test_the_example_probe_passes_from_any_folder",
     "README.md: .venv/bin/orderprobe run my_probes": "test_the_example_probe_passes_from_any_folder",
     "README.md: # one sweep split over three machines": "test_the_scaling_out_lines_plan_one_sweep",
+    "README.md: # at each site, the same schedule file": "test_the_location_lines_say_where_they_run",
     "profiles/README.md: orderprobe profiles list": "test_profile_commands_and_yaml_blocks",
     "profiles/README.md: networks:": "test_profile_commands_and_yaml_blocks",
     "profiles/README.md: regions:": "test_profile_commands_and_yaml_blocks",
@@ -205,6 +206,35 @@ def test_the_scaling_out_lines_plan_one_sweep(tmp_path: Path) -> None:
     assert sorted(sum(planned, [])) == sorted(whole) and all(planned)
     assert any(c.startswith("orderprobe report run presale-42") for c in commands)
     assert sum("--browser-endpoint" in c for c in commands) == 2
+
+
+def test_the_location_lines_say_where_they_run(tmp_path: Path) -> None:
+    """Agents at several sites need a shared database and several machines: here a SQLite file for
+    ``db``, each agent's line with ``list`` (its name and location, instead of the foreground
+    service), the run planned with --list, the trend written. Two real agents on one real
+    PostgreSQL: tests/test_scheduler_locations.py."""
+    commands = block("README.md: # at each site, the same schedule file").commands()
+    local = {"postgresql+psycopg://op@db/orderprobe": f"sqlite:///{tmp_path / 'r.db'}"}
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("ORDERPROBE_")}
+    agents = [c for c in commands if " schedule " in f" {c} "]
+    assert len(agents) == 2
+    for command in agents:
+        env, words = dict(clean), shlex.split(command)
+        while "=" in words[0]:  # VAR=value orderprobe …: the variable is the agent's
+            name, value = words.pop(0).split("=", 1)
+            env[name] = value
+        words = argv(shlex.join(words), **local)
+        where = env.get("ORDERPROBE_LOCATION") or words[words.index("--location") + 1]
+        done = subprocess.run([*words, "list"], cwd=tmp_path, capture_output=True, text=True, timeout=300,
+                              env={**env, "COLUMNS": "200"})  # fmt: skip
+        assert done.returncode == 0, done.stdout + done.stderr
+        assert f"agent {where} · location {where}" in " ".join(done.stdout.split()), done.stdout
+    (run,) = [c for c in commands if c.startswith("orderprobe run")]
+    planned = ok([*argv(run, **local), "--list"], tmp_path)
+    assert re.search(r"^[1-9]\d* journeys$", planned, re.MULTILINE), planned
+    (trend,) = [c for c in commands if c.startswith("orderprobe report trend")]
+    written = Path(ok(argv(trend, **local), tmp_path).strip().splitlines()[-1])
+    assert (tmp_path / written).is_file() and "trend" in written.name
 
 
 def test_profile_commands_and_yaml_blocks(tmp_path: Path) -> None:
