@@ -140,11 +140,15 @@ def test_the_trend_splits_availability_by_location_and_filters_on_it(tmp_path: P
                                 location=where)  # fmt: skip
                 store.add_journey(_journey(run_id, k, status, where, minutes=10 * k))
         path, ctx = trend.write(store, timedelta(hours=2), tmp_path, "en", tz=UTC, now=T0 + timedelta(hours=1))
+        # A page of one location counts only the journeys that ran there, in every section (SQL).
+        far = trend.context(store, timedelta(hours=2), "en", tz=UTC, now=T0 + timedelta(hours=1), location="urumqi")
     finally:
         store.close()
     assert [(r.location, r.availability, r.total) for r in ctx.by_location] == [("urumqi", 0.5, 6), ("hk", 1.0, 6)]
     assert [(r.probe, r.location) for r in ctx.rows] == [("path_video", "urumqi"), ("path_video", "hk")]
     assert ctx.locations == ["hk", "urumqi"]
+    assert (far.journeys, far.availability, [r.location for r in far.rows]) == (6, 0.5, ["urumqi"])
+    assert far.latest and far.latest[0].location == "urumqi"
     with sync_playwright() as pw:
         from probes.browser import launch_options
 
