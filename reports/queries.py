@@ -119,6 +119,19 @@ def availability(store: Store, w: Window) -> list[Any]:
         return list(conn.execute(query))
 
 
+def emulation_modes(store: Store, w: Window) -> list[Any]:
+    """Rows (probe, profile, location, emulation, n): how each series' network was emulated."""
+    where = location().label("location")
+    query = (
+        select(Journey.probe, Journey.profile, where, Journey.emulation, func.count())
+        .join(Run, Run.id == Journey.run_id)
+        .where(w.where())
+        .group_by(Journey.probe, Journey.profile, where, Journey.emulation)
+    )
+    with store.read() as conn:
+        return list(conn.execute(query))
+
+
 def step_percentiles(store: Store, w: Window) -> list[tuple[str, str, int, int, float, float]]:
     """Rows (probe, step, bucket, n, p50, p95) over steps that did not fail.
 

@@ -72,6 +72,8 @@ class Journey(Base):
     cause_detail: Mapped[str | None] = mapped_column(String(200))
     cause_dependency: Mapped[str | None] = mapped_column(String(200))
     location: Mapped[str] = mapped_column(String(100), **added(default="", server_default=""))
+    # How the network was emulated: "packet" (a link) or "cdp" (DevTools); "" before it was recorded.
+    emulation: Mapped[str] = mapped_column(String(20), **added(default="", server_default=""))
     __table_args__ = (
         Index("ix_journeys_series", "probe", "profile", "started_epoch", "id", "ok"),
         Index("ix_journeys_time", "started_epoch", "ok", "run_id"),
@@ -187,7 +189,7 @@ def epoch(moment: datetime) -> int:
 def rows(results: list[JourneyResult]) -> dict[type[Base], list[dict[str, Any]]]:
     """The journeys as table rows: queryable columns, steps, failures, requests, artefacts."""
     rows: dict[type[Base], list[dict[str, Any]]] = {t: [] for t in TABLES}
-    copied_columns = {"id", "run_id", "probe", "profile", "duration_ms", "attempt", "worker", "location"}
+    copied_columns = {"id", "run_id", "probe", "profile", "duration_ms", "attempt", "worker", "location", "emulation"}
     for r in results:
         rows[JourneyJSON].append(dict(journey_id=r.id, data=r.model_dump_json()))
         cause = r.cause.model_dump() if r.cause else {}

@@ -38,6 +38,7 @@ class AvailabilityRow:
     cells: list[HeatCell]
     total: int
     availability: float | None
+    emulation: str = ""  # "packet", "cdp", or both with counts when a series changed mode
 
 
 @dataclass
@@ -158,6 +159,13 @@ def _link(run_id: str, journey_id: str, lang: str) -> str:
     return f"{html.run_report_name(run_id, lang)}#{html.anchor(journey_id)}"
 
 
+def _modes(counts: dict[str, int]) -> str:
+    """ "packet" when a series used one mode; "packet 8 · cdp 2" when it changed (compare with care)."""
+    if len(counts) == 1:
+        return next(iter(counts))
+    return " · ".join(f"{mode} {n}" for mode, n in sorted(counts.items(), key=lambda kv: -kv[1]))
+
+
 def _not_ok(counts: dict[str, int]) -> int:
     return sum(n for status, n in counts.items() if not Status(status).ok)
 
@@ -274,6 +282,12 @@ def context(
             into[key][bucket] = (known[0] + (good or 0), known[1] + total)
         bucket_totals[bucket] = bucket_totals.get(bucket, 0) + total
     rows = _rows(w, labels, series)
+    modes: dict[tuple[str, str, str], dict[str, int]] = {}
+    for key_probe, key_profile, key_location, mode, n in queries.emulation_modes(store, w):
+        if mode:  # journeys stored before the mode was recorded say nothing
+            modes.setdefault((key_probe, key_profile, key_location or ""), {})[mode] = n
+    for row in rows:
+        row.emulation = _modes(modes.get((row.probe, row.profile, row.location), {}))
     by_location = _rows(w, labels, sites) if len(sites) > 1 or any(site for _, _, site in sites) else []
 
     timings: dict[tuple[str, str], dict[int, tuple[int, float, float]]] = {}

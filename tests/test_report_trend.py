@@ -149,3 +149,27 @@ def test_parse_since(text: str, seconds: int) -> None:
 def test_parse_since_refuses_with_a_clear_message(bad: str) -> None:
     with pytest.raises(ValueError, match="expected a number and a unit"):
         trend.parse_since(bad)
+
+
+def test_each_series_says_how_its_network_was_emulated(tmp_path: Path) -> None:
+    """Issue 15: the mode of every journey is shown in the trend, and a series that changed mode
+    says so with counts (its timings are not comparable across the change)."""
+    s = Store(f"sqlite:///{tmp_path / 'r.db'}")
+    try:
+        rng = random.Random(5)
+        modes = {"path_video": ["packet"] * 3, "path_live": ["packet", "cdp", "cdp"]}
+        for k in range(3):
+            when = START + timedelta(minutes=10 * k)
+            journeys = [
+                sample.journey(
+                    rng, run_id=f"r{k}", probe=probe, profile=sample.PROFILES[0], started_at=when, index=i
+                ).model_copy(update={"emulation": mode[k]})
+                for i, (probe, mode) in enumerate(modes.items())
+            ]
+            sample.fill(s, [(f"r{k}", when, journeys)])
+        c = trend.context(s, timedelta(hours=2), "en", now=START + timedelta(hours=1))
+        page = trend.render(s, timedelta(hours=2), "en", now=START + timedelta(hours=1))[0]
+    finally:
+        s.close()
+    assert {r.probe: r.emulation for r in c.rows} == {"path_video": "packet", "path_live": "cdp 2 · packet 1"}
+    assert 'class="tag emu"' in page and ">cdp 2 · packet 1<" in page
