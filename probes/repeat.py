@@ -14,6 +14,7 @@ from __future__ import annotations
 import signal
 import subprocess
 import sys
+from collections.abc import Callable
 from typing import Any
 
 USAGE = 2  # every orderprobe command's exit code for bad input
@@ -48,8 +49,9 @@ def count(text: str) -> int:
     return int(text)
 
 
-def run(argv: list[str]) -> int:
-    """``argv``: ``orderprobe run``'s arguments, ``--repeat`` included. Returns the exit code."""
+def run(argv: list[str], single: Callable[[list[str]], int], options: Callable[[list[str]], dict[str, Any]]) -> int:
+    """``argv``: ``orderprobe run``'s arguments, ``--repeat`` included. ``single`` runs (or lists)
+    one selection in this process, ``options`` parses run options: the runner's own, handed in."""
     try:
         text, rest = take(argv, "--repeat")
         n = count(text or "")
@@ -58,9 +60,7 @@ def run(argv: list[str]) -> int:
         print(f"orderprobe: {exc}", file=sys.stderr)
         return USAGE
     if "--list" in rest:  # the plan is the same every time: list it once
-        from probes.runner import passthrough
-
-        return passthrough(rest + (["--run-id", base] if base else []))
+        return single(rest + (["--run-id", base] if base else []))
     from probes.session import new_run_id
 
     base = base or new_run_id()
@@ -74,7 +74,7 @@ def run(argv: list[str]) -> int:
         if code == USAGE:  # refused (the next one would be too) or interrupted: stop here
             return code
         worst = max(worst, code)
-    return max(worst, _compare(rest, ids, base))
+    return max(worst, _compare(options(rest), ids, base))
 
 
 def _child(argv: list[str]) -> int:
@@ -93,33 +93,20 @@ def _child(argv: list[str]) -> int:
         signal.signal(signal.SIGTERM, previous)
 
 
-def _compare(argv: list[str], ids: list[str], base: str) -> int:
-    """The compare report over the repetitions' runs, written beside their run reports."""
-    from pathlib import Path
-
-    from probes.runner import given
-    from reports import compare, html, i18n
-    from reports.store import Store, default_url
-
-    options: dict[str, Any] = given(argv)[1]
+def _compare(options: dict[str, Any], ids: list[str], base: str) -> int:
+    """The compare report over the repetitions' runs, written beside their run reports — by
+    ``orderprobe report compare`` in a process of its own (the engine does not import reports)."""
+    runs = [a for i in ids for a in ("--run", i)]
     if options.get("no_report"):
-        print(f"compare  orderprobe report compare {' '.join('--run ' + i for i in ids)}")
+        print(f"compare  orderprobe report compare {' '.join(runs)}")
         return 0
-    try:
-        store = Store(options.get("results") or default_url())
-        try:
-            runs = [i for i in ids if store.run(i) is not None]
-            if not runs:  # (an empty list would mean "the default runs" to the compare report)
-                raise LookupError(f"none of the runs {', '.join(ids)} reached the results store")
-            lang = options.get("lang") or i18n.default_lang()
-            page = compare.render(store, lang, runs=runs)
-            # Its own name: a later --repeat (or `report compare`) does not overwrite it.
-            name = html.report_name(f"compare-{html.safe_name(base)}", lang)
-            path = html.write(page, Path(options.get("reports") or "var/reports"), name)
-        finally:
-            store.close()
-    except Exception as exc:  # the runs are stored; only the comparison is missing, and said so
-        print(f"orderprobe: compare report not written: {type(exc).__name__}: {exc}", file=sys.stderr)
+    command = [sys.executable, "-m", "probes.cli", "report", "compare", *runs, "--name", f"compare-{base}"]
+    for option in ("results", "artefacts", "reports", "lang"):
+        if options.get(option):
+            command += [f"--{option}", str(options[option])]
+    done = subprocess.run(command, capture_output=True, text=True)
+    if done.returncode:  # the runs are stored; only the comparison is missing, and said so
+        print(f"orderprobe: compare report not written: {done.stderr.strip()}", file=sys.stderr)
         return 3
-    print(f"compare  {path}", flush=True)
+    print(f"compare  {done.stdout.strip().splitlines()[-1]}", flush=True)
     return 0

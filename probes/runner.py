@@ -66,7 +66,7 @@ def passthrough(argv: list[str]) -> int:
     if any(a == "--repeat" or a.startswith("--repeat=") for a in argv):
         from probes import repeat
 
-        return repeat.run(argv)
+        return repeat.run(argv, passthrough, lambda args: given(args)[1])
     listing = "--list" in argv
     args = pytest_args([a for a in argv if a != "--list"])
     from probes.preflight import Refused, check_run

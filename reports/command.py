@@ -34,6 +34,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     compare.add_argument("--probes", metavar="A,B,C", help="paths to compare (default: every path in the runs)")
     compare.add_argument("--baseline", metavar="PROBE", help="path the others are measured against")
     compare.add_argument("--profile", metavar="D/N/R/A", help="profile for the side-by-side (default: most common)")
+    compare.add_argument("--name", default="compare", metavar="STEM", help="file name: STEM.<lang>.html")
     trend = kinds.add_parser("trend", help="availability, step times, causes, incidents over time")
     trend.add_argument("--since", default="7d", metavar="SPAN", help="window, e.g. 90m, 24h, 7d, 2w (default 7d)")
     trend.add_argument("--probe", metavar="NAME", help="only this probe, in every section")
@@ -76,10 +77,14 @@ def main(args: argparse.Namespace) -> int:
             probes = [p.strip() for p in args.probes.split(",") if p.strip()] if args.probes else None
             if args.last < 1:
                 raise ValueError(f"--last {args.last}: expected a number of runs, 1 or more")
-            runs = args.runs or compare.default_runs(store, limit=args.last)
+            runs = [r for r in args.runs if store.run(r) is not None] if args.runs else None
+            if args.runs and not runs:  # (an empty list would mean "the default runs")
+                raise LookupError(f"none of the runs {', '.join(args.runs)} is in the results store")
+            runs = runs or compare.default_runs(store, limit=args.last)
             path = compare.write(
-                store, out, lang, runs=runs, probes=probes, baseline=args.baseline, profile=args.profile
-            )
+                store, out, lang, runs=runs, probes=probes, baseline=args.baseline, profile=args.profile,
+                name=html.safe_name(args.name),
+            )  # fmt: skip
         else:
             filters = {k: getattr(args, k) for k in trend.FILTERS}
             path, ctx = trend.write(store, trend.parse_since(args.since), out, lang, **filters)

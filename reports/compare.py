@@ -294,6 +294,6 @@ def render(
     return html.render("compare.html", context(store, runs, probes, baseline, profile), lang, tz)
 
 
-def write(store: Store, out_dir: Path, lang: str, **choice: Any) -> Path:
-    """Render (``choice``: the keyword arguments of ``render``) into ``out_dir/compare.<lang>.html``."""
-    return html.write(render(store, lang, **choice), out_dir, html.report_name("compare", lang))
+def write(store: Store, out_dir: Path, lang: str, name: str = "compare", **choice: Any) -> Path:
+    """Render (``choice``: the keyword arguments of ``render``) into ``out_dir/<name>.<lang>.html``."""
+    return html.write(render(store, lang, **choice), out_dir, html.report_name(name, lang))

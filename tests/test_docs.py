@@ -157,7 +157,8 @@ def test_make_targets_exist_and_run_what_they_say() -> None:
 def test_quickstart_runs_plans_and_reports(tmp_path: Path) -> None:
     runs = block("README.md: .venv/bin/orderprobe run").commands()
     assert runs[0] == ".venv/bin/orderprobe run"
-    out = ok(argv(runs[0]), tmp_path)  # the smoke matrix, for real, on the embedded demo shop
+    # The smoke matrix, for real, on the embedded demo shop — at the location the report lines name.
+    out = ok(argv(runs[0]), tmp_path, ORDERPROBE_LOCATION="sh")
     assert out.rstrip().splitlines()[-1].startswith("PASS"), out[-2000:]
     assert (tmp_path / "var" / "orderprobe.db").exists()
     with DemoShop(port=0, payment_port=0) as shop:

@@ -62,6 +62,9 @@ def reach(page: Page, want: str, *, stops: tuple[str, ...] = STOPS, timeout_ms: 
 
 def fill_address(page: Page, address: Address) -> None:
     reach(page, "addr-recipient")
+    # Type once the page's scripts have run, as a shopper would: on a loaded phone the form can be
+    # drawn before its script listens for edits, and an edit it never heard is never re-quoted.
+    page.wait_for_load_state("load")
     for name in ADDRESS_FIELDS:
         page.get_by_test_id(f"addr-{name}").fill(getattr(address, name))
 

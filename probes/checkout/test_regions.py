@@ -62,7 +62,7 @@ def test_special_line_food(journey, page, context, target, profile):
         page.get_by_test_id("buy-now").click()
         fill_address(page, profile.region.address)
         expect(page.get_by_test_id("submit-order")).to_be_enabled()  # the shipping quote has arrived
-        deadline = time.monotonic() + 10  # the shop re-quotes once the typed address settles
+        deadline = time.monotonic() + 20  # the shop re-quotes once the typed address settles
         while True:
             subtotal = yuan(page.get_by_test_id("order-subtotal").inner_text())
             surcharge = yuan(page.get_by_test_id("order-surcharge").inner_text())
@@ -70,6 +70,10 @@ def test_special_line_food(journey, page, context, target, profile):
                 break
             if time.monotonic() > deadline:
                 notes = page.get_by_test_id("region-notes").inner_text().strip() or "no regional note"
+                if page.get_by_test_id("quote-retry").is_visible():  # the re-quote itself failed
+                    notes += f"; quote failed: {page.get_by_test_id('toast').inner_text().strip()}"
+                elif page.get_by_test_id("shipping-spinner").is_visible():
+                    notes += "; the re-quote for the typed address never came back"
                 raise AssertionError(f"专线物流费 ¥{surcharge:.2f}, expected 20% of ¥{subtotal:.2f} ({notes})")
             page.wait_for_timeout(100)
         total = page.get_by_test_id("order-total").inner_text()
