@@ -61,6 +61,9 @@ def main(args: argparse.Namespace) -> int:
         reason = getattr(exc, "orig", None) or exc  # the driver's own words, without SQLAlchemy's footer
         print(f"orderprobe report: cannot open results store {url!r}: {reason}", file=sys.stderr)
         return 2
+    from reports.liveness import abandon
+
+    abandon(store)  # a run killed without an end is reported as abandoned, not as running forever
     try:
         if args.kind == "trace":
             found = trace.find(store, args.journey_id, artefacts)

@@ -4,7 +4,6 @@ land, and the run report rendered from the journeys this run saw (no read-back).
 from __future__ import annotations
 
 import contextlib
-import socket
 import sys
 from collections import Counter
 from datetime import UTC, datetime
@@ -12,7 +11,7 @@ from pathlib import Path
 
 from probes.reporter import Reporter, Run
 from probes.result import JourneyResult
-from reports import spool
+from reports import liveness, spool
 from reports.spool import Spool
 from reports.store import RunSummary, Store, default_url
 
@@ -45,7 +44,11 @@ class StoreReporter(Reporter):
             print(f"orderprobe: no spool for this run: {exc}", file=sys.stderr)
         try:
             self.store = Store(url)
-            self.store.start_run(run.id, **header, command=run.command, shard=_shard(run), host=socket.gethostname())
+            liveness.abandon(self.store)
+            me = liveness.Process.this()  # so a later run can tell if this one was killed unseen
+            self.store.start_run(
+                run.id, **header, command=run.command, shard=_shard(run), host=me.host, pid=me.pid, identity=me.identity
+            )
         except Exception as exc:
             self.store, self.problem = None, f"{type(exc).__name__}: {exc}"
             raise

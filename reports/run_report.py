@@ -179,7 +179,7 @@ class RunContext:
     labels: list[tuple[str, str]]
     total: int
     counts: list[tuple[str, int]]  # (status, journeys) in severity order
-    verdict: str  # pass | fail | probe | empty
+    verdict: str  # pass | fail | probe | empty | abandoned | incomplete | unfinished | interrupted
     probes: list[str]
     grid: list[GridRow]
     # A sparse matrix (presale: each scenario under its own profile) reads better per probe.
@@ -192,9 +192,17 @@ INTERRUPTED = 2  # pytest's exit code for a run stopped by SIGINT / SIGTERM
 
 
 def verdict(
-    counts: dict[str, int], *, finished: bool = True, exit_code: int | None = None, missing_shards: Sequence[int] = ()
+    counts: dict[str, int],
+    *,
+    finished: bool = True,
+    exit_code: int | None = None,
+    missing_shards: Sequence[int] = (),
+    abandoned: bool = False,
 ) -> str:
-    """A broken checkout is said first; otherwise a run that did not finish never passes."""
+    """A run whose process died unseen says so above all (its journeys are a fragment); then a
+    broken checkout; otherwise a run that did not finish never passes."""
+    if abandoned:
+        return "abandoned"
     if counts.get("failed"):
         return "fail"
     if missing_shards:  # part of a sharded sweep
@@ -528,7 +536,11 @@ def build(
         total=run.total,
         counts=[(s.value, run.counts.get(s.value, 0)) for s in SEVERITY],
         verdict=verdict(
-            run.counts, finished=run.finished_at is not None, exit_code=run.exit_code, missing_shards=run.missing_shards
+            run.counts,
+            finished=run.finished_at is not None,
+            exit_code=run.exit_code,
+            missing_shards=run.missing_shards,
+            abandoned=run.abandoned,
         ),
         probes=probes,
         grid=grid,
