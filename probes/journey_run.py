@@ -4,6 +4,7 @@ artefacts, result. The only place the engine touches Playwright for a journey.""
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import re
 import traceback
@@ -12,6 +13,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from probes.atomic import WriteFailed
 from probes.deadline import GRACE_S, Deadline, default_timeout_s, kill_browsers, tear_down
 from probes.filmstrip import Filmstrip, drop_failure_shot
 from probes.journey import Journey
@@ -28,6 +30,15 @@ if TYPE_CHECKING:
     from probes.session import ProbeSession
     from probes.target import Target
     from profiles.models import MatrixItem
+
+
+# How Playwright's driver (Node) words a failed write of the trace it saves for us.
+DISK_ERRORS = re.compile(r"\b(ENOSPC|EROFS|EACCES|EDQUOT|EIO)\b")
+
+
+def _disk_error(exc: Exception) -> str | None:
+    found = DISK_ERRORS.search(str(exc))
+    return os.strerror(getattr(errno, found.group(1))) if found else None
 
 
 def _safe(nodeid: str) -> str:
@@ -50,6 +61,7 @@ class JourneyRun:
         self.cause: Cause | None = None
         self.failure: FailurePoint | None = None
         self.artefacts: list[Artefact] = []
+        self.unwritten: list[str] = []  # artefacts a full or read-only disk refused
         self.conditions: dict[str, Any] = item.profile.describe()
         self.context: Any = None
         self.page: Any = None
@@ -214,8 +226,11 @@ class JourneyRun:
                     self.context.tracing.stop(path=str(self._trace_part))
                 else:
                     self.context.tracing.stop()
-        except Exception:  # a crashed browser has no trace to give; the rest of the result stands
-            pass
+        except OSError as exc:  # its folder could not be made: a full or read-only disk, said
+            self.unwritten.append(str(WriteFailed(self.dir / "trace.zip", exc)))
+        except Exception as exc:  # a crashed browser has no trace to give; the rest of the result stands
+            if reason := _disk_error(exc):  # but a full or read-only disk is said
+                self.unwritten.append(f"could not write {self.dir / 'trace.zip'}: {reason}")
         with contextlib.suppress(Exception):
             if self.context is not None:
                 self.context.close()
@@ -246,6 +261,8 @@ class JourneyRun:
                 os.replace(part, final)
             if self.failure is not None:
                 self.failure.trace = f"{self.rel_dir}/trace.zip"
+        except OSError as exc:  # a full or read-only disk: dropped, and said
+            self.unwritten.append(str(WriteFailed(final, exc)))
         except Exception:  # an unreadable or half-written trace is dropped, never kept unscrubbed
             pass
         finally:
@@ -290,6 +307,7 @@ class JourneyRun:
             labels=self.session.settings.labels,
             emulation=self.emulation.mode if self.emulation is not None else "",
             location=self.session.settings.location,
+            unwritten=self.unwritten + (self.recorder.write_errors if self.recorder is not None else []),
         )
         if not self.secrets:
             return result

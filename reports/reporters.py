@@ -24,6 +24,7 @@ class StoreReporter(Reporter):
         self.store: Store | None = None
         self.spool: Spool | None = None
         self.unstored = 0  # journeys in the spool but not (yet) in the store
+        self.spool_failed = False
         self.problem = ""
 
     def on_run_start(self, run: Run) -> None:
@@ -72,7 +73,9 @@ class StoreReporter(Reporter):
             self.spool.journey(result)
             return True
         except OSError as exc:
-            print(f"orderprobe: could not spool journey {result.nodeid}: {exc}", file=sys.stderr)
+            if not self.spool_failed:  # one line per file, not one per journey
+                print(f"orderprobe: {exc} (journeys go to the results store only)", file=sys.stderr)
+            self.spool_failed = True
             return False
 
     def on_run_end(self, run: Run, exit_code: int) -> None:
