@@ -69,7 +69,9 @@ class JourneyRun:
         self.emulation: Any = None
         self.tracing: TraceMode | None = None  # set in open(): whether this attempt records a trace
         self._duration_ms: float | None = None
-        self.start = JourneyStart(self.id, nodeid, item.probe, self.profile_label, session.worker, self.started_at)
+        self.start = JourneyStart(
+            self.id, nodeid, item.probe, self.profile_label, session.worker, self.started_at, os.getpid()
+        )
         self.secrets = profile_secrets(item.profile)
         self.deadline: Deadline | None = None
         self.timed_out_at: str | None = None  # where the journey was when its deadline passed
@@ -359,6 +361,7 @@ def interrupted_result(run_id: str, nodeid: str, start: JourneyStart) -> Journey
     message = "interrupted: the run was stopped (SIGTERM / SIGINT) while this journey was running"
     return crashed_result(run_id, nodeid, message, start).model_copy(
         update={
+            "duration_ms": max(0.0, (datetime.now(UTC) - start.started_at).total_seconds() * 1000),  # until stopped
             "failure": FailurePoint(step="(interrupted)", error_type="Interrupted", message=message),
             "cause": Cause(
                 category="system",

@@ -56,6 +56,7 @@ class JourneyStart:
     profile: str
     worker: str
     started_at: datetime
+    pid: int = 0  # the process running it (an xdist worker, or the controller at -n 0)
 
 
 class Reporter:
