@@ -189,6 +189,8 @@ class RunContext:
 
 
 INTERRUPTED = 2  # pytest's exit code for a run stopped by SIGINT / SIGTERM
+SERVICE_STOPPED = 130  # the scheduler's, for a run it killed when it was stopping
+KILLED_ON_TIMEOUT = 124  # the scheduler's, for a run it killed at the job's timeout (< 0: killed by a signal)
 
 
 def verdict(
@@ -201,7 +203,7 @@ def verdict(
 ) -> str:
     """A run whose process died unseen says so above all (its journeys are a fragment); then a
     broken checkout; otherwise a run that did not finish never passes."""
-    if abandoned:
+    if abandoned or (exit_code is not None and (exit_code < 0 or exit_code == KILLED_ON_TIMEOUT)):
         return "abandoned"
     if counts.get("failed"):
         return "fail"
@@ -209,7 +211,7 @@ def verdict(
         return "incomplete"
     if not finished:
         return "unfinished"
-    if exit_code == INTERRUPTED:
+    if exit_code in (INTERRUPTED, SERVICE_STOPPED):
         return "interrupted"
     if not sum(counts.values()):
         return "empty"
