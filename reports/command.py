@@ -49,6 +49,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 def main(args: argparse.Namespace) -> int:
     from sqlalchemy.exc import ArgumentError, OperationalError
 
+    from probes.atomic import WriteFailed
     from reports import compare, html, i18n, run_report, trace, trend
     from reports.store import Store, StoreSchemaError, default_url
 
@@ -92,6 +93,9 @@ def main(args: argparse.Namespace) -> int:
     except (LookupError, ValueError) as exc:
         print(f"orderprobe report: {exc}", file=sys.stderr)
         return 2
+    except WriteFailed as exc:  # a full or read-only --out: one line naming the file
+        print(f"orderprobe report: {exc}", file=sys.stderr)
+        return 1
     finally:
         store.close()
     print(path)

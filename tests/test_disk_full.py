@@ -1,7 +1,8 @@
 """A run whose artefacts folder is full (a real 200 KB tmpfs, filled) or read-only (a real
 read-only mount) still runs every journey into the store, prints its summary, says each file it
 could not write in one line naming it, exits non-zero, shows no traceback and leaves no 0-byte
-or half-written file — a real `orderprobe run` against the embedded demo shop in real Chromium."""
+or half-written file — a real `orderprobe run` against the embedded demo shop in real Chromium;
+and `orderprobe report` onto that disk says the same in one line."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from probes.cli import main as orderprobe
 from reports.store import Store
 
 PROBES = """
@@ -55,7 +57,7 @@ def disk(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[Path,
 
 
 def test_a_run_on_a_full_or_read_only_disk_says_each_lost_file_and_keeps_its_results(
-    tmp_path: Path, disk: tuple[Path, str]
+    tmp_path: Path, disk: tuple[Path, str], capsys: pytest.CaptureFixture[str]
 ) -> None:
     mounted, reason = disk
     (tmp_path / "test_disk.py").write_text(PROBES)
@@ -81,6 +83,11 @@ def test_a_run_on_a_full_or_read_only_disk_says_each_lost_file_and_keeps_its_res
         assert store.run("full").exit_code == 3
     finally:
         store.close()
+
+    code = orderprobe(["report", "run", "full", f"--results=sqlite:///{db}", f"--out={reports}", "--lang=en"])
+    printed = capsys.readouterr()
+    assert code == 1 and printed.err == f"orderprobe report: could not write {reports / 'run-full.en.html'}: {reason}\n"
+
     left = [p for p in mounted.rglob("*") if p.is_file() and p.name != "filler"]
     assert not [p for p in left if p.suffix in (".part", ".clean") or ".part" in p.name], left
     assert not [p for p in left if p.stat().st_size == 0 and p.suffix not in (".jsonl",)], left
