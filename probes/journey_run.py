@@ -107,7 +107,9 @@ class JourneyRun:
         # Emulation first: when a step fails, whether the link was down is read before the (slow) capture.
         self.journey.listeners = [self.emulation, self.recorder, self]
         if settings.screenshots == "on":  # before self: a step reaches the reporters with its frame
-            self.journey.listeners.insert(2, Filmstrip(self.page, settings.artefacts, self.rel_dir))
+            self.journey.listeners.insert(
+                2, Filmstrip(self.page, settings.artefacts, self.rel_dir, unwritten=self.unwritten)
+            )
         self._phase = "call"
 
     # -- hard limits: deadline and crash ----------------------------------------------------

@@ -6,6 +6,7 @@ and `orderprobe report` onto that disk says the same in one line."""
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -64,7 +65,8 @@ def test_a_run_on_a_full_or_read_only_disk_says_each_lost_file_and_keeps_its_res
     db, art, reports = tmp_path / "results.db", mounted / "art", mounted / "reports"
     done = subprocess.run(
         [sys.executable, "-m", "probes.cli", "run", "test_disk.py", f"--results=sqlite:///{db}", f"--artefacts={art}",
-         f"--reports={reports}", "--run-id", "full", "-n", "1", "--no-progress", "--tracing", "retain-on-failure"],
+         f"--reports={reports}", "--run-id", "full", "-n", "1", "--no-progress", "--tracing", "retain-on-failure",
+         "--screenshots", "on"],
         cwd=tmp_path, capture_output=True, text=True, timeout=900,
     )  # fmt: skip
     out, err = done.stdout, done.stderr
@@ -76,6 +78,7 @@ def test_a_run_on_a_full_or_read_only_disk_says_each_lost_file_and_keeps_its_res
     assert all(line.startswith("orderprobe: ") and line.endswith(reason) for line in said), err
     for name in ("spool.jsonl", "events.jsonl", "failure.png", "trace.zip", "junit.xml", "run-full.zh.html"):
         assert any(f"/{name}: " in line for line in said), f"{name} not said:\n{err}"
+    assert any(re.search(r"/step-\d+-open_feed\.jpg: ", line) for line in said), err  # a filmstrip frame
 
     store = Store(f"sqlite:///{db}")
     try:
