@@ -280,17 +280,8 @@ class Store:
                 for part in conn.execute(select(RunShard).where(RunShard.run_id.in_(ids)).order_by(RunShard.shard)):
                     total, done = shards.get(part.run_id, (part.total, []))
                     shards[part.run_id] = (max(total, part.total), done + ([part.shard] if part.finished_at else []))
-            abandoned = (
-                set(
-                    conn.scalars(
-                        select(RunController.run_id).where(
-                            RunController.run_id.in_(ids), RunController.abandoned_at.is_not(None)
-                        )
-                    )
-                )
-                if ids
-                else set()
-            )
+            dead = RunController.abandoned_at.is_not(None)
+            abandoned = set(conn.scalars(select(RunController.run_id).where(RunController.run_id.in_(ids), dead)))
         return [
             RunSummary(
                 id=row.id,
