@@ -158,3 +158,32 @@ def test_an_abandoned_run_never_passes() -> None:
     assert verdict({"passed": 2, "failed": 1}, abandoned=True) == "abandoned"
     assert verdict({}, abandoned=True, exit_code=2) == "abandoned"
     assert verdict({"passed": 3}) == "pass"
+
+
+def test_the_next_run_on_the_store_marks_a_dead_run_abandoned_and_records_its_own_controller(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from probes.reporter import Run
+    from probes.settings import Settings
+    from reports.reporters import StoreReporter
+
+    url = f"sqlite:///{tmp_path / 'r.db'}"
+    me = liveness.Process.this()
+    store = Store(url)
+    try:
+        store.start_run("killed", started_at=datetime(2026, 1, 5, tzinfo=UTC), target="t", matrix=None,
+                        host=me.host, pid=_dead_pid())  # fmt: skip
+    finally:
+        store.close()
+    settings = Settings(
+        target=None, matrix=None, profile={}, profile_dirs=(), results=url, artefacts=tmp_path / "art", trace="off",
+        retries=0, action_timeout_ms=1000, dependencies={}, rule_files=(), headed=False,
+    )  # fmt: skip
+    reporter = StoreReporter()
+    reporter.on_run_start(Run("next", datetime.now(UTC), settings, "orderprobe run"))
+    try:
+        assert "run killed has no end and its process is gone: marked abandoned" in capsys.readouterr().err
+        assert reporter.store.run("killed").abandoned and not reporter.store.run("next").abandoned
+        assert liveness.sweep(reporter.store) == []  # this run's own process is alive: left alone
+    finally:
+        reporter.on_run_end(Run("next", datetime.now(UTC), settings, "orderprobe run"), 0)
