@@ -14,6 +14,7 @@ import os
 import signal
 import threading
 from collections.abc import Iterable
+from pathlib import Path
 from typing import Any
 
 
@@ -31,8 +32,18 @@ def _interrupt(signum: int, frame: Any) -> None:
 
 
 def stop_workers(pids: Iterable[int]) -> None:
-    """SIGTERM the xdist workers that were running the journeys just recorded as interrupted
-    (never this process: at ``-n 0`` the journeys ran here). Their browsers go with them."""
+    """SIGTERM the xdist workers that were running the journeys just recorded as interrupted.
+    Only children of this process: never itself (at ``-n 0`` the journeys ran here), never a pid
+    of another machine (``--tx ssh=…`` workers report theirs). Their browsers go with them."""
     for pid in set(pids) - {0, os.getpid()}:
-        with contextlib.suppress(OSError):  # gone already
-            os.kill(pid, signal.SIGTERM)
+        if _parent(pid) == os.getpid():
+            with contextlib.suppress(OSError):  # gone already
+                os.kill(pid, signal.SIGTERM)
+
+
+def _parent(pid: int) -> int | None:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:  # gone, or no /proc: leave it to xdist's own teardown
+        return None
+    return int(stat[stat.rfind(")") + 2 :].split()[1])

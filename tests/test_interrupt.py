@@ -143,3 +143,21 @@ def test_sigterm_under_xdist_records_journeys_in_flight_on_every_worker_within_t
         assert journeys[probe].worker.startswith("gw") and journeys[probe].duration_ms > 0
     assert run.finished_at is not None and run.exit_code == 2
     assert "INTERRUPTED after 3 journeys" in output
+
+
+def test_only_this_process_s_own_workers_are_stopped() -> None:
+    """The pids come from journey starts, which remote (``--tx ssh``) workers report too: a pid
+    that is not a child of this process is never signalled, nor this process itself."""
+    from probes.interrupt import stop_workers
+
+    child = subprocess.Popen(["sleep", "600"])
+    holder = subprocess.Popen(["sh", "-c", "sleep 600 & echo $!; wait"], stdout=subprocess.PIPE, text=True)
+    grandchild = int(holder.stdout.readline())
+    try:
+        stop_workers([child.pid, grandchild, os.getpid(), 0])
+        assert child.wait() == -signal.SIGTERM
+        assert Path(f"/proc/{grandchild}").exists()  # someone else's child: left alone
+    finally:
+        child.kill()
+        os.kill(grandchild, signal.SIGKILL)
+        holder.wait()

@@ -235,8 +235,8 @@ def test_a_runner_killed_mid_run_is_abandoned_in_the_store_and_its_report(world:
     from reports import run_report
 
     store = Store(world.db)
-    try:
-        summary = store.run(run.run_id)
+    try:  # the service closes the run in the store just after its own record
+        summary = wait_until(lambda: (s := store.run(run.run_id)) and s.exit_code is not None and s, "its end")
         page = run_report.render(store, run.run_id, world.tmp / "artefacts", "en")
     finally:
         store.close()
