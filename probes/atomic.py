@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import errno
 import os
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
@@ -41,6 +42,16 @@ def replacing(path: Path) -> Iterator[Path]:
     finally:
         with suppress(OSError):
             tmp.unlink(missing_ok=True)
+
+
+# How Playwright's driver (Node) words a failed write of a file it saves for us (a trace).
+NODE_WRITE_ERRORS = re.compile(r"\b(ENOSPC|EROFS|EACCES|EDQUOT|EIO)\b")
+
+
+def node_write_error(text: str) -> str | None:
+    """The reason, as ``OSError`` says it, when ``text`` is Playwright failing to write a file."""
+    found = NODE_WRITE_ERRORS.search(text)
+    return os.strerror(getattr(errno, found.group(1))) if found else None
 
 
 def write_bytes(path: Path, data: bytes) -> None:

@@ -4,7 +4,6 @@ artefacts, result. The only place the engine touches Playwright for a journey.""
 from __future__ import annotations
 
 import contextlib
-import errno
 import os
 import re
 import traceback
@@ -13,7 +12,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from probes.atomic import WriteFailed
+from probes.atomic import WriteFailed, node_write_error
 from probes.deadline import GRACE_S, Deadline, default_timeout_s, kill_browsers, tear_down
 from probes.filmstrip import Filmstrip, drop_failure_shot
 from probes.journey import Journey
@@ -30,15 +29,6 @@ if TYPE_CHECKING:
     from probes.session import ProbeSession
     from probes.target import Target
     from profiles.models import MatrixItem
-
-
-# How Playwright's driver (Node) words a failed write of the trace it saves for us.
-DISK_ERRORS = re.compile(r"\b(ENOSPC|EROFS|EACCES|EDQUOT|EIO)\b")
-
-
-def _disk_error(exc: Exception) -> str | None:
-    found = DISK_ERRORS.search(str(exc))
-    return os.strerror(getattr(errno, found.group(1))) if found else None
 
 
 def _safe(nodeid: str) -> str:
@@ -233,7 +223,7 @@ class JourneyRun:
         except OSError as exc:  # its folder could not be made: a full or read-only disk, said
             self.unwritten.append(str(WriteFailed(self.dir / "trace.zip", exc)))
         except Exception as exc:  # a crashed browser has no trace to give; the rest of the result stands
-            if reason := _disk_error(exc):  # but a full or read-only disk is said
+            if reason := node_write_error(str(exc)):  # but a full or read-only disk is said
                 self.unwritten.append(f"could not write {self.dir / 'trace.zip'}: {reason}")
         with contextlib.suppress(Exception):
             if self.context is not None:
