@@ -1,4 +1,5 @@
-"""Files appear whole or not at all: written beside their final name, then renamed.
+"""Files appear whole or not at all: written beside their final name, then renamed; and
+append streams (events, spool) gain whole lines or none.
 
 A full disk or a read-only folder then leaves no 0-byte or truncated artefact that a
 report would link to; the caller gets one ``WriteFailed`` naming the file and the reason.
@@ -6,7 +7,9 @@ report would link to; the caller gets one ``WriteFailed`` naming the file and th
 
 from __future__ import annotations
 
+import errno
 import os
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
@@ -41,6 +44,16 @@ def replacing(path: Path) -> Iterator[Path]:
             tmp.unlink(missing_ok=True)
 
 
+# How Playwright's driver (Node) words a failed write of a file it saves for us (a trace).
+NODE_WRITE_ERRORS = re.compile(r"\b(ENOSPC|EROFS|EACCES|EDQUOT|EIO)\b")
+
+
+def node_write_error(text: str) -> str | None:
+    """The reason, as ``OSError`` says it, when ``text`` is Playwright failing to write a file."""
+    found = NODE_WRITE_ERRORS.search(text)
+    return os.strerror(getattr(errno, found.group(1))) if found else None
+
+
 def write_bytes(path: Path, data: bytes) -> None:
     with replacing(path) as tmp:
         tmp.write_bytes(data)
@@ -48,3 +61,32 @@ def write_bytes(path: Path, data: bytes) -> None:
 
 def write_text(path: Path, text: str) -> None:
     write_bytes(path, text.encode("utf-8"))
+
+
+class Appender:
+    """A JSON-lines file written a line at a time: a line that did not fit (full disk) is cut
+    back off, so readers never meet half a line and later lines still parse."""
+
+    def __init__(self, path: Path, *, sync: bool = False) -> None:
+        self.path, self.sync = path, sync
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self._fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        except OSError as exc:
+            raise WriteFailed(path, exc) from None
+
+    def write(self, line: bytes) -> None:
+        size = os.fstat(self._fd).st_size  # one writer: where this line starts
+        try:
+            if os.write(self._fd, line) != len(line):
+                raise OSError(errno.ENOSPC, "short write (disk full?)")
+            if self.sync:
+                os.fsync(self._fd)
+        except OSError as exc:
+            with suppress(OSError):
+                os.ftruncate(self._fd, size)
+            raise WriteFailed(self.path, exc) from None
+
+    def close(self) -> None:
+        with suppress(OSError):
+            os.close(self._fd)

@@ -1,8 +1,8 @@
 """The ``events`` reporter: a JSON-lines stream other tools can tail,
 ``<artefacts>/<run-id>/events.jsonl`` (run/start, journey/start, step/end, journey/end, run/end).
 
-Written by the controller alone, one line per ``write()`` and flushed at once, so a
-reader tailing the file never sees half a line.
+Written by the controller alone, one whole line per ``write()`` (``probes.atomic.Appender``),
+so a reader tailing the file never sees half a line, not even when the disk fills up.
 """
 
 from __future__ import annotations
@@ -11,28 +11,28 @@ import json
 import time
 from datetime import timedelta
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
+from probes.atomic import Appender
 from probes.reporter import JourneyStart, Reporter, Run
 from probes.result import JourneyResult, StepResult
 
 
 class EventsReporter(Reporter):
     def __init__(self) -> None:
-        self._out: IO[str] | None = None
+        self._out: Appender | None = None
 
     def emit(self, event: str, ts: float | None = None, **data: Any) -> None:
-        assert self._out is not None
+        """A failed write raises ``WriteFailed`` naming the file (the reporters say it, once)."""
+        if self._out is None:  # the file could not be opened: said already
+            return
         line = json.dumps({"event": event, "ts": time.time() if ts is None else ts, **data}, ensure_ascii=False)
-        self._out.write(line + "\n")
-        self._out.flush()
+        self._out.write((line + "\n").encode("utf-8"))
 
     def on_run_start(self, run: Run) -> None:
-        path = run.settings.artefacts / run.id / "events.jsonl"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self._out = path.open("a", encoding="utf-8")
-        run.outputs["events"] = str(path)
+        self._out = Appender(run.settings.artefacts / run.id / "events.jsonl")
         self.emit("run/start", run=run.id, target=run.target, matrix=run.settings.matrix)
+        run.outputs["events"] = str(self._out.path)  # listed only if it holds the run's start
 
     def on_journey_start(self, journey: JourneyStart) -> None:
         self.emit(
@@ -75,8 +75,10 @@ class EventsReporter(Reporter):
 
     def on_run_end(self, run: Run, exit_code: int) -> None:
         if self._out is not None:
-            self.emit("run/end", run=run.id, exit_code=exit_code)
-            self._out.close()
+            try:
+                self.emit("run/end", run=run.id, exit_code=exit_code)
+            finally:
+                self._out.close()
 
 
 def read_events(path: Path) -> list[dict[str, Any]]:

@@ -13,7 +13,7 @@ import re
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from probes.atomic import write_bytes
+from probes.atomic import WriteFailed, write_bytes
 from probes.result import StepStatus
 
 if TYPE_CHECKING:
@@ -33,11 +33,14 @@ def file_name(index: int, step: str) -> str:
 
 
 class Filmstrip:
-    def __init__(self, page: Page, root: Path, rel_dir: str, timeout_ms: float = TIMEOUT_MS) -> None:
+    def __init__(
+        self, page: Page, root: Path, rel_dir: str, timeout_ms: float = TIMEOUT_MS, unwritten: list[str] | None = None
+    ) -> None:
         self.page = page
         self.root = root  # the artefacts folder; paths in results are relative to it
         self.rel_dir = rel_dir
         self.timeout_ms = timeout_ms
+        self.unwritten = unwritten if unwritten is not None else []  # frames a full or read-only disk refused
 
     def on_step_start(self, journey: Journey, name: str) -> None:
         pass
@@ -55,7 +58,10 @@ class Filmstrip:
                 timeout=self.timeout_ms, type="jpeg", quality=70, scale="css", mask=[self.page.locator(MASK)]
             )
             write_bytes(self.root / self.rel_dir / name, data)  # whole or not at all
-        except Exception:  # timed out, page gone, disk full: the step stands without its frame
+        except WriteFailed as exc:  # the step stands without its frame, and the run says so
+            self.unwritten.append(str(exc))
+            return
+        except Exception:  # timed out, page gone: the step stands without its frame
             return
         step.screenshot = f"{self.rel_dir}/{name}"
 

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from probes.atomic import WriteFailed, node_write_error
 from probes.deadline import GRACE_S, Deadline, default_timeout_s, kill_browsers, tear_down
 from probes.filmstrip import Filmstrip, drop_failure_shot
 from probes.journey import Journey
@@ -50,6 +51,7 @@ class JourneyRun:
         self.cause: Cause | None = None
         self.failure: FailurePoint | None = None
         self.artefacts: list[Artefact] = []
+        self.unwritten: list[str] = []  # artefacts a full or read-only disk refused
         self.conditions: dict[str, Any] = item.profile.describe()
         self.context: Any = None
         self.page: Any = None
@@ -57,7 +59,9 @@ class JourneyRun:
         self.emulation: Any = None
         self.tracing: TraceMode | None = None  # set in open(): whether this attempt records a trace
         self._duration_ms: float | None = None
-        self.start = JourneyStart(self.id, nodeid, item.probe, self.profile_label, session.worker, self.started_at)
+        self.start = JourneyStart(
+            self.id, nodeid, item.probe, self.profile_label, session.worker, self.started_at, os.getpid()
+        )
         self.secrets = profile_secrets(item.profile)
         self.deadline: Deadline | None = None
         self.timed_out_at: str | None = None  # where the journey was when its deadline passed
@@ -93,7 +97,9 @@ class JourneyRun:
         # Emulation first: when a step fails, whether the link was down is read before the (slow) capture.
         self.journey.listeners = [self.emulation, self.recorder, self]
         if settings.screenshots == "on":  # before self: a step reaches the reporters with its frame
-            self.journey.listeners.insert(2, Filmstrip(self.page, settings.artefacts, self.rel_dir))
+            self.journey.listeners.insert(
+                2, Filmstrip(self.page, settings.artefacts, self.rel_dir, unwritten=self.unwritten)
+            )
         self._phase = "call"
 
     # -- hard limits: deadline and crash ----------------------------------------------------
@@ -214,8 +220,11 @@ class JourneyRun:
                     self.context.tracing.stop(path=str(self._trace_part))
                 else:
                     self.context.tracing.stop()
-        except Exception:  # a crashed browser has no trace to give; the rest of the result stands
-            pass
+        except OSError as exc:  # its folder could not be made: a full or read-only disk, said
+            self.unwritten.append(str(WriteFailed(self.dir / "trace.zip", exc)))
+        except Exception as exc:  # a crashed browser has no trace to give; the rest of the result stands
+            if reason := node_write_error(str(exc)):  # but a full or read-only disk is said
+                self.unwritten.append(f"could not write {self.dir / 'trace.zip'}: {reason}")
         with contextlib.suppress(Exception):
             if self.context is not None:
                 self.context.close()
@@ -246,6 +255,8 @@ class JourneyRun:
                 os.replace(part, final)
             if self.failure is not None:
                 self.failure.trace = f"{self.rel_dir}/trace.zip"
+        except OSError as exc:  # a full or read-only disk: dropped, and said
+            self.unwritten.append(str(WriteFailed(final, exc)))
         except Exception:  # an unreadable or half-written trace is dropped, never kept unscrubbed
             pass
         finally:
@@ -290,6 +301,7 @@ class JourneyRun:
             labels=self.session.settings.labels,
             emulation=self.emulation.mode if self.emulation is not None else "",
             location=self.session.settings.location,
+            unwritten=self.unwritten + (self.recorder.write_errors if self.recorder is not None else []),
         )
         if not self.secrets:
             return result
@@ -341,6 +353,7 @@ def interrupted_result(run_id: str, nodeid: str, start: JourneyStart) -> Journey
     message = "interrupted: the run was stopped (SIGTERM / SIGINT) while this journey was running"
     return crashed_result(run_id, nodeid, message, start).model_copy(
         update={
+            "duration_ms": max(0.0, (datetime.now(UTC) - start.started_at).total_seconds() * 1000),  # until stopped
             "failure": FailurePoint(step="(interrupted)", error_type="Interrupted", message=message),
             "cause": Cause(
                 category="system",

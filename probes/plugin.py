@@ -11,9 +11,7 @@ the controller alone calls the reporters (``probes.reporter``).
 from __future__ import annotations
 
 import os
-import signal
 import sys
-import threading
 from collections.abc import Iterator
 from dataclasses import asdict
 from datetime import datetime
@@ -21,7 +19,7 @@ from typing import Any
 
 import pytest
 
-from probes import coexist
+from probes import coexist, interrupt
 from probes.filmstrip import DEFAULT as FILMSTRIP_DEFAULT
 from probes.filmstrip import MODES as FILMSTRIP_MODES
 from probes.reporter import JourneyStart, Reporters, Run, available
@@ -292,15 +290,12 @@ class _Controller:
         self.reporters = session.reporters
         self.starts: dict[str, JourneyStart] = {}
         self.run = Run(session.run_id, session.started_at, session.settings, " ".join(sys.argv))
+        self.ended = False
 
     def pytest_sessionstart(self, session: pytest.Session) -> None:
         # SIGTERM (a service manager, the scheduler's timeout) stops a run the way Ctrl-C does:
         # pytest unwinds, in-flight journeys are recorded as interrupted, the run gets its end.
-        if threading.current_thread() is threading.main_thread() and signal.getsignal(signal.SIGTERM) in (
-            signal.SIG_DFL,
-            None,
-        ):
-            signal.signal(signal.SIGTERM, _interrupt)
+        interrupt.install()
         self.reporters.run_start(self.run)
 
     def pytest_collectreport(self, report: pytest.CollectReport) -> None:
@@ -338,8 +333,19 @@ class _Controller:
         for result in journeys:
             self.reporters.journey_end(result, self.starts.pop(report.nodeid, None))
 
+    @pytest.hookimpl(tryfirst=True, specname="pytest_sessionfinish")
+    def pytest_sessionfinish_first(self, session: pytest.Session, exitstatus: int) -> None:
+        """Interrupted: the run's account now, before xdist waits on busy workers (``probes.interrupt``)."""
+        if exitstatus == pytest.ExitCode.INTERRUPTED:
+            busy = [start.pid for start in self.starts.values()]
+            self.pytest_sessionfinish(session, exitstatus)
+            interrupt.stop_workers(busy)
+
     @pytest.hookimpl(trylast=True)
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
+        if self.ended:
+            return
+        self.ended = True
         if exitstatus == pytest.ExitCode.INTERRUPTED:  # started and never ended: abandoned mid-way
             from probes.journey_run import interrupted_result
 
@@ -347,10 +353,6 @@ class _Controller:
                 self.reporters.journey_end(interrupted_result(self.session.run_id, nodeid, start), start)
             self.starts.clear()
         session.exitstatus = self.reporters.run_end(self.run, int(exitstatus))
-
-
-def _interrupt(signum: int, frame: Any) -> None:
-    raise KeyboardInterrupt(f"signal {signal.Signals(signum).name}")
 
 
 def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:

@@ -21,6 +21,8 @@ from datetime import datetime
 from importlib.metadata import entry_points
 from typing import TYPE_CHECKING
 
+from probes.atomic import WriteFailed
+
 if TYPE_CHECKING:
     from probes.result import JourneyResult, StepResult
     from probes.settings import Settings
@@ -54,6 +56,7 @@ class JourneyStart:
     profile: str
     worker: str
     started_at: datetime
+    pid: int = 0  # the process running it (an xdist worker, or the controller at -n 0)
 
 
 class Reporter:
@@ -120,15 +123,25 @@ class Reporters:
                 self._failed(name, "load", exc)
         self._started: set[str] = set()
         self._live: set[str] = set()  # journeys whose steps were delivered as they ended
+        self._ending = False
+        self.unwritten: list[str] = []  # artefacts journeys could not write
 
     def _failed(self, name: str, hook: str, exc: BaseException) -> None:
-        error = "".join(traceback.format_exception_only(exc)).strip()
+        # A failed write (full or read-only disk) names its file itself: no exception class needed.
+        error = str(exc) if isinstance(exc, WriteFailed) else "".join(traceback.format_exception_only(exc)).strip()
         known = self.failures.get(name)
         if known is not None:
             known.count += 1
             return
         self.failures[name] = Failure(name, hook, error)
-        print(f"\norderprobe: reporter {name!r} failed in {hook}: {error}", file=sys.stderr, flush=True)
+        if not self._ending:  # at the run's end the summary below says it, once
+            print(f"\norderprobe: reporter {name!r} failed in {hook}: {error}", file=sys.stderr, flush=True)
+
+    def _unwritten(self, result: JourneyResult) -> None:
+        """Evidence a journey could not keep (its screenshot on a full disk): said, and it fails the run."""
+        for line in result.unwritten:
+            self.unwritten.append(line)
+            print(f"orderprobe: {result.probe} [{result.profile}]: {line}", file=sys.stderr, flush=True)
 
     def _call(self, hook: str, *args: object) -> None:
         for name, reporter in self.chosen:
@@ -159,13 +172,16 @@ class Reporters:
                 self._call("on_step_end", start, step)
         self._live.discard(result.id)
         self._started.discard(result.id)
+        self._unwritten(result)
         self._call("on_journey_end", result)
 
     def run_end(self, run: Run, exit_code: int) -> int:
-        """Returns the run's exit code: ``REPORTER_FAILED`` if any reporter failed."""
-        if self.failures and exit_code in (0, 1):
+        """Returns the run's exit code: ``REPORTER_FAILED`` if any reporter failed or any artefact
+        could not be written."""
+        if (self.failures or self.unwritten) and exit_code in (0, 1):
             exit_code = REPORTER_FAILED
         self.chosen.sort(key=lambda chosen: chosen[1].speaks_last)  # stable: otherwise as given
+        self._ending = True
         self._call("on_run_end", run, exit_code)
         if self.failures and exit_code in (0, 1):
             exit_code = REPORTER_FAILED

@@ -143,6 +143,9 @@ class JourneyResult(BaseModel):
     # field existed. Why a run fell back to cdp is in conditions["applied"]["emulation_reason"].
     emulation: str = ""
     location: str = ""  # where the probe ran (``--location``); "" before this field existed
+    # Evidence this journey could not keep (a full or read-only disk), one "could not write
+    # PATH: reason" each: the controller says them and the run's exit code is not 0.
+    unwritten: list[str] = Field(default_factory=list)
 
     @property
     def interactions(self) -> Interactions:

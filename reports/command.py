@@ -50,6 +50,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 def main(args: argparse.Namespace) -> int:
     from sqlalchemy.exc import ArgumentError, OperationalError
 
+    from probes.atomic import WriteFailed
     from reports import compare, html, i18n, run_report, trace, trend
     from reports.store import Store, StoreSchemaError, default_url
 
@@ -62,6 +63,9 @@ def main(args: argparse.Namespace) -> int:
         reason = getattr(exc, "orig", None) or exc  # the driver's own words, without SQLAlchemy's footer
         print(f"orderprobe report: cannot open results store {url!r}: {reason}", file=sys.stderr)
         return 2
+    from reports.liveness import abandon
+
+    abandon(store)  # a run killed without an end is reported as abandoned, not as running forever
     try:
         if args.kind == "trace":
             found = trace.find(store, args.journey_id, artefacts)
@@ -94,6 +98,9 @@ def main(args: argparse.Namespace) -> int:
     except (LookupError, ValueError) as exc:
         print(f"orderprobe report: {exc}", file=sys.stderr)
         return 2
+    except WriteFailed as exc:  # a full or read-only --out: one line naming the file
+        print(f"orderprobe report: {exc}", file=sys.stderr)
+        return 1
     finally:
         store.close()
     print(path)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 
+from probes.atomic import write_bytes
 from probes.reporter import Reporter, Run
 from probes.result import JourneyResult, Status
 
@@ -18,8 +19,8 @@ class JunitReporter(Reporter):
 
     def on_run_end(self, run: Run, exit_code: int) -> None:
         path = run.settings.artefacts / run.id / "junit.xml"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(ET.tostring(suite(run.id, self.journeys), encoding="utf-8", xml_declaration=True))
+        # Whole or not at all: a CI system must never parse a 0-byte or cut-off file as the run's.
+        write_bytes(path, ET.tostring(suite(run.id, self.journeys), encoding="utf-8", xml_declaration=True))
         run.outputs["junit"] = str(path)
 
 

@@ -4,7 +4,6 @@ land, and the run report rendered from the journeys this run saw (no read-back).
 from __future__ import annotations
 
 import contextlib
-import socket
 import sys
 from collections import Counter
 from datetime import UTC, datetime
@@ -12,7 +11,7 @@ from pathlib import Path
 
 from probes.reporter import Reporter, Run
 from probes.result import JourneyResult
-from reports import spool
+from reports import liveness, spool
 from reports.spool import Spool
 from reports.store import RunSummary, Store, default_url
 
@@ -25,6 +24,7 @@ class StoreReporter(Reporter):
         self.store: Store | None = None
         self.spool: Spool | None = None
         self.unstored = 0  # journeys in the spool but not (yet) in the store
+        self.spool_failed = False
         self.problem = ""
 
     def on_run_start(self, run: Run) -> None:
@@ -45,7 +45,11 @@ class StoreReporter(Reporter):
             print(f"orderprobe: no spool for this run: {exc}", file=sys.stderr)
         try:
             self.store = Store(url)
-            self.store.start_run(run.id, **header, command=run.command, shard=_shard(run), host=socket.gethostname())
+            liveness.abandon(self.store)
+            me = liveness.Process.this()  # so a later run can tell if this one was killed unseen
+            self.store.start_run(
+                run.id, **header, command=run.command, shard=_shard(run), host=me.host, pid=me.pid, identity=me.identity
+            )
         except Exception as exc:
             self.store, self.problem = None, f"{type(exc).__name__}: {exc}"
             raise
@@ -69,7 +73,9 @@ class StoreReporter(Reporter):
             self.spool.journey(result)
             return True
         except OSError as exc:
-            print(f"orderprobe: could not spool journey {result.nodeid}: {exc}", file=sys.stderr)
+            if not self.spool_failed:  # one line per file, not one per journey
+                print(f"orderprobe: {exc} (journeys go to the results store only)", file=sys.stderr)
+            self.spool_failed = True
             return False
 
     def on_run_end(self, run: Run, exit_code: int) -> None:

@@ -179,7 +179,7 @@ class RunContext:
     labels: list[tuple[str, str]]
     total: int
     counts: list[tuple[str, int]]  # (status, journeys) in severity order
-    verdict: str  # pass | fail | probe | empty
+    verdict: str  # pass | fail | probe | empty | abandoned | incomplete | unfinished | interrupted
     probes: list[str]
     grid: list[GridRow]
     # A sparse matrix (presale: each scenario under its own profile) reads better per probe.
@@ -189,19 +189,29 @@ class RunContext:
 
 
 INTERRUPTED = 2  # pytest's exit code for a run stopped by SIGINT / SIGTERM
+SERVICE_STOPPED = 130  # the scheduler's, for a run it killed when it was stopping
+KILLED_ON_TIMEOUT = 124  # the scheduler's, for a run it killed at the job's timeout (< 0: killed by a signal)
 
 
 def verdict(
-    counts: dict[str, int], *, finished: bool = True, exit_code: int | None = None, missing_shards: Sequence[int] = ()
+    counts: dict[str, int],
+    *,
+    finished: bool = True,
+    exit_code: int | None = None,
+    missing_shards: Sequence[int] = (),
+    abandoned: bool = False,
 ) -> str:
-    """A broken checkout is said first; otherwise a run that did not finish never passes."""
+    """A run whose process died unseen says so above all (its journeys are a fragment); then a
+    broken checkout; otherwise a run that did not finish never passes."""
+    if abandoned or (exit_code is not None and (exit_code < 0 or exit_code == KILLED_ON_TIMEOUT)):
+        return "abandoned"
     if counts.get("failed"):
         return "fail"
     if missing_shards:  # part of a sharded sweep
         return "incomplete"
     if not finished:
         return "unfinished"
-    if exit_code == INTERRUPTED:
+    if exit_code in (INTERRUPTED, SERVICE_STOPPED):
         return "interrupted"
     if not sum(counts.values()):
         return "empty"
@@ -528,7 +538,11 @@ def build(
         total=run.total,
         counts=[(s.value, run.counts.get(s.value, 0)) for s in SEVERITY],
         verdict=verdict(
-            run.counts, finished=run.finished_at is not None, exit_code=run.exit_code, missing_shards=run.missing_shards
+            run.counts,
+            finished=run.finished_at is not None,
+            exit_code=run.exit_code,
+            missing_shards=run.missing_shards,
+            abandoned=run.abandoned,
         ),
         probes=probes,
         grid=grid,

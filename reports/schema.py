@@ -53,6 +53,20 @@ class RunShard(Base):
     exit_code: Mapped[int | None] = mapped_column(Integer)
 
 
+class RunController(Base):
+    """The process that runs (a shard of) a run, while it runs: enough to tell later that it died
+    without an end (SIGKILL, OOM, power loss). Removed when the run finishes; an abandoned one stays."""
+
+    __tablename__ = "run_controllers"
+    run_id: Mapped[str] = mapped_column(_fk("runs.id"), primary_key=True)
+    shard: Mapped[int] = mapped_column(Integer, primary_key=True)  # 0: the whole run
+    host: Mapped[str] = mapped_column(String(200))
+    pid: Mapped[int] = mapped_column(Integer)
+    # Boot and start time of the process: a pid the kernel reused later is not taken for the run's.
+    identity: Mapped[str] = mapped_column(String(100), default="")
+    abandoned_at: Mapped[datetime | None] = mapped_column(DateTime)  # naive UTC; when it was found gone
+
+
 class Journey(Base):
     __tablename__ = "journeys"
     id: Mapped[str] = mapped_column(String(200), primary_key=True)

@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from probes.atomic import Appender
 from probes.result import JourneyResult
 
 NAME = "spool.jsonl"
@@ -25,14 +25,11 @@ NAME = "spool.jsonl"
 class Spool:
     def __init__(self, path: Path) -> None:
         self.path = path
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self._fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        self._out = Appender(path, sync=True)
 
     def _append(self, record: dict[str, Any]) -> None:
-        line = (json.dumps(record, ensure_ascii=False, default=str) + "\n").encode()
-        if os.write(self._fd, line) != len(line):  # a short write is a full disk, said as one
-            raise OSError(f"could not write {self.path}: short write (disk full?)")
-        os.fsync(self._fd)
+        """Raises ``WriteFailed`` (naming the spool) on a full or read-only disk; no half line stays."""
+        self._out.write((json.dumps(record, ensure_ascii=False, default=str) + "\n").encode())
 
     def run(self, run_id: str, **fields: Any) -> None:
         self._append({"kind": "run", "id": run_id, **fields})
@@ -44,7 +41,7 @@ class Spool:
         self._append({"kind": "end", "id": run_id, "finished_at": finished_at.isoformat(), "exit_code": exit_code})
 
     def close(self) -> None:
-        os.close(self._fd)
+        self._out.close()
 
 
 def read(path: Path) -> list[dict[str, Any]]:

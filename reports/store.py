@@ -29,6 +29,7 @@ from reports.schema import (  # noqa: F401  (the tables are part of this module'
     JourneyJSON,
     Request,
     Run,
+    RunController,
     RunShard,
     Step,
     epoch,
@@ -56,6 +57,7 @@ class RunSummary(BaseModel):
     duration: timedelta | None = None
     shards: int | None = None  # a sharded run: how many shards it was split into
     shards_finished: list[int] = []  # which of them (1-based) have finished
+    abandoned: bool = False  # its process died without an end (see ``reports.liveness``)
 
     @property
     def missing_shards(self) -> list[int]:
@@ -154,8 +156,12 @@ class Store:
         shard: tuple[int, int] | None = None,
         host: str = "",
         location: str = "",
+        pid: int | None = None,
+        identity: str = "",
     ) -> None:
-        """Open a run, or (another shard of it) join it: the run starts at its earliest shard."""
+        """Open a run, or (another shard of it) join it: the run starts at its earliest shard.
+        ``pid`` (on ``host``) is the controller's: if it dies without ``finish_run``, the next
+        ``reports.liveness.sweep`` on that host marks the run abandoned."""
         values = dict(target=target, matrix=matrix, labels=dict(labels or {}), command=command)
         with self.write() as conn:
             earlier = conn.scalar(select(Run.started_at).where(Run.id == run_id))
@@ -173,12 +179,25 @@ class Store:
                         run_id=run_id, shard=shard[0], total=shard[1], host=host, started_at=utc_naive(started_at)
                     )
                 )
+            part = shard[0] if shard is not None else 0
+            conn.execute(delete(RunController).where(RunController.run_id == run_id, RunController.shard == part))
+            if pid is not None:
+                conn.execute(
+                    insert(RunController).values(run_id=run_id, shard=part, host=host, pid=pid, identity=identity)
+                )
 
     def finish_run(
         self, run_id: str, *, finished_at: datetime, exit_code: int, shard: tuple[int, int] | None = None
     ) -> None:
         """Close a run; a shard closes its slice, and the run ends with its last shard (worst exit code)."""
         with self.write() as conn:
+            conn.execute(  # nothing left to watch; an abandoned mark stays (the run did die)
+                delete(RunController).where(
+                    RunController.run_id == run_id,
+                    RunController.shard == (shard[0] if shard is not None else 0),
+                    RunController.abandoned_at.is_(None),
+                )
+            )
             if shard is not None:
                 conn.execute(
                     RunShard.__table__.update()
@@ -261,6 +280,8 @@ class Store:
                 for part in conn.execute(select(RunShard).where(RunShard.run_id.in_(ids)).order_by(RunShard.shard)):
                     total, done = shards.get(part.run_id, (part.total, []))
                     shards[part.run_id] = (max(total, part.total), done + ([part.shard] if part.finished_at else []))
+            dead = RunController.abandoned_at.is_not(None)
+            abandoned = set(conn.scalars(select(RunController.run_id).where(RunController.run_id.in_(ids), dead)))
         return [
             RunSummary(
                 id=row.id,
@@ -276,6 +297,7 @@ class Store:
                 duration=(row.finished_at - row.started_at) if row.finished_at else None,
                 shards=shards[row.id][0] if row.id in shards else None,
                 shards_finished=shards[row.id][1] if row.id in shards else [],
+                abandoned=row.id in abandoned,
             )
             for row in rows
         ]

@@ -310,7 +310,11 @@ class Service:
 
     def _finish_store_run(self, record: JobRun, exit_code: int | None) -> None:
         """Make the results store say the run ended, whatever the runner managed to write."""
+        from reports import liveness
+
         try:
+            # A runner killed mid-run (timeout, crash, shutdown) is abandoned, as `orderprobe report` would find it.
+            liveness.sweep(self.store)
             summary = self.store.run(record.run_id)
             if summary is None:
                 job = next((j for j in self.config.jobs if j.id == record.job), None)

@@ -26,3 +26,26 @@ def test_a_write_to_a_full_disk_names_the_file_and_leaves_nothing_half_written(t
         assert list((disk / "reports").iterdir()) == []
     finally:
         subprocess.run(["umount", str(disk)], check=True)
+
+
+def test_an_append_stream_on_a_disk_that_fills_up_keeps_whole_lines_only(tmp_path: Path) -> None:
+    """Events and the spool are appended a line at a time: the line that did not fit is cut back
+    off (a real 64 KB tmpfs), so every line in the file parses and the error names the file."""
+    from probes.atomic import Appender, WriteFailed
+
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(disk)], capture_output=True).returncode:
+        pytest.skip("cannot mount a tmpfs here")
+    try:
+        out = Appender(disk / "events.jsonl", sync=True)
+        line = b'{"event": "step/end", "pad": "' + b"x" * 3000 + b'"}\n'
+        with pytest.raises(WriteFailed) as failed:
+            for _ in range(1000):
+                out.write(line)
+        out.close()
+        assert str(failed.value).startswith(f"could not write {disk / 'events.jsonl'}: ")
+        data = (disk / "events.jsonl").read_bytes()
+        assert data and len(data) % len(line) == 0 and data.endswith(b"\n")
+    finally:
+        subprocess.run(["umount", str(disk)], check=True)

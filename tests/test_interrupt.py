@@ -75,3 +75,89 @@ def test_a_run_that_did_not_finish_never_passes() -> None:
     assert verdict({"passed": 3}, exit_code=2) == "interrupted"
     assert verdict({}, exit_code=2) == "interrupted"
     assert verdict({"passed": 2, "failed": 1}, exit_code=2) == "fail"  # a broken checkout is said first
+
+
+XDIST_PROBES = """
+import pytest
+
+def test_a_quick(journey, page, target):
+    with journey.step("open feed"):
+        page.goto(target.url("/feed"))
+
+@pytest.mark.deadline(3600)
+def test_b_long(journey, page, target):
+    with journey.step("wait"):
+        page.goto(target.url("/feed"))
+        page.wait_for_timeout(3_000_000)
+
+@pytest.mark.deadline(3600)
+def test_c_long(journey, page, target):
+    with journey.step("wait"):
+        page.goto(target.url("/feed"))
+        page.wait_for_timeout(3_000_000)
+"""
+# A supervisor's grace between SIGTERM and SIGKILL (the scheduler gives 3 s, systemd 90 s, Kubernetes
+# 30 s). xdist alone waits 10 s for a worker busy in a journey before it kills it: the run must
+# have accounted for itself well before that. Measured: ~0.2 s idle.
+GRACE_S = 8.0
+
+
+def test_sigterm_under_xdist_records_journeys_in_flight_on_every_worker_within_the_grace(tmp_path: Path) -> None:
+    """`orderprobe run -n 2`, SIGTERM to the controller alone (`kill PID`, Kubernetes, `timeout`)
+    while both workers are in a journey: both recorded as interrupted, the run ended with exit
+    code 2, before a supervisor's SIGKILL would land."""
+    (tmp_path / "test_stop.py").write_text(XDIST_PROBES)
+    db, art = tmp_path / "results.db", tmp_path / "art"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "probes.cli", "run", "test_stop.py", f"--results=sqlite:///{db}", f"--artefacts={art}",
+         f"--reports={tmp_path / 'reports'}", "--run-id", "stopped", "-n", "2", "--no-progress"],
+        cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True,
+    )  # fmt: skip
+    try:
+        events = art / "stopped" / "events.jsonl"
+        while proc.poll() is None:  # however long the machine needs: a done, b and c running
+            seen = [json.loads(line) for line in (events.read_text().splitlines() if events.exists() else [])]
+            kinds = {(e["event"], e.get("probe")) for e in seen if e["event"].startswith("journey/")}
+            if {("journey/end", "a_quick"), ("journey/start", "b_long"), ("journey/start", "c_long")} <= kinds:
+                break
+            time.sleep(0.2)
+        assert proc.poll() is None, proc.stdout.read().decode() if proc.stdout else ""
+        stopped_at = time.monotonic()
+        os.kill(proc.pid, signal.SIGTERM)
+        while proc.poll() is None and time.monotonic() - stopped_at < GRACE_S:
+            time.sleep(0.05)
+        ended_in_time = proc.poll() is not None
+    finally:
+        os.killpg(proc.pid, signal.SIGKILL)  # the supervisor's SIGKILL, grace over
+        output = proc.communicate()[0].decode()
+    assert ended_in_time and proc.returncode == 2, output
+    store = Store(f"sqlite:///{db}")
+    try:
+        journeys = {j.probe: j for j in store.journeys("stopped")}
+        run = store.run("stopped")
+    finally:
+        store.close()
+    assert journeys["a_quick"].status is Status.PASSED
+    for probe in ("b_long", "c_long"):
+        assert journeys[probe].status is Status.ERROR and journeys[probe].cause.detail == "interrupted", probe
+        assert journeys[probe].worker.startswith("gw") and journeys[probe].duration_ms > 0
+    assert run.finished_at is not None and run.exit_code == 2
+    assert "INTERRUPTED after 3 journeys" in output
+
+
+def test_only_this_process_s_own_workers_are_stopped() -> None:
+    """The pids come from journey starts, which remote (``--tx ssh``) workers report too: a pid
+    that is not a child of this process is never signalled, nor this process itself."""
+    from probes.interrupt import stop_workers
+
+    child = subprocess.Popen(["sleep", "600"])
+    holder = subprocess.Popen(["sh", "-c", "sleep 600 & echo $!; wait"], stdout=subprocess.PIPE, text=True)
+    grandchild = int(holder.stdout.readline())
+    try:
+        stop_workers([child.pid, grandchild, os.getpid(), 0])
+        assert child.wait() == -signal.SIGTERM
+        assert Path(f"/proc/{grandchild}").exists()  # someone else's child: left alone
+    finally:
+        child.kill()
+        os.kill(grandchild, signal.SIGKILL)
+        holder.wait()

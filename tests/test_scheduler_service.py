@@ -210,6 +210,40 @@ def test_a_hung_run_is_killed_at_its_timeout_and_the_next_run_still_happens(worl
     assert summary is not None and summary.exit_code == 124 and summary.finished_at is not None
 
 
+KILLED = """
+import os, signal, sys
+from datetime import UTC, datetime
+from reports.liveness import Process
+from reports.store import Store
+
+run_id, results = sys.argv[1:3]
+me, store = Process.this(), Store(results)
+store.start_run(run_id, started_at=datetime.now(UTC), target="fake", matrix="smoke", host=me.host, pid=me.pid,
+                identity=me.identity)
+store.close()
+os.kill(os.getpid(), signal.SIGKILL)  # the OOM killer, say: no end, no report
+"""
+
+
+def test_a_runner_killed_mid_run_is_abandoned_in_the_store_and_its_report(world: World) -> None:
+    killed = world.tmp / "killed.py"
+    killed.write_text(KILLED)
+    command = f"['{{python}}', '{killed}', '{{run_id}}', '{{results}}']"
+    world.service(world.yaml(f"  - id: oom\n    every: 1s\n    command: {command}\n"))
+    run = wait_until(lambda: world.finished("oom") or None, "the killed run")[0]
+    assert run.outcome == "crashed" and run.verdict == "error"
+    from reports import run_report
+
+    store = Store(world.db)
+    try:  # the service closes the run in the store just after its own record
+        summary = wait_until(lambda: (s := store.run(run.run_id)) and s.exit_code is not None and s, "its end")
+        page = run_report.render(store, run.run_id, world.tmp / "artefacts", "en")
+    finally:
+        store.close()
+    assert summary.abandoned and summary.finished_at is not None and summary.exit_code == -9
+    assert 'class="verdict v-abandoned"' in page
+
+
 def test_a_restart_neither_double_runs_nor_loses_a_slot(world: World) -> None:
     job = "  - id: tick\n    every: 2s\n    misfire_grace: 60s\n    command: ['{python}', '-c', 'pass']\n"
     text = world.yaml(job)
