@@ -123,6 +123,8 @@ CLAIMED = {
     "README.md: .venv/bin/orderprobe run my_probes": "test_the_example_probe_passes_from_any_folder",
     "README.md: # one sweep split over three machines": "test_the_scaling_out_lines_plan_one_sweep",
     "README.md: # at each site, the same schedule file": "test_the_location_lines_say_where_they_run",
+    "README.md: jobs:": "test_the_ci_and_kubernetes_examples_plan_the_same_sweep",
+    "README.md: apiVersion: batch/v1": "test_the_ci_and_kubernetes_examples_plan_the_same_sweep",
     "profiles/README.md: orderprobe profiles list": "test_profile_commands_and_yaml_blocks",
     "profiles/README.md: networks:": "test_profile_commands_and_yaml_blocks",
     "profiles/README.md: regions:": "test_profile_commands_and_yaml_blocks",
@@ -236,6 +238,26 @@ def test_the_location_lines_say_where_they_run(tmp_path: Path) -> None:
     (trend,) = [c for c in commands if c.startswith("orderprobe report trend")]
     written = Path(ok(argv(trend, **local), tmp_path).strip().splitlines()[-1])
     assert (tmp_path / written).is_file() and "trend" in written.name
+
+
+def test_the_ci_and_kubernetes_examples_plan_the_same_sweep(tmp_path: Path) -> None:
+    """The GitHub Actions matrix and the Kubernetes indexed Job are valid YAML of their kind, and
+    the command each shard runs (its variables put in) plans one slice of the whole sweep."""
+    actions = yaml.safe_load(block("README.md: jobs:").text)["jobs"]["presale"]
+    shards = actions["strategy"]["matrix"]["shard"]
+    (command,) = [s["run"] for s in actions["steps"] if "orderprobe run" in s.get("run", "")]
+    job = yaml.safe_load(block("README.md: apiVersion: batch/v1").text)
+    assert (job["kind"], job["spec"]["completionMode"], job["spec"]["completions"]) == ("Job", "Indexed", len(shards))
+    (k8s,) = job["spec"]["template"]["spec"]["containers"][0]["args"]
+    local = {'"$ORDERPROBE_RESULTS"': f"sqlite:///{tmp_path / 'r.db'}", ".venv/bin/orderprobe": "orderprobe"}
+    whole = sorted(ok([*ORDERPROBE, "run", "--matrix", "presale", "--list"], tmp_path).splitlines()[:-1])
+    for template, variable in ((command, "${{ matrix.shard }}"), (k8s, "$((JOB_COMPLETION_INDEX + 1))")):
+        template = template.replace("${{ github.run_id }}", "42")
+        planned = [
+            ok([*argv(template, **local, **{variable: str(shard)}), "--list"], tmp_path).splitlines()[:-1]
+            for shard in shards
+        ]
+        assert sorted(sum(planned, [])) == whole and all(planned), template
 
 
 def test_profile_commands_and_yaml_blocks(tmp_path: Path) -> None:
