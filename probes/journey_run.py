@@ -90,7 +90,9 @@ class JourneyRun:
             self.context.tracing.start(screenshots=self.tracing.screenshots, snapshots=self.tracing.snapshots)
         self.page = self.context.new_page()
         self.page.on("crash", self._on_crash)
-        self.recorder = Recorder(self.context, self.page, settings.artefacts, self.rel_dir)
+        self.recorder = Recorder(
+            self.context, self.page, settings.artefacts, self.rel_dir, site=self.target.base_url or None
+        )
         self.emulation = Emulation(self.item.profile, self.context, self.page, packet=packet, reason=reason)
         self.emulation.apply()
         self.journey = Journey(self.item.probe, meter=self.recorder.meter, settle=self.recorder.settle)

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from probes.atomic import WriteFailed, write_bytes
+from probes.first_failure import first_breaking, site_of
 from probes.result import FailurePoint, Interactions, RequestRecord
 
 if TYPE_CHECKING:
@@ -93,8 +94,20 @@ def parse_action(message: str) -> tuple[str | None, str | None]:
 class Recorder:
     """Attach to one context + page; implements the Journey StepListener protocol."""
 
-    def __init__(self, context: BrowserContext, page: Page, root: Path, rel_dir: str, *, keep_requests: int = 30):
+    def __init__(
+        self,
+        context: BrowserContext,
+        page: Page,
+        root: Path,
+        rel_dir: str,
+        *,
+        keep_requests: int = 30,
+        site: str | None = None,
+    ):
+        """``site``: the target's base URL, whose registrable domain is "the shop's own site";
+        without it, the site of the first page the journey opens."""
         self.page = page
+        self.site = site_of(site) if site else ""
         self.root = root  # artefacts folder; paths in results are relative to it
         self.rel_dir = rel_dir
         self.counts = Interactions()
@@ -144,9 +157,18 @@ class Recorder:
             resource_type=request.resource_type,
             start_ms=round(self._offset(), 3),
             step=self._journey.current_step if self._journey else None,
+            navigation=self._main_navigation(request),
         )
+        if record.navigation and not self.site and request.url.startswith(("http://", "https://")):
+            self.site = site_of(request.url)
         self._open[id(request)] = (record, time.perf_counter())
         self.requests.append(record)
+
+    def _main_navigation(self, request: Request) -> bool:
+        try:
+            return request.is_navigation_request() and request.frame == self.page.main_frame
+        except Exception:  # a service worker's request has no frame
+            return False
 
     def _close(self, request: Request) -> RequestRecord | None:
         opened = self._open.pop(id(request), None)
@@ -173,26 +195,35 @@ class Recorder:
             self._timing(request, record)
         if record and record.status is not None and record.status >= 400:
             if record.resource_type in ("fetch", "xhr"):  # API error bodies carry the error code
-                try:
+                with contextlib.suppress(Exception):  # (a body the page never read is not kept)
                     response = request.response()
                     record.body_excerpt = response.text()[:300] if response else None
-                except Exception:
-                    pass
             self.failed.append(record)
 
     def _on_failed(self, request: Request) -> None:
         record = self._close(request)
-        if record:
-            self._timing(request, record)
-            record.failure = request.failure or "failed"
-            self.failed.append(record)
+        if record is None:
+            return
+        self._timing(request, record)
+        failure = request.failure or "failed"
+        if record.status is not None and "ERR_ABORTED" in failure:
+            # Answered, then the page dropped the body (a fetch nobody read, cut by the next
+            # navigation): the answer is the fact; "aborted" would read as a network failure.
+            if record.status >= 400:
+                self.failed.append(record)
+            return
+        record.failure = failure
+        self.failed.append(record)
 
     # -- StepListener ----------------------------------------------------------------------
     def on_step_start(self, journey: Journey, name: str) -> None:
         self._journey = journey
 
     def on_step_end(self, journey: Journey, step: StepResult) -> None:
-        pass
+        step.failed_requests = self._failed_in(step.name)
+
+    def _failed_in(self, step: str) -> list[RequestRecord]:
+        return [r for r in self.failed if r.step == step][-15:]
 
     def on_step_failed(self, journey: Journey, name: str, error: BaseException) -> None:
         self.failure = self.capture(name, error)
@@ -203,15 +234,21 @@ class Recorder:
         must not hang the harness."""
         message = str(error)
         action, locator = parse_action(message)
+        steps = self._journey.steps if self._journey else []
+        for done in steps:  # requests of passed steps may have failed since they ended
+            done.failed_requests = self._failed_in(done.name)
+        first = first_breaking(self.failed, [s.name for s in steps], step, self.site)
         failure = FailurePoint(
-            step=step,
+            step=first.step if first and first.step else step,
+            surfaced_at=step if first and first.step != step else None,
+            first_failed_request=first,
             action=action,
             locator=locator,
             error_type=type(error).__name__,
             message=message[:4000],
             document_status=self.document_status,
             requests=list(self.requests)[-15:],
-            failed_requests=self.failed[-15:],
+            failed_requests=([first] if first and first not in self.failed[-15:] else []) + self.failed[-15:],
             console_errors=self.console_errors[-20:],
         )
         try:

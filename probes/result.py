@@ -55,18 +55,6 @@ class Interactions(BaseModel):
         return Interactions(**{k: getattr(self, k) + getattr(other, k) for k in Interactions.model_fields})
 
 
-class StepResult(BaseModel):
-    name: str
-    status: StepStatus
-    start_ms: float  # offset from journey start (monotonic clock)
-    duration_ms: float
-    budget_ms: float | None = None
-    interactions: Interactions = Field(default_factory=Interactions)
-    error: str | None = None
-    conditions: str | None = None  # network condition switched at this step, if any
-    screenshot: str | None = None  # --screenshots on: the page at the step's end, relative to the artefacts folder
-
-
 class RequestRecord(BaseModel):
     method: str
     url: str
@@ -80,12 +68,34 @@ class RequestRecord(BaseModel):
     # The browser's own timing of the request, ms per phase: dns, connect, tls, wait (request sent →
     # first byte), download; a phase the request skipped (reused connection, cache) is absent.
     phases: dict[str, float] = Field(default_factory=dict)
+    navigation: bool = False  # a main-frame navigation (the page the shopper sees), not a sub-resource
+    # Still unanswered when the failure was captured: how long it had waited by then (ms).
+    waited_ms: float | None = None
+
+
+class StepResult(BaseModel):
+    name: str
+    status: StepStatus
+    start_ms: float  # offset from journey start (monotonic clock)
+    duration_ms: float
+    budget_ms: float | None = None
+    interactions: Interactions = Field(default_factory=Interactions)
+    error: str | None = None
+    conditions: str | None = None  # network condition switched at this step, if any
+    screenshot: str | None = None  # --screenshots on: the page at the step's end, relative to the artefacts folder
+    # Requests started in this step that failed (network error or HTTP >= 400), even when they
+    # failed after it ended and the page ignored them: a passed step can be where a journey broke.
+    failed_requests: list[RequestRecord] = Field(default_factory=list)
 
 
 class FailurePoint(BaseModel):
     """Where and how a journey stopped: the classifier's only input."""
 
+    # Where the journey broke: the step of the first failing action, or of an earlier failing
+    # request the page went on without (see probes/first_failure.py); never a later step.
     step: str
+    surfaced_at: str | None = None  # the step whose action failed, when that is later than `step`
+    first_failed_request: RequestRecord | None = None  # the request that broke it, with its timing
     action: str | None = None  # e.g. "Locator.click"
     locator: str | None = None  # e.g. get_by_role("button", name="支付")
     error_type: str

@@ -42,6 +42,7 @@ class StepView:
     kb: int
     error: str
     conditions: str
+    failed_requests: list[RequestView]
 
 
 @dataclass
@@ -73,6 +74,8 @@ class CauseView:
 @dataclass
 class FailureView:
     step: str
+    surfaced_at: str  # the later step whose action failed, when the journey broke earlier
+    first_request: RequestView | None  # the failed request that broke it
     action: str
     locator: str
     url: str
@@ -286,6 +289,8 @@ def _failure(
     requests, ticks = _timeline(f.requests[-12:])
     return FailureView(
         step=f.step,
+        surfaced_at=f.surfaced_at or "",
+        first_request=_request(f.first_failed_request) if f.first_failed_request else None,
         action=action,
         locator=locator,
         url=html.scrub(unquote(f.url)),
@@ -357,6 +362,7 @@ def _steps(j: JourneyResult) -> list[StepView]:
             kb=round(s.interactions.bytes / 1024),
             error=html.scrub(s.error),
             conditions=s.conditions or "",
+            failed_requests=[_request(r) for r in s.failed_requests],
         )
         for s in j.steps
     ]

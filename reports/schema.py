@@ -200,6 +200,11 @@ def epoch(moment: datetime) -> int:
     return int(utc_aware(moment).timestamp())
 
 
+def _columns(table: type[Base]) -> set[str]:
+    """The fields a table has columns for; the rest (newer or nested fields) live in JourneyJSON."""
+    return set(table.__table__.columns.keys())
+
+
 def rows(results: list[JourneyResult]) -> dict[type[Base], list[dict[str, Any]]]:
     """The journeys as table rows: queryable columns, steps, failures, requests, artefacts."""
     rows: dict[type[Base], list[dict[str, Any]]] = {t: [] for t in TABLES}
@@ -219,7 +224,7 @@ def rows(results: list[JourneyResult]) -> dict[type[Base], list[dict[str, Any]]]
             )
         )
         for i, s in enumerate(r.steps):
-            step = s.model_dump(exclude={"interactions", "error", "conditions", "screenshot"})
+            step = s.model_dump(include=_columns(Step), exclude={"interactions", "error", "conditions", "screenshot"})
             copied = dict(
                 journey_id=r.id,
                 idx=i,
@@ -232,13 +237,14 @@ def rows(results: list[JourneyResult]) -> dict[type[Base], list[dict[str, Any]]]
             rows[ArtefactRow].append(dict(a.model_dump(), journey_id=r.id, idx=i))
         if r.failure:
             f = r.failure
-            failure = f.model_dump(exclude={"requests", "failed_requests"})
+            failure = f.model_dump(include=_columns(Failure))
             causes = {
                 f"cause_{k}": cause.get(k) for k in ("category", "detail", "dependency", "rule", "evidence", "summary")
             }
             rows[Failure].append(dict(failure, **causes, journey_id=r.id))
             requests = [(False, q) for q in f.requests] + [(True, q) for q in f.failed_requests]
             rows[Request] += [
-                dict(q.model_dump(), failed=bad, journey_id=r.id, idx=i) for i, (bad, q) in enumerate(requests)
+                dict(q.model_dump(include=_columns(Request)), failed=bad, journey_id=r.id, idx=i)
+                for i, (bad, q) in enumerate(requests)
             ]
     return rows

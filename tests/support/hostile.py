@@ -1,0 +1,134 @@
+"""A small, realistic and sometimes hostile storefront on loopback, for failure-point tests.
+
+Pages behave as shops we did not write do: an add-to-cart call whose error the page ignores,
+analytics, beacons, prefetches and a third-party SDK ping that fail beside it, an API that never
+answers, a page whose main thread is busy for good, an animation and a web font that never end.
+``tp.localhost`` (Chromium resolves ``*.localhost`` to loopback) on the same port is a third party.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+PRODUCT = """<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Linen shirt – Demo Store</title>
+<link rel="prefetch" href="/prefetch/checkout"></head><body>
+<h1>Linen shirt</h1><p class="price">$49.00</p>
+<button id="add">Add to cart</button><p id="status"></p>
+<a id="checkout" href="/checkout">Checkout</a>
+<script>
+document.getElementById("add").addEventListener("click", async () => {
+  document.getElementById("status").textContent = "Adding…";
+  navigator.sendBeacon("/beacon", "add_to_cart");
+  await Promise.allSettled([
+    fetch("/api/cart", {method: "POST", body: "sku=LS-1&qty=1"}),  // the answer is never checked
+    fetch("/analytics/collect", {method: "POST", body: "e=add_to_cart"}),
+    fetch("/api/recommendations?sku=LS-1"),
+    fetch("http://tp.localhost:" + location.port + "/sdk/ping", {mode: "no-cors"}),
+  ]);
+  document.getElementById("status").textContent = "Added to cart";
+});
+</script></body></html>"""
+
+CHECKOUT_EMPTY = """<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Checkout</title></head>
+<body><h1>Checkout</h1><p>Your cart is currently empty.</p><a href="/product">Return to shop</a></body></html>"""
+
+CHECKOUT_FULL = """<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Checkout</title></head>
+<body><h1>Checkout</h1><p>Linen shirt × 1 — $49.00</p><button id="place-order-v2">Place order</button></body></html>"""
+
+SHIPPING = """<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Shipping</title></head><body>
+<h1>Shipping method</h1><button id="quote">Get shipping rates</button><p id="rates">Calculating…</p>
+<script>
+document.getElementById("quote").addEventListener("click", async () => {
+  const r = await fetch("/api/shipping-rates?zip=94103");  // hangs: the page waits with it
+  document.getElementById("rates").innerHTML = '<button id="continue">Continue to payment</button>';
+});
+</script></body></html>"""
+
+# The main thread is busy for good once the page has loaded: no script, no DOM call answers.
+BUSY = """<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Busy checkout</title></head>
+<body><h1>Order summary</h1><p>Linen shirt × 1 — $49.00</p>
+<script>addEventListener("load", () => setTimeout(() => { for (;;) {} }, 50));</script></body></html>"""
+
+# A spinner that never stops and a web font that never arrives: "wait for fonts / animations" never ends.
+ANIMATED = """<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Payment</title><style>
+@font-face { font-family: Brand; src: url(/fonts/brand.woff2) format("woff2"); font-display: block; }
+body { font-family: Brand, sans-serif; }
+.spin { width: 40px; height: 40px; border: 4px solid #ccc; border-top-color: #333; border-radius: 50%;
+        animation: spin .6s linear infinite; }
+@keyframes spin { to { transform: rotate(360deg); } }
+</style></head><body><h1>Processing payment</h1><div class="spin"></div><p>Please wait…</p></body></html>"""
+
+PAGES = {"/product": PRODUCT, "/shipping": SHIPPING, "/busy": BUSY, "/animated": ANIMATED}
+HANGING = ("/api/shipping-rates", "/fonts/")  # never answered until the server stops
+
+
+@dataclass
+class Shop:
+    url: str
+    cart_status: int = 200  # what POST /api/cart answers
+    cart: int = 0  # items in the (single, shared) cart
+    hits: list[str] = field(default_factory=list)
+    stop: threading.Event = field(default_factory=threading.Event)
+
+    def third_party(self, path: str) -> str:
+        return self.url.replace("127.0.0.1", "tp.localhost") + path
+
+
+class _Handler(BaseHTTPRequestHandler):
+    shop: Shop
+
+    def _send(self, status: int, body: str, kind: str = "text/html; charset=utf-8") -> None:
+        data = body.encode()
+        self.send_response(status)
+        self.send_header("Content-Type", kind)
+        self.send_header("Content-Length", str(len(data)))
+        self.send_header("Cache-Control", "no-store")
+        self.end_headers()
+        self.wfile.write(data)
+
+    def _route(self) -> None:
+        shop, path = self.shop, self.path.split("?")[0]
+        shop.hits.append(f"{self.command} {path}")
+        if (self.headers.get("Host") or "").startswith("tp.localhost"):
+            return self._send(503, "service unavailable", "text/plain")
+        if self.command == "POST":
+            self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        if path.startswith(HANGING):
+            shop.stop.wait()
+            return None
+        if path == "/api/cart":
+            shop.cart += shop.cart_status == 200
+            body = '{"ok": true}' if shop.cart_status == 200 else '{"error": "CART_SERVICE_FAILED"}'
+            return self._send(shop.cart_status, body, "application/json")
+        if path == "/checkout":
+            return self._send(200, CHECKOUT_FULL if shop.cart else CHECKOUT_EMPTY)
+        if path in PAGES:
+            return self._send(200, PAGES[path])
+        if path == "/api/recommendations":
+            return self._send(404, '{"error": "not found"}', "application/json")
+        return self._send(500, "internal error", "text/plain")  # analytics, beacon, prefetch
+
+    do_GET = do_POST = _route  # noqa: N815 (http.server's naming)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@contextmanager
+def hostile_shop() -> Iterator[Shop]:
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+    httpd.daemon_threads = True
+    shop = Shop(f"http://127.0.0.1:{httpd.server_address[1]}")
+    httpd.RequestHandlerClass = type("Handler", (_Handler,), {"shop": shop})
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield shop
+    finally:
+        shop.stop.set()  # release hanging requests
+        httpd.shutdown()
+        httpd.server_close()
