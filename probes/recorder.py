@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from probes.atomic import WriteFailed, write_bytes
+from probes.bounded import bounded
 from probes.first_failure import first_breaking, site_of
 from probes.result import FailurePoint, Interactions, RequestRecord
 
@@ -58,6 +59,17 @@ _ACTION = re.compile(r"^(?:[\w.]+Error: )?([A-Z]\w*\.\w+):", re.M)
 _EXPECT = re.compile(r'Expect "(\w+)"')
 _LOCATOR = re.compile(r"waiting for (.+)$", re.M)
 TEXT_EXCERPT = 2000
+WAITED_ON = frozenset({"document", "xhr", "fetch", "script", "stylesheet"})
+
+
+def _snapshot(records: list[RequestRecord]) -> list[RequestRecord]:
+    """Records as they are now: the live ones change later (a request left waiting is aborted
+    when the context closes), and the failure point must say what was true when it failed."""
+    return [r.model_copy(deep=True) for r in records]
+
+
+def _first_line(text: str) -> str:
+    return next((line.strip() for line in text.splitlines() if line.strip()), "")[:200]
 
 
 PHASES = (  # (name, start key, end key) in Playwright's Request.timing (ms from the request's start; -1: none)
@@ -135,7 +147,8 @@ class Recorder:
     def settle(self) -> None:
         """Drain binding calls still in flight: one round trip, once per step (at its end)."""
         with contextlib.suppress(Exception):  # closed or crashed page: count what arrived
-            self.page.evaluate("0")  # events sent before its answer are dispatched first
+            # Events sent before its answer are dispatched first. Bounded: a busy page never answers.
+            bounded(self.page, lambda page: page.evaluate("0", None), 2.0)
 
     def _on_count(self, _source: dict, kind: str, n: int) -> None:
         if kind in Interactions.model_fields:
@@ -228,6 +241,26 @@ class Recorder:
     def on_step_failed(self, journey: Journey, name: str, error: BaseException) -> None:
         self.failure = self.capture(name, error)
 
+    def waiting(self, keep: int = 10) -> list[RequestRecord]:
+        """Requests still unanswered now, each stamped with how long it has waited, longest
+        first. Only those a page waits on: documents, API calls, scripts and styles."""
+        now = time.perf_counter()
+        out = []
+        for record, t0 in list(self._open.values()):
+            if record.resource_type in WAITED_ON:
+                record.waited_ms = round((now - t0) * 1000.0, 3)
+                out.append(record)
+        return sorted(out, key=lambda r: -(r.waited_ms or 0))[:keep]
+
+    def _page_text(self) -> str:
+        """The visible text; while a navigation is pending, locators wait for the next document,
+        so the page still shown is read directly (bounded) instead."""
+        try:
+            return self.page.locator("body").inner_text(timeout=1500)
+        except Exception:
+            script = "document.body ? document.body.innerText : document.documentElement.textContent"
+            return bounded(self.page, lambda page: page.evaluate(script, None), 1.5) or ""
+
     # -- failure point ---------------------------------------------------------------------
     def capture(self, step: str, error: BaseException) -> FailurePoint:
         """Evidence at the moment of failure. Each probe of the page is bounded: a hung page
@@ -241,22 +274,28 @@ class Recorder:
         failure = FailurePoint(
             step=first.step if first and first.step else step,
             surfaced_at=step if first and first.step != step else None,
-            first_failed_request=first,
+            first_failed_request=first.model_copy(deep=True) if first else None,
             action=action,
             locator=locator,
             error_type=type(error).__name__,
             message=message[:4000],
             document_status=self.document_status,
-            requests=list(self.requests)[-15:],
-            failed_requests=([first] if first and first not in self.failed[-15:] else []) + self.failed[-15:],
+            requests=_snapshot(list(self.requests)[-15:]),
+            failed_requests=_snapshot(
+                ([first] if first and first not in self.failed[-15:] else []) + self.failed[-15:]
+            ),
+            waiting=_snapshot(self.waiting()),
             console_errors=self.console_errors[-20:],
         )
+        failure.url = self.page.url  # known to Playwright, never asks the page
         try:
-            failure.url = self.page.url
-            failure.page_title = self.page.title()
-            failure.page_text = self.page.locator("body").inner_text(timeout=2000)[:TEXT_EXCERPT]
-        except Exception as exc:  # crashed / closed page: say so instead of losing the rest
-            failure.page_text = failure.page_text or f"(page unavailable: {type(exc).__name__})"
+            failure.page_title = bounded(self.page, lambda page: page.title(), 2.0)  # no timeout of its own
+        except Exception as exc:  # crashed / closed / busy page: say so, beside the page's fields
+            failure.missing.append(f"page title: {type(exc).__name__}: {_first_line(str(exc))}")
+        try:
+            failure.page_text = self._page_text()[:TEXT_EXCERPT]
+        except Exception as exc:
+            failure.missing.append(f"page text: {type(exc).__name__}: {_first_line(str(exc))}")
         try:
             # Password fields are masked: a screenshot must not show a secret being typed.
             png = self.page.screenshot(timeout=5000, mask=[self.page.locator("input[type=password]")])

@@ -106,7 +106,13 @@ class FailurePoint(BaseModel):
     page_text: str = ""  # visible text excerpt
     requests: list[RequestRecord] = Field(default_factory=list)  # last N
     failed_requests: list[RequestRecord] = Field(default_factory=list)
+    # Requests still unanswered when the failure was captured, longest wait first, each with how
+    # long it had waited (``waited_ms``) and its step: the evidence that names a timeout.
+    waiting: list[RequestRecord] = Field(default_factory=list)
     console_errors: list[str] = Field(default_factory=list)
+    # Evidence that could not be taken, and why ("page text: TimeoutError …"): never written into
+    # the page's own fields, where the cause rules would read orderprobe's words as the shop's.
+    missing: list[str] = Field(default_factory=list)
     screenshot: str | None = None  # path relative to the artefacts folder
     trace: str | None = None
 

@@ -80,13 +80,21 @@ def _first_line(text: str) -> str:
     return next((line.strip() for line in text.splitlines() if line.strip()), "")
 
 
+TIMED_OUT_MS = 1000  # a request that had waited less when the action failed is not why it failed
+
+
 def _pending(r: RequestRecord) -> bool:
-    return r.status is None and r.failure is None
+    """Never answered: still waiting (for at least TIMED_OUT_MS, when the log says how long)."""
+    return r.status is None and r.failure is None and (r.waited_ms is None or r.waited_ms >= TIMED_OUT_MS)
 
 
 def _describe(r: RequestRecord) -> str:
-    outcome = r.failure or (f"HTTP {r.status}" if r.status is not None else "no response (pending)")
-    return f"request {r.method} {r.url} → {outcome}"
+    if r.failure or r.status is not None:
+        return f"request {r.method} {r.url} → {r.failure or f'HTTP {r.status}'}"
+    if r.waited_ms is not None:  # from the request log: how long it had waited, in which step
+        where = f" in step '{r.step}'" if r.step else ""
+        return f"request {r.method} {r.url} → timed out: no answer after {r.waited_ms / 1000:.1f} s{where}"
+    return f"request {r.method} {r.url} → no response (pending)"
 
 
 _Dep = tuple[re.Pattern[str], bool, str]  # glob, matches the whole URL (else host), name
@@ -111,7 +119,8 @@ class _Facts:
         self.page_site = _site(_host(site or fp.url))
         self.auto_third_parties = bool(site)
         keys, self.seen, self.bad = set(), [], []
-        for r in [*fp.failed_requests, *fp.requests]:
+        # Unanswered requests first, longest wait first: a timeout is named by what it waited for.
+        for r in [*fp.waiting, *fp.failed_requests, *fp.requests]:
             key = (r.method, r.url, r.status, r.failure, r.start_ms)
             if key in keys:
                 continue

@@ -63,7 +63,7 @@ body { font-family: Brand, sans-serif; }
 </style></head><body><h1>Processing payment</h1><div class="spin"></div><p>Please wait…</p></body></html>"""
 
 PAGES = {"/product": PRODUCT, "/shipping": SHIPPING, "/busy": BUSY, "/animated": ANIMATED}
-HANGING = ("/api/shipping-rates", "/fonts/")  # never answered until the server stops
+HANGING = ("/api/shipping-rates", "/fonts/", "/slow/")  # never answered until the server stops
 
 
 @dataclass
