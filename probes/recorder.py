@@ -7,12 +7,13 @@ loads are facts about the path, not numbers the probe author declared.
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import re
 import time
 from collections import deque
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from probes.atomic import WriteFailed, write_bytes
 from probes.bounded import bounded
@@ -59,6 +60,8 @@ _ACTION = re.compile(r"^(?:[\w.]+Error: )?([A-Z]\w*\.\w+):", re.M)
 _EXPECT = re.compile(r'Expect "(\w+)"')
 _LOCATOR = re.compile(r"waiting for (.+)$", re.M)
 TEXT_EXCERPT = 2000
+SHOT_MS = 3000  # per screenshot attempt: a page that cannot be drawn in 3 s will not be in 5
+ANSWER_MS = 1000  # a main thread that cannot evaluate "0" in this long is busy
 WAITED_ON = frozenset({"document", "xhr", "fetch", "script", "stylesheet"})
 
 
@@ -131,6 +134,7 @@ class Recorder:
         self.write_errors: list[str] = []  # artefacts that could not be written (full / read-only disk)
         self._open: dict[int, tuple[RequestRecord, float]] = {}
         self._journey: Journey | None = None
+        self._cdp = self._attach(context, page)
         context.expose_binding(BINDING, self._on_count)
         context.add_init_script(COUNTER_SCRIPT)
         page.on("request", self._on_request)
@@ -176,6 +180,16 @@ class Recorder:
             self.site = site_of(request.url)
         self._open[id(request)] = (record, time.perf_counter())
         self.requests.append(record)
+
+    @staticmethod
+    def _attach(context: BrowserContext, page: Page) -> Any:
+        """A DevTools session opened now, while the page answers: one opened on a page whose main
+        thread is busy never attaches. Through it a failure can still be drawn (CDP screenshot)
+        and a runaway script stopped. None where the browser has no CDP."""
+        try:
+            return context.new_cdp_session(page)
+        except Exception:
+            return None
 
     def _main_navigation(self, request: Request) -> bool:
         try:
@@ -252,6 +266,51 @@ class Recorder:
                 out.append(record)
         return sorted(out, key=lambda r: -(r.waited_ms or 0))[:keep]
 
+    def _unblock(self, failure: FailurePoint) -> None:
+        """A page whose main thread is busy (a runaway script) answers nothing: no text, no
+        screenshot. Stop the running script (the journey has failed already) and say so."""
+        if self._cdp is None:
+            return
+        try:
+            self._cdp.send("Runtime.evaluate", {"expression": "0"}, timeout=ANSWER_MS)
+            return
+        except Exception:
+            pass
+        try:
+            self._cdp.send("Runtime.terminateExecution", timeout=2 * ANSWER_MS)
+            note = "page: main thread busy (no answer in 1 s); its running script was stopped to take evidence"
+        except Exception as exc:
+            note = f"page: main thread busy; stopping its script failed: {type(exc).__name__}"
+        failure.capture_notes.append(note)
+
+    def _screenshot(self, failure: FailurePoint) -> None:
+        """Playwright's screenshot (password fields masked, animations stopped), which also waits
+        for web fonts; then the compositor's last frame over CDP, which waits for nothing (a
+        password field shows as dots there); else the reason, beside the page text kept."""
+        why: list[str] = []
+        png: bytes | None = None
+        try:
+            mask = [self.page.locator("input[type=password]")]  # a secret being typed stays hidden
+            png = self.page.screenshot(timeout=SHOT_MS, animations="disabled", caret="hide", mask=mask)
+        except Exception as exc:
+            why.append(f"page.screenshot: {type(exc).__name__}: {_first_line(str(exc))}")
+        if png is None and self._cdp is not None:
+            try:
+                shot = self._cdp.send("Page.captureScreenshot", {"format": "png"}, timeout=SHOT_MS)
+                png = base64.b64decode(shot["data"])
+                failure.capture_notes.append(f"screenshot: taken over CDP ({why[0]})")
+            except Exception as exc:
+                why.append(f"CDP Page.captureScreenshot: {type(exc).__name__}: {_first_line(str(exc))}")
+        if png is None:
+            kept = "page text kept" if failure.page_text else "no page text either"
+            failure.capture_notes.append(f"screenshot: none — {'; '.join(why) or 'no DevTools session'}; {kept}")
+            return
+        try:
+            write_bytes(self.root / self.rel_dir / "failure.png", png)  # whole or not at all
+            failure.screenshot = f"{self.rel_dir}/failure.png"
+        except WriteFailed as exc:
+            self.write_errors.append(str(exc))
+
     def _page_text(self) -> str:
         """The visible text; while a navigation is pending, locators wait for the next document,
         so the page still shown is read directly (bounded) instead."""
@@ -288,21 +347,14 @@ class Recorder:
             console_errors=self.console_errors[-20:],
         )
         failure.url = self.page.url  # known to Playwright, never asks the page
+        self._unblock(failure)
         try:
             failure.page_title = bounded(self.page, lambda page: page.title(), 2.0)  # no timeout of its own
         except Exception as exc:  # crashed / closed / busy page: say so, beside the page's fields
-            failure.missing.append(f"page title: {type(exc).__name__}: {_first_line(str(exc))}")
+            failure.capture_notes.append(f"page title: {type(exc).__name__}: {_first_line(str(exc))}")
         try:
             failure.page_text = self._page_text()[:TEXT_EXCERPT]
         except Exception as exc:
-            failure.missing.append(f"page text: {type(exc).__name__}: {_first_line(str(exc))}")
-        try:
-            # Password fields are masked: a screenshot must not show a secret being typed.
-            png = self.page.screenshot(timeout=5000, mask=[self.page.locator("input[type=password]")])
-            write_bytes(self.root / self.rel_dir / "failure.png", png)  # whole or not at all
-            failure.screenshot = f"{self.rel_dir}/failure.png"
-        except WriteFailed as exc:
-            self.write_errors.append(str(exc))
-        except Exception:
-            pass
+            failure.capture_notes.append(f"page text: {type(exc).__name__}: {_first_line(str(exc))}")
+        self._screenshot(failure)
         return failure

@@ -110,9 +110,10 @@ class FailurePoint(BaseModel):
     # long it had waited (``waited_ms``) and its step: the evidence that names a timeout.
     waiting: list[RequestRecord] = Field(default_factory=list)
     console_errors: list[str] = Field(default_factory=list)
-    # Evidence that could not be taken, and why ("page text: TimeoutError …"): never written into
-    # the page's own fields, where the cause rules would read orderprobe's words as the shop's.
-    missing: list[str] = Field(default_factory=list)
+    # How evidence was taken when the page made it hard (a busy main thread stopped, a screenshot
+    # taken over CDP), and what could not be taken, with why ("screenshot: none — …"). Never
+    # written into the page's own fields, where cause rules would read orderprobe's words as the shop's.
+    capture_notes: list[str] = Field(default_factory=list)
     screenshot: str | None = None  # path relative to the artefacts folder
     trace: str | None = None
 

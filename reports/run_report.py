@@ -76,6 +76,7 @@ class FailureView:
     step: str
     surfaced_at: str  # the later step whose action failed, when the journey broke earlier
     first_request: RequestView | None  # the failed request that broke it
+    capture_notes: list[str]  # how evidence was taken on a hard page, or why some is missing
     action: str
     locator: str
     url: str
@@ -291,6 +292,7 @@ def _failure(
         step=f.step,
         surfaced_at=f.surfaced_at or "",
         first_request=_request(f.first_failed_request) if f.first_failed_request else None,
+        capture_notes=[html.scrub(n) for n in f.capture_notes],
         action=action,
         locator=locator,
         url=html.scrub(unquote(f.url)),
