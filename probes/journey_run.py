@@ -95,6 +95,7 @@ class JourneyRun:
         )
         self.emulation = Emulation(self.item.profile, self.context, self.page, packet=packet, reason=reason)
         self.emulation.apply()
+        self.recorder.injections = self.emulation.injection  # injected faults are marked, never the shop's
         self.journey = Journey(self.item.probe, meter=self.recorder.meter, settle=self.recorder.settle)
         # Emulation first: when a step fails, whether the link was down is read before the (slow) capture.
         self.journey.listeners = [self.emulation, self.recorder, self]
@@ -184,12 +185,14 @@ class JourneyRun:
         if why and getattr(self.emulation, "mode", "") == "packet":
             stalled = f"net::ERR_INTERNET_DISCONNECTED (link down: {why}; no answer yet)"
             waiting = [r for r in point.requests if r.status is None and r.failure is None]
-            for request in waiting:
+            for request in [*waiting, *point.waiting]:  # the requests log and the timeout evidence
                 request.failure = stalled
+                request.injected = f"orderprobe link outage: {why}"
             # The browser may not have reported the stalled request yet (a navigation after a redirect):
             # the link itself is the evidence then.
             waiting = waiting or [RequestRecord(method="-", url=point.url or "(link)", resource_type="link",
-                                                failure=stalled, step=point.step)]  # fmt: skip
+                                                failure=stalled, step=point.step,
+                                                injected=f"orderprobe link outage: {why}")]  # fmt: skip
             point.failed_requests.extend(waiting)
         return point
 

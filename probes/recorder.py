@@ -12,11 +12,13 @@ import contextlib
 import re
 import time
 from collections import deque
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from probes.atomic import WriteFailed, write_bytes
 from probes.bounded import bounded
+from probes.emulation.routing import FAULT_HEADER
 from probes.first_failure import first_breaking, site_of
 from probes.result import FailurePoint, Interactions, RequestRecord
 
@@ -135,6 +137,8 @@ class Recorder:
         self._open: dict[int, tuple[RequestRecord, float]] = {}
         self._journey: Journey | None = None
         self._cdp = self._attach(context, page)
+        # (request, its failure) → what orderprobe's emulation did to it, if anything (set by the engine)
+        self.injections: Callable[[Any, str | None], str | None] | None = None
         context.expose_binding(BINDING, self._on_count)
         context.add_init_script(COUNTER_SCRIPT)
         page.on("request", self._on_request)
@@ -203,12 +207,18 @@ class Recorder:
             return None
         record, t0 = opened
         record.duration_ms = round((time.perf_counter() - t0) * 1000.0, 3)
+        if self.injections is not None and record.injected is None:
+            with contextlib.suppress(Exception):
+                record.injected = self.injections(request, request.failure)
         return record
 
     def _on_response(self, response: Response) -> None:
         opened = self._open.get(id(response.request))
         if opened:
             opened[0].status = response.status
+            with contextlib.suppress(Exception):  # a fault answered by orderprobe's own route says so
+                if fault := response.headers.get(FAULT_HEADER):
+                    opened[0].injected = f"orderprobe fault: {fault}"
         if response.request.is_navigation_request() and response.frame == self.page.main_frame:
             self.document_status = response.status
 
@@ -274,8 +284,9 @@ class Recorder:
         try:
             self._cdp.send("Runtime.evaluate", {"expression": "0"}, timeout=ANSWER_MS)
             return
-        except Exception:
-            pass
+        except Exception as exc:
+            if "Timeout" not in str(exc):
+                return  # closed or crashed, not busy: nothing to stop
         try:
             self._cdp.send("Runtime.terminateExecution", timeout=2 * ANSWER_MS)
             note = "page: main thread busy (no answer in 1 s); its running script was stopped to take evidence"

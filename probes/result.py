@@ -71,6 +71,9 @@ class RequestRecord(BaseModel):
     navigation: bool = False  # a main-frame navigation (the page the shopper sees), not a sub-resource
     # Still unanswered when the failure was captured: how long it had waited by then (ms).
     waited_ms: float | None = None
+    # What orderprobe itself did to this request (a network profile's fault, DNS pollution, an
+    # offline switch or outage), e.g. "orderprobe fault: connectionreset on **/api/* @ 30%".
+    injected: str | None = None
 
 
 class StepResult(BaseModel):

@@ -89,12 +89,14 @@ def _pending(r: RequestRecord) -> bool:
 
 
 def _describe(r: RequestRecord) -> str:
+    # What orderprobe did to the request is part of the evidence: never the shop's, nor a third party's.
+    injected = f" ({r.injected})" if r.injected else ""
     if r.failure or r.status is not None:
-        return f"request {r.method} {r.url} → {r.failure or f'HTTP {r.status}'}"
+        return f"request {r.method} {r.url} → {r.failure or f'HTTP {r.status}'}{injected}"
     if r.waited_ms is not None:  # from the request log: how long it had waited, in which step
         where = f" in step '{r.step}'" if r.step else ""
-        return f"request {r.method} {r.url} → timed out: no answer after {r.waited_ms / 1000:.1f} s{where}"
-    return f"request {r.method} {r.url} → no response (pending)"
+        return f"request {r.method} {r.url} → timed out: no answer after {r.waited_ms / 1000:.1f} s{where}{injected}"
+    return f"request {r.method} {r.url} → no response (pending){injected}"
 
 
 _Dep = tuple[re.Pattern[str], bool, str]  # glob, matches the whole URL (else host), name
@@ -200,6 +202,7 @@ def _request_fits(rw: RequestWhen, r: RequestRecord, facts: _Facts) -> bool:
         and (not rw.resource_type or any(g.match(r.resource_type) for g in rw.resource_type))
         and (rw.pending is None or _pending(r) == rw.pending)
         and (rw.same_site is None or facts.same_site(r.url) == rw.same_site)
+        and (rw.injected is None or bool(r.injected) == rw.injected)
         and (
             rw.dependency is None
             or (rw.dependency is True and dep is not None)

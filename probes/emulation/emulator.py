@@ -128,6 +128,15 @@ class Emulation:
 
     # -- conditions ----------------------------------------------------------------------------
 
+    def injection(self, request: object, failure: str | None = None) -> str | None:
+        """What orderprobe's emulation did to ``request``: a route's fault, DNS pollution or
+        offline abort, or — under CDP — the page switched offline when it failed."""
+        done = self.routing.injection(request)
+        if done is None and self.mode == "cdp" and failure and "ERR_INTERNET_DISCONNECTED" in failure:
+            why = self.offline_now()
+            done = f"orderprobe offline: {why}" if why else None
+        return done
+
     def offline_now(self, t: float | None = None) -> str | None:
         """Why the network is down at ``t`` (default: now), or None when it is up."""
         return self.outages.why_down(self.now() if t is None else t)

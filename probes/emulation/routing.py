@@ -54,6 +54,16 @@ class Routing:
         self._closed = False
         self._seen: Counter[tuple[int, str]] = Counter()
         self.counts: Counter[str] = Counter()  # what was done to how many requests
+        # What was done to each request, by the identity of its Playwright Request (the recorder
+        # sees the same object): evidence must never take orderprobe's own fault for the shop's.
+        self._injected: dict[int, str] = {}
+
+    def injection(self, request: object) -> str | None:
+        """What orderprobe did to ``request`` here, or None (untouched)."""
+        return self._injected.get(id(request))
+
+    def _mark(self, route: Route, what: str) -> None:
+        self._injected[id(route.request)] = f"orderprobe {what}"
 
     @property
     def patterns(self) -> list[str]:
@@ -85,6 +95,7 @@ class Routing:
         why = self._down()
         if why:
             self.counts[f"offline:{why}"] += 1
+            self._mark(route, f"offline: {why}")
             route.abort("internetdisconnected")
         return why is not None
 
@@ -94,6 +105,7 @@ class Routing:
                 route.fallback()
             elif not self._aborted_offline(route):  # no signal at all beats a bad DNS answer
                 self.counts["dns"] += 1
+                self._mark(route, "DNS pollution: name not resolved")
                 route.abort("namenotresolved")
         except PlaywrightError:
             pass
@@ -108,6 +120,7 @@ class Routing:
             rule, request = self._network.faults[index], route.request
             if self._hits(index, rule, request.method, request.url):
                 self.counts[f"fault:{rule.label}"] += 1
+                self._mark(route, f"fault: {rule.label}")
                 if self._inject(route, rule):
                     return
             route.fallback()
