@@ -7,7 +7,6 @@ loads are facts about the path, not numbers the probe author declared.
 
 from __future__ import annotations
 
-import base64
 import contextlib
 import re
 import time
@@ -16,7 +15,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from probes.atomic import WriteFailed, write_bytes
+from probes import evidence
+from probes.atomic import WriteFailed
 from probes.bounded import bounded
 from probes.emulation.routing import FAULT_HEADER
 from probes.first_failure import first_breaking, site_of
@@ -61,9 +61,6 @@ COUNTER_SCRIPT = """
 _ACTION = re.compile(r"^(?:[\w.]+Error: )?([A-Z]\w*\.\w+):", re.M)
 _EXPECT = re.compile(r'Expect "(\w+)"')
 _LOCATOR = re.compile(r"waiting for (.+)$", re.M)
-TEXT_EXCERPT = 2000
-SHOT_MS = 3000  # per screenshot attempt: a page that cannot be drawn in 3 s will not be in 5
-ANSWER_MS = 1000  # a main thread that cannot evaluate "0" in this long is busy
 WAITED_ON = frozenset({"document", "xhr", "fetch", "script", "stylesheet"})
 
 
@@ -71,10 +68,6 @@ def _snapshot(records: list[RequestRecord]) -> list[RequestRecord]:
     """Records as they are now: the live ones change later (a request left waiting is aborted
     when the context closes), and the failure point must say what was true when it failed."""
     return [r.model_copy(deep=True) for r in records]
-
-
-def _first_line(text: str) -> str:
-    return next((line.strip() for line in text.splitlines() if line.strip()), "")[:200]
 
 
 PHASES = (  # (name, start key, end key) in Playwright's Request.timing (ms from the request's start; -1: none)
@@ -136,7 +129,7 @@ class Recorder:
         self.write_errors: list[str] = []  # artefacts that could not be written (full / read-only disk)
         self._open: dict[int, tuple[RequestRecord, float]] = {}
         self._journey: Journey | None = None
-        self._cdp = self._attach(context, page)
+        self._cdp = evidence.attach(context, page)
         # (request, its failure) → what orderprobe's emulation did to it, if anything (set by the engine)
         self.injections: Callable[[Any, str | None], str | None] | None = None
         context.expose_binding(BINDING, self._on_count)
@@ -184,16 +177,6 @@ class Recorder:
             self.site = site_of(request.url)
         self._open[id(request)] = (record, time.perf_counter())
         self.requests.append(record)
-
-    @staticmethod
-    def _attach(context: BrowserContext, page: Page) -> Any:
-        """A DevTools session opened now, while the page answers: one opened on a page whose main
-        thread is busy never attaches. Through it a failure can still be drawn (CDP screenshot)
-        and a runaway script stopped. None where the browser has no CDP."""
-        try:
-            return context.new_cdp_session(page)
-        except Exception:
-            return None
 
     def _main_navigation(self, request: Request) -> bool:
         try:
@@ -276,61 +259,6 @@ class Recorder:
                 out.append(record)
         return sorted(out, key=lambda r: -(r.waited_ms or 0))[:keep]
 
-    def _unblock(self, failure: FailurePoint) -> None:
-        """A page whose main thread is busy (a runaway script) answers nothing: no text, no
-        screenshot. Stop the running script (the journey has failed already) and say so."""
-        if self._cdp is None:
-            return
-        try:
-            self._cdp.send("Runtime.evaluate", {"expression": "0"}, timeout=ANSWER_MS)
-            return
-        except Exception as exc:
-            if "Timeout" not in str(exc):
-                return  # closed or crashed, not busy: nothing to stop
-        try:
-            self._cdp.send("Runtime.terminateExecution", timeout=2 * ANSWER_MS)
-            note = "page: main thread busy (no answer in 1 s); its running script was stopped to take evidence"
-        except Exception as exc:
-            note = f"page: main thread busy; stopping its script failed: {type(exc).__name__}"
-        failure.capture_notes.append(note)
-
-    def _screenshot(self, failure: FailurePoint) -> None:
-        """Playwright's screenshot (password fields masked, animations stopped), which also waits
-        for web fonts; then the compositor's last frame over CDP, which waits for nothing (a
-        password field shows as dots there); else the reason, beside the page text kept."""
-        why: list[str] = []
-        png: bytes | None = None
-        try:
-            mask = [self.page.locator("input[type=password]")]  # a secret being typed stays hidden
-            png = self.page.screenshot(timeout=SHOT_MS, animations="disabled", caret="hide", mask=mask)
-        except Exception as exc:
-            why.append(f"page.screenshot: {type(exc).__name__}: {_first_line(str(exc))}")
-        if png is None and self._cdp is not None:
-            try:
-                shot = self._cdp.send("Page.captureScreenshot", {"format": "png"}, timeout=SHOT_MS)
-                png = base64.b64decode(shot["data"])
-                failure.capture_notes.append(f"screenshot: taken over CDP ({why[0]})")
-            except Exception as exc:
-                why.append(f"CDP Page.captureScreenshot: {type(exc).__name__}: {_first_line(str(exc))}")
-        if png is None:
-            kept = "page text kept" if failure.page_text else "no page text either"
-            failure.capture_notes.append(f"screenshot: none — {'; '.join(why) or 'no DevTools session'}; {kept}")
-            return
-        try:
-            write_bytes(self.root / self.rel_dir / "failure.png", png)  # whole or not at all
-            failure.screenshot = f"{self.rel_dir}/failure.png"
-        except WriteFailed as exc:
-            self.write_errors.append(str(exc))
-
-    def _page_text(self) -> str:
-        """The visible text; while a navigation is pending, locators wait for the next document,
-        so the page still shown is read directly (bounded) instead."""
-        try:
-            return self.page.locator("body").inner_text(timeout=1500)
-        except Exception:
-            script = "document.body ? document.body.innerText : document.documentElement.textContent"
-            return bounded(self.page, lambda page: page.evaluate(script, None), 1.5) or ""
-
     # -- failure point ---------------------------------------------------------------------
     def capture(self, step: str, error: BaseException) -> FailurePoint:
         """Evidence at the moment of failure. Each probe of the page is bounded: a hung page
@@ -357,15 +285,11 @@ class Recorder:
             waiting=_snapshot(self.waiting()),
             console_errors=self.console_errors[-20:],
         )
-        failure.url = self.page.url  # known to Playwright, never asks the page
-        self._unblock(failure)
+        evidence.unblock(self._cdp, failure)  # a busy main thread answers nothing until stopped
+        evidence.read_page(self.page, failure)
         try:
-            failure.page_title = bounded(self.page, lambda page: page.title(), 2.0)  # no timeout of its own
-        except Exception as exc:  # crashed / closed / busy page: say so, beside the page's fields
-            failure.capture_notes.append(f"page title: {type(exc).__name__}: {_first_line(str(exc))}")
-        try:
-            failure.page_text = self._page_text()[:TEXT_EXCERPT]
-        except Exception as exc:
-            failure.capture_notes.append(f"page text: {type(exc).__name__}: {_first_line(str(exc))}")
-        self._screenshot(failure)
+            path = self.root / self.rel_dir / "failure.png"
+            evidence.screenshot(self.page, self._cdp, failure, path, f"{self.rel_dir}/failure.png")
+        except WriteFailed as exc:
+            self.write_errors.append(str(exc))
         return failure

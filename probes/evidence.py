@@ -1,0 +1,112 @@
+"""Evidence from a page that may not answer: its text, title and a screenshot, each bounded.
+
+A failure is when a page is least cooperative: a navigation that never commits, a runaway
+script holding the main thread, a spinner that never stops, a web font that never arrives.
+Each probe here has a hard limit, falls back to a cheaper one, and says what it could not take
+(``FailurePoint.capture_notes``) instead of writing orderprobe's words where the page's belong.
+"""
+
+from __future__ import annotations
+
+import base64
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from probes.atomic import write_bytes
+from probes.bounded import bounded
+
+if TYPE_CHECKING:
+    from playwright.sync_api import BrowserContext, Page
+
+    from probes.result import FailurePoint
+
+SHOT_MS = 3000  # per screenshot attempt: a page that cannot be drawn in 3 s will not be in 5
+ANSWER_MS = 1000  # a main thread that cannot evaluate "0" in this long is busy
+TEXT_EXCERPT = 2000
+
+
+def first_line(text: str) -> str:
+    return next((line.strip() for line in text.splitlines() if line.strip()), "")[:200]
+
+
+def _why(what: str, exc: BaseException) -> str:
+    return f"{what}: {type(exc).__name__}: {first_line(str(exc))}"
+
+
+def attach(context: BrowserContext, page: Page) -> Any:
+    """A DevTools session opened now, while the page answers: one opened on a page whose main
+    thread is busy never attaches. Through it a failure can still be drawn (CDP screenshot) and a
+    runaway script stopped. None where the browser has no CDP."""
+    try:
+        return context.new_cdp_session(page)
+    except Exception:
+        return None
+
+
+def unblock(cdp: Any, failure: FailurePoint) -> None:
+    """A page whose main thread is busy (a runaway script) answers nothing: no text, no
+    screenshot. Stop the running script (the journey has failed already) and say so."""
+    if cdp is None:
+        return
+    try:
+        cdp.send("Runtime.evaluate", {"expression": "0"}, timeout=ANSWER_MS)
+        return
+    except Exception as exc:
+        if "Timeout" not in str(exc):
+            return  # closed or crashed, not busy: nothing to stop
+    try:
+        cdp.send("Runtime.terminateExecution", timeout=2 * ANSWER_MS)
+        note = "page: main thread busy (no answer in 1 s); its running script was stopped to take evidence"
+    except Exception as exc:
+        note = _why("page: main thread busy; stopping its script failed", exc)
+    failure.capture_notes.append(note)
+
+
+def page_text(page: Page) -> str:
+    """The visible text; while a navigation is pending, locators wait for the next document, so
+    the page still shown is read directly (bounded) instead."""
+    try:
+        return page.locator("body").inner_text(timeout=1500)
+    except Exception:
+        script = "document.body ? document.body.innerText : document.documentElement.textContent"
+        return bounded(page, lambda impl: impl.evaluate(script, None), 1.5) or ""
+
+
+def read_page(page: Page, failure: FailurePoint) -> None:
+    """URL, title and visible text into ``failure``; what could not be read into its notes."""
+    failure.url = page.url  # known to Playwright, never asks the page
+    try:
+        failure.page_title = bounded(page, lambda impl: impl.title(), 2.0)  # no timeout of its own
+    except Exception as exc:  # crashed / closed / busy page: say so, beside the page's fields
+        failure.capture_notes.append(_why("page title", exc))
+    try:
+        failure.page_text = page_text(page)[:TEXT_EXCERPT]
+    except Exception as exc:
+        failure.capture_notes.append(_why("page text", exc))
+
+
+def screenshot(page: Page, cdp: Any, failure: FailurePoint, path: Path, rel: str) -> None:
+    """Playwright's screenshot (password fields masked, animations stopped), which also waits for
+    web fonts; then the compositor's last frame over CDP, which waits for nothing (a password
+    field shows as dots there); else the reason, beside the page text kept. Written whole or not
+    at all (``WriteFailed`` is the caller's)."""
+    why: list[str] = []
+    png: bytes | None = None
+    try:
+        mask = [page.locator("input[type=password]")]  # a secret being typed stays hidden
+        png = page.screenshot(timeout=SHOT_MS, animations="disabled", caret="hide", mask=mask)
+    except Exception as exc:
+        why.append(_why("page.screenshot", exc))
+    if png is None and cdp is not None:
+        try:
+            shot = cdp.send("Page.captureScreenshot", {"format": "png"}, timeout=SHOT_MS)
+            png = base64.b64decode(shot["data"])
+            failure.capture_notes.append(f"screenshot: taken over CDP ({why[0]})")
+        except Exception as exc:
+            why.append(_why("CDP Page.captureScreenshot", exc))
+    if png is None:
+        kept = "page text kept" if failure.page_text else "no page text either"
+        failure.capture_notes.append(f"screenshot: none — {'; '.join(why) or 'no DevTools session'}; {kept}")
+        return
+    write_bytes(path, png)
+    failure.screenshot = rel
