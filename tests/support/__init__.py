@@ -1,2 +1,3 @@
-"""Test support that does not ship with the product: synthetic results (``sample``) and local
-alert receivers (``receivers``). Also used by benchmarks/ (run from the repository root)."""
+"""Test support that does not ship with the product: synthetic results (``sample``), local
+alert receivers (``receivers``) and a hostile local storefront for failure-point and evidence
+tests (``hostile``). Also used by benchmarks/ (run from the repository root)."""
