@@ -83,6 +83,19 @@ def read_page(page: Page, failure: FailurePoint) -> None:
         failure.page_text = page_text(page)[:TEXT_EXCERPT]
     except Exception as exc:
         failure.capture_notes.append(_why("page text", exc))
+    try:
+        failure.validation = bounded(page, lambda impl: impl.evaluate(INVALID_FIELDS, None), 2.0)[:10]
+    except Exception as exc:
+        failure.capture_notes.append(_why("form validation", exc))
+
+
+# Fields the browser itself refuses (required, pattern, type, min/max…), by their label or name.
+INVALID_FIELDS = """() => [...document.querySelectorAll('input, select, textarea')]
+  .filter((el) => el.willValidate && !el.checkValidity() && el.validationMessage)
+  .map((el) => {
+    const label = (el.labels && el.labels[0] && el.labels[0].innerText.trim()) || el.name || el.id || el.type;
+    return `${label}: ${el.validationMessage}`.slice(0, 200);
+  })"""
 
 
 def screenshot(page: Page, cdp: Any, failure: FailurePoint, path: Path, rel: str) -> None:

@@ -113,6 +113,9 @@ class FailurePoint(BaseModel):
     # long it had waited (``waited_ms``) and its step: the evidence that names a timeout.
     waiting: list[RequestRecord] = Field(default_factory=list)
     console_errors: list[str] = Field(default_factory=list)
+    # The browser's own validation messages of form fields that refuse their value ("Please fill
+    # out this field."), as "field: message": a submit the browser stopped never reaches the shop.
+    validation: list[str] = Field(default_factory=list)
     # How evidence was taken when the page made it hard (a busy main thread stopped, a screenshot
     # taken over CDP), and what could not be taken, with why ("screenshot: none — …"). Never
     # written into the page's own fields, where cause rules would read orderprobe's words as the shop's.

@@ -256,6 +256,18 @@ CASES = [
         req("https://hm.baidu.com/hm.gif?si=1", None, "net::ERR_NAME_NOT_RESOLVED", kind="image"),
         req(f"{SHOP}/favicon.ico", 404, kind="other"),
     )), "probe.selector_drift", "probe_broken", "selector_drift", evidence="page healthy", beats="unknown"),
+    # ---- the page was not ready: not drift
+    Case("not-ready", fp(text=CHECKOUT).model_copy(update={"waiting": [
+        RequestRecord(method="GET", url=f"{SHOP}/static/app.js", resource_type="script", waited_ms=8200, step="pay"),
+    ]}), "ux_path.not_ready", "ux_path", "not_ready", evidence="no answer after 8.2 s", beats="probe.selector_drift"),
+    Case("not-ready-third-party-script-is-drift", fp(text=CHECKOUT).model_copy(update={"waiting": [
+        RequestRecord(method="GET", url="https://hm.baidu.com/hm.js", resource_type="script", waited_ms=8200),
+    ]}), "probe.selector_drift", "probe_broken", "selector_drift", beats="unknown"),
+    Case("invalid-input", fp("submit order", error_type="TimeoutError", text=CHECKOUT,
+                             message="Timeout 30000ms exceeded.\n=== logs ===\nwaiting for navigation").model_copy(
+        update={"validation": ["手机号: Please match the requested format."]}),
+         "ux_path.invalid_input", "ux_path", "invalid_input", evidence="Please match the requested format",
+         beats="probe.selector_drift"),
     Case("expect-drift", fp(error_type="AssertionError", locator=None, action=None, text=CHECKOUT, message=(
         "Locator expected to be visible\nActual value: <element(s) not found>\nCall log:\n"
         '  - LocatorAssertions.to_be_visible with timeout 5000ms\n  - waiting for get_by_text("下单成功")\n'

@@ -257,6 +257,7 @@ def _match(w: When, facts: _Facts) -> _Hit | None:
     for pattern, value, label in (
         (w.message, fp.message, "message"),
         (w.console, "\n".join(fp.console_errors), "console error"),
+        (w.validation, "\n".join(fp.validation), "the browser refused a field:"),
     ):
         if pattern is not None:
             if not (m := pattern.search(value)):

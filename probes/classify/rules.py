@@ -119,6 +119,7 @@ class When(Frozen):
     locator: Regex | None = None
     error_type: Globs = ()
     console: Regex | None = None
+    validation: Regex | None = None  # the browser's own validation messages of refused form fields
     healthy: bool | None = None  # see _healthy()
     any_: tuple[When, ...] = Field((), alias="any")
     not_: When | None = Field(None, alias="not")

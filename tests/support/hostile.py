@@ -62,7 +62,17 @@ body { font-family: Brand, sans-serif; }
 @keyframes spin { to { transform: rotate(360deg); } }
 </style></head><body><h1>Processing payment</h1><div class="spin"></div><p>Please wait…</p></body></html>"""
 
-PAGES = {"/product": PRODUCT, "/shipping": SHIPPING, "/busy": BUSY, "/animated": ANIMATED}
+# The browser refuses the submit itself: a required field left empty never reaches the server.
+SIGNUP = """<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Create account</title></head><body>
+<form action="/welcome"><label for="email">Email address</label><input id="email" name="email" type="email" required>
+<button id="create">Create account</button></form></body></html>"""
+
+# The page's own script (which draws the buy button) is still loading: on a weak link, not drift.
+LATE_SCRIPT = """<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Linen shirt</title>
+<script async src="/slow/app.js"></script></head><body><h1>Linen shirt</h1><div id="buy-slot"></div></body></html>"""
+
+PAGES = {"/product": PRODUCT, "/shipping": SHIPPING, "/busy": BUSY, "/animated": ANIMATED, "/signup": SIGNUP,
+         "/late": LATE_SCRIPT}  # fmt: skip
 HANGING = ("/api/shipping-rates", "/fonts/", "/slow/")  # never answered until the server stops
 
 

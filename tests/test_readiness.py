@@ -1,0 +1,81 @@
+"""A locator that times out is not selector drift when the page could not have answered (issue 13):
+the browser's own form validation stopped the submit, or the page's own script was still loading.
+Real Chromium on a local storefront (tests/support/hostile.py)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, sync_playwright
+
+from probes.browser import launch_options
+from probes.classify import Classifier
+from probes.journey import Journey
+from probes.recorder import Recorder
+from probes.result import FailurePoint
+from tests.support.hostile import Shop, hostile_shop
+
+WAIT_MS = 3000
+
+
+@pytest.fixture(scope="module")
+def chromium() -> Iterator[Browser]:
+    pw = sync_playwright().start()
+    browser = pw.chromium.launch(**launch_options())
+    yield browser
+    browser.close()
+    pw.stop()
+
+
+@pytest.fixture
+def shop() -> Iterator[Shop]:
+    with hostile_shop() as running:
+        yield running
+
+
+def fail(chromium: Browser, shop: Shop, tmp_path: Path, step: str, act) -> FailurePoint:
+    context = chromium.new_context()
+    try:
+        page = context.new_page()
+        recorder = Recorder(context, page, tmp_path, "j", site=shop.url)
+        journey = Journey("probe", meter=recorder.meter, settle=recorder.settle)
+        journey.listeners = [recorder]
+        with pytest.raises(Exception, match="Timeout"), journey.step(step):
+            act(page)
+        assert recorder.failure is not None
+        return recorder.failure
+    finally:
+        context.close()
+
+
+def test_a_submit_the_browser_refused_names_the_field_and_its_message(
+    chromium: Browser, shop: Shop, tmp_path: Path
+) -> None:
+    def act(page):
+        page.goto(f"{shop.url}/signup")
+        page.locator("#create").click()  # the email field is required and empty
+        page.wait_for_url("**/welcome*", timeout=WAIT_MS)
+
+    failure = fail(chromium, shop, tmp_path, "create account", act)
+    assert len(failure.validation) == 1 and failure.validation[0].startswith("Email address: ")
+    cause = Classifier.load().classify(failure, site=shop.url)
+    assert (cause.category, cause.detail) == ("ux_path", "invalid_input"), cause
+    assert failure.validation[0] in cause.evidence
+    assert not any("/welcome" in h for h in shop.hits)  # the shop never saw the submit
+
+
+def test_a_locator_waiting_on_the_pages_own_loading_script_is_not_drift(
+    chromium: Browser, shop: Shop, tmp_path: Path
+) -> None:
+    def act(page):
+        page.goto(f"{shop.url}/late", wait_until="domcontentloaded")
+        page.locator("#buy").click(timeout=WAIT_MS)  # app.js would draw it; app.js never arrives
+
+    failure = fail(chromium, shop, tmp_path, "buy", act)
+    assert any(r.url.endswith("/slow/app.js") and r.resource_type == "script" for r in failure.waiting)
+    cause = Classifier.load().classify(failure, site=shop.url)
+    assert (cause.category, cause.detail) == ("ux_path", "not_ready"), cause
+    assert "/slow/app.js" in cause.evidence and "no answer after" in cause.evidence
+    assert failure.validation == []
