@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import Browser
 
 from tests.support.postgres import cluster, server_bin
 
@@ -24,6 +25,20 @@ def postgres_server() -> Iterator[str]:
     pytest.importorskip("psycopg", reason="psycopg not installed (pip install 'orderprobe[postgres]')")
     with cluster(fsync=False) as url:
         yield url
+
+
+@pytest.fixture(scope="module")
+def chromium() -> Iterator[Browser]:
+    """Real headless Chromium with orderprobe's launch flags, one per test module."""
+    from playwright.sync_api import sync_playwright
+
+    from probes.browser import launch_options
+
+    pw = sync_playwright().start()
+    browser = pw.chromium.launch(**launch_options())
+    yield browser
+    browser.close()
+    pw.stop()
 
 
 _databases = itertools.count()

@@ -8,24 +8,14 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, Page
 
-from probes.browser import launch_options
 from probes.journey import Journey
 from probes.recorder import Recorder
 from probes.result import FailurePoint
 from tests.support.hostile import Shop, hostile_shop
 
 PNG = b"\x89PNG\r\n\x1a\n"
-
-
-@pytest.fixture(scope="module")
-def chromium() -> Iterator[Browser]:
-    pw = sync_playwright().start()
-    browser = pw.chromium.launch(**launch_options())
-    yield browser
-    browser.close()
-    pw.stop()
 
 
 @pytest.fixture(scope="module")

@@ -7,24 +7,14 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, Page
 
-from probes.browser import launch_options
 from probes.journey import Journey
 from probes.recorder import Recorder
 from probes.result import FailurePoint, StepResult
 from tests.support.hostile import Shop, hostile_shop
 
 MISSING_MS = 1000  # the element is absent for good: how long the probe looks for it changes nothing
-
-
-@pytest.fixture(scope="module")
-def chromium() -> Iterator[Browser]:
-    pw = sync_playwright().start()
-    browser = pw.chromium.launch(**launch_options())
-    yield browser
-    browser.close()
-    pw.stop()
 
 
 @pytest.fixture

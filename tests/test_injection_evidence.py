@@ -7,9 +7,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, sync_playwright
+from playwright.sync_api import Browser
 
-from probes.browser import launch_options
 from probes.classify import Classifier
 from probes.emulation.routing import Routing
 from probes.journey import Journey
@@ -17,15 +16,6 @@ from probes.recorder import Recorder
 from probes.result import FailurePoint, StepResult
 from profiles.models import FaultRule, Network
 from tests.support.hostile import Shop, hostile_shop
-
-
-@pytest.fixture(scope="module")
-def chromium() -> Iterator[Browser]:
-    pw = sync_playwright().start()
-    browser = pw.chromium.launch(**launch_options())
-    yield browser
-    browser.close()
-    pw.stop()
 
 
 @pytest.fixture

@@ -8,9 +8,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, sync_playwright
+from playwright.sync_api import Browser
 
-from probes.browser import launch_options
 from probes.classify import Classifier
 from probes.journey import Journey
 from probes.recorder import Recorder
@@ -18,15 +17,6 @@ from probes.result import FailurePoint
 from tests.support.hostile import Shop, hostile_shop
 
 WAIT_MS = 3000
-
-
-@pytest.fixture(scope="module")
-def chromium() -> Iterator[Browser]:
-    pw = sync_playwright().start()
-    browser = pw.chromium.launch(**launch_options())
-    yield browser
-    browser.close()
-    pw.stop()
 
 
 @pytest.fixture
