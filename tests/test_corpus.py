@@ -16,9 +16,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, sync_playwright
+from playwright.sync_api import Browser
 
-from probes.browser import launch_options
 from probes.classify import Classifier
 
 # benchmarks/ is a folder of scripts, not an installed package: load the module by path.
@@ -28,15 +27,6 @@ bench = sys.modules.setdefault("causes_bench", importlib.util.module_from_spec(_
 _spec.loader.exec_module(bench)
 
 PAGES = bench.load_corpus()
-
-
-@pytest.fixture(scope="module")
-def chromium() -> Iterator[Browser]:
-    pw = sync_playwright().start()
-    browser = pw.chromium.launch(**launch_options())
-    yield browser
-    browser.close()
-    pw.stop()
 
 
 @pytest.fixture(scope="module")
