@@ -7,12 +7,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page
+from playwright.sync_api import Browser
 
-from probes.journey import Journey
-from probes.recorder import Recorder
 from probes.result import FailurePoint, StepResult
-from tests.support.hostile import Shop, hostile_shop
+from tests.support.hostile import Shop, hostile_shop, recorded
 
 MISSING_MS = 1000  # the element is absent for good: how long the probe looks for it changes nothing
 
@@ -25,12 +23,7 @@ def shop() -> Iterator[Shop]:
 
 def checkout(chromium: Browser, shop: Shop, tmp_path: Path) -> tuple[FailurePoint, list[StepResult]]:
     """Product page → add to cart (waits for the page's own "Added") → checkout → place order."""
-    context = chromium.new_context()
-    try:
-        page: Page = context.new_page()
-        recorder = Recorder(context, page, tmp_path, "j", site=shop.url)
-        journey = Journey("shirt", meter=recorder.meter, settle=recorder.settle)
-        journey.listeners = [recorder]
+    with recorded(chromium, shop, tmp_path, "shirt") as (_, page, recorder, journey):
         with pytest.raises(Exception, match="place-order"):
             with journey.step("open product"):
                 page.goto(f"{shop.url}/product")
@@ -42,8 +35,6 @@ def checkout(chromium: Browser, shop: Shop, tmp_path: Path) -> tuple[FailurePoin
                 page.locator("#place-order").click(timeout=MISSING_MS)
         assert recorder.failure is not None
         return recorder.failure, journey.steps
-    finally:
-        context.close()
 
 
 def test_an_ignored_add_to_cart_500_is_where_the_journey_broke(chromium: Browser, shop: Shop, tmp_path: Path) -> None:

@@ -11,11 +11,9 @@ from playwright.sync_api import Browser
 
 from probes.classify import Classifier
 from probes.emulation.routing import Routing
-from probes.journey import Journey
-from probes.recorder import Recorder
 from probes.result import FailurePoint, StepResult
 from profiles.models import FaultRule, Network
-from tests.support.hostile import Shop, hostile_shop
+from tests.support.hostile import Shop, hostile_shop, recorded
 
 
 @pytest.fixture
@@ -25,15 +23,10 @@ def shop() -> Iterator[Shop]:
 
 
 def checkout(chromium: Browser, shop: Shop, tmp_path: Path, network: Network) -> tuple[FailurePoint, list[StepResult]]:
-    context = chromium.new_context()
-    try:
-        page = context.new_page()
-        recorder = Recorder(context, page, tmp_path, "j", site=shop.url)
+    with recorded(chromium, shop, tmp_path, "shirt") as (context, page, recorder, journey):
         routing = Routing(context, page, lambda: None, seed=1)
         routing.use(network)
         recorder.injections = lambda request, _failure: routing.injection(request)
-        journey = Journey("shirt", meter=recorder.meter, settle=recorder.settle)
-        journey.listeners = [recorder]
         with pytest.raises(Exception, match="place-order"):
             with journey.step("open product"):
                 page.goto(f"{shop.url}/product")
@@ -45,8 +38,6 @@ def checkout(chromium: Browser, shop: Shop, tmp_path: Path, network: Network) ->
                 page.locator("#place-order").click(timeout=1000)
         assert recorder.failure is not None
         return recorder.failure, journey.steps
-    finally:
-        context.close()
 
 
 @pytest.mark.parametrize(

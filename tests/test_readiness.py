@@ -11,10 +11,8 @@ import pytest
 from playwright.sync_api import Browser
 
 from probes.classify import Classifier
-from probes.journey import Journey
-from probes.recorder import Recorder
 from probes.result import FailurePoint
-from tests.support.hostile import Shop, hostile_shop
+from tests.support.hostile import Shop, hostile_shop, recorded
 
 WAIT_MS = 3000
 
@@ -26,18 +24,11 @@ def shop() -> Iterator[Shop]:
 
 
 def fail(chromium: Browser, shop: Shop, tmp_path: Path, step: str, act) -> FailurePoint:
-    context = chromium.new_context()
-    try:
-        page = context.new_page()
-        recorder = Recorder(context, page, tmp_path, "j", site=shop.url)
-        journey = Journey("probe", meter=recorder.meter, settle=recorder.settle)
-        journey.listeners = [recorder]
+    with recorded(chromium, shop, tmp_path, "probe") as (_, page, recorder, journey):
         with pytest.raises(Exception, match="Timeout"), journey.step(step):
             act(page)
         assert recorder.failure is not None
         return recorder.failure
-    finally:
-        context.close()
 
 
 def test_a_submit_the_browser_refused_names_the_field_and_its_message(

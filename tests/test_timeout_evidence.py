@@ -10,10 +10,8 @@ import pytest
 from playwright.sync_api import Browser
 
 from probes.classify import Classifier
-from probes.journey import Journey
-from probes.recorder import Recorder
 from probes.result import FailurePoint
-from tests.support.hostile import Shop, hostile_shop
+from tests.support.hostile import Shop, hostile_shop, recorded
 
 WAIT_MS = 3000  # how long the probe waits for what never comes
 
@@ -25,12 +23,7 @@ def shop() -> Iterator[Shop]:
 
 
 def fail(chromium: Browser, shop: Shop, tmp_path: Path, act) -> FailurePoint:
-    context = chromium.new_context()
-    try:
-        page = context.new_page()
-        recorder = Recorder(context, page, tmp_path, "j", site=shop.url)
-        journey = Journey("ship", meter=recorder.meter, settle=recorder.settle)
-        journey.listeners = [recorder]
+    with recorded(chromium, shop, tmp_path, "ship") as (_, page, recorder, journey):
         with pytest.raises(Exception, match="Timeout"):
             with journey.step("open product"):
                 page.goto(f"{shop.url}/product")
@@ -38,8 +31,6 @@ def fail(chromium: Browser, shop: Shop, tmp_path: Path, act) -> FailurePoint:
                 act(page)
         assert recorder.failure is not None
         return recorder.failure
-    finally:
-        context.close()
 
 
 def test_an_api_that_never_answers_is_a_timeout_of_that_request_in_its_step(

@@ -13,6 +13,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
 
 PRODUCT = """<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Linen shirt – Demo Store</title>
 <link rel="prefetch" href="/prefetch/checkout"></head><body>
@@ -142,3 +144,21 @@ def hostile_shop() -> Iterator[Shop]:
         shop.stop.set()  # release hanging requests
         httpd.shutdown()
         httpd.server_close()
+
+
+@contextmanager
+def recorded(browser: Any, shop: Shop, folder: Path, probe: str) -> Iterator[tuple[Any, Any, Any, Any]]:
+    """(context, page, recorder, journey): a fresh context on ``browser`` whose page orderprobe's
+    recorder watches through ``journey``'s steps, wired as the engine wires them."""
+    from probes.journey import Journey
+    from probes.recorder import Recorder
+
+    context = browser.new_context()
+    try:
+        page = context.new_page()
+        recorder = Recorder(context, page, folder, "j", site=shop.url)
+        journey = Journey(probe, meter=recorder.meter, settle=recorder.settle)
+        journey.listeners = [recorder]
+        yield context, page, recorder, journey
+    finally:
+        context.close()
