@@ -64,7 +64,8 @@ def fill_address(page: Page, address: Address) -> None:
     reach(page, "addr-recipient")
     # Type once the page's scripts have run, as a shopper would: on a loaded phone the form can be
     # drawn before its script listens for edits, and an edit it never heard is never re-quoted.
-    page.wait_for_load_state("load")
+    # DOMContentLoaded, not load: a hanging image or tracker on a real shop must not stall typing.
+    page.wait_for_load_state("domcontentloaded")
     for name in ADDRESS_FIELDS:
         page.get_by_test_id(f"addr-{name}").fill(getattr(address, name))
 
