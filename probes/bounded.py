@@ -12,14 +12,16 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
+from probes.compat import playwright as compat
+
 T = TypeVar("T")
 
 
 def bounded(api: Any, call: Callable[[Any], Awaitable[T]], seconds: float) -> T:
     """``call`` gets the async implementation behind the sync-API object ``api`` (a Page, a
     CDPSession, …) and returns its awaitable; it runs on the loop ``api`` is driven by, the way the
-    sync API runs its own calls (Playwright keeps this bridge private, so it is used only here)."""
+    sync API runs its own calls (Playwright keeps this bridge private: see ``probes.compat``)."""
     try:
-        return api._sync(asyncio.wait_for(call(api._impl_obj), seconds))
+        return compat.run(api, asyncio.wait_for(call(compat.impl(api)), seconds))
     except TimeoutError as exc:  # asyncio's is the builtin since 3.11; say what timed out
         raise TimeoutError(f"no answer within {seconds:g} s") from exc

@@ -20,6 +20,8 @@ from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Any
 
+from probes.compat import playwright as compat
+
 GRACE_S = 5.0  # for each teardown call the watchdog makes before it escalates
 
 
@@ -108,8 +110,7 @@ def _await(coro: Coroutine[Any, Any, Any], loop: asyncio.AbstractEventLoop, time
 def tear_down(context: Any, trace_path: Path | None, *, grace: float = GRACE_S) -> None:
     """From the watchdog thread: keep the trace (if tracing), close the context, and kill the
     browser if the context would not close. ``context`` is a sync-API BrowserContext."""
-    impl = context._impl_obj  # the sync wrapper's async object; its loop is the way in from another thread
-    loop = impl._loop
+    impl, loop = compat.impl(context), compat.loop(context)  # the way in from another thread
     if loop.is_closed():
         return
     if trace_path is not None:

@@ -230,14 +230,14 @@ def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> 
     retries = _session(item.config).settings.retries
     if not retries or "orderprobe_item" not in getattr(item, "fixturenames", ()):
         return None
-    from _pytest.runner import runtestprotocol
+    from probes.compat.pytest import reset_fixtures, runtestprotocol
 
     item.ihook.pytest_runtest_logstart(nodeid=item.nodeid, location=item.location)
     item.stash[ATTEMPTS] = []
     for attempt in range(retries + 1):
         last = attempt == retries
         if attempt:
-            item._initrequest()  # type: ignore[attr-defined]  # fresh fixtures, as pytest-rerunfailures does
+            reset_fixtures(item)
         # Between attempts tear everything down (nextitem=None): a retry starts from a clean
         # browser and shop, which is what a retry after a flaky failure should do.
         reports = runtestprotocol(item, nextitem=nextitem if last else None, log=False)

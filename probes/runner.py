@@ -28,13 +28,9 @@ def default_workers() -> str:
 def given(argv: list[str]) -> tuple[list[str], dict[str, object]]:
     """The paths and option values in ``argv``, read by pytest's own parser (with every installed
     plugin's options, so an option's value is never mistaken for a path)."""
-    from _pytest.config import get_config
+    from probes.compat.pytest import known_options
 
-    config = get_config(argv)
-    config.pluginmanager.consider_preparse(argv, exclude_only=False)
-    if not os.environ.get("PYTEST_DISABLE_PLUGIN_AUTOLOAD"):
-        config.pluginmanager.load_setuptools_entrypoints("pytest11")
-    options = vars(config._parser.parse_known_args(argv))
+    options = known_options(argv, autoload=not os.environ.get("PYTEST_DISABLE_PLUGIN_AUTOLOAD"))
     paths = [a for a in options.pop("file_or_dir", None) or [] if Path(a.split("::")[0]).exists()]
     return paths, options
 

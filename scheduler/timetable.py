@@ -3,7 +3,7 @@
 Interval triggers start at a fixed anchor (plus a stable per-job offset that spreads
 jobs), so a job's fire times do not depend on when the service started: after a restart
 it is on the same grid, never early, never twice. APScheduler 3 is adjusted in two small
-ways, each explained where it happens.
+ways, both in ``scheduler.compat``.
 """
 
 from __future__ import annotations
@@ -11,41 +11,17 @@ from __future__ import annotations
 import zlib
 from datetime import UTC, datetime
 
-from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.job import Job
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
-from apscheduler.schedulers.base import STATE_STOPPED
 from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
+from scheduler.compat import Scheduler, StampingExecutor
 from scheduler.config import JobConfig
 
 ANCHOR = datetime(2024, 1, 1, tzinfo=UTC)
-
-
-class _Scheduler(BackgroundScheduler):
-    def _process_jobs(self) -> float | None:
-        # APScheduler 3 runs one last round after shutdown(): it would fail to submit the
-        # due jobs and still advance their stored next run time, losing those slots.
-        if self.state == STATE_STOPPED:
-            return None
-        return super()._process_jobs()
-
-
-class _StampingExecutor(ThreadPoolExecutor):
-    """Hands each run its scheduled fire time (APScheduler 3 keeps it to itself): jitter, audits."""
-
-    def _do_submit_job(self, job: Job, run_times: list[datetime]) -> None:
-        stamped = Job.__new__(Job)
-        stamped.__setstate__(job.__getstate__())  # a copy: the stored job keeps its own kwargs
-        stamped._scheduler, stamped._jobstore_alias = job._scheduler, job._jobstore_alias
-        # Coalescing already cut run_times to the latest; the job still starts at the first one
-        # due, so count the fire times this one run stands for (service down, overloaded).
-        missed = len(job._get_run_times(run_times[-1])) - 1
-        stamped.kwargs = {**job.kwargs, "scheduled_at": run_times[-1], "missed": missed}
-        super()._do_submit_job(stamped, run_times)
 
 
 def jobstore(url: str, agent: str) -> SQLAlchemyJobStore:
@@ -56,9 +32,9 @@ def jobstore(url: str, agent: str) -> SQLAlchemyJobStore:
 
 
 def scheduler(url: str, agent: str, workers: int) -> BackgroundScheduler:
-    return _Scheduler(
+    return Scheduler(
         jobstores={"default": jobstore(url, agent)},
-        executors={"default": _StampingExecutor(max_workers=workers)},
+        executors={"default": StampingExecutor(max_workers=workers)},
         job_defaults={"coalesce": True, "max_instances": 1},
         timezone=UTC,
     )

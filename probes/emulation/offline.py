@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from probes.compat import playwright as compat
 
 if TYPE_CHECKING:
     from playwright.sync_api import CDPSession
@@ -25,7 +27,7 @@ class CdpOffline:
         self, session: CDPSession, conditions: Callable[[bool], dict[str, object]], clock: Callable[[], float]
     ) -> None:
         self._session, self._conditions, self._clock = session, conditions, clock
-        self._loop: asyncio.AbstractEventLoop = session._loop  # type: ignore[attr-defined]
+        self._loop: asyncio.AbstractEventLoop = compat.loop(session)
         self._handles: list[asyncio.TimerHandle] = []
         self.applied: list[tuple[str, float]] = []  # ("down" | "up", clock time it took effect)
 
@@ -45,8 +47,8 @@ class CdpOffline:
 
     def _edge(self, offline: bool) -> None:
         self.applied.append(("down" if offline else "up", self._clock()))
-        impl: Any = self._session._impl_obj  # type: ignore[attr-defined]
-        task = self._loop.create_task(impl.send("Network.emulateNetworkConditions", self._conditions(offline), None))
+        send = compat.impl(self._session).send("Network.emulateNetworkConditions", self._conditions(offline), None)
+        task = self._loop.create_task(send)
         task.add_done_callback(lambda t: t.cancelled() or t.exception())  # a closed page: nothing to switch
 
     def cancel(self) -> None:
