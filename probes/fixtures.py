@@ -1,7 +1,10 @@
 """Fixtures a probe uses: ``journey``, ``page``, ``context``, ``browser``, ``profile``, ``target``.
 
 One browser per worker (relaunched only after a crash), a fresh context per journey,
-the embedded demo shop per worker unless ``--target`` is given.
+the embedded demo shop per worker unless ``--target`` is given. Two seams a team overrides
+in its own conftest, named as pytest-playwright names them: ``browser_type_launch_args``
+(extra ``chromium.launch`` arguments) and ``browser_context_args`` (the journey's
+``new_context`` arguments: the profile's, plus e.g. ``storage_state`` or ``http_credentials``).
 """
 
 from __future__ import annotations
@@ -37,8 +40,16 @@ class BrowserHolder:
     the emulated link (``self.packet``); otherwise ``self.reason`` says why it does not.
     """
 
-    def __init__(self, headed: bool, endpoint: str | None = None, emulation: str = "auto", target: str = "") -> None:
+    def __init__(
+        self,
+        headed: bool,
+        endpoint: str | None = None,
+        emulation: str = "auto",
+        target: str = "",
+        launch_args: dict[str, Any] | None = None,
+    ) -> None:
         self.headed = headed
+        self.launch_args = dict(launch_args or {})  # a team's own (browser_type_launch_args)
         self.endpoint = endpoint  # a remote browser: Playwright server (ws://) or CDP (http://)
         self.emulation, self.target = emulation, target
         self.packet: PacketPath | None = None
@@ -76,7 +87,9 @@ class BrowserHolder:
         if self.endpoint is not None:
             self._browser = connect(self._playwright, self.endpoint)
             return self._browser
-        options = launch_options(headless=not self.headed)
+        ours = launch_options(headless=not self.headed)
+        # A team's flags add to ours (a lost --no-sandbox would fail every launch as root); the rest override.
+        options = {**ours, **self.launch_args, "args": [*ours.get("args", []), *self.launch_args.get("args", [])]}
         packet = self._packet_path()
         if packet is not None:  # Playwright starts Chromium through a wrapper that enters the namespace
             options["executable_path"] = packet.executable(options["executable_path"])
@@ -137,9 +150,21 @@ def target(orderprobe_run: ProbeSession, _orderprobe_shop: Any) -> Target:
 
 
 @pytest.fixture(scope="session")
-def _orderprobe_browser(orderprobe_run: ProbeSession, target: Target) -> Iterator[BrowserHolder]:
+def browser_type_launch_args() -> dict[str, Any]:
+    """Extra ``chromium.launch`` arguments over orderprobe's own; ``args`` (command-line flags) are
+    added to ours. Override in a conftest: ``return {**browser_type_launch_args, "slow_mo": 100}``.
+    Not used with ``--browser-endpoint`` (that browser is launched elsewhere)."""
+    return {}
+
+
+@pytest.fixture(scope="session")
+def _orderprobe_browser(
+    orderprobe_run: ProbeSession, target: Target, browser_type_launch_args: dict[str, Any]
+) -> Iterator[BrowserHolder]:
     settings = orderprobe_run.settings
-    holder = BrowserHolder(settings.headed, settings.browser_endpoint, settings.emulation, target.base_url)
+    holder = BrowserHolder(
+        settings.headed, settings.browser_endpoint, settings.emulation, target.base_url, browser_type_launch_args
+    )
     yield holder
     holder.close()
 
@@ -160,6 +185,20 @@ def profile(orderprobe_item: MatrixItem) -> Profile:
 
 
 @pytest.fixture
+def browser_context_args(profile: Profile) -> dict[str, Any]:
+    """The journey's ``browser.new_context`` arguments: the profile's device, locale, timezone,
+    geolocation and proxy. Override in a conftest to add your own, keeping the profile's::
+
+        @pytest.fixture
+        def browser_context_args(browser_context_args):
+            return {**browser_context_args, "storage_state": "state.json", "ignore_https_errors": True}
+    """
+    from probes.emulation import context_options
+
+    return context_options(profile)
+
+
+@pytest.fixture
 def _journey_run(
     request: pytest.FixtureRequest,
     orderprobe_run: ProbeSession,
@@ -167,6 +206,7 @@ def _journey_run(
     target: Target,
     demo_shop: Any,
     _orderprobe_browser: BrowserHolder,
+    browser_context_args: dict[str, Any],
 ) -> Iterator[JourneyRun]:
     node = request.node
     run = JourneyRun(
@@ -174,7 +214,8 @@ def _journey_run(
     )
     node.stash[RUNNING] = run  # before opening: a browser that fails to start is still a recorded journey
     marker = node.get_closest_marker("deadline")
-    run.open(_orderprobe_browser.get, _orderprobe_browser, deadline_s=float(marker.args[0]) if marker else None)
+    deadline_s = float(marker.args[0]) if marker else None
+    run.open(_orderprobe_browser.get, _orderprobe_browser, deadline_s=deadline_s, context_args=browser_context_args)
     yield run
     run.close()
 

@@ -70,9 +70,17 @@ class JourneyRun:
         self._fixed_deadline = False
 
     # -- lifecycle ----------------------------------------------------------------------------
-    def open(self, get_browser: Callable[[], Browser], holder: Any = None, *, deadline_s: float | None = None) -> None:
+    def open(
+        self,
+        get_browser: Callable[[], Browser],
+        holder: Any = None,
+        *,
+        deadline_s: float | None = None,
+        context_args: dict[str, Any] | None = None,
+    ) -> None:
         """``holder`` (a ``BrowserHolder``) says, once the browser is up, whether it sits behind a
-        packet-level link (``holder.packet``) or why not (``holder.reason``)."""
+        packet-level link (``holder.packet``) or why not (``holder.reason``). ``context_args`` are
+        the ``new_context`` arguments (the ``browser_context_args`` fixture); the profile's by default."""
         from probes.emulation import Emulation, context_options
 
         settings = self.session.settings
@@ -82,7 +90,8 @@ class JourneyRun:
         self._fixed_deadline = bool(deadline_s or settings.journey_timeout_s)  # else step budgets extend it
         seconds = deadline_s or settings.journey_timeout_s or default_timeout_s(settings.action_timeout_ms)
         self.deadline = Deadline(seconds, self._expire).start()  # a context that never opens is bounded too
-        self.context = browser.new_context(**context_options(self.item.profile))
+        args = context_options(self.item.profile) if context_args is None else context_args
+        self.context = browser.new_context(**args)
         self.context.set_default_timeout(settings.action_timeout_ms)
         self.context.set_default_navigation_timeout(max(30_000.0, settings.action_timeout_ms))
         self.tracing = MODES[settings.trace] if MODES[settings.trace].records(self.attempt) else None

@@ -371,6 +371,8 @@ from probes.fixtures import (  # noqa: E402, F401
     _orderprobe_browser,
     _orderprobe_shop,
     browser,
+    browser_context_args,
+    browser_type_launch_args,
     context,
     demo_shop,
     journey,
