@@ -18,10 +18,11 @@ from __future__ import annotations
 import difflib
 import functools
 import itertools
+import json
 import os
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -71,17 +72,11 @@ def _kind_files(folder: Path) -> list[tuple[str, Path]]:
 
 @functools.cache
 def playwright_devices() -> dict[str, dict[str, Any]]:
-    """Playwright's device descriptors. They live in the driver, so ask it — in a thread of
-    our own, because the caller may already be inside a sync Playwright session."""
-
-    def read() -> dict[str, dict[str, Any]]:
-        from playwright.sync_api import sync_playwright
-
-        with sync_playwright() as p:
-            return dict(p.devices)
-
-    with ThreadPoolExecutor(1) as pool:
-        return pool.submit(read).result()
+    """Playwright's device descriptors, shipped as data (``descriptors.json``, taken from the
+    Playwright version it names; ``tests/test_profiles_catalogue.py`` checks it still agrees with
+    the installed driver). Reading a catalogue starts no browser and no driver."""
+    with resources.files("profiles").joinpath("descriptors.json").open(encoding="utf-8") as handle:
+        return json.load(handle)["devices"]
 
 
 def _from_descriptor(doc: Document, item: dict[str, Any], loc: Loc) -> dict[str, Any]:

@@ -190,3 +190,36 @@ def test_playwright_descriptor_fills_a_device(tmp_path: Path) -> None:
     write(tmp_path, "devices.yaml", "devices:\n  - {name: pixel, descriptor: Pixel 7, cpu_slowdown: 3}\n")
     device = load_catalogue([tmp_path]).devices["pixel"]
     assert device.viewport.width == 412 and "Pixel 7" in device.user_agent and device.cpu_slowdown == 3
+
+
+def test_shipped_descriptors_agree_with_the_installed_playwright() -> None:
+    """``profiles/descriptors.json`` is data taken from Playwright's driver; an upgrade that changes
+    a descriptor we ship fails here, naming it (regenerate the file from ``p.devices``)."""
+    from playwright.sync_api import sync_playwright
+
+    from profiles.catalogue import playwright_devices
+
+    shipped = playwright_devices()
+    with sync_playwright() as p:
+        live = dict(p.devices)
+    differ = [
+        name
+        for name, fields in shipped.items()
+        if name in live and any(live[name].get(key) != value for key, value in fields.items())
+    ]
+    assert len(shipped) > 100 and not differ, f"descriptors that changed in the installed Playwright: {differ}"
+    assert not set(live) - set(shipped), f"descriptors missing from the shipped file: {set(live) - set(shipped)}"
+
+
+def test_reading_a_catalogue_starts_no_playwright_driver(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    write(tmp_path, "devices.yaml", "devices:\n  - {name: pixel, descriptor: Pixel 7}\n")
+    code = (
+        "import sys; from profiles.catalogue import load_catalogue; "
+        f"assert load_catalogue([{str(tmp_path)!r}]).devices['pixel'].viewport.width == 412; "
+        "print(sorted(m for m in sys.modules if m.startswith('playwright')))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]", out.stdout
