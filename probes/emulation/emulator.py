@@ -116,6 +116,9 @@ class Emulation:
         try:
             self.routing.close()
             if self._cdp is not None:
+                # A navigation still connecting to a host that drops packets holds detach() for the
+                # TCP connect timeout (~130 s, measured, CDP and packet mode alike): stop it first.
+                self._cdp.send("Page.stopLoading")
                 self._cdp.detach()
         except PlaywrightError:
             pass  # the context or page is already gone: nothing left to undo
