@@ -39,6 +39,7 @@ class Zone(BaseResolver):  # type: ignore[misc]
     def __init__(self) -> None:
         self.names: dict[str, str] = {}
         self.queries: Counter[str] = Counter()
+        self.asked: Counter[tuple[str, str]] = Counter()  # (name, type), e.g. ("x.test", "A")
         self._server = DNSServer(self, address="127.0.0.1", port=0, logger=DNSLogger(logf=lambda _: None))
 
     @property
@@ -48,6 +49,7 @@ class Zone(BaseResolver):  # type: ignore[misc]
     def resolve(self, request: DNSRecord, handler: Any) -> DNSRecord:
         name = str(request.q.qname).rstrip(".").lower()
         self.queries[name] += 1
+        self.asked[name, QTYPE[request.q.qtype]] += 1
         reply = request.reply()
         if name not in self.names:
             reply.header.rcode = RCODE.NXDOMAIN
