@@ -98,9 +98,14 @@ class RemoteHost:
         return self
 
     def _create(self) -> None:
-        from pyroute2 import IPRoute
+        from pyroute2 import IPRoute, netns
         from pyroute2.netlink.exceptions import NetlinkError
 
+        for name in netns.listnetns():  # left by a process that was killed before it could clean up
+            pid = name.removeprefix("opremote-").split("-")[0]
+            if name.startswith("opremote-") and pid.isdigit() and not os.path.exists(f"/proc/{pid}"):
+                with contextlib.suppress(OSError):
+                    netns.remove(name)
         _isolated(f"from pyroute2 import netns; netns.create({self.name!r})")
         with IPRoute() as ip:
             ip.link("add", ifname=self.outer, kind="veth", peer=self.inner)
