@@ -45,13 +45,13 @@ class BrowserHolder:
         headed: bool,
         endpoint: str | None = None,
         emulation: str = "auto",
-        target: str = "",
+        resolver: str | None = None,
         launch_args: dict[str, Any] | None = None,
     ) -> None:
         self.headed = headed
         self.launch_args = dict(launch_args or {})  # a team's own (browser_type_launch_args)
         self.endpoint = endpoint  # a remote browser: Playwright server (ws://) or CDP (http://)
-        self.emulation, self.target = emulation, target
+        self.emulation, self.resolver = emulation, resolver  # resolver: where the link's DNS forwards
         self.packet: PacketPath | None = None
         self.reason = (
             "--emulation cdp" if emulation == "cdp" else "a remote browser (--browser-endpoint)" if endpoint else ""
@@ -61,14 +61,15 @@ class BrowserHolder:
 
     def _packet_path(self) -> PacketPath | None:
         from probes.emulation.packet import PacketPath, Unavailable, unavailable
+        from probes.emulation.resolver import parse_upstream
 
         if self.packet is not None or self.emulation == "cdp" or self.reason:
             return self.packet
         try:
-            reason = unavailable(self.target)
+            reason = unavailable()
             if reason:
                 raise Unavailable(reason)
-            self.packet = PacketPath().open()
+            self.packet = PacketPath([parse_upstream(self.resolver)] if self.resolver else None).open()
         except Unavailable as exc:
             if self.emulation == "packet":
                 raise RuntimeError(f"--emulation packet: {exc}") from exc
@@ -83,7 +84,17 @@ class BrowserHolder:
         if self._browser is not None and self._browser.is_connected():
             return self._browser
         if self._playwright is None:
-            self._playwright = sync_playwright().start()
+            # Playwright's driver runs in the browser's namespace too: context.request takes the link.
+            packet = self._packet_path() if self.endpoint is None else None
+            node = os.environ.get("PLAYWRIGHT_NODEJS_PATH")
+            if packet is not None:
+                os.environ["PLAYWRIGHT_NODEJS_PATH"] = packet.driver()
+            try:
+                self._playwright = sync_playwright().start()
+            finally:
+                os.environ.pop("PLAYWRIGHT_NODEJS_PATH", None)
+                if node is not None:
+                    os.environ["PLAYWRIGHT_NODEJS_PATH"] = node
         if self.endpoint is not None:
             self._browser = connect(self._playwright, self.endpoint)
             return self._browser
@@ -163,7 +174,7 @@ def _orderprobe_browser(
 ) -> Iterator[BrowserHolder]:
     settings = orderprobe_run.settings
     holder = BrowserHolder(
-        settings.headed, settings.browser_endpoint, settings.emulation, target.base_url, browser_type_launch_args
+        settings.headed, settings.browser_endpoint, settings.emulation, settings.resolver, browser_type_launch_args
     )
     yield holder
     holder.close()

@@ -99,6 +99,13 @@ def pytest_addoption(parser: pytest.Parser, pluginmanager: pytest.PytestPluginMa
         "root / CAP_NET_ADMIN, Linux), cdp (DevTools, request-level), auto (packet where possible; default, "
         "or $ORDERPROBE_EMULATION)",
     )
+    group.addoption(
+        "--resolver",
+        metavar="HOST[:PORT]",
+        default=os.environ.get("ORDERPROBE_RESOLVER"),
+        help="packet mode: the DNS server the link's resolver forwards to (default: this host's, from "
+        "/etc/resolv.conf, or $ORDERPROBE_RESOLVER)",
+    )
     group.addoption("--probe", action="append", default=[], metavar="NAME", help="only this probe (repeatable)")
     group.addoption(
         "--reporter",

@@ -256,6 +256,9 @@ class Recorder:
         for record, t0 in list(self._open.values()):
             if record.resource_type in WAITED_ON:
                 record.waited_ms = round((now - t0) * 1000.0, 3)
+                if self.injections is not None and record.injected is None:  # e.g. sent to a polluted address
+                    with contextlib.suppress(Exception):
+                        record.injected = self.injections(record, None)
                 out.append(record)
         return sorted(out, key=lambda r: -(r.waited_ms or 0))[:keep]
 

@@ -40,6 +40,7 @@ class Settings:
     shard: Shard | None = None  # --shard i/n: this machine's slice of the sweep
     screenshots: str = "failure"  # on | failure | off (probes.filmstrip)
     location: str = ""  # --location: the site this run probes from (probes.location)
+    resolver: str | None = None  # --resolver HOST[:PORT]: where the link's DNS forwards (None: the host's)
 
     @classmethod
     def from_config(cls, config: pytest.Config) -> Settings:
@@ -81,6 +82,7 @@ class Settings:
             screenshots=opt("screenshots"),
             browser_endpoint=_endpoint(opt("browser_endpoint")),
             location=site.check(opt("location") or site.default()),
+            resolver=_resolver(opt("resolver")),
         )
 
 
@@ -97,3 +99,14 @@ def _endpoint(url: str | None) -> str | None:
     if url and not url.startswith(("ws://", "wss://", "http://", "https://")):
         raise ValueError(f"--browser-endpoint {url!r}: expected ws://… (Playwright server) or http://… (CDP)")
     return url
+
+
+def _resolver(text: str | None) -> str | None:
+    if text:
+        from probes.emulation.resolver import parse_upstream
+
+        try:
+            parse_upstream(text)
+        except ValueError as exc:
+            raise ValueError(f"--resolver: {exc}") from None
+    return text or None

@@ -7,6 +7,7 @@ Nothing here touches a browser: ``probes.emulation`` turns a ``Profile`` into br
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 from typing import Annotated, Literal
@@ -144,6 +145,20 @@ class Loss(Frozen):
         return self
 
 
+def _dns_answer(value: object) -> str:
+    text = str(value).strip()
+    if text.lower() == "nxdomain":
+        return "nxdomain"
+    try:
+        ipaddress.IPv4Address(text)
+    except ValueError:
+        raise ValueError(f"dns_answer must be nxdomain or an IPv4 address, not {text!r}") from None
+    return text
+
+
+DnsAnswer = Annotated[str, BeforeValidator(_dns_answer)]
+
+
 class Network(Frozen):
     """A link's conditions. ``rtt_ms`` is a ROUND-TRIP time. Under packet-level emulation it is
     split into one-way delays (``up_delay_ms``, default half) on every packet; under DevTools
@@ -159,7 +174,8 @@ class Network(Frozen):
     up_kbps: float | None = Field(gt=0)
     offline: bool = False
     dropouts: Dropouts | None = None
-    dns_polluted: tuple[str, ...] = ()  # host globs that fail as net::ERR_NAME_NOT_RESOLVED
+    dns_polluted: tuple[str, ...] = ()  # host globs whose DNS answer is a lie (dns_answer)
+    dns_answer: DnsAnswer = "nxdomain"  # what they are told: NXDOMAIN, or a wrong IPv4 address (captive Wi-Fi)
     faults: tuple[FaultRule, ...] = ()
     up_delay_ms: float | None = Field(None, ge=0)  # one-way, browser → server; the rest of rtt_ms is down
     jitter_ms: float = Field(0, ge=0, le=10_000)  # sd of a normal per-packet delay, truncated at 0, no reordering
@@ -171,6 +187,8 @@ class Network(Frozen):
     def _one_way_within_rtt(self) -> Network:
         if self.up_delay_ms is not None and self.up_delay_ms > self.rtt_ms:
             raise ValueError(f"up_delay_ms {self.up_delay_ms} exceeds rtt_ms {self.rtt_ms}")
+        if "dns_answer" in self.model_fields_set and not self.dns_polluted:
+            raise ValueError("dns_answer needs dns_polluted: the host globs that get that answer")
         return self
 
 

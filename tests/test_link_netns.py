@@ -122,7 +122,8 @@ def test_loss_is_applied_and_tcp_recovers(path: PacketPath, page: Page, url: str
 def test_hand_over_changes_the_address_and_breaks_open_connections(path: PacketPath, page: Page, url: str) -> None:
     link = path.link
     assert link is not None
-    link.configure(Direction(delay_ms=1000), Direction(delay_ms=1000))
+    # 8 s round trip: the hand-over (a fresh Python under the hood, seconds on a loaded machine) lands mid-air
+    link.configure(Direction(delay_ms=4000), Direction(delay_ms=4000))
     page.evaluate("(url) => { window.slow = fetch(url, {cache: 'no-store'}).then(r => r.text()).then("
                   "() => 'done', e => String(e)); }", url + "/x")  # fmt: skip
     time.sleep(0.5)  # the request is in the air

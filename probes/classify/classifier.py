@@ -202,7 +202,11 @@ def _request_fits(rw: RequestWhen, r: RequestRecord, facts: _Facts) -> bool:
         and (not rw.resource_type or any(g.match(r.resource_type) for g in rw.resource_type))
         and (rw.pending is None or _pending(r) == rw.pending)
         and (rw.same_site is None or facts.same_site(r.url) == rw.same_site)
-        and (rw.injected is None or bool(r.injected) == rw.injected)
+        and (
+            rw.injected is None
+            or (isinstance(rw.injected, bool) and bool(r.injected) == rw.injected)
+            or (isinstance(rw.injected, tuple) and any(g.match(r.injected or "") for g in rw.injected))
+        )
         and (
             rw.dependency is None
             or (rw.dependency is True and dep is not None)

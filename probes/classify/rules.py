@@ -102,7 +102,8 @@ class RequestWhen(Frozen):
     dependency: bool | Globs | None = None  # true: any named dependency; globs: those names
     pending: bool | None = None  # no response at all yet (a spinner that never ends)
     same_site: bool | None = None  # the page's own site, as opposed to third parties
-    injected: bool | None = None  # true: orderprobe's own emulation did it (fault, DNS pollution, offline)
+    # true: orderprobe's own emulation did it (fault, DNS pollution, offline); globs: what it did
+    injected: bool | Globs | None = None
 
 
 class When(Frozen):

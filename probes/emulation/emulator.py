@@ -72,7 +72,8 @@ class Emulation:
         self._fired: set[int] = set()
         self._step_notes: dict[str, list[str]] = {}
         self.outages = Outages(profile.network.dropouts, self.seed)
-        self.routing = Routing(context, page, self.offline_now, seed)  # faults stay seeded as before
+        # Faults stay seeded as before; under packet mode the link's resolver answers DNS pollution.
+        self.routing = Routing(context, page, self.offline_now, seed, dns=packet is None)
         self.counts = self.routing.counts
         self.switches_done: list[dict[str, Any]] = []
 
@@ -115,6 +116,9 @@ class Emulation:
         try:
             self.routing.close()
             if self._cdp is not None:
+                # A navigation still connecting to a host that drops packets holds detach() for the
+                # TCP connect timeout (~130 s, measured, CDP and packet mode alike): stop it first.
+                self._cdp.send("Page.stopLoading")
                 self._cdp.detach()
         except PlaywrightError:
             pass  # the context or page is already gone: nothing left to undo
@@ -132,6 +136,8 @@ class Emulation:
         """What orderprobe's emulation did to ``request``: a route's fault, DNS pollution or
         offline abort, or — under CDP — the page switched offline when it failed."""
         done = self.routing.injection(request)
+        if done is None and self.packet is not None:  # the resolver at the link's host end lied about its host
+            done = self.packet.polluted(str(getattr(request, "url", "")))
         if done is None and self.mode == "cdp" and failure and "ERR_INTERNET_DISCONNECTED" in failure:
             why = self.offline_now()
             done = f"orderprobe offline: {why}" if why else None
@@ -217,6 +223,17 @@ class Emulation:
             "latency": "rtt_ms split into one-way delays on every packet (userspace link, network namespace)",
             "addresses": list(self.addresses),  # the browser's, one more per hand-over
             "link_packets": stats,  # this journey's: in, out, lost, queue_full, outage, retired
+            "dns": self._dns_record(),
+        }
+
+    def _dns_record(self) -> dict[str, Any]:
+        resolver = self.packet.resolver if self.packet is not None else None
+        if resolver is None:
+            return {}
+        return {
+            "resolver": resolver.address,  # at the link's host end: every query crosses the link
+            "upstream": [f"{host}:{port}" for host, port in resolver.upstream],
+            "polluted": dict(resolver.answered),  # name → what the browser was told
         }
 
     def _cdp_record(self) -> dict[str, Any]:

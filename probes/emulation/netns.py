@@ -2,17 +2,20 @@
 
     host namespace                                   browser namespace (orderprobe-<pid>-<n>)
     127.0.0.1 (shop) ◀─▶ TUN opo<pid>n ◀─ Link ─▶ TUN opi<pid>n, 100.64.B.2/32, default route
-                          100.64.B.0/24 routed here   lo DOWN, IPv6 off
+    the world (uplink)    100.64.B.1/32 (gateway),    lo DOWN, IPv6 off
+                          100.64.B.0/24 routed here
 
 Why loopback works: with ``lo`` down the browser namespace has no local 127/8 route, so the
 default route sends 127.0.0.1 into the TUN; ``route_localnet`` on both TUN devices lets Linux
 carry loopback addresses on them. The host delivers to its own 127.0.0.1 (the shop keeps
-listening on loopback, unchanged) and routes the replies back into the link. The host does not
-forward (``ip_forward`` stays as it is, 0 here), so nothing but this host is reachable: no NAT,
-no traffic leaves the machine. Addresses are CGNAT space (100.64.0.0/10), as a phone's are.
+listening on loopback, unchanged) and routes the replies back into the link. Anything else
+the host reaches goes on through the uplink (``probes/emulation/uplink.py``: forwarding + NAT);
+the gateway address is where the namespace's DNS resolver listens (``resolver.py``).
+Addresses are CGNAT space (100.64.0.0/10), as a phone's are.
 
 Chromium enters the namespace through a two-line wrapper (``nsenter --net=… -- chromium "$@"``)
-given to Playwright as ``executable_path``; the Playwright driver itself stays in the host.
+given to Playwright as ``executable_path``; Playwright's driver (Node) enters it the same way, so
+its own requests (``context.request``) take the link too.
 Everything is set up through netlink (pyroute2), no ``ip``/``tc`` strings.
 """
 
@@ -101,7 +104,7 @@ class Namespace:
         self.name = f"{PREFIX}{os.getpid()}-{n}"
         self.inner_name, self.outer_name = f"opi{os.getpid()}{n}"[:15], f"opo{os.getpid()}{n}"[:15]
         self.inner_fd = self.outer_fd = -1
-        self.wrapper: Path | None = None
+        self.wrappers: Path | None = None  # folder of the executable() wrappers
         self.serial = 2  # host number of the browser's current address in its /24
         try:
             _off_loop(self._create)
@@ -125,6 +128,7 @@ class Namespace:
             (outer,) = ip.link_lookup(ifname=self.outer_name)
             ip.link("set", index=outer, state="up")
             self.block = self._claim_block(ip, outer)
+            ip.addr("add", index=outer, address=self.gateway, prefixlen=32)
         _sysctl(f"net/ipv4/conf/{self.outer_name}/route_localnet", "1")
         # Inside the namespace: /proc/sys/net is the opener's namespace, so these run from within.
         _isolated(
@@ -161,6 +165,11 @@ with IPRoute() as ip:
         raise Unavailable("no free /24 in 100.64.0.0/10")
 
     @property
+    def gateway(self) -> str:
+        """The host end's address: the browser's DNS goes there."""
+        return str(self.block[1])
+
+    @property
     def address(self) -> str:
         return str(self.block[self.serial])
 
@@ -182,14 +191,16 @@ with IPRoute() as ip:
         )
         return old, self.address
 
-    def executable(self, chromium: str) -> str:
-        """A wrapper that runs ``chromium`` inside the namespace (for Playwright's executable_path)."""
-        if self.wrapper is None:
-            folder = Path(tempfile.mkdtemp(prefix="orderprobe-netns-"))
-            self.wrapper = folder / "chromium"
-            self.wrapper.write_text(f'#!/bin/sh\nexec nsenter --net=/run/netns/{self.name} -- {chromium} "$@"\n')
-            self.wrapper.chmod(self.wrapper.stat().st_mode | stat.S_IXUSR)
-        return str(self.wrapper)
+    def executable(self, program: str, name: str = "chromium") -> str:
+        """A wrapper that runs ``program`` inside the namespace (Playwright's executable_path for
+        Chromium; PLAYWRIGHT_NODEJS_PATH for its driver, so ``context.request`` takes the link too)."""
+        if self.wrappers is None:
+            self.wrappers = Path(tempfile.mkdtemp(prefix="orderprobe-netns-"))
+        wrapper = self.wrappers / name
+        if not wrapper.exists():
+            wrapper.write_text(f'#!/bin/sh\nexec nsenter --net=/run/netns/{self.name} -- {program} "$@"\n')
+            wrapper.chmod(wrapper.stat().st_mode | stat.S_IXUSR)
+        return str(wrapper)
 
     def close(self) -> None:
         """Closing the TUN descriptors deletes both devices (and the route); then the namespace."""
@@ -202,6 +213,6 @@ with IPRoute() as ip:
         self.inner_fd = self.outer_fd = -1
         with contextlib.suppress(OSError):
             _off_loop(lambda: netns.remove(self.name))
-        if self.wrapper is not None:
-            shutil.rmtree(self.wrapper.parent, ignore_errors=True)
-            self.wrapper = None
+        if self.wrappers is not None:
+            shutil.rmtree(self.wrappers, ignore_errors=True)
+            self.wrappers = None

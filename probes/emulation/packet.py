@@ -3,8 +3,10 @@ between it and DevTools (CDP) emulation.
 
 ``PacketPath.open()`` sets up the namespace and starts the link once per worker (the browser is
 launched inside it); each journey then ``impose``s its network, ``schedule``s its outages and
-``reset``s the link when it ends. Where it cannot run (not Linux, not root / CAP_NET_ADMIN,
-no TUN, a target off this host) the journey runs under CDP emulation and says why.
+``reset``s the link when it ends. The host end of the link has an uplink (``uplink``: forwarding
++ NAT) to anything this host reaches, and a DNS resolver (``resolver``) that forwards to the
+host's and answers the profile's DNS pollution. Where it cannot run (not Linux, not root /
+CAP_NET_ADMIN, no TUN, no nft) the journey runs under CDP emulation and says why.
 """
 
 from __future__ import annotations
@@ -17,10 +19,11 @@ from urllib.parse import urlsplit
 
 from probes.emulation.link import Direction, Link
 from probes.emulation.netns import Namespace, Unavailable
+from probes.emulation.resolver import Resolver, redirect_dns
+from probes.emulation.uplink import close_uplink, open_uplink
 from profiles.models import Network
 
 Mode = Literal["auto", "packet", "cdp"]
-LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "[::1]")
 
 
 def directions(network: Network) -> tuple[Direction, Direction]:
@@ -40,15 +43,13 @@ def directions(network: Network) -> tuple[Direction, Direction]:
     )
 
 
-def unavailable(target: str) -> str | None:
-    """Why packet-level emulation cannot be used for ``target`` here, before trying; None: try it."""
+def unavailable(target: str = "") -> str | None:
+    """Why packet-level emulation cannot be used here, before trying; None: try it. Any target
+    will do: the uplink reaches whatever this host reaches."""
     if sys.platform != "linux":
         return f"packet-level emulation needs Linux network namespaces (this is {sys.platform})"
     if os.geteuid() != 0 and not _has_net_admin():
         return "not root and no CAP_NET_ADMIN: cannot create a network namespace"
-    host = urlsplit(target).hostname or ""
-    if target and not (host in LOOPBACK_HOSTS or host.endswith(".localhost") or host.startswith("127.")):
-        return f"target {target} is not on this host: the emulated link reaches only this host's loopback"
     return None
 
 
@@ -62,12 +63,23 @@ def _has_net_admin() -> bool:
 class PacketPath:
     """One browser's namespace and link. ``open()`` raises ``Unavailable`` with the reason."""
 
-    def __init__(self) -> None:
+    def __init__(self, upstream: list[tuple[str, int]] | None = None) -> None:
+        self.upstream = upstream  # the resolver the link's DNS forwards to; None: the host's
         self.namespace: Namespace | None = None
+        self.resolver: Resolver | None = None
         self.link: Link | None = None
 
     def open(self) -> PacketPath:
         self.namespace = Namespace()
+        try:
+            open_uplink()
+            redirect_dns(self.namespace.name, self.namespace.gateway)
+            self.resolver = Resolver(self.namespace.gateway, self.upstream).start()
+        except Exception as exc:
+            self.close()
+            if isinstance(exc, Unavailable):
+                raise
+            raise Unavailable(f"cannot set up the link's uplink or resolver: {type(exc).__name__}: {exc}") from exc
         self.link = Link(self.namespace.inner_fd, self.namespace.outer_fd).start()
         return self
 
@@ -75,9 +87,23 @@ class PacketPath:
         assert self.namespace is not None
         return self.namespace.executable(chromium)
 
+    def driver(self) -> str:
+        """For PLAYWRIGHT_NODEJS_PATH: Playwright's Node driver inside the namespace."""
+        from playwright._impl._driver import compute_driver_executable
+
+        assert self.namespace is not None
+        return self.namespace.executable(compute_driver_executable()[0], "node")
+
     def impose(self, network: Network) -> None:
-        assert self.link is not None
+        assert self.link is not None and self.resolver is not None
         self.link.configure(*directions(network))
+        self.resolver.pollute(network.dns_polluted, network.dns_answer)
+
+    def polluted(self, url: str) -> str | None:
+        """What orderprobe's resolver told the browser about ``url``'s host, if it lied."""
+        host = urlsplit(url).hostname or ""
+        told = self.resolver.lie(host) if self.resolver is not None and host else None
+        return f"orderprobe DNS pollution: {host} answered {told}" if told else None
 
     def schedule(self, windows: list[tuple[float, float]]) -> None:
         """Outages as (start, end) on the link's clock (``link.clock``)."""
@@ -97,13 +123,18 @@ class PacketPath:
             self.link.configure(Direction(), Direction())
             self.link.set_outages([])
             self.link.retired = frozenset()
+        if self.resolver is not None:
+            self.resolver.clear()
 
     def close(self) -> None:
         if self.link is not None:
             self.link.stop()
+        if self.resolver is not None:
+            self.resolver.stop()
         if self.namespace is not None:
             self.namespace.close()
-        self.link = self.namespace = None
+            close_uplink()
+        self.link = self.namespace = self.resolver = None
 
 
 def _packed(address: str) -> bytes:

@@ -1,4 +1,5 @@
-"""DNS pollution and request faults, as Playwright routes on one browser context.
+"""DNS pollution (under CDP; packet mode answers it at the link's resolver) and request faults,
+as Playwright routes on one browser context.
 
 Each polluted-host set and each fault's URL glob is its own route with a regular expression,
 which Playwright matches in the driver: requests that match nothing never make the round trip
@@ -45,9 +46,15 @@ class Routing:
     """The routes of one context. ``down()`` says why the network is down now (None: up)."""
 
     def __init__(
-        self, context: BrowserContext, page: Page, down: Callable[[], str | None], seed: int | None = None
+        self,
+        context: BrowserContext,
+        page: Page,
+        down: Callable[[], str | None],
+        seed: int | None = None,
+        *,
+        dns: bool = True,  # False: the link's resolver answers DNS pollution (packet mode), not a route
     ) -> None:
-        self.context, self.page, self.seed = context, page, seed
+        self.context, self.page, self.seed, self.dns = context, page, seed, dns
         self._down = down
         self._network: Network | None = None
         self._routes: list[tuple[re.Pattern[str], Callable[[Route], None]]] = []  # the current network's
@@ -74,7 +81,7 @@ class Routing:
         for pattern, handler in self._routes:
             self.context.unroute(pattern, handler)
         self._network, self._routes = network, []
-        if network.dns_polluted:
+        if network.dns_polluted and self.dns:
             self._routes.append((host_regex(network.dns_polluted), self._on_dns))
         # Playwright runs the newest route first: register the last rule first so rule 0 is tried first.
         for index in reversed(range(len(network.faults))):
@@ -105,8 +112,13 @@ class Routing:
                 route.fallback()
             elif not self._aborted_offline(route):  # no signal at all beats a bad DNS answer
                 self.counts["dns"] += 1
-                self._mark(route, "DNS pollution: name not resolved")
-                route.abort("namenotresolved")
+                answer = self._network.dns_answer if self._network else "nxdomain"
+                if answer == "nxdomain":
+                    self._mark(route, "DNS pollution: name not resolved")
+                    route.abort("namenotresolved")
+                else:  # a request cannot be sent elsewhere from a route: the wrong address is unreachable
+                    self._mark(route, f"DNS pollution: a wrong address, {answer} (request-level: unreachable)")
+                    route.abort("addressunreachable")
         except PlaywrightError:
             pass
 
