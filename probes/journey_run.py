@@ -22,6 +22,7 @@ from probes.reporter import JourneyStart
 from probes.result import Artefact, Cause, FailurePoint, JourneyResult, RequestRecord, Status, StepResult
 from probes.secrets import profile_secrets, scrub_text, scrub_zip
 from probes.tracing import MODES, TraceMode
+from probes.vitals import VitalsMeter
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser
@@ -98,7 +99,7 @@ class JourneyRun:
         self.recorder.injections = self.emulation.injection  # injected faults are marked, never the shop's
         self.journey = Journey(self.item.probe, meter=self.recorder.meter, settle=self.recorder.settle)
         # Emulation first: when a step fails, whether the link was down is read before the (slow) capture.
-        self.journey.listeners = [self.emulation, self.recorder, self]
+        self.journey.listeners = [self.emulation, self.recorder, VitalsMeter(self.context, self.page), self]
         if settings.screenshots == "on":  # before self: a step reaches the reporters with its frame
             self.journey.listeners.insert(
                 2, Filmstrip(self.page, settings.artefacts, self.rel_dir, unwritten=self.unwritten)

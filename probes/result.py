@@ -76,6 +76,17 @@ class RequestRecord(BaseModel):
     injected: str | None = None
 
 
+class Vitals(BaseModel):
+    """Core Web Vitals of the pages a step loaded or interacted with (probes/vitals.py); None: not measured."""
+
+    lcp_ms: float | None = None  # Largest Contentful Paint of a page the step loaded
+    cls: float | None = None  # Cumulative Layout Shift of the step's pages (unitless)
+    inp_ms: float | None = None  # Interaction to Next Paint: the worst interaction of the step's pages
+    fcp_ms: float | None = None  # First Contentful Paint
+    ttfb_ms: float | None = None  # Time to First Byte of a document the step loaded
+    url: str = ""  # the page the step ended on
+
+
 class StepResult(BaseModel):
     name: str
     status: StepStatus
@@ -89,6 +100,7 @@ class StepResult(BaseModel):
     # Requests started in this step that failed (network error or HTTP >= 400), even when they
     # failed after it ended and the page ignored them: a passed step can be where a journey broke.
     failed_requests: list[RequestRecord] = Field(default_factory=list)
+    vitals: Vitals | None = None  # Web Vitals of the pages this step loaded or interacted with
 
 
 class FailurePoint(BaseModel):

@@ -72,6 +72,12 @@ ZH: dict[str, str] = {
     "dependency": "依赖",
     "screenshot": "截图",
     "filmstrip": "每步截图",
+    "web_vitals": "网页核心指标（每步）",
+    "web_vitals_hint": "在页面内用 Google web-vitals 测得：LCP 最大内容绘制、CLS 累计布局偏移、INP 交互到下一次绘制、"
+    "FCP 首次内容绘制、TTFB 首字节时间；颜色按 Google 的阈值（好 / 需改进 / 差）。",
+    "vital_good": "好",
+    "vital_needs_improvement": "需改进",
+    "vital_poor": "差",
     "no_screenshot": "没有截图",
     "missing_screenshot": "截图文件缺失",
     "last_requests": "最近请求",
@@ -206,6 +212,13 @@ EN: dict[str, str] = {
     "dependency": "Dependency",
     "screenshot": "Screenshot",
     "filmstrip": "Filmstrip (the page at the end of each step)",
+    "web_vitals": "Web Vitals per step",
+    "web_vitals_hint": "Measured in the page with Google's web-vitals: LCP largest contentful paint, CLS cumulative "
+    "layout shift, INP interaction to next paint, FCP first contentful paint, TTFB time to first byte; coloured by "
+    "Google's thresholds (good / needs improvement / poor).",
+    "vital_good": "good",
+    "vital_needs_improvement": "needs improvement",
+    "vital_poor": "poor",
     "no_screenshot": "No screenshot",
     "missing_screenshot": "Screenshot file missing",
     "last_requests": "Last requests",

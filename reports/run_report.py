@@ -15,8 +15,9 @@ from pathlib import Path
 from statistics import median
 from urllib.parse import quote, unquote
 
+from probes import vitals
 from probes.recorder import parse_action
-from probes.result import Cause, FailurePoint, JourneyResult, RequestRecord, Status, StepStatus
+from probes.result import Cause, FailurePoint, JourneyResult, RequestRecord, Status, StepStatus, Vitals
 from reports import charts, html, i18n
 from reports.store import RunSummary, Store
 
@@ -43,6 +44,14 @@ class StepView:
     error: str
     conditions: str
     failed_requests: list[RequestView]
+    vitals: dict[str, VitalView] = field(default_factory=dict)  # by name; only those measured
+
+
+@dataclass
+class VitalView:
+    name: str  # LCP, CLS, INP, FCP, TTFB
+    text: str  # "1.2 s", "0.031", "180 ms"
+    rating: str  # good | needs-improvement | poor (Google's thresholds)
 
 
 @dataclass
@@ -365,9 +374,20 @@ def _steps(j: JourneyResult) -> list[StepView]:
             error=html.scrub(s.error),
             conditions=s.conditions or "",
             failed_requests=[_request(r) for r in s.failed_requests],
+            vitals=_vitals(s.vitals),
         )
         for s in j.steps
     ]
+
+
+def _vitals(v: Vitals | None) -> dict[str, VitalView]:
+    out = {}
+    for key, name in vitals.LABELS.items() if v is not None else ():
+        value = getattr(v, key)
+        if value is not None:
+            text = f"{value:.3f}" if key == "cls" else html.seconds(value) if value >= 1000 else f"{value:.0f} ms"
+            out[name] = VitalView(name, text, vitals.rating(key, value))
+    return out
 
 
 def _versus(j: JourneyResult, last: JourneyResult, lang: str, tz: tzinfo | None) -> Versus:
