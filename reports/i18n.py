@@ -75,6 +75,8 @@ ZH: dict[str, str] = {
     "web_vitals": "网页核心指标（每步）",
     "web_vitals_hint": "在页面内用 Google web-vitals 测得：LCP 最大内容绘制、CLS 累计布局偏移、INP 交互到下一次绘制、"
     "FCP 首次内容绘制、TTFB 首字节时间；颜色按 Google 的阈值（好 / 需改进 / 差）。",
+    "web_vitals_trend": "网页核心指标：每步、每个画像",
+    "web_vitals_trend_hint": "窗口内未失败步骤的 p50 / p95；p95 按 Google 的阈值着色。",
     "vital_good": "好",
     "vital_needs_improvement": "需改进",
     "vital_poor": "差",
@@ -216,6 +218,9 @@ EN: dict[str, str] = {
     "web_vitals_hint": "Measured in the page with Google's web-vitals: LCP largest contentful paint, CLS cumulative "
     "layout shift, INP interaction to next paint, FCP first contentful paint, TTFB time to first byte; coloured by "
     "Google's thresholds (good / needs improvement / poor).",
+    "web_vitals_trend": "Web Vitals per step and profile",
+    "web_vitals_trend_hint": "p50 / p95 over the window's steps that did not fail; "
+    "the p95 coloured by Google's thresholds.",
     "vital_good": "good",
     "vital_needs_improvement": "needs improvement",
     "vital_poor": "poor",

@@ -13,7 +13,7 @@ import hashlib
 import random
 import re
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -23,6 +23,7 @@ from benchmarks import causes
 from benchmarks import vitals as bench
 from probes import vitals
 from probes.journey import Journey
+from probes.result import StepStatus
 from reports.schema import VITALS
 from reports.store import Store
 from tests.support import sample
@@ -178,3 +179,51 @@ def test_a_store_from_before_vitals_gains_the_columns_and_keeps_its_steps(store_
         store.close()
     assert {r[2] for r in rows if r[0] == old.id} == {None}
     assert [r[2] for r in rows if r[0] == new.id] == [s.vitals.lcp_ms if s.vitals else None for s in new.steps]
+
+
+def test_the_trend_gives_p50_and_p95_per_step_and_profile_as_the_raw_values_do(tmp_path: Path) -> None:
+    from reports import trend
+
+    store = Store(f"sqlite:///{tmp_path / 'trend.db'}")
+    try:
+        runs = sample.history(random.Random(5), start=T0, runs=30, every=timedelta(minutes=10))
+        sample.fill(store, runs)
+        c = trend.context(store, timedelta(hours=6), "en", tz=UTC, now=T0 + timedelta(hours=5))
+    finally:
+        store.close()
+    raw: dict[tuple[str, str, str], list[float]] = {}
+    for _, _, journeys in runs:
+        for j in journeys:
+            for s in j.steps:
+                if s.vitals and s.vitals.lcp_ms is not None and s.status is not StepStatus.FAILED:
+                    raw.setdefault((j.probe, j.profile, s.name), []).append(s.vitals.lcp_ms)
+    rows = {(r.probe, r.profile, r.step): r for r in c.vitals}
+    assert rows.keys() >= raw.keys() and len(raw) > 10
+    for key, values in raw.items():
+        values.sort()
+        p95 = values[(len(values) * 95 + 99) // 100 - 1]  # nearest rank
+        shown = rows[key].cells["LCP"].p95
+        number = float(shown.removesuffix(" ms").removesuffix(" s")) * (1000 if shown.endswith(" s") else 1)
+        assert abs(number - p95) <= 10 + 0.005 * 1000 * shown.endswith(" s"), (key, shown, p95)  # bins, rounding
+
+
+def test_each_steps_vitals_are_exported_to_prometheus_per_profile() -> None:
+    from prometheus_client.parser import text_string_to_metric_families
+
+    from scheduler.metrics import Metrics
+
+    journey = sample.journey(random.Random(3), run_id="r", probe="path_live", profile=PROFILE, started_at=T0)
+    metrics = Metrics("sh")
+    metrics.observe_run("smoke", "passed", 1_750_000_000.0, 10.0, [journey, journey])
+    samples = {
+        (s.name, s.labels.get("step"), s.labels.get("le")): s.value
+        for family in text_string_to_metric_families(metrics.exposition().decode())
+        for s in family.samples
+        if s.labels.get("profile") == PROFILE and s.labels.get("location") == "sh"
+    }
+    pay = next(s for s in journey.steps if s.name == "pay")
+    assert pay.vitals is not None and pay.vitals.lcp_ms is not None and pay.vitals.inp_ms is not None
+    assert samples["orderprobe_step_lcp_seconds_count", "pay", None] == 2
+    assert samples["orderprobe_step_lcp_seconds_sum", "pay", None] == pytest.approx(2 * pay.vitals.lcp_ms / 1000)
+    assert samples["orderprobe_step_inp_seconds_sum", "pay", None] == pytest.approx(2 * pay.vitals.inp_ms / 1000)
+    assert samples["orderprobe_step_cls_bucket", "pay", "0.1"] == 2 * (pay.vitals.cls <= 0.1)
