@@ -134,6 +134,7 @@ class FailurePoint(BaseModel):
     capture_notes: list[str] = Field(default_factory=list)
     screenshot: str | None = None  # path relative to the artefacts folder
     trace: str | None = None
+    har: str | None = None  # the journey's HAR (probes/har.py), relative to the artefacts folder
 
 
 class Cause(BaseModel):
@@ -148,7 +149,7 @@ class Cause(BaseModel):
 
 
 class Artefact(BaseModel):
-    kind: str  # screenshot (failure point) | filmstrip (a step's end) | trace | file
+    kind: str  # screenshot (failure point) | filmstrip (a step's end) | trace | har | file
     path: str  # relative to the artefacts folder
     bytes: int = 0
 
@@ -181,6 +182,8 @@ class JourneyResult(BaseModel):
     # Evidence this journey could not keep (a full or read-only disk), one "could not write
     # PATH: reason" each: the controller says them and the run's exit code is not 0.
     unwritten: list[str] = Field(default_factory=list)
+    # --otel-endpoint: the OpenTelemetry trace id of this journey's spans (and the shop's, via traceparent)
+    trace_id: str = ""
 
     @property
     def interactions(self) -> Interactions:

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from probes import location as site
+from probes.otel import check_endpoint
 from probes.sharding import Shard
 from probes.target import parse_dependencies
 
@@ -40,6 +41,9 @@ class Settings:
     shard: Shard | None = None  # --shard i/n: this machine's slice of the sweep
     screenshots: str = "failure"  # on | failure | off (probes.filmstrip)
     location: str = ""  # --location: the site this run probes from (probes.location)
+    har: str = "failure"  # failure | always | off (probes.har)
+    har_content: str = "omit"  # omit | embed: response bodies in the HAR
+    otel_endpoint: str | None = None  # OTLP/HTTP receiver of journey and step spans (probes.otel)
 
     @classmethod
     def from_config(cls, config: pytest.Config) -> Settings:
@@ -79,6 +83,9 @@ class Settings:
             journey_timeout_s=opt("journey_timeout"),
             shard=_shard(opt("shard"), opt("run_id")),
             screenshots=opt("screenshots"),
+            har=opt("har"),
+            har_content=opt("har_content"),
+            otel_endpoint=check_endpoint(opt("otel_endpoint")),
             browser_endpoint=_endpoint(opt("browser_endpoint")),
             location=site.check(opt("location") or site.default()),
         )

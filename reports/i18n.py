@@ -77,6 +77,9 @@ ZH: dict[str, str] = {
     "FCP 首次内容绘制、TTFB 首字节时间；颜色按 Google 的阈值（好 / 需改进 / 差）。",
     "web_vitals_trend": "网页核心指标：每步、每个画像",
     "web_vitals_trend_hint": "窗口内未失败步骤的 p50 / p95；p95 按 Google 的阈值着色。",
+    "har_hint": "该旅程的请求记录（HAR，不含响应内容，已去除密钥与会话头），可在 Chrome 开发者工具的 Network 面板导入",
+    "otel_trace": "链路追踪 ID",
+    "otel_trace_hint": "在商城自己的链路追踪里按此 ID 查找：每一步是一个 span，商城收到的请求带着该步的 traceparent",
     "vital_good": "好",
     "vital_needs_improvement": "需改进",
     "vital_poor": "差",
@@ -221,6 +224,11 @@ EN: dict[str, str] = {
     "web_vitals_trend": "Web Vitals per step and profile",
     "web_vitals_trend_hint": "p50 / p95 over the window's steps that did not fail; "
     "the p95 coloured by Google's thresholds.",
+    "har_hint": "the journey's requests (HAR, bodies left out, secrets and session headers masked); "
+    "import it in Chrome DevTools' Network panel",
+    "otel_trace": "Trace id",
+    "otel_trace_hint": "search the shop's own tracing for it: each step is a span, and the shop's requests carried "
+    "the step's traceparent",
     "vital_good": "good",
     "vital_needs_improvement": "needs improvement",
     "vital_poor": "poor",

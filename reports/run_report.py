@@ -98,6 +98,7 @@ class FailureView:
     screenshot_path: str | None
     trace_command: str | None
     trace_uri: str | None  # file: link to trace.zip (opens in the trace viewer via the command)
+    har_uri: str | None  # file: link to the journey's HAR (probes/har.py)
     requests: list[RequestView]
     request_ticks: list[tuple[float, str]]
     failed_requests: list[RequestView]
@@ -165,6 +166,7 @@ class JourneyView:
     failure: FailureView | None
     attempts: list[AttemptView]
     filmstrip: list[Frame] = field(default_factory=list)  # --screenshots on
+    trace_id: str = ""  # --otel-endpoint: the journey's OpenTelemetry trace id
 
 
 @dataclass
@@ -314,6 +316,7 @@ def _failure(
         screenshot_path=shot_path,
         trace_command=f"orderprobe report trace {journey_id}" if trace else None,
         trace_uri=Path(trace).as_uri() if trace else None,
+        har_uri=(artefacts_dir / f.har).resolve().as_uri() if f.har else None,
         requests=requests,
         request_ticks=ticks,
         failed_requests=[_request(r) for r in f.failed_requests],
@@ -454,6 +457,7 @@ def journey_view(
         failure=_failure(j.failure, artefacts_dir, inline or html.Inliner(artefacts_dir), j.id, failed)
         if j.failure
         else None,
+        trace_id=j.trace_id,
         attempts=[
             AttemptView(
                 attempt=a.attempt,
