@@ -117,6 +117,10 @@ class JourneyRun:
         self.journey = Journey(self.item.probe, meter=self.recorder.meter, settle=self.recorder.settle)
         # Emulation first: when a step fails, whether the link was down is read before the (slow) capture.
         self.journey.listeners = [self.emulation, self.recorder, VitalsMeter(self.context, self.page), self]
+        if settings.a11y:  # before self: a step reaches the reporters with its scan
+            from probes.a11y import A11yScanner
+
+            self.journey.listeners.insert(-1, A11yScanner(self.page))
         if self.spans is not None:
             self.journey.listeners.insert(0, self.spans)  # the step's span is open before its first request
         if settings.screenshots == "on":  # before self: a step reaches the reporters with its frame

@@ -82,6 +82,11 @@ def pytest_addoption(parser: pytest.Parser, pluginmanager: pytest.PytestPluginMa
         help="export a span per journey and per step over OTLP/HTTP (e.g. http://127.0.0.1:4318) and send a W3C "
         "traceparent on the shop's requests (needs the otel extra)",
     )
+    group.addoption(
+        "--a11y",
+        action="store_true",
+        help="scan each step's page with axe-core (WCAG A/AA); violations are reported, never a failed checkout",
+    )
     group.addoption("--run-id", help="group journeys under this run id (default: generated)")
     group.addoption(
         "--shard", metavar="I/N", help="run only slice I of N of the journeys (with --run-id; merge by the store)"

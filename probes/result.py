@@ -87,6 +87,22 @@ class Vitals(BaseModel):
     url: str = ""  # the page the step ended on
 
 
+class A11yViolation(BaseModel):
+    id: str  # axe-core rule, e.g. image-alt, color-contrast
+    impact: str = ""  # minor | moderate | serious | critical
+    help: str = ""
+    nodes: int = 0  # elements that break it
+    targets: list[str] = Field(default_factory=list)  # the first few, as CSS selectors
+
+
+class A11yScan(BaseModel):
+    """``--a11y``: axe-core's WCAG A/AA violations on the page a step ended on (probes/a11y.py)."""
+
+    url: str = ""
+    violations: list[A11yViolation] = Field(default_factory=list)
+    error: str = ""  # the page could not be scanned (and why)
+
+
 class StepResult(BaseModel):
     name: str
     status: StepStatus
@@ -101,6 +117,7 @@ class StepResult(BaseModel):
     # failed after it ended and the page ignored them: a passed step can be where a journey broke.
     failed_requests: list[RequestRecord] = Field(default_factory=list)
     vitals: Vitals | None = None  # Web Vitals of the pages this step loaded or interacted with
+    a11y: A11yScan | None = None  # --a11y: an accessibility signal of its own, never the step's status
 
 
 class FailurePoint(BaseModel):

@@ -44,6 +44,7 @@ class Settings:
     har: str = "failure"  # failure | always | off (probes.har)
     har_content: str = "omit"  # omit | embed: response bodies in the HAR
     otel_endpoint: str | None = None  # OTLP/HTTP receiver of journey and step spans (probes.otel)
+    a11y: bool = False  # axe-core scan at each step's end (probes.a11y)
 
     @classmethod
     def from_config(cls, config: pytest.Config) -> Settings:
@@ -86,6 +87,7 @@ class Settings:
             har=opt("har"),
             har_content=opt("har_content"),
             otel_endpoint=check_endpoint(opt("otel_endpoint")),
+            a11y=opt("a11y"),
             browser_endpoint=_endpoint(opt("browser_endpoint")),
             location=site.check(opt("location") or site.default()),
         )

@@ -45,6 +45,7 @@ class StepView:
     conditions: str
     failed_requests: list[RequestView]
     vitals: dict[str, VitalView] = field(default_factory=dict)  # by name; only those measured
+    a11y: dict | None = None  # --a11y: the step's axe-core scan (probes.result.A11yScan as data)
 
 
 @dataclass
@@ -378,6 +379,7 @@ def _steps(j: JourneyResult) -> list[StepView]:
             conditions=s.conditions or "",
             failed_requests=[_request(r) for r in s.failed_requests],
             vitals=_vitals(s.vitals),
+            a11y=s.a11y.model_dump() if s.a11y else None,
         )
         for s in j.steps
     ]
