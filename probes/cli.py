@@ -19,6 +19,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "report": ("reports.command", "render run / compare / trend HTML reports from the store"),
     "store": ("reports.spool", "import the journeys a run spooled but could not store (`store import DIR`)"),
     "schedule": ("scheduler.command", "run the monitoring service (APScheduler), or one job now"),
+    "record": ("probes.record", "record a journey with Playwright's codegen under a profile, as a probe file"),
     "doctor": ("probes.doctor", "find (or install) Chromium and check this machine can run probes"),
 }
 

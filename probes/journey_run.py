@@ -12,6 +12,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from probes import har
 from probes.atomic import WriteFailed, node_write_error
 from probes.deadline import GRACE_S, Deadline, default_timeout_s, kill_browsers, tear_down
 from probes.filmstrip import Filmstrip, drop_failure_shot
@@ -22,6 +23,7 @@ from probes.reporter import JourneyStart
 from probes.result import Artefact, Cause, FailurePoint, JourneyResult, RequestRecord, Status, StepResult
 from probes.secrets import profile_secrets, scrub_text, scrub_zip
 from probes.tracing import MODES, TraceMode
+from probes.vitals import VitalsMeter
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser
@@ -68,6 +70,7 @@ class JourneyRun:
         self.crashed_at: str | None = None  # where it was when the renderer crashed
         self._phase = "setup"
         self._fixed_deadline = False
+        self.spans: Any = None  # --otel-endpoint: the journey's OpenTelemetry spans (probes.otel)
 
     # -- lifecycle ----------------------------------------------------------------------------
     def open(
@@ -90,8 +93,22 @@ class JourneyRun:
         self._fixed_deadline = bool(deadline_s or settings.journey_timeout_s)  # else step budgets extend it
         seconds = deadline_s or settings.journey_timeout_s or default_timeout_s(settings.action_timeout_ms)
         self.deadline = Deadline(seconds, self._expire).start()  # a context that never opens is bounded too
-        args = context_options(self.item.profile) if context_args is None else context_args
-        self.context = browser.new_context(**args)
+        options = dict(context_options(self.item.profile) if context_args is None else context_args)
+        if settings.har != "off":
+            try:  # the folder Playwright writes the HAR into as the context closes
+                self.dir.mkdir(parents=True, exist_ok=True)
+                options.update(har.context_options(self._har_part, settings.har_content))
+            except OSError as exc:  # a full or read-only disk: no HAR, said; the journey still runs
+                self.unwritten.append(str(WriteFailed(self.dir / har.NAME, exc)))
+        self.context = browser.new_context(**options)
+        if settings.otel_endpoint:  # before emulation's routes, which run first and fall back to it
+            from probes.otel import JourneySpans
+
+            self.spans = JourneySpans(
+                self.session.tracer_provider, self.item.probe, self.profile_label, self.session.run_id,
+                self.target.base_url,
+            )  # fmt: skip
+            self.spans.attach(self.context)
         self.context.set_default_timeout(settings.action_timeout_ms)
         self.context.set_default_navigation_timeout(max(30_000.0, settings.action_timeout_ms))
         self.tracing = MODES[settings.trace] if MODES[settings.trace].records(self.attempt) else None
@@ -107,7 +124,13 @@ class JourneyRun:
         self.recorder.injections = self.emulation.injection  # injected faults are marked, never the shop's
         self.journey = Journey(self.item.probe, meter=self.recorder.meter, settle=self.recorder.settle)
         # Emulation first: when a step fails, whether the link was down is read before the (slow) capture.
-        self.journey.listeners = [self.emulation, self.recorder, self]
+        self.journey.listeners = [self.emulation, self.recorder, VitalsMeter(self.context, self.page), self]
+        if settings.a11y:  # before self: a step reaches the reporters with its scan
+            from probes.a11y import A11yScanner
+
+            self.journey.listeners.insert(-1, A11yScanner(self.page))
+        if self.spans is not None:
+            self.journey.listeners.insert(0, self.spans)  # the step's span is open before its first request
         if settings.screenshots == "on":  # before self: a step reaches the reporters with its frame
             self.journey.listeners.insert(
                 2, Filmstrip(self.page, settings.artefacts, self.rel_dir, unwritten=self.unwritten)
@@ -215,6 +238,28 @@ class JourneyRun:
         return f"{self.status}: {cause.summary if cause else ''}"
 
     @property
+    def _har_part(self) -> Any:
+        return self.dir / f"{har.NAME}.part"  # renamed to network.har once scrubbed
+
+    def _keep_har(self) -> None:
+        part = self._har_part
+        if not part.exists():
+            return
+        try:
+            if self.session.settings.har == "always" or not (self.status and self.status.ok):
+                har.keep(part, self.dir / har.NAME, self.secrets)
+                if self.failure is not None:
+                    self.failure.har = f"{self.rel_dir}/{har.NAME}"
+        except OSError as exc:  # a full or read-only disk: dropped, and said
+            self.unwritten.append(str(WriteFailed(self.dir / har.NAME, exc)))
+        except ValueError:  # a HAR cut short (the browser died while writing): dropped, never kept unscrubbed
+            pass
+        finally:
+            part.unlink(missing_ok=True)
+            with contextlib.suppress(OSError):
+                self.dir.rmdir()  # only if nothing else was kept
+
+    @property
     def _trace_part(self) -> Any:
         return self.dir / "trace.zip.part"  # renamed to trace.zip once scrubbed of secrets
 
@@ -246,6 +291,10 @@ class JourneyRun:
             self.deadline.stop()
         self._harness_error()  # the deadline may have passed, or the renderer crashed, after the verdict
         self._keep_trace()
+        self._keep_har()
+        if self.spans is not None:
+            with contextlib.suppress(Exception):  # tracing is a signal of its own, never the journey's verdict
+                self.spans.end(self.status, self.cause, self.failure.step if self.failure else None)
         if self.session.settings.screenshots == "off":
             drop_failure_shot(self.session.settings.artefacts, self.failure)
         self._collect_artefacts()
@@ -282,7 +331,7 @@ class JourneyRun:
         for path in sorted(self.dir.iterdir()):
             if path.suffix in (".part", ".clean") or path.name.startswith("."):
                 continue  # not (yet, or no longer) an artefact
-            kind = {".png": "screenshot", ".jpg": "filmstrip", ".zip": "trace"}.get(path.suffix, "file")
+            kind = {".png": "screenshot", ".jpg": "filmstrip", ".zip": "trace", ".har": "har"}.get(path.suffix, "file")
             self.artefacts.append(Artefact(kind=kind, path=f"{self.rel_dir}/{path.name}", bytes=path.stat().st_size))
 
     def result(self, attempts: list[JourneyResult]) -> JourneyResult:
@@ -316,6 +365,7 @@ class JourneyRun:
             emulation=self.emulation.mode if self.emulation is not None else "",
             location=self.session.settings.location,
             unwritten=self.unwritten + (self.recorder.write_errors if self.recorder is not None else []),
+            trace_id=self.spans.trace_id if self.spans is not None else "",
         )
         if not self.secrets:
             return result

@@ -22,6 +22,9 @@ import pytest
 from probes import coexist, interrupt
 from probes.filmstrip import DEFAULT as FILMSTRIP_DEFAULT
 from probes.filmstrip import MODES as FILMSTRIP_MODES
+from probes.har import CONTENT as HAR_CONTENT
+from probes.har import DEFAULT as HAR_DEFAULT
+from probes.har import MODES as HAR_MODES
 from probes.reporter import JourneyStart, Reporters, Run, available
 from probes.result import JourneyResult
 from probes.session import ProbeSession, Settings, new_run_id, worker_id
@@ -63,6 +66,26 @@ def pytest_addoption(parser: pytest.Parser, pluginmanager: pytest.PytestPluginMa
         default=FILMSTRIP_DEFAULT,
         help="on: a screenshot at the end of every step (the run report's filmstrip); "
         "failure: at the failure point only (default); off: none",
+    )
+    group.addoption(
+        "--har",
+        choices=HAR_MODES,
+        default=HAR_DEFAULT,
+        help="a HAR of each journey's requests (Playwright, minimal): kept on failure (default), always, or off",
+    )
+    group.addoption(
+        "--har-content", choices=HAR_CONTENT, default="omit", help="response bodies in the HAR: omit (default), embed"
+    )
+    group.addoption(
+        "--otel-endpoint",
+        metavar="URL",
+        help="export a span per journey and per step over OTLP/HTTP (e.g. http://127.0.0.1:4318) and send a W3C "
+        "traceparent on the shop's requests (needs the otel extra)",
+    )
+    group.addoption(
+        "--a11y",
+        action="store_true",
+        help="scan each step's page with axe-core (WCAG A/AA); violations are reported, never a failed checkout",
     )
     group.addoption("--run-id", help="group journeys under this run id (default: generated)")
     group.addoption(
@@ -170,6 +193,17 @@ def _validate(session: ProbeSession) -> None:
         session.classifier  # noqa: B018  (loading the rules is the check)
     except Exception as exc:
         raise pytest.UsageError(f"orderprobe: refused before running\n{exc}") from None
+    if session.settings.otel_endpoint:
+        try:
+            session.tracer_provider  # noqa: B018  (the extra is installed)
+        except RuntimeError as exc:
+            raise pytest.UsageError(str(exc)) from None
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    session = config.stash.get(SESSION, None)
+    if session is not None and "tracer_provider" in vars(session):
+        session.tracer_provider.shutdown()  # sends the spans still batched
 
 
 class _XdistController:

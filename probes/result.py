@@ -76,6 +76,33 @@ class RequestRecord(BaseModel):
     injected: str | None = None
 
 
+class Vitals(BaseModel):
+    """Core Web Vitals of the pages a step loaded or interacted with (probes/vitals.py); None: not measured."""
+
+    lcp_ms: float | None = None  # Largest Contentful Paint of a page the step loaded
+    cls: float | None = None  # Cumulative Layout Shift of the step's pages (unitless)
+    inp_ms: float | None = None  # Interaction to Next Paint: the worst interaction of the step's pages
+    fcp_ms: float | None = None  # First Contentful Paint
+    ttfb_ms: float | None = None  # Time to First Byte of a document the step loaded
+    url: str = ""  # the page the step ended on
+
+
+class A11yViolation(BaseModel):
+    id: str  # axe-core rule, e.g. image-alt, color-contrast
+    impact: str = ""  # minor | moderate | serious | critical
+    help: str = ""
+    nodes: int = 0  # elements that break it
+    targets: list[str] = Field(default_factory=list)  # the first few, as CSS selectors
+
+
+class A11yScan(BaseModel):
+    """``--a11y``: axe-core's WCAG A/AA violations on the page a step ended on (probes/a11y.py)."""
+
+    url: str = ""
+    violations: list[A11yViolation] = Field(default_factory=list)
+    error: str = ""  # the page could not be scanned (and why)
+
+
 class StepResult(BaseModel):
     name: str
     status: StepStatus
@@ -89,6 +116,8 @@ class StepResult(BaseModel):
     # Requests started in this step that failed (network error or HTTP >= 400), even when they
     # failed after it ended and the page ignored them: a passed step can be where a journey broke.
     failed_requests: list[RequestRecord] = Field(default_factory=list)
+    vitals: Vitals | None = None  # Web Vitals of the pages this step loaded or interacted with
+    a11y: A11yScan | None = None  # --a11y: an accessibility signal of its own, never the step's status
 
 
 class FailurePoint(BaseModel):
@@ -122,6 +151,7 @@ class FailurePoint(BaseModel):
     capture_notes: list[str] = Field(default_factory=list)
     screenshot: str | None = None  # path relative to the artefacts folder
     trace: str | None = None
+    har: str | None = None  # the journey's HAR (probes/har.py), relative to the artefacts folder
 
 
 class Cause(BaseModel):
@@ -136,7 +166,7 @@ class Cause(BaseModel):
 
 
 class Artefact(BaseModel):
-    kind: str  # screenshot (failure point) | filmstrip (a step's end) | trace | file
+    kind: str  # screenshot (failure point) | filmstrip (a step's end) | trace | har | file
     path: str  # relative to the artefacts folder
     bytes: int = 0
 
@@ -169,6 +199,8 @@ class JourneyResult(BaseModel):
     # Evidence this journey could not keep (a full or read-only disk), one "could not write
     # PATH: reason" each: the controller says them and the run's exit code is not 0.
     unwritten: list[str] = Field(default_factory=list)
+    # --otel-endpoint: the OpenTelemetry trace id of this journey's spans (and the shop's, via traceparent)
+    trace_id: str = ""
 
     @property
     def interactions(self) -> Interactions:

@@ -9,7 +9,7 @@ import uuid
 from datetime import UTC, datetime
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from probes.settings import Settings
 
@@ -42,6 +42,13 @@ class ProbeSession:
         from profiles.catalogue import load_catalogue
 
         return load_catalogue(self.settings.profile_dirs)
+
+    @cached_property
+    def tracer_provider(self) -> Any:
+        """OpenTelemetry's, exporting to ``--otel-endpoint``; built by the first journey that traces."""
+        from probes.otel import provider
+
+        return provider(self.settings.otel_endpoint or "")
 
     @cached_property
     def classifier(self) -> Classifier:

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from probes import location as site
+from probes.otel import check_endpoint
 from probes.sharding import Shard
 from probes.target import parse_dependencies
 
@@ -41,6 +42,10 @@ class Settings:
     screenshots: str = "failure"  # on | failure | off (probes.filmstrip)
     location: str = ""  # --location: the site this run probes from (probes.location)
     resolver: str | None = None  # --resolver HOST[:PORT]: where the link's DNS forwards (None: the host's)
+    har: str = "failure"  # failure | always | off (probes.har)
+    har_content: str = "omit"  # omit | embed: response bodies in the HAR
+    otel_endpoint: str | None = None  # OTLP/HTTP receiver of journey and step spans (probes.otel)
+    a11y: bool = False  # axe-core scan at each step's end (probes.a11y)
 
     @classmethod
     def from_config(cls, config: pytest.Config) -> Settings:
@@ -80,6 +85,10 @@ class Settings:
             journey_timeout_s=opt("journey_timeout"),
             shard=_shard(opt("shard"), opt("run_id")),
             screenshots=opt("screenshots"),
+            har=opt("har"),
+            har_content=opt("har_content"),
+            otel_endpoint=check_endpoint(opt("otel_endpoint")),
+            a11y=opt("a11y"),
             browser_endpoint=_endpoint(opt("browser_endpoint")),
             location=site.check(opt("location") or site.default()),
             resolver=_resolver(opt("resolver")),

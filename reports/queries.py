@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from itertools import groupby
 from typing import Any
 
-from sqlalchemy import BigInteger, ColumnElement, and_, case, func, literal, literal_column, or_, select
+from sqlalchemy import BigInteger, ColumnElement, Integer, and_, case, cast, func, literal, literal_column, or_, select
 
 from reports.schema import Failure, Journey, Run, Step, bin_value
 from reports.store import Store
@@ -171,6 +171,43 @@ def _rank(bins: list[tuple[int, int]], n: int, p: int) -> float:
         seen += count
         if seen >= wanted:
             return round(bin_value(duration_bin), 1)
+    raise AssertionError("unreachable: ranks stop at n")
+
+
+# Web Vitals are grouped in steps of these sizes (10 ms, 0.001 CLS): a percentile is within one step.
+VITAL_STEPS = {"lcp_ms": 10.0, "cls": 0.001, "inp_ms": 4.0}
+
+
+def step_vitals(store: Store, w: Window) -> dict[tuple[str, str, str], dict[str, tuple[int, float, float]]]:
+    """(probe, profile, step) → {vital: (n, p50, p95)} over steps that did not fail, nearest rank
+    read off a histogram the database counts (as for step times)."""
+    out: dict[tuple[str, str, str], dict[str, tuple[int, float, float]]] = {}
+    for column, size in VITAL_STEPS.items():
+        value = getattr(Step, column)
+        bucket = cast(value / size, Integer).label("v")
+        query = (
+            select(Step.probe, Journey.profile, Step.name, bucket, func.count())
+            .join(Journey, Journey.id == Step.journey_id)
+            .where(w.step_where(), Step.status != "failed", value.is_not(None))
+            .group_by(Step.probe, Journey.profile, Step.name, bucket)
+            .order_by(Step.probe, Journey.profile, Step.name, bucket)
+        )
+        with store.read() as conn:
+            histogram = conn.execute(query).all()
+        for key, rows in groupby(histogram, key=lambda r: (r[0], r[1], r[2])):
+            bins = [(r[3], r[4]) for r in rows]
+            n = sum(count for _, count in bins)
+            p50, p95 = (_nearest(bins, n, p) * size for p in (50, 95))
+            out.setdefault(key, {})[column] = (n, round(p50, 4), round(p95, 4))
+    return out
+
+
+def _nearest(bins: list[tuple[int, int]], n: int, p: int) -> int:
+    wanted, seen = (n * p + 99) // 100, 0
+    for value, count in bins:
+        seen += count
+        if seen >= wanted:
+            return value
     raise AssertionError("unreachable: ranks stop at n")
 
 

@@ -15,8 +15,9 @@ from pathlib import Path
 from statistics import median
 from urllib.parse import quote, unquote
 
+from probes import vitals
 from probes.recorder import parse_action
-from probes.result import Cause, FailurePoint, JourneyResult, RequestRecord, Status, StepStatus
+from probes.result import Cause, FailurePoint, JourneyResult, RequestRecord, Status, StepStatus, Vitals
 from reports import charts, html, i18n
 from reports.store import RunSummary, Store
 
@@ -43,6 +44,15 @@ class StepView:
     error: str
     conditions: str
     failed_requests: list[RequestView]
+    vitals: dict[str, VitalView] = field(default_factory=dict)  # by name; only those measured
+    a11y: dict | None = None  # --a11y: the step's axe-core scan (probes.result.A11yScan as data)
+
+
+@dataclass
+class VitalView:
+    name: str  # LCP, CLS, INP, FCP, TTFB
+    text: str  # "1.2 s", "0.031", "180 ms"
+    rating: str  # good | needs-improvement | poor (Google's thresholds)
 
 
 @dataclass
@@ -89,6 +99,7 @@ class FailureView:
     screenshot_path: str | None
     trace_command: str | None
     trace_uri: str | None  # file: link to trace.zip (opens in the trace viewer via the command)
+    har_uri: str | None  # file: link to the journey's HAR (probes/har.py)
     requests: list[RequestView]
     request_ticks: list[tuple[float, str]]
     failed_requests: list[RequestView]
@@ -156,6 +167,7 @@ class JourneyView:
     failure: FailureView | None
     attempts: list[AttemptView]
     filmstrip: list[Frame] = field(default_factory=list)  # --screenshots on
+    trace_id: str = ""  # --otel-endpoint: the journey's OpenTelemetry trace id
 
 
 @dataclass
@@ -305,6 +317,7 @@ def _failure(
         screenshot_path=shot_path,
         trace_command=f"orderprobe report trace {journey_id}" if trace else None,
         trace_uri=Path(trace).as_uri() if trace else None,
+        har_uri=(artefacts_dir / f.har).resolve().as_uri() if f.har else None,
         requests=requests,
         request_ticks=ticks,
         failed_requests=[_request(r) for r in f.failed_requests],
@@ -365,9 +378,21 @@ def _steps(j: JourneyResult) -> list[StepView]:
             error=html.scrub(s.error),
             conditions=s.conditions or "",
             failed_requests=[_request(r) for r in s.failed_requests],
+            vitals=_vitals(s.vitals),
+            a11y=s.a11y.model_dump() if s.a11y else None,
         )
         for s in j.steps
     ]
+
+
+def _vitals(v: Vitals | None) -> dict[str, VitalView]:
+    out = {}
+    for key, name in vitals.LABELS.items() if v is not None else ():
+        value = getattr(v, key)
+        if value is not None:
+            text = f"{value:.3f}" if key == "cls" else html.seconds(value) if value >= 1000 else f"{value:.0f} ms"
+            out[name] = VitalView(name, text, vitals.rating(key, value))
+    return out
 
 
 def _versus(j: JourneyResult, last: JourneyResult, lang: str, tz: tzinfo | None) -> Versus:
@@ -434,6 +459,7 @@ def journey_view(
         failure=_failure(j.failure, artefacts_dir, inline or html.Inliner(artefacts_dir), j.id, failed)
         if j.failure
         else None,
+        trace_id=j.trace_id,
         attempts=[
             AttemptView(
                 attempt=a.attempt,

@@ -122,6 +122,12 @@ class Step(Base):
     requests: Mapped[int] = mapped_column(Integer, default=0)
     bytes: Mapped[int] = mapped_column(BigInteger, default=0)
     console_errors: Mapped[int] = mapped_column(Integer, default=0)
+    # Web Vitals of the step's pages (probes/vitals.py); NULL: not measured (or stored before they were).
+    lcp_ms: Mapped[float | None] = mapped_column(Float, **added())
+    cls: Mapped[float | None] = mapped_column(Float, **added())
+    inp_ms: Mapped[float | None] = mapped_column(Float, **added())
+    fcp_ms: Mapped[float | None] = mapped_column(Float, **added())
+    ttfb_ms: Mapped[float | None] = mapped_column(Float, **added())
     __table_args__ = (Index("ix_steps_time", "started_epoch", "probe", "name", "status", "duration_bin"),)
 
 
@@ -188,6 +194,9 @@ def utc_aware(moment: datetime) -> datetime:
 BIN_BASE = 1.01  # step-time bins are 1% wide: a percentile read from them is within 0.5% of the exact one
 
 
+VITALS = ("lcp_ms", "cls", "inp_ms", "fcp_ms", "ttfb_ms")  # the steps table's vitals columns
+
+
 def bin_of(duration_ms: float) -> int:
     return round(math.log(max(duration_ms, 1.0), BIN_BASE))
 
@@ -225,6 +234,7 @@ def rows(results: list[JourneyResult]) -> dict[type[Base], list[dict[str, Any]]]
         )
         for i, s in enumerate(r.steps):
             step = s.model_dump(include=_columns(Step), exclude={"interactions", "error", "conditions", "screenshot"})
+            step.update(s.vitals.model_dump(exclude={"url"}) if s.vitals else dict.fromkeys(VITALS))
             copied = dict(
                 journey_id=r.id,
                 idx=i,

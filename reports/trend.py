@@ -13,6 +13,7 @@ from datetime import UTC, datetime, timedelta, tzinfo
 from pathlib import Path
 from typing import Any
 
+from probes import vitals
 from probes.result import Status
 from reports import charts, html, i18n, queries
 from reports.queries import Window
@@ -102,6 +103,22 @@ class LatestFailure:
 
 
 @dataclass
+class VitalCell:
+    p50: str
+    p95: str
+    rating: str  # of the p95, by Google's thresholds
+
+
+@dataclass
+class VitalsRow:
+    probe: str
+    profile: str
+    step: str
+    n: int
+    cells: dict[str, VitalCell]  # LCP, CLS, INP → p50 / p95; absent: never measured
+
+
+@dataclass
 class TrendContext:
     since: str
     until: str
@@ -126,6 +143,7 @@ class TrendContext:
     linked_runs: list[str]  # run reports the links point at
     filters: list[tuple[str, str]] = field(default_factory=list)  # (probe | profile | location, value) applied
     since_arg: str = "7d"  # the window as `--since` takes it
+    vitals: list[VitalsRow] = field(default_factory=list)  # per probe × profile × step
 
 
 def parse_since(text: str) -> timedelta:
@@ -386,7 +404,25 @@ def context(
         linked_runs=linked,
         filters=[(k, v) for k in FILTERS if (v := getattr(w, k)) is not None],
         since_arg=since_arg(since),
+        vitals=_vitals(queries.step_vitals(store, w), order),
     )
+
+
+def _vital_text(key: str, value: float) -> str:
+    return f"{value:.3f}" if key == "cls" else html.seconds(value) if value >= 1000 else f"{value:.0f} ms"
+
+
+def _vitals(found: dict[tuple[str, str, str], dict[str, tuple[int, float, float]]], order: dict) -> list[VitalsRow]:
+    rows = []
+    for (probe, profile, step), by in sorted(
+        found.items(), key=lambda kv: (kv[0][0], kv[0][1], order.get((kv[0][0], kv[0][2]), 0))
+    ):
+        cells = {
+            vitals.LABELS[key]: VitalCell(_vital_text(key, p50), _vital_text(key, p95), vitals.rating(key, p95))
+            for key, (_, p50, p95) in by.items()
+        }
+        rows.append(VitalsRow(probe, profile, step, max(n for n, _, _ in by.values()), cells))
+    return rows
 
 
 def render(

@@ -21,6 +21,18 @@ from probes.result import JourneyResult, Status
 log = logging.getLogger("orderprobe.scheduler")
 
 STEP_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1, 2, 3, 5, 8, 13, 20, 30, 60)
+# Web Vitals per step (probes/vitals.py): (series, help, buckets, scale from the stored unit); the
+# buckets hold Google's good / poor thresholds as edges.
+PAINT_BUCKETS = (0.1, 0.2, 0.5, 0.8, 1, 1.8, 2.5, 3, 4, 6, 10, 20)
+VITALS = {
+    "lcp_ms": ("orderprobe_step_lcp_seconds", "Largest Contentful Paint of pages a step loaded", PAINT_BUCKETS, 1e-3),
+    "fcp_ms": ("orderprobe_step_fcp_seconds", "First Contentful Paint of pages a step loaded", PAINT_BUCKETS, 1e-3),
+    "ttfb_ms": ("orderprobe_step_ttfb_seconds", "Time to First Byte of documents a step loaded", PAINT_BUCKETS, 1e-3),
+    "inp_ms": ("orderprobe_step_inp_seconds", "Interaction to Next Paint of a step's pages",
+               (0.05, 0.1, 0.2, 0.3, 0.5, 1, 2, 5), 1e-3),
+    "cls": ("orderprobe_step_cls", "Cumulative Layout Shift of a step's pages",
+            (0.01, 0.05, 0.1, 0.15, 0.25, 0.5, 1), 1),
+}  # fmt: skip
 
 
 class Metrics:
@@ -56,6 +68,10 @@ class Metrics:
             buckets=STEP_BUCKETS,
             registry=r,
         )
+        self.vitals = {
+            key: Histogram(name, text, ["location", "job", "probe", "profile", "step"], buckets=buckets, registry=r)
+            for key, (name, text, buckets, _) in VITALS.items()
+        }
         self.runs = Counter(
             "orderprobe_runs",
             "runs by verdict (passed, failed, error, flaky)",
@@ -94,6 +110,10 @@ class Metrics:
             )
             for step in journey.steps:
                 self.step_duration.labels(self.location, job, journey.probe, step.name).observe(step.duration_ms / 1000)
+                for key, value in (step.vitals.model_dump(exclude={"url"}) if step.vitals else {}).items():
+                    if value is not None:
+                        labels = (self.location, job, journey.probe, journey.profile, step.name)
+                        self.vitals[key].labels(*labels).observe(value * VITALS[key][3])
             if not journey.status.ok:
                 cause = journey.cause
                 if cause is None and journey.status is Status.ERROR:

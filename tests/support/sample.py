@@ -23,6 +23,7 @@ from probes.result import (
     Status,
     StepResult,
     StepStatus,
+    Vitals,
 )
 
 if TYPE_CHECKING:
@@ -83,6 +84,15 @@ CAUSES = [
 ]
 
 
+def _vitals(duration: float, loads: int, taps: int) -> Vitals | None:
+    """Web Vitals that follow from the step (no random draws, so seeded histories stay as they were)."""
+    if not loads and not taps:
+        return None
+    loaded = dict(lcp_ms=round(duration * 0.7, 1), fcp_ms=round(duration * 0.4, 1), ttfb_ms=round(duration * 0.1, 1))
+    inp = 80.0 + 40 * taps if taps else None
+    return Vitals(**(loaded if loads else {}), cls=round(duration / 40_000, 4), inp_ms=inp)
+
+
 def journey(
     rng: random.Random,
     *,
@@ -123,6 +133,7 @@ def journey(
                 budget_ms=ms * 2.5 if slow else None,
                 interactions=counts,
                 error="TimeoutError: Locator.click: Timeout 15000ms exceeded" if failed else None,
+                vitals=_vitals(duration, loads, taps),
             )
         )
         clock += duration + rng.uniform(5, 40)

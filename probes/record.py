@@ -1,0 +1,82 @@
+"""``orderprobe record URL``: record a journey with Playwright's codegen under a profile, and
+write it as a probe file (``probes.recording``).
+
+Codegen needs a display (it opens a headed browser and its inspector); where there is none,
+the command says so in one line and stops. ``--from FILE`` converts a recording made elsewhere
+(``playwright codegen --target jsonl -o FILE``) without a browser.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+NO_DISPLAY = "orderprobe record: no display here (DISPLAY / WAYLAND_DISPLAY unset): codegen opens a headed browser; record on a desktop, or convert a recording with --from FILE"  # noqa: E501
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("url", nargs="?", help="the page to start recording on")
+    parser.add_argument("--device", default="iphone-15", help="device profile to record under (viewport, UA)")
+    parser.add_argument("--region", default="shanghai", help="region profile (locale, time zone, geolocation, address)")
+    parser.add_argument("--account", default="normal", help="account profile whose fixtures replace typed values")
+    parser.add_argument("--profiles", action="append", default=[], metavar="DIR", help="extra profile folder")
+    parser.add_argument("--from", dest="source", metavar="FILE", help="convert this codegen JSONL recording")
+    parser.add_argument("-o", "--output", default="test_recorded.py", help="the probe file to write")
+    parser.add_argument("--name", default="recorded", help="the probe's name (test_NAME)")
+
+
+def codegen_args(url: str, device: object, region: object, output: Path) -> list[str]:
+    """``playwright codegen`` under the profile: its viewport, user agent, locale, time zone, place."""
+    viewport = device.viewport  # type: ignore[attr-defined]
+    where = region.geolocation  # type: ignore[attr-defined]
+    return [
+        sys.executable, "-m", "playwright", "codegen", "--target", "jsonl", "-o", str(output),
+        "--viewport-size", f"{viewport.width}, {viewport.height}", "--user-agent", device.user_agent,  # type: ignore[attr-defined]
+        "--lang", region.locale, "--timezone", region.timezone,  # type: ignore[attr-defined]
+        "--geolocation", f"{where.latitude},{where.longitude}", url,
+    ]  # fmt: skip
+
+
+def has_display(environ: dict[str, str] | None = None) -> bool:
+    env = os.environ if environ is None else environ
+    return sys.platform in ("darwin", "win32") or bool(env.get("DISPLAY") or env.get("WAYLAND_DISPLAY"))
+
+
+def main(args: argparse.Namespace) -> int:
+    from probes.recording import Fixtures, RecordingError, convert
+    from profiles.catalogue import load_catalogue
+
+    try:
+        catalogue = load_catalogue(tuple(Path(p) for p in args.profiles))
+        device, region = catalogue.devices[args.device], catalogue.regions[args.region]
+        account = catalogue.accounts[args.account]
+    except KeyError as exc:
+        print(f"orderprobe record: no such profile {exc} (see `orderprobe profiles`)", file=sys.stderr)
+        return 2
+    if args.source:
+        recorded = Path(args.source)
+    elif not args.url:
+        print("orderprobe record: give the URL to start on (or --from FILE)", file=sys.stderr)
+        return 2
+    elif not has_display():
+        print(NO_DISPLAY, file=sys.stderr)
+        return 2
+    else:
+        recorded = Path(tempfile.mkstemp(prefix="orderprobe-record-", suffix=".jsonl")[1])
+        code = subprocess.call(codegen_args(args.url, device, region, recorded))
+        if code != 0:
+            print(f"orderprobe record: playwright codegen exited with {code}", file=sys.stderr)
+            return code
+    try:
+        probe = convert(recorded.read_text(encoding="utf-8"), Fixtures.of(region, account), name=args.name,
+                        source=str(recorded))  # fmt: skip
+    except (OSError, RecordingError) as exc:
+        print(f"orderprobe record: {exc}", file=sys.stderr)
+        return 2
+    Path(args.output).write_text(probe, encoding="utf-8")
+    print(f"wrote {args.output}: run it with `orderprobe run {args.output}`")
+    return 0
