@@ -96,7 +96,8 @@ ZH: dict[str, str] = {
     "significant": "显著",
     "not_significant": "不显著",
     "untested": "样本太少",
-    "stats_hint": "中位数下方为四分位距（IQR）和最小–最大值。多次运行中始终不变的差值标为“精确”：每次测得都一样，无需检验。"
+    "stats_hint": "中位数下方为四分位距（IQR）和最小–最大值。多次运行中始终不变的差值标为“精确”："
+    "每次测得都一样，无需检验。"
     "其余差异用精确的 Mann–Whitney U 检验（双侧，α = {alpha}），并给出 p、n（本路径 / 基准）和效应量"
     "（× = 中位数之比，δ = Cliff's delta）；“不显著”表示差异没有超出多次运行之间的波动。",
     "few_runs": "每条路径最少只有 {n} 次完成的旅程：少于 {enough} 次时，中位数和显著性都不可靠。"
@@ -145,15 +146,19 @@ ZH: dict[str, str] = {
     "metric_page_loads": "步骤（页面）",
     "metric_taps": "操作（点击）",
     "metric_steps": "探针步骤",
-    "steps_defined": "步骤按调研报告的算法计：用户经过的每一个页面（视频 → 购物车 → 结算 → 支付），即浏览器中测得的页面加载次数，"
-    "含入口页和下单成功页；操作 = 用户的点击次数；探针步骤 = 探针代码里的 journey.step 块，反映探针的写法，不是用户的路径。",
+    "steps_defined": "步骤按调研报告的算法计：用户经过的每一个页面（视频 → 购物车 "
+    "→ 结算 → 支付），即浏览器中测得的页面加载次数，"
+    "含入口页和下单成功页；操作 = 用户的点击次数；探针步骤 = 探针代码里的 "
+    "journey.step 块，反映探针的写法，不是用户的路径。",
     "ladder": "从最短的路径往上：每条路径比下一条更短的路径多几步",
     "vs": "相比",
     "exact": "精确",
     "cannot_tell": "无法判断",
-    "few_exact": "每边 {n} 次时，精确检验的 p 值最小只能到 {min_p}，达不到 α = {alpha}：耗时、请求数这类有波动的差异无论多大都无法判定为显著，"
+    "few_exact": "每边 {n} 次时，精确检验的 p 值最小只能到 {min_p}，达不到 α "
+    "= {alpha}：耗时、请求数这类有波动的差异无论多大都无法判定为显著，"
     "“无法判断”不等于“没有差异”。标“精确”的差值在每次运行中都一样，仍然可信。",
-    "few_weak": "每边 {n} 次时，精确检验的 p 值最小为 {min_p}：只有很大且每次都一致的差异才能判定为显著。标“精确”的差值在每次运行中都一样。",
+    "few_weak": "每边 {n} 次时，精确检验的 p 值最小为 {min_p}：只有很大且每次都一致的差异才能判定为显著。"
+    "标“精确”的差值在每次运行中都一样。",
 }
 
 EN: dict[str, str] = {
@@ -296,7 +301,8 @@ EN: dict[str, str] = {
     "metric_page_loads": "Steps (screens)",
     "metric_taps": "Operations (taps)",
     "metric_steps": "Probe steps",
-    "steps_defined": "Steps are counted as the field study counts them: each screen the shopper lands on (video → cart → "
+    "steps_defined": "Steps are counted as the field study counts them: "
+    "each screen the shopper lands on (video → cart → "
     "checkout → pay), measured in the browser as a page load, the entry page and the order confirmation included. "
     "Operations = the shopper's taps. Probe steps = the probe's journey.step blocks: how the probe is written, not the "
     "shopper's path.",

@@ -120,3 +120,33 @@ def test_secrets_of_the_chosen_accounts(tmp_path: Path, listening: int, monkeypa
     assert len(check_run([*BUILTIN_ARGS, "--matrix", "smoke"])) == 3  # the embedded shop brings its test users
     monkeypatch.setenv("ORDERPROBE_DEMO_PASSWORD", "from-the-vault")
     assert len(check_run(external)) == 3
+
+
+GUEST = """
+def test_guest_checkout(journey, page, target):
+    with journey.step("open"):
+        page.goto(target.url("/"))
+"""
+LOGS_IN = """
+import pytest
+
+@pytest.mark.profile(account="normal")
+def test_member_checkout(journey, page, target, profile):
+    with journey.step("log in"):
+        profile.account.password()
+"""
+
+
+def test_only_accounts_a_journey_is_given_are_required(
+    tmp_path: Path, listening: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A guest checkout on the default profile never logs in: its default account's secret is not
+    required. A probe that names its account, or an account chosen on the command line, still is."""
+    monkeypatch.delenv("ORDERPROBE_DEMO_PASSWORD", raising=False)
+    (tmp_path / "test_guest.py").write_text(GUEST, encoding="utf-8")
+    (tmp_path / "test_member.py").write_text(LOGS_IN, encoding="utf-8")
+    target = ["--target", f"http://127.0.0.1:{listening}"]
+    (guest,) = check_run([str(tmp_path / "test_guest.py"), *target])
+    assert guest.profile.account.password_env == "ORDERPROBE_DEMO_PASSWORD"  # defaulted, not required
+    assert "ORDERPROBE_DEMO_PASSWORD" in refusal([str(tmp_path / "test_member.py"), *target])
+    assert "ORDERPROBE_DEMO_PASSWORD" in refusal([str(tmp_path / "test_guest.py"), *target, "--account", "normal"])
