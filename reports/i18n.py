@@ -143,6 +143,7 @@ ZH: dict[str, str] = {
     "count": "次数",
     "no_incidents": "此时间段内没有故障事件",
     "scroll_cue": "← 左右滑动查看整张表 →",
+    "no_trace": "未录制：默认的 on-first-retry 只在失败后重试时录制 Trace。要录制，请加",
     "metric_page_loads": "步骤（页面）",
     "metric_taps": "操作（点击）",
     "metric_steps": "探针步骤",
@@ -298,6 +299,8 @@ EN: dict[str, str] = {
     "count": "Count",
     "no_incidents": "No incidents in this window",
     "scroll_cue": "← swipe sideways to see the whole table →",
+    "no_trace": "not recorded: the default tracing (on-first-retry) records one only when a failure is retried. "
+    "For a trace, run with",
     "metric_page_loads": "Steps (screens)",
     "metric_taps": "Operations (taps)",
     "metric_steps": "Probe steps",

@@ -150,3 +150,15 @@ def test_only_accounts_a_journey_is_given_are_required(
     assert guest.profile.account.password_env == "ORDERPROBE_DEMO_PASSWORD"  # defaulted, not required
     assert "ORDERPROBE_DEMO_PASSWORD" in refusal([str(tmp_path / "test_member.py"), *target])
     assert "ORDERPROBE_DEMO_PASSWORD" in refusal([str(tmp_path / "test_guest.py"), *target, "--account", "normal"])
+
+
+def test_the_plan_names_each_journey_as_the_run_will() -> None:
+    """`--list`: each presale row once, with its mid-journey switches as the run names it."""
+    from probes.runner import plan_listing
+
+    listing = plan_listing(check_run([*BUILTIN_ARGS, "--matrix", "presale"])).splitlines()
+    rows = listing[:-1]
+    assert len(rows) == len(set(rows))  # no two identical lines
+    assert "video_feed_checkout  [android-mid/wifi/shanghai/normal+4g-checkout]" in rows
+    assert any(r.startswith("pay_after_network_loss  [android-mid/metro-weak/shanghai/normal+off3s-pay]") for r in rows)
+    assert re.fullmatch(r"\d+ journeys", listing[-1]) and int(listing[-1].split()[0]) == len(rows)
