@@ -78,7 +78,9 @@ def reports(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[tuple[str
     assert broken.failure is not None
     failure = broken.failure.model_copy(update={"url": LONG_URL, "requests": [*broken.failure.requests, request]})
     last[failing] = broken.model_copy(update={"failure": failure})
-    renamed = last[-1].model_copy(update={"profile": LONG_PROFILE, "id": last[-1].id + "-long"})
+    renamed = last[-1].model_copy(
+        update={"profile": LONG_PROFILE, "id": last[-1].id + "-long", "started_at": last[0].started_at}
+    )
     last.append(renamed)
     sample.fill(store, runs)
     out = folder / "reports"
