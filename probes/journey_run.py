@@ -231,7 +231,7 @@ class JourneyRun:
     @property
     def profile_label(self) -> str:
         """device/network/region/account, plus any mid-journey switch: a different condition."""
-        return self.item.profile.name + "".join(f"+{s.slug}" for s in self.item.profile.switches)
+        return self.item.profile.run_name
 
     def explain(self) -> str:
         cause = self.cause

@@ -4,8 +4,11 @@
 - the target: URL syntax, DNS, TCP connect (with the error);
 - every profile and matrix name given on the command line, including each part of ``--profile D/N/R/A``
   (a probe's own ``@pytest.mark.profile`` would otherwise hide a typo: it pins some kinds);
-- the secrets of every account the chosen journeys log in with (a missing one is configuration,
-  never a failed checkout);
+- the secrets of every account a journey is given on purpose — by a matrix row, ``--account`` /
+  ``--profile``, or the probe's ``@pytest.mark.profile(account=...)`` (a missing one is
+  configuration, never a failed checkout). An account a journey merely defaults to is not
+  required: a guest checkout never logs in, and one that does without its secret is named
+  ``probe_broken/secret_missing`` with the variable when it asks for it;
 - probe files that fail to import (``file:line: error``), found by collecting in this process
   without xdist: under ``-n 2`` a worker's collection error is easy to lose.
 """
@@ -123,6 +126,7 @@ def collection_error(longrepr: str, path: str) -> str:
 class _Collector:
     def __init__(self) -> None:
         self.items: list[MatrixItem] = []
+        self.accounted: list[MatrixItem] = []  # the journeys given their account on purpose
         self.errors: list[str] = []
         self.config: pytest.Config | None = None
         self.refused: Refused | None = None
@@ -158,11 +162,17 @@ class _Collector:
 
     @pytest.hookimpl(trylast=True)
     def pytest_collection_finish(self, session: pytest.Session) -> None:
+        from probes.plugin import SESSION
+
         self.config = session.config
+        named = "account" in session.config.stash[SESSION].settings.profile  # --account or --profile D/N/R/A
         for item in session.items:
             param = getattr(getattr(item, "callspec", None), "params", {}).get("orderprobe_item")
             if param is not None and not isinstance(param, str):
                 self.items.append(param)
+                marker = item.get_closest_marker("profile")
+                if param.matrix or named or (marker is not None and "account" in marker.kwargs):
+                    self.accounted.append(param)
 
 
 def collection_argv(argv: Sequence[str]) -> list[str]:
@@ -208,5 +218,5 @@ def check_run(argv: Sequence[str], provided_secrets: Iterable[str] = ()) -> list
         from probes.fixtures import DEMO_SECRETS
 
         provided_secrets = [*provided_secrets, *DEMO_SECRETS]  # the embedded shop's published test users
-    check_secrets(collector.items, session.catalogue, provided_secrets)
+    check_secrets(collector.accounted, session.catalogue, provided_secrets)
     return collector.items

@@ -62,31 +62,32 @@ class Progress(Reporter):
         if not self.results:
             self.console.print("[bold red]orderprobe: no journeys ran[/] (check the paths, --matrix, --probe, -k)")
             return
-        verdict = self.verdict(exit_code)
-        self.console.print(verdict)  # first and last: the one line that matters, wherever one looks
+        # The verdict once, right under the table; then where everything went, the report last,
+        # so the final line is the file to open.
         self.console.print(self.summary())
         for line in self._missing(run):
             self.console.print(f"[yellow]{line}[/]")
-        for label, where in run.outputs.items():
+        self.console.print(self.verdict(exit_code))
+        for label, where in sorted(run.outputs.items(), key=lambda kv: kv[0] == "report"):
             self.console.print(f"{label:<8} {where}", highlight=False)
-        self.console.print(verdict)
 
     def verdict(self, exit_code: int) -> Text:
         """PASS, or what went wrong in numbers: failed journeys, probe errors, an interrupted run."""
         counts = Counter(r.status for r in self.results)
         n = len(self.results)
+        journeys = f"{n} journey{'' if n == 1 else 's'}"
         if exit_code == INTERRUPTED:
-            return Text(f"INTERRUPTED after {n} journeys: the run was stopped; results so far are stored", "bold red")
+            return Text(f"INTERRUPTED after {journeys}: the run was stopped; results so far are stored", "bold red")
+        errors = counts[Status.ERROR]
         bad = [f"{counts[Status.FAILED]} failed"] if counts[Status.FAILED] else []
-        bad += [f"{counts[Status.ERROR]} probe errors"] if counts[Status.ERROR] else []
+        bad += [f"{errors} probe error{'' if errors == 1 else 's'}"] if errors else []
         if bad:
-            return Text(f"FAIL: {', '.join(bad)} of {n} journeys", "bold red")
+            return Text(f"FAIL: {', '.join(bad)} of {journeys}", "bold red")
         kinds = ", ".join(f"{counts[s]} {s.value}" for s in Status if counts[s])
+        met = "met its expectation" if n == 1 else "met their expectation"
         if exit_code != 0:  # every journey met its expectation, yet the run's outputs are not all there
-            return Text(
-                f"FAIL: exit {exit_code} — {n} journeys met their expectation, see the messages above", "bold red"
-            )
-        return Text(f"PASS: {n} journeys met their expectation ({kinds})", "bold green")
+            return Text(f"FAIL: exit {exit_code} — {journeys} {met}, see the messages above", "bold red")
+        return Text(f"PASS: {journeys} {met} ({kinds})", "bold green")
 
     def _missing(self, run: Run) -> list[str]:
         """A matrix that names a probe no file defines selects nothing: say so, it is usually a typo."""

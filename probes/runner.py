@@ -73,15 +73,25 @@ def passthrough(argv: list[str]) -> int:
         print(f"orderprobe: refused before running: {exc}", file=sys.stderr)
         return 2
     if listing:  # the plan, checked, without a browser (Playwright Test's --list)
-        for item in planned:
-            expect = f"  expect {item.expectation.outcome}" if item.expectation.outcome != "pass" else ""
-            print(f"{item.probe}  [{item.profile.name}]{expect}")
-        print(f"{len(planned)} journeys")
+        print(plan_listing(planned))
         return 0
     code = int(pytest.main(args, plugins=[_Planned(len(planned))]))
     # A bad profile, matrix or rules file is refused before any browser starts: exit 2, as
     # every orderprobe command does for bad input; so is a run that selected no journey.
     return 2 if code in (USAGE_ERROR, NO_TESTS) else code
+
+
+def plan_listing(planned: list) -> str:
+    """One line per journey as the run will name it (switches included); a line planned twice is
+    shown once with its count."""
+    from collections import Counter
+
+    lines = Counter()
+    for item in planned:
+        expect = f"  expect {item.expectation.outcome}" if item.expectation.outcome != "pass" else ""
+        lines[f"{item.probe}  [{item.profile.run_name}]{expect}"] += 1
+    out = [line + (f"  ×{n}" if n > 1 else "") for line, n in lines.items()]
+    return "\n".join([*out, f"{len(planned)} journey{'s' if len(planned) != 1 else ''}"])
 
 
 def run_help() -> str:

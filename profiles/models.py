@@ -307,6 +307,11 @@ class Profile(Frozen):
     def name(self) -> str:
         return f"{self.device.name}/{self.network.name}/{self.region.name}/{self.account.name}"
 
+    @property
+    def run_name(self) -> str:
+        """The name a journey is stored and shown under: the profile and its mid-journey switches."""
+        return self.name + "".join(f"+{s.slug}" for s in self.switches)
+
     def describe(self) -> dict[str, object]:
         """The full record of the conditions, JSON-able, for reports. Accounts hold no secrets."""
         return {

@@ -16,3 +16,10 @@ class Category(StrEnum):
     UX_PATH = "ux_path"
     PROBE_BROKEN = "probe_broken"  # the probe, not the checkout (selector drift, script error)
     UNKNOWN = "unknown"
+
+
+# Detail codes the engine sets itself, not a rule (the classifier, the verdict, the journey
+# runner): the reports label these as they label every built-in rule's detail.
+ENGINE_DETAILS = frozenset(
+    {"unclassified", "not_blocked", "worker_crashed", "interrupted", "browser_crash", "journey_timeout"}
+)

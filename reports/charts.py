@@ -67,6 +67,11 @@ class Columns:
     rects: list[Rect] = field(default_factory=list)
     vmax: int = 0
     ticks: list[tuple[float, str]] = field(default_factory=list)  # (x, label) along the time axis
+    # The same columns for HTML drawing at any width: per bucket, (height % of the plot, colour, title)
+    # from the bottom up; the count axis as (% from the bottom, label); time ticks as (% from the left, label).
+    stacks: list[list[tuple[float, str, str]]] = field(default_factory=list)
+    y_ticks: list[tuple[float, str]] = field(default_factory=list)
+    x_ticks: list[tuple[float, str]] = field(default_factory=list)
 
 
 def stacked_columns(
@@ -82,12 +87,15 @@ def stacked_columns(
     buckets = len(labels)
     totals = [sum(s[i] for s in series.values()) for i in range(buckets)]
     vmax = max(totals, default=0)
-    chart = Columns(width, height, vmax=vmax, ticks=axis_ticks(labels, width))
+    chart = Columns(width, height, vmax=vmax, ticks=axis_ticks(labels, width), x_ticks=axis_ticks(labels, 100, 4))
     if not buckets or not vmax:
         return chart
+    top = count_top(vmax)
+    chart.y_ticks = [(round(k / top * 100, 2), str(k)) for k in sorted({0, top // 2, top}) if k or top]
     slot = width / buckets
     for i in range(buckets):
         y = float(height)
+        stack = []
         for category, counts in series.items():
             if counts[i]:
                 h = counts[i] / vmax * (height - 4)
@@ -97,7 +105,14 @@ def stacked_columns(
                 chart.rects.append(
                     Rect(round(i * slot + 1, 1), round(y, 1), round(slot - 2, 1), round(h, 1), colour, title)
                 )
+                stack.append((round(counts[i] / top * 100, 2), colour, title))
+        chart.stacks.append(stack)
     return chart
+
+
+def count_top(vmax: int) -> int:
+    """The count axis' top: ``vmax`` rounded up to an even number (so the middle tick is whole)."""
+    return max(2, vmax + vmax % 2)
 
 
 def axis_ticks(labels: list[str], width: int, count: int = 6) -> list[tuple[float, str]]:

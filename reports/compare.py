@@ -1,11 +1,15 @@
 """The comparison report (for UX teams): what each entry path costs the shopper.
 
-Side by side under one profile: steps, trusted taps, text inputs, page loads, requests and
-time of every path, as the median over repeated journeys with its spread (IQR and min–max),
-each against a baseline path with a Mann–Whitney U test saying whether the difference is
-more than run-to-run noise. Journeys that did not finish (failed, blocked, probe error) are
-counted beside the medians, never silently dropped. Then the same path across profiles:
-what a weak network, an old phone or a remote region costs in seconds.
+Side by side under one profile: steps as the field study counts them (the screens a shopper
+lands on: 视频 → 购物车 → 结算 → 支付, measured as page loads), operations (trusted taps), text
+inputs, the probe's own steps, requests and time of every path, as the median over repeated
+journeys with its spread (IQR and min–max), each against a baseline path (the shortest, unless
+chosen). A difference that never varied is a fact and is stated as exact; one that varied gets a
+Mann–Whitney U test that is valid at small n (exact permutation distribution, ties included, while
+the number of arrangements allows; the normal approximation only beyond), shown with its n and
+effect size, and a note says what n this small cannot show. Journeys that did not finish (failed,
+blocked, probe error) are counted beside the medians, never silently dropped. Then the same path
+across profiles: what a weak network, an old phone or a remote region costs in seconds.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import tzinfo
+from math import comb
 from pathlib import Path
 from statistics import median, quantiles
 from typing import Any
@@ -22,10 +27,14 @@ from reports import html
 from reports.store import Store
 
 COMPLETED = {Status.PASSED, Status.DEGRADED, Status.FLAKY}  # reached the end: their step counts are the path's
-METRICS = ("steps", "taps", "text_inputs", "page_loads", "requests", "kb", "total_ms")
+# "page_loads" first: the screens a shopper lands on are the steps the field study counts (its
+# 视频 → 购物车 → 结算 → 支付); "steps" are the probe's own journey.step blocks, how it is written.
+METRICS = ("page_loads", "taps", "text_inputs", "steps", "requests", "kb", "total_ms")
+SHOPPER_STEPS = "page_loads"
 STEP_COLOURS = ["#0969da", "#54aeff", "#1a7f37", "#4ac26b", "#9a6700", "#d4a72c", "#8250df", "#c297ff", "#bc4c00"]
 ALPHA = 0.05  # two-sided significance level of the Mann–Whitney U test
 ENOUGH = 5  # fewer journeys per path than this: medians are shown with a warning
+EXACT_UP_TO = 10_000  # arrangements of two samples enumerated for an exact p; beyond: normal approximation
 
 
 @dataclass
@@ -47,8 +56,17 @@ class Spread:
 @dataclass
 class Diff:
     value: float  # median - baseline's median
-    p: float | None  # Mann–Whitney U two-sided p-value; None: not testable (too few values)
+    p: float | None  # Mann–Whitney U two-sided p-value; None: not tested (exact, or too few values)
     significant: bool
+    exact: bool = False  # neither side varied: the difference is a fact, not an estimate
+    n: tuple[int, int] = (0, 0)  # journeys on each side (this path, the baseline)
+    ratio: float | None = None  # this median / the baseline's
+    effect: float | None = None  # Cliff's delta: P(this > base) - P(this < base), -1..1
+    min_p: float | None = None  # the smallest p these sample sizes can give: above alpha, no test can tell
+
+    @property
+    def cannot_tell(self) -> bool:
+        return not self.exact and self.min_p is not None and self.min_p >= ALPHA
 
 
 @dataclass
@@ -105,6 +123,12 @@ class CompareContext:
     few: int  # the smallest n among the paths with medians (a note when < ENOUGH)
     enough: int = ENOUGH
     alpha: float = ALPHA
+    ladder: list[Rung] = field(default_factory=list)  # paths from the shortest up, each vs the next shorter
+
+    @property
+    def few_min_p(self) -> float:
+        """The smallest p two paths of ``few`` journeys each can show (exact rank test)."""
+        return round(smallest_p(self.few, self.few), 3)
 
 
 def _spread(values: list[float]) -> Spread:
@@ -116,19 +140,51 @@ def _spread(values: list[float]) -> Spread:
 
 
 def mann_whitney(a: list[float], b: list[float]) -> float | None:
-    """Two-sided p-value of the Mann–Whitney U test, or None when either side has < 2 values."""
+    """Two-sided p-value of the Mann–Whitney U test, or None when either side has < 2 values.
+
+    Exact at the sample sizes a comparison has (3–7 a side): the permutation distribution of U,
+    ties included, enumerated in full; the tie-corrected normal approximation (wrong at n = 3:
+    it calls 3 vs 3 "p = 0.047" when no arrangement of six values can go below 0.10) only once
+    there are more than EXACT_UP_TO arrangements."""
     if len(a) < 2 or len(b) < 2:
         return None
     if len(set(a) | set(b)) == 1:
         return 1.0  # identical constant samples: no difference at all (SciPy would divide by zero)
-    from scipy.stats import mannwhitneyu
+    from scipy.stats import PermutationMethod, mannwhitneyu
 
-    return float(mannwhitneyu(a, b, alternative="two-sided").pvalue)
+    exact = comb(len(a) + len(b), len(a)) <= EXACT_UP_TO
+    method = PermutationMethod(n_resamples=EXACT_UP_TO) if exact else "asymptotic"
+    return float(mannwhitneyu(a, b, alternative="two-sided", method=method).pvalue)
+
+
+def smallest_p(n: int, m: int) -> float:
+    """The smallest two-sided p an exact rank test can give with n and m values: 2 / C(n+m, n)."""
+    return min(1.0, 2 / comb(n + m, n)) if n and m else 1.0
+
+
+def cliffs_delta(a: list[float], b: list[float]) -> float:
+    """P(a value of ``a`` > one of ``b``) - P(<): 0 = no tendency, ±1 = every pair one way."""
+    if not a or not b:
+        return 0.0
+    return sum((x > y) - (x < y) for x in a for y in b) / (len(a) * len(b))
 
 
 def _diff(values: list[float], base: list[float], delta: float) -> Diff:
+    n = (len(values), len(base))
+    ratio = round(median(values) / median(base), 2) if values and base and median(base) else None
+    if values and base and len(set(values)) == 1 and len(set(base)) == 1:
+        # Neither side varied over the repetitions: the difference is what was measured, every time.
+        return Diff(round(delta, 1), None, False, exact=True, n=n, ratio=ratio)
     p = mann_whitney(values, base)
-    return Diff(round(delta, 1), None if p is None else round(p, 4), p is not None and p < ALPHA and delta != 0)
+    return Diff(
+        round(delta, 1),
+        None if p is None else round(p, 4),
+        p is not None and p < ALPHA and delta != 0,
+        n=n,
+        ratio=ratio,
+        effect=round(cliffs_delta(values, base), 2),
+        min_p=round(smallest_p(*n), 4),
+    )
 
 
 def _stats(probe: str, profile: str, journeys: list[JourneyResult]) -> PathStats:
@@ -160,6 +216,44 @@ def _stats(probe: str, profile: str, journeys: list[JourneyResult]) -> PathStats
         samples,
         segments=segments,
     )
+
+
+def _length(s: PathStats) -> tuple[float, float, float, str]:
+    return (s.values[SHOPPER_STEPS], s.values["taps"], s.values["total_ms"], s.probe)
+
+
+@dataclass
+class Rung:
+    """One path on the ladder from the shortest path up: its steps and taps against the next shorter one."""
+
+    probe: str
+    steps: float  # median screens (SHOPPER_STEPS)
+    taps: float
+    below: str  # the next shorter path ("" for the shortest)
+    more_steps: float
+    more_taps: float
+    exact: bool  # neither path's counts varied: the difference is a fact
+
+
+def ladder(paths: list[PathStats]) -> list[Rung]:
+    """Paths from the shortest up, each against the one just below it: the field study's way of
+    putting it ("the buried cart costs 2 more steps than the one-tap cart")."""
+    done = sorted((s for s in paths if s.n), key=_length)
+    rungs = []
+    for below, s in zip([None, *done], done, strict=False):
+        steady = all(len(set(x.samples[m])) == 1 for x in (s, below) if x for m in (SHOPPER_STEPS, "taps"))
+        rungs.append(
+            Rung(
+                s.probe,
+                s.values[SHOPPER_STEPS],
+                s.values["taps"],
+                below.probe if below else "",
+                round(s.values[SHOPPER_STEPS] - below.values[SHOPPER_STEPS], 1) if below else 0.0,
+                round(s.values["taps"] - below.values["taps"], 1) if below else 0.0,
+                steady,
+            )
+        )
+    return rungs
 
 
 def _network_cost(journeys: list[JourneyResult]) -> float:
@@ -219,7 +313,9 @@ def context(
     chosen_by_user = baseline is not None
     if baseline is None:
         # The shortest path on the best network: what the others cost the shopper on top of it.
-        baseline = min(done, key=lambda s: (s.values["steps"], s.values["total_ms"], s.probe)).probe if done else ""
+        # The shortest path on the best network (fewest screens, then taps, then time): what the
+        # others cost the shopper on top of it.
+        baseline = min(done, key=_length).probe if done else ""
     base = next((s for s in paths if s.probe == baseline and s.n), None)
     paths.sort(key=lambda s: (s is not base, chosen.index(s.probe)))
     widest = max((s.values["total_ms"] for s in paths), default=1.0) or 1.0
@@ -265,7 +361,16 @@ def context(
     # A path with no finished journey shows "–" and its outcome counts; it does not make the note say 0.
     few = min((s.n for s in paths if s.n), default=0)
     return CompareContext(
-        run_ids, profile, baseline, chosen_by_user, list(METRICS), paths, across, list(colour.items()), few
+        run_ids,
+        profile,
+        baseline,
+        chosen_by_user,
+        list(METRICS),
+        paths,
+        across,
+        list(colour.items()),
+        few,
+        ladder=ladder(paths),
     )
 
 

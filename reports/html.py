@@ -18,7 +18,7 @@ from typing import Any
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from markupsafe import Markup
 
-from reports import i18n
+from reports import charts, i18n
 
 # Keys and query parameters that may carry secrets; "*_env" names an env var, which is fine to show.
 SECRET = re.compile(r"pass(word)?|secret|token|cookie|authori[sz]ation|api[_-]?key|sign(ature)?|session|otp|sms_code")
@@ -166,6 +166,7 @@ def environment() -> Environment:
         lstrip_blocks=True,
     )
     env.filters.update(seconds=seconds, signed_seconds=signed_seconds, signed=signed, span=span, percent=percent)
+    env.filters.update(heat=charts.heat_class)
     return env
 
 

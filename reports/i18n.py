@@ -112,11 +112,13 @@ ZH: dict[str, str] = {
     "significant": "显著",
     "not_significant": "不显著",
     "untested": "样本太少",
-    "stats_hint": "中位数下方为四分位距（IQR）和最小–最大值；与基准的差异用 Mann–Whitney U 检验（双侧，α = {alpha}），"
-    "“不显著”表示差异没有超出多次运行之间的波动。",
+    "stats_hint": "中位数下方为四分位距（IQR）和最小–最大值。多次运行中始终不变的差值标为“精确”："
+    "每次测得都一样，无需检验。"
+    "其余差异用精确的 Mann–Whitney U 检验（双侧，α = {alpha}），并给出 p、n（本路径 / 基准）和效应量"
+    "（× = 中位数之比，δ = Cliff's delta）；“不显著”表示差异没有超出多次运行之间的波动。",
     "few_runs": "每条路径最少只有 {n} 次完成的旅程：少于 {enough} 次时，中位数和显著性都不可靠。"
     "请用 orderprobe run --repeat N 或多选几次运行（--last N）。",
-    "baseline_default": "（默认：最佳网络下步骤最少的路径）",
+    "baseline_default": "（默认：最佳网络下步骤最少的路径；--baseline 可另选）",
     "baseline_user": "（手动指定）",
     "paths": "入口路径并排对比",
     "paths_hint": "同一画像下，各入口路径走完下单所需的步骤、点击、输入、页面加载和时间（多次旅程取中位数）；"
@@ -156,6 +158,24 @@ ZH: dict[str, str] = {
     "open_run": "打开运行报告",
     "count": "次数",
     "no_incidents": "此时间段内没有故障事件",
+    "scroll_cue": "← 左右滑动查看整张表 →",
+    "no_trace": "未录制：默认的 on-first-retry 只在失败后重试时录制 Trace。要录制，请加",
+    "metric_page_loads": "步骤（页面）",
+    "metric_taps": "操作（点击）",
+    "metric_steps": "探针步骤",
+    "steps_defined": "步骤按调研报告的算法计：用户经过的每一个页面（视频 → 购物车 "
+    "→ 结算 → 支付），即浏览器中测得的页面加载次数，"
+    "含入口页和下单成功页；操作 = 用户的点击次数；探针步骤 = 探针代码里的 "
+    "journey.step 块，反映探针的写法，不是用户的路径。",
+    "ladder": "从最短的路径往上：每条路径比下一条更短的路径多几步",
+    "vs": "相比",
+    "exact": "精确",
+    "cannot_tell": "无法判断",
+    "few_exact": "每边 {n} 次时，精确检验的 p 值最小只能到 {min_p}，达不到 α "
+    "= {alpha}：耗时、请求数这类有波动的差异无论多大都无法判定为显著，"
+    "“无法判断”不等于“没有差异”。标“精确”的差值在每次运行中都一样，仍然可信。",
+    "few_weak": "每边 {n} 次时，精确检验的 p 值最小为 {min_p}：只有很大且每次都一致的差异才能判定为显著。"
+    "标“精确”的差值在每次运行中都一样。",
 }
 
 EN: dict[str, str] = {
@@ -266,11 +286,13 @@ EN: dict[str, str] = {
     "significant": "significant",
     "not_significant": "not significant",
     "untested": "too few to test",
-    "stats_hint": "Under each median: interquartile range (IQR) and min–max. Differences to the baseline are tested "
-    "with Mann–Whitney U (two-sided, α = {alpha}); 'not significant' means within run-to-run noise.",
+    "stats_hint": "Under each median: interquartile range (IQR) and min–max. A difference that never varied across "
+    "the repetitions is marked exact: it was measured the same every time, no test needed. Other differences are "
+    "tested with an exact Mann–Whitney U test (two-sided, α = {alpha}), shown with p, n (this path / baseline) and "
+    "the effect size (× = ratio of medians, δ = Cliff's delta); 'not significant' means within run-to-run noise.",
     "few_runs": "The thinnest path has only {n} completed journeys: below {enough}, medians and significance are "
     "not reliable. Use orderprobe run --repeat N or select more runs (--last N).",
-    "baseline_default": "(default: the path with the fewest steps on the best network)",
+    "baseline_default": "(default: the path with the fewest steps on the best network; --baseline chooses another)",
     "baseline_user": "(chosen)",
     "paths": "Entry paths side by side",
     "paths_hint": "Under one profile: the steps, taps, text inputs, page loads and time each entry path costs "
@@ -312,6 +334,26 @@ EN: dict[str, str] = {
     "open_run": "open run report",
     "count": "Count",
     "no_incidents": "No incidents in this window",
+    "scroll_cue": "← swipe sideways to see the whole table →",
+    "no_trace": "not recorded: the default tracing (on-first-retry) records one only when a failure is retried. "
+    "For a trace, run with",
+    "metric_page_loads": "Steps (screens)",
+    "metric_taps": "Operations (taps)",
+    "metric_steps": "Probe steps",
+    "steps_defined": "Steps are counted as the field study counts them: "
+    "each screen the shopper lands on (video → cart → "
+    "checkout → pay), measured in the browser as a page load, the entry page and the order confirmation included. "
+    "Operations = the shopper's taps. Probe steps = the probe's journey.step blocks: how the probe is written, not the "
+    "shopper's path.",
+    "ladder": "From the shortest path up: how many more steps each path costs than the next shorter one",
+    "vs": "vs",
+    "exact": "exact",
+    "cannot_tell": "cannot tell",
+    "few_exact": "With {n} journeys a side, an exact test cannot go below p = {min_p}, above α = {alpha}: a difference "
+    "that varies (time, requests) cannot be shown however large, and 'cannot tell' does not mean 'no difference'. "
+    "Differences marked exact were the same in every run and stand.",
+    "few_weak": "With {n} journeys a side, the smallest p an exact test can give is {min_p}: only a large difference "
+    "seen every time can be shown. Differences marked exact were the same in every run.",
 }
 
 # Keys whose text is the same in both languages on purpose (units, symbols).
@@ -351,6 +393,7 @@ CAUSE = {
         "ux_path": "路径体验",
         "probe_broken": "探针损坏",
         "unknown": "未知",
+        "expectation": "与预期不符",
     },
     "en": {
         "network": "network",
@@ -364,6 +407,7 @@ CAUSE = {
         "ux_path": "UX path",
         "probe_broken": "probe broken",
         "unknown": "unknown",
+        "expectation": "expectation not met",
     },
 }
 
@@ -406,3 +450,124 @@ def status_label(lang: str, status: str) -> str:
 
 def cause_label(lang: str, category: str | None) -> str:
     return CAUSE[lang].get(category or "unknown", category or "")
+
+
+# A cause's detail code (causes.yaml `detail:`, and the few the engine sets itself) in words.
+# tests/test_report_layout.py walks every built-in rule and engine detail and requires both.
+DETAIL = {
+    "zh": {
+        "cross_province": "异地登录验证",
+        "ip_banned": "IP 被封禁",
+        "login_required": "需要登录",
+        "manual_review": "人工审核",
+        "real_name": "需要实名认证",
+        "risk_control": "风控拦截",
+        "teen": "青少年模式",
+        "verification": "需要验证",
+        "upgrade_required": "系统版本过旧",
+        "restock": "待补货",
+        "sold_out": "已售罄",
+        "stock_lag": "库存滞后",
+        "dns": "DNS 解析失败",
+        "injected_fault": "注入的故障",
+        "offline": "断网",
+        "proxy": "代理故障",
+        "timeout": "超时",
+        "tls": "TLS 握手失败",
+        "card_expired": "银行卡过期",
+        "declined": "支付被拒",
+        "insufficient_balance": "余额不足",
+        "maintenance": "维护中",
+        "not_bound": "未绑定支付方式",
+        "browser_crash": "浏览器崩溃",
+        "harness_error": "探测框架出错",
+        "script_error": "探针脚本出错",
+        "secret_missing": "缺少密钥",
+        "selector_ambiguous": "定位器匹配多个元素",
+        "selector_drift": "定位器失效",
+        "customs": "海关限制",
+        "license": "需要许可证",
+        "no_ambient": "不支持常温配送",
+        "pickup_only": "仅限自提",
+        "refused": "不配送",
+        "surcharge": "特殊物流加价",
+        "api_5xx": "接口 5xx 错误",
+        "api_timeout": "接口超时",
+        "down": "服务不可用",
+        "inventory_sync": "库存同步延迟",
+        "page_error": "页面报错",
+        "sdk_conflict": "SDK 冲突",
+        "gateway_down": "支付网关故障",
+        "sms_delay": "短信延迟",
+        "budget": "超出时间预算",
+        "coupon_broken": "优惠券流程中断",
+        "invalid_input": "输入无效",
+        "not_ready": "页面未就绪",
+        "step_missing": "缺少步骤",
+        "unclassified": "未归类",
+        "not_blocked": "未按预期拦截",
+        "worker_crashed": "工作进程崩溃",
+        "interrupted": "运行被中断",
+        "journey_timeout": "旅程超时",
+    },
+    "en": {
+        "cross_province": "cross-province login check",
+        "ip_banned": "IP banned",
+        "login_required": "login required",
+        "manual_review": "manual review",
+        "real_name": "real-name verification required",
+        "risk_control": "risk control",
+        "teen": "teen mode",
+        "verification": "verification required",
+        "upgrade_required": "OS too old",
+        "restock": "awaiting restock",
+        "sold_out": "sold out",
+        "stock_lag": "stock out of date",
+        "dns": "DNS failure",
+        "injected_fault": "injected fault",
+        "offline": "offline",
+        "proxy": "proxy failure",
+        "timeout": "timeout",
+        "tls": "TLS failure",
+        "card_expired": "card expired",
+        "declined": "payment declined",
+        "insufficient_balance": "insufficient balance",
+        "maintenance": "maintenance",
+        "not_bound": "no payment method bound",
+        "browser_crash": "browser crash",
+        "harness_error": "harness error",
+        "script_error": "probe script error",
+        "secret_missing": "secret missing",
+        "selector_ambiguous": "locator matches several elements",
+        "selector_drift": "locator drift",
+        "customs": "customs limit",
+        "license": "licence required",
+        "no_ambient": "no ambient-temperature delivery",
+        "pickup_only": "pickup point only",
+        "refused": "not delivered",
+        "surcharge": "special logistics surcharge",
+        "api_5xx": "API 5xx",
+        "api_timeout": "API timeout",
+        "down": "service down",
+        "inventory_sync": "inventory sync delay",
+        "page_error": "page error",
+        "sdk_conflict": "SDK conflict",
+        "gateway_down": "payment gateway down",
+        "sms_delay": "SMS delay",
+        "budget": "over time budget",
+        "coupon_broken": "coupon flow broken",
+        "invalid_input": "invalid input",
+        "not_ready": "page not ready",
+        "step_missing": "step missing",
+        "unclassified": "unclassified",
+        "not_blocked": "not blocked as expected",
+        "worker_crashed": "worker crashed",
+        "interrupted": "run interrupted",
+        "journey_timeout": "journey timed out",
+    },
+}
+
+
+def detail_label(lang: str, detail: str | None) -> str:
+    """A detail code in words; a code of the user's own rules is shown as written."""
+    return DETAIL[lang].get(detail or "", detail or "")

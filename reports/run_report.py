@@ -79,6 +79,7 @@ class CauseView:
     rule: str
     evidence: str
     summary: str
+    detail_label: str = ""  # the detail code in words (the code stays in a tooltip)
 
 
 @dataclass
@@ -245,6 +246,7 @@ def _cause(cause: Cause | None, lang: str) -> CauseView | None:
         rule=cause.rule,
         evidence=html.scrub(cause.evidence),
         summary=html.scrub(i18n.summary(cause.summary, lang)),
+        detail_label=i18n.detail_label(lang, cause.detail),
     )
 
 

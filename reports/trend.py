@@ -100,6 +100,7 @@ class LatestFailure:
     link: str
     run_id: str
     colour: str
+    detail_label: str = ""
 
 
 @dataclass
@@ -247,7 +248,7 @@ def _incident(first: Any, recovery: Any, lang: str, tz: tzinfo | None, t: dict[s
         recovered=_when(recovery.started_epoch, tz) if recovery is not None else None,
         ttr=html.span(recovery.started_epoch - first.started_epoch) if recovery is not None else None,
         failing_runs=fails,
-        cause=cause + (f" · {first.cause_detail}" if first.cause_detail else ""),
+        cause=cause + (f" · {i18n.detail_label(lang, first.cause_detail)}" if first.cause_detail else ""),
         link=_link(first.run_id, first.id, lang),
         run_id=first.run_id,
     )
@@ -313,11 +314,14 @@ def context(
         timings.setdefault((probe, step), {})[bucket] = (n, p50, p95)
     order = queries.step_order(store, w)
     by_probe: dict[str, list[StepRow]] = {}
+    # Step charts start at the first bucket with any step timed: a week's axis for a day of data
+    # would leave each chart a dot on an empty plot.
+    first = min((b for by_bucket in timings.values() for b in by_bucket), default=w.first) - w.first
     for (probe, step), by_bucket in sorted(timings.items(), key=lambda kv: (kv[0][0], order.get(kv[0], 0), kv[0][1])):
-        p50s = [by_bucket.get(w.first + i, (0, None, None))[1] for i in range(w.count)]
-        p95s = [by_bucket.get(w.first + i, (0, None, None))[2] for i in range(w.count)]
+        p50s = [by_bucket.get(w.first + i, (0, None, None))[1] for i in range(first, w.count)]
+        p95s = [by_bucket.get(w.first + i, (0, None, None))[2] for i in range(first, w.count)]
         n = sum(v[0] for v in by_bucket.values())
-        chart = charts.line_chart({"p95": p95s, "p50": p50s}, labels)
+        chart = charts.line_chart({"p95": p95s, "p50": p50s}, labels[first:])
         last50 = next((v for v in reversed(p50s) if v is not None), None)
         last95 = next((v for v in reversed(p95s) if v is not None), None)
         by_probe.setdefault(probe, []).append(StepRow(probe, step, n, chart, last50, last95))
@@ -375,6 +379,7 @@ def context(
             link=_link(row.run_id, row.id, lang),
             run_id=row.run_id,
             colour=charts.CAUSE_COLOURS.get(row.cause_category or "unknown", "#9ca3af"),
+            detail_label=i18n.detail_label(lang, row.cause_detail),
         )
         for row in queries.latest_failures(store, w)
     ]

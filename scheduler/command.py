@@ -177,7 +177,8 @@ def _list(config: object, args: argparse.Namespace) -> int:
         "上次 last",
         "未恢复 open",
     ):
-        table.add_column(column, overflow="fold")
+        # A job's name is what one types next (`schedule --once NAME`): never split across lines.
+        table.add_column(column, overflow="fold", no_wrap=column.endswith(" job"))
     now = datetime.now(UTC)
     for job in config.jobs:
         zone = ZoneInfo(job.timezone)

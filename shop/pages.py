@@ -137,7 +137,8 @@ async def orders(request: Request) -> Response:
 
 
 async def login_form(request: Request) -> Response:
-    return render(request, "login.html", next=_safe_next(request.query_params.get("next")), username="", error=None)
+    chosen = _safe_next(request.query_params.get("next"))
+    return render(request, "login.html", next=chosen, username="", error=None, demo_accounts=list(ACCOUNTS))
 
 
 async def login(request: Request) -> Response:
@@ -146,7 +147,9 @@ async def login(request: Request) -> Response:
     target = _safe_next(str(form.get("next", "/")))
     if username not in ACCOUNTS or password != PASSWORD:
         error = "用户名或密码错误 / wrong username or password"
-        return render(request, "login.html", 401, next=target, username=username, error=error)
+        return render(
+            request, "login.html", 401, next=target, username=username, error=error, demo_accounts=list(ACCOUNTS)
+        )
     with ctx(request).state.lock:
         current = session(request)
         current.user, current.device_verified, current.coupon_claimed = username, False, False

@@ -49,6 +49,17 @@ class Block:
         command = " ".join(re.sub(r"\s+#.*$", "", first).split())
         return f"{self.doc}: {command}"
 
+    def exits(self) -> dict[str, int]:
+        """The exit code each line's comment documents ("… exit 1"): a line that says what it does
+        when it fails is run and held to it."""
+        out = {}
+        for raw in self.text.splitlines():
+            words = shlex.split(raw, comments=True)
+            said = re.search(r"#.*\bexit (\d+)", raw)
+            if words and said:
+                out[shlex.join(words)] = int(said[1])
+        return out
+
     def commands(self) -> list[str]:
         """Shell lines without comments, as the user would paste them."""
         out = []
@@ -116,7 +127,7 @@ def free_port() -> int:
 
 CLAIMED = {
     "README.md: make run": "test_make_targets_exist_and_run_what_they_say",
-    "README.md: .venv/bin/orderprobe run": "test_quickstart_runs_plans_and_reports",
+    "README.md: .venv/bin/orderprobe run": "test_quickstart_runs_plans_and_reports",  # and test_lines_that_say_…
     "README.md: .venv/bin/orderprobe report run": "test_quickstart_runs_plans_and_reports",
     "README.md: .venv/bin/orderprobe schedule --config": "test_the_example_schedule_runs_as_shipped",
     "README.md: import pytest": "test_the_example_probe_passes_from_any_folder",
@@ -156,30 +167,61 @@ def test_make_targets_exist_and_run_what_they_say() -> None:
         assert "doctor --install" in dry  # Chromium is installed by the command itself
 
 
+def passed(out: str, journeys: str) -> None:
+    """One verdict line, under the table; the last line is the run report's path (`make run` ends with it)."""
+    lines = out.rstrip().splitlines()
+    verdicts = [line for line in lines if line.startswith(("PASS", "FAIL"))]
+    assert len(verdicts) == 1 and verdicts[0].startswith(f"PASS: {journeys} "), out[-2000:]
+    assert lines[-1].startswith("report ") and lines[-1].endswith(".html"), out[-2000:]
+
+
 def test_quickstart_runs_plans_and_reports(tmp_path: Path) -> None:
-    runs = block("README.md: .venv/bin/orderprobe run").commands()
+    running = block("README.md: .venv/bin/orderprobe run")
+    runs, exits = running.commands(), running.exits()
     assert runs[0] == ".venv/bin/orderprobe run"
     # The smoke matrix, for real, on the embedded demo shop — at the location the report lines name.
     out = ok(argv(runs[0]), tmp_path, ORDERPROBE_LOCATION="sh")
-    assert out.rstrip().splitlines()[-1].startswith("PASS"), out[-2000:]
+    passed(out, "3 journeys")
     assert (tmp_path / "var" / "orderprobe.db").exists()
+    assert exits, "the README says what the old-Android line does"
     with DemoShop(port=0, payment_port=0) as shop:
         for command in runs[1:]:
             if "--target" in command:
                 continue  # run for real by test_the_example_probe_passes_from_any_folder
+            if command in exits:
+                continue  # says how it fails: run for real by test_lines_that_say_how_they_fail_do
             planned = ok([*argv(command), "--list"], tmp_path)
-            assert re.search(r"^[1-9]\d* journeys$", planned, re.MULTILINE), planned
+            assert re.search(r"^[1-9]\d* journeys?$", planned, re.MULTILINE), planned
         (external,) = [c for c in runs if "--target" in c]
         probes = tmp_path / "my_probes"
         probes.mkdir()
         (probes / "test_my_checkout.py").write_text(block("README.md: import pytest").text, encoding="utf-8")
         words = argv(external, **{"https://m.example.com": shop.url, "https://pay.example.com": shop.payment_url})
         out = ok([*words, "--no-progress"], tmp_path, **DEMO_SECRETS)
-        assert "PASS" in out.splitlines()[-1], out[-2000:]
-    for command in block("README.md: .venv/bin/orderprobe report run").commands():
+        assert "PASS" in out, out[-2000:]
+    reading = block("README.md: .venv/bin/orderprobe report run")
+    for command in reading.commands():
         out = ok(argv(command), tmp_path)
         written = Path(out.strip().splitlines()[-1].split()[-1])
         assert written.is_file() and written.suffix == ".html", out
+
+
+def test_lines_that_say_how_they_fail_do(tmp_path: Path) -> None:
+    """A README line whose comment gives an exit code ("… exit 1") is run as written, in a fresh
+    folder, and held to it: old Android gets the upgrade page (exit 1); a trend selection with no
+    journeys in the window is refused, naming what there is (exit 2)."""
+    lines = {
+        **block("README.md: .venv/bin/orderprobe run").exits(),
+        **block("README.md: .venv/bin/orderprobe report run").exits(),
+    }
+    assert sorted(lines.values()) == [1, 2], lines
+    for command, code in lines.items():
+        done = run([*argv(command), *(["--no-progress"] if " run " in command else [])], tmp_path)
+        assert done.returncode == code, f"{command} → exit {done.returncode}\n{done.stdout[-2000:]}\n{done.stderr}"
+        if code == 1:
+            assert "compatibility" in done.stdout, done.stdout[-2000:]  # the cause, in the summary table
+        else:
+            assert "no journeys with " in done.stderr, done.stderr
 
 
 def test_the_example_probe_passes_from_any_folder(tmp_path: Path) -> None:
@@ -188,9 +230,13 @@ def test_the_example_probe_passes_from_any_folder(tmp_path: Path) -> None:
     probe.write_text(block("README.md: import pytest").text, encoding="utf-8")
     orderprobe_run, plain_pytest = block("README.md: .venv/bin/orderprobe run my_probes").commands()
     out = ok(argv(orderprobe_run), tmp_path)  # as written, from the folder that holds my_probes/
-    assert out.rstrip().splitlines()[-1].startswith("PASS: 1 journeys"), out[-2000:]
-    out = ok(argv(orderprobe_run, **{"my_probes/": f"{probe.parent}/"}), ROOT)  # from the repo root
-    assert out.rstrip().splitlines()[-1].startswith("PASS: 1 journeys"), out[-2000:]
+    passed(out, "1 journey")
+    assert "my_checkout" in out and (tmp_path / "var" / "orderprobe.db").is_file()  # its own name, this folder's store
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    out = ok(argv(orderprobe_run, **{"my_probes/": f"{probe.parent}/"}), elsewhere)  # from another folder
+    passed(out, "1 journey")
+    assert (elsewhere / "var" / "orderprobe.db").is_file()  # a separate store, as the README says
     out = ok(argv(plain_pytest), tmp_path)
     assert re.search(r"\b1 passed\b", out), out[-2000:]
 
@@ -277,7 +323,7 @@ def test_profile_commands_and_yaml_blocks(tmp_path: Path) -> None:
     sf = ok([*ORDERPROBE, "profiles", "--profiles", "my_profiles", "show", "sf"], tmp_path)
     assert "Doe" in sf and "US" in sf
     plan = ok([*ORDERPROBE, "run", "--profiles", "my_profiles", "--matrix", "commute", "--list"], tmp_path)
-    assert plan.splitlines()[-1] == "1 journeys" and "subsidy_checkout" in plan
+    assert plan.splitlines()[-1] == "1 journey" and "subsidy_checkout" in plan
 
 
 def test_the_matrix_table_counts_what_each_matrix_plans() -> None:

@@ -120,3 +120,45 @@ def test_secrets_of_the_chosen_accounts(tmp_path: Path, listening: int, monkeypa
     assert len(check_run([*BUILTIN_ARGS, "--matrix", "smoke"])) == 3  # the embedded shop brings its test users
     monkeypatch.setenv("ORDERPROBE_DEMO_PASSWORD", "from-the-vault")
     assert len(check_run(external)) == 3
+
+
+GUEST = """
+def test_guest_checkout(journey, page, target):
+    with journey.step("open"):
+        page.goto(target.url("/"))
+"""
+LOGS_IN = """
+import pytest
+
+@pytest.mark.profile(account="normal")
+def test_member_checkout(journey, page, target, profile):
+    with journey.step("log in"):
+        profile.account.password()
+"""
+
+
+def test_only_accounts_a_journey_is_given_are_required(
+    tmp_path: Path, listening: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A guest checkout on the default profile never logs in: its default account's secret is not
+    required. A probe that names its account, or an account chosen on the command line, still is."""
+    monkeypatch.delenv("ORDERPROBE_DEMO_PASSWORD", raising=False)
+    (tmp_path / "test_guest.py").write_text(GUEST, encoding="utf-8")
+    (tmp_path / "test_member.py").write_text(LOGS_IN, encoding="utf-8")
+    target = ["--target", f"http://127.0.0.1:{listening}"]
+    (guest,) = check_run([str(tmp_path / "test_guest.py"), *target])
+    assert guest.profile.account.password_env == "ORDERPROBE_DEMO_PASSWORD"  # defaulted, not required
+    assert "ORDERPROBE_DEMO_PASSWORD" in refusal([str(tmp_path / "test_member.py"), *target])
+    assert "ORDERPROBE_DEMO_PASSWORD" in refusal([str(tmp_path / "test_guest.py"), *target, "--account", "normal"])
+
+
+def test_the_plan_names_each_journey_as_the_run_will() -> None:
+    """`--list`: each presale row once, with its mid-journey switches as the run names it."""
+    from probes.runner import plan_listing
+
+    listing = plan_listing(check_run([*BUILTIN_ARGS, "--matrix", "presale"])).splitlines()
+    rows = listing[:-1]
+    assert len(rows) == len(set(rows))  # no two identical lines
+    assert "video_feed_checkout  [android-mid/wifi/shanghai/normal+4g-checkout]" in rows
+    assert any(r.startswith("pay_after_network_loss  [android-mid/metro-weak/shanghai/normal+off3s-pay]") for r in rows)
+    assert re.fullmatch(r"\d+ journeys", listing[-1]) and int(listing[-1].split()[0]) == len(rows)

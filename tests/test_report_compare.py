@@ -88,9 +88,11 @@ def test_medians_and_diffs_to_the_baseline(store: Store) -> None:
     assert live.diff["steps"].value == -1 and live.diff["taps"].value == -3 and live.diff["total_ms"].value == -600
     assert subsidy.diff["page_loads"].value == -2 and subsidy.values["total_ms"] == 1800
     assert video.spread["total_ms"] == compare.Spread(3420, 3960, 3240, 4320)  # runs ×0.9, ×1.0, ×1.2
-    # Three journeys a side whose times overlap: within the noise. A step count that never varies: a fact.
+    # Three journeys a side whose times overlap: within the noise, and beyond what 3 vs 3 could show anyway
+    # (an exact test cannot go below p = 0.1). A step count that never varies: a fact, stated as exact.
     assert live.diff["total_ms"].p > 0.05 and not live.diff["total_ms"].significant
-    assert live.diff["steps"].significant
+    assert live.diff["total_ms"].n == (3, 3) and live.diff["total_ms"].cannot_tell
+    assert live.diff["steps"].exact and live.diff["steps"].p is None and not live.diff["steps"].cannot_tell
     assert ctx.few == 3
     assert [(s.name, s.ms) for s in video.segments] == [("video", 900), ("cart", 700), ("checkout", 800), ("pay", 1200)]
     assert video.segments[-1].width == pytest.approx(1200 / 3600 * 100, abs=0.01)
@@ -125,7 +127,8 @@ def test_comparison_page_in_chromium(store: Store, tmp_path: Path) -> None:
         assert page.locator("#paths th[data-probe=path_video] .b[data-status=failed]").inner_text() == "失败 1"
         assert "少于 5 次" in page.locator("#few-note").inner_text()
         steps = page.locator("#paths tr[data-metric=steps] td[data-probe=path_live]")
-        assert steps.locator("b").inner_text() == "3" and steps.locator(".d").inner_text().split() == ["−1", "显著"]
+        assert steps.locator("b").inner_text() == "3" and steps.locator(".d").inner_text().split() == ["−1", "精确"]
+        assert "无法判断" in page.locator("#paths tr[data-metric=total_ms] td[data-probe=path_live] .d").inner_text()
         total = page.locator("#paths tr[data-metric=total_ms] td[data-probe=path_subsidy]")
         assert total.locator("b").inner_text() == "1.80 s" and total.locator(".d").inner_text().startswith("−1.80 s")
         assert "IQR 1.71 s–1.98 s" in total.inner_text()
@@ -189,7 +192,18 @@ def test_significance_needs_a_difference_bigger_than_the_noise(tmp_path: Path) -
     ctx = compare.context(s, ["many"], probes=["path_live", "path_subsidy", "path_video"], baseline="path_live")
     by = {p.probe: p for p in ctx.paths}
     assert by["path_video"].diff["total_ms"].significant and by["path_video"].diff["total_ms"].p < 0.01
-    assert not by["path_live"].diff["steps"].significant  # the baseline against itself
-    assert by["path_live"].diff["steps"].p == 1.0
+    assert not by["path_live"].diff["steps"].significant  # the baseline against itself: exactly 0
+    assert by["path_live"].diff["steps"].exact and by["path_live"].diff["steps"].value == 0
+    assert not by["path_video"].diff["total_ms"].cannot_tell  # 6 vs 6 can show a difference (p ≥ 0.0022)
     assert ctx.few == 6
     s.close()
+
+
+def test_an_exact_test_at_small_n() -> None:
+    """3 vs 3 fully separated: the exact p is 0.1 (2 of 20 arrangements), not the 0.05 the normal
+    approximation gives; ties are handled by enumerating the arrangements; bigger samples still test."""
+    assert compare.mann_whitney([1, 2, 3], [4, 5, 6]) == pytest.approx(0.1)
+    assert compare.smallest_p(3, 3) == pytest.approx(0.1) and compare.smallest_p(5, 5) == pytest.approx(2 / 252)
+    assert compare.mann_whitney([1, 1, 3], [3, 5, 6]) == pytest.approx(0.2)
+    assert compare.mann_whitney(list(range(10)), [x + 20 for x in range(10)]) < 0.001  # normal approximation
+    assert compare.cliffs_delta([4, 5, 6], [1, 2, 3]) == 1 and compare.cliffs_delta([1, 2], [1, 2]) == 0

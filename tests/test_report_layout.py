@@ -1,8 +1,11 @@
 """Every report at phone and desktop widths, in both languages, read back in real Chromium.
 
-A phone-width page must not scroll sideways (wide tables scroll inside their own box), an
-English page carries no Chinese outside recorded data (``translate="no"``), and a Chinese
-page shows no raw category / status codes. Screenshots land in test-artefacts/ to look at.
+A page is exactly as wide as the screen (a wide table scrolls inside its own box, with a line
+saying so), chart text is at least 11 px where it is shown, probe names are never split, the
+waterfall's statuses and durations are on screen, availability figures take the colour of the
+cells beside them, an English page carries no Chinese outside recorded data
+(``translate="no"``), and a Chinese page shows no raw category / status / detail codes.
+Screenshots land in test-artefacts/ to look at.
 """
 
 from __future__ import annotations
@@ -17,8 +20,10 @@ import pytest
 from playwright.sync_api import Browser, sync_playwright
 
 from probes.browser import launch_options
+from probes.classify import rules
 from probes.result import Cause, RequestRecord
-from reports import compare, i18n, run_report, trend
+from profiles.taxonomy import ENGINE_DETAILS, Category
+from reports import charts, compare, i18n, run_report, trend
 from reports.store import Store
 from tests.support import sample
 
@@ -30,13 +35,15 @@ LONG_URL = "http://pay.shop.localhost:8124/api/v2/channels/unionpay/authorise?" 
 )
 GATEWAY = Cause(
     category="system",
-    detail="gateway_5xx",
+    detail="gateway_down",
     dependency="payment-gateway",
     rule="payment-gateway-down",
     evidence="HTTP 503 /api/pay",
     summary="支付网关 payment-gateway 不可用（503）at step 'pay' — payment provider payment-gateway is down",
 )
-WIDTHS = (390, 1280)
+WIDTHS = (360, 390, 768, 1280)
+# A profile name as long as the presale matrix makes them: it must not widen the trend's filter.
+LONG_PROFILE = "android-mid/public-wifi-dns-polluted/shanghai/normal+4g-pay-again"
 
 
 @pytest.fixture(scope="module")
@@ -71,6 +78,10 @@ def reports(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[tuple[str
     assert broken.failure is not None
     failure = broken.failure.model_copy(update={"url": LONG_URL, "requests": [*broken.failure.requests, request]})
     last[failing] = broken.model_copy(update={"failure": failure})
+    renamed = last[-1].model_copy(
+        update={"profile": LONG_PROFILE, "id": last[-1].id + "-long", "started_at": last[0].started_at}
+    )
+    last.append(renamed)
     sample.fill(store, runs)
     out = folder / "reports"
     paths = {}
@@ -109,7 +120,17 @@ def test_no_sideways_scroll_at_phone_and_desktop_widths(reports, browser: Browse
         page.evaluate("() => document.querySelectorAll('details').forEach(d => d.open = true)")
         page.screenshot(path=str(SHOTS / f"layout-{kind}-{lang}-{width}.png"), full_page=True)
         widths = page.evaluate("() => [document.documentElement.scrollWidth, innerWidth]")
-        assert widths[0] <= widths[1], f"{kind} {lang} at {width}px is {widths[0]}px wide"
+        assert widths[0] == widths[1], f"{kind} {lang} at {width}px is {widths[0]}px wide"
+        small = page.evaluate(SMALL_TEXT)
+        assert not small, f"{kind} {lang} at {width}px: chart text under 11 px: {small[:5]}"
+        split = page.evaluate(SPLIT_NAMES)
+        assert not split, f"{kind} {lang} at {width}px: probe names broken across lines: {split[:5]}"
+        uncued = page.evaluate(UNCUED)
+        assert not uncued, f"{kind} {lang} at {width}px: boxes wider than the screen with no cue: {uncued}"
+        if width < 800:
+            assert page.locator(".scroll-cue:visible").count() == sum(page.evaluate(OVERFLOWING))
+        else:
+            assert page.locator(".scroll-cue:visible").count() == 0 or kind == "run"
         if kind == "run":  # a long URL wraps at word-ish breaks, not one character per line
             cell = page.locator("td.url", has_text="param11").first
             lines = cell.evaluate("e => e.getBoundingClientRect().height / parseFloat(getComputedStyle(e).lineHeight)")
@@ -117,7 +138,48 @@ def test_no_sideways_scroll_at_phone_and_desktop_widths(reports, browser: Browse
             row = page.locator("table.reqs tr", has_text="param11").first
             widths = row.locator(".rbar i").evaluate_all("s => s.map(x => x.getBoundingClientRect().width)")
             assert len(widths) == 5 and max(widths) == widths[3]  # five phases; waiting for the server is longest
+            # Each step's status and duration are on screen without panning the waterfall.
+            hidden = page.evaluate(
+                OFFSCREEN, "table.wf tr[data-step-status] td:nth-child(2), table.wf tr[data-step-status] td.dur"
+            )
+            assert not hidden, f"waterfall cells off screen at {width}px: {hidden[:3]}"
+        if kind == "trend":  # a figure takes the colour of the cells beside it: 98.7 % is yellow, not red
+            for text, cls in page.locator("td.pct, #availability").evaluate_all(
+                "els => els.map(e => [e.textContent, e.className])"
+            ):
+                share = float(text.strip().rstrip("%")) / 100
+                assert charts.heat_class(share) in cls.split(), (text, cls)
         page.close()
+
+
+# Text of charts as drawn: an SVG's font size times its scale on screen, and HTML axis labels.
+SMALL_TEXT = """() => {
+  const out = [];
+  for (const t of document.querySelectorAll('svg text')) {
+    const m = t.getScreenCTM(); if (!m || !t.getClientRects().length) continue;
+    const px = parseFloat(getComputedStyle(t).fontSize) * m.a;
+    if (px < 10.95) out.push([t.textContent, px]);
+  }
+  for (const t of document.querySelectorAll('.axis span, .cols-y span, .cols-x span, .legend span')) {
+    const px = parseFloat(getComputedStyle(t).fontSize);
+    if (t.getClientRects().length && px < 10.95) out.push([t.textContent, px]);
+  }
+  return out;
+}"""
+# A name on one line has one box per text run; a name split across lines has two or more.
+SPLIT_NAMES = """() => [...document.querySelectorAll('.pn')].filter(e => e.getClientRects().length).filter(e => {
+  const r = document.createRange(); r.selectNodeContents(e);
+  return new Set([...r.getClientRects()].map(b => Math.round(b.top))).size > 1;
+}).map(e => e.textContent)"""
+OVERFLOWING = """() => [...document.querySelectorAll('.scroll')].filter(b => b.offsetParent)
+  .map(b => b.scrollWidth > b.clientWidth + 1)"""
+UNCUED = """() => [...document.querySelectorAll('.scroll')]
+  .filter(b => b.offsetParent && b.scrollWidth > b.clientWidth + 1)
+  .filter(b => { const c = b.previousElementSibling;
+    return !(c && c.classList.contains('scroll-cue') && c.getClientRects().length); })
+  .map(b => b.firstElementChild && (b.firstElementChild.id || b.firstElementChild.className))"""
+OFFSCREEN = """sel => [...document.querySelectorAll(sel)].filter(e => e.getClientRects().length)
+  .filter(e => e.getBoundingClientRect().right > innerWidth + 0.5).map(e => e.textContent.trim())"""
 
 
 @pytest.mark.parametrize("kind", ["run", "compare", "trend"])
@@ -128,7 +190,7 @@ def test_english_pages_carry_no_chinese_and_chinese_pages_no_codes(reports, brow
     assert not CJK.findall(english), sorted(set(CJK.findall(english)))
     page.goto(reports[kind, "zh"].as_uri())
     chinese = page.evaluate(UI_TEXT)
-    codes = [*i18n.CAUSE["en"], *i18n.STATUS["en"].values()]
+    codes = [*i18n.CAUSE["en"], *i18n.STATUS["en"].values(), *i18n.DETAIL["en"]]
     raw = [c for c in codes if re.search(rf"(?<![\w-]){re.escape(c)}(?![\w-])", chinese)]
     assert not raw, f"untranslated in zh: {raw}"
     page.close()
@@ -141,3 +203,20 @@ def test_every_string_exists_in_both_languages() -> None:
     assert not [k for k, v in i18n.EN.items() if CJK.search(v)]
     same = [k for k in i18n.ZH if i18n.ZH[k] == i18n.EN[k] and CJK.sub("", i18n.ZH[k]) == i18n.ZH[k]]
     assert set(same) <= i18n.UNIVERSAL, f"left in English in zh: {sorted(set(same) - i18n.UNIVERSAL)}"
+
+
+def test_every_cause_and_detail_has_a_label_in_both_languages() -> None:
+    """Walk the taxonomy: every category, every built-in rule's detail and every detail the engine
+    sets itself has a Chinese and an English label, so a zh page never shows a raw code."""
+    details = {r.detail for r in rules.assemble(rules.read_rules(rules.BUILTIN), []) if r.detail} | ENGINE_DETAILS
+    for lang in i18n.LANGS:
+        assert {c.value for c in Category} <= i18n.CAUSE[lang].keys()
+        assert not details - i18n.DETAIL[lang].keys(), (
+            f"{lang}: no label for {sorted(details - i18n.DETAIL[lang].keys())}"
+        )
+    assert i18n.DETAIL["zh"].keys() == i18n.DETAIL["en"].keys()
+    assert all(CJK.search(v) for v in i18n.DETAIL["zh"].values())
+    # A detail the engine writes in code (not in causes.yaml) must be listed in ENGINE_DETAILS.
+    source = Path(__file__).resolve().parent.parent / "probes"
+    written = {m for f in source.rglob("*.py") for m in re.findall(r'detail="(\w+)"', f.read_text(encoding="utf-8"))}
+    assert written <= ENGINE_DETAILS, sorted(written - ENGINE_DETAILS)

@@ -141,7 +141,7 @@ def test_failure_panel_names_cause_rule_evidence_and_inlines_the_screenshot(fill
 
     _open(page, run_report.write(store, "run-618", artefacts, tmp_path, "zh"))
     panel = page.locator(f"#{anchor(evil.id)} .panel")
-    assert panel.locator("dd.cause").inner_text().startswith("第三方依赖 · maintenance")
+    assert panel.locator("dd.cause").inner_text().startswith("第三方依赖 · 维护中")
     assert panel.locator("dd.mono").first.inner_text() == "payment-maintenance"
     assert "支付通道维护中" in panel.locator("dd.evidence").inner_text()
     img = panel.locator(".shot img")

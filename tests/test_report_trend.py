@@ -12,7 +12,7 @@ from playwright.sync_api import Browser, Page, sync_playwright
 
 from probes.browser import launch_options
 from probes.result import Cause
-from reports import html, trend
+from reports import html, i18n, trend
 from reports.store import Store
 from tests.support import sample
 
@@ -60,8 +60,10 @@ def page() -> Iterator[Page]:
 def test_incidents_have_time_to_detect_and_recover(store: Store) -> None:
     ctx = trend.context(store, timedelta(hours=10), "zh", tz=UTC, now=NOW)
     by_cause: dict[str, list[trend.Incident]] = {}
+    words = {i18n.detail_label("zh", code): code for code in i18n.DETAIL["zh"]}  # the zh page names details in words
     for i in ctx.incidents:
-        by_cause.setdefault(i.cause.split(" · ")[1], []).append(i)
+        detail = i.cause.split(" · ")[1]
+        by_cause.setdefault(words.get(detail, detail), []).append(i)
     assert len(by_cause["maintenance"]) == len(NORMAL_PROFILES)  # path_video × each profile that can fail
     assert {(i.began, i.recovered, i.ttr, i.failing_runs) for i in by_cause["maintenance"]} == {
         ("11-10 22:00", "11-10 22:45", "45 min", 3)
@@ -73,7 +75,7 @@ def test_incidents_have_time_to_detect_and_recover(store: Store) -> None:
     assert len(ongoing) == len(NORMAL_PROFILES) and {(i.recovered, i.ttr, i.failing_runs) for i in ongoing} == {
         (None, None, 2)
     }
-    assert ctx.incidents[0].cause.endswith("sold_out")  # most recent first
+    assert ctx.incidents[0].cause.endswith(i18n.detail_label("zh", "sold_out"))  # most recent first
 
 
 def test_trend_page_reads_back_in_chromium(store: Store, tmp_path: Path, page: Page) -> None:
