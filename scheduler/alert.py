@@ -39,6 +39,7 @@ class Problem(BaseModel):
     cause: str = ""  # category/detail, e.g. payment/gateway_down
     dependency: str | None = None
     summary: str = ""  # the classifier's sentence, or the error
+    attempts: int = 1  # the job's `retries` tried it this often in the run, all failing (or the last passing: flaky)
 
     @classmethod
     def of(cls, journey: JourneyResult, kind: str) -> Problem:
@@ -53,6 +54,7 @@ class Problem(BaseModel):
             cause=f"{cause.category}/{cause.detail}".rstrip("/") if cause else "",
             dependency=cause.dependency if cause else None,
             summary=(cause.summary if cause and cause.summary else error),
+            attempts=1 + len(journey.previous_attempts),
         )
 
 
@@ -112,7 +114,8 @@ class Alert(BaseModel):
         for p in self.problems[:MAX_LISTED]:
             where = f"步骤 step「{p.step}」" if p.step else "步骤 step ?"
             cause = f"原因 cause {p.cause}" + (f" ({p.dependency})" if p.dependency else "") if p.cause else ""
-            parts = [f"{p.probe} [{p.status}]", where, cause, f"画像 profile {p.profile}", p.summary]
+            tries = f"尝试 {p.attempts} 次 after {p.attempts} attempts" if p.attempts > 1 else ""
+            parts = [f"{p.probe} [{p.status}]", where, cause, f"画像 profile {p.profile}", tries, p.summary]
             lines.append(" · ".join(part for part in parts if part))
         if len(self.problems) > MAX_LISTED:
             lines.append(f"…及其他 {len(self.problems) - MAX_LISTED} 项 (and {len(self.problems) - MAX_LISTED} more)")

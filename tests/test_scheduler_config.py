@@ -78,6 +78,7 @@ def _error(text: str, environ: dict[str, str] | None = None) -> str:
         ("    every: 5m\n", "", "bad.yaml:9: jobs[0]: give exactly one trigger"),
         ("    timeout: 4m", "    timeout: 4m\n    tracing: all", "bad.yaml:13: jobs[0].tracing: unknown tracing mode"),
         ("    timeout: 4m", "    timeout: 4m\n    screenshots: all", "bad.yaml:13: jobs[0].screenshots: Input"),
+        ("    timeout: 4m", "    timeout: 4m\n    retries: 9", "bad.yaml:13: jobs[0].retries: Input should be less"),
     ],
 )
 def test_bad_files_are_refused_with_file_line_and_field(old: str, new: str, expected: str) -> None:
@@ -218,5 +219,8 @@ def test_a_job_passes_its_screenshot_mode_to_orderprobe_run(tmp_path: Path) -> N
         assert argv[argv.index("--screenshots") + 1] == "on"
         argv = service.command(night, "run-2")
         assert argv[argv.index("--screenshots") + 1] == "failure"
+        retried = parse(text.replace("    timeout: 4m", "    timeout: 4m\n    retries: 3", 1)).jobs[0]
+        argv = service.command(retried, "run-3")  # the runner retries a failing journey within the run
+        assert argv[argv.index("--retries") + 1] == "3" and argv.count("--retries") == 1
     finally:
         service.store.close()
