@@ -141,6 +141,16 @@ class Artefact(BaseModel):
     bytes: int = 0
 
 
+class CleanupResult(BaseModel):
+    """One ``journey.cleanup(fn)``, run after the journey whatever became of it. A failed cleanup
+    never changes the journey's status: it is a low-urgency signal of its own."""
+
+    name: str
+    ok: bool
+    duration_ms: float = 0.0
+    error: str | None = None
+
+
 class JourneyResult(BaseModel):
     id: str
     run_id: str
@@ -169,6 +179,7 @@ class JourneyResult(BaseModel):
     # Evidence this journey could not keep (a full or read-only disk), one "could not write
     # PATH: reason" each: the controller says them and the run's exit code is not 0.
     unwritten: list[str] = Field(default_factory=list)
+    cleanup: list[CleanupResult] = Field(default_factory=list)
 
     @property
     def interactions(self) -> Interactions:
