@@ -48,7 +48,9 @@ def test_a_window_is_shaded_and_left_out_of_availability(tmp_path: Path) -> None
                 page.goto(path.as_uri())
                 note = page.locator("#maintenance .note").inner_text()
                 assert f"其间的 {after.in_maintenance} 个旅程不计入可用率" in note
-                assert page.locator("#maintenance-band rect").count() == 2 and page.locator("#maintenance li").count() == 2
+                assert (
+                    page.locator("#maintenance-band rect").count() == 2 and page.locator("#maintenance li").count() == 2
+                )
                 assert page.locator("#availability").inner_text() == "100%"
                 SHOTS.mkdir(exist_ok=True)
                 page.locator("#maintenance-band").scroll_into_view_if_needed()
@@ -57,4 +59,3 @@ def test_a_window_is_shaded_and_left_out_of_availability(tmp_path: Path) -> None
             browser.close()
     finally:
         store.close()
-
