@@ -40,6 +40,8 @@ class Settings:
     shard: Shard | None = None  # --shard i/n: this machine's slice of the sweep
     screenshots: str = "failure"  # on | failure | off (probes.filmstrip)
     location: str = ""  # --location: the site this run probes from (probes.location)
+    synthetic_header: str | None = None  # --synthetic-header: tag the target's requests (probes.tagging)
+    user_agent_suffix: str = ""  # --user-agent-suffix
 
     @classmethod
     def from_config(cls, config: pytest.Config) -> Settings:
@@ -81,6 +83,8 @@ class Settings:
             screenshots=opt("screenshots"),
             browser_endpoint=_endpoint(opt("browser_endpoint")),
             location=site.check(opt("location") or site.default()),
+            synthetic_header=opt("synthetic_header") or None,
+            user_agent_suffix=opt("user_agent_suffix") or "",
         )
 
 

@@ -119,6 +119,10 @@ class JobConfig(Frozen):
     # `orderprobe run --screenshots`: "on" adds a screenshot per step (the run report's filmstrip).
     screenshots: Literal["on", "failure", "off"] = "failure"
     misfire_grace: Seconds = 60
+    # Synthetic-traffic tagging of the target's requests (`orderprobe run --synthetic-header`): the
+    # header's name (e.g. X-Orderprobe-Run), and a user-agent suffix.
+    synthetic_header: str | None = None
+    user_agent_suffix: str = ""
     labels: dict[str, str] = Field(default_factory=dict)
     alert: AlertRule = Field(default_factory=AlertRule)
     # Run this argv instead of `orderprobe run` ({run_id} {target} {results} {artefacts} are filled in).

@@ -222,6 +222,10 @@ class Service:
         argv += ["--retries", str(job.retries), "--tracing", job.tracing, "--screenshots", job.screenshots]
         argv += ["--location", self.location, "--label", f"job={job.id}", "--label", f"agent={self.config.agent}"]
         argv += [part for k, v in sorted(job.labels.items()) for part in ("--label", f"{k}={v}")]
+        if job.synthetic_header:
+            argv += ["--synthetic-header", job.synthetic_header]
+        if job.user_agent_suffix:
+            argv += ["--user-agent-suffix", job.user_agent_suffix]
         if target:
             argv += ["--target", target]
         if job.matrix:

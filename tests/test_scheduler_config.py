@@ -222,5 +222,10 @@ def test_a_job_passes_its_screenshot_mode_to_orderprobe_run(tmp_path: Path) -> N
         retried = parse(text.replace("    timeout: 4m", "    timeout: 4m\n    retries: 3", 1)).jobs[0]
         argv = service.command(retried, "run-3")  # the runner retries a failing journey within the run
         assert argv[argv.index("--retries") + 1] == "3" and argv.count("--retries") == 1
+        tagged = parse(text.replace("    timeout: 4m", "    timeout: 4m\n    synthetic_header: X-Probe\n"
+                                    "    user_agent_suffix: probe/1", 1)).jobs[0]  # fmt: skip
+        argv = service.command(tagged, "run-4")
+        assert argv[argv.index("--synthetic-header") + 1] == "X-Probe"
+        assert argv[argv.index("--user-agent-suffix") + 1] == "probe/1"
     finally:
         service.store.close()
