@@ -182,7 +182,7 @@ def _list(config: object, args: argparse.Namespace) -> int:
     url = args.database or config.database or default_url()
     persisted = timetable.persisted(url, config.agent)
     records = Records(url, config.agent)
-    open_incidents = [i.job for i in records.incidents(open_only=True)]
+    open_incidents = [i.job for i in records.incidents(open_only=True) if i.announced]  # not those awaiting a quorum
     table = Table(title=f"orderprobe schedule · {args.config} · agent {config.agent} · location {config.location}")
     for column in (
         "任务 job",

@@ -79,11 +79,40 @@ def _error(text: str, environ: dict[str, str] | None = None) -> str:
         ("    timeout: 4m", "    timeout: 4m\n    tracing: all", "bad.yaml:13: jobs[0].tracing: unknown tracing mode"),
         ("    timeout: 4m", "    timeout: 4m\n    screenshots: all", "bad.yaml:13: jobs[0].screenshots: Input"),
         ("    timeout: 4m", "    timeout: 4m\n    retries: 9", "bad.yaml:13: jobs[0].retries: Input should be less"),
+        (
+            "remind_every: 1h}",
+            "remind_every: 1h, quorum: 0}",
+            "bad.yaml:14: jobs[0].alert.quorum: a quorum is at least 1",
+        ),
+        (
+            "remind_every: 1h}",
+            "remind_every: 1h, quorum: 150%}",
+            "bad.yaml:14: jobs[0].alert.quorum: not a quorum",
+        ),
+        (
+            "remind_every: 1h}",
+            "remind_every: 1h, escalate_to: [qa]}",
+            "bad.yaml:14: jobs[0].alert: `escalate_to` needs",
+        ),
+        (
+            "remind_every: 1h}",
+            "remind_every: 1h, escalate_after: 15m, escalate_to: [qq]}",
+            "bad.yaml:14: jobs[0].alert.escalate_to[0]: unknown channel 'qq'",
+        ),
     ],
 )
 def test_bad_files_are_refused_with_file_line_and_field(old: str, new: str, expected: str) -> None:
     assert old in GOOD
     assert expected in _error(GOOD.replace(old, new, 1))
+
+
+def test_a_quorum_is_a_count_or_a_share_of_the_locations_that_ran_the_job() -> None:
+    from scheduler.config import AlertRule
+
+    assert [AlertRule(quorum=2).needed(n) for n in (1, 3)] == [2, 2]
+    assert [AlertRule(quorum="50%").needed(n) for n in (1, 2, 3, 4)] == [1, 1, 2, 2]
+    assert AlertRule(quorum=" 100 % ").quorum == "100%" and AlertRule(quorum="3").quorum == 3
+    assert AlertRule().needed(5) == 1
 
 
 def test_every_problem_is_listed_in_line_order() -> None:
