@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Protocol
 
-from probes.result import Interactions, StepResult, StepStatus
+from probes.result import CleanupResult, Interactions, StepResult, StepStatus
 
 
 class StepListener(Protocol):
@@ -42,6 +42,11 @@ class Journey:
         self._settle = settle or (lambda: None)
         self._clock = clock
         self._t0 = clock()
+        self.cleanups: list[tuple[str, Callable[[], object]]] = []
+        # The synthetic-traffic header every request of this journey to the target carries
+        # ({"X-Orderprobe-Run": "<run>/<journey>"}; empty when not tagged): a probe can send it to
+        # the shop's own API too, e.g. to cancel what it ordered.
+        self.tag_headers: dict[str, str] = {}
 
     def elapsed_ms(self) -> float:
         return (self._clock() - self._t0) * 1000.0
@@ -90,6 +95,28 @@ class Journey:
             self.steps.append(result)
             for listener in self.listeners:
                 listener.on_step_end(self, result)
+
+    def cleanup(self, fn: Callable[[], object], name: str | None = None) -> Callable[[], object]:
+        """Run ``fn`` after the journey, whether it passed, failed or timed out (last registered runs
+        first), e.g. to cancel the order it placed. Its outcome is recorded; a cleanup that fails never
+        fails the journey. Usable as a decorator."""
+        self.cleanups.append((name or getattr(fn, "__name__", "cleanup").replace("_", " "), fn))
+        return fn
+
+    def run_cleanups(self) -> list[CleanupResult]:
+        results = []
+        for name, fn in reversed(self.cleanups):
+            start = self._clock()
+            try:
+                fn()
+            except Exception as exc:  # noqa: BLE001 - recorded, never raised: the journey's verdict stands
+                error: str | None = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"[:500]
+            else:
+                error = None
+            took = round((self._clock() - start) * 1000.0, 3)
+            results.append(CleanupResult(name=name, ok=error is None, duration_ms=took, error=error))
+        self.cleanups.clear()
+        return results
 
     @property
     def slow(self) -> bool:

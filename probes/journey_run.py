@@ -12,7 +12,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from probes import har
+from probes import har, tagging
 from probes.atomic import WriteFailed, node_write_error
 from probes.deadline import GRACE_S, Deadline, default_timeout_s, kill_browsers, tear_down
 from probes.filmstrip import Filmstrip, drop_failure_shot
@@ -71,6 +71,8 @@ class JourneyRun:
         self._phase = "setup"
         self._fixed_deadline = False
         self.spans: Any = None  # --otel-endpoint: the journey's OpenTelemetry spans (probes.otel)
+        self.cleanup: list[Any] = []  # CleanupResult of each journey.cleanup(fn), run at close
+        self.cleanup_overran = False
 
     # -- lifecycle ----------------------------------------------------------------------------
     def open(
@@ -94,6 +96,7 @@ class JourneyRun:
         seconds = deadline_s or settings.journey_timeout_s or default_timeout_s(settings.action_timeout_ms)
         self.deadline = Deadline(seconds, self._expire).start()  # a context that never opens is bounded too
         options = dict(context_options(self.item.profile) if context_args is None else context_args)
+        options = tagging.user_agent(options, settings.user_agent_suffix)
         if settings.har != "off":
             try:  # the folder Playwright writes the HAR into as the context closes
                 self.dir.mkdir(parents=True, exist_ok=True)
@@ -123,6 +126,9 @@ class JourneyRun:
         self.emulation.apply()
         self.recorder.injections = self.emulation.injection  # injected faults are marked, never the shop's
         self.journey = Journey(self.item.probe, meter=self.recorder.meter, settle=self.recorder.settle)
+        if settings.synthetic_header and self.target.base_url:  # after the emulation's routes: it falls back to them
+            self.journey.tag_headers = {settings.synthetic_header: f"{self.session.run_id}/{self.id}"}
+            tagging.tag(self.context, self.target.base_url, *next(iter(self.journey.tag_headers.items())))
         # Emulation first: when a step fails, whether the link was down is read before the (slow) capture.
         self.journey.listeners = [self.emulation, self.recorder, VitalsMeter(self.context, self.page), self]
         if settings.a11y:  # before self: a step reaches the reporters with its scan
@@ -148,6 +154,11 @@ class JourneyRun:
 
     def _expire(self) -> None:
         """Watchdog thread: the deadline passed. Tear the context down so the worker moves on."""
+        if self._phase == "cleanup":  # a cleanup overran its allowance: stopped; the journey's verdict stands
+            self.cleanup_overran = True
+            if self.context is not None:
+                tear_down(self.context, None)
+            return
         self.timed_out_at = self._where()
         trace = self._trace_part if self.tracing is not None else None
         if self.context is None:  # stuck launching the browser or opening the context
@@ -272,6 +283,13 @@ class JourneyRun:
         with contextlib.suppress(Exception):
             if self.emulation is not None:
                 self.emulation.close()
+        if self.journey.cleanups:  # passed, failed or timed out: the order it placed is cancelled
+            self._phase = "cleanup"
+            self.cleanup = self.journey.run_cleanups()
+            self._phase = "teardown"
+            if self.cleanup_overran:
+                for c in self.cleanup:
+                    c.error = c.error and f"{c.error} (cleanup stopped: over its {6 * GRACE_S:g} s allowance)"
         try:
             if self.context is not None and self.tracing is not None:
                 if self.tracing.keeps(self.status.ok) or self.timed_out_at or self.crashed_at:
@@ -366,6 +384,7 @@ class JourneyRun:
             location=self.session.settings.location,
             unwritten=self.unwritten + (self.recorder.write_errors if self.recorder is not None else []),
             trace_id=self.spans.trace_id if self.spans is not None else "",
+            cleanup=self.cleanup,
         )
         if not self.secrets:
             return result

@@ -100,6 +100,15 @@ def pytest_addoption(parser: pytest.Parser, pluginmanager: pytest.PytestPluginMa
         help="hard limit per journey; past it the context is torn down and the journey is an error "
         "(default: max(120 s, 4 × the navigation timeout), extended by long step budgets)",
     )
+    group.addoption(
+        "--synthetic-header",
+        nargs="?",
+        const="X-Orderprobe-Run",
+        metavar="NAME",
+        help="tag every request to the target's site with NAME: <run>/<journey> (default name X-Orderprobe-Run), "
+        "so the shop can keep probe orders out of its figures",
+    )
+    group.addoption("--user-agent-suffix", default="", metavar="TEXT", help="append TEXT to the browser's user agent")
     group.addoption("--dependency", action="append", default=[], metavar="GLOB=NAME", help="third-party URL pattern")
     group.addoption("--rules", action="append", default=[], metavar="FILE", help="extra failure-classification rules")
     group.addoption(

@@ -171,6 +171,16 @@ class Artefact(BaseModel):
     bytes: int = 0
 
 
+class CleanupResult(BaseModel):
+    """One ``journey.cleanup(fn)``, run after the journey whatever became of it. A failed cleanup
+    never changes the journey's status: it is a low-urgency signal of its own."""
+
+    name: str
+    ok: bool
+    duration_ms: float = 0.0
+    error: str | None = None
+
+
 class JourneyResult(BaseModel):
     id: str
     run_id: str
@@ -201,6 +211,7 @@ class JourneyResult(BaseModel):
     unwritten: list[str] = Field(default_factory=list)
     # --otel-endpoint: the OpenTelemetry trace id of this journey's spans (and the shop's, via traceparent)
     trace_id: str = ""
+    cleanup: list[CleanupResult] = Field(default_factory=list)
 
     @property
     def interactions(self) -> Interactions:

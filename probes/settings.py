@@ -46,6 +46,8 @@ class Settings:
     har_content: str = "omit"  # omit | embed: response bodies in the HAR
     otel_endpoint: str | None = None  # OTLP/HTTP receiver of journey and step spans (probes.otel)
     a11y: bool = False  # axe-core scan at each step's end (probes.a11y)
+    synthetic_header: str | None = None  # --synthetic-header: tag the target's requests (probes.tagging)
+    user_agent_suffix: str = ""  # --user-agent-suffix
 
     @classmethod
     def from_config(cls, config: pytest.Config) -> Settings:
@@ -92,6 +94,8 @@ class Settings:
             browser_endpoint=_endpoint(opt("browser_endpoint")),
             location=site.check(opt("location") or site.default()),
             resolver=_resolver(opt("resolver")),
+            synthetic_header=opt("synthetic_header") or None,
+            user_agent_suffix=opt("user_agent_suffix") or "",
         )
 
 

@@ -131,6 +131,8 @@ ZH: dict[str, str] = {
     "runs": "运行次数",
     "availability": "可用率",
     "availability_hint": "每格为一个时间段内符合预期的旅程占比；灰色为无数据。",
+    "maintenance": "维护窗口",
+    "maintenance_note": "阴影为维护窗口：其间探测照常运行并记录，但其间的 {n} 个旅程不计入可用率。",
     "step_timing": "各步骤耗时 p50 / p95",
     "step_timing_hint": "每个探针一组，按旅程中的步骤顺序；纵轴为耗时（秒），横轴为时间，只计未失败的步骤。",
     "dashed": "虚线",
@@ -305,6 +307,9 @@ EN: dict[str, str] = {
     "runs": "Runs",
     "availability": "Availability",
     "availability_hint": "Each cell: share of journeys that met their expectation in that period; grey = no data.",
+    "maintenance": "Maintenance",
+    "maintenance_note": "Shaded: maintenance windows. Probes ran and were recorded, but the {n} journeys "
+    "inside them are left out of availability.",
     "step_timing": "Step time p50 / p95",
     "step_timing_hint": "One group per probe, steps in journey order; y: step time (seconds), x: time; "
     "steps that failed are left out.",

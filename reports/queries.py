@@ -14,6 +14,7 @@ from typing import Any
 
 from sqlalchemy import BigInteger, ColumnElement, Integer, and_, case, cast, func, literal, literal_column, or_, select
 
+from reports import maintenance
 from reports.schema import Failure, Journey, Run, Step, bin_value
 from reports.store import Store
 
@@ -105,14 +106,27 @@ def totals(store: Store, w: Window) -> tuple[int, int, int]:
     return runs or 0, journeys or 0, ok or 0
 
 
+def in_maintenance(store: Store, w: Window) -> tuple[int, int]:
+    """(journeys, of them ok) in the window that ran inside a maintenance window of their job."""
+    query = (
+        select(func.count(), func.sum(case((Journey.ok, 1), else_=0)))
+        .join(Run, Run.id == Journey.run_id)
+        .where(w.where(), maintenance.during())
+    )
+    with store.read() as conn:
+        journeys, ok = conn.execute(query).one()
+    return journeys or 0, ok or 0
+
+
 def availability(store: Store, w: Window) -> list[Any]:
-    """Rows (probe, profile, location, bucket, total, ok); location: see ``location()``."""
+    """Rows (probe, profile, location, bucket, total, ok); location: see ``location()``. Journeys run
+    inside a maintenance window of their job are left out."""
     b = w.bucket().label("b")
     where = location().label("location")
     query = (
         select(Journey.probe, Journey.profile, where, b, func.count(), func.sum(case((Journey.ok, 1), else_=0)))
         .join(Run, Run.id == Journey.run_id)
-        .where(w.where())
+        .where(w.where(), ~maintenance.during())
         .group_by(Journey.probe, Journey.profile, where, b)
     )
     with store.read() as conn:

@@ -94,6 +94,24 @@ class Journey(Base):
     )
 
 
+class Maintenance(Base):
+    """A maintenance window as it was in force: an occurrence of a scheduled one, or a mute from the
+    command line. Journeys of its job (the run's ``job`` label; "" any job) that started inside it are
+    left out of availability, and the trend report shades it."""
+
+    __tablename__ = "maintenance"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(100))
+    job: Mapped[str] = mapped_column(String(100), default="")
+    starts_epoch: Mapped[int] = mapped_column(BigInteger, index=True)
+    ends_epoch: Mapped[int] = mapped_column(BigInteger, index=True)
+    reason: Mapped[str] = mapped_column(Text, default="")
+    source: Mapped[str] = mapped_column(String(20), default="schedule")  # schedule | mute
+    after: Mapped[str] = mapped_column(String(10), default="release")  # held alerts at the end: release | drop
+    by: Mapped[str] = mapped_column(String(100), default="")
+    __table_args__ = (Index("ux_maintenance_occurrence", "name", "job", "starts_epoch", unique=True),)
+
+
 class JourneyJSON(Base):
     """The full JourneyResult, apart: kilobytes per row would make every scan of ``journeys`` slow."""
 

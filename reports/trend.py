@@ -15,7 +15,7 @@ from typing import Any
 
 from probes import vitals
 from probes.result import Status
-from reports import charts, html, i18n, queries
+from reports import charts, html, i18n, maintenance, queries
 from reports.queries import Window
 from reports.store import Store
 
@@ -120,6 +120,18 @@ class VitalsRow:
 
 
 @dataclass
+class MaintenanceBand:
+    """A maintenance window shaded over the strips (x and width in strip units: 10 per bucket)."""
+
+    x: float
+    width: float
+    name: str
+    job: str
+    when: str
+    reason: str
+
+
+@dataclass
 class TrendContext:
     since: str
     until: str
@@ -145,6 +157,19 @@ class TrendContext:
     filters: list[tuple[str, str]] = field(default_factory=list)  # (probe | profile | location, value) applied
     since_arg: str = "7d"  # the window as `--since` takes it
     vitals: list[VitalsRow] = field(default_factory=list)  # per probe × profile × step
+    maintenance: list[MaintenanceBand] = field(default_factory=list)
+    in_maintenance: int = 0  # journeys run inside those windows: left out of availability
+
+
+def _bands(store: Store, w: Window, tz: tzinfo | None) -> list[MaintenanceBand]:
+    origin, unit = w.start_of(w.first), w.width / 10
+    bands = []
+    for p in maintenance.between(store, w.since, w.until):
+        starts, ends = max(p.starts.timestamp(), w.since), min(p.ends.timestamp(), w.until)
+        when = f"{html.local(p.starts, tz, '%m-%d %H:%M')} – {html.local(p.ends, tz, '%m-%d %H:%M')}"
+        bands.append(MaintenanceBand(round((starts - origin) / unit, 2), round(max((ends - starts) / unit, 1), 2),
+                                     p.name, p.job, when, p.reason))  # fmt: skip
+    return bands
 
 
 def parse_since(text: str) -> timedelta:
@@ -291,6 +316,7 @@ def context(
     w = _window(store, w, {"probe": probe, "profile": profile, "location": location})
     labels = [_label(w, w.first + i, tz) for i in range(w.count)]
     runs, journeys, ok = queries.totals(store, w)
+    muted, muted_ok = queries.in_maintenance(store, w)  # left out of availability
 
     series: dict[tuple[str, str, str], dict[int, tuple[int, int]]] = {}
     sites: dict[tuple[str, str, str], dict[int, tuple[int, int]]] = {}  # per location, all probes
@@ -391,7 +417,7 @@ def context(
         bucket=html.span(w.width),
         runs=runs,
         journeys=journeys,
-        availability=ok / journeys if journeys else None,
+        availability=(ok - muted_ok) / (journeys - muted) if journeys > muted else None,
         cells=w.count,
         ticks=charts.axis_ticks(labels, 100, 4),  # x in % of the strip's width
         rows=rows,
@@ -410,6 +436,8 @@ def context(
         filters=[(k, v) for k in FILTERS if (v := getattr(w, k)) is not None],
         since_arg=since_arg(since),
         vitals=_vitals(queries.step_vitals(store, w), order),
+        maintenance=_bands(store, w, tz),
+        in_maintenance=muted,
     )
 
 

@@ -23,6 +23,8 @@ KIND_TITLE = {
     "checkout": "下单故障 Checkout failing",
     "probe_broken": "探针故障 Probe broken",
     "flaky": "结果不稳定 Flaky",
+    "location": "探测点网络异常 Probe location's own network",
+    "cleanup": "测试订单未清理 Synthetic order cleanup failed",
 }
 EVENT_MARK = {"open": "🔴", "remind": "⏰", "resolve": "✅"}
 EVENT_WORD = {"open": "", "remind": "仍未恢复 Still open · ", "resolve": "已恢复 Resolved · "}
@@ -39,6 +41,7 @@ class Problem(BaseModel):
     cause: str = ""  # category/detail, e.g. payment/gateway_down
     dependency: str | None = None
     summary: str = ""  # the classifier's sentence, or the error
+    attempts: int = 1  # the job's `retries` tried it this often in the run, all failing (or the last passing: flaky)
 
     @classmethod
     def of(cls, journey: JourneyResult, kind: str) -> Problem:
@@ -53,6 +56,7 @@ class Problem(BaseModel):
             cause=f"{cause.category}/{cause.detail}".rstrip("/") if cause else "",
             dependency=cause.dependency if cause else None,
             summary=(cause.summary if cause and cause.summary else error),
+            attempts=1 + len(journey.previous_attempts),
         )
 
 
@@ -75,6 +79,14 @@ class Alert(BaseModel):
     error: str = ""  # the run itself died (timeout, crash)
     location: str = ""  # the agent's location whose run triggered this message
     locations: list[str] = Field(default_factory=list)  # every location that saw this incident fail
+    agreed: list[str] = Field(default_factory=list)  # quorum: the locations failing when it was announced…
+    disagreed: list[str] = Field(default_factory=list)  # …and those that ran the job and did not fail
+    quorum: str = ""  # e.g. "2 of 3 locations (quorum 2)"
+    held: str = ""  # the maintenance window that held this message until its end
+    escalated: bool = False  # unacknowledged past escalate_after: sent to the second channel list
+    acknowledged: str = ""  # who acknowledged it, and when
+    ack_url: str = ""  # signed link that acknowledges the incident (stops escalation)
+    sent_at: datetime | None = None  # when this message was made (reminders say how long it has been open)
 
     # -- rendering -------------------------------------------------------------------
 
@@ -83,7 +95,8 @@ class Alert(BaseModel):
 
     @property
     def title(self) -> str:
-        return f"{EVENT_MARK[self.event]} {EVENT_WORD[self.event]}{KIND_TITLE.get(self.kind, self.kind)} · {self.job}"
+        mark, word = ("🚨", "升级 Escalated · ") if self.escalated else (EVENT_MARK[self.event], EVENT_WORD[self.event])
+        return f"{mark} {word}{KIND_TITLE.get(self.kind, self.kind)} · {self.job}"
 
     def facts(self) -> list[tuple[str, str]]:
         """(label, value) pairs every channel shows."""
@@ -93,12 +106,23 @@ class Alert(BaseModel):
         where = self.locations or [self.location]
         if any(where):
             facts.append(("地点 Location" + ("s" if len(where) > 1 else ""), ", ".join(w for w in where if w)))
+        if self.quorum:
+            facts.append(("一致 Agreed", f"{', '.join(self.agreed) or '-'} · {self.quorum}"))
+            facts.append(("未失败 Not failing", ", ".join(self.disagreed) or "-"))
         facts.append(("首次失败 First failure", self._time(self.first_failure_at)))
         if self.event == "resolve" and self.resolved_at is not None:
             facts.append(("恢复时间 Resolved", self._time(self.resolved_at)))
             facts.append(("持续 Duration", _duration(self.resolved_at - self.first_failure_at)))
         else:
             facts.append(("失败次数 Failing runs", str(self.bad_runs)))
+            if self.event == "remind" and self.sent_at is not None:
+                facts.append(("已持续 Open for", _duration(self.sent_at - self.opened_at)))
+        if self.held:
+            facts.append(("维护期间暂缓 Held during maintenance", self.held))
+        if self.acknowledged:
+            facts.append(("已确认 Acknowledged", self.acknowledged))
+        elif self.ack_url and self.event != "resolve":
+            facts.append(("确认 Acknowledge", self.ack_url))
         facts.append(("紧急程度 Urgency", "高 high" if self.urgency == "high" else "低 low"))
         if self.error:
             facts.append(("运行错误 Run error", self.error))
@@ -112,7 +136,8 @@ class Alert(BaseModel):
         for p in self.problems[:MAX_LISTED]:
             where = f"步骤 step「{p.step}」" if p.step else "步骤 step ?"
             cause = f"原因 cause {p.cause}" + (f" ({p.dependency})" if p.dependency else "") if p.cause else ""
-            parts = [f"{p.probe} [{p.status}]", where, cause, f"画像 profile {p.profile}", p.summary]
+            tries = f"尝试 {p.attempts} 次 after {p.attempts} attempts" if p.attempts > 1 else ""
+            parts = [f"{p.probe} [{p.status}]", where, cause, f"画像 profile {p.profile}", tries, p.summary]
             lines.append(" · ".join(part for part in parts if part))
         if len(self.problems) > MAX_LISTED:
             lines.append(f"…及其他 {len(self.problems) - MAX_LISTED} 项 (and {len(self.problems) - MAX_LISTED} more)")

@@ -3,6 +3,8 @@
     orderprobe schedule [--config FILE]          foreground service (systemd / container), logs to stdout
     orderprobe schedule --once JOB [--config …]  run one job now (exit 0 passed, 1 failed, 3 run error)
     orderprobe schedule list [--config FILE]     jobs, triggers and next run times
+    orderprobe schedule mute JOB --for 30m --reason …   hold JOB's alerts (probes still run); `unmute JOB` ends it
+    orderprobe schedule ack INCIDENT [--by NAME] acknowledge an open incident (stops its escalation)
 
 A bad schedule file is refused (exit 2) with file, line and field before anything starts.
 SIGTERM / SIGINT: stop taking runs, let the current ones finish within ``shutdown_grace``,
@@ -25,7 +27,17 @@ EXAMPLE = Path(__file__).with_name("schedules.example.yaml")
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("action", nargs="?", choices=("list",), help="list: show jobs and their next run times")
+    parser.add_argument(
+        "action",
+        nargs="?",
+        choices=("list", "mute", "unmute", "ack"),
+        help="list: jobs and next run times; mute / unmute JOB: a maintenance window from now; ack INCIDENT",
+    )
+    parser.add_argument("subject", nargs="?", metavar="JOB|INCIDENT", help="the job to (un)mute, the incident to ack")
+    parser.add_argument("--for", dest="duration", metavar="DURATION", help="mute: how long (e.g. 30m, 2h)")
+    parser.add_argument("--reason", default="", help="mute: why (shown in held alerts and the trend report)")
+    parser.add_argument("--drop", action="store_true", help="mute: drop the held alerts at its end (default: send)")
+    parser.add_argument("--by", default=os.environ.get("USER", ""), help="mute / ack: who (default: $USER)")
     parser.add_argument(
         "--config",
         metavar="FILE",
@@ -79,7 +91,7 @@ def main(args: argparse.Namespace) -> int:
 
     try:
         # Listing needs no secrets; running does, so env vars and profile names are checked up front.
-        checked = args.action != "list"
+        checked = args.action not in ("list", "mute", "unmute", "ack")
         config = load(path, dict(os.environ) if checked else None, load_catalogue() if checked else None)
     except ScheduleError as exc:
         print(f"orderprobe schedule: refused {path}\n{exc}", file=sys.stderr)
@@ -105,6 +117,10 @@ def main(args: argparse.Namespace) -> int:
     try:
         if args.action == "list":
             return _list(config, args)
+        if args.action in ("mute", "unmute", "ack"):
+            from scheduler import operator
+
+            return operator.main(config, args)
         _logging(args.verbose)
         service = Service(config, database=args.database, metrics_port=args.metrics_port, location=config.location)
     except (ArgumentError, OperationalError) as exc:
@@ -166,7 +182,7 @@ def _list(config: object, args: argparse.Namespace) -> int:
     url = args.database or config.database or default_url()
     persisted = timetable.persisted(url, config.agent)
     records = Records(url, config.agent)
-    open_incidents = [i.job for i in records.incidents(open_only=True)]
+    open_incidents = [i.job for i in records.incidents(open_only=True) if i.announced]  # not those awaiting a quorum
     table = Table(title=f"orderprobe schedule · {args.config} · agent {config.agent} · location {config.location}")
     for column in (
         "任务 job",

@@ -11,13 +11,11 @@ from __future__ import annotations
 import os
 import re
 import zlib
-from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from apscheduler.triggers.cron import CronTrigger
 from pydantic import (
-    BeforeValidator,
     Field,
     field_validator,
     model_validator,
@@ -26,29 +24,14 @@ from pydantic import (
 from probes import location as site
 from probes.tracing import MODES as TRACE_MODES
 from profiles.source import Document, Frozen, SourceError
+from scheduler.duration import Seconds
+from scheduler.maintenance import Window
 
-_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$")
-_UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, None: 1}
 _ID = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"
 
 
 class ScheduleError(SourceError):
     """A schedule file that cannot be run; the message names file, line and field."""
-
-
-def _seconds(value: Any) -> Any:
-    """``90``, ``"90s"``, ``"5m"``, ``"1h"``, ``"14d"`` → seconds (float)."""
-    if isinstance(value, timedelta):
-        return value.total_seconds()
-    if isinstance(value, str):
-        match = _DURATION.match(value)
-        if not match:
-            raise ValueError(f"not a duration: {value!r} (use e.g. 30s, 5m, 1h, 14d)")
-        return float(match.group(1)) * _UNITS[match.group(2)]
-    return value
-
-
-Seconds = Annotated[float, BeforeValidator(_seconds), Field(gt=0)]
 
 
 class MetricsConfig(Frozen):
@@ -77,7 +60,44 @@ class AlertRule(Frozen):
     resolve_after: int = Field(2, ge=1)  # M consecutive passing runs resolve it
     remind_every: Seconds | None = 3600  # re-notify while open; null: never
     channels: tuple[str, ...] = ()  # checkout broken: high urgency
-    low_urgency: tuple[str, ...] = ()  # probe broken / flaky
+    low_urgency: tuple[str, ...] = ()  # probe broken / flaky / a location's own network / cleanup
+    # Agreement across locations (agents sharing one database): a checkout incident is announced only
+    # when this many locations (or this share of those that ran the job within `quorum_window`) fail.
+    quorum: int | str | None = None
+    quorum_window: Seconds = 900
+    # Unacknowledged this long after it opened: also sent to `escalate_to`.
+    escalate_after: Seconds | None = None
+    escalate_to: tuple[str, ...] = ()
+
+    @field_validator("quorum")
+    @classmethod
+    def _quorum(cls, value: int | str | None) -> int | str | None:
+        if isinstance(value, str):
+            match = re.fullmatch(r"\s*(\d+)\s*%\s*", value)
+            if match is None and value.strip().isdigit():
+                return cls._quorum(int(value))
+            if match is None or not 0 < int(match.group(1)) <= 100:
+                raise ValueError(f"not a quorum: {value!r} (a number of locations, e.g. 2, or a share, e.g. 50%)")
+            return f"{int(match.group(1))}%"
+        if value is not None and value < 1:
+            raise ValueError("a quorum is at least 1 location")
+        return value
+
+    @model_validator(mode="after")
+    def _escalation(self) -> AlertRule:
+        if self.escalate_to and self.escalate_after is None:
+            raise ValueError(
+                "`escalate_to` needs `escalate_after` (e.g. 15m): how long an incident may go unacknowledged"
+            )
+        return self
+
+    def needed(self, locations: int) -> int:
+        """Locations that must agree, of ``locations`` that ran the job recently (at least one)."""
+        if self.quorum is None:
+            return 1
+        if isinstance(self.quorum, str):
+            return max(1, -(-locations * int(self.quorum.rstrip("%")) // 100))
+        return self.quorum
 
 
 class JobConfig(Frozen):
@@ -99,6 +119,10 @@ class JobConfig(Frozen):
     # `orderprobe run --screenshots`: "on" adds a screenshot per step (the run report's filmstrip).
     screenshots: Literal["on", "failure", "off"] = "failure"
     misfire_grace: Seconds = 60
+    # Synthetic-traffic tagging of the target's requests (`orderprobe run --synthetic-header`): the
+    # header's name (e.g. X-Orderprobe-Run), and a user-agent suffix.
+    synthetic_header: str | None = None
+    user_agent_suffix: str = ""
     labels: dict[str, str] = Field(default_factory=dict)
     alert: AlertRule = Field(default_factory=AlertRule)
     # Run this argv instead of `orderprobe run` ({run_id} {target} {results} {artefacts} are filled in).
@@ -193,6 +217,16 @@ ChannelConfig = Annotated[
 ]
 
 
+class AckConfig(Frozen):
+    """Signed acknowledgement links in alerts: ``url`` is this service as the on-call reaches it
+    (default: the metrics address), ``secret_env`` the env var holding the signing key; without
+    the key, no links (``orderprobe schedule ack`` still works)."""
+
+    url: str | None = None
+    secret_env: str | None = None
+    valid_for: Seconds = 7 * 86400
+
+
 class ScheduleConfig(Frozen):
     agent: Annotated[str, Field(pattern=r"^[A-Za-z0-9_]+$")] = "local"  # one job table per agent
     # Where this agent probes from; --location and $ORDERPROBE_LOCATION override it (see ``at``).
@@ -205,6 +239,8 @@ class ScheduleConfig(Frozen):
     metrics: MetricsConfig = Field(default_factory=MetricsConfig)
     retention: RetentionConfig = Field(default_factory=RetentionConfig)
     channels: dict[Annotated[str, Field(pattern=_ID)], ChannelConfig] = Field(default_factory=dict)
+    maintenance: tuple[Window, ...] = ()
+    ack: AckConfig = Field(default_factory=AckConfig)
     jobs: tuple[JobConfig, ...]
     source: str = Field("", exclude=True)  # file it came from, for messages
     warnings: tuple[str, ...] = Field((), exclude=True)  # e.g. channels disabled because their env vars are unset
@@ -288,13 +324,22 @@ def _reference_errors(data: dict, environ: dict[str, str] | None, disabled: list
     jobs = data.get("jobs") if isinstance(data.get("jobs"), list) else []
     for i, job in enumerate(jobs):
         alert = job.get("alert") if isinstance(job, dict) else None
-        for key in ("channels", "low_urgency"):
+        for key in ("channels", "low_urgency", "escalate_to"):
             names = alert.get(key) if isinstance(alert, dict) else None
             for j, name in enumerate(names if isinstance(names, list) else []):
                 if name not in channels:
                     known = ", ".join(sorted(channels)) or "none defined"
                     problem = f"unknown channel {name!r} (channels: {known})"
                     errors.append((("jobs", i, "alert", key, j), problem))
+    ids = [job.get("id") for job in jobs if isinstance(job, dict)]
+    windows = data.get("maintenance") if isinstance(data.get("maintenance"), list) else []
+    for i, window in enumerate(windows):
+        names = window.get("jobs") if isinstance(window, dict) else None
+        for j, name in enumerate(names if isinstance(names, list) else []):
+            if name not in ids:
+                errors.append(
+                    (("maintenance", i, "jobs", j), f"unknown job {name!r} (jobs: {', '.join(map(str, ids))})")
+                )
     if environ is not None:
         for name, channel in channels.items():
             for field, var in _env_vars(channel):
@@ -311,7 +356,7 @@ def _without(data: dict, disabled: list[str]) -> dict:
     for job in data.get("jobs") or []:
         alert = job.get("alert") if isinstance(job, dict) else None
         if isinstance(alert, dict):
-            lists = {k: [n for n in alert[k] if n not in disabled] for k in ("channels", "low_urgency")
+            lists = {k: [n for n in alert[k] if n not in disabled] for k in ("channels", "low_urgency", "escalate_to")
                      if isinstance(alert.get(k), list)}  # fmt: skip
             job = {**job, "alert": {**alert, **lists}}
         jobs.append(job)
@@ -325,7 +370,7 @@ def _disabled_warning(data: dict, name: str, doc: Document) -> str:
         str(job.get("id"))
         for job in data.get("jobs") or []
         if isinstance(job, dict) and isinstance(alert := job.get("alert"), dict)
-        and any(name in (alert.get(k) or ()) for k in ("channels", "low_urgency"))
+        and any(name in (alert.get(k) or ()) for k in ("channels", "low_urgency", "escalate_to"))
     ]  # fmt: skip
     unset = ", ".join(names)
     jobs = f"; alerts of {', '.join(users)} will not go there" if users else ""

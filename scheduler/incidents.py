@@ -25,6 +25,7 @@ import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from probes.result import JourneyResult, Status
 from scheduler.alert import Alert, Event, Problem
@@ -33,7 +34,7 @@ from scheduler.records import Incident, JobRun, Records
 
 log = logging.getLogger("orderprobe.scheduler")
 
-URGENCY = {"checkout": "high", "probe_broken": "low", "flaky": "low"}
+URGENCY = {"checkout": "high", "probe_broken": "low", "flaky": "low", "location": "low", "cleanup": "low"}
 KINDS = tuple(URGENCY)
 
 
@@ -45,7 +46,19 @@ def kind_of(journey: JourneyResult) -> str | None:
         return None
     if journey.status is Status.ERROR or (journey.cause is not None and journey.cause.category == "probe_broken"):
         return "probe_broken"
+    if _own_network(journey):
+        return "location"
     return "checkout"
+
+
+def _own_network(journey: JourneyResult) -> bool:
+    """The agent's own link failed (DNS, offline, TLS, proxy…) and orderprobe's emulation did not do it:
+    this location's trouble, not the checkout's."""
+    cause, failure = journey.cause, journey.failure
+    if cause is None or cause.category != "network" or cause.detail == "injected_fault":
+        return False
+    requests = [*failure.failed_requests, *failure.requests, *failure.waiting] if failure else []
+    return not any(r.injected for r in requests)
 
 
 def assess(journeys: Sequence[JourneyResult], exit_code: int | None, died: bool) -> Assessment:
@@ -58,18 +71,24 @@ def assess(journeys: Sequence[JourneyResult], exit_code: int | None, died: bool)
     """
     kinds = [kind_of(j) for j in journeys]
     problems = [Problem.of(j, k) for j, k in zip(journeys, kinds, strict=True) if k]
+    left = [(j, c) for j in journeys for c in j.cleanup if not c.ok]
+    problems += [Problem(probe=j.probe, profile=j.profile, status="cleanup failed", kind="cleanup", step=c.name,
+                         summary=c.error or "") for j, c in left]  # fmt: skip
     errored = died or exit_code not in (0, 1)
     unexplained = exit_code == 1 and not errored and not any(kinds)
     if unexplained:  # the runner said "failed" but left no journey saying how
         problems.append(Problem(probe="?", profile="?", status="failed", summary="exit code 1, no journey results"))
+    unreached = bool(kinds) and all(k == "location" for k in kinds)  # no journey got to the checkout
     signals: dict[str, bool | None] = {
-        "checkout": True if "checkout" in kinds or unexplained else (None if errored else False),
+        "checkout": True if "checkout" in kinds or unexplained else (None if errored or unreached else False),
         "probe_broken": errored or "probe_broken" in kinds,
         "flaky": True if "flaky" in kinds else (None if errored else False),
+        "location": True if "location" in kinds else (None if errored else False),
+        "cleanup": True if left else (None if errored else False),
     }
     if signals["checkout"]:
         verdict = "failed"
-    elif signals["probe_broken"]:
+    elif signals["probe_broken"] or signals["location"]:
         verdict = "error"
     else:
         verdict = "flaky" if signals["flaky"] else "passed"
@@ -175,6 +194,8 @@ class Incidents:
             if incident is not None and mine and run.signal(kind):
                 incident.bad_runs += 1
                 incident.last_run_id = run.run_id
+                if not incident.announced and event != "resolve":  # still waiting for agreement: enough now?
+                    event = "open" if len(incident.failing_at) >= self._quorum(job, kind, incident, now)[1] else None
             announce: Event | None = event
             if event is None:
                 if incident is not None and mine:
@@ -193,18 +214,30 @@ class Incidents:
                         last_notified_at=now,
                         bad_runs=len(bad),
                         last_run_id=run.run_id,
+                        announced=False,
                     )
                 else:  # another location opened it first: this one joins, and says nothing new
-                    log.info("incident %s %s for job %s: failing at %s too", incident.id, kind, job.id, here)
-                    incident.first_failure_at = min(incident.first_failure_at, first.started_at)
-                    incident.bad_runs += len(bad)
+                    if here not in incident.failing_at:
+                        log.info("incident %s %s for job %s: failing at %s too", incident.id, kind, job.id, here)
+                        incident.first_failure_at = min(incident.first_failure_at, first.started_at)
+                        incident.bad_runs += len(bad)
                     incident.last_run_id = run.run_id
                     announce = None
                 incident.join(here)
+                if not incident.announced:  # announced once, when enough locations agree
+                    ran, needed = self._quorum(job, kind, incident, now)
+                    if len(incident.failing_at) >= needed:
+                        incident.announced, incident.opened_at, incident.last_notified_at = True, now, now
+                        announce = "open"
+                    else:
+                        log.info("incident %s for job %s: failing at %s; waiting for %d of %d locations to agree",
+                                 kind, job.id, ", ".join(incident.failing_at), needed, len(ran))  # fmt: skip
+                        announce = None
             elif event == "remind":
                 assert incident is not None
                 incident.last_notified_at = now
                 incident.reminders += 1
+                announce = event if incident.announced else None
             else:
                 assert incident is not None
                 incident.leave(here)
@@ -215,12 +248,36 @@ class Incidents:
                 else:
                     incident.resolved_at = now
                     incident.last_notified_at = now
+                    announce = event if incident.announced else None  # never announced: nothing to take back
             incident = self.records.save_incident(incident, session)
         return self._alert(job, run, incident, announce, kind) if announce else None
 
+    def _quorum(self, job: JobConfig, kind: str, incident: Incident, now: datetime) -> tuple[list[str], int]:
+        """The locations that ran the job within the quorum window, and how many must agree. Only a
+        checkout incident waits for agreement: the others are each location's (or the probe's) own."""
+        if kind != "checkout" or job.alert.quorum is None:
+            return incident.failing_at, 0  # no agreement needed (a lone agent may have no location name)
+        since = now - timedelta(seconds=job.alert.quorum_window)
+        ran = sorted(set(self.records.locations_ran(job.id, since)) | set(incident.failing_at))
+        return ran, job.alert.needed(len(ran))
+
     def _alert(self, job: JobConfig, run: JobRun, incident: Incident, event: Event, kind: str) -> Alert:
         problems = [Problem.model_validate(p) for p in run.problems or [] if p.get("kind") == kind]
+        agreement: dict = {}
+        if kind == "checkout" and job.alert.quorum is not None:
+            ran, needed = self._quorum(job, kind, incident, self.clock())
+            agreed = incident.failing_at if event != "resolve" else incident.seen
+            agreement = {
+                "agreed": agreed,
+                "disagreed": [x for x in ran if x not in agreed],
+                "quorum": f"{len(agreed)} of {len(ran)} locations (quorum {job.alert.quorum}: {needed})",
+            }
+        if incident.acknowledged_at is not None:
+            when = incident.acknowledged_at.astimezone(ZoneInfo(job.timezone)).strftime("%Y-%m-%d %H:%M %Z")
+            agreement["acknowledged"] = f"{incident.acknowledged_by or '?'} · {when}"
         return Alert(
+            **agreement,
+            sent_at=self.clock(),
             event=event,
             kind=kind,
             urgency=incident.urgency,
@@ -244,6 +301,8 @@ class Incidents:
     def open_counts(self) -> dict[tuple[str, str], int]:
         counts: dict[tuple[str, str], int] = {}
         for incident in self.records.incidents(open_only=True):
+            if not incident.announced:  # waiting for a quorum: not an incident anyone was told of
+                continue
             counts[(incident.job, incident.kind)] = counts.get((incident.job, incident.kind), 0) + 1
         return counts
 

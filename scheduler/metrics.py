@@ -138,12 +138,28 @@ class MetricsServer:
     """``/metrics`` (Prometheus text format) and ``/healthz`` (JSON) in a daemon thread."""
 
     def __init__(
-        self, metrics: Metrics, health: Callable[[], dict[str, Any]], host: str = "127.0.0.1", port: int = 0
+        self,
+        metrics: Metrics,
+        health: Callable[[], dict[str, Any]],
+        host: str = "127.0.0.1",
+        port: int = 0,
+        ack: Callable[[str, str], tuple[int, bytes]] | None = None,  # (method, query) -> status, HTML
     ) -> None:
         class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802
+                path, _, query = self.path.partition("?")
+                if path == "/ack" and ack is not None:
+                    code, body = ack("POST", query)
+                    self._reply(code, "text/html; charset=utf-8", body)
+                else:
+                    self._reply(404, "text/plain", b"not found\n")
+
             def do_GET(self) -> None:  # noqa: N802 - http.server's naming
-                path = self.path.split("?", 1)[0]
-                if path == "/metrics":
+                path, _, query = self.path.partition("?")
+                if path == "/ack" and ack is not None:
+                    code, body = ack("GET", query)
+                    self._reply(code, "text/html; charset=utf-8", body)
+                elif path == "/metrics":
                     self._reply(200, CONTENT_TYPE_LATEST, metrics.exposition())
                 elif path == "/healthz":
                     report = health()

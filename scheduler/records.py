@@ -29,6 +29,7 @@ from sqlalchemy import (
     false,
     func,
     select,
+    true,
     update,
 )
 from sqlalchemy.exc import DBAPIError
@@ -79,13 +80,16 @@ class JobRun(Base):
     checkout_bad: Mapped[bool | None] = mapped_column(Boolean)
     probe_bad: Mapped[bool | None] = mapped_column(Boolean)
     flaky_bad: Mapped[bool | None] = mapped_column(Boolean)
+    location_bad: Mapped[bool | None] = mapped_column(Boolean, **added())  # this agent's own network
+    cleanup_bad: Mapped[bool | None] = mapped_column(Boolean, **added())  # a synthetic order left behind
     journeys: Mapped[int] = mapped_column(Integer, default=0)
     problems: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)  # bad journeys, summarised
     report: Mapped[str] = mapped_column(Text, default="")
     error: Mapped[str] = mapped_column(Text, default="")
 
     def signal(self, kind: str) -> bool | None:
-        return {"checkout": self.checkout_bad, "probe_broken": self.probe_bad, "flaky": self.flaky_bad}[kind]
+        return {"checkout": self.checkout_bad, "probe_broken": self.probe_bad, "flaky": self.flaky_bad,
+                "location": self.location_bad, "cleanup": self.cleanup_bad}[kind]  # fmt: skip
 
 
 class Incident(Base):
@@ -106,6 +110,11 @@ class Incident(Base):
     # and those still failing; the incident resolves when the last of them recovers.
     locations: Mapped[str] = mapped_column(Text, **added(default="", server_default=""))
     failing: Mapped[str] = mapped_column(Text, **added(default="", server_default=""))
+    # Quorum: opened at a location but not announced until enough locations agree (older rows: announced).
+    announced: Mapped[bool] = mapped_column(Boolean, **added(default=True, server_default=true()))
+    acknowledged_at: Mapped[datetime | None] = mapped_column(UTCDateTime, **added())
+    acknowledged_by: Mapped[str] = mapped_column(String(100), **added(default="", server_default=""))
+    escalated_at: Mapped[datetime | None] = mapped_column(UTCDateTime, **added())
 
     @property
     def seen(self) -> list[str]:
@@ -126,6 +135,23 @@ class Incident(Base):
 
     def leave(self, location: str) -> None:
         self.failing = ",".join(x for x in self.failing_at if x != location)
+
+
+class HeldAlert(Base):
+    """An alert held by a maintenance window, released (or dropped) at the window's end."""
+
+    __tablename__ = "scheduler_held_alerts"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    job: Mapped[str] = mapped_column(String(100), index=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    incident_id: Mapped[int] = mapped_column(Integer)
+    event: Mapped[str] = mapped_column(String(20))
+    alert: Mapped[dict[str, Any]] = mapped_column(JSON)  # Alert.model_dump(mode="json")
+    channels: Mapped[list[str]] = mapped_column(JSON)
+    window: Mapped[str] = mapped_column(String(100))
+    until: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    after: Mapped[str] = mapped_column(String(10))  # release | drop
+    held_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
 def lock_key(job: str, kind: str) -> int:
@@ -247,6 +273,17 @@ class Records:
             with self.session() as s:
                 yield s
 
+    def locations_ran(self, job: str, since: datetime) -> list[str]:
+        """Every agent's locations that finished a run of ``job`` since ``since`` (quorum's denominator)."""
+        query = select(JobRun.location).where(JobRun.job == job, JobRun.finished_at.is_not(None),
+                                              JobRun.started_at >= naive(since)).distinct()  # fmt: skip
+        with self.session() as s:
+            return sorted(x for x in s.scalars(query).all() if x)
+
+    def incident(self, incident_id: int, session: Session | None = None) -> Incident | None:
+        with self._use(session) as s:
+            return s.get(Incident, incident_id)
+
     def incidents(self, open_only: bool = False) -> list[Incident]:
         """Every agent's: an incident belongs to the job, wherever it was seen."""
         query = select(Incident).order_by(Incident.id)
@@ -254,6 +291,31 @@ class Records:
             query = query.where(Incident.resolved_at.is_(None))
         with self.session() as s:
             return list(s.scalars(query).all())
+
+    # -- alerts held by maintenance -----------------------------------------------------
+
+    def hold(self, held: HeldAlert) -> None:
+        with self.session() as s:
+            s.add(held)
+
+    def held(self, due_by: datetime | None = None) -> list[HeldAlert]:
+        query = select(HeldAlert).order_by(HeldAlert.id)
+        if due_by is not None:
+            query = query.where(HeldAlert.until <= naive(due_by))
+        with self.session() as s:
+            return list(s.scalars(query).all())
+
+    def take_held(self, job: str, kind: str, session: Session) -> list[HeldAlert]:
+        """Remove and return the held alerts of (job, kind), inside that incident's ``claim``."""
+        query = select(HeldAlert).where(HeldAlert.job == job, HeldAlert.kind == kind)
+        rows = list(session.scalars(query.order_by(HeldAlert.id)).all())
+        for row in rows:
+            session.delete(row)
+        return rows
+
+    def extend_held(self, job: str, until: datetime) -> None:
+        with self.session() as s:
+            s.execute(update(HeldAlert).where(HeldAlert.job == job).values(until=naive(until)))
 
     # -- retention ---------------------------------------------------------------------
 

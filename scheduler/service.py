@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import sys
 import threading
 import time
@@ -24,16 +25,20 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from probes import location as site
 from scheduler import channels as channel_kinds
-from scheduler import execution, retention, timetable
+from scheduler import escalation, execution, retention, timetable
+from scheduler.alert import Alert
 from scheduler.config import JobConfig, ScheduleConfig
 from scheduler.incidents import KINDS, Incidents, assess, channels_for
 from scheduler.metrics import Metrics, MetricsServer
 from scheduler.notifier import Notifier
-from scheduler.records import JobRun, Records
+from scheduler.records import HeldAlert, Incident, JobRun, Records
 
 log = logging.getLogger("orderprobe.scheduler")
 
 RETENTION_JOB = "retention"
+# Between runs: release alerts held by ended maintenance windows, escalate (no job id has a colon).
+TICK_JOB = "orderprobe:tick"
+TICK_EVERY = 30
 # Exit codes written to the results store for runs that never finished by themselves.
 SYNTHETIC_EXIT = {
     execution.Outcome.TIMEOUT: 124,
@@ -57,6 +62,8 @@ def run_scheduled(
         return
     if job_id == RETENTION_JOB:
         service.prune()
+    elif job_id == TICK_JOB:
+        service.tick()
     else:
         service.run_job(job_id, scheduled_at=scheduled_at, missed=missed)
 
@@ -87,6 +94,8 @@ class Service:
         self.metrics_port = config.metrics.port if metrics_port is None else metrics_port
         self.server: MetricsServer | None = None
         self.notifier = Notifier(channel_kinds.build(dict(config.channels), environ), self.metrics.alert_result)
+        env = os.environ if environ is None else environ
+        self.ack_secret = env.get(config.ack.secret_env, "") if config.ack.secret_env else ""
         self.incidents = Incidents(self.records, clock=clock, report_link=self.report_link)
         self.stopping = threading.Event()
         self._stop_deadline: float | None = None
@@ -104,7 +113,9 @@ class Service:
         self._sync_jobs()
         self.scheduler.resume()
         if self.config.metrics.enabled:
-            self.server = MetricsServer(self.metrics, self.health, self.config.metrics.host, self.metrics_port).start()
+            self.server = MetricsServer(
+                self.metrics, self.health, self.config.metrics.host, self.metrics_port, ack=self.ack_request
+            ).start()
         self.metrics.set_open_incidents(self.incidents.open_counts(), [j.id for j in self.config.jobs], KINDS)
         for job in self.scheduler.get_jobs():
             log.info("job %s: next run %s", job.id, job.next_run_time)
@@ -141,7 +152,7 @@ class Service:
         log.info("stopped")
 
     def _sync_jobs(self) -> None:
-        wanted = {f"probe:{job.id}" for job in self.config.jobs} | {RETENTION_JOB}
+        wanted = {f"probe:{job.id}" for job in self.config.jobs} | {RETENTION_JOB, TICK_JOB}
         for stale in [j for j in self.scheduler.get_jobs() if j.id not in wanted]:
             log.info("job %s is no longer in the schedule; removed", stale.id)
             stale.remove()
@@ -156,6 +167,8 @@ class Service:
             f"every={every}",
             3600,
         )
+        tick = IntervalTrigger(seconds=TICK_EVERY, start_date=timetable.ANCHOR, timezone=UTC)
+        self._add(TICK_JOB, TICK_JOB, tick, f"every={TICK_EVERY}", TICK_EVERY)
 
     def _add(self, ap_id: str, job_id: str, trigger: BaseTrigger, spec: str, grace: float, name: str = "") -> None:
         existing = self.scheduler.get_job(ap_id)
@@ -209,6 +222,10 @@ class Service:
         argv += ["--retries", str(job.retries), "--tracing", job.tracing, "--screenshots", job.screenshots]
         argv += ["--location", self.location, "--label", f"job={job.id}", "--label", f"agent={self.config.agent}"]
         argv += [part for k, v in sorted(job.labels.items()) for part in ("--label", f"{k}={v}")]
+        if job.synthetic_header:
+            argv += ["--synthetic-header", job.synthetic_header]
+        if job.user_agent_suffix:
+            argv += ["--user-agent-suffix", job.user_agent_suffix]
         if target:
             argv += ["--target", target]
         if job.matrix:
@@ -279,6 +296,8 @@ class Service:
         record.checkout_bad = verdict.signals["checkout"]
         record.probe_bad = verdict.signals["probe_broken"]
         record.flaky_bad = verdict.signals["flaky"]
+        record.location_bad = verdict.signals["location"]
+        record.cleanup_bad = verdict.signals["cleanup"]
         record.journeys = len(journeys)
         record.problems = [p.model_dump() for p in verdict.problems]
         record.report = self.report_link(run_id)
@@ -288,7 +307,8 @@ class Service:
             self._finish_store_run(record, SYNTHETIC_EXIT.get(result.outcome, result.exit_code))
         self.metrics.observe_run(job.id, verdict.verdict, record.finished_at.timestamp(), result.duration_s, journeys)
         for alert in self.incidents.after_run(job, record):
-            self.notifier.notify(alert, channels_for(job.alert, alert))
+            self.dispatch(job, self._with_ack(alert), channels_for(job.alert, alert))
+        self.tick()
         self.metrics.set_open_incidents(self.incidents.open_counts(), [j.id for j in self.config.jobs], KINDS)
         log.info(
             "job %s: run %s %s (%s, exit %s) in %.1fs, %d journeys",
@@ -340,6 +360,130 @@ class Service:
         folder = self.artefacts / run_id
         reports = sorted(folder.glob("*.html")) if folder.is_dir() else []
         return str((reports[0] if reports else folder).resolve())
+
+    # -- maintenance, escalation, acknowledgement ----------------------------------------
+
+    def maintenance(self, job_id: str, now: datetime | None = None) -> Any:
+        """The window holding ``job_id``'s alerts now (``reports.maintenance.Period``), if any. The
+        file's windows in force are recorded in the store first: the trend report reads them there."""
+        from reports import maintenance
+
+        now = now or self.clock()
+        for window in self.config.maintenance:
+            if window.covers(job_id) and (o := window.at(now)) is not None:
+                scope = job_id if window.jobs else ""
+                maintenance.record(self.store, o.name, scope, o.starts, o.ends, reason=o.reason, after=o.after)
+        periods = maintenance.in_force(self.store, job_id, now)
+        return periods[0] if periods else None
+
+    def dispatch(self, job: JobConfig, alert: Alert, channels: tuple[str, ...]) -> None:
+        """Send, or hold until the end of the maintenance window in force."""
+        period = self.maintenance(job.id)
+        if period is None:
+            self.notifier.notify(alert, channels)
+            return
+        log.info("alert held by maintenance %s until %s: %s", period.name, period.ends.isoformat(), alert.title)
+        held = HeldAlert(job=job.id, kind=alert.kind, incident_id=alert.incident_id, event=alert.event,
+                         alert=alert.model_dump(mode="json"), channels=list(channels), window=period.name,
+                         until=period.ends, after=period.after, held_at=self.clock())  # fmt: skip
+        self.records.hold(held)
+
+    def tick(self) -> None:
+        """Between runs (every TICK_EVERY s, and after each run): release or drop the alerts held by
+        windows that ended; escalate incidents left unacknowledged."""
+        now = self.clock()
+        try:
+            # Every held alert, not only those past their window's planned end: a mute can be ended early.
+            for job, kind in sorted({(h.job, h.kind) for h in self.records.held()}):
+                self._release(job, kind, now)
+            self._escalate(now)
+        except Exception:  # noqa: BLE001 - housekeeping must not take the service down
+            log.exception("tick failed")
+
+    def _release(self, job_id: str, kind: str, now: datetime) -> None:
+        period = self.maintenance(job_id, now)
+        if period is not None:  # extended, or another window began: keep holding
+            self.records.extend_held(job_id, period.ends)
+            return
+        with self.records.claim(job_id, kind) as session:
+            rows = self.records.take_held(job_id, kind, session)
+            state = {r.incident_id: self.records.incident(r.incident_id, session) for r in rows}
+            for incident_id, incident in state.items():
+                dropped = [r for r in rows if r.incident_id == incident_id and r.event == "open" and r.after == "drop"]
+                if dropped and incident is not None and incident.resolved_at is None:
+                    incident.announced = False  # nobody was told: if it still fails after the window, it is news
+        for incident_id in dict.fromkeys(r.incident_id for r in rows):
+            group = [r for r in rows if r.incident_id == incident_id]
+            last, incident = group[-1], state[incident_id]
+            events = [r.event for r in group]
+            if last.after == "drop" or ("open" in events and incident is not None and incident.resolved_at):
+                why = "dropped (after: drop)" if last.after == "drop" else "opened and resolved within it"
+                log.info("maintenance %s over: %d held alert(s) of incident %s %s", last.window, len(group),
+                         incident_id, why)  # fmt: skip
+                continue
+            # One message per incident, its latest state; an open the channels never saw stays an open.
+            alert = Alert.model_validate(last.alert)
+            update: dict[str, Any] = {"held": f"{last.window} (held {len(group)})"}
+            if "open" in events and last.event == "remind":
+                update["event"] = "open"
+            self.notifier.notify(alert.model_copy(update=update), tuple(last.channels))
+
+    def _escalate(self, now: datetime) -> None:
+        jobs = {j.id: j for j in self.config.jobs}
+        for incident in self.records.incidents(open_only=True):
+            job = jobs.get(incident.job)
+            if job is None or not escalation.due(incident, job.alert, now):
+                continue
+            with self.records.claim(incident.job, incident.kind) as session:
+                current = self.records.incident(incident.id, session)
+                if current is None or not escalation.due(current, job.alert, now):
+                    continue  # another agent escalated it, or it was acknowledged meanwhile
+                current.escalated_at = now
+            log.warning("incident %s of %s unacknowledged for %.0fs: escalating", incident.id, job.id,
+                        (now - incident.opened_at).total_seconds())  # fmt: skip
+            self.dispatch(job, self._with_ack(self._escalation_alert(job, current, now)), job.alert.escalate_to)
+
+    def _escalation_alert(self, job: JobConfig, incident: Incident, now: datetime) -> Alert:
+        last = self.records.job_run(incident.last_run_id) if incident.last_run_id else None
+        from scheduler.alert import Problem
+
+        problems = [Problem.model_validate(p) for p in (last.problems if last else []) or []
+                    if p.get("kind") == incident.kind]  # fmt: skip
+        return Alert(
+            event="remind", escalated=True, kind=incident.kind, urgency=incident.urgency, incident_id=incident.id,
+            job=job.id, description=job.description, labels=dict(job.labels), timezone=job.timezone,
+            first_failure_at=incident.first_failure_at, opened_at=incident.opened_at, bad_runs=incident.bad_runs,
+            run_id=incident.last_run_id, report=last.report if last else "", problems=problems,
+            location=self.location, locations=incident.seen, sent_at=now,
+        )  # fmt: skip
+
+    def ack_base(self) -> str:
+        if self.config.ack.url:
+            return self.config.ack.url
+        return self.server.url if self.server is not None else ""
+
+    def _with_ack(self, alert: Alert) -> Alert:
+        """A signed acknowledgement link on an open incident's messages (with a key and an address)."""
+        base = self.ack_base()
+        if not self.ack_secret or not base or alert.event == "resolve":
+            return alert
+        url = escalation.link(base, self.ack_secret, alert.incident_id, self.clock(), self.config.ack.valid_for)
+        return alert.model_copy(update={"ack_url": url})
+
+    def ack_request(self, method: str, query: str) -> tuple[int, bytes]:
+        """``/ack`` on the metrics server: GET shows a button, POST acknowledges."""
+        try:
+            incident_id = escalation.verify(self.ack_secret, query, self.clock())
+        except ValueError as exc:
+            return 403, escalation.page(0, "", f"拒绝 Refused: {exc}")
+        if method != "POST":
+            return 200, escalation.page(incident_id, query)
+        try:
+            incident = escalation.acknowledge(self.records, incident_id, "link", self.clock())
+        except LookupError as exc:
+            return 404, escalation.page(incident_id, "", str(exc))
+        log.info("incident %s acknowledged by %s", incident_id, incident.acknowledged_by)
+        return 200, escalation.page(incident_id, "", f"已确认 Acknowledged incident #{incident_id} ({incident.job})")
 
     # -- other duties --------------------------------------------------------------------
 

@@ -15,7 +15,7 @@ from starlette.routing import Route
 from shop.accounts import masked
 from shop.basket import BasketError, Totals, coupon_discount, lines_from, price
 from shop.regions import parse_address
-from shop.web import account, api_error, ctx, session, wait_while
+from shop.web import PROBE_HEADER, account, api_error, ctx, session, wait_while
 
 
 def _totals_json(totals: Totals) -> dict:
@@ -106,7 +106,17 @@ async def sms_send(request: Request) -> Response:
     return JSONResponse({"sent": True, "delay_ms": delay, "message": message, "arrived": arrived})
 
 
+async def cancel_probe_orders(request: Request) -> Response:
+    """``POST /api/probe-orders/cancel`` with the synthetic-traffic header: the probe that placed
+    orders under that tag cancels them (its cleanup), whatever became of its browser."""
+    tag = request.headers.get(PROBE_HEADER, "")
+    if not tag:
+        return api_error(400, "NOT_A_PROBE", "缺少探针标记", f"the {PROBE_HEADER} header is required")
+    return JSONResponse({"cancelled": ctx(request).state.cancel_probe_orders(tag)})
+
+
 routes = [
+    Route("/api/probe-orders/cancel", cancel_probe_orders, methods=["POST"]),
     Route("/api/logistics/quote", quote, methods=["GET"]),
     Route("/api/coupon/claim", coupon_claim, methods=["POST"]),
     Route("/api/coupon/apply", coupon_apply, methods=["POST"]),

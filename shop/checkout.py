@@ -19,7 +19,7 @@ from shop.basket import BasketError, Totals, coupon_discount, lines_from, price
 from shop.catalogue import Line
 from shop.regions import FIELD_LABELS, PICKUP_POINTS, PROVINCES, parse_address
 from shop.state import Order, StockError
-from shop.web import Context, account, ctx, error_page, login_redirect, redirect, render, session
+from shop.web import PROBE_HEADER, Context, account, ctx, error_page, login_redirect, redirect, render, session
 
 
 def checkout_page(
@@ -105,7 +105,7 @@ async def submit(request: Request) -> Response:
     if totals.verdict.refused:
         return again(422, totals.verdict.refused, totals)
     try:
-        c.state.reserve(lines, c.stock_lag)
+        c.state.reserve(lines, c.stock_lag, take=not probe_run(request))
     except StockError as exc:
         return again(409, (exc.code, exc.message), totals)
     assert address is not None
@@ -122,11 +122,17 @@ async def submit(request: Request) -> Response:
         coupon=coupon or None,
         needs_verify=me.cross_province and not current.device_verified,
         needs_pickup=totals.verdict.pickup_only,
+        probe_run=probe_run(request),
     )
     if source == "cart":
         with c.state.lock:
             current.cart.clear()
     return go(request, order, advance(c, order, me))
+
+
+def probe_run(request: Request) -> str:
+    """The synthetic-traffic tag of a probe's request (orderprobe's ``--synthetic-header``), or ""."""
+    return request.headers.get(PROBE_HEADER, "")[:200]
 
 
 def _risk(request: Request, c: Context, me: Account, lines: list[Line]) -> tuple[str, str] | None:

@@ -71,6 +71,9 @@ class Order:
     pickup: str | None = None
     channel: str | None = None
     coupon: str | None = None
+    # A probe's order (its request carried the synthetic-traffic header): kept out of the stock and
+    # sales figures, and cancellable by the probe that placed it. The header's value, "" for shoppers.
+    probe_run: str = ""
 
     @property
     def total(self) -> int:
@@ -88,6 +91,7 @@ class Order:
             "discount": self.discount,
             "pickup": self.pickup,
             "channel": self.channel,
+            "probe": bool(self.probe_run),
         }
 
 
@@ -145,8 +149,9 @@ class ShopState:
                     value = before
             return value
 
-    def reserve(self, lines: list[Line], lag_s: Callable[[str], float] = lambda sku: 0.0) -> None:
-        """Take stock for all lines or none. ``lag_s(sku)``: how far behind the pages' stock feed is."""
+    def reserve(self, lines: list[Line], lag_s: Callable[[str], float] = lambda sku: 0.0, *, take: bool = True) -> None:
+        """Take stock for all lines or none. ``lag_s(sku)``: how far behind the pages' stock feed is.
+        A probe's order (``take=False``) meets the same stock checks and takes nothing."""
         with self.lock:
             self._restock()
             for line in lines:
@@ -156,7 +161,7 @@ class ShopState:
                     # has not cleared customs): a phantom order. Otherwise the page said so too.
                     stale = line.product.shown_stock is not None or self.shown(sku, lag_s(sku)) >= line.qty
                     raise StockError(*(STOCK_LAG if stale else SOLD_OUT), line.product)
-            for line in lines:
+            for line in lines if take else ():
                 sku = line.product.sku
                 self._set_stock(sku, self.stock[sku] - line.qty)
                 if not self.stock[sku] and line.product.restock_qty:
@@ -170,6 +175,16 @@ class ShopState:
             self.orders[order_id] = order
             self.tokens[order.token] = order_id
             return order
+
+    def cancel_probe_orders(self, probe_run: str) -> list[str]:
+        """Cancel the orders placed under this synthetic-traffic tag; their ids."""
+        with self.lock:
+            mine = [
+                o for o in self.orders.values() if probe_run and o.probe_run == probe_run and o.status != "cancelled"
+            ]
+            for order in mine:
+                order.status = "cancelled"
+            return [o.id for o in mine]
 
     def order_by_token(self, token: str) -> Order | None:
         with self.lock:
@@ -188,6 +203,12 @@ class ShopState:
             return {
                 "stock": dict(self.stock),
                 "orders": [o.as_dict() for o in self.orders.values()],
+                # Business figures: shoppers' orders only, never the probes'.
+                "sales": {
+                    "orders": sum(1 for o in self.orders.values() if not o.probe_run),
+                    "paid": sum(o.total for o in self.orders.values() if not o.probe_run and o.status == "paid"),
+                },
+                "probe_orders": sum(1 for o in self.orders.values() if o.probe_run),
                 "sessions": len(self.sessions),
                 "wallets": {k: sorted(w.methods) for k, w in self.wallets.items()},
                 "time": time.time(),

@@ -34,6 +34,9 @@ UPGRADE_PATHS = ("/checkout", "/verify")
 templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
 templates.env.globals["yuan"] = yuan
 
+# Probes tag their requests with this header (orderprobe --synthetic-header): their orders are marked.
+PROBE_HEADER = "X-Orderprobe-Run"
+
 
 @dataclass
 class Context:

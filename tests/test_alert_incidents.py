@@ -166,6 +166,19 @@ def test_flaky_runs_open_a_low_urgency_incident_not_a_checkout_one(h: Harness) -
     assert h.sent == [("open", "flaky", "qa")]
 
 
+def test_a_journey_that_failed_every_retry_says_how_often_it_was_tried(h: Harness) -> None:
+    def retried() -> JourneyResult:
+        first = _journey(Status.FAILED, "payment")
+        return first.model_copy(update={"attempt": 3, "previous_attempts": [first, first]})
+
+    h.run(retried())
+    (alert,) = h.run(retried())
+    assert alert.problems[0].attempts == 3
+    assert "after 3 attempts" in alert.text()
+    h.run(_journey(Status.FLAKY))  # failed, then passed on a retry: the flaky state is kept, not a failure
+    assert h.records.runs("smoke")[-1].verdict == "flaky" and h.sent == [("open", "checkout", "oncall")]
+
+
 def test_a_hung_run_is_probe_broken_and_says_nothing_about_the_checkout(h: Harness) -> None:
     h.fail()
     h.run(died=True, exit_code=-15)  # no evidence for the checkout: the failure streak goes on

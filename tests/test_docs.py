@@ -131,6 +131,7 @@ CLAIMED = {
     "README.md: .venv/bin/orderprobe report run": "test_quickstart_runs_plans_and_reports",
     "README.md: .venv/bin/orderprobe schedule --config": "test_the_example_schedule_runs_as_shipped",
     "README.md: import pytest": "test_the_example_probe_passes_from_any_folder",
+    "README.md: import httpx": "test_api_sketches_name_what_exists",
     "README.md: .venv/bin/orderprobe run my_probes": "test_the_example_probe_passes_from_any_folder",
     "README.md: # one sweep split over three machines": "test_the_scaling_out_lines_plan_one_sweep",
     "README.md: # at each site, the same schedule file": "test_the_location_lines_say_where_they_run",
@@ -348,7 +349,7 @@ def test_api_sketches_name_what_exists() -> None:
     bound = {"emulation": Emulation, "profile": Profile, "journey": Journey, "store": Store,
              "run_report": run_report, "compare": compare, "trend": trend}  # fmt: skip
     for key in ("profiles/README.md: from probes.emulation", "reports/README.md: from reports.store",
-                "reports/README.md: run_report.render"):  # fmt: skip
+                "reports/README.md: run_report.render", "README.md: import httpx"):  # fmt: skip
         text = block(key).text
         for line in text.splitlines():
             if line.startswith(("from ", "import ")):

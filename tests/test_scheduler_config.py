@@ -78,11 +78,41 @@ def _error(text: str, environ: dict[str, str] | None = None) -> str:
         ("    every: 5m\n", "", "bad.yaml:9: jobs[0]: give exactly one trigger"),
         ("    timeout: 4m", "    timeout: 4m\n    tracing: all", "bad.yaml:13: jobs[0].tracing: unknown tracing mode"),
         ("    timeout: 4m", "    timeout: 4m\n    screenshots: all", "bad.yaml:13: jobs[0].screenshots: Input"),
+        ("    timeout: 4m", "    timeout: 4m\n    retries: 9", "bad.yaml:13: jobs[0].retries: Input should be less"),
+        (
+            "remind_every: 1h}",
+            "remind_every: 1h, quorum: 0}",
+            "bad.yaml:14: jobs[0].alert.quorum: a quorum is at least 1",
+        ),
+        (
+            "remind_every: 1h}",
+            "remind_every: 1h, quorum: 150%}",
+            "bad.yaml:14: jobs[0].alert.quorum: not a quorum",
+        ),
+        (
+            "remind_every: 1h}",
+            "remind_every: 1h, escalate_to: [qa]}",
+            "bad.yaml:14: jobs[0].alert: `escalate_to` needs",
+        ),
+        (
+            "remind_every: 1h}",
+            "remind_every: 1h, escalate_after: 15m, escalate_to: [qq]}",
+            "bad.yaml:14: jobs[0].alert.escalate_to[0]: unknown channel 'qq'",
+        ),
     ],
 )
 def test_bad_files_are_refused_with_file_line_and_field(old: str, new: str, expected: str) -> None:
     assert old in GOOD
     assert expected in _error(GOOD.replace(old, new, 1))
+
+
+def test_a_quorum_is_a_count_or_a_share_of_the_locations_that_ran_the_job() -> None:
+    from scheduler.config import AlertRule
+
+    assert [AlertRule(quorum=2).needed(n) for n in (1, 3)] == [2, 2]
+    assert [AlertRule(quorum="50%").needed(n) for n in (1, 2, 3, 4)] == [1, 1, 2, 2]
+    assert AlertRule(quorum=" 100 % ").quorum == "100%" and AlertRule(quorum="3").quorum == 3
+    assert AlertRule().needed(5) == 1
 
 
 def test_every_problem_is_listed_in_line_order() -> None:
@@ -218,5 +248,13 @@ def test_a_job_passes_its_screenshot_mode_to_orderprobe_run(tmp_path: Path) -> N
         assert argv[argv.index("--screenshots") + 1] == "on"
         argv = service.command(night, "run-2")
         assert argv[argv.index("--screenshots") + 1] == "failure"
+        retried = parse(text.replace("    timeout: 4m", "    timeout: 4m\n    retries: 3", 1)).jobs[0]
+        argv = service.command(retried, "run-3")  # the runner retries a failing journey within the run
+        assert argv[argv.index("--retries") + 1] == "3" and argv.count("--retries") == 1
+        tagged = parse(text.replace("    timeout: 4m", "    timeout: 4m\n    synthetic_header: X-Probe\n"
+                                    "    user_agent_suffix: probe/1", 1)).jobs[0]  # fmt: skip
+        argv = service.command(tagged, "run-4")
+        assert argv[argv.index("--synthetic-header") + 1] == "X-Probe"
+        assert argv[argv.index("--user-agent-suffix") + 1] == "probe/1"
     finally:
         service.store.close()

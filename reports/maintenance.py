@@ -1,0 +1,104 @@
+"""Maintenance windows in the results store: recorded by the scheduler (and ``orderprobe schedule
+mute``), read by the scheduler to hold alerts and by the trend report to leave them out of
+availability. Times are epoch seconds; ``job`` "" means every job."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sqlalchemy import ColumnElement, and_, exists, func, literal, or_, select, update
+from sqlalchemy.exc import IntegrityError
+
+from reports.schema import Journey, Maintenance, Run
+from reports.store import Store
+
+
+@dataclass(frozen=True)
+class Period:
+    id: int
+    name: str
+    job: str
+    starts: datetime
+    ends: datetime
+    reason: str
+    source: str
+    after: str
+    by: str
+
+    @classmethod
+    def of(cls, row: Maintenance) -> Period:
+        return cls(row.id, row.name, row.job, _at(row.starts_epoch), _at(row.ends_epoch), row.reason, row.source,
+                   row.after, row.by)  # fmt: skip
+
+
+def _at(epoch: int) -> datetime:
+    return datetime.fromtimestamp(epoch, UTC)
+
+
+def record(
+    store: Store, name: str, job: str, starts: datetime, ends: datetime, *, reason: str = "", source: str = "schedule",
+    after: str = "release", by: str = "",
+) -> Period:  # fmt: skip
+    """Add a window (an occurrence already recorded, same name, job and start, is returned as it is)."""
+    row = dict(name=name, job=job, starts_epoch=int(starts.timestamp()), ends_epoch=int(ends.timestamp()),
+               reason=reason, source=source, after=after, by=by)  # fmt: skip
+    key = and_(Maintenance.name == name, Maintenance.job == job, Maintenance.starts_epoch == row["starts_epoch"])
+    with store.read() as conn:
+        found = conn.execute(select(Maintenance).where(key)).first()
+    if found is None:
+        try:
+            with store.write() as conn:
+                conn.execute(Maintenance.__table__.insert().values(**row))
+        except IntegrityError:  # another agent recorded the same occurrence first
+            pass
+    with store.read() as conn:
+        return Period.of(conn.execute(select(Maintenance).where(key)).one())  # type: ignore[arg-type]
+
+
+def in_force(store: Store, job: str, at: datetime) -> list[Period]:
+    """Windows covering ``job`` at ``at``, the longest-running first."""
+    epoch = int(at.timestamp())
+    query = select(Maintenance).where(
+        Maintenance.starts_epoch <= epoch,
+        Maintenance.ends_epoch > epoch,
+        or_(Maintenance.job == "", Maintenance.job == job),
+    )
+    with store.read() as conn:
+        rows = conn.execute(query.order_by(Maintenance.ends_epoch.desc())).all()
+    return [Period.of(r) for r in rows]  # type: ignore[arg-type]
+
+
+def between(store: Store, since: int, until: int) -> list[Period]:
+    """Windows overlapping [since, until) (epoch seconds), oldest first."""
+    query = select(Maintenance).where(Maintenance.starts_epoch < until, Maintenance.ends_epoch > since)
+    with store.read() as conn:
+        rows = conn.execute(query.order_by(Maintenance.starts_epoch)).all()
+    return [Period.of(r) for r in rows]  # type: ignore[arg-type]
+
+
+def end(store: Store, job: str, at: datetime, source: str = "mute") -> int:
+    """End the ``source`` windows of ``job`` in force at ``at`` now (``orderprobe schedule unmute``)."""
+    epoch = int(at.timestamp())
+    query = (
+        update(Maintenance)
+        .where(
+            Maintenance.job == job,
+            Maintenance.source == source,
+            Maintenance.starts_epoch <= epoch,
+            Maintenance.ends_epoch > epoch,
+        )  # fmt: skip
+        .values(ends_epoch=epoch)
+    )
+    with store.write() as conn:
+        return conn.execute(query).rowcount or 0
+
+
+def during() -> ColumnElement[bool]:
+    """SQL: the journey (its query joins ``runs``) started inside a window of its run's job."""
+    job = func.coalesce(Run.labels["job"].as_string(), literal(""))
+    return exists().where(
+        Maintenance.starts_epoch <= Journey.started_epoch,
+        Maintenance.ends_epoch > Journey.started_epoch,
+        or_(Maintenance.job == "", Maintenance.job == job),
+    )
