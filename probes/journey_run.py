@@ -21,6 +21,7 @@ from probes.recorder import Recorder
 from probes.reporter import JourneyStart
 from probes.result import Artefact, Cause, FailurePoint, JourneyResult, RequestRecord, Status, StepResult
 from probes.secrets import profile_secrets, scrub_text, scrub_zip
+from probes.stall import LinkWitness
 from probes.tracing import MODES, TraceMode
 
 if TYPE_CHECKING:
@@ -98,10 +99,11 @@ class JourneyRun:
         self.recorder.injections = self.emulation.injection  # injected faults are marked, never the shop's
         self.journey = Journey(self.item.probe, meter=self.recorder.meter, settle=self.recorder.settle)
         # Emulation first: when a step fails, whether the link was down is read before the (slow) capture.
-        self.journey.listeners = [self.emulation, self.recorder, self]
+        # The link's witness after the recorder: the failure point it completes exists by then.
+        self.journey.listeners = [self.emulation, self.recorder, LinkWitness(self.emulation, self.recorder), self]
         if settings.screenshots == "on":  # before self: a step reaches the reporters with its frame
             self.journey.listeners.insert(
-                2, Filmstrip(self.page, settings.artefacts, self.rel_dir, unwritten=self.unwritten)
+                3, Filmstrip(self.page, settings.artefacts, self.rel_dir, unwritten=self.unwritten)
             )
         self._phase = "call"
 

@@ -135,7 +135,10 @@ class _Facts:
         self.texts = [("page title", fp.page_title), ("page text", fp.page_text)]
         self.texts += [(f"{r.method} {r.url} said", _readable(r.body_excerpt)) for r in self.bad if r.body_excerpt]
         self.net_errors: list[tuple[str, str, str | None]] = []  # (ERR_…, where, url)
+        self.refused_ms = refused_at = self.refused_at()
         for r in self.bad:  # a failed ad or analytics image does not stop a checkout
+            if r.start_ms > refused_at:
+                continue  # the shop had refused already: what the network did after is not why
             relevant = self.same_site(r.url) or self.dependency(r.url) or r.resource_type in API_TYPES
             if relevant and r.failure and (m := NET_ERROR.search(r.failure)):
                 self.net_errors.append((m[1], _describe(r), r.url))
@@ -143,6 +146,18 @@ class _Facts:
             self.net_errors.append((m[1], f"error {fp.error_type}: {m[0]}", m[2]))
         for m in NET_ERROR.finditer(fp.page_text):
             self.net_errors.append((m[1], f"browser error page shows {m[1]}", None))  # which URL: unknown
+
+    def refused_at(self) -> float:
+        """When the shop first refused the path (ms): its own page or a state-changing call
+        answered >= 400 — causal order: network failures after it are not the cause."""
+        times = [
+            r.start_ms
+            for r in self.seen
+            if (r.status or 0) >= 400
+            and self.same_site(r.url)
+            and (r.navigation or (r.resource_type in ("xhr", "fetch") and r.method.upper() not in ("GET", "HEAD")))
+        ]
+        return min(times, default=float("inf"))
 
     def dependency(self, url: str | None) -> str | None:
         if not url:
@@ -258,6 +273,7 @@ def _match(w: When, facts: _Facts) -> _Hit | None:
         (w.message, fp.message, "message"),
         (w.console, "\n".join(fp.console_errors), "console error"),
         (w.validation, "\n".join(fp.validation), "the browser refused a field:"),
+        (w.not_ready, "\n".join(fp.not_ready), "the browser refused a field at the tap, valid since:"),
     ):
         if pattern is not None:
             if not (m := pattern.search(value)):
@@ -272,6 +288,12 @@ def _match(w: When, facts: _Facts) -> _Hit | None:
             return None
         what = " ".join(x for x in (fp.action, fp.locator) if x)
         hit.evidence.append(f"{fp.error_type}{' in ' + what if what else ''}: {_first_line(fp.message)}")
+    if w.link_stalled is not None:
+        stalled = bool(fp.link and fp.link.stalled)
+        if stalled != w.link_stalled:
+            return None
+        if fp.link is not None and stalled:
+            hit.evidence.append(fp.link.summary)
     if w.healthy is not None:
         verdict = facts.healthy()
         if (verdict is not None) != w.healthy:
@@ -339,7 +361,8 @@ class Classifier:
         dependency = rule.dependency or (
             facts.dependency(hit.url)
             if hit.url
-            else next((d for r in facts.bad if (d := facts.dependency(r.url))), None) or facts.dependency(fp.url)
+            else next((d for r in facts.bad if r.start_ms <= facts.refused_ms and (d := facts.dependency(r.url))), None)
+            or facts.dependency(fp.url)
         )
         evidence = "; ".join(hit.evidence) or f"{fp.error_type}: {fp.message.strip()[:120]}"
         host = _host(hit.url or fp.url)
