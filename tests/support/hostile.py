@@ -73,7 +73,19 @@ SIGNUP = """<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Cr
 LATE_SCRIPT = """<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Linen shirt</title>
 <script async src="/slow/app.js"></script></head><body><h1>Linen shirt</h1><div id="buy-slot"></div></body></html>"""
 
-PAGES = {"/product": PRODUCT, "/shipping": SHIPPING, "/busy": BUSY, "/animated": ANIMATED, "/signup": SIGNUP,
+# A required field the page fills itself once a slow response arrives (the country list): tapped
+# before that, the browser refuses the submit and it never leaves; a moment later the form is valid.
+LATE_FORM = """<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Shipping address</title></head><body>
+<form action="/welcome"><label for="country">Country</label><select id="country" name="country" required>
+<option value="">Loading…</option></select><button id="continue">Continue</button></form>
+<script>
+fetch("/api/countries").then((r) => r.json()).then((names) => {
+  const select = document.getElementById("country");
+  select.innerHTML = names.map((n) => `<option>${n}</option>`).join("");
+});
+</script></body></html>"""
+
+PAGES = {"/product": PRODUCT, "/late-form": LATE_FORM, "/shipping": SHIPPING, "/busy": BUSY, "/animated": ANIMATED, "/signup": SIGNUP,
          "/late": LATE_SCRIPT}  # fmt: skip
 HANGING = ("/api/shipping-rates", "/fonts/", "/slow/")  # never answered until the server stops
 
@@ -120,6 +132,9 @@ class _Handler(BaseHTTPRequestHandler):
             return self._send(200, CHECKOUT_FULL if shop.cart else CHECKOUT_EMPTY)
         if path in PAGES:
             return self._send(200, PAGES[path])
+        if path == "/api/countries":  # slow, as over a weak link
+            shop.stop.wait(1.0)
+            return self._send(200, '["China", "Singapore"]', "application/json")
         if path == "/api/recommendations":
             return self._send(404, '{"error": "not found"}', "application/json")
         return self._send(500, "internal error", "text/plain")  # analytics, beacon, prefetch
