@@ -85,8 +85,8 @@ fetch("/api/countries").then((r) => r.json()).then((names) => {
 });
 </script></body></html>"""
 
-PAGES = {"/product": PRODUCT, "/late-form": LATE_FORM, "/shipping": SHIPPING, "/busy": BUSY, "/animated": ANIMATED, "/signup": SIGNUP,
-         "/late": LATE_SCRIPT}  # fmt: skip
+PAGES = {"/product": PRODUCT, "/shipping": SHIPPING, "/busy": BUSY, "/animated": ANIMATED, "/signup": SIGNUP,
+         "/late": LATE_SCRIPT, "/late-form": LATE_FORM}  # fmt: skip
 HANGING = ("/api/shipping-rates", "/fonts/", "/slow/")  # never answered until the server stops
 
 
