@@ -272,6 +272,14 @@ CASES = [
         req(f"{SHOP}/api/logistics/quote?x=1", None, "net::ERR_INTERNET_DISCONNECTED").model_copy(
             update={"start_ms": 5200}),
     )), "region.no_ambient", "region", "no_ambient"),
+    Case("shop-refused-the-form", fp("address", text="Shipping address\nPostcode is required\nCountry", failed=(
+        req(f"{SHOP}/address", 422, method="POST", kind="document").model_copy(update={"navigation": True}),
+    )), "ux_path.refused_input", "ux_path", "invalid_input", evidence="Postcode is required", beats="unknown"),
+    Case("country-not-offered", fp("address", action="Locator.select_option", locator='get_by_label("Country")',
+                                   text="Shipping address\nCountry", message=(
+        'Locator.select_option: Timeout 10000ms exceeded.\nCall log:\n  - waiting for get_by_label("Country")\n'
+        "    - locator resolved to <select id=\"country\">…</select>\n      - did not find some options\n"
+    )), "region.not_offered", "region", "not_offered", beats="probe.selector_drift"),
     # ---- probe broken vs checkout broken
     Case("selector-drift", fp(text=CHECKOUT, locator='get_by_role("button", name="提交订单 v2")', ok=(
         req(f"{SHOP}/api/cart"), req(f"{SHOP}/static/app.js", kind="script"),

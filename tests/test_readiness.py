@@ -71,6 +71,8 @@ def test_a_tap_before_the_page_filled_a_required_field_is_not_ready_not_drift(
     def act(page):
         page.goto(f"{shop.url}/late-form", wait_until="domcontentloaded")
         page.locator("#continue").click()  # the country list has not arrived: required and empty
+        shop.countries.set()  # now it does
+        page.locator("#country option", has_text="China").wait_for(state="attached")
         page.wait_for_url("**/welcome*", timeout=WAIT_MS)
 
     failure = fail(chromium, shop, tmp_path, "shipping address", act)

@@ -122,7 +122,8 @@ class _Facts:
         self.auto_third_parties = bool(site)
         keys, self.seen, self.bad = set(), [], []
         # Unanswered requests first, longest wait first: a timeout is named by what it waited for.
-        for r in [*fp.waiting, *fp.failed_requests, *fp.requests]:
+        first = [fp.first_failed_request] if fp.first_failed_request else []  # the first to break the path leads
+        for r in [*first, *fp.waiting, *fp.failed_requests, *fp.requests]:
             key = (r.method, r.url, r.status, r.failure, r.start_ms)
             if key in keys:
                 continue
@@ -132,6 +133,13 @@ class _Facts:
             if bad or (_pending(r) and r.resource_type in API_TYPES):
                 self.bad.append(r)
         self.types = {r.url: r.resource_type for r in self.seen}
+        # Causal order: a third party's failure the page recovered from is not a cause.
+        self.recovered = [r for r in self.bad if self._fallback_loaded(r)]
+        if fp.first_failed_request is not None:  # the shop's own path broke: another site's call the page
+            self.recovered += [
+                r for r in self.bad if not (self.same_site(r.url) or r.navigation)
+            ]  # went on without is not why
+        self.bad = [r for r in self.bad if r not in self.recovered]
         self.texts = [("page title", fp.page_title), ("page text", fp.page_text)]
         self.texts += [(f"{r.method} {r.url} said", _readable(r.body_excerpt)) for r in self.bad if r.body_excerpt]
         self.net_errors: list[tuple[str, str, str | None]] = []  # (ERR_…, where, url)
@@ -146,6 +154,21 @@ class _Facts:
             self.net_errors.append((m[1], f"error {fp.error_type}: {m[0]}", m[2]))
         for m in NET_ERROR.finditer(fp.page_text):
             self.net_errors.append((m[1], f"browser error page shows {m[1]}", None))  # which URL: unknown
+
+    def _fallback_loaded(self, r: RequestRecord) -> bool:
+        """Another site's sub-resource whose file the page then loaded from the shop's own site
+        (a CDN script with a local fallback): the page recovered, it is not a cause."""
+        if r.navigation or r.resource_type in ("document", "xhr", "fetch") or self.same_site(r.url):
+            return False
+        name = urlsplit(r.url).path.rsplit("/", 1)[-1]
+        return bool(name) and any(
+            o.start_ms >= r.start_ms
+            and self.same_site(o.url)
+            and o.failure is None
+            and 200 <= (o.status or 0) < 400
+            and urlsplit(o.url).path.rsplit("/", 1)[-1] == name
+            for o in self.seen
+        )
 
     def refused_at(self) -> float:
         """When the shop first refused the path (ms): its own page or a state-changing call

@@ -5,6 +5,7 @@ hanging shipping quote, API errors, old Android)."""
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -234,11 +235,39 @@ def test_a_quote_in_flight_when_the_coupon_is_applied_does_not_undo_it(demo: Dem
     expect(page.get_by_test_id("order-total")).to_have_text(discounted)
 
 
+def test_an_edit_while_a_quote_is_in_flight_keeps_submit_disabled_until_its_own_quote(
+    demo: DemoShop, shopper: BrowserContext
+) -> None:
+    """A quote for the old address answers during the pause before the edit's own quote: submit
+    must stay disabled (a tap then would be swallowed once the edit's quote starts, or submit
+    the stale totals). The page's timers run on Playwright's clock, so the pause is held open."""
+    shopper.add_init_script(HELD_REPLY_SEEN)
+    page = log_in(shopper, demo)
+    page.clock.install()
+    page.goto(f"{demo.url}/checkout?from=product&sku=GN-701")
+    fill_address(page)
+    page.clock.run_for(1000)  # the debounce: the address's quote is asked for
+    expect(page.get_by_test_id("shipping-spinner")).to_be_hidden(timeout=WAIT)
+    page.clock.pause_at(time.time() + 60)  # from now on the page's timers fire only when run_for says
+    held: list[Route] = []
+    page.route(re.compile(r"/api/logistics/quote"), lambda route: held.append(route))
+    with page.expect_request(re.compile(r"/api/logistics/quote"), timeout=WAIT):
+        page.get_by_test_id("addr-district").fill("浦东新区")
+        page.clock.run_for(1000)
+    page.get_by_test_id("addr-street").fill("世纪大道 200 号")  # its quote waits for the debounce
+    late = held[0].fetch()
+    held[0].fulfill(response=late, headers={**late.headers, "x-held": "1"})  # the district's quote answers now
+    page.wait_for_function("window.__heldReplyRead === true", polling=50, timeout=WAIT)
+    assert len(held) == 1  # the street's own quote has not been asked for yet
+    expect(page.get_by_role("button", name="提交订单")).to_be_disabled()
+
+
 # Marks, after the page's own code has read it, the reply the test held back.
 HELD_REPLY_SEEN = """
 const json = Response.prototype.json;
 Response.prototype.json = function () {
   const held = this.headers.get('x-held') === '1';
-  return json.call(this).then((v) => { if (held) setTimeout(() => { window.__heldReplyRead = true; }); return v; });
+  // Set before the page's own continuation runs; a check from outside comes after it (a new task).
+  return json.call(this).then((v) => { if (held) window.__heldReplyRead = true; return v; });
 };
 """
