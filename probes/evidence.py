@@ -91,7 +91,7 @@ def read_page(page: Page, failure: FailurePoint) -> None:
 
 # Fields the browser itself refuses (required, pattern, type, min/max…), by their label or name.
 INVALID_FIELDS = """() => [...document.querySelectorAll('input, select, textarea')]
-  .filter((el) => el.willValidate && !el.checkValidity() && el.validationMessage)
+  .filter((el) => el.willValidate && !el.validity.valid && el.validationMessage)  // checkValidity() fires "invalid"
   .map((el) => {
     const label = (el.labels && el.labels[0] && el.labels[0].innerText.trim()) || el.name || el.id || el.type;
     return `${label}: ${el.validationMessage}`.slice(0, 200);

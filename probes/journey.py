@@ -38,6 +38,8 @@ class Journey:
         self.current_step: str | None = None
         self.failed_step: str | None = None
         self.current_budget_ms: float | None = None  # of the step starting / running (for deadlines)
+        self.current_start_ms: float | None = None  # when the running step began
+        self.failed_at_ms: float | None = None  # when the last failing step failed (before its evidence)
         self._meter = meter or Interactions
         self._settle = settle or (lambda: None)
         self._clock = clock
@@ -61,18 +63,23 @@ class Journey:
             listener.on_step_start(self, name)
         self.current_step = name
         before = self._meter()
-        start = self.elapsed_ms()
+        start = self.current_start_ms = self.elapsed_ms()
         error: BaseException | None = None
+        evidence_ms: float | None = None
         try:
             yield self
         except BaseException as exc:
             error = exc
             self.failed_step = name
-            for listener in self.listeners:
-                listener.on_step_failed(self, name, exc)
+            self.failed_at_ms = failed_at = self.elapsed_ms()
+            try:
+                for listener in self.listeners:  # evidence capture: timed apart from the step
+                    listener.on_step_failed(self, name, exc)
+            finally:
+                evidence_ms = self.elapsed_ms() - failed_at
             raise
         finally:
-            duration = self.elapsed_ms() - start
+            duration = (self.elapsed_ms() if error is None else self.failed_at_ms or 0.0) - start
             self.current_step = None
             self._settle()  # let counts still in flight land in this step (after timing it)
             if error is not None:
@@ -87,6 +94,7 @@ class Journey:
                 start_ms=round(start, 3),
                 duration_ms=round(duration, 3),
                 budget_ms=budget_ms,
+                evidence_ms=None if evidence_ms is None else round(evidence_ms, 3),
                 interactions=self._meter() - before,
                 error=None
                 if error is None

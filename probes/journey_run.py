@@ -22,6 +22,7 @@ from probes.recorder import Recorder
 from probes.reporter import JourneyStart
 from probes.result import Artefact, Cause, FailurePoint, JourneyResult, RequestRecord, Status, StepResult
 from probes.secrets import profile_secrets, scrub_text, scrub_zip
+from probes.stall import LinkWitness
 from probes.tracing import MODES, TraceMode
 from probes.vitals import VitalsMeter
 
@@ -130,7 +131,9 @@ class JourneyRun:
             self.journey.tag_headers = {settings.synthetic_header: f"{self.session.run_id}/{self.id}"}
             tagging.tag(self.context, self.target.base_url, *next(iter(self.journey.tag_headers.items())))
         # Emulation first: when a step fails, whether the link was down is read before the (slow) capture.
-        self.journey.listeners = [self.emulation, self.recorder, VitalsMeter(self.context, self.page), self]
+        # The link's witness after the recorder: the failure point it completes exists by then.
+        witness = LinkWitness(self.emulation, self.recorder)
+        self.journey.listeners = [self.emulation, self.recorder, witness, VitalsMeter(self.context, self.page), self]
         if settings.a11y:  # before self: a step reaches the reporters with its scan
             from probes.a11y import A11yScanner
 
@@ -139,7 +142,7 @@ class JourneyRun:
             self.journey.listeners.insert(0, self.spans)  # the step's span is open before its first request
         if settings.screenshots == "on":  # before self: a step reaches the reporters with its frame
             self.journey.listeners.insert(
-                2, Filmstrip(self.page, settings.artefacts, self.rel_dir, unwritten=self.unwritten)
+                -1, Filmstrip(self.page, settings.artefacts, self.rel_dir, unwritten=self.unwritten)
             )
         self._phase = "call"
 

@@ -46,6 +46,12 @@ COUNTER_SCRIPT = """
     if (e.isTrusted && t && !typing.has(t) && textual(t)) { typing.add(t); report("text_inputs", 1); }
   }, true);
   document.addEventListener("focusout", e => { if (e.target) typing.delete(e.target); }, true);
+  // A field the browser refused at a submit (required, pattern…): the submit never left.
+  document.addEventListener("invalid", e => {
+    const t = e.target;
+    const label = (t.labels && t.labels[0] && t.labels[0].innerText.trim()) || t.name || t.id || t.type;
+    report("invalid", `${label}: ${t.validationMessage}`.slice(0, 200));
+  }, true);
   for (const type of ["navigation", "resource"]) {
     try {
       new PerformanceObserver(list => {
@@ -126,6 +132,7 @@ class Recorder:
         self.console_errors: list[str] = []
         self.document_status: int | None = None
         self.failure: FailurePoint | None = None
+        self.refused: list[tuple[float, str | None, str]] = []  # (ms, step, "field: message") refused at a submit
         self.write_errors: list[str] = []  # artefacts that could not be written (full / read-only disk)
         self._open: dict[int, tuple[RequestRecord, float]] = {}
         self._journey: Journey | None = None
@@ -151,8 +158,11 @@ class Recorder:
             # Events sent before its answer are dispatched first. Bounded: a busy page never answers.
             bounded(self.page, lambda page: page.evaluate("0", None), 2.0)
 
-    def _on_count(self, _source: dict, kind: str, n: int) -> None:
-        if kind in Interactions.model_fields:
+    def _on_count(self, _source: dict, kind: str, n: int | str) -> None:
+        if kind == "invalid":
+            step = self._journey.current_step if self._journey else None
+            self.refused.append((round(self._offset(), 1), step, str(n)))
+        elif kind in Interactions.model_fields:
             setattr(self.counts, kind, getattr(self.counts, kind) + int(n))
 
     def _console(self, text: str) -> None:
@@ -248,6 +258,10 @@ class Recorder:
     def on_step_failed(self, journey: Journey, name: str, error: BaseException) -> None:
         self.failure = self.capture(name, error)
 
+    def open_requests(self) -> list[RequestRecord]:
+        """Requests sent and not yet answered (as recorded; their wait is not stamped)."""
+        return [record for record, _ in list(self._open.values())]
+
     def waiting(self, keep: int = 10) -> list[RequestRecord]:
         """Requests still unanswered now, each stamped with how long it has waited, longest
         first. Only those a page waits on: documents, API calls, scripts and styles."""
@@ -263,6 +277,22 @@ class Recorder:
         return sorted(out, key=lambda r: -(r.waited_ms or 0))[:keep]
 
     # -- failure point ---------------------------------------------------------------------
+    def _refused_fields(self, step: str, failure: FailurePoint) -> None:
+        """Only fields the browser refused at a submit in this step are evidence: still invalid
+        now → the value was refused (``validation``); valid now → the tap came before the page was
+        ready (``not_ready``). A required field nobody submitted says nothing."""
+        invalid_now = {v.split(": ", 1)[0]: v for v in failure.validation}
+        refused: dict[str, tuple[float, str]] = {}
+        for at, where, text in self.refused:
+            if where == step:
+                refused.setdefault(text.split(": ", 1)[0], (at, text))
+        failure.validation = [invalid_now[label] for label in refused if label in invalid_now]
+        failure.not_ready = [
+            f"{text} — refused at {at / 1000:.2f} s, valid again at {self._offset() / 1000:.2f} s"
+            for label, (at, text) in refused.items()
+            if label not in invalid_now
+        ]
+
     def capture(self, step: str, error: BaseException) -> FailurePoint:
         """Evidence at the moment of failure. Each probe of the page is bounded: a hung page
         must not hang the harness."""
@@ -290,6 +320,7 @@ class Recorder:
         )
         evidence.unblock(self._cdp, failure)  # a busy main thread answers nothing until stopped
         evidence.read_page(self.page, failure)
+        self._refused_fields(step, failure)
         try:
             path = self.root / self.rel_dir / "failure.png"
             evidence.screenshot(self.page, self._cdp, failure, path, f"{self.rel_dir}/failure.png")

@@ -103,6 +103,30 @@ class A11yScan(BaseModel):
     error: str = ""  # the page could not be scanned (and why)
 
 
+class Outage(BaseModel):
+    """One window the emulated network was down (ms from journey start), and what it held."""
+
+    start_ms: float
+    end_ms: float
+    why: str = "dropout"  # dropout | switch@<step> | probe
+    in_flight: list[str] = Field(default_factory=list)  # requests waiting when it began: "POST /pay (sent 8.2 s)"
+
+
+class LinkRecord(BaseModel):
+    """The emulated network's own record of one step: not what the page saw, what the link did."""
+
+    mode: str  # packet | cdp
+    outages: list[Outage] = Field(default_factory=list)  # windows overlapping the step
+    # Packet mode: packets the link dropped while the step ran, per direction ("up": browser →
+    # server) and reason (outage, lost, queue_full, retired). CDP mode cannot count packets.
+    dropped: dict[str, dict[str, int]] = Field(default_factory=dict)
+    # The step's traffic was held by an outage (a request in flight or sent during it, or packets
+    # dropped by it), and no refusal of the shop came first: the network, not the page, stopped it.
+    stalled: bool = False
+    refused_first: str | None = None  # the shop's refusal that came before the outage, if any
+    summary: str = ""  # one line quoting the record (what the classifier's evidence says)
+
+
 class StepResult(BaseModel):
     name: str
     status: StepStatus
@@ -118,6 +142,8 @@ class StepResult(BaseModel):
     failed_requests: list[RequestRecord] = Field(default_factory=list)
     vitals: Vitals | None = None  # Web Vitals of the pages this step loaded or interacted with
     a11y: A11yScan | None = None  # --a11y: an accessibility signal of its own, never the step's status
+    link: LinkRecord | None = None  # the emulated network's record of this step, when it did anything
+    evidence_ms: float | None = None  # a failed step: time taken capturing its evidence (not in duration_ms)
 
 
 class FailurePoint(BaseModel):
@@ -145,6 +171,10 @@ class FailurePoint(BaseModel):
     # The browser's own validation messages of form fields that refuse their value ("Please fill
     # out this field."), as "field: message": a submit the browser stopped never reaches the shop.
     validation: list[str] = Field(default_factory=list)
+    # Fields the browser refused at a submit in the failing step that are valid by the time the
+    # failure was captured: the page accepted the tap before it was ready (a slow script or link).
+    not_ready: list[str] = Field(default_factory=list)
+    link: LinkRecord | None = None  # the emulated network's record of the failing step
     # How evidence was taken when the page made it hard (a busy main thread stopped, a screenshot
     # taken over CDP), and what could not be taken, with why ("screenshot: none — …"). Never
     # written into the page's own fields, where cause rules would read orderprobe's words as the shop's.

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 import pytest
 
 from probes.classify import BUILTIN, Classifier
-from probes.result import FailurePoint, RequestRecord
+from probes.result import FailurePoint, LinkRecord, Outage, RequestRecord
 
 SHOP = "http://127.0.0.1:41731"
 PAY = "http://pay.localhost:41733"
@@ -61,6 +61,12 @@ class Case:
 
 CHROME_OFFLINE = "未连接到互联网\n请试试以下办法：\n检查网线、调制解调器和路由器\nERR_INTERNET_DISCONNECTED"
 CHECKOUT = "确认订单\n收货地址：上海市浦东新区张江路 88 号\n商品合计 ¥99.00\n运费 ¥0.00\n提交订单 Submit order"
+
+STALLED_PAY = LinkRecord(mode="packet", stalled=True, summary=(
+    "emulated network (packet): link down 8.67–13.35 s (dropout; in flight: POST /pay (sent 8.20 s, in flight)); "
+    "packets dropped by the link: down 9 (outage 9), up 12 (outage 12)"
+), outages=[Outage(start_ms=8670, end_ms=13350, in_flight=["POST /pay (sent 8.20 s, in flight)"])],
+   dropped={"up": {"outage": 12}, "down": {"outage": 9}})  # fmt: skip
 
 CASES = [
     # ---- 1 network and device
@@ -249,6 +255,31 @@ CASES = [
     Case("logistics-maintenance", fp("address", failed=(
         req("https://poll.kuaidi100.com/poll/query.do", 503, body='{"message": "系统维护，请稍后"}'),
     )), "third_party.maintenance", "third_party", "maintenance", "kuaidi100", beats="system.maintenance"),
+    # ---- the emulated link's own record (issue 24): a healthy-looking page the network stalled
+    Case("packet-outage-stalled-pay", fp(text=CHECKOUT).model_copy(update={"link": STALLED_PAY}),
+         "network.stalled", "network", "offline", evidence="link down 8.67–13.35 s", beats="probe.selector_drift"),
+    Case("click-done-waiting-for-navigation", fp(text=CHECKOUT, message=(
+        'Locator.click: Timeout 15000ms exceeded.\nCall log:\n  - waiting for get_by_test_id("pay-submit")\n'
+        "  - click action done\n  - waiting for scheduled navigations to finish\n"
+    )), "network.page_load", "network", "timeout", beats="unknown"),
+    Case("tapped-before-the-page-was-ready", fp("place order", text=CHECKOUT).model_copy(update={
+        "not_ready": ["Country: Please select an item in the list. — refused at 3.10 s, valid again at 18.20 s"],
+        "link": STALLED_PAY,
+    }), "ux_path.tapped_too_early", "ux_path", "not_ready", evidence="Country", beats="network.stalled"),
+    Case("refusal-before-a-dropout", fp("buy now", text="该地区暂不支持常温配送（那曲）", failed=(
+        req(f"{SHOP}/checkout", 422, method="POST", kind="document").model_copy(
+            update={"navigation": True, "start_ms": 4000}),
+        req(f"{SHOP}/api/logistics/quote?x=1", None, "net::ERR_INTERNET_DISCONNECTED").model_copy(
+            update={"start_ms": 5200}),
+    )), "region.no_ambient", "region", "no_ambient"),
+    Case("shop-refused-the-form", fp("address", text="Shipping address\nPostcode is required\nCountry", failed=(
+        req(f"{SHOP}/address", 422, method="POST", kind="document").model_copy(update={"navigation": True}),
+    )), "ux_path.refused_input", "ux_path", "invalid_input", evidence="Postcode is required", beats="unknown"),
+    Case("country-not-offered", fp("address", action="Locator.select_option", locator='get_by_label("Country")',
+                                   text="Shipping address\nCountry", message=(
+        'Locator.select_option: Timeout 10000ms exceeded.\nCall log:\n  - waiting for get_by_label("Country")\n'
+        "    - locator resolved to <select id=\"country\">…</select>\n      - did not find some options\n"
+    )), "region.not_offered", "region", "not_offered", beats="probe.selector_drift"),
     # ---- probe broken vs checkout broken
     Case("selector-drift", fp(text=CHECKOUT, locator='get_by_role("button", name="提交订单 v2")', ok=(
         req(f"{SHOP}/api/cart"), req(f"{SHOP}/static/app.js", kind="script"),

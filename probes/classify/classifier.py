@@ -122,7 +122,8 @@ class _Facts:
         self.auto_third_parties = bool(site)
         keys, self.seen, self.bad = set(), [], []
         # Unanswered requests first, longest wait first: a timeout is named by what it waited for.
-        for r in [*fp.waiting, *fp.failed_requests, *fp.requests]:
+        first = [fp.first_failed_request] if fp.first_failed_request else []  # the first to break the path leads
+        for r in [*first, *fp.waiting, *fp.failed_requests, *fp.requests]:
             key = (r.method, r.url, r.status, r.failure, r.start_ms)
             if key in keys:
                 continue
@@ -132,10 +133,20 @@ class _Facts:
             if bad or (_pending(r) and r.resource_type in API_TYPES):
                 self.bad.append(r)
         self.types = {r.url: r.resource_type for r in self.seen}
+        # Causal order: a third party's failure the page recovered from is not a cause.
+        self.recovered = [r for r in self.bad if self._fallback_loaded(r)]
+        if fp.first_failed_request is not None:  # the shop's own path broke: another site's call the page
+            self.recovered += [
+                r for r in self.bad if not (self.same_site(r.url) or r.navigation)
+            ]  # went on without is not why
+        self.bad = [r for r in self.bad if r not in self.recovered]
         self.texts = [("page title", fp.page_title), ("page text", fp.page_text)]
         self.texts += [(f"{r.method} {r.url} said", _readable(r.body_excerpt)) for r in self.bad if r.body_excerpt]
         self.net_errors: list[tuple[str, str, str | None]] = []  # (ERR_…, where, url)
+        self.refused_ms = refused_at = self.refused_at()
         for r in self.bad:  # a failed ad or analytics image does not stop a checkout
+            if r.start_ms > refused_at:
+                continue  # the shop had refused already: what the network did after is not why
             relevant = self.same_site(r.url) or self.dependency(r.url) or r.resource_type in API_TYPES
             if relevant and r.failure and (m := NET_ERROR.search(r.failure)):
                 self.net_errors.append((m[1], _describe(r), r.url))
@@ -143,6 +154,33 @@ class _Facts:
             self.net_errors.append((m[1], f"error {fp.error_type}: {m[0]}", m[2]))
         for m in NET_ERROR.finditer(fp.page_text):
             self.net_errors.append((m[1], f"browser error page shows {m[1]}", None))  # which URL: unknown
+
+    def _fallback_loaded(self, r: RequestRecord) -> bool:
+        """Another site's sub-resource whose file the page then loaded from the shop's own site
+        (a CDN script with a local fallback): the page recovered, it is not a cause."""
+        if r.navigation or r.resource_type in ("document", "xhr", "fetch") or self.same_site(r.url):
+            return False
+        name = urlsplit(r.url).path.rsplit("/", 1)[-1]
+        return bool(name) and any(
+            o.start_ms >= r.start_ms
+            and self.same_site(o.url)
+            and o.failure is None
+            and 200 <= (o.status or 0) < 400
+            and urlsplit(o.url).path.rsplit("/", 1)[-1] == name
+            for o in self.seen
+        )
+
+    def refused_at(self) -> float:
+        """When the shop first refused the path (ms): its own page or a state-changing call
+        answered >= 400 — causal order: network failures after it are not the cause."""
+        times = [
+            r.start_ms
+            for r in self.seen
+            if (r.status or 0) >= 400
+            and self.same_site(r.url)
+            and (r.navigation or (r.resource_type in ("xhr", "fetch") and r.method.upper() not in ("GET", "HEAD")))
+        ]
+        return min(times, default=float("inf"))
 
     def dependency(self, url: str | None) -> str | None:
         if not url:
@@ -262,6 +300,7 @@ def _match(w: When, facts: _Facts) -> _Hit | None:
         (w.message, fp.message, "message"),
         (w.console, "\n".join(fp.console_errors), "console error"),
         (w.validation, "\n".join(fp.validation), "the browser refused a field:"),
+        (w.not_ready, "\n".join(fp.not_ready), "the browser refused a field at the tap, valid since:"),
     ):
         if pattern is not None:
             if not (m := pattern.search(value)):
@@ -276,6 +315,12 @@ def _match(w: When, facts: _Facts) -> _Hit | None:
             return None
         what = " ".join(x for x in (fp.action, fp.locator) if x)
         hit.evidence.append(f"{fp.error_type}{' in ' + what if what else ''}: {_first_line(fp.message)}")
+    if w.link_stalled is not None:
+        stalled = bool(fp.link and fp.link.stalled)
+        if stalled != w.link_stalled:
+            return None
+        if fp.link is not None and stalled:
+            hit.evidence.append(fp.link.summary)
     if w.healthy is not None:
         verdict = facts.healthy()
         if (verdict is not None) != w.healthy:
@@ -343,7 +388,8 @@ class Classifier:
         dependency = rule.dependency or (
             facts.dependency(hit.url)
             if hit.url
-            else next((d for r in facts.bad if (d := facts.dependency(r.url))), None) or facts.dependency(fp.url)
+            else next((d for r in facts.bad if r.start_ms <= facts.refused_ms and (d := facts.dependency(r.url))), None)
+            or facts.dependency(fp.url)
         )
         evidence = "; ".join(hit.evidence) or f"{fp.error_type}: {fp.message.strip()[:120]}"
         host = _host(hit.url or fp.url)

@@ -121,6 +121,8 @@ class When(Frozen):
     error_type: Globs = ()
     console: Regex | None = None
     validation: Regex | None = None  # the browser's own validation messages of refused form fields
+    not_ready: Regex | None = None  # fields refused at a submit that were valid by the failure (a tap too early)
+    link_stalled: bool | None = None  # the emulated network's record says it stalled the failing step
     healthy: bool | None = None  # see _healthy()
     any_: tuple[When, ...] = Field((), alias="any")
     not_: When | None = Field(None, alias="not")

@@ -71,6 +71,7 @@ class Emulation:
         self._switches: list[Switch] = list(profile.switches)
         self._fired: set[int] = set()
         self._step_notes: dict[str, list[str]] = {}
+        self._journey_shift_s = 0.0  # emulation time minus journey time (both monotonic)
         self.outages = Outages(profile.network.dropouts, self.seed)
         # Faults stay seeded as before; under packet mode the link's resolver answers DNS pollution.
         self.routing = Routing(context, page, self.offline_now, seed, dns=packet is None)
@@ -196,6 +197,7 @@ class Emulation:
             self._sync_outages()
 
     def on_step_start(self, journey: Journey, name: str) -> None:
+        self._journey_shift_s = self.now() - journey.elapsed_ms() / 1000
         self._fire(name, "start")
 
     def on_step_end(self, journey: Journey, step: StepResult) -> None:
@@ -209,6 +211,27 @@ class Emulation:
         if why:
             self.failed_offline = why  # evidence for the failure point: the link was down
             self.counts[f"failed_while_offline:{name}"] += 1
+
+    # -- the link's own record, in journey time (ms) -------------------------------------------
+
+    def outages_between(self, start_ms: float, end_ms: float) -> list[tuple[float, float, str]]:
+        """Down windows overlapping [start_ms, end_ms] of the journey: (start_ms, end_ms, why)."""
+        shift = self._journey_shift_s * 1000
+        out = []
+        for w in self.outages.record(self.now() + 1.0):
+            s, e = w["start_s"] * 1000 - shift, w["end_s"] * 1000 - shift
+            if s < end_ms and e > start_ms:
+                out.append((round(s, 1), round(e, 1), str(w["why"])))
+        return out
+
+    def dropped_between(self, start_ms: float, end_ms: float) -> dict[str, dict[str, int]]:
+        """Packets the link dropped in [start_ms, end_ms] of the journey, per direction and reason
+        (packet mode; CDP emulation cannot count packets: {})."""
+        link = self.packet.link if self.packet is not None else None
+        if link is None or not hasattr(link, "dropped"):
+            return {}
+        base = self._link_t0 + self._journey_shift_s
+        return link.dropped(base + start_ms / 1000, base + end_ms / 1000)
 
     # -- record --------------------------------------------------------------------------------
 

@@ -53,6 +53,7 @@ class Pipe:
     def __init__(self, params: Direction, rng: random.Random) -> None:
         self.params = params
         self.stats: Counter[str] = Counter()
+        self.on_drop: Callable[[str, float], None] | None = None  # (why, when): the link's record
         self._rng = rng
         self._bad = False
         self._busy_until = 0.0  # the bottleneck is serialising until then
@@ -76,17 +77,23 @@ class Pipe:
         self.stats["in"] += 1
         if self._lost(p):
             self.stats["lost"] += 1
+            self._dropped("lost", now)
             return
         while self._backlog and self._backlog[0] <= now:
             self._backlog.popleft()
         if len(self._backlog) >= p.queue_packets:
             self.stats["queue_full"] += 1
+            self._dropped("queue_full", now)
             return
         self._busy_until = max(now, self._busy_until) + (len(packet) * 8 / (p.rate_kbps * 1000) if p.rate_kbps else 0)
         self._backlog.append(self._busy_until)
         delay = max(0.0, self._rng.gauss(p.delay_ms, p.jitter_ms) if p.jitter_ms else p.delay_ms)
         self._last_due = max(self._busy_until + delay / 1000, self._last_due)
         self._queue.append((self._last_due, packet))
+
+    def _dropped(self, why: str, now: float) -> None:
+        if self.on_drop is not None:
+            self.on_drop(why, now)
 
     def next_due(self) -> float | None:
         return self._queue[0][0] if self._queue else None
@@ -107,6 +114,11 @@ class Link:
         self.down = Pipe(Direction(), random.Random(f"{seed}:down"))  # host → browser
         self._fds = {inner: (self.up, outer), outer: (self.down, inner)}
         self._outages: tuple[tuple[float, float], ...] = ()
+        # Every packet dropped, as (clock time, "up" | "down", why): per-step evidence of what the
+        # link did (bounded: a few minutes of a saturated link; the oldest go first).
+        self.drops: deque[tuple[float, str, str]] = deque(maxlen=100_000)
+        self.up.on_drop = lambda why, t: self.drops.append((t, "up", why))
+        self.down.on_drop = lambda why, t: self.drops.append((t, "down", why))
         self.retired: frozenset[bytes] = frozenset()  # IPv4 addresses no longer routable
         self._wake_r, self._wake_w = os.pipe()
         self._stop = False
@@ -123,6 +135,14 @@ class Link:
         """Link-down windows as (start, end) on ``clock``; replaces the previous ones."""
         self._outages = tuple(windows)
         self._wake()
+
+    def dropped(self, start: float, end: float) -> dict[str, dict[str, int]]:
+        """Packets dropped in [start, end) on ``clock``, per direction and reason."""
+        out: dict[str, Counter[str]] = {}
+        for t, direction, why in list(self.drops):  # a copy: the forwarder thread appends
+            if start <= t < end:
+                out.setdefault(direction, Counter())[why] += 1
+        return {d: dict(c) for d, c in out.items()}
 
     def is_down(self, now: float) -> bool:
         return any(start <= now < end for start, end in self._outages)
@@ -146,10 +166,12 @@ class Link:
     def _blocked(self, pipe: Pipe, packet: bytes, now: float) -> bool:
         if self.is_down(now):
             pipe.stats["outage"] += 1
+            pipe._dropped("outage", now)
             return True
         address = packet[12:16] if pipe is self.up else packet[16:20]  # IPv4 source / destination
         if address in self.retired:
             pipe.stats["retired"] += 1
+            pipe._dropped("retired", now)
             return True
         return False
 

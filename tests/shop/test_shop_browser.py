@@ -5,10 +5,11 @@ hanging shipping quote, API errors, old Android)."""
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Iterator
 
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, Page, Route, expect, sync_playwright
 
 from probes.browser import launch_options
 from shop.server import DemoShop
@@ -189,3 +190,84 @@ def test_a_page_of_another_origin_cannot_switch_faults_or_reset(demo: DemoShop, 
     page.wait_for_url(re.compile(r"/__admin/reset$"))
     assert "ADMIN_CROSS_ORIGIN" in page.content()
     assert [f["name"] for f in demo.context.faults.snapshot()] == ["payment_slow"]
+
+
+def test_an_address_finished_after_the_first_re_quote_is_quoted_again(demo: DemoShop, shopper: BrowserContext) -> None:
+    """A shopper (or a probe on a loaded machine) who pauses after the district: the re-quote for
+    the partial address comes back with no surcharge; the street and postcode typed after it
+    complete the address, and the shop must quote it again (新疆 food: +20% special line)."""
+    page = log_in(shopper, demo)
+    page.goto(f"{demo.url}/checkout?from=product&sku=FD-501")
+    expect(page.get_by_role("button", name="提交订单")).to_be_enabled(timeout=WAIT)
+    address = ADDRESSES["urumqi"]
+    with page.expect_response(re.compile(r"/api/logistics/quote"), timeout=WAIT):  # the pause
+        for name in ("recipient", "phone", "province", "city", "district"):
+            page.get_by_test_id(f"addr-{name}").fill(address[name])
+    for name in ("street", "postcode"):
+        page.get_by_test_id(f"addr-{name}").fill(address[name])
+    expect(page.get_by_test_id("order-surcharge")).to_have_text("¥17.80", timeout=WAIT)
+    expect(page.get_by_role("button", name="提交订单")).to_be_enabled(timeout=WAIT)
+
+
+def test_a_quote_in_flight_when_the_coupon_is_applied_does_not_undo_it(demo: DemoShop, shopper: BrowserContext) -> None:
+    """The shop's re-quote (asked for before the coupon) answers after the coupon was applied:
+    its totals without the coupon must not replace the discounted ones."""
+    # Playwright holds that one quote (a real shop cannot hold one reply and answer the rest);
+    # the page marks when it has read the held reply, so the check runs after the page acted on it.
+    shopper.add_init_script(HELD_REPLY_SEEN)
+    page = log_in(shopper, demo)
+    page.goto(f"{demo.url}/checkout?from=product&sku=GN-701")
+    fill_address(page)
+    expect(page.get_by_test_id("shipping-spinner")).to_be_hidden(timeout=WAIT)
+    held: list[Route] = []
+    page.route(re.compile(r"/api/logistics/quote"), lambda route: route.continue_() if held else held.append(route))
+    with page.expect_request(re.compile(r"/api/logistics/quote"), timeout=WAIT):
+        page.get_by_test_id("addr-district").fill("浦东新区")  # an edit: the shop re-quotes
+    page.get_by_role("button", name="领取优惠券").click()
+    page.get_by_label("优惠码").fill("NEW10")
+    page.get_by_role("button", name="使用优惠券").click()
+    expect(page.get_by_test_id("order-discount")).to_have_text("-¥10.00", timeout=WAIT)
+    discounted = page.get_by_test_id("order-total").inner_text()
+    late = held[0].fetch()
+    held[0].fulfill(response=late, headers={**late.headers, "x-held": "1"})  # the old quote answers now
+    page.wait_for_function("window.__heldReplyRead === true", timeout=WAIT)
+    expect(page.get_by_test_id("order-discount")).to_have_text("-¥10.00")
+    expect(page.get_by_test_id("order-total")).to_have_text(discounted)
+
+
+def test_an_edit_while_a_quote_is_in_flight_keeps_submit_disabled_until_its_own_quote(
+    demo: DemoShop, shopper: BrowserContext
+) -> None:
+    """A quote for the old address answers during the pause before the edit's own quote: submit
+    must stay disabled (a tap then would be swallowed once the edit's quote starts, or submit
+    the stale totals). The page's timers run on Playwright's clock, so the pause is held open."""
+    shopper.add_init_script(HELD_REPLY_SEEN)
+    page = log_in(shopper, demo)
+    page.clock.install()
+    page.goto(f"{demo.url}/checkout?from=product&sku=GN-701")
+    fill_address(page)
+    page.clock.run_for(1000)  # the debounce: the address's quote is asked for
+    expect(page.get_by_test_id("shipping-spinner")).to_be_hidden(timeout=WAIT)
+    page.clock.pause_at(time.time() + 60)  # from now on the page's timers fire only when run_for says
+    held: list[Route] = []
+    page.route(re.compile(r"/api/logistics/quote"), lambda route: held.append(route))
+    with page.expect_request(re.compile(r"/api/logistics/quote"), timeout=WAIT):
+        page.get_by_test_id("addr-district").fill("浦东新区")
+        page.clock.run_for(1000)
+    page.get_by_test_id("addr-street").fill("世纪大道 200 号")  # its quote waits for the debounce
+    late = held[0].fetch()
+    held[0].fulfill(response=late, headers={**late.headers, "x-held": "1"})  # the district's quote answers now
+    page.wait_for_function("window.__heldReplyRead === true", polling=50, timeout=WAIT)
+    assert len(held) == 1  # the street's own quote has not been asked for yet
+    expect(page.get_by_role("button", name="提交订单")).to_be_disabled()
+
+
+# Marks, after the page's own code has read it, the reply the test held back.
+HELD_REPLY_SEEN = """
+const json = Response.prototype.json;
+Response.prototype.json = function () {
+  const held = this.headers.get('x-held') === '1';
+  // Set before the page's own continuation runs; a check from outside comes after it (a new task).
+  return json.call(this).then((v) => { if (held) window.__heldReplyRead = true; return v; });
+};
+"""

@@ -73,8 +73,38 @@ SIGNUP = """<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Cr
 LATE_SCRIPT = """<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Linen shirt</title>
 <script async src="/slow/app.js"></script></head><body><h1>Linen shirt</h1><div id="buy-slot"></div></body></html>"""
 
-PAGES = {"/product": PRODUCT, "/shipping": SHIPPING, "/busy": BUSY, "/animated": ANIMATED, "/signup": SIGNUP,
-         "/late": LATE_SCRIPT}  # fmt: skip
+# A required field the page fills itself once a slow response arrives (the country list): tapped
+# before that, the browser refuses the submit and it never leaves; a moment later the form is valid.
+LATE_FORM = """<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Shipping address</title></head><body>
+<form action="/welcome"><label for="country">Country</label><select id="country" name="country" required>
+<option value="">Loading…</option></select><button id="continue">Continue</button></form>
+<script>
+fetch("/api/countries").then((r) => r.json()).then((names) => {
+  const select = document.getElementById("country");
+  select.innerHTML = names.map((n) => `<option>${n}</option>`).join("");
+});
+</script></body></html>"""
+
+# A CDN script with a local fallback, as shops ship jQuery: the CDN is unreachable, the local copy loads.
+CDN_PRODUCT = PRODUCT.replace(
+    "<h1>",
+    '<script src="http://tp.localhost:3/ajax/libs/jquery.min.js"></script>'
+    "<script>window.jQuery || document.write('<script src=\"/static/jquery.min.js\"><\\/script>')</script><h1>",
+    1,
+)
+
+# The shop's own address form: it ships to the countries it lists, and refuses an empty postcode
+# on the server (no browser validation): the page it answers says so.
+ADDRESS = """<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Shipping address</title></head><body>
+<h1>Shipping address</h1>{error}<form method="post" action="/address">
+<label for="country">Country</label>
+<select id="country" name="country"><option>China</option><option>Singapore</option></select>
+<label for="postcode">Postcode</label><input id="postcode" name="postcode">
+<button id="save">Continue to payment</button></form></body></html>"""
+
+PAGES = {"/product": PRODUCT, "/cdn-product": CDN_PRODUCT, "/address": ADDRESS.format(error=""),
+         "/shipping": SHIPPING, "/busy": BUSY, "/animated": ANIMATED, "/signup": SIGNUP,
+         "/late": LATE_SCRIPT, "/late-form": LATE_FORM}  # fmt: skip
 HANGING = ("/api/shipping-rates", "/fonts/", "/slow/")  # never answered until the server stops
 
 
@@ -85,6 +115,7 @@ class Shop:
     cart: int = 0  # items in the (single, shared) cart
     hits: list[str] = field(default_factory=list)
     stop: threading.Event = field(default_factory=threading.Event)
+    countries: threading.Event = field(default_factory=threading.Event)  # set: the country list answers
 
     def third_party(self, path: str) -> str:
         return self.url.replace("127.0.0.1", "tp.localhost") + path
@@ -112,6 +143,8 @@ class _Handler(BaseHTTPRequestHandler):
         if path.startswith(HANGING):
             shop.stop.wait()
             return None
+        if path == "/address" and self.command == "POST":
+            return self._send(422, ADDRESS.format(error='<p class="error">Postcode is required</p>'))
         if path == "/api/cart":
             shop.cart += shop.cart_status == 200
             body = '{"ok": true}' if shop.cart_status == 200 else '{"error": "CART_SERVICE_FAILED"}'
@@ -120,6 +153,11 @@ class _Handler(BaseHTTPRequestHandler):
             return self._send(200, CHECKOUT_FULL if shop.cart else CHECKOUT_EMPTY)
         if path in PAGES:
             return self._send(200, PAGES[path])
+        if path == "/static/jquery.min.js":
+            return self._send(200, "window.jQuery = function () {};", "text/javascript")
+        if path == "/api/countries":  # slow, as over a weak link: answers when the test lets it
+            shop.countries.wait(30)
+            return self._send(200, '["China", "Singapore"]', "application/json")
         if path == "/api/recommendations":
             return self._send(404, '{"error": "not found"}', "application/json")
         return self._send(500, "internal error", "text/plain")  # analytics, beacon, prefetch

@@ -1,0 +1,127 @@
+"""Did the emulated network stall a step? The link's own record of the step — outage windows,
+packets it dropped per direction, requests in flight when each outage began — as evidence.
+
+A weak signal breaks a checkout in ways the page does not show: on a packet-level link a
+request caught by an outage is not failed, it waits (TCP retransmits with backoff), so the page
+looks healthy and a probe waiting for the next page times out. Only the link knows it held that
+request. So each step carries what the link did while it ran (``StepResult.link``), and a
+failing step the link stalled is the network's (``FailurePoint.link``), with that record quoted.
+
+Causal order: when the shop refused the step (a path-breaking answer >= 400, e.g. ``POST
+/checkout → 422``) before the outage began, the refusal decides, not the outage.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
+
+from probes.first_failure import breaks_path
+from probes.result import LinkRecord, Outage, RequestRecord
+
+if TYPE_CHECKING:
+    from probes.emulation.emulator import Emulation
+    from probes.journey import Journey
+    from probes.recorder import Recorder
+    from probes.result import StepResult
+
+
+def _path(r: RequestRecord) -> str:
+    parts = urlsplit(r.url)
+    return f"{r.method} {parts.path or '/'}" if parts.scheme in ("http", "https") else f"{r.method} {r.url[:60]}"
+
+
+def _answered_ms(r: RequestRecord) -> float | None:
+    return None if r.duration_ms is None else r.start_ms + r.duration_ms
+
+
+def _held(r: RequestRecord, start_ms: float, end_ms: float) -> str | None:
+    """How the outage [start_ms, end_ms) caught ``r``, or None if it did not."""
+    answered = _answered_ms(r)
+    if r.start_ms < start_ms and (answered is None or answered > start_ms):
+        return f"{_path(r)} (sent {r.start_ms / 1000:.2f} s, in flight)"
+    if start_ms <= r.start_ms < end_ms:
+        return f"{_path(r)} (sent {r.start_ms / 1000:.2f} s, during the outage)"
+    return None
+
+
+def record(
+    mode: str,
+    outages: list[tuple[float, float, str]],
+    dropped: dict[str, dict[str, int]],
+    requests: Iterable[RequestRecord],
+    site: str,
+) -> LinkRecord | None:
+    """The link's record of one step (``outages`` overlapping it, ``dropped`` while it ran),
+    or None when the emulated network did nothing to it."""
+    if not outages and not dropped:
+        return None
+    requests = [r for r in requests if r.url.startswith(("http://", "https://"))]
+    windows = [Outage(start_ms=s, end_ms=e, why=why, in_flight=[h for r in requests if (h := _held(r, s, e))])
+               for s, e, why in outages]  # fmt: skip
+    outage_drops = sum(d.get("outage", 0) for d in dropped.values())
+    stalled = bool(windows) and (outage_drops > 0 or any(w.in_flight for w in windows))
+    refused = None
+    if windows:
+        first = min(w.start_ms for w in windows)
+        refusals = [
+            r for r in requests
+            if (r.status or 0) >= 400 and breaks_path(r, site) and (_answered_ms(r) or first) < first
+        ]  # fmt: skip
+        if refusals:
+            r = min(refusals, key=lambda x: x.start_ms)
+            refused = f"{_path(r)} → HTTP {r.status} at {(_answered_ms(r) or 0) / 1000:.2f} s, before the outage"
+            stalled = False
+    return LinkRecord(
+        mode=mode,
+        outages=windows,
+        dropped=dropped,
+        stalled=stalled,
+        refused_first=refused,
+        summary=summarise(mode, windows, dropped),
+    )
+
+
+def summarise(mode: str, windows: list[Outage], dropped: dict[str, dict[str, int]]) -> str:
+    parts = []
+    for w in windows:
+        held = f"; in flight: {', '.join(w.in_flight[:4])}" if w.in_flight else "; nothing in flight"
+        parts.append(f"link down {w.start_ms / 1000:.2f}–{w.end_ms / 1000:.2f} s ({w.why}{held})")
+    if dropped:
+        counts = ", ".join(
+            f"{direction} {sum(c.values())} ({', '.join(f'{why} {n}' for why, n in sorted(c.items()))})"
+            for direction, c in sorted(dropped.items())
+        )
+        parts.append(f"packets dropped by the link: {counts}")
+    elif mode == "cdp" and windows:
+        parts.append("CDP offline: requests in flight failed at once")
+    return f"emulated network ({mode}): " + "; ".join(parts)
+
+
+class LinkWitness:
+    """A Journey ``StepListener`` (after the recorder): each step gets the link's record, and a
+    failing step's failure point gets it as of the moment it failed (before evidence capture)."""
+
+    def __init__(self, emulation: Emulation, recorder: Recorder) -> None:
+        self.emulation, self.recorder = emulation, recorder
+
+    def _record(self, start_ms: float, end_ms: float) -> LinkRecord | None:
+        e = self.emulation
+        requests = [*self.recorder.requests, *self.recorder.failed, *self.recorder.open_requests()]
+        unique = list({id(r): r for r in requests}.values())
+        return record(
+            e.mode, e.outages_between(start_ms, end_ms), e.dropped_between(start_ms, end_ms), unique, self.recorder.site
+        )
+
+    def on_step_start(self, journey: Journey, name: str) -> None:
+        pass
+
+    def on_step_failed(self, journey: Journey, name: str, error: BaseException) -> None:
+        failure = self.recorder.failure
+        start, end = journey.current_start_ms, journey.failed_at_ms
+        if failure is not None and start is not None and end is not None:
+            failure.link = self._record(start, end)
+
+    def on_step_end(self, journey: Journey, step: StepResult) -> None:
+        step.link = self._record(step.start_ms, step.start_ms + step.duration_ms)
