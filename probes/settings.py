@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 from probes import location as site
 from probes.sharding import Shard
 from probes.target import parse_dependencies
+from profiles.faults import ShopFault, parse_option
 
 if TYPE_CHECKING:
     import pytest
@@ -40,6 +41,9 @@ class Settings:
     shard: Shard | None = None  # --shard i/n: this machine's slice of the sweep
     screenshots: str = "failure"  # on | failure | off (probes.filmstrip)
     location: str = ""  # --location: the site this run probes from (probes.location)
+    faults: tuple[ShopFault, ...] = ()  # --fault: demo-shop faults for every journey
+    journeys: int | None = None  # --journeys: how many journeys a population sweep draws
+    seed: int | None = None  # --seed: a population sweep's seed
 
     @classmethod
     def from_config(cls, config: pytest.Config) -> Settings:
@@ -81,7 +85,16 @@ class Settings:
             screenshots=opt("screenshots"),
             browser_endpoint=_endpoint(opt("browser_endpoint")),
             location=site.check(opt("location") or site.default()),
+            faults=tuple(parse_option(text) for text in opt("fault")),
+            journeys=_positive(opt("journeys")),
+            seed=opt("seed"),
         )
+
+
+def _positive(journeys: int | None) -> int | None:
+    if journeys is not None and journeys < 1:
+        raise ValueError(f"--journeys {journeys}: draw at least one journey")
+    return journeys
 
 
 def _shard(text: str | None, run_id: str | None) -> Shard | None:
