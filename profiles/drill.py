@@ -1,6 +1,6 @@
 """A fault drill as a Markdown table: the README's is this, for ``--matrix chaos``.
 
-    python -m profiles.drill [MATRIX]     # print it (default: chaos)
+python -m profiles.drill [MATRIX]     # print it (default: chaos)
 """
 
 from __future__ import annotations

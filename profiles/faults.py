@@ -79,4 +79,3 @@ def rated() -> list[str]:
     from shop.faults import FAULTS
 
     return [name for name, spec in FAULTS.items() if "rate" in spec.params.model_fields]
-
