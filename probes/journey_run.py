@@ -42,7 +42,10 @@ def _drawn(item: MatrixItem) -> dict[str, Any]:
         out["shop_faults"] = [f.label for f in item.faults]
     if item.population is not None:
         figures = [f.model_dump(mode="json") for f in item.population.figures]
-        out["population"] = {"matrix": item.matrix, "journey": item.draw, "seed": item.seed, "figures": figures}
+        out["population"] = {
+            "matrix": item.matrix, "journey": item.draw, "seed": item.sweep_seed, "journey_seed": item.seed,
+            "figures": figures,
+        }  # fmt: skip
     return out
 
 

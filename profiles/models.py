@@ -374,6 +374,7 @@ class MatrixItem(Frozen):
     draw: int | None = None  # a population sweep's journey number (its seed is ``seed``)
     seed: int | None = None  # this journey's own seed: a probe's random choices, the shop faults' draws
     population: Population | None = None  # what it was drawn from (its figures go to the report)
+    sweep_seed: int | None = None  # the sweep's seed (--seed), the same for all its journeys
 
     @property
     def id(self) -> str:

@@ -43,11 +43,11 @@ def draw(catalogue: object, matrix: str, journeys: int | None = None, seed: int 
     for number in range(1, (journeys or pop.journeys) + 1):
         own = master.randrange(2**31)
         rng = random.Random(own)
-        account = next(a for a in pop.accounts if a.name == _pick(rng, pop.accounts))
-        profile = catalogue.profile(_pick(rng, pop.devices), _pick(rng, pop.networks), _pick(rng, pop.regions),
-                                    account.name)  # fmt: skip
+        device, network, region = _pick(rng, pop.devices), _pick(rng, pop.networks), _pick(rng, pop.regions)
+        account = pop.accounts[[a.name for a in pop.accounts].index(_pick(rng, pop.accounts))]
+        profile = catalogue.profile(device, network, region, account.name)
         probe = _pick(rng, account.paths or pop.paths)
         faults = tuple(f.seeded(own + i) for i, f in enumerate((*pop.faults, *m.faults)))
         items.append(MatrixItem(probe=probe, profile=profile, expectation=FIELD, matrix=matrix, stated=True,
-                                faults=faults, draw=number, seed=own, population=pop))  # fmt: skip
+                                faults=faults, draw=number, seed=own, population=pop, sweep_seed=seed))  # fmt: skip
     return items

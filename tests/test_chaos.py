@@ -54,10 +54,10 @@ def test_the_chaos_drill_names_every_fault(tmp_path: Path) -> None:
     done, journeys = orderprobe(tmp_path, "--matrix", "chaos", "-n", "2")
     items = load_catalogue().expand("chaos")
     assert len(journeys) == len(items), done.stdout[-3000:] + done.stderr[-3000:]
-    by_key = {(j.probe, j.profile): j for j in journeys}
+    by_key = {(j.probe, j.profile, tuple(j.conditions["shop_faults"])): j for j in journeys}
     wrong = []
     for item in items:
-        j = by_key[(item.probe, item.profile.name)]
+        j = by_key[(item.probe, item.profile.name, tuple(f.label for f in item.faults))]
         got = f"{j.cause.category}/{j.cause.detail}" if j.cause else ""
         want = {f"{c}/{d}" for c in item.expectation.causes for d in item.expectation.details}
         if (j.status == "passed" and item.expectation.outcome == "pass") or (j.status == "blocked" and got in want):

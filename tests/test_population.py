@@ -1,0 +1,128 @@
+"""Population sweeps: weights as checked data (each with its source, summing to 1, bad ones
+refused with file, line and field), a seeded draw that every worker repeats exactly, and the
+estimate (shares with Wilson intervals) the run report shows beside the field study's figures."""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from probes.result import Cause, FailurePoint, JourneyResult, Status
+from profiles.catalogue import load_catalogue
+from profiles.source import ProfileError
+from profiles.sweep import draw
+from reports.estimate import estimate, wilson
+
+POPULATION = """\
+matrices:
+  - name: mine
+    population:
+      journeys: 10
+      devices:
+        - {name: android-mid, weight: 0.7, source: "assumption"}
+        - {name: iphone-15, weight: 0.3, source: "assumption"}
+      networks: [{name: wifi, weight: 1, source: "assumption"}]
+      regions: [{name: shanghai, weight: 1, source: "assumption"}]
+      accounts: [{name: normal, weight: 1, source: "assumption"}]
+      paths: [{name: video_feed_checkout, weight: 1, source: "assumption"}]
+"""
+
+
+def refused(folder: Path, text: str) -> ProfileError:
+    (folder / "matrices").mkdir(exist_ok=True)
+    (folder / "matrices" / "mine.yaml").write_text(text, encoding="utf-8")
+    with pytest.raises(ProfileError) as caught:
+        load_catalogue([folder])
+    return caught.value
+
+
+def test_weights_that_do_not_sum_to_one_are_refused_with_file_line_and_field(tmp_path: Path) -> None:
+    error = refused(tmp_path, POPULATION.replace("weight: 0.3", "weight: 0.2"))
+    assert (Path(error.file or "").name, error.line, error.field) == ("mine.yaml", 5, "matrices[0].population.devices")
+    assert "weights must sum to 1, got 0.7 + 0.2 = 0.9" in error.message
+
+
+def test_a_weight_without_its_source_is_refused(tmp_path: Path) -> None:
+    error = refused(tmp_path, POPULATION.replace('weight: 0.3, source: "assumption"', "weight: 0.3"))
+    assert (error.line, error.field) == (7, "matrices[0].population.devices[1].source")
+
+
+@pytest.mark.parametrize(
+    ("change", "line", "field", "says"),
+    [
+        (("weight: 0.7", "weight: 1.7"), 6, "devices[0].weight", "less than or equal to 1"),
+        (("name: iphone-15", "name: iphone-99"), 7, "devices[1].name", "no device named 'iphone-99'"),
+        (("journeys: 10", "journeys: 0"), 4, "journeys", "greater than or equal to 1"),
+    ],
+)
+def test_bad_weights_are_refused(tmp_path: Path, change: tuple[str, str], line: int, field: str, says: str) -> None:
+    error = refused(tmp_path, POPULATION.replace(*change))
+    assert (error.line, error.field) == (line, f"matrices[0].population.{field}") and says in error.message
+
+
+def test_a_field_fault_needs_known_params_and_its_source(tmp_path: Path) -> None:
+    text = POPULATION + "      faults: [{name: coupon_broken, params: {rate: 3}, source: seed}]\n"
+    assert "rate" in refused(tmp_path, text).message
+    text = POPULATION + "      faults: [{name: coupon_broken, params: {rate: 0.38}}]\n"
+    assert "needs its source" in refused(tmp_path, text).message
+
+
+def test_the_draw_is_seeded_and_follows_the_weights(tmp_path: Path) -> None:
+    catalogue = load_catalogue()
+    first, again = draw(catalogue, "field", 300, seed=7), draw(catalogue, "field", 300, seed=7)
+    assert [(i.id, i.probe, i.seed) for i in first] == [(i.id, i.probe, i.seed) for i in again]
+    assert [i.id for i in draw(catalogue, "field", 300, seed=8)] != [i.id for i in first]
+    assert [i.id for i in draw(catalogue, "field", 30, seed=7)] == [i.id for i in first[:30]]  # N grows, prefix stays
+    pop = catalogue.matrices["field"].population
+    assert pop is not None
+    many = draw(catalogue, "field", 4000, seed=1)
+    accounts = Counter(i.profile.account.name for i in many)
+    for weight in pop.accounts:  # each share within its 99.9 % binomial band
+        low, high = wilson(accounts[weight.name], len(many), z=3.29)
+        assert low <= weight.weight <= high, (weight.name, accounts[weight.name])
+    teen = [i for i in many if i.profile.account.name == "teen"]
+    assert {i.probe for i in teen} == {"virtual_goods_checkout", "video_feed_checkout"}  # the account's own paths
+    faults = {f.name: f.params for f in many[0].faults}
+    assert faults["payment_region_fail"]["rate"] == 0.47 and faults["coupon_broken"]["rate"] == 0.38
+    assert len({f.params["seed"] for i in many[:50] for f in i.faults}) == 150  # a draw sequence per journey
+
+
+def test_wilson_interval() -> None:
+    assert wilson(0, 10) == pytest.approx((0.0, 0.2775), abs=1e-4)
+    assert wilson(5, 10) == pytest.approx((0.2366, 0.7634), abs=1e-4)
+    assert wilson(19, 20) == pytest.approx((0.7639, 0.9911), abs=1e-4)
+
+
+def journey(n: int, probe: str, account: str, cause: tuple[str, str] | None, step: str = "pay") -> JourneyResult:
+    figures = [
+        {"label": "teen", "share": 0.95, "of": "checkouts", "family": "account/teen", "step": "", "at_least": False,
+         "where": {"account": ["teen"]}, "source": "seed §2"},
+        {"label": "pay", "share": 0.6, "of": "failures", "family": "", "step": "pay", "at_least": True,
+         "where": {}, "source": "seed"},
+    ]  # fmt: skip
+    return JourneyResult(
+        id=str(n), run_id="r", probe=probe, nodeid=f"n{n}", profile=f"android-mid/wifi/shanghai/{account}",
+        conditions={"population": {"matrix": "field", "journey": n, "seed": 3, "figures": figures}},
+        status=Status.FAILED if cause else Status.PASSED, started_at=datetime.now(UTC), duration_ms=1,
+        cause=Cause(category=cause[0], detail=cause[1], rule="r", evidence="", summary="") if cause else None,
+        failure=FailurePoint(step=step, error_type="AssertionError", message="x") if cause else None,
+    )  # fmt: skip
+
+
+def test_the_estimate_counts_shares_of_checkouts_and_of_failures() -> None:
+    journeys = [journey(i, "virtual_goods_checkout", "teen", ("account", "teen"), "buy now") for i in range(19)]
+    journeys += [journey(19, "virtual_goods_checkout", "teen", None)]
+    journeys += [journey(20 + i, "video_feed_checkout", "newbie", ("payment", "not_bound")) for i in range(30)]
+    journeys += [journey(50 + i, "video_feed_checkout", "normal", None) for i in range(50)]
+    e = estimate(journeys)
+    assert e is not None and e.checkouts == 100 and e.failed.hits == 49
+    assert [(r.name, r.of_checkouts.hits, r.of_failures.n) for r in e.families] == [("payment", 30, 49),
+                                                                                   ("account", 19, 49)]  # fmt: skip
+    assert [(r.name, r.of_checkouts.hits) for r in e.steps] == [("pay", 30), ("buy now", 19)]
+    teen, pay = e.figures
+    assert (teen.ours.hits, teen.ours.n, teen.agrees) == (19, 20, True)  # 95 % within [76 %, 99 %]
+    assert (pay.ours.hits, pay.ours.n) == (30, 49) and pay.agrees  # "over 60 %": 61 % of failures
+    assert estimate([j.model_copy(update={"conditions": {}}) for j in journeys]) is None  # not a sweep: no estimate
