@@ -90,6 +90,26 @@ def test_the_draw_is_seeded_and_follows_the_weights(tmp_path: Path) -> None:
     assert len({f.params["seed"] for i in many[:50] for f in i.faults}) == 150  # a draw sequence per journey
 
 
+def plan(*args: str) -> tuple[int, str]:
+    import subprocess
+    import sys
+
+    argv = [sys.executable, "-m", "probes.cli", "run", *args, "--list"]
+    done = subprocess.run(argv, cwd=Path(__file__).resolve().parents[1], capture_output=True, text=True)
+    return done.returncode, done.stdout + done.stderr
+
+
+def test_journeys_plan_a_sweep_and_need_a_population() -> None:
+    code, out = plan("--journeys", "6", "--seed", "4")  # no matrix: the field population
+    assert code == 0 and out.splitlines()[-1] == "6 journeys", out
+    drawn = draw(load_catalogue(), "field", 6, seed=4)
+    assert sorted(out.splitlines()[:-1]) == sorted(f"{i.probe}  [{i.profile.name}]" for i in drawn)
+    code, out = plan("--matrix", "smoke", "--journeys", "6")
+    assert code == 2 and "--journeys draws from a population matrix (field); --matrix smoke has none" in out
+    code, out = plan("--matrix", "field", "--journeys", "0")
+    assert code == 2 and "--journeys 0" in out
+
+
 def test_wilson_interval() -> None:
     assert wilson(0, 10) == pytest.approx((0.0, 0.2775), abs=1e-4)
     assert wilson(5, 10) == pytest.approx((0.2366, 0.7634), abs=1e-4)
@@ -126,3 +146,48 @@ def test_the_estimate_counts_shares_of_checkouts_and_of_failures() -> None:
     assert (teen.ours.hits, teen.ours.n, teen.agrees) == (19, 20, True)  # 95 % within [76 %, 99 %]
     assert (pay.ours.hits, pay.ours.n) == (30, 49) and pay.agrees  # "over 60 %": 61 % of failures
     assert estimate([j.model_copy(update={"conditions": {}}) for j in journeys]) is None  # not a sweep: no estimate
+
+
+SHOP_RATES = (
+    *("青少年虚拟商品被拦截", "华北支付失败率 (光缆被挖断)", "直播秒杀品缺货"),
+    *("跨境美妆缺货", "农产品缺货", "新人券流程断裂"),
+)
+
+
+@pytest.mark.slow
+def test_a_field_sweep_reproduces_the_studys_shape(tmp_path: Path) -> None:
+    """20 journeys drawn from the built-in `field` population (seed 60: deterministic in the draw)
+    through `orderprobe run`, real Chromium and the field shop; the estimate has the study's shape."""
+    import subprocess
+    import sys
+
+    from reports.store import Store
+
+    argv = [sys.executable, "-m", "probes.cli", "run", "--matrix", "field", "--journeys", "20", "--seed", "60",
+            "-n", "2", "--no-progress", "--tracing", "off", "--results", f"sqlite:///{tmp_path / 'r.db'}",
+            "--artefacts", str(tmp_path / "art"), "--reports", str(tmp_path / "rep"), "--lang", "en"]  # fmt: skip
+    done = subprocess.run(argv, cwd=Path(__file__).resolve().parents[1], capture_output=True, text=True)
+    store = Store(f"sqlite:///{tmp_path / 'r.db'}")
+    try:
+        journeys = list(store.journeys(store.latest_run_id() or ""))
+    finally:
+        store.close()
+    e = estimate(journeys)
+    assert e is not None and e.checkouts == 20, done.stdout[-3000:] + done.stderr[-3000:]
+    assert (e.matrix, e.seed) == ("field", 60)
+    seen = [(j.probe, j.profile, j.failed_step, j.cause and f"{j.cause.category}/{j.cause.detail}") for j in journeys]
+    families = {r.name: r.of_checkouts.hits for r in e.families}
+    figures = {f.label: f for f in e.figures}
+    # Every failure named in the field study's terms: at most one journey's probe lost under load (a
+    # step over its wait on a starved machine reads as drift), never an unnamed failure.
+    assert families.get("probe_broken", 0) <= 1 and "unknown" not in families, seen
+    # Payment is the largest family, and the step where most checkouts break is pay (the study: over 60 %).
+    assert max(families, key=families.__getitem__) == "payment", (families, seen)
+    assert families["payment"] > max(n for name, n in families.items() if name != "payment"), (families, seen)
+    assert e.steps[0].name == "pay" and figures["支付环节的失败"].agrees, (e.steps, seen)
+    # The rates the shop controls sit within the sweep's 95 % intervals (or had no journey in scope).
+    assert figures["青少年虚拟商品被拦截"].ours.n >= 2
+    off = [(label, figures[label].ours) for label in SHOP_RATES if figures[label].agrees is False]
+    assert not off, (off, seen)
+    report = next((tmp_path / "rep").glob("run-*.en.html")).read_text(encoding="utf-8")
+    assert 'id="estimate"' in report and "Beside the field study" in report and "seed §2" in report
