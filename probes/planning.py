@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import zlib
 from typing import TYPE_CHECKING
 
 import pytest
@@ -63,11 +64,19 @@ def matrix_items(session: ProbeSession) -> list[MatrixItem]:
     return catalogue.expand(settings.matrix)
 
 
+def _seed(session: ProbeSession, item: MatrixItem) -> int:
+    """The same on every worker of the run (they share its id), different for each journey."""
+    return zlib.crc32(f"{session.run_id}/{item.probe}/{item.id}".encode())
+
+
 def _with_faults(session: ProbeSession, items: list[MatrixItem]) -> list[MatrixItem]:
     """``--fault`` on every item; shop faults only where the embedded demo shop runs."""
     settings = session.settings
-    if settings.faults:
-        items = [i.model_copy(update={"faults": (*i.faults, *settings.faults)}) for i in items]
+    if settings.faults:  # a rated fault draws from the journey's own seed, so the rate is over journeys
+        items = [
+            i.model_copy(update={"faults": (*i.faults, *(f.seeded(_seed(session, i)) for f in settings.faults))})
+            for i in items
+        ]
     if settings.target and any(i.faults for i in items):
         faulted = sorted({f.name for i in items for f in i.faults})
         raise ValueError(
