@@ -186,9 +186,18 @@ def test_a_field_sweep_reproduces_the_studys_shape(tmp_path: Path) -> None:
     assert max(families, key=families.__getitem__) == "payment", (families, seen)
     assert families["payment"] > max(n for name, n in families.items() if name != "payment"), (families, seen)
     assert figures["支付环节的失败"].agrees, (e.steps, seen)
-    # The rates the shop controls sit within the sweep's 95 % intervals (or had no journey in scope).
-    assert figures["青少年虚拟商品被拦截"].ours.n >= 2
-    off = [(label, figures[label].ours) for label in SHOP_RATES if figures[label].agrees is False]
+    # Teen refusals ≈ 95 % of virtual goods attempts: the study's figure within the sweep's 95 % interval.
+    teen = figures["青少年虚拟商品被拦截"]
+    assert teen.ours.n >= 2 and teen.agrees, (teen, seen)
+    # No other rate the shop controls is contradicted: where at least 3 journeys were in scope, the
+    # study's figure lies in the interval corrected for the six rates read at once (z = 2.64, 99.2 %).
+    # (The rates themselves, over hundreds of draws, are `make bench`'s: benchmarks/field_rates.py.)
+    off = []
+    for label in SHOP_RATES:
+        ours, study = figures[label].ours, figures[label].study
+        low, high = wilson(ours.hits, ours.n, z=2.638)
+        if ours.n >= 3 and not low <= study <= high:
+            off.append((label, ours))
     assert not off, (off, seen)
     report = next((tmp_path / "rep").glob("run-*.en.html")).read_text(encoding="utf-8")
     assert 'id="estimate"' in report and "Beside the field study" in report and "seed §2" in report
