@@ -220,6 +220,9 @@ def _journey_run(
     browser_context_args: dict[str, Any],
 ) -> Iterator[JourneyRun]:
     node = request.node
+    for fault in orderprobe_item.faults:  # after the shop's reset for this journey (demo_shop)
+        if demo_shop is not None:
+            demo_shop.set_fault(fault.name, **fault.params)
     run = JourneyRun(
         orderprobe_run, node.nodeid, orderprobe_item, target, attempt=len(node.stash.get(ATTEMPTS, [])) + 1
     )

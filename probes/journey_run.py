@@ -38,6 +38,20 @@ def _safe(nodeid: str) -> str:
     return re.sub(r"[^\w.-]+", "_", nodeid.split("::")[-1])[:120]
 
 
+def _drawn(item: MatrixItem) -> dict[str, Any]:
+    """What besides the profile shaped this journey: shop faults, and the population it was drawn from."""
+    out: dict[str, Any] = {}
+    if item.faults:
+        out["shop_faults"] = [f.label for f in item.faults]
+    if item.population is not None:
+        figures = [f.model_dump(mode="json") for f in item.population.figures]
+        out["population"] = {
+            "matrix": item.matrix, "journey": item.draw, "seed": item.sweep_seed, "journey_seed": item.seed,
+            "figures": figures,
+        }  # fmt: skip
+    return out
+
+
 class JourneyRun:
     def __init__(self, session: ProbeSession, nodeid: str, item: MatrixItem, target: Target, *, attempt: int = 1):
         self.session = session
@@ -55,7 +69,7 @@ class JourneyRun:
         self.failure: FailurePoint | None = None
         self.artefacts: list[Artefact] = []
         self.unwritten: list[str] = []  # artefacts a full or read-only disk refused
-        self.conditions: dict[str, Any] = item.profile.describe()
+        self.conditions: dict[str, Any] = {**item.profile.describe(), **_drawn(item)}
         self.context: Any = None
         self.page: Any = None
         self.recorder: Recorder | None = None

@@ -27,7 +27,9 @@ def verdict(*, failed: bool, cause: Cause | None, expectation: Expectation, slow
     assert cause is not None
     if cause.category == "probe_broken":
         return Status.ERROR, cause
-    acceptable = not expectation.causes or cause.category in expectation.causes
+    acceptable = (not expectation.causes or cause.category in expectation.causes) and (
+        not expectation.details or cause.detail in expectation.details
+    )
     if blocked_expected and cause.category not in NEVER_BLOCKED and acceptable:
         return Status.BLOCKED, cause
     return Status.FAILED, cause

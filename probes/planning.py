@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import zlib
 from typing import TYPE_CHECKING
 
 import pytest
@@ -37,11 +38,49 @@ def plan_items(session: ProbeSession, probe: str, definition: pytest.Function) -
     if settings.matrix:
         expanded = session.__dict__.setdefault("_expanded", {})
         if settings.matrix not in expanded:
-            expanded[settings.matrix] = catalogue.expand(settings.matrix)
+            expanded[settings.matrix] = _with_faults(session, matrix_items(session))
         items = [i for i in expanded[settings.matrix] if i.probe == probe]
         # A matrix row that states an expectation wins; otherwise the probe's own marker.
         return [i if i.stated else i.model_copy(update={"expectation": expectation}) for i in items]
+    if settings.journeys:
+        raise ValueError("--journeys draws from a population matrix: give one, e.g. --matrix field")
     # A probe's own @pytest.mark.profile pins what the probe is about (the teen account, the
     # Urumqi address); ad-hoc --device/--network/... set everything else.
     chosen = {**settings.profile, **marker_profile(definition)}
-    return [MatrixItem(probe=probe, profile=catalogue.profile(**chosen), expectation=expectation)]
+    item = MatrixItem(probe=probe, profile=catalogue.profile(**chosen), expectation=expectation)
+    return _with_faults(session, [item])
+
+
+def matrix_items(session: ProbeSession) -> list[MatrixItem]:
+    """The chosen matrix's items: its rows, or N journeys drawn from its population."""
+    from profiles.sweep import default_seed, draw
+
+    settings, catalogue = session.settings, session.catalogue
+    assert settings.matrix
+    matrix = catalogue.matrices.get(settings.matrix)
+    if settings.journeys or (matrix is not None and matrix.population is not None):
+        seed = settings.seed if settings.seed is not None else default_seed(session.run_id)
+        return draw(catalogue, settings.matrix, settings.journeys, seed)
+    return catalogue.expand(settings.matrix)
+
+
+def _seed(session: ProbeSession, item: MatrixItem) -> int:
+    """The same on every worker of the run (they share its id), different for each journey."""
+    return zlib.crc32(f"{session.run_id}/{item.probe}/{item.id}".encode())
+
+
+def _with_faults(session: ProbeSession, items: list[MatrixItem]) -> list[MatrixItem]:
+    """``--fault`` on every item; shop faults only where the embedded demo shop runs."""
+    settings = session.settings
+    if settings.faults:  # a rated fault draws from the journey's own seed, so the rate is over journeys
+        items = [
+            i.model_copy(update={"faults": (*i.faults, *(f.seeded(_seed(session, i)) for f in settings.faults))})
+            for i in items
+        ]
+    if settings.target and any(i.faults for i in items):
+        faulted = sorted({f.name for i in items for f in i.faults})
+        raise ValueError(
+            f"demo-shop faults ({', '.join(faulted)}) switch the embedded shop; "
+            f"they cannot be switched on --target {settings.target}"
+        )
+    return items

@@ -49,6 +49,18 @@ def pytest_addoption(parser: pytest.Parser, pluginmanager: pytest.PytestPluginMa
         group.addoption(f"--{kind}", help=f"ad-hoc {kind} profile name")
     group.addoption("--profiles", action="append", default=[], metavar="DIR", help="extra profile folder")
     group.addoption(
+        "--fault",
+        action="append",
+        default=[],
+        metavar="NAME[@RATE]",
+        help="switch this demo-shop fault on for every journey (embedded shop only), e.g. payment_down, "
+        "payment_region_fail@0.47 (shop/README.md lists them)",
+    )
+    group.addoption(
+        "--journeys", type=int, metavar="N", help="a population matrix (e.g. --matrix field): draw N journeys"
+    )
+    group.addoption("--seed", type=int, metavar="S", help="a population sweep's seed (default: from the run id)")
+    group.addoption(
         "--results", metavar="URL", help="SQLAlchemy URL of the results store (default sqlite:///var/orderprobe.db)"
     )
     group.addoption("--artefacts", default="var/artefacts", metavar="DIR", help="screenshots, traces, events")

@@ -81,6 +81,15 @@ def check_names(catalogue: Catalogue, matrix: str | None, profile: dict[str, str
         raise Refused(" ".join(str(exc).split())) from None
 
 
+def check_population(catalogue: Catalogue, matrix: str | None) -> None:
+    """``--journeys`` draws from a population matrix (``field``), not from rows."""
+    found = catalogue.matrices.get(matrix or "")
+    if found is None or found.population is None:
+        with_one = [name for name, m in catalogue.matrices.items() if m.population is not None]
+        raise Refused(f"--journeys draws from a population matrix ({', '.join(with_one)}); "
+                      f"{'--matrix ' + matrix + ' has none' if matrix else 'give one with --matrix'}")  # fmt: skip
+
+
 def check_secrets(items: Iterable[MatrixItem], catalogue: Catalogue, provided: Iterable[str] = ()) -> None:
     """The env vars of every account the journeys use are set (``provided``: set by the harness)."""
     have = set(provided) | {k for k, v in os.environ.items() if v}
@@ -141,6 +150,8 @@ class _Collector:
         settings = session.config.stash[SESSION].settings
         try:
             check_names(session.config.stash[SESSION].catalogue, settings.matrix, settings.profile)
+            if settings.journeys:
+                check_population(session.config.stash[SESSION].catalogue, settings.matrix)
             if settings.target:
                 check_target(settings.target)
         except Refused as exc:

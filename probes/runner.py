@@ -42,8 +42,8 @@ def pytest_args(argv: list[str]) -> list[str]:
         defaults += [str(BUILTIN_PROBES)] + (
             [] if options.get("inifilename") else ["-c", str(BUILTIN_PROBES / "pytest.ini")]
         )
-        if not any(options.get(k) for k in ADHOC):
-            defaults += ["--matrix", "smoke"]
+        if not any(options.get(k) for k in ADHOC):  # --journeys alone: a sweep of the field population
+            defaults += ["--matrix", "field" if options.get("journeys") else "smoke"]
     if options.get("numprocesses") is None and "no:xdist" not in argv and default_workers() != "0":
         defaults += ["-n", default_workers()]
     if not options.get("reporter"):

@@ -10,6 +10,7 @@ from probes import location as site
 from probes.otel import check_endpoint
 from probes.sharding import Shard
 from probes.target import parse_dependencies
+from profiles.faults import ShopFault, parse_option
 
 if TYPE_CHECKING:
     import pytest
@@ -48,6 +49,9 @@ class Settings:
     a11y: bool = False  # axe-core scan at each step's end (probes.a11y)
     synthetic_header: str | None = None  # --synthetic-header: tag the target's requests (probes.tagging)
     user_agent_suffix: str = ""  # --user-agent-suffix
+    faults: tuple[ShopFault, ...] = ()  # --fault: demo-shop faults for every journey
+    journeys: int | None = None  # --journeys: how many journeys a population sweep draws
+    seed: int | None = None  # --seed: a population sweep's seed
 
     @classmethod
     def from_config(cls, config: pytest.Config) -> Settings:
@@ -96,7 +100,16 @@ class Settings:
             resolver=_resolver(opt("resolver")),
             synthetic_header=opt("synthetic_header") or None,
             user_agent_suffix=opt("user_agent_suffix") or "",
+            faults=tuple(parse_option(text) for text in opt("fault")),
+            journeys=_positive(opt("journeys")),
+            seed=opt("seed"),
         )
+
+
+def _positive(journeys: int | None) -> int | None:
+    if journeys is not None and journeys < 1:
+        raise ValueError(f"--journeys {journeys}: draw at least one journey")
+    return journeys
 
 
 def _shard(text: str | None, run_id: str | None) -> Shard | None:

@@ -231,7 +231,19 @@ class Catalogue:
                 ref(kind, getattr(row, SINGULAR[kind]), ("rows", i, SINGULAR[kind]))
             for j, spec in enumerate(row.switches):
                 ref("networks", spec.network, ("rows", i, "switches", j, "network"))
-        if problems:
+        faults = [(("faults", i), f) for i, f in enumerate(m.faults)]
+        faults += [(("rows", i, "faults", j), f) for i, row in enumerate(m.rows) for j, f in enumerate(row.faults)]
+        if m.population is not None:
+            pop = m.population
+            faults += [(("population", "faults", i), f) for i, f in enumerate(pop.faults)]
+            for kind in ("devices", "networks", "regions", "accounts"):
+                for i, w in enumerate(getattr(pop, kind)):
+                    ref(kind, w.name, ("population", kind, i, "name"))
+        for loc, fault in faults:
+            if problem := fault.problem():
+                problems.append(doc.problem((*base, *loc, "name"), problem))
+        if problems or m.population is not None:  # a population is drawn per run (profiles.sweep)
+            self._expanded[name] = []
             return problems
 
         items: list[MatrixItem] = []
@@ -242,7 +254,8 @@ class Catalogue:
             names = {k: getattr(profile, k).name for k in ("device", "network", "region", "account")}
             stated = row.expect or next((r.expect for r in m.rules if r.matches(row.probe, names)), None)
             expect = stated or Expectation()
-            item = MatrixItem(probe=row.probe, profile=profile, expectation=expect, matrix=name, stated=bool(stated))
+            item = MatrixItem(probe=row.probe, profile=profile, expectation=expect, matrix=name, stated=bool(stated),
+                              faults=(*m.faults, *row.faults))  # fmt: skip
             key = (item.probe, item.id)
             if key in seen:
                 problems.append(doc.problem((*base, *loc), f"duplicate combination {row.probe} × {item.id} "

@@ -24,6 +24,8 @@ class Expectation(Frozen):
 
     outcome: Literal["pass", "blocked"] = "pass"
     causes: Annotated[tuple[Category, ...], BeforeValidator(_as_tuple)] = ()
+    # Narrower still: the cause's detail must be one of these (a fault drill names the exact cause).
+    details: Annotated[tuple[str, ...], BeforeValidator(_as_tuple)] = ()
     reason: str = ""
 
     @model_validator(mode="before")

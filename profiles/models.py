@@ -17,6 +17,8 @@ from pydantic import AfterValidator, BeforeValidator, Field, model_validator
 
 from profiles.address import Address
 from profiles.expectation import Expectation
+from profiles.faults import Faults, ShopFault
+from profiles.population import Population
 from profiles.source import Frozen
 
 # -- small reusable types -------------------------------------------------------------------
@@ -332,6 +334,7 @@ class Row(Frozen):
     account: Name | None = None
     expect: Expectation | None = None
     switches: tuple[SwitchSpec, ...] = ()
+    faults: Faults = ()  # demo-shop faults for this row
 
 
 class Rule(Frozen):
@@ -366,11 +369,19 @@ class Matrix(Frozen):
     rows: tuple[Row, ...] = ()
     rules: tuple[Rule, ...] = ()
     switches: tuple[SwitchSpec, ...] = ()  # for every item
+    faults: Faults = ()  # demo-shop faults for every item
+    population: Population | None = None  # a population to draw journeys from (profiles.population)
 
     @model_validator(mode="after")
     def _product_or_rows(self) -> Matrix:
+        if self.population is not None:
+            if self.probes or self.rows:
+                raise ValueError("a matrix with a `population` draws its journeys: no `probes` or `rows`")
+            return self
         if bool(self.probes) == bool(self.rows):
-            raise ValueError("a matrix needs either `probes` (a full product) or `rows`, not both or neither")
+            raise ValueError(
+                "a matrix needs either `probes` (a full product), `rows` or a `population`, not several or none"
+            )
         if self.rows and (self.devices or self.networks or self.regions or self.accounts):
             raise ValueError("with `rows`, give device/network/region/account per row, not as lists")
         return self
@@ -382,10 +393,17 @@ class MatrixItem(Frozen):
     expectation: Expectation = Expectation()
     matrix: str = ""
     stated: bool = False  # the matrix stated the expectation; otherwise the probe's own marker applies
+    faults: tuple[ShopFault, ...] = ()  # demo-shop faults switched on for this journey
+    draw: int | None = None  # a population sweep's journey number (its seed is ``seed``)
+    seed: int | None = None  # this journey's own seed: a probe's random choices, the shop faults' draws
+    population: Population | None = None  # what it was drawn from (its figures go to the report)
+    sweep_seed: int | None = None  # the sweep's seed (--seed), the same for all its journeys
 
     @property
     def id(self) -> str:
         """Short stable id for pytest parametrisation."""
         p = self.profile
         parts = [p.device.name, p.network.name, p.region.name, p.account.name, *(s.slug for s in p.switches)]
-        return "-".join(parts)
+        if self.draw is not None:  # a drawn journey: its number makes it unique; its faults are the field's
+            return "-".join([f"j{self.draw:04d}", *parts])
+        return "-".join([*parts, *(f.name for f in self.faults)])

@@ -19,6 +19,7 @@ from probes import vitals
 from probes.recorder import parse_action
 from probes.result import Cause, FailurePoint, JourneyResult, RequestRecord, Status, StepStatus, Vitals
 from reports import charts, html, i18n
+from reports.estimate import Estimate, estimate
 from reports.store import RunSummary, Store
 
 # Worst first: the journeys a reader must look at come first in the list and the grid cell.
@@ -203,6 +204,7 @@ class RunContext:
     by_probe: list[tuple[str, list[tuple[list[str], Cell]]]]
     causes: list[tuple[str, int]]  # (category, journeys) for the filter
     journeys: list[JourneyView] = field(default_factory=list)
+    estimate: Estimate | None = None  # a population sweep's shares of failing checkouts (reports.estimate)
 
 
 INTERRUPTED = 2  # pytest's exit code for a run stopped by SIGINT / SIGTERM
@@ -587,6 +589,7 @@ def build(
         journeys=[
             journey_view(j, artefacts_dir, lang, tz, inline, (passes or {}).get(j.id), out_dir) for j in journeys
         ],
+        estimate=estimate(journeys),
     )
 
 

@@ -99,7 +99,7 @@ async def set_fault(request: Request) -> Response:
         expected = 'expected {"name": ..., "params": {...}, "seconds": N}'
         return api_error(400, "BAD_PARAMS", f"请求格式错误 / {expected}", expected)
     try:
-        fault = ctx(request).faults.set(body["name"], body.get("params") or {}, body.get("seconds"))
+        fault = ctx(request).set_fault(body["name"], body.get("params") or {}, body.get("seconds"))
     except FaultError as exc:
         return api_error(400, exc.code, str(exc), str(exc))
     return JSONResponse({"ok": True, "fault": fault})

@@ -69,8 +69,13 @@ async def quote(request: Request) -> Response:
 async def coupon_claim(request: Request) -> Response:
     if account(request) is None:
         return _not_logged_in()
-    with ctx(request).state.lock:
-        session(request).coupon_claimed = True
+    c = ctx(request)
+    broken = c.faults.get("coupon_broken")
+    # coupon_broken: the claim says 已领取 but never reaches the account (seed §7: the new-user
+    # coupon's claim-then-use flow breaks for 38%); using it then says it was never claimed.
+    lost = broken is not None and c.faults.draw("coupon_broken") < broken.rate
+    with c.state.lock:
+        session(request).coupon_claimed = session(request).coupon_claimed or not lost
     return JSONResponse(
         {"ok": True, "code": "NEW10", "message": "已领取新人券：满 ¥30 减 ¥10，券码 NEW10，请在下方输入使用"}
     )

@@ -77,6 +77,32 @@ class Api5xx(_Params):
     pages: bool = False  # also answer HTML page routes with 502 at that rate
 
 
+class CouponBroken(_Params):
+    rate: float = Field(0.38, ge=0.0, le=1.0)  # seed §7: 新人优惠券领取与使用的流程断裂率高达38%
+    seed: int = 0
+
+
+# seed §4 缺货率: 直播秒杀品 92%, 跨境美妆 67%, 农产品 45% (product tags of shop.catalogue)
+FIELD_STOCKOUTS = {"flash_sale": 0.92, "cross_border": 0.67, "agricultural": 0.45}
+
+
+class StockOut(_Params):
+    rates: dict[str, float] = Field(default_factory=lambda: dict(FIELD_STOCKOUTS))  # product tag → share sold out
+    seed: int = 0
+
+    @field_validator("rates")
+    @classmethod
+    def _rates(cls, v: dict[str, float]) -> dict[str, float]:
+        from shop.catalogue import PRODUCTS
+
+        tags = {t for p in PRODUCTS.values() for t in p.tags}
+        if unknown := sorted(set(v) - tags):
+            raise ValueError(f"unknown product tag(s) {unknown}; known: {sorted(tags)}")
+        if bad := [k for k, r in v.items() if not 0 <= r <= 1]:
+            raise ValueError(f"rates must be in [0, 1]: {bad}")
+        return v
+
+
 class SlowRoute(_Params):
     path: str
     ms: int = Field(ge=0, le=600_000)
@@ -108,6 +134,12 @@ FAULTS: dict[str, FaultSpec] = {
     "pay_sdk_conflict": FaultSpec(SdkConflict, "支付 SDK 版本冲突：收银台加载到旧版 SDK，无法支付 PAY_SDK_CONFLICT"),
     "payment_region_fail": FaultSpec(
         RegionalPayment, "区域支付故障：收货省份在 provinces 内的支付请求以 rate 概率 502 PAY_UPSTREAM_ERROR"
+    ),
+    "coupon_broken": FaultSpec(
+        CouponBroken, "优惠券流程断裂：以 rate 概率领券显示成功却未到账，使用时 COUPON_NOT_CLAIMED"
+    ),
+    "stock_out": FaultSpec(
+        StockOut, "缺货抽样：按商品标签以 rates 概率售罄（秒杀 92%、跨境 67%、农产品 45%），否则有货"
     ),
 }
 

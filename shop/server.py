@@ -101,7 +101,7 @@ class DemoShop:
         return self.context.state
 
     def set_fault(self, name: str, seconds: float | None = None, **params: Any) -> dict:
-        return self.context.faults.set(name, params, seconds)
+        return self.context.set_fault(name, params, seconds)
 
     def outage(self, name: str, compress: float = COMPRESS) -> dict:
         """Replay a seed incident (``shop.faults.OUTAGES``) with its duration divided by ``compress``."""

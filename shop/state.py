@@ -10,6 +10,7 @@ produce is restocked (10:00 shop time, the day after it sold out).
 
 from __future__ import annotations
 
+import random
 import secrets
 import threading
 import time
@@ -166,6 +167,23 @@ class ShopState:
                 self._set_stock(sku, self.stock[sku] - line.qty)
                 if not self.stock[sku] and line.product.restock_qty:
                     self.restock_at[sku] = next_restock(self.wall())
+
+    def draw_stock(self, rates: dict[str, float], seed: int) -> list[str]:
+        """The shelf as a shopper finds it (the ``stock_out`` fault): each product with a tag in
+        ``rates`` is sold out with that share, else in stock. Returns the sold-out SKUs."""
+        rng, out = random.Random(seed), []
+        with self.lock:
+            for sku, p in PRODUCTS.items():
+                rate = max((rates[t] for t in p.tags if t in rates), default=None)
+                if rate is None:
+                    continue
+                if rng.random() < rate:
+                    self.stock[sku] = 0
+                    out.append(sku)
+                else:  # on the shelf: cross-border stock has cleared customs, farm produce restocked
+                    self.stock[sku] = p.stock or p.restock_qty or p.shown_stock or 10
+                    self.restock_at.pop(sku, None)
+        return out
 
     def add_order(self, **fields: Any) -> Order:
         with self.lock:

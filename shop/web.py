@@ -48,6 +48,14 @@ class Context:
     payment_url: str = ""
     stopping: threading.Event = field(default_factory=threading.Event)
 
+    def set_fault(self, name: str, params: dict[str, Any] | None = None, seconds: float | None = None) -> dict:
+        """Switch a fault on; ``stock_out`` draws the shelf at once (one draw per product)."""
+        fault = self.faults.set(name, params, seconds)
+        if name == "stock_out":
+            model = self.faults.get(name)
+            fault["sold_out"] = self.state.draw_stock(model.rates, model.seed)
+        return fault
+
     def stock_lag(self, sku: str) -> float:
         """How many seconds behind the pages' stock feed is for ``sku`` (the ``inventory_lag`` fault)."""
         lag = self.faults.get("inventory_lag")

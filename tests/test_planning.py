@@ -53,3 +53,16 @@ def test_a_matrix_row_that_states_an_expectation_wins_over_the_marker():
 def test_a_matrix_row_without_one_takes_the_probe_marker():
     items = plan_items(ProbeSession(replace(BASE, matrix="smoke"), "run", "main"), "subsidy_checkout", TEEN)
     assert [i.expectation.outcome for i in items] == ["blocked"]
+
+
+def test_a_fault_option_draws_from_each_journeys_own_seed() -> None:
+    from profiles.faults import parse_option
+
+    cut = parse_option("payment_region_fail@0.47")
+    session = ProbeSession(replace(BASE, faults=(cut, parse_option("payment_down")), matrix="regions"), "run", "main")
+    drawn = plan_items(session, "video_feed_checkout", Definition())
+    seeds = [next(f.params["seed"] for f in i.faults if f.name == "payment_region_fail") for i in drawn]
+    assert len(drawn) == 9 and len(set(seeds)) == 9  # one draw sequence per journey, not the same first draw
+    again = plan_items(ProbeSession(session.settings, "run", "gw1"), "video_feed_checkout", Definition())
+    assert [f.params for i in again for f in i.faults] == [f.params for i in drawn for f in i.faults]  # every worker
+    assert all(f.params == {} for i in drawn for f in i.faults if f.name == "payment_down")  # nothing to draw

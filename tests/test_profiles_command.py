@@ -70,4 +70,4 @@ def test_bad_user_folder_stops_list_with_exit_2(tmp_path: Path) -> None:
 
 def test_validate_builtins() -> None:
     out = run("validate")
-    assert out.returncode == 0 and "7 devices" in out.stdout and "4 matrices" in out.stdout
+    assert out.returncode == 0 and "7 devices" in out.stdout and "6 matrices" in out.stdout

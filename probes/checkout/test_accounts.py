@@ -3,9 +3,12 @@ shoppers — and a probe that sees the refusal it expects passes as ``blocked``.
 
 from __future__ import annotations
 
-import pytest
+import random
 
-from probes.checkout.steps import buy_now, checkout, pay, reach, shop_fault
+import pytest
+from playwright.sync_api import expect
+
+from probes.checkout.steps import buy_now, checkout, pay, reach, shop_fault, sign_in
 
 ITEM = "GN-701"
 VIRTUAL_ITEM = "VG-001"  # 抖币充值: one of the 95% of virtual goods teen mode refuses
@@ -78,3 +81,19 @@ def test_ip_banned(journey, page, context, target, profile, demo_shop):
 )
 def test_insufficient_balance(journey, page, context, target, profile):
     checkout(journey, page, context, target, profile, ITEM)
+
+
+def test_virtual_goods_checkout(journey, page, context, target, profile, orderprobe_item):
+    """虚拟商品 (充值、会员、打赏): one item of the shop's virtual shelf, drawn by the journey's seed
+    (a population sweep's draw; any item otherwise) — a teen account is refused all but learning content."""
+    sign_in(context, target, profile.account)
+    with journey.step("open virtual goods"):
+        page.goto(target.url("/virtual"))
+        links = page.locator("[data-testid^='shelf-link-']")
+        expect(links.first).to_be_visible()
+        skus = sorted((link.get_attribute("data-testid") or "").removeprefix("shelf-link-") for link in links.all())
+    sku = random.Random(orderprobe_item.seed).choice(skus)
+    with journey.step("buy now"):
+        buy_now(page, target, sku, profile.region.address)
+    with journey.step("pay"):
+        pay(page)

@@ -77,3 +77,15 @@ def test_farm_produce_restock(journey, page, context, target, profile):
         buy_now(page, target, FARM_ITEM, profile.region.address)
     with journey.step("pay"):
         pay(page)
+
+
+def test_flash_sale_checkout(journey, page, context, target, profile):
+    """直播间 → the flash-sale item → 立即购买 → pay, as a shopper tries it (no rush staged): whether
+    the item is still there is the shop's (a population sweep's field shop: sold out 92% of the time)."""
+    sign_in(context, target, profile.account)
+    with journey.step("open live room"):
+        page.goto(target.url("/live"))
+    with journey.step("buy now"):
+        buy_now(page, target, FLASH_ITEM, profile.region.address)
+    with journey.step("pay"):
+        pay(page)
