@@ -4,14 +4,17 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 JOBS   ?= 2
+TEST_TIMEOUT ?= 900
 
 .PHONY: run test setup chromium lint bench clean
 
 run: setup  ## run the default probes on the embedded demo shop and write a report
 	$(BIN)/orderprobe run -n $(JOBS)
 
+# --timeout: a hung test fails instead of stalling the run; the slowest test takes ~3 min at load 40.
+# --durations=15: the slowest tests, printed at the end (PYTEST_ARGS may override either).
 test: setup  ## the whole test suite (real Chromium, real shop, real SQLite)
-	$(BIN)/python -m pytest -n $(JOBS) -p no:cacheprovider --timeout=900 $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(JOBS) -p no:cacheprovider --timeout=$(TEST_TIMEOUT) --durations=15 $(PYTEST_ARGS)
 
 setup: $(STAMP) chromium
 
