@@ -1,7 +1,7 @@
 """The fault-injection campaign (issues 6 and 17): every fault and seed scenario of the
 demo shop, run by the built-in probe that meets it, through the real engine — pytest + the
-orderprobe plugin in a subprocess, real Chromium, a fresh demo shop on ephemeral ports, a real
-SQLite store — and the cause the classifier names must be right. The rows run in three parts
+orderprobe plugin + xdist in a subprocess, real Chromium, a fresh demo shop per worker on
+ephemeral ports, a real SQLite store — and the cause the classifier names must be right. The rows run in three parts
 (three subprocess runs), so the suite's xdist workers spread them.
 
 Faults are switched per journey by a tiny plugin (after the engine's per-journey shop reset),
@@ -199,7 +199,7 @@ def test_fault_injection_campaign(pytester: pytest.Pytester, part: int) -> None:
     )
     db = pytester.path / "results.db"
     result = pytester.runpytest_subprocess(
-        "-p", "no:cacheprovider", "-p", "campaign_faults", "-n", "0",
+        "-p", "no:cacheprovider", "-p", "campaign_faults", "-n", "2",
         f"--results=sqlite:///{db}", f"--artefacts={pytester.path / 'art'}", "--tracing=off",
         f"--profiles={pytester.path / 'campaign'}", "--matrix=campaign",
         str(BUILTIN), "test_drifted.py", "test_budgeted.py",
