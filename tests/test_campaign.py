@@ -1,8 +1,8 @@
 """The fault-injection campaign (issues 6 and 17): every fault and seed scenario of the
 demo shop, run by the built-in probe that meets it, through the real engine — pytest + the
 orderprobe plugin + xdist in a subprocess, real Chromium, a fresh demo shop per worker on
-ephemeral ports, a real SQLite store — and the cause the classifier names must be right. The rows run in three parts
-(three subprocess runs), so the suite's xdist workers spread them.
+ephemeral ports, a real SQLite store — and the cause the classifier names must be right. The
+rows run in three parts (three subprocess runs), so the suite's xdist workers spread them.
 
 Faults are switched per journey by a tiny plugin (after the engine's per-journey shop reset),
 keyed by probe and profile, so each part is one run of one matrix. Each part prints a
