@@ -4,14 +4,18 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 JOBS   ?= 2
+TEST_TIMEOUT ?= 900
 
 .PHONY: run test setup chromium lint bench clean
 
 run: setup  ## run the default probes on the embedded demo shop and write a report
 	$(BIN)/orderprobe run -n $(JOBS)
 
+# --timeout: a hung test fails instead of stalling the run (15 min: long tests take minutes at load 50+).
+# --dist worksteal: an idle worker takes queued tests from a busy one (the long tests end unevenly).
+# --durations=15: the slowest tests, printed at the end (PYTEST_ARGS may override either).
 test: setup  ## the whole test suite (real Chromium, real shop, real SQLite)
-	$(BIN)/python -m pytest -n $(JOBS) -p no:cacheprovider --timeout=900 $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(JOBS) --dist worksteal -p no:cacheprovider --timeout=$(TEST_TIMEOUT) --durations=15 $(PYTEST_ARGS)
 
 setup: $(STAMP) chromium
 

@@ -6,15 +6,60 @@ from __future__ import annotations
 
 import itertools
 import os
-from collections.abc import Callable, Iterator
+import shutil
+import tempfile
+from collections.abc import Callable, Generator, Iterator
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser
 
+from tests.support import real_parts
 from tests.support.postgres import cluster, server_bin
 
 pytest_plugins = ["pytester"]
+_PARTS_DIR = pytest.StashKey[Path]()  # where every process of the session writes what it used
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Count the tests that use real Chromium, the real shop and a real database (printed at the end)."""
+    if not hasattr(config, "workerinput") and not os.environ.get(real_parts.ENV_DIR):
+        folder = tempfile.mkdtemp(prefix="orderprobe-real-parts-")
+        config.stash[_PARTS_DIR] = Path(folder)
+        os.environ[real_parts.ENV_DIR] = folder
+        os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(real_parts.SITE), os.environ.get("PYTHONPATH")]))
+    if os.environ.get(real_parts.ENV_DIR):
+        real_parts.install()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_protocol(item: pytest.Item) -> Generator[None, object, object]:
+    os.environ[real_parts.ENV_TEST] = item.nodeid  # read by every process the test starts
+    try:
+        return (yield)
+    finally:
+        os.environ.pop(real_parts.ENV_TEST, None)
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, config: pytest.Config) -> None:
+    folder = config.stash.get(_PARTS_DIR, None)
+    if folder is None:
+        return
+    found = real_parts.tally(folder)
+    ran = {
+        r.nodeid
+        for key in ("passed", "failed", "error", "xfailed", "xpassed")
+        for r in terminalreporter.stats.get(key, [])
+    }
+    terminalreporter.write_line(real_parts.summary(found, len(ran)))
+    if out := os.environ.get("ORDERPROBE_REAL_PARTS_OUT"):  # one line per part and test, to diff two runs
+        Path(out).write_text("".join(f"{p}\t{t}\n" for p in sorted(found) for t in sorted(found[p])), encoding="utf-8")
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    if (folder := config.stash.get(_PARTS_DIR, None)) is not None:
+        shutil.rmtree(folder, ignore_errors=True)
+        os.environ.pop(real_parts.ENV_DIR, None)
 
 
 @pytest.fixture(scope="session")

@@ -1,12 +1,16 @@
 """Installed beside pytest-playwright, orderprobe stops with one message naming the conflict
 (both define --device/--headed/--tracing and page/context/browser) and the one-flag way
-out; with either plugin switched off, the other runs. In a throwaway venv with
-pytest-playwright from PyPI and this checkout installed editable."""
+out; with either plugin switched off, the other runs. In a venv of its own with
+pytest-playwright from PyPI and this checkout (editable) visible to it."""
 
 from __future__ import annotations
 
+import fcntl
+import hashlib
+import shutil
 import subprocess
 import sys
+import sysconfig
 from pathlib import Path
 
 import pytest
@@ -22,14 +26,31 @@ THEIRS = "def test_theirs(page):\n    pass\n"
 
 
 @pytest.fixture(scope="session")
-def venv(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Built once per test session: pytest-playwright, then orderprobe (editable, with its deps)."""
-    home = tmp_path_factory.mktemp("venv-pytest-playwright")
-    subprocess.run([sys.executable, "-m", "venv", str(home)], check=True)
-    pip = [str(home / "bin" / "python"), "-m", "pip", "install", "-q", "--disable-pip-version-check"]
-    for what in (["pytest-playwright"], ["-e", str(ROOT)]):
-        done = subprocess.run([*pip, *what], capture_output=True, text=True)
-        assert done.returncode == 0, done.stdout + done.stderr
+def venv() -> Path:
+    """pytest-playwright from PyPI beside this checkout in a venv of their own, built once and kept
+    in .venv. The suite's packages, orderprobe (editable) among them, are visible to it through a
+    .pth line, so pip fetches only pytest-playwright and its few small dependencies, and no pip
+    is installed into it (the suite's pip installs there with --python)."""
+    key = hashlib.sha256((ROOT / "pyproject.toml").read_bytes() + sys.prefix.encode()).hexdigest()[:12]
+    home = Path(sys.prefix) / f"coexist-{key}"
+    with open(f"{home}.lock", "w") as lock:  # two sessions sharing this .venv build it once
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not (home / "ready").exists():
+            shutil.rmtree(home, ignore_errors=True)  # a build cut short
+            subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(home)], check=True)
+            (site_packages,) = home.glob("lib/python*/site-packages")
+            ours = sysconfig.get_paths()["purelib"]
+            (site_packages / "suite.pth").write_text(f"import site; site.addsitedir({ours!r})\n", encoding="utf-8")
+            python = home / "bin" / "python"
+            done = subprocess.run(
+                [sys.executable, "-m", "pip", "--python", str(python), "install", "-q", "pytest-playwright"],
+                capture_output=True, text=True,
+            )  # fmt: skip
+            assert done.returncode == 0, done.stdout + done.stderr
+            script = home / "bin" / "orderprobe"  # what pip writes for the console script
+            script.write_text(f"#!{python}\nimport sys\nfrom probes.cli import main\nsys.exit(main())\n")
+            script.chmod(0o755)
+            (home / "ready").touch()
     return home / "bin"
 
 
