@@ -20,7 +20,7 @@ from probes.outcome import verdict
 from probes.recorder import Recorder
 from probes.reporter import JourneyStart
 from probes.result import Artefact, Cause, FailurePoint, JourneyResult, RequestRecord, Status, StepResult
-from probes.secrets import profile_secrets, scrub_text, scrub_zip
+from probes.secrets import profile_secrets, scrub_value, scrub_zip
 from probes.tracing import MODES, TraceMode
 
 if TYPE_CHECKING:
@@ -311,7 +311,7 @@ class JourneyRun:
         if not self.secrets:
             return result
         # Error text, page text and request URLs may quote a secret the probe typed or sent.
-        return JourneyResult.model_validate_json(scrub_text(result.model_dump_json(), self.secrets))
+        return JourneyResult.model_validate(scrub_value(result.model_dump(mode="json"), self.secrets))
 
     # -- StepListener: steps reach the reporters live when they run in this process -----------
     def on_step_start(self, journey: Journey, name: str) -> None:

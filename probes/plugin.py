@@ -20,10 +20,12 @@ from typing import Any
 import pytest
 
 from probes import coexist, interrupt
+from probes import settings as options
 from probes.filmstrip import DEFAULT as FILMSTRIP_DEFAULT
 from probes.filmstrip import MODES as FILMSTRIP_MODES
 from probes.reporter import JourneyStart, Reporters, Run, available
 from probes.result import JourneyResult
+from probes.secrets import hide_url_passwords
 from probes.session import ProbeSession, Settings, new_run_id, worker_id
 from probes.tracing import DEFAULT as DEFAULT_TRACING
 from probes.tracing import MODES
@@ -44,7 +46,9 @@ def pytest_addoption(parser: pytest.Parser, pluginmanager: pytest.PytestPluginMa
     group.addoption("--profile", dest="profile_spec", metavar="D/N/R/A", help="device/network/region/account")
     for kind in ("device", "network", "region", "account"):
         group.addoption(f"--{kind}", help=f"ad-hoc {kind} profile name")
-    group.addoption("--profiles", action="append", default=[], metavar="DIR", help="extra profile folder")
+    group.addoption(
+        "--profiles", action="append", default=[], type=options.folder, metavar="DIR", help="extra profile folder"
+    )
     group.addoption(
         "--results", metavar="URL", help="SQLAlchemy URL of the results store (default sqlite:///var/orderprobe.db)"
     )
@@ -68,11 +72,15 @@ def pytest_addoption(parser: pytest.Parser, pluginmanager: pytest.PytestPluginMa
     group.addoption(
         "--shard", metavar="I/N", help="run only slice I of N of the journeys (with --run-id; merge by the store)"
     )
-    group.addoption("--retries", type=int, default=0, help="retry a failed journey N times; a later pass is 'flaky'")
-    group.addoption("--action-timeout", type=float, default=10_000, metavar="MS", help="default Playwright timeout")
+    group.addoption(
+        "--retries", type=options.count, default=0, help="retry a failed journey N times; a later pass is 'flaky'"
+    )
+    group.addoption(
+        "--action-timeout", type=options.positive, default=10_000, metavar="MS", help="default Playwright timeout"
+    )
     group.addoption(
         "--journey-timeout",
-        type=float,
+        type=options.positive,
         metavar="S",
         help="hard limit per journey; past it the context is torn down and the journey is an error "
         "(default: max(120 s, 4 × the navigation timeout), extended by long step budgets)",
@@ -88,6 +96,7 @@ def pytest_addoption(parser: pytest.Parser, pluginmanager: pytest.PytestPluginMa
     group.addoption("--headed", action="store_true", help="show the browser")
     group.addoption(
         "--browser-endpoint",
+        type=options.endpoint,
         metavar="URL",
         help="use a remote browser: ws://… Playwright server (playwright run-server) or http://… CDP endpoint",
     )
@@ -289,7 +298,7 @@ class _Controller:
         self.said: set[str] = set()
         self.reporters = session.reporters
         self.starts: dict[str, JourneyStart] = {}
-        self.run = Run(session.run_id, session.started_at, session.settings, " ".join(sys.argv))
+        self.run = Run(session.run_id, session.started_at, session.settings, hide_url_passwords(" ".join(sys.argv)))
         self.ended = False
 
     def pytest_sessionstart(self, session: pytest.Session) -> None:

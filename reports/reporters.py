@@ -11,6 +11,7 @@ from pathlib import Path
 
 from probes.reporter import Reporter, Run
 from probes.result import JourneyResult
+from probes.secrets import hide_url_passwords
 from reports import liveness, spool
 from reports.spool import Spool
 from reports.store import RunSummary, Store, default_url
@@ -29,7 +30,7 @@ class StoreReporter(Reporter):
 
     def on_run_start(self, run: Run) -> None:
         url = run.settings.results or default_url()
-        run.outputs["results"] = f"{url}  (run {run.id})"
+        run.outputs["results"] = f"{hide_url_passwords(url)}  (run {run.id})"
         header = dict(
             started_at=run.started_at,
             target=run.target,

@@ -18,6 +18,7 @@ from typing import Any
 
 from probes.atomic import Appender
 from probes.result import JourneyResult
+from probes.secrets import hide_url_passwords
 
 NAME = "spool.jsonl"
 
@@ -108,7 +109,7 @@ def main(args: argparse.Namespace) -> int:
     try:
         store = Store(url)
     except Exception as exc:
-        print(f"orderprobe: cannot open the results store {url}: {exc}", file=sys.stderr)
+        print(f"orderprobe: cannot open the results store {hide_url_passwords(url)}: {exc}", file=sys.stderr)
         return 1
     failed = 0
     try:
