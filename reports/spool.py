@@ -83,7 +83,10 @@ def replay(store: Any, path: Path) -> tuple[int, int]:
                 present += 1
         elif kind == "end":
             store.finish_run(
-                record["id"], finished_at=datetime.fromisoformat(record["finished_at"]), exit_code=record["exit_code"]
+                record["id"],
+                finished_at=datetime.fromisoformat(record["finished_at"]),
+                exit_code=record["exit_code"],
+                recorded=True,
             )
     return added, present
 

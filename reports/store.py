@@ -187,17 +187,23 @@ class Store:
                 )
 
     def finish_run(
-        self, run_id: str, *, finished_at: datetime, exit_code: int, shard: tuple[int, int] | None = None
+        self,
+        run_id: str,
+        *,
+        finished_at: datetime,
+        exit_code: int,
+        shard: tuple[int, int] | None = None,
+        recorded: bool = False,
     ) -> None:
-        """Close a run; a shard closes its slice, and the run ends with its last shard (worst exit code)."""
+        """Close a run; a shard closes its slice, and the run ends with its last shard (worst exit code).
+        ``recorded``: this is the run's own end, as it wrote it (replayed from its spool): it did
+        finish, so an abandoned mark made while the store could not hear it is dropped."""
         with self.write() as conn:
-            conn.execute(  # nothing left to watch; an abandoned mark stays (the run did die)
-                delete(RunController).where(
-                    RunController.run_id == run_id,
-                    RunController.shard == (shard[0] if shard is not None else 0),
-                    RunController.abandoned_at.is_(None),
-                )
+            watched = delete(RunController).where(
+                RunController.run_id == run_id, RunController.shard == (shard[0] if shard is not None else 0)
             )
+            # Nothing left to watch; an abandoned mark stays (the run did die) unless the run says it ended.
+            conn.execute(watched if recorded else watched.where(RunController.abandoned_at.is_(None)))
             if shard is not None:
                 conn.execute(
                     RunShard.__table__.update()
