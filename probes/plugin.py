@@ -299,13 +299,22 @@ class _Controller:
         self.reporters = session.reporters
         self.starts: dict[str, JourneyStart] = {}
         self.run = Run(session.run_id, session.started_at, session.settings, hide_url_passwords(" ".join(sys.argv)))
-        self.ended = False
+        self.started = self.ended = False
 
     def pytest_sessionstart(self, session: pytest.Session) -> None:
         # SIGTERM (a service manager, the scheduler's timeout) stops a run the way Ctrl-C does:
         # pytest unwinds, in-flight journeys are recorded as interrupted, the run gets its end.
         interrupt.install()
-        self.reporters.run_start(self.run)
+        with interrupt.deferred():
+            self.reporters.run_start(self.run)
+            self.started = True
+
+    def pytest_unconfigure(self, config: pytest.Config) -> None:
+        """Stopped while xdist was still starting its workers: pytest skips ``pytest_sessionfinish``
+        then, but a run whose start was recorded gets its end all the same."""
+        if self.started and not self.ended:
+            self.ended = True
+            self.reporters.run_end(self.run, int(pytest.ExitCode.INTERRUPTED))
 
     def pytest_collectreport(self, report: pytest.CollectReport) -> None:
         """With pytest's terminal reporter replaced (progress), say why a file did not collect."""

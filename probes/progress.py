@@ -59,6 +59,9 @@ class Progress(Reporter):
     def on_run_end(self, run: Run, exit_code: int) -> None:
         if self._live is not None:
             self._live.stop()
+        if not self.results and exit_code == INTERRUPTED:
+            self.console.print("[bold red]INTERRUPTED[/]: the run was stopped before any journey ran")
+            return
         if not self.results:
             self.console.print("[bold red]orderprobe: no journeys ran[/] (check the paths, --matrix, --probe, -k)")
             return
@@ -84,7 +87,7 @@ class Progress(Reporter):
         kinds = ", ".join(f"{counts[s]} {s.value}" for s in Status if counts[s])
         if exit_code != 0:  # every journey met its expectation, yet the run's outputs are not all there
             return Text(
-                f"FAIL: exit {exit_code} — {n} journeys met their expectation, see the messages above", "bold red"
+                f"FAIL: exit {exit_code} — {n} journeys met their expectation, but see the messages above", "bold red"
             )
         return Text(f"PASS: {n} journeys met their expectation ({kinds})", "bold green")
 
