@@ -24,7 +24,8 @@ class StoreReporter(Reporter):
     def __init__(self) -> None:
         self.store: Store | None = None
         self.spool: Spool | None = None
-        self.unstored = 0  # journeys in the spool but not (yet) in the store
+        self.unstored = 0  # journeys not (yet) in the store
+        self.lost = 0  # of those, journeys the spool did not take either
         self.spool_failed = False
         self.problem = ""
 
@@ -52,7 +53,7 @@ class StoreReporter(Reporter):
                 run.id, **header, command=run.command, shard=_shard(run), host=me.host, pid=me.pid, identity=me.identity
             )
         except Exception as exc:
-            self.store, self.problem = None, f"{type(exc).__name__}: {exc}"
+            self.store, self.problem = None, _one_line(exc)
             raise
 
     def on_journey_end(self, result: JourneyResult) -> None:
@@ -62,10 +63,11 @@ class StoreReporter(Reporter):
                 self.store.add_journey(result)
                 return
             except Exception as exc:
-                self.problem = f"{type(exc).__name__}: {exc}"
+                self.problem = _one_line(exc)
                 if not spooled:
                     raise  # neither on disk nor in the store: lost, and said at once
         self.unstored += 1
+        self.lost += not spooled
 
     def _spool(self, result: JourneyResult) -> bool:
         if self.spool is None:
@@ -94,12 +96,17 @@ class StoreReporter(Reporter):
                 self.store.close()
         if self.store is not None:
             self.store.close()
-        if where is not None and self._replay(run, where):
-            return
-        kept = f"they are kept in {where}; store them later with `orderprobe store import {where.parent}`"
-        message = f"{self.unstored} journey(s) of run {run.id} are not in the results store ({self.problem}); " + (
-            kept if where is not None else "and there is no spool: they are lost"
-        )
+        spooled = self.unstored - self.lost
+        if where is not None and spooled and self._replay(run, where):
+            if not self.lost:
+                return
+            self.unstored = self.lost  # the spooled ones are stored now
+        message = f"{self.unstored} journey(s) of run {run.id} are not in the results store ({self.problem}); "
+        if where is not None and spooled:
+            message += f"{'they' if not self.lost else spooled} are kept in {where}; store them later with "
+            message += f"`orderprobe store import {where.parent}`" + (f"; {self.lost} are lost" if self.lost else "")
+        else:
+            message += "and there is no spool: they are lost"
         print(f"orderprobe: {message}", file=sys.stderr)  # said in full, whatever was said before
         raise RuntimeError(message)
 
@@ -113,7 +120,7 @@ class StoreReporter(Reporter):
             spool.replay(store, where)
             return True
         except Exception as exc:
-            self.problem = f"{type(exc).__name__}: {exc}"
+            self.problem = _one_line(exc)
             return False
         finally:
             store.close()
@@ -161,3 +168,8 @@ class HtmlReporter(Reporter):
 def _shard(run: Run) -> tuple[int, int] | None:
     shard = run.settings.shard
     return (shard.index, shard.total) if shard is not None else None
+
+
+def _one_line(exc: Exception) -> str:
+    """The error's first line: SQLAlchemy adds a "Background on this error" line."""
+    return f"{type(exc).__name__}: {(str(exc).splitlines() or [''])[0]}"
