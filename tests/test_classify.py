@@ -278,6 +278,10 @@ CASES = [
     Case("secret-missing", fp("login", error_type="SecretMissing", locator=None, action=None, text="登录", message=(
         "account 'normal': password comes from environment variable ORDERPROBE_DEMO_PASSWORD, which is not set"
     )), "probe.secret_missing", "probe_broken", "secret_missing", evidence="ORDERPROBE_DEMO_PASSWORD", beats="unknown"),
+    Case("account-refused", fp("(before the first step)", error_type="AccountRefused", locator=None, action=None,
+                               message="account 'normal': the shop refused user 'normal' with the password in "
+                                       "$ORDERPROBE_DEMO_PASSWORD (HTTP 401); check that variable"),
+         "probe.account_refused", "probe_broken", "account_refused", evidence="'normal'", beats="unknown"),
     Case("strict-mode", fp(error_type="Error", text=CHECKOUT, message=(
         'Locator.click: Error: strict mode violation: get_by_role("button", name="支付") resolved to 2 elements'
     )), "probe.selector_ambiguous", "probe_broken", "selector_ambiguous", beats="unknown"),
