@@ -353,12 +353,16 @@ def crashed_result(run_id: str, nodeid: str, message: str, start: JourneyStart |
     )
 
 
-def interrupted_result(run_id: str, nodeid: str, start: JourneyStart) -> JourneyResult:
-    """A journey still running when the run was stopped (SIGTERM / SIGINT): abandoned, and said so."""
+def interrupted_result(
+    run_id: str, nodeid: str, start: JourneyStart, steps: list[StepResult] | None = None
+) -> JourneyResult:
+    """A journey still running when the run was stopped (SIGTERM / SIGINT): abandoned, and said so,
+    with the steps it had finished."""
     message = "interrupted: the run was stopped (SIGTERM / SIGINT) while this journey was running"
     return crashed_result(run_id, nodeid, message, start).model_copy(
         update={
             "duration_ms": max(0.0, (datetime.now(UTC) - start.started_at).total_seconds() * 1000),  # until stopped
+            "steps": list(steps or []),
             "failure": FailurePoint(step="(interrupted)", error_type="Interrupted", message=message),
             "cause": Cause(
                 category="system",

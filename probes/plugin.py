@@ -368,7 +368,8 @@ class _Controller:
             from probes.journey_run import interrupted_result
 
             for nodeid, start in list(self.starts.items()):
-                self.reporters.journey_end(interrupted_result(self.session.run_id, nodeid, start), start)
+                steps = self.reporters.steps.get(start.id, [])  # those it passed, when it ran in this process
+                self.reporters.journey_end(interrupted_result(self.session.run_id, nodeid, start, steps), start)
             self.starts.clear()
         session.exitstatus = self.reporters.run_end(self.run, int(exitstatus))
 

@@ -123,6 +123,7 @@ class Reporters:
                 self._failed(name, "load", exc)
         self._started: set[str] = set()
         self._live: set[str] = set()  # journeys whose steps were delivered as they ended
+        self.steps: dict[str, list[StepResult]] = {}  # their steps so far: kept if the run is stopped
         self._ending = False
         self.unwritten: list[str] = []  # artefacts journeys could not write
 
@@ -161,6 +162,7 @@ class Reporters:
         if journey.id not in self._started:  # an attempt pytest has not reported (--retries): later, or never
             return
         self._live.add(journey.id)
+        self.steps.setdefault(journey.id, []).append(step)
         self._call("on_step_end", journey, step)
 
     def journey_end(self, result: JourneyResult, start: JourneyStart | None = None) -> None:
@@ -172,6 +174,7 @@ class Reporters:
                 self._call("on_step_end", start, step)
         self._live.discard(result.id)
         self._started.discard(result.id)
+        self.steps.pop(result.id, None)
         self._unwritten(result)
         self._call("on_journey_end", result)
 

@@ -21,6 +21,8 @@ def test_a_quick(journey, page):
         page.set_content("<p>done</p>")
 
 def test_b_long(journey, page):
+    with journey.step("open"):
+        page.set_content("<p>opened</p>")
     with journey.step("wait"):
         page.wait_for_timeout(600_000)
 """
@@ -61,6 +63,8 @@ def test_sigterm_records_the_journey_in_flight_as_interrupted_and_the_run_as_end
         store.close()
     assert journeys["a_quick"].status is Status.PASSED
     assert journeys["b_long"].status is Status.ERROR and journeys["b_long"].cause.detail == "interrupted"
+    # what it had done: "open" passed; "wait" is where the signal stopped it
+    assert [(s.name, s.status) for s in journeys["b_long"].steps] == [("open", "passed"), ("wait", "failed")]
     assert run.finished_at is not None and run.exit_code == 2
     (report,) = out.rglob("*.html")
     html = report.read_text(encoding="utf-8")
