@@ -14,7 +14,7 @@ from probes.result import JourneyResult
 from probes.secrets import hide_url_passwords
 from reports import liveness, spool
 from reports.spool import Spool
-from reports.store import RunSummary, Store, default_url
+from reports.store import BUSY_TIMEOUT_MS, RunSummary, Store, default_url, locked
 
 
 class StoreReporter(Reporter):
@@ -53,7 +53,10 @@ class StoreReporter(Reporter):
                 run.id, **header, command=run.command, shard=_shard(run), host=me.host, pid=me.pid, identity=me.identity
             )
         except Exception as exc:
-            self.store, self.problem = None, _one_line(exc)
+            self.problem = _one_line(exc)
+            if locked(exc):
+                self._give_up(exc)
+            self.store = None
             raise
 
     def on_journey_end(self, result: JourneyResult) -> None:
@@ -64,10 +67,23 @@ class StoreReporter(Reporter):
                 return
             except Exception as exc:
                 self.problem = _one_line(exc)
+                if locked(exc):  # waited BUSY_TIMEOUT_MS already: the next journeys would wait as long
+                    self._give_up(exc)
                 if not spooled:
                     raise  # neither on disk nor in the store: lost, and said at once
         self.unstored += 1
         self.lost += not spooled
+
+    def _give_up(self, exc: Exception) -> None:
+        """A store locked by someone else: stop waiting on it for every journey; the spool keeps
+        them and the run's end tries the store once more."""
+        if self.store is not None:
+            self.store.close()
+            self.store = None
+        seconds = BUSY_TIMEOUT_MS / 1000
+        where = f"journeys go to the spool {self.spool.path}" if self.spool is not None else "and there is no spool"
+        message = f"the results store is locked by another writer (waited {seconds:g} s); {where} until the run's end"
+        print(f"orderprobe: {message}", file=sys.stderr)
 
     def _spool(self, result: JourneyResult) -> bool:
         if self.spool is None:
