@@ -98,6 +98,15 @@ CASES = [
         "home", locator=None, action="Page.goto", url="about:blank", status=None, title="",
         message=f'Page.goto: Timeout 30000ms exceeded.\nCall log:\n  - navigating to "{SHOP}/", waiting until "load"\n',
     ), "network.page_load", "network", "timeout", evidence="Timeout 30000ms"),
+    # A runaway script (while(true){}) holds the main thread: the navigation's wait timed out, but
+    # the capture had to stop that script to read the page — frozen page, not a slow network.
+    Case("runaway-script", fp(
+        "home", locator=None, action="Page.goto", status=None, title="",
+        message=f'Page.goto: Timeout 30000ms exceeded.\nCall log:\n  - navigating to "{SHOP}/", waiting until "load"\n',
+    ).model_copy(update={"capture_notes": [
+        "page: main thread busy (no answer in 1 s); its running script was stopped to take evidence"]}),
+         "system.page_unresponsive", "system", "page_unresponsive", evidence="main thread busy",
+         beats="network.page_load"),
     Case("android-4-upgrade-page", fp(
         "product", locator='get_by_role("button", name="加入购物车")', title="请升级",
         text="您的系统版本过低（Android 4.4），请升级系统或使用新版浏览器后再下单\nYour Android version is too old",

@@ -258,6 +258,7 @@ def _match(w: When, facts: _Facts) -> _Hit | None:
         (w.message, fp.message, "message"),
         (w.console, "\n".join(fp.console_errors), "console error"),
         (w.validation, "\n".join(fp.validation), "the browser refused a field:"),
+        (w.notes, "\n".join(fp.capture_notes), "capture:"),
     ):
         if pattern is not None:
             if not (m := pattern.search(value)):

@@ -120,6 +120,7 @@ class When(Frozen):
     error_type: Globs = ()
     console: Regex | None = None
     validation: Regex | None = None  # the browser's own validation messages of refused form fields
+    notes: Regex | None = None  # orderprobe's capture notes (e.g. "page: main thread busy")
     healthy: bool | None = None  # see _healthy()
     any_: tuple[When, ...] = Field((), alias="any")
     not_: When | None = Field(None, alias="not")
