@@ -13,7 +13,7 @@ import contextlib
 import os
 import signal
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -27,8 +27,33 @@ def install() -> None:
         signal.signal(signal.SIGTERM, _interrupt)
 
 
+class _Held:
+    """Whether SIGTERM must wait (a run's start being written), and the signal that waited."""
+
+    holding = False
+    pending: str | None = None
+
+
 def _interrupt(signum: int, frame: Any) -> None:
-    raise KeyboardInterrupt(f"signal {signal.Signals(signum).name}")
+    name = signal.Signals(signum).name
+    if _Held.holding:
+        _Held.pending = name
+        return
+    raise KeyboardInterrupt(f"signal {name}")
+
+
+@contextlib.contextmanager
+def deferred() -> Iterator[None]:
+    """SIGTERM waits until the block is done — a run's start is written whole, so its end can
+    follow — then interrupts as usual."""
+    _Held.holding = True
+    try:
+        yield
+    finally:
+        _Held.holding = False
+        if _Held.pending is not None:
+            name, _Held.pending = _Held.pending, None
+            raise KeyboardInterrupt(f"signal {name}")
 
 
 def stop_workers(pids: Iterable[int]) -> None:

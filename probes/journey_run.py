@@ -21,7 +21,7 @@ from probes.outcome import verdict
 from probes.recorder import Recorder
 from probes.reporter import JourneyStart
 from probes.result import Artefact, Cause, FailurePoint, JourneyResult, RequestRecord, Status, StepResult
-from probes.secrets import profile_secrets, scrub_text, scrub_zip
+from probes.secrets import profile_secrets, scrub_value, scrub_zip
 from probes.stall import LinkWitness
 from probes.tracing import MODES, TraceMode
 from probes.vitals import VitalsMeter
@@ -406,7 +406,7 @@ class JourneyRun:
         if not self.secrets:
             return result
         # Error text, page text and request URLs may quote a secret the probe typed or sent.
-        return JourneyResult.model_validate_json(scrub_text(result.model_dump_json(), self.secrets))
+        return JourneyResult.model_validate(scrub_value(result.model_dump(mode="json"), self.secrets))
 
     # -- StepListener: steps reach the reporters live when they run in this process -----------
     def on_step_start(self, journey: Journey, name: str) -> None:
@@ -448,12 +448,16 @@ def crashed_result(run_id: str, nodeid: str, message: str, start: JourneyStart |
     )
 
 
-def interrupted_result(run_id: str, nodeid: str, start: JourneyStart) -> JourneyResult:
-    """A journey still running when the run was stopped (SIGTERM / SIGINT): abandoned, and said so."""
+def interrupted_result(
+    run_id: str, nodeid: str, start: JourneyStart, steps: list[StepResult] | None = None
+) -> JourneyResult:
+    """A journey still running when the run was stopped (SIGTERM / SIGINT): abandoned, and said so,
+    with the steps it had finished."""
     message = "interrupted: the run was stopped (SIGTERM / SIGINT) while this journey was running"
     return crashed_result(run_id, nodeid, message, start).model_copy(
         update={
             "duration_ms": max(0.0, (datetime.now(UTC) - start.started_at).total_seconds() * 1000),  # until stopped
+            "steps": list(steps or []),
             "failure": FailurePoint(step="(interrupted)", error_type="Interrupted", message=message),
             "cause": Cause(
                 category="system",

@@ -20,6 +20,7 @@ from typing import Any
 import pytest
 
 from probes import coexist, interrupt
+from probes import settings as options
 from probes.filmstrip import DEFAULT as FILMSTRIP_DEFAULT
 from probes.filmstrip import MODES as FILMSTRIP_MODES
 from probes.har import CONTENT as HAR_CONTENT
@@ -27,6 +28,7 @@ from probes.har import DEFAULT as HAR_DEFAULT
 from probes.har import MODES as HAR_MODES
 from probes.reporter import JourneyStart, Reporters, Run, available
 from probes.result import JourneyResult
+from probes.secrets import hide_url_passwords
 from probes.session import ProbeSession, Settings, new_run_id, worker_id
 from probes.tracing import DEFAULT as DEFAULT_TRACING
 from probes.tracing import MODES
@@ -47,7 +49,9 @@ def pytest_addoption(parser: pytest.Parser, pluginmanager: pytest.PytestPluginMa
     group.addoption("--profile", dest="profile_spec", metavar="D/N/R/A", help="device/network/region/account")
     for kind in ("device", "network", "region", "account"):
         group.addoption(f"--{kind}", help=f"ad-hoc {kind} profile name")
-    group.addoption("--profiles", action="append", default=[], metavar="DIR", help="extra profile folder")
+    group.addoption(
+        "--profiles", action="append", default=[], type=options.folder, metavar="DIR", help="extra profile folder"
+    )
     group.addoption(
         "--fault",
         action="append",
@@ -103,11 +107,15 @@ def pytest_addoption(parser: pytest.Parser, pluginmanager: pytest.PytestPluginMa
     group.addoption(
         "--shard", metavar="I/N", help="run only slice I of N of the journeys (with --run-id; merge by the store)"
     )
-    group.addoption("--retries", type=int, default=0, help="retry a failed journey N times; a later pass is 'flaky'")
-    group.addoption("--action-timeout", type=float, default=10_000, metavar="MS", help="default Playwright timeout")
+    group.addoption(
+        "--retries", type=options.count, default=0, help="retry a failed journey N times; a later pass is 'flaky'"
+    )
+    group.addoption(
+        "--action-timeout", type=options.positive, default=10_000, metavar="MS", help="default Playwright timeout"
+    )
     group.addoption(
         "--journey-timeout",
-        type=float,
+        type=options.positive,
         metavar="S",
         help="hard limit per journey; past it the context is torn down and the journey is an error "
         "(default: max(120 s, 4 × the navigation timeout), extended by long step budgets)",
@@ -132,6 +140,7 @@ def pytest_addoption(parser: pytest.Parser, pluginmanager: pytest.PytestPluginMa
     group.addoption("--headed", action="store_true", help="show the browser")
     group.addoption(
         "--browser-endpoint",
+        type=options.endpoint,
         metavar="URL",
         help="use a remote browser: ws://… Playwright server (playwright run-server) or http://… CDP endpoint",
     )
@@ -351,14 +360,23 @@ class _Controller:
         self.said: set[str] = set()
         self.reporters = session.reporters
         self.starts: dict[str, JourneyStart] = {}
-        self.run = Run(session.run_id, session.started_at, session.settings, " ".join(sys.argv))
-        self.ended = False
+        self.run = Run(session.run_id, session.started_at, session.settings, hide_url_passwords(" ".join(sys.argv)))
+        self.started = self.ended = False
 
     def pytest_sessionstart(self, session: pytest.Session) -> None:
         # SIGTERM (a service manager, the scheduler's timeout) stops a run the way Ctrl-C does:
         # pytest unwinds, in-flight journeys are recorded as interrupted, the run gets its end.
         interrupt.install()
-        self.reporters.run_start(self.run)
+        with interrupt.deferred():
+            self.reporters.run_start(self.run)
+            self.started = True
+
+    def pytest_unconfigure(self, config: pytest.Config) -> None:
+        """Stopped while xdist was still starting its workers: pytest skips ``pytest_sessionfinish``
+        then, but a run whose start was recorded gets its end all the same."""
+        if self.started and not self.ended:
+            self.ended = True
+            self.reporters.run_end(self.run, int(pytest.ExitCode.INTERRUPTED))
 
     def pytest_collectreport(self, report: pytest.CollectReport) -> None:
         """With pytest's terminal reporter replaced (progress), say why a file did not collect."""
@@ -412,7 +430,8 @@ class _Controller:
             from probes.journey_run import interrupted_result
 
             for nodeid, start in list(self.starts.items()):
-                self.reporters.journey_end(interrupted_result(self.session.run_id, nodeid, start), start)
+                steps = self.reporters.steps.get(start.id, [])  # those it passed, when it ran in this process
+                self.reporters.journey_end(interrupted_result(self.session.run_id, nodeid, start, steps), start)
             self.starts.clear()
         session.exitstatus = self.reporters.run_end(self.run, int(exitstatus))
 

@@ -1,7 +1,7 @@
 """Checks before any browser starts. Each problem is one line naming what is wrong and where;
 ``orderprobe run`` exits 2 on the first one instead of running journeys that cannot pass.
 
-- the target: URL syntax, DNS, TCP connect (with the error);
+- the target and a remote browser (``--browser-endpoint``): URL syntax, DNS, TCP connect (with the error);
 - every profile and matrix name given on the command line, including each part of ``--profile D/N/R/A``
   (a probe's own ``@pytest.mark.profile`` would otherwise hide a typo: it pins some kinds);
 - the secrets of every account a journey is given on purpose — by a matrix row, ``--account`` /
@@ -41,13 +41,30 @@ class Refused(Exception):
 
 def check_target(url: str, timeout_s: float = 5.0, resolve: Callable[..., list[Any]] = socket.getaddrinfo) -> None:
     """The URL parses as http(s) with a host, the host resolves, and a TCP connection opens."""
+    _check_reachable("--target", url, ("http", "https"), "https://m.shop.example", timeout_s, resolve)
+
+
+def check_endpoint(url: str, timeout_s: float = 5.0) -> None:
+    """A remote browser (``--browser-endpoint``) answers TCP before any journey waits for it."""
+    _check_reachable("--browser-endpoint", url, ("ws", "wss", "http", "https"), "ws://grid:3000/", timeout_s)
+
+
+def _check_reachable(
+    option: str,
+    url: str,
+    schemes: tuple[str, ...],
+    example: str,
+    timeout_s: float,
+    resolve: Callable[..., list[Any]] = socket.getaddrinfo,
+) -> None:
     parts = urlsplit(url)
     try:
-        port = parts.port or (443 if parts.scheme == "https" else 80)
+        port = parts.port or (443 if parts.scheme in ("https", "wss") else 80)
     except ValueError:
-        raise Refused(f"--target {url}: the port is not a number from 1 to 65535") from None
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise Refused(f"--target {url!r}: not an http(s) URL with a host (e.g. https://m.shop.example)")
+        raise Refused(f"{option} {url}: the port is not a number from 1 to 65535") from None
+    if parts.scheme not in schemes or not parts.hostname:
+        kind = "an http(s)" if schemes == ("http", "https") else "a ws(s):// or http(s)://"
+        raise Refused(f"{option} {url!r}: not {kind} URL with a host (e.g. {example})")
     host = parts.hostname
     if host == "localhost" or host.endswith(".localhost"):
         addresses = [(socket.AF_INET, ("127.0.0.1", port))]  # RFC 6761, as Chromium resolves them
@@ -56,7 +73,7 @@ def check_target(url: str, timeout_s: float = 5.0, resolve: Callable[..., list[A
             infos = resolve(host, port, type=socket.SOCK_STREAM)
         except (socket.gaierror, UnicodeError) as exc:
             reason = exc.strerror if isinstance(exc, socket.gaierror) else str(exc)
-            raise Refused(f"--target {url}: cannot resolve {host} (DNS: {reason})") from None
+            raise Refused(f"{option} {url}: cannot resolve {host} (DNS: {reason})") from None
         addresses = [(family, address) for family, _, _, _, address in infos]
     errors = []
     for family, address in dict.fromkeys(addresses):
@@ -67,7 +84,7 @@ def check_target(url: str, timeout_s: float = 5.0, resolve: Callable[..., list[A
             return
         except OSError as exc:
             errors.append(f"{address[0]}: {exc.strerror or type(exc).__name__}")
-    raise Refused(f"--target {url}: cannot connect to {host}:{port} ({'; '.join(errors)})")
+    raise Refused(f"{option} {url}: cannot connect to {host}:{port} ({'; '.join(errors)})")
 
 
 def check_names(catalogue: Catalogue, matrix: str | None, profile: dict[str, str]) -> None:
@@ -154,6 +171,8 @@ class _Collector:
                 check_population(session.config.stash[SESSION].catalogue, settings.matrix)
             if settings.target:
                 check_target(settings.target)
+            if settings.browser_endpoint:
+                check_endpoint(settings.browser_endpoint)
         except Refused as exc:
             self.refused = exc
             return True  # collection "done": nothing is imported
@@ -215,7 +234,8 @@ def check_run(argv: Sequence[str], provided_secrets: Iterable[str] = ()) -> list
     from probes.plugin import SESSION
 
     collector = _Collector()
-    with contextlib.redirect_stdout(io.StringIO()):
+    errors = io.StringIO()
+    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(errors):
         code = pytest.main(collection_argv(argv), plugins=[collector])
     if collector.refused is not None:
         raise collector.refused
@@ -223,7 +243,8 @@ def check_run(argv: Sequence[str], provided_secrets: Iterable[str] = ()) -> list
         more = f" (and {len(collector.errors) - 1} more)" if len(collector.errors) > 1 else ""
         raise Refused(f"probe file does not import: {collector.errors[0]}{more}")
     if collector.config is None or SESSION not in collector.config.stash:
-        raise Refused(f"pytest refused the arguments (exit {int(code)}): {' '.join(argv)}")
+        said = [line.removeprefix("ERROR: ") for line in errors.getvalue().splitlines() if line.startswith("ERROR: ")]
+        raise Refused(said[0] if said else f"pytest refused the arguments (exit {int(code)}): {' '.join(argv)}")
     session = collector.config.stash[SESSION]
     if not session.settings.target:
         from probes.fixtures import DEMO_SECRETS

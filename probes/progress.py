@@ -59,6 +59,9 @@ class Progress(Reporter):
     def on_run_end(self, run: Run, exit_code: int) -> None:
         if self._live is not None:
             self._live.stop()
+        if not self.results and exit_code == INTERRUPTED:
+            self.console.print("[bold red]INTERRUPTED[/]: the run was stopped before any journey ran")
+            return
         if not self.results:
             self.console.print("[bold red]orderprobe: no journeys ran[/] (check the paths, --matrix, --probe, -k)")
             return

@@ -123,6 +123,7 @@ class Reporters:
                 self._failed(name, "load", exc)
         self._started: set[str] = set()
         self._live: set[str] = set()  # journeys whose steps were delivered as they ended
+        self.steps: dict[str, list[StepResult]] = {}  # their steps so far: kept if the run is stopped
         self._ending = False
         self.unwritten: list[str] = []  # artefacts journeys could not write
 
@@ -143,8 +144,8 @@ class Reporters:
             self.unwritten.append(line)
             print(f"orderprobe: {result.probe} [{result.profile}]: {line}", file=sys.stderr, flush=True)
 
-    def _call(self, hook: str, *args: object) -> None:
-        for name, reporter in self.chosen:
+    def _call(self, hook: str, *args: object, only: list[tuple[str, Reporter]] | None = None) -> None:
+        for name, reporter in self.chosen if only is None else only:
             try:
                 getattr(reporter, hook)(*args)
             except Exception as exc:
@@ -161,6 +162,7 @@ class Reporters:
         if journey.id not in self._started:  # an attempt pytest has not reported (--retries): later, or never
             return
         self._live.add(journey.id)
+        self.steps.setdefault(journey.id, []).append(step)
         self._call("on_step_end", journey, step)
 
     def journey_end(self, result: JourneyResult, start: JourneyStart | None = None) -> None:
@@ -172,20 +174,24 @@ class Reporters:
                 self._call("on_step_end", start, step)
         self._live.discard(result.id)
         self._started.discard(result.id)
+        self.steps.pop(result.id, None)
         self._unwritten(result)
         self._call("on_journey_end", result)
 
     def run_end(self, run: Run, exit_code: int) -> int:
         """Returns the run's exit code: ``REPORTER_FAILED`` if any reporter failed or any artefact
-        could not be written."""
-        if (self.failures or self.unwritten) and exit_code in (0, 1):
-            exit_code = REPORTER_FAILED
-        self.chosen.sort(key=lambda chosen: chosen[1].speaks_last)  # stable: otherwise as given
+        could not be written. The terminal speaks last, with the exit code the others left."""
         self._ending = True
-        self._call("on_run_end", run, exit_code)
+        said: set[str] = set()
+        for last in (False, True):
+            if (self.failures or self.unwritten) and exit_code in (0, 1):
+                exit_code = REPORTER_FAILED
+            self._call("on_run_end", run, exit_code, only=[c for c in self.chosen if c[1].speaks_last == last])
+            for f in self.failures.values():
+                if f.reporter not in said:
+                    said.add(f.reporter)
+                    more = f" (and {f.count - 1} more time{'s' * (f.count > 2)})" if f.count > 1 else ""
+                    print(f"orderprobe: reporter {f.reporter!r} failed in {f.hook}{more}: {f.error}", file=sys.stderr)
         if self.failures and exit_code in (0, 1):
             exit_code = REPORTER_FAILED
-        for f in self.failures.values():
-            more = f" (and {f.count - 1} more time{'s' * (f.count > 2)})" if f.count > 1 else ""
-            print(f"orderprobe: reporter {f.reporter!r} failed in {f.hook}{more}: {f.error}", file=sys.stderr)
         return exit_code

@@ -64,11 +64,16 @@ def passthrough(argv: list[str]) -> int:
 
         return repeat.run(argv, passthrough, lambda args: given(args)[1])
     listing = "--list" in argv
-    args = pytest_args([a for a in argv if a != "--list"])
     from probes.preflight import Refused, check_run
 
-    try:  # before any worker or browser starts: target, names, secrets, probe files
+    try:  # before any worker or browser starts: option values, target, names, secrets, probe files
+        args = pytest_args([a for a in argv if a != "--list"])
         planned = check_run(args)
+    except pytest.UsageError as exc:  # argparse's "usage: …" lines, then "prog: error: argument --x: …"
+        print(
+            f"orderprobe: refused before running: {str(exc).splitlines()[-1].split(' error: ', 1)[-1]}", file=sys.stderr
+        )
+        return 2
     except Refused as exc:
         print(f"orderprobe: refused before running: {exc}", file=sys.stderr)
         return 2

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -136,3 +137,46 @@ def _resolver(text: str | None) -> str | None:
         except ValueError as exc:
             raise ValueError(f"--resolver: {exc}") from None
     return text or None
+
+
+# Option types: argparse calls them while parsing, so a bad value is refused, naming the option
+# and what it accepts, before a worker or a browser starts (``orderprobe run`` exits 2).
+def count(text: str) -> int:
+    """A whole number ≥ 0 (``--retries``)."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected a whole number ≥ 0, got {text!r}")
+    return value
+
+
+def positive(text: str) -> float:
+    """A number > 0 (``--action-timeout`` ms, ``--journey-timeout`` s)."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = 0.0
+    if not 0 < value < float("inf"):
+        raise argparse.ArgumentTypeError(f"expected a number > 0, got {text!r}")
+    return value
+
+
+def folder(text: str) -> str:
+    """An existing folder (``--profiles``)."""
+    if not Path(text).is_dir():
+        raise argparse.ArgumentTypeError(f"expected an existing folder, got {text!r} ({_why_not_folder(text)})")
+    return text
+
+
+def _why_not_folder(text: str) -> str:
+    return "a file" if Path(text).exists() else "no such folder"
+
+
+def endpoint(text: str) -> str:
+    """A remote browser's URL (``--browser-endpoint``); whether it answers is checked in probes.preflight."""
+    try:
+        return _endpoint(text) or text
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc).split(": ", 1)[-1]) from None

@@ -227,6 +227,11 @@ class SecretMissing(LookupError):
     """An account secret's environment variable is unset when a probe needs it."""
 
 
+class AccountRefused(LookupError):
+    """The shop refused an account's credentials: configuration (a wrong password in its
+    environment variable, a user the shop does not have), never a failed checkout."""
+
+
 class Account(Frozen):
     """A test user. Secrets are environment variable NAMES, read only at use time."""
 

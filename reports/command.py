@@ -10,6 +10,8 @@ import argparse
 import sys
 from pathlib import Path
 
+from probes.secrets import hide_url_passwords
+
 
 def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
@@ -74,7 +76,8 @@ def main(args: argparse.Namespace) -> int:
         if args.kind == "run":
             run_id = args.run_id or store.latest_run_id()
             if run_id is None:
-                print(f"orderprobe report: no runs in {url}; run `orderprobe run` first", file=sys.stderr)
+                shown = hide_url_passwords(url)
+                print(f"orderprobe report: no runs in {shown}; run `orderprobe run` first", file=sys.stderr)
                 return 2
             path = run_report.write(store, run_id, artefacts, out, lang)
         elif args.kind == "compare":

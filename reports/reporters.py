@@ -11,9 +11,10 @@ from pathlib import Path
 
 from probes.reporter import Reporter, Run
 from probes.result import JourneyResult
+from probes.secrets import hide_url_passwords
 from reports import liveness, spool
 from reports.spool import Spool
-from reports.store import RunSummary, Store, default_url
+from reports.store import BUSY_TIMEOUT_MS, RunSummary, Store, default_url, locked
 
 
 class StoreReporter(Reporter):
@@ -23,13 +24,14 @@ class StoreReporter(Reporter):
     def __init__(self) -> None:
         self.store: Store | None = None
         self.spool: Spool | None = None
-        self.unstored = 0  # journeys in the spool but not (yet) in the store
+        self.unstored = 0  # journeys not (yet) in the store
+        self.lost = 0  # of those, journeys the spool did not take either
         self.spool_failed = False
         self.problem = ""
 
     def on_run_start(self, run: Run) -> None:
         url = run.settings.results or default_url()
-        run.outputs["results"] = f"{url}  (run {run.id})"
+        run.outputs["results"] = f"{hide_url_passwords(url)}  (run {run.id})"
         header = dict(
             started_at=run.started_at,
             target=run.target,
@@ -51,7 +53,10 @@ class StoreReporter(Reporter):
                 run.id, **header, command=run.command, shard=_shard(run), host=me.host, pid=me.pid, identity=me.identity
             )
         except Exception as exc:
-            self.store, self.problem = None, f"{type(exc).__name__}: {exc}"
+            self.problem = _one_line(exc)
+            if locked(exc):
+                self._give_up(exc)
+            self.store = None
             raise
 
     def on_journey_end(self, result: JourneyResult) -> None:
@@ -61,10 +66,24 @@ class StoreReporter(Reporter):
                 self.store.add_journey(result)
                 return
             except Exception as exc:
-                self.problem = f"{type(exc).__name__}: {exc}"
+                self.problem = _one_line(exc)
+                if locked(exc):  # waited BUSY_TIMEOUT_MS already: the next journeys would wait as long
+                    self._give_up(exc)
                 if not spooled:
                     raise  # neither on disk nor in the store: lost, and said at once
         self.unstored += 1
+        self.lost += not spooled
+
+    def _give_up(self, exc: Exception) -> None:
+        """A store locked by someone else: stop waiting on it for every journey; the spool keeps
+        them and the run's end tries the store once more."""
+        if self.store is not None:
+            self.store.close()
+            self.store = None
+        seconds = BUSY_TIMEOUT_MS / 1000
+        where = f"journeys go to the spool {self.spool.path}" if self.spool is not None else "and there is no spool"
+        message = f"the results store is locked by another writer (waited {seconds:g} s); {where} until the run's end"
+        print(f"orderprobe: {message}", file=sys.stderr)
 
     def _spool(self, result: JourneyResult) -> bool:
         if self.spool is None:
@@ -93,12 +112,17 @@ class StoreReporter(Reporter):
                 self.store.close()
         if self.store is not None:
             self.store.close()
-        if where is not None and self._replay(run, where):
-            return
-        kept = f"they are kept in {where}; store them later with `orderprobe store import {where.parent}`"
-        message = f"{self.unstored} journey(s) of run {run.id} are not in the results store ({self.problem}); " + (
-            kept if where is not None else "and there is no spool: they are lost"
-        )
+        spooled = self.unstored - self.lost
+        if where is not None and spooled and self._replay(run, where):
+            if not self.lost:
+                return
+            self.unstored = self.lost  # the spooled ones are stored now
+        message = f"{self.unstored} journey(s) of run {run.id} are not in the results store ({self.problem}); "
+        if where is not None and spooled:
+            message += f"{'they' if not self.lost else spooled} are kept in {where}; store them later with "
+            message += f"`orderprobe store import {where.parent}`" + (f"; {self.lost} are lost" if self.lost else "")
+        else:
+            message += "and there is no spool: they are lost"
         print(f"orderprobe: {message}", file=sys.stderr)  # said in full, whatever was said before
         raise RuntimeError(message)
 
@@ -112,7 +136,7 @@ class StoreReporter(Reporter):
             spool.replay(store, where)
             return True
         except Exception as exc:
-            self.problem = f"{type(exc).__name__}: {exc}"
+            self.problem = _one_line(exc)
             return False
         finally:
             store.close()
@@ -160,3 +184,8 @@ class HtmlReporter(Reporter):
 def _shard(run: Run) -> tuple[int, int] | None:
     shard = run.settings.shard
     return (shard.index, shard.total) if shard is not None else None
+
+
+def _one_line(exc: Exception) -> str:
+    """The error's first line: SQLAlchemy adds a "Background on this error" line."""
+    return f"{type(exc).__name__}: {(str(exc).splitlines() or [''])[0]}"

@@ -18,6 +18,7 @@ from typing import Any
 
 from probes.atomic import Appender
 from probes.result import JourneyResult
+from probes.secrets import hide_url_passwords
 
 NAME = "spool.jsonl"
 
@@ -82,7 +83,10 @@ def replay(store: Any, path: Path) -> tuple[int, int]:
                 present += 1
         elif kind == "end":
             store.finish_run(
-                record["id"], finished_at=datetime.fromisoformat(record["finished_at"]), exit_code=record["exit_code"]
+                record["id"],
+                finished_at=datetime.fromisoformat(record["finished_at"]),
+                exit_code=record["exit_code"],
+                recorded=True,
             )
     return added, present
 
@@ -108,7 +112,7 @@ def main(args: argparse.Namespace) -> int:
     try:
         store = Store(url)
     except Exception as exc:
-        print(f"orderprobe: cannot open the results store {url}: {exc}", file=sys.stderr)
+        print(f"orderprobe: cannot open the results store {hide_url_passwords(url)}: {exc}", file=sys.stderr)
         return 1
     failed = 0
     try:

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel
-from sqlalchemy import Connection, create_engine, delete, event, func, insert, select
+from sqlalchemy import Connection, create_engine, delete, event, func, insert, inspect, select
 from sqlalchemy.exc import DBAPIError
 
 from probes.result import JourneyResult, Status
@@ -78,12 +78,23 @@ def default_url(var_dir: Path = Path("var")) -> str:
     return f"sqlite:///{var_dir / 'orderprobe.db'}"
 
 
+# How long a write waits for another writer. Transactions here last milliseconds; a lock held
+# for seconds is someone's long transaction (a shell, a backup), and waiting on it journey after
+# journey stalls the run for minutes: past this, the write fails and the journey is spooled.
+BUSY_TIMEOUT_MS = 10_000
+
+
+def locked(exc: BaseException) -> bool:
+    """The database was locked by another writer for longer than ``BUSY_TIMEOUT_MS``."""
+    return "database is locked" in str(exc)
+
+
 def _sqlite_setup(engine: Any) -> None:
     @event.listens_for(engine, "connect")
     def _connect(dbapi_connection: Any, _record: Any) -> None:
         dbapi_connection.isolation_level = None  # we emit BEGIN ourselves (below)
         cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA busy_timeout = 30000")
+        cursor.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
         cursor.execute("PRAGMA journal_mode = WAL")
         cursor.execute("PRAGMA synchronous = NORMAL")
         cursor.execute("PRAGMA foreign_keys = ON")
@@ -106,15 +117,28 @@ class Store:
         self._create_tables()
 
     def _create_tables(self) -> None:
+        if self._up_to_date():  # the usual case: no write, so a store busy with another writer opens at once
+            return
         for attempt in range(3):
             try:
                 with self.write() as conn:
                     Base.metadata.create_all(conn)
                     self._check_columns(conn)
                 return
-            except DBAPIError:  # another process created them between our check and CREATE
-                if attempt == 2:
+            except DBAPIError as exc:  # another process created them between our check and CREATE
+                if attempt == 2 or locked(exc):  # a lock has been waited for already: once is enough
                     raise
+
+    def _up_to_date(self) -> bool:
+        """Every table and column is there (read only)."""
+        with self.read() as conn:
+            inspector = inspect(conn)
+            tables = set(inspector.get_table_names())
+            return all(
+                table.name in tables
+                and {c.name for c in table.columns} <= {c["name"] for c in inspector.get_columns(table.name)}
+                for table in Base.metadata.sorted_tables
+            )
 
     def _check_columns(self, conn: Connection) -> None:
         """Columns added since (``reports.migration``) are added to an older store; one that lacks
@@ -187,17 +211,23 @@ class Store:
                 )
 
     def finish_run(
-        self, run_id: str, *, finished_at: datetime, exit_code: int, shard: tuple[int, int] | None = None
+        self,
+        run_id: str,
+        *,
+        finished_at: datetime,
+        exit_code: int,
+        shard: tuple[int, int] | None = None,
+        recorded: bool = False,
     ) -> None:
-        """Close a run; a shard closes its slice, and the run ends with its last shard (worst exit code)."""
+        """Close a run; a shard closes its slice, and the run ends with its last shard (worst exit code).
+        ``recorded``: this is the run's own end, as it wrote it (replayed from its spool): it did
+        finish, so an abandoned mark made while the store could not hear it is dropped."""
         with self.write() as conn:
-            conn.execute(  # nothing left to watch; an abandoned mark stays (the run did die)
-                delete(RunController).where(
-                    RunController.run_id == run_id,
-                    RunController.shard == (shard[0] if shard is not None else 0),
-                    RunController.abandoned_at.is_(None),
-                )
+            watched = delete(RunController).where(
+                RunController.run_id == run_id, RunController.shard == (shard[0] if shard is not None else 0)
             )
+            # Nothing left to watch; an abandoned mark stays (the run did die) unless the run says it ended.
+            conn.execute(watched if recorded else watched.where(RunController.abandoned_at.is_(None)))
             if shard is not None:
                 conn.execute(
                     RunShard.__table__.update()

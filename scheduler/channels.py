@@ -28,6 +28,9 @@ from scheduler.alert import Alert
 COLOUR = {"open": "red", "remind": "orange", "resolve": "green"}  # Feishu card templates
 WECOM_COLOUR = {"open": "warning", "remind": "warning", "resolve": "info"}
 WECOM_MAX_BYTES = 4096  # the bot refuses longer markdown
+# Feishu and DingTalk bots refuse request bodies over 20 KB: their text stays well under it.
+BOT_TEXT_BYTES = 16_000
+SLACK_FIELD, SLACK_SECTION, SLACK_HEADER = 2000, 3000, 150  # Block Kit's limits, in characters
 
 
 class ChannelError(RuntimeError):
@@ -49,9 +52,22 @@ def escape_markdown(text: str) -> str:
     return _EDGE_UNDERSCORE.sub("＿", " ".join(text.splitlines())).translate(_MD_LOOKALIKES)
 
 
-def escape_slack(text: str) -> str:
-    """Slack's mrkdwn: ``& < >`` are control characters (links, mentions) and must be entities."""
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+def escape_slack(text: str, limit: int | None = None) -> str:
+    """Slack's mrkdwn: ``& < >`` are control characters (links, mentions) and must be entities.
+    With ``limit``: at most that many characters, never ending in half an entity."""
+    escaped = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    if limit is None or len(escaped) <= limit:
+        return escaped
+    return re.sub(r"&[a-z]*$", "", escaped[: limit - 1]) + "…"
+
+
+def cut(text: str, limit: int) -> str:
+    """At most ``limit`` UTF-8 bytes, cut on a character boundary and marked with …; one pass,
+    whatever the length (page text in an alert can be megabytes)."""
+    data = text.encode()
+    if len(data) <= limit:
+        return text
+    return data[: limit - 3].decode(errors="ignore") + "…"
 
 
 class Channel:
@@ -135,17 +151,22 @@ class FeishuChannel(WebhookChannel):
         msg_type = getattr(self.config, "msg_type", "interactive")
         if msg_type == "text":
             # Feishu text parses <at user_id=…> tags: angle brackets from a page must stay text.
-            text = alert.text().replace("<", "＜").replace(">", "＞")
+            text = cut(alert.text().replace("<", "＜").replace(">", "＞"), BOT_TEXT_BYTES)
             body: dict[str, Any] = {"msg_type": "text", "content": {"text": text}}
         elif msg_type == "post":
-            lines = [[{"tag": "text", "text": f"{k}: {v}"}] for k, v in alert.facts()]
-            if alert.event != "resolve":
-                lines += [[{"tag": "text", "text": f"• {line}"}] for line in alert.problem_lines()]
+            said = [f"{k}: {v}" for k, v in alert.facts()]
+            said += [f"• {line}" for line in alert.problem_lines()] if alert.event != "resolve" else []
+            lines, budget = [], BOT_TEXT_BYTES
+            for line in said:
+                if budget <= 0:
+                    break
+                lines.append([{"tag": "text", "text": cut(line, budget)}])
+                budget -= len(line.encode())
             if alert.report.startswith(("http://", "https://")):
                 lines.append([{"tag": "a", "text": "查看报告 Open report", "href": alert.report}])
             body = {"msg_type": "post", "content": {"post": {"zh_cn": {"title": alert.title, "content": lines}}}}
         else:
-            markdown = alert.markdown(escape=escape_markdown)
+            markdown = cut(alert.markdown(escape=escape_markdown), BOT_TEXT_BYTES)
             elements: list[dict[str, Any]] = [{"tag": "div", "text": {"tag": "lark_md", "content": markdown}}]
             if alert.report.startswith(("http://", "https://")):
                 label = {"tag": "plain_text", "content": "查看报告 Open report"}
@@ -155,7 +176,10 @@ class FeishuChannel(WebhookChannel):
                 "msg_type": "interactive",
                 "card": {
                     "config": {"wide_screen_mode": True},
-                    "header": {"template": COLOUR[alert.event], "title": {"tag": "plain_text", "content": alert.title}},
+                    "header": {
+                        "template": COLOUR[alert.event],
+                        "title": {"tag": "plain_text", "content": cut(alert.title, 500)},
+                    },
                     "elements": elements,
                 },
             }
@@ -180,10 +204,11 @@ class DingTalkChannel(WebhookChannel):
         mobiles = list(getattr(self.config, "at_mobiles", ()))
         # DingTalk markdown needs blank lines between lines; @mentions must also appear in the text.
         text = f"### {escape_markdown(alert.title)}\n\n" + alert.markdown(escape=escape_markdown).replace("\n", "\n\n")
+        text = cut(text, BOT_TEXT_BYTES)
         if mobiles and alert.urgency == "high":
             text += "\n\n" + " ".join(f"@{m}" for m in mobiles)
         at = {"atMobiles": mobiles if alert.urgency == "high" else [], "isAtAll": False}
-        return {"msgtype": "markdown", "markdown": {"title": alert.title, "text": text}, "at": at}
+        return {"msgtype": "markdown", "markdown": {"title": cut(alert.title, 500), "text": text}, "at": at}
 
     def check(self, response: httpx.Response) -> None:
         _bot_code(response, "errcode")
@@ -195,8 +220,7 @@ class WeComChannel(WebhookChannel):
     def payload(self, alert: Alert, now: float) -> dict[str, Any]:
         title = f'## <font color="{WECOM_COLOUR[alert.event]}">{escape_markdown(alert.title)}</font>'
         content = f"{title}\n{alert.markdown(escape=escape_markdown)}"
-        while len(content.encode()) > WECOM_MAX_BYTES:
-            content = content[: len(content) - 200] + "…"
+        content = cut(content, WECOM_MAX_BYTES)
         return {"msgtype": "markdown", "markdown": {"content": content}}
 
     def check(self, response: httpx.Response) -> None:
@@ -207,15 +231,18 @@ class SlackChannel(WebhookChannel):
     """Slack incoming webhook: fallback ``text`` plus Block Kit ``blocks``."""
 
     def payload(self, alert: Alert, now: float) -> dict[str, Any]:
-        fields = [{"type": "mrkdwn", "text": f"*{k}*\n{escape_slack(v)}"} for k, v in alert.facts()][:10]  # the limit
+        fields = [
+            {"type": "mrkdwn", "text": f"*{escape_slack(k)}*\n" + escape_slack(v, SLACK_FIELD - len(k) - 5)}
+            for k, v in alert.facts()
+        ][:10]  # at most 10 fields
         blocks: list[dict[str, Any]] = [
-            {"type": "header", "text": {"type": "plain_text", "text": alert.title[:150], "emoji": True}},
+            {"type": "header", "text": {"type": "plain_text", "text": alert.title[:SLACK_HEADER], "emoji": True}},
             {"type": "section", "fields": fields},
         ]
         if alert.problems and alert.event != "resolve":
-            lines = "\n".join(f"• {escape_slack(line)}" for line in alert.problem_lines())
-            blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": lines[:3000]}})
-        return {"text": escape_slack(alert.title), "blocks": blocks}
+            lines = escape_slack("\n".join(f"• {line}" for line in alert.problem_lines()), SLACK_SECTION)
+            blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": lines}})
+        return {"text": escape_slack(alert.title, SLACK_SECTION), "blocks": blocks}
 
     def check(self, response: httpx.Response) -> None:
         if response.status_code >= 300:

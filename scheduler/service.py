@@ -45,6 +45,7 @@ SYNTHETIC_EXIT = {
     execution.Outcome.INTERRUPTED: 130,
     execution.Outcome.FAILED_TO_START: 127,
 }
+INTERRUPTED_EXIT = 2  # `orderprobe run` stopped by SIGTERM (its journeys in flight recorded as interrupted)
 
 # APScheduler persists a job as a reference to a module-level function plus picklable
 # args, so the function finds the running service here (by agent) rather than in its arguments.
@@ -306,7 +307,10 @@ class Service:
         if died or result.exit_code not in (0, 1):
             self._finish_store_run(record, SYNTHETIC_EXIT.get(result.outcome, result.exit_code))
         self.metrics.observe_run(job.id, verdict.verdict, record.finished_at.timestamp(), result.duration_s, journeys)
-        for alert in self.incidents.after_run(job, record):
+        # A run cut short by this service's own shutdown says nothing about the checkout nor the
+        # probe: recorded (interrupted), but it opens no incident and pages nobody.
+        stopped_by_us = self.stopping.is_set() and (died or result.exit_code == INTERRUPTED_EXIT)
+        for alert in [] if stopped_by_us else self.incidents.after_run(job, record):
             self.dispatch(job, self._with_ack(alert), channels_for(job.alert, alert))
         self.tick()
         self.metrics.set_open_incidents(self.incidents.open_counts(), [j.id for j in self.config.jobs], KINDS)

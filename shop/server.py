@@ -24,7 +24,7 @@ from starlette.middleware import Middleware
 from shop import admin, api, checkout, pages, payment
 from shop.faults import COMPRESS, FaultBoard, outage
 from shop.state import ShopState
-from shop.web import Context, FaultMiddleware, http_error, server_error
+from shop.web import Context, FaultMiddleware, JsonTooLarge, http_error, server_error
 
 PAYMENT_HOST = "pay.localhost"  # Chromium resolves *.localhost to loopback by itself
 MAX_BODY = 64 * 1024
@@ -138,7 +138,12 @@ class DemoShop:
         self.apps = build_apps(self.context)  # (shop, payment) Starlette apps, e.g. to add a route in a test
         for app, sock in zip(self.apps, self._sockets, strict=True):
             config = uvicorn.Config(
-                app, log_config=None, log_level="warning", access_log=False, lifespan="off", timeout_graceful_shutdown=2
+                JsonTooLarge(app, MAX_BODY),
+                log_config=None,
+                log_level="warning",
+                access_log=False,
+                lifespan="off",
+                timeout_graceful_shutdown=2,
             )
             server = uvicorn.Server(config)
             thread = threading.Thread(

@@ -138,6 +138,22 @@ async def server_error(request: Request, exc: Exception) -> Response:
     )
 
 
+class JsonTooLarge:
+    """A body declared too large for an API or admin path is refused with the API's JSON error:
+    Starlette's own limit answers plain text when the handler did not read the body."""
+
+    def __init__(self, app: ASGIApp, limit: int) -> None:
+        self.app, self.limit = app, limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["path"].startswith(("/api/", "/__admin")):
+            declared = dict(scope["headers"]).get(b"content-length", b"")
+            if declared.isdigit() and int(declared) > self.limit:
+                detail = f"request body of {int(declared)} bytes is over the {self.limit}-byte limit"
+                return await api_error(413, "HTTP_413", _HTTP_TITLES[413], detail)(scope, receive, send)
+        await self.app(scope, receive, send)
+
+
 class FaultMiddleware:
     """Applies switched-on faults the way production shows them, plus sessions and headers.
 

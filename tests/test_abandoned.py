@@ -187,3 +187,47 @@ def test_the_next_run_on_the_store_marks_a_dead_run_abandoned_and_records_its_ow
         assert liveness.sweep(reporter.store) == []  # this run's own process is alive: left alone
     finally:
         reporter.on_run_end(Run("next", datetime.now(UTC), settings, "orderprobe run"), 0)
+
+
+def test_a_run_that_finished_while_its_store_was_away_is_not_abandoned_once_its_spool_is_imported(
+    tmp_path: Path,
+) -> None:
+    """The store took the run's start, then went away; the run finished into its spool and its
+    process exited. A report (any touch of the store) marks it abandoned — true as far as the
+    store knew. `orderprobe store import` replays the spool, end included: the run finished."""
+    from reports.spool import Spool
+
+    url = f"sqlite:///{tmp_path / 'results.db'}"
+    start = datetime(2026, 1, 5, 8, 0, tzinfo=UTC)
+    me = liveness.Process.this()
+    results = [sample.journey(random.Random(i), run_id="r1", probe=next(iter(sample.PROBES)),
+                              profile=sample.PROFILES[0], started_at=start + timedelta(seconds=i)
+                              ).model_copy(update={"id": f"j{i}"}) for i in range(3)]  # fmt: skip
+    store = Store(url)
+    store.start_run("r1", started_at=start, target="t", matrix=None, host=me.host, pid=_dead_pid(), identity="")
+    store.close()
+    spool = Spool(tmp_path / "art" / "r1" / "spool.jsonl")
+    spool.run("r1", started_at=start, target="t", matrix=None, labels={}, location="", command="orderprobe run")
+    for result in results:
+        spool.journey(result)
+    spool.end("r1", start + timedelta(minutes=1), 1)
+    spool.close()
+
+    store = Store(url)
+    try:
+        assert liveness.sweep(store) == ["r1"] and store.run("r1").abandoned
+    finally:
+        store.close()
+    assert orderprobe(["store", "import", str(tmp_path / "art"), "--results", url]) == 0
+    store = Store(url)
+    try:
+        run = store.run("r1")
+        assert not run.abandoned, run
+        assert (run.finished_at, run.exit_code) == (start + timedelta(minutes=1), 1)
+        assert len(store.journeys("r1")) == 3
+        assert liveness.sweep(store) == []  # and it stays so
+    finally:
+        store.close()
+    assert orderprobe(["report", "run", "--results", url, "--out", str(tmp_path / "rep")]) == 0
+    (page,) = (tmp_path / "rep").glob("run-r1*.html")
+    assert "ABANDONED" not in page.read_text() and "已放弃" not in page.read_text()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import json
 import logging
 import re
 import time
@@ -298,3 +299,38 @@ def test_slack_gets_ampersand_and_angle_brackets_as_entities(receiver) -> None:
     assert "&lt;script&gt;" in joined and "&lt;!channel&gt; &amp;" in joined
     for text in mrkdwn:
         assert "<" not in text and ">" not in text and "& " not in text, text
+
+
+def _huge_alert(size: int = 4_000_000) -> Alert:
+    """A page's text of megabytes (a runaway page, a dumped JSON) in the summary and the error."""
+    alert = _alert()
+    page = ("商品已售罄 sold out & <b>x</b> " * (size // 40))[:size]
+    problem = alert.problems[0].model_copy(update={"summary": page})
+    return alert.model_copy(update={"problems": [problem] * 3, "error": page})
+
+
+@pytest.mark.parametrize(
+    "kind, extra",
+    [("feishu", {"msg_type": "interactive"}), ("feishu", {"msg_type": "text"}), ("feishu", {"msg_type": "post"}),
+     ("dingtalk", {}), ("wecom", {}), ("slack", {})],
+)  # fmt: skip
+def test_megabytes_of_page_text_are_cut_to_each_bots_limits(receiver: WebhookReceiver, kind: str, extra) -> None:
+    channel = _channel(kind, receiver, "/x", secret=False, **extra)
+    alert = _huge_alert()
+    body = channel.payload(alert, 1_750_000_000.0)
+    size = len(json.dumps(body, ensure_ascii=False).encode())
+    if kind == "wecom":
+        content = body["markdown"]["content"]
+        assert len(content.encode()) <= channels.WECOM_MAX_BYTES and content.endswith("…")
+        assert content.startswith(f'## <font color="warning">{channels.escape_markdown(alert.title)}</font>')
+    elif kind == "slack":
+        fields = [f["text"] for b in body["blocks"] for f in b.get("fields", [])]
+        texts = [b["text"]["text"] for b in body["blocks"] if b["type"] == "section" and "text" in b]
+        assert fields and all(len(f) <= channels.SLACK_FIELD for f in fields)
+        assert texts and all(len(t) <= channels.SLACK_SECTION for t in texts)
+        assert len(body["text"]) <= channels.SLACK_SECTION
+        assert all(not re.search(r"&[a-z]*…$", t) for t in [*fields, *texts])  # never half an entity
+    else:
+        assert size <= 20_000, size  # Feishu and DingTalk refuse bodies over 20 KB
+    said = json.dumps(body, ensure_ascii=False)
+    assert "Checkout failing · smoke" in said and "商品已售罄" in said  # what matters is still said

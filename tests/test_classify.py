@@ -104,6 +104,15 @@ CASES = [
         "home", locator=None, action="Page.goto", url="about:blank", status=None, title="",
         message=f'Page.goto: Timeout 30000ms exceeded.\nCall log:\n  - navigating to "{SHOP}/", waiting until "load"\n',
     ), "network.page_load", "network", "timeout", evidence="Timeout 30000ms"),
+    # A runaway script (while(true){}) holds the main thread: the navigation's wait timed out, but
+    # the capture had to stop that script to read the page — frozen page, not a slow network.
+    Case("runaway-script", fp(
+        "home", locator=None, action="Page.goto", status=None, title="",
+        message=f'Page.goto: Timeout 30000ms exceeded.\nCall log:\n  - navigating to "{SHOP}/", waiting until "load"\n',
+    ).model_copy(update={"capture_notes": [
+        "page: main thread busy (no answer in 1 s); its running script was stopped to take evidence"]}),
+         "system.page_unresponsive", "system", "page_unresponsive", evidence="main thread busy",
+         beats="network.page_load"),
     Case("android-4-upgrade-page", fp(
         "product", locator='get_by_role("button", name="加入购物车")', title="请升级",
         text="您的系统版本过低（Android 4.4），请升级系统或使用新版浏览器后再下单\nYour Android version is too old",
@@ -323,6 +332,10 @@ CASES = [
     Case("secret-missing", fp("login", error_type="SecretMissing", locator=None, action=None, text="登录", message=(
         "account 'normal': password comes from environment variable ORDERPROBE_DEMO_PASSWORD, which is not set"
     )), "probe.secret_missing", "probe_broken", "secret_missing", evidence="ORDERPROBE_DEMO_PASSWORD", beats="unknown"),
+    Case("account-refused", fp("(before the first step)", error_type="AccountRefused", locator=None, action=None,
+                               message="account 'normal': the shop refused user 'normal' with the password in "
+                                       "$ORDERPROBE_DEMO_PASSWORD (HTTP 401); check that variable"),
+         "probe.account_refused", "probe_broken", "account_refused", evidence="'normal'", beats="unknown"),
     Case("strict-mode", fp(error_type="Error", text=CHECKOUT, message=(
         'Locator.click: Error: strict mode violation: get_by_role("button", name="支付") resolved to 2 elements'
     )), "probe.selector_ambiguous", "probe_broken", "selector_ambiguous", beats="unknown"),

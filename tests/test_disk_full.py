@@ -94,3 +94,24 @@ def test_a_run_on_a_full_or_read_only_disk_says_each_lost_file_and_keeps_its_res
     left = [p for p in mounted.rglob("*") if p.is_file() and p.name != "filler"]
     assert not [p for p in left if p.suffix in (".part", ".clean") or ".part" in p.name], left
     assert not [p for p in left if p.stat().st_size == 0 and p.suffix not in (".jsonl",)], left
+
+
+def test_spool_and_store_on_one_full_or_read_only_disk_say_the_journeys_are_lost(
+    tmp_path: Path, disk: tuple[Path, str]
+) -> None:
+    """Nowhere to keep the journeys: the run must say, in one line, that they are lost (the line
+    used to be swallowed by an AttributeError on the missing spool's path)."""
+    mounted, reason = disk
+    (tmp_path / "test_disk.py").write_text(PROBES)
+    done = subprocess.run(
+        [sys.executable, "-m", "probes.cli", "run", "test_disk.py", f"--results=sqlite:///{mounted / 'results.db'}",
+         f"--artefacts={mounted / 'art'}", f"--reports={mounted / 'reports'}", "--run-id", "lost", "-n", "0",
+         "--no-progress", "--tracing", "off", "--reporter", "store,progress"],
+        cwd=tmp_path, capture_output=True, text=True, timeout=900,
+    )  # fmt: skip
+    out, err = done.stdout, done.stderr
+    assert done.returncode == 3, out + err
+    assert "Traceback" not in out + err and "AttributeError" not in err, err
+    lost = [line for line in err.splitlines() if "journey(s) of run lost are not in the results store" in line]
+    assert len(lost) == 1 and lost[0].endswith("and there is no spool: they are lost"), err
+    assert lost[0].startswith("orderprobe: 2 journey(s)"), lost[0]

@@ -51,3 +51,22 @@ def test_a_payment_gateway_outage_on_an_external_target_is_a_named_third_party(
         store.close()
     assert journey.cause is not None
     assert (journey.cause.category, journey.cause.dependency) == ("third_party", "pay.localhost"), journey.cause
+
+
+def test_a_wrong_account_password_is_a_configuration_error_naming_the_account(tmp_path: Path) -> None:
+    """The built-in probes on the embedded shop, with the demo account's password set wrong: not a
+    failed checkout of unknown cause but a probe/config error that names the account and its variable."""
+    done = orderprobe(
+        tmp_path, str(BUILTIN / "test_paths.py"), "--probe", "subsidy_checkout",
+        env={"ORDERPROBE_DEMO_PASSWORD": "not-the-password"},
+    )  # fmt: skip
+    assert done.returncode == 1, done.stdout + done.stderr
+    store = Store(f"sqlite:///{tmp_path / 'r.db'}")
+    try:
+        (journey,) = store.journeys(store.latest_run_id())
+    finally:
+        store.close()
+    assert journey.status == "error", journey
+    assert (journey.cause.category, journey.cause.detail) == ("probe_broken", "account_refused"), journey.cause
+    assert "account 'normal'" in journey.cause.summary and "ORDERPROBE_DEMO_PASSWORD" in journey.cause.summary
+    assert "not-the-password" not in done.stdout + done.stderr + journey.model_dump_json()

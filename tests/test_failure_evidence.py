@@ -55,6 +55,11 @@ def test_a_page_whose_main_thread_is_busy_still_leaves_a_screenshot_and_its_text
     assert shot(failure, tmp_path).startswith(PNG)
     assert "Order summary" in failure.page_text and failure.page_title == "Busy checkout"
     assert any("main thread busy" in note and "stopped" in note for note in failure.capture_notes)
+    # …and the cause is the frozen page, not a slow network or a selector
+    from probes.classify import Classifier
+
+    cause = Classifier.load().classify(failure, site=shop.url)
+    assert (cause.category, cause.detail) == ("system", "page_unresponsive"), cause
 
 
 def test_an_endless_animation_and_a_font_that_never_loads_do_not_cost_the_screenshot(

@@ -21,6 +21,8 @@ def test_a_quick(journey, page):
         page.set_content("<p>done</p>")
 
 def test_b_long(journey, page):
+    with journey.step("open"):
+        page.set_content("<p>opened</p>")
     with journey.step("wait"):
         page.wait_for_timeout(600_000)
 """
@@ -61,6 +63,8 @@ def test_sigterm_records_the_journey_in_flight_as_interrupted_and_the_run_as_end
         store.close()
     assert journeys["a_quick"].status is Status.PASSED
     assert journeys["b_long"].status is Status.ERROR and journeys["b_long"].cause.detail == "interrupted"
+    # what it had done: "open" passed; "wait" is where the signal stopped it
+    assert [(s.name, s.status) for s in journeys["b_long"].steps] == [("open", "passed"), ("wait", "failed")]
     assert run.finished_at is not None and run.exit_code == 2
     (report,) = out.rglob("*.html")
     html = report.read_text(encoding="utf-8")
@@ -161,3 +165,45 @@ def test_only_this_process_s_own_workers_are_stopped() -> None:
         child.kill()
         os.kill(grandchild, signal.SIGKILL)
         holder.wait()
+
+
+def _run_recorded(db: Path, run_id: str) -> bool:
+    import sqlite3
+
+    if not db.exists():
+        return False
+    try:
+        with sqlite3.connect(db, timeout=0.1) as conn:
+            return conn.execute("select 1 from runs where id = ?", (run_id,)).fetchone() is not None
+    except sqlite3.Error:  # not created yet, or locked for a moment
+        return False
+
+
+def test_sigterm_the_moment_a_parallel_run_has_started_still_gives_it_an_end(tmp_path: Path) -> None:
+    """Under -n 2 the run's start is written before xdist has its workers up; a SIGTERM then
+    (pytest skips pytest_sessionfinish) used to leave the run without an end: ABANDONED later."""
+    from reports import liveness
+
+    (tmp_path / "test_stop.py").write_text(PROBES)
+    db = tmp_path / "results.db"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "probes.cli", "run", "test_stop.py", "-n", "2", f"--results=sqlite:///{db}",
+         f"--artefacts={tmp_path / 'art'}", f"--reports={tmp_path / 'rep'}", "--run-id", "early", "--no-progress"],
+        cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    try:
+        while not _run_recorded(db, "early") and proc.poll() is None:
+            time.sleep(0.01)
+        os.kill(proc.pid, signal.SIGTERM)  # workers still starting: no journey has begun
+        output = proc.communicate(timeout=600)[0].decode()
+    finally:
+        proc.kill()
+    assert proc.returncode == 2, output
+    assert "INTERRUPTED" in output and "no journeys ran" not in output, output
+    store = Store(f"sqlite:///{db}")
+    try:
+        assert liveness.sweep(store) == []
+        run = store.run("early")
+        assert run.finished_at is not None and run.exit_code == 2 and not run.abandoned, run
+    finally:
+        store.close()

@@ -95,6 +95,20 @@ def test_a_run_whose_results_were_not_stored_fails_and_says_which_reporter_and_w
     assert [json.loads(line)["event"] for line in events.read_text().splitlines()][-2:] == ["journey/end", "run/end"]
 
 
+def test_the_summary_never_says_pass_when_a_reporter_failed_at_the_run_end(pytester: pytest.Pytester) -> None:
+    """The html reporter fails only at the run's end (its folder is a file); the terminal, which
+    speaks last, must already know the exit code is 3."""
+    pytester.makepyfile(test_visit=PROBE)
+    (pytester.path / "reports-is-a-file").write_text("")
+    result = _run(pytester, "--reports", str(pytester.path / "reports-is-a-file"), "--reporter", "store,html,progress",
+                  "--no-progress")  # fmt: skip
+    assert result.ret == 3
+    out = result.stdout.str()
+    assert "PASS" not in out, out
+    assert "FAIL: exit 3" in out.splitlines()[-1], out
+    assert "reporter 'html' failed in on_run_end" in result.stderr.str()
+
+
 def test_an_unknown_reporter_is_refused_naming_the_ones_there_are(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(test_visit=PROBE)
     result = _run(pytester, "--reporter", "store,nosuch")

@@ -299,6 +299,22 @@ def test_stopping_kills_a_run_past_the_grace_period_and_records_it_interrupted(w
         store.close()
 
 
+def test_a_run_killed_by_the_service_s_own_shutdown_opens_no_incident_and_pages_nobody(world: World) -> None:
+    """SIGTERM / stop while a run outlives shutdown_grace: the run is recorded interrupted, but
+    the service's own shutdown is no probe failure — no probe-broken incident, no alert."""
+    job = (
+        f"  - id: hang\n    every: 1s\n    timeout: 600s\n    command: ['{{python}}', '{world.hang}', '{world.pids}']\n"
+        f"    alert: {{open_after: 1, channels: [{', '.join(CHANNEL_PATHS)}]}}\n"
+    )
+    service = world.service(world.yaml(job))
+    wait_until(lambda: world.pids.exists() and world.pids.read_text().endswith("\n"), "the hanging run")
+    service.stop(grace=0.5)
+    (run,) = world.finished("hang")
+    assert run.outcome == "interrupted"
+    assert world.receiver.requests == []
+    assert sum(service.incidents.open_counts().values()) == 0
+
+
 def test_a_run_left_unfinished_by_a_dead_service_is_recorded_interrupted_on_start(world: World) -> None:
     records = world.records()
     records.save_run(JobRun(run_id="tick-dead-1", job="tick", started_at=datetime.now(UTC), outcome="running"))

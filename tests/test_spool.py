@@ -87,3 +87,40 @@ def test_a_working_store_gets_every_journey_and_the_spool_is_only_a_copy(pyteste
         assert len(store.journeys(store.latest_run_id())) == 2
     finally:
         store.close()
+
+
+def test_a_store_locked_by_another_writer_costs_one_wait_not_one_per_journey(pytester: pytest.Pytester) -> None:
+    """Someone holds the SQLite store's write lock for the whole run (a shell, a backup): the run
+    waits for it once (BUSY_TIMEOUT_MS), says so, spools every journey and tries once more at the
+    end — instead of a long wait per journey, per reporter (minutes for three journeys)."""
+    import sqlite3
+    import time
+
+    pytester.makepyfile(test_three=PROBE + PROBE.replace("test_one", "test_three").replace("test_two", "test_four"))
+    db, art = pytester.path / "results.db", pytester.path / "art"
+    Store(f"sqlite:///{db}").close()
+    holder = sqlite3.connect(db, isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")  # the write lock, held until the run is over
+    started = time.monotonic()
+    try:
+        result = pytester.runpytest_subprocess(
+            "-p", "no:cacheprovider", f"--results=sqlite:///{db}", f"--artefacts={art}",
+            "--reporter", "store,events,html,progress", "--no-progress", f"--reports={pytester.path / 'rep'}",
+            timeout=900,
+        )  # fmt: skip
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    print(f"a run of 4 journeys on a locked store: {time.monotonic() - started:.1f} s")  # figures, not a limit
+    err = result.stderr.str()
+    assert result.ret == 3, err
+    assert err.count("the results store is locked by another writer") == 1, err
+    assert err.count("database is locked") <= 3, err  # at the start and the end, not once per journey
+    (spool,) = art.glob("*/spool.jsonl")
+    assert "4 journey(s)" in err and f"they are kept in {spool}" in err
+    assert orderprobe(["store", "import", str(art), "--results", f"sqlite:///{db}"]) == 0
+    store = Store(f"sqlite:///{db}")
+    try:
+        assert len(store.journeys(store.latest_run_id())) == 4
+    finally:
+        store.close()

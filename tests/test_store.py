@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import func, select, text
 
 from probes.result import Cause, JourneyResult, Status
-from reports.store import Journey, Request, Step, Store, default_url
+from reports.store import BUSY_TIMEOUT_MS, Journey, Request, Step, Store, default_url
 from tests.support import sample
 
 T0 = datetime(2026, 6, 18, 0, 0, tzinfo=UTC)  # 618
@@ -49,7 +49,7 @@ def test_sqlite_connections_use_wal_busy_timeout_and_foreign_keys(tmp_path: Path
     store = Store(f"sqlite:///{tmp_path / 'results.db'}")
     with store.read() as conn:
         assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
-        assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() == 30000
+        assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() == BUSY_TIMEOUT_MS == 10_000
         assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
 
 

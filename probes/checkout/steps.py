@@ -41,6 +41,13 @@ def sign_in(context: BrowserContext, target: Target, account: Account) -> None:
         form={"username": account.username, "password": account.password(), "next": "/"},
         max_redirects=0,
     )
+    if response.status in (401, 403):  # the shop said no to these credentials: configuration
+        from profiles.models import AccountRefused
+
+        raise AccountRefused(
+            f"account {account.name!r}: the shop refused user {account.username!r} with the password in "
+            f"${account.password_env} (HTTP {response.status}); check that variable"
+        )
     if response.status not in (302, 303):
         raise AssertionError(f"sign-in as {account.username!r} failed: HTTP {response.status}")
 

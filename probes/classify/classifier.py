@@ -301,6 +301,7 @@ def _match(w: When, facts: _Facts) -> _Hit | None:
         (w.console, "\n".join(fp.console_errors), "console error"),
         (w.validation, "\n".join(fp.validation), "the browser refused a field:"),
         (w.not_ready, "\n".join(fp.not_ready), "the browser refused a field at the tap, valid since:"),
+        (w.notes, "\n".join(fp.capture_notes), "capture:"),
     ):
         if pattern is not None:
             if not (m := pattern.search(value)):

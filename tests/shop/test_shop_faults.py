@@ -6,6 +6,7 @@ outage windows are shown to switch themselves off. Delays are checked as lower b
 
 from __future__ import annotations
 
+import json
 import re
 import threading
 import time
@@ -266,3 +267,15 @@ def test_admin_refuses_what_a_cross_site_page_can_send(
     assert http.get("/__admin/state").json()["faults"] == []
     same_origin = {"Content-Type": "application/json", "Origin": str(http.base_url).rstrip("/")}
     assert http.post("/__admin/faults", content=b'{"name": "payment_down"}', headers=same_origin).status_code == 200
+
+
+@pytest.mark.parametrize(("method", "path"), [("POST", "/__admin/faults"), ("POST", "/__admin/reset"),
+                                              ("DELETE", "/__admin/faults/payment_down")])  # fmt: skip
+def test_an_oversized_admin_request_gets_the_admin_json_error(http: httpx.Client, method: str, path: str) -> None:
+    body = json.dumps({"name": "payment_down", "pad": "x" * 100_000})
+    response = http.request(method, path, content=body, headers={"content-type": "application/json"})
+    assert response.status_code == 413
+    assert response.headers["content-type"] == "application/json"
+    error = response.json()
+    assert error["code"] == "HTTP_413" and "limit" in error["message_en"], error
+    assert http.get("/__admin/state").json()["faults"] == []  # and nothing was switched

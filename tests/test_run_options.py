@@ -1,0 +1,54 @@
+"""Every `orderprobe run` option value is checked before anything starts: a bad one exits 2
+with one line naming the option and what it accepts — no traceback, no run in the store, no
+journeys run (a green CI that ran nothing, or every journey failed for a typo)."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+
+def _closed_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]  # closed again: nothing listens there
+
+
+BAD = [
+    (["--retries", "-1"], "argument --retries: expected a whole number ≥ 0, got '-1'"),
+    (["--retries", "two"], "argument --retries: expected a whole number ≥ 0, got 'two'"),
+    (["--action-timeout", "-1"], "argument --action-timeout: expected a number > 0, got '-1'"),
+    (["--journey-timeout", "-5"], "argument --journey-timeout: expected a number > 0, got '-5'"),
+    (["--journey-timeout", "nan"], "argument --journey-timeout: expected a number > 0, got 'nan'"),
+    (["--lang", "fr"], "argument --lang: invalid choice: 'fr' (choose from 'zh', 'en')"),
+    (["--screenshots", "maybe"], "argument --screenshots: invalid choice: 'maybe'"),
+    (["--tracing", "sometimes"], "argument --tracing: invalid choice: 'sometimes'"),
+    (["--emulation", "bogus"], "argument --emulation: invalid choice: 'bogus' (choose from 'auto', 'packet', 'cdp')"),
+    (["--profiles", "/nonexistent"], "argument --profiles: expected an existing folder, got '/nonexistent'"),
+    (["--browser-endpoint", "ftp://grid"], "argument --browser-endpoint: expected ws://"),
+    (["--browser-endpoint", "ws://127.0.0.1:{port}"], "--browser-endpoint ws://127.0.0.1:{port}: cannot connect"),
+    (["--profile", "a/b"], "--profile expects DEVICE/NETWORK/REGION/ACCOUNT"),
+]
+
+
+@pytest.mark.parametrize(("args", "said"), BAD, ids=[" ".join(a) for a, _ in BAD])
+def test_a_bad_option_value_is_refused_in_one_line_before_anything_starts(
+    tmp_path: Path, args: list[str], said: str
+) -> None:
+    port = str(_closed_port())
+    args = [a.replace("{port}", port) for a in args]
+    done = subprocess.run(
+        [sys.executable, "-m", "probes.cli", "run", *args, "--results", f"sqlite:///{tmp_path / 'r.db'}",
+         "--artefacts", str(tmp_path / "art"), "--reports", str(tmp_path / "rep"), "-n", "0"],
+        capture_output=True, text=True, cwd=tmp_path,
+    )  # fmt: skip
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert done.stdout == ""
+    lines = done.stderr.splitlines()
+    assert len(lines) == 1, done.stderr
+    assert lines[0].startswith("orderprobe: refused before running: " + said.replace("{port}", port)), lines[0]
+    assert not (tmp_path / "r.db").exists() and not (tmp_path / "art").exists()
