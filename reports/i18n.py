@@ -514,6 +514,10 @@ DETAIL = {
         "worker_crashed": "工作进程崩溃",
         "interrupted": "运行被中断",
         "journey_timeout": "旅程超时",
+        "account_refused": "测试账号登录被拒（检查密码）",
+        "coupon_threshold": "未达优惠券使用门槛",
+        "not_offered": "商家不配送该地区",
+        "page_unresponsive": "页面无响应（主线程忙）",
     },
     "en": {
         "cross_province": "cross-province login check",
@@ -569,6 +573,10 @@ DETAIL = {
         "worker_crashed": "worker crashed",
         "interrupted": "run interrupted",
         "journey_timeout": "journey timed out",
+        "account_refused": "test account refused at login (check its password)",
+        "coupon_threshold": "coupon minimum spend not reached",
+        "not_offered": "region not offered by the shop",
+        "page_unresponsive": "page unresponsive (main thread busy)",
     },
 }
 

@@ -166,7 +166,8 @@ def test_the_menus_filter_every_row_and_name_the_pooled_sections(
         assert _visible(page, "#recent-runs a") == {"sh"}
         assert page.locator("#pooled-note").is_visible()
         assert page.locator("#filter-command").inner_text() == "orderprobe report trend --since 10h --location 'sh'"
-        assert page.locator("h2 .pooled:visible").count() == 4  # step times, causes, dependencies, latest
+        # step times, Web Vitals (pooled over locations), causes, dependencies, latest
+        assert page.locator("h2 .pooled:visible").count() == 5
         page.select_option("#f-location", "")
         page.select_option("#f-probe", "path_live")
         assert page.locator("h2 .pooled:visible").count() == 3  # step times follow the probe menu
