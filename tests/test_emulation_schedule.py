@@ -131,3 +131,13 @@ def test_cdp_conditions_are_bytes_per_second() -> None:
     assert cdp_conditions(network) == {"offline": False, "latency": 300, "downloadThroughput": 200000.0,
                                         "uploadThroughput": -1}  # fmt: skip
     assert cdp_conditions(network, offline=True)["offline"] is True
+
+
+def test_in_packet_mode_only_localhost_names_stay_a_dns_route() -> None:
+    """The link's resolver answers DNS pollution in packet mode, but Chromium resolves *.localhost
+    itself (RFC 6761) and never asks it: those names, and only those, are still polluted by route."""
+    local = host_regex(load_catalogue().networks["public-wifi-dns-polluted"].dns_polluted, only_local=True)
+    for url in ("http://pay.localhost:35809/cashier?o=1", "https://PAY.localhost./"):
+        assert local.search(url), url
+    for url in ("https://mapi.alipay.com/gateway.do", "http://u:p@pay.example.cn/", "http://shop.localhost:8000/"):
+        assert not local.search(url), url

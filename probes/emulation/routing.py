@@ -36,10 +36,12 @@ def glob_regex(pattern: str) -> re.Pattern[str]:
     return re.compile(f"^{body}$")  # JS-compatible too: Playwright matches it in the driver
 
 
-def host_regex(patterns: tuple[str, ...]) -> re.Pattern[str]:
-    """URLs whose host matches one of the host globs (``pay.*``, ``*.alipay.com``), any scheme and port."""
+def host_regex(patterns: tuple[str, ...], *, only_local: bool = False) -> re.Pattern[str]:
+    """URLs whose host matches one of the host globs (``pay.*``, ``*.alipay.com``), any scheme and port.
+    ``only_local``: only ``localhost`` names, which Chromium answers itself without asking DNS (RFC 6761)."""
     hosts = "|".join(re.escape(p.lower()).replace(r"\*", "[^/:?#]*") for p in patterns)
-    return re.compile(rf"^[a-z][a-z0-9+.-]*://(?:[^/@]*@)?(?:{hosts})\.?(?::\d+)?(?:[/?#]|$)", re.IGNORECASE)
+    local = r"(?=(?:[^/:?#@]*\.)?localhost\.?(?::\d+)?(?:[/?#]|$))" if only_local else ""
+    return re.compile(rf"^[a-z][a-z0-9+.-]*://(?:[^/@]*@)?{local}(?:{hosts})\.?(?::\d+)?(?:[/?#]|$)", re.IGNORECASE)
 
 
 class Routing:
@@ -81,8 +83,10 @@ class Routing:
         for pattern, handler in self._routes:
             self.context.unroute(pattern, handler)
         self._network, self._routes = network, []
-        if network.dns_polluted and self.dns:
-            self._routes.append((host_regex(network.dns_polluted), self._on_dns))
+        if network.dns_polluted:
+            # Packet mode: the link's resolver answers, but never hears of a *.localhost name
+            # (Chromium resolves those itself), so those stay a route there.
+            self._routes.append((host_regex(network.dns_polluted, only_local=not self.dns), self._on_dns))
         # Playwright runs the newest route first: register the last rule first so rule 0 is tried first.
         for index in reversed(range(len(network.faults))):
             self._routes.append((glob_regex(network.faults[index].url), partial(self._on_fault, index)))
