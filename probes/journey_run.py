@@ -137,7 +137,9 @@ class JourneyRun:
         self.recorder = Recorder(
             self.context, self.page, settings.artefacts, self.rel_dir, site=self.target.base_url or None
         )
-        self.emulation = Emulation(self.item.profile, self.context, self.page, packet=packet, reason=reason)
+        self.emulation = Emulation(
+            self.item.profile, self.context, self.page, packet=packet, reason=reason, site=self.target.base_url
+        )
         self.emulation.apply()
         self.recorder.injections = self.emulation.injection  # injected faults are marked, never the shop's
         self.journey = Journey(self.item.probe, meter=self.recorder.meter, settle=self.recorder.settle)

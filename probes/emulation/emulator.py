@@ -19,6 +19,7 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 from playwright.sync_api import Error as PlaywrightError
 
@@ -50,6 +51,7 @@ class Emulation:
         seed: int | None = None,
         packet: PacketPath | None = None,
         reason: str = "",
+        site: str = "",
     ) -> None:
         self.profile, self.context, self.page = profile, context, page
         pinned = profile.network.dropouts.seed if profile.network.dropouts else None
@@ -73,8 +75,11 @@ class Emulation:
         self._step_notes: dict[str, list[str]] = {}
         self._journey_shift_s = 0.0  # emulation time minus journey time (both monotonic)
         self.outages = Outages(profile.network.dropouts, self.seed)
-        # Faults stay seeded as before; under packet mode the link's resolver answers DNS pollution.
-        self.routing = Routing(context, page, self.offline_now, seed, dns=packet is None)
+        # Faults stay seeded as before; under packet mode the link's resolver answers DNS pollution,
+        # but a local site's *.localhost names never reach it (Chromium resolves those itself).
+        # Any route makes Playwright intercept every request, so packet mode adds it only then.
+        dns = "route" if packet is None else "localhost" if _local(site) else "resolver"
+        self.routing = Routing(context, page, self.offline_now, seed, dns=dns)
         self.counts = self.routing.counts
         self.switches_done: list[dict[str, Any]] = []
 
@@ -287,3 +292,8 @@ class Emulation:
             "requests": dict(self.counts),
             "elapsed_s": round(t, 3),
         }
+
+
+def _local(site: str) -> bool:
+    host = (urlsplit(site).hostname or "").lower()
+    return host in ("localhost", "127.0.0.1", "::1") or host.endswith(".localhost")

@@ -54,7 +54,9 @@ class Routing:
         down: Callable[[], str | None],
         seed: int | None = None,
         *,
-        dns: bool = True,  # False: the link's resolver answers DNS pollution (packet mode), not a route
+        # DNS pollution: "route" (CDP mode), "localhost" (packet mode, a local site: only the
+        # *.localhost names the link's resolver never hears of) or "resolver" (packet mode: no route)
+        dns: str = "route",
     ) -> None:
         self.context, self.page, self.seed, self.dns = context, page, seed, dns
         self._down = down
@@ -83,10 +85,8 @@ class Routing:
         for pattern, handler in self._routes:
             self.context.unroute(pattern, handler)
         self._network, self._routes = network, []
-        if network.dns_polluted:
-            # Packet mode: the link's resolver answers, but never hears of a *.localhost name
-            # (Chromium resolves those itself), so those stay a route there.
-            self._routes.append((host_regex(network.dns_polluted, only_local=not self.dns), self._on_dns))
+        if network.dns_polluted and self.dns != "resolver":
+            self._routes.append((host_regex(network.dns_polluted, only_local=self.dns == "localhost"), self._on_dns))
         # Playwright runs the newest route first: register the last rule first so rule 0 is tried first.
         for index in reversed(range(len(network.faults))):
             self._routes.append((glob_regex(network.faults[index].url), partial(self._on_fault, index)))
