@@ -113,11 +113,7 @@ def test_dns_pollution_of_the_payment_host_is_a_resolver_answer_named_network_dn
         "      - {probe: pay, network: captive-wifi}\n",
         encoding="utf-8",
     )
-    # --har off: Playwright's HAR recorder waits at context close for a connect to the black hole
-    # that never ends, so the journey would end at its deadline (a known issue, not this test's).
-    journeys = run(
-        pytester, remote_shop, PAY_PROBE % shop.payment_url, f"--profiles={nets}", "--matrix=polluted", "--har=off"
-    )
+    journeys = run(pytester, remote_shop, PAY_PROBE % shop.payment_url, f"--profiles={nets}", "--matrix=polluted")
     by_network = {j.conditions["applied"]["network"]: j for j in journeys}
     told = {"public-wifi-dns-polluted": "NXDOMAIN", "captive-wifi": f"a wrong address, {remote.black_hole}"}
     assert by_network.keys() == told.keys()
