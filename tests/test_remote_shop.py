@@ -13,11 +13,12 @@ from typing import Any
 
 import pytest
 
-from probes.emulation.packet import unavailable
 from probes.result import JourneyResult
-from reports.store import Store
 from shop.server import DemoShop
+from tests.support.packet import needs_packet_level, run_probe
 from tests.support.remote import RemoteHost, Zone
+
+pytestmark = needs_packet_level  # a network namespace: root / CAP_NET_ADMIN, Linux
 
 SHOP, PAY = "shop.orderprobe.test", "pay.orderprobe.test"
 
@@ -48,9 +49,6 @@ def test_pay(journey, page, target):
 
 @pytest.fixture(scope="module")
 def remote_shop() -> Iterator[tuple[Zone, RemoteHost, DemoShop]]:
-    reason = unavailable()
-    if reason:
-        pytest.skip(reason)
     with Zone() as zone, RemoteHost() as remote:
         zone.names.update({SHOP: remote.address, PAY: remote.address})
         shop = remote.serve(lambda: DemoShop(host="0.0.0.0", payment_host=PAY).start())
@@ -62,19 +60,9 @@ def remote_shop() -> Iterator[tuple[Zone, RemoteHost, DemoShop]]:
 def run(
     pytester: pytest.Pytester, world: tuple[Zone, RemoteHost, DemoShop], source: str, *args: str
 ) -> list[JourneyResult]:
+    """Against the remote shop, its names resolved by the test's zone."""
     zone, _, shop = world
-    pytester.makepyfile(test_probe=source)
-    db = pytester.path / "results.db"
-    pytester.runpytest_subprocess(
-        "-p", "no:cacheprovider", f"--results=sqlite:///{db}", f"--artefacts={pytester.path / 'art'}",
-        "--tracing=off", "--no-report", f"--target={shop.url}", f"--resolver={zone.address}", *args, "test_probe.py",
-    )  # fmt: skip
-    store = Store(f"sqlite:///{db}")
-    try:
-        run_id = store.latest_run_id()
-        return store.journeys(run_id) if run_id else []
-    finally:
-        store.close()
+    return run_probe(pytester, source, f"--target={shop.url}", f"--resolver={zone.address}", *args)
 
 
 @pytest.mark.slow
