@@ -10,24 +10,9 @@ from pathlib import Path
 import pytest
 
 from probes.result import JourneyResult
-from tests.support.packet import needs_packet_level, run_probe
+from tests.support.packet import needs_packet_level, ride, run_probe
 
 pytestmark = needs_packet_level  # a network namespace: root / CAP_NET_ADMIN, Linux
-
-# Page loads every half second for ~14 s: metro-weak's first outage starts within 10 s.
-RIDE = """
-import time
-
-
-def test_metro_ride(journey, page, target):
-    t0 = time.monotonic()
-    with journey.step("open"):
-        page.goto(target.url("/"))
-    with journey.step("ride"):
-        while time.monotonic() - t0 < 14:
-            page.evaluate("() => fetch('/', {cache: 'no-store'}).then(r => r.status, e => String(e))")
-            page.wait_for_timeout(500)
-"""
 
 DEAD = """
 import pytest
@@ -58,7 +43,7 @@ def run(pytester: pytest.Pytester, source: str, *args: str) -> list[JourneyResul
 
 @pytest.mark.slow
 def test_metro_weak_loses_the_signal_mid_journey_and_the_result_records_it(pytester: pytest.Pytester) -> None:
-    (journey,) = run(pytester, RIDE, "--network=metro-weak", "--emulation=packet")
+    (journey,) = run(pytester, ride(), "--network=metro-weak", "--emulation=packet")
     applied = journey.conditions["applied"]
     assert journey.emulation == "packet" and applied["emulation"] == "packet"
     (first, *_) = applied["offline_windows"]

@@ -12,6 +12,7 @@ import pytest
 from probes.journey import Journey, Phase, StepListener
 from probes.result import JourneyResult, StepResult
 from reports.store import Store
+from tests.test_reporters import PROBE
 
 
 class Heard(StepListener):
@@ -70,14 +71,6 @@ class Live(Reporter):
 
 def pytest_orderprobe_reporters(reporters):
     reporters["live"] = Live
-"""
-
-PROBE = """
-def test_visit(journey, page, target):
-    with journey.step("home"):
-        page.goto(target.url("/"))
-    with journey.step("subsidy"):
-        page.goto(target.url("/subsidy"))
 """
 
 

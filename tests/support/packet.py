@@ -9,6 +9,29 @@ from probes.emulation.packet import unavailable
 from probes.result import JourneyResult
 from reports.store import Store
 
+# Page loads for ~14 s, ``connections`` at a time (a page loading its assets opens several):
+# metro-weak's first outage starts within 10 s.
+RIDE = """
+import time
+
+
+def test_metro_ride(journey, page, target):
+    t0 = time.monotonic()
+    with journey.step("open"):
+        page.goto(target.url("/"))
+    with journey.step("ride"):
+        while time.monotonic() - t0 < 14:
+            page.evaluate("() => Promise.all([...Array(__N__).keys()].map(i => fetch('/?n=' + i, {cache: 'no-store'})"
+                          ".then(r => r.status, e => String(e))))")
+            page.wait_for_timeout(500)
+"""
+
+
+def ride(connections: int = 1) -> str:
+    """A probe riding the metro: ``connections`` page loads every half second for ~14 s."""
+    return RIDE.replace("__N__", str(connections))
+
+
 _WHY_NOT = unavailable()
 needs_packet_level = pytest.mark.skipif(bool(_WHY_NOT), reason=_WHY_NOT or "")
 
