@@ -15,14 +15,15 @@ from __future__ import annotations
 import argparse
 import os
 import re
-import threading
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import partial
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from http.server import SimpleHTTPRequestHandler
 from pathlib import Path
+
+from benchmarks import loopback
 
 CORPUS = Path(__file__).resolve().parents[1] / "tests" / "fixtures" / "storefronts"
 FAMILIES = {  # corpus family → the cause category the classifier must name
@@ -102,14 +103,8 @@ class _Handler(SimpleHTTPRequestHandler):
 def serve(pages: list[Page], root: Path = CORPUS) -> Iterator[str]:
     """The corpus on an ephemeral loopback port, each page with its own HTTP status."""
     handler = type("Handler", (_Handler,), {"statuses": {p.path.as_posix(): p.status for p in pages}})
-    server = ThreadingHTTPServer(("127.0.0.1", 0), partial(handler, directory=str(root)))
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
+    with loopback.serve(partial(handler, directory=str(root))) as url:
+        yield url
 
 
 def fail_on(browser, base_url: str, page: Page, artefacts: Path):  # -> FailurePoint

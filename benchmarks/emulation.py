@@ -17,15 +17,14 @@ taken inside the page (performance.now around fetch), minimum of N runs: noise o
 from __future__ import annotations
 
 import statistics
-import threading
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from playwright.sync_api import Browser, Error, Page, sync_playwright
 
+from benchmarks.loopback import Quiet, answer, serve
 from probes.browser import launch_options
 from probes.emulation import Emulation, context_options
 from probes.emulation.schedule import dropout_windows
@@ -41,43 +40,20 @@ BURN = """(n) => { const t0 = performance.now(); let x = 0;
   for (let i = 0; i < n; i++) x += Math.sqrt(i); return performance.now() - t0; }"""
 
 
-class Handler(BaseHTTPRequestHandler):
+class Handler(Quiet):
     protocol_version = "HTTP/1.1"
     disable_nagle_algorithm = True
-
-    def log_message(self, *args: Any) -> None:
-        pass
-
-    def _answer(self, body: bytes, kind: str = "application/octet-stream") -> None:
-        self.send_response(200)
-        self.send_header("Content-Type", kind)
-        self.send_header("Content-Length", str(len(body)))
-        self.send_header("Cache-Control", "no-store")
-        self.end_headers()
-        self.wfile.write(body)
 
     def do_GET(self) -> None:
         url = urlsplit(self.path)
         if url.path == "/":
-            self._answer(b"<!doctype html><title>bench</title>", "text/html")
+            answer(self, b"<!doctype html><title>bench</title>", "text/html")
             return
-        self._answer(b"x" * int(parse_qs(url.query).get("bytes", ["2"])[0]))
+        answer(self, b"x" * int(parse_qs(url.query).get("bytes", ["2"])[0]), "application/octet-stream")
 
     def do_POST(self) -> None:
         self.rfile.read(int(self.headers.get("Content-Length", "0")))
-        self._answer(b"ok")
-
-
-@contextmanager
-def serve() -> Iterator[str]:
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    httpd.daemon_threads = True
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    try:
-        yield f"http://127.0.0.1:{httpd.server_address[1]}"
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
+        answer(self, b"ok", "application/octet-stream")
 
 
 class Bench:
@@ -220,7 +196,7 @@ def routing(b: Bench, runs: int) -> None:
 def main(quick: bool = False) -> None:
     catalogue = load_catalogue()
     runs = 3 if quick else 7
-    with serve() as base, sync_playwright() as pw:
+    with serve(Handler) as base, sync_playwright() as pw:
         browser = pw.chromium.launch(**launch_options())
         b = Bench(browser, base, catalogue.profile(device="desktop-chrome"))
         latency(b, catalogue, runs)

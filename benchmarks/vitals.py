@@ -19,12 +19,12 @@ from __future__ import annotations
 import os
 import statistics
 import struct
-import threading
 import zlib
 from collections.abc import Iterator
-from contextlib import contextmanager
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from contextlib import AbstractContextManager, contextmanager
 from typing import Any
+
+from benchmarks import loopback
 
 VIEWPORT = {"width": 400, "height": 800}
 CLS_ANSWER = 0.75 * 0.25
@@ -78,30 +78,15 @@ FILES = {
 }
 
 
-class _Handler(BaseHTTPRequestHandler):
+class _Handler(loopback.Quiet):
     def do_GET(self) -> None:  # noqa: N802 - http.server's naming
         body, kind = FILES.get(self.path.split("?")[0], (b"not found", "text/plain"))
-        self.send_response(200 if body != b"not found" else 404)
-        self.send_header("Content-Type", kind)
-        self.send_header("Content-Length", str(len(body)))
-        self.send_header("Cache-Control", "no-store")
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args: object) -> None:
-        pass
+        loopback.answer(self, body, kind, 200 if body != b"not found" else 404)
 
 
-@contextmanager
-def serve() -> Iterator[str]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
-    server.daemon_threads = True
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
+def serve() -> AbstractContextManager[str]:
+    """The known-answer pages on loopback: their base URL."""
+    return loopback.serve(_Handler)
 
 
 @contextmanager

@@ -14,6 +14,7 @@ from importlib import resources
 from typing import TYPE_CHECKING, Any
 
 from probes.bounded import bounded
+from probes.journey import Phase, StepListener
 from probes.result import A11yScan, A11yViolation
 
 if TYPE_CHECKING:
@@ -37,18 +38,14 @@ def library() -> str:
     return resources.files("probes.vendor").joinpath("axe.min.js").read_text(encoding="utf-8")
 
 
-class A11yScanner:
+class A11yScanner(StepListener):
     """A Journey StepListener that sets ``step.a11y``."""
+
+    phase = Phase.ENRICH
 
     def __init__(self, page: Page, seconds: float = 15.0) -> None:
         self.page = page
         self.seconds = seconds
-
-    def on_step_start(self, journey: Journey, name: str) -> None:
-        pass
-
-    def on_step_failed(self, journey: Journey, name: str, error: BaseException) -> None:
-        pass
 
     def on_step_end(self, journey: Journey, step: StepResult) -> None:
         url = ""

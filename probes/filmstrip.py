@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from probes.atomic import WriteFailed, write_bytes
+from probes.journey import Phase, StepListener
 from probes.result import StepStatus
 
 if TYPE_CHECKING:
@@ -32,7 +33,12 @@ def file_name(index: int, step: str) -> str:
     return f"step-{index:02d}-{re.sub(r'[^A-Za-z0-9_.-]+', '_', step)[:60]}.jpg"
 
 
-class Filmstrip:
+class Filmstrip(StepListener):
+    """A Journey StepListener that sets ``step.screenshot``: a frame of each step that did not fail
+    (the recorder's failure screenshot is a failing step's frame)."""
+
+    phase = Phase.ENRICH
+
     def __init__(
         self, page: Page, root: Path, rel_dir: str, timeout_ms: float = TIMEOUT_MS, unwritten: list[str] | None = None
     ) -> None:
@@ -41,12 +47,6 @@ class Filmstrip:
         self.rel_dir = rel_dir
         self.timeout_ms = timeout_ms
         self.unwritten = unwritten if unwritten is not None else []  # frames a full or read-only disk refused
-
-    def on_step_start(self, journey: Journey, name: str) -> None:
-        pass
-
-    def on_step_failed(self, journey: Journey, name: str, error: BaseException) -> None:
-        pass  # the recorder's failure screenshot is this step's frame
 
     def on_step_end(self, journey: Journey, step: StepResult) -> None:
         if step.status is StepStatus.FAILED:

@@ -24,7 +24,7 @@ from probes.target import Target
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, BrowserContext, Page, Playwright
 
-    from probes.emulation.packet import PacketPath
+    from probes.emulation.path import NetworkPath
     from profiles.models import MatrixItem, Profile
 
 SESSION = pytest.StashKey[ProbeSession]()  # on the config: this process's run
@@ -36,8 +36,9 @@ DEMO_SECRETS = {"ORDERPROBE_DEMO_PASSWORD": "demo-pass", "ORDERPROBE_DEMO_SMS_CO
 class BrowserHolder:
     """Launch lazily, once per worker; relaunch after a crash instead of failing every later probe.
 
-    With packet-level emulation the browser runs in the worker's own network namespace behind
-    the emulated link (``self.packet``); otherwise ``self.reason`` says why it does not.
+    The worker's network path (``self.path``) is chosen once, at the first launch: with
+    packet-level emulation the browser runs in the worker's own network namespace behind the
+    emulated link; otherwise the path is DevTools' and its ``reason`` says why.
     """
 
     def __init__(
@@ -52,29 +53,16 @@ class BrowserHolder:
         self.launch_args = dict(launch_args or {})  # a team's own (browser_type_launch_args)
         self.endpoint = endpoint  # a remote browser: Playwright server (ws://) or CDP (http://)
         self.emulation, self.resolver = emulation, resolver  # resolver: where the link's DNS forwards
-        self.packet: PacketPath | None = None
-        self.reason = (
-            "--emulation cdp" if emulation == "cdp" else "a remote browser (--browser-endpoint)" if endpoint else ""
-        )
+        self.path: NetworkPath | None = None
         self._playwright: Playwright | None = None
         self._browser: Browser | None = None
 
-    def _packet_path(self) -> PacketPath | None:
-        from probes.emulation.packet import PacketPath, Unavailable, unavailable
-        from probes.emulation.resolver import parse_upstream
+    def _network_path(self) -> NetworkPath:
+        from probes.emulation.packet import choose
 
-        if self.packet is not None or self.emulation == "cdp" or self.reason:
-            return self.packet
-        try:
-            reason = unavailable()
-            if reason:
-                raise Unavailable(reason)
-            self.packet = PacketPath([parse_upstream(self.resolver)] if self.resolver else None).open()
-        except Unavailable as exc:
-            if self.emulation == "packet":
-                raise RuntimeError(f"--emulation packet: {exc}") from exc
-            self.reason = str(exc)
-        return self.packet
+        if self.path is None:
+            self.path = choose(self.emulation, remote=self.endpoint is not None, resolver=self.resolver)
+        return self.path
 
     def get(self) -> Browser:
         from playwright.sync_api import sync_playwright
@@ -85,10 +73,10 @@ class BrowserHolder:
             return self._browser
         if self._playwright is None:
             # Playwright's driver runs in the browser's namespace too: context.request takes the link.
-            packet = self._packet_path() if self.endpoint is None else None
+            driver = self._network_path().driver()
             node = os.environ.get("PLAYWRIGHT_NODEJS_PATH")
-            if packet is not None:
-                os.environ["PLAYWRIGHT_NODEJS_PATH"] = packet.driver()
+            if driver is not None:
+                os.environ["PLAYWRIGHT_NODEJS_PATH"] = driver
             try:
                 self._playwright = sync_playwright().start()
             finally:
@@ -101,9 +89,8 @@ class BrowserHolder:
         ours = launch_options(headless=not self.headed)
         # A team's flags add to ours (a lost --no-sandbox would fail every launch as root); the rest override.
         options = {**ours, **self.launch_args, "args": [*ours.get("args", []), *self.launch_args.get("args", [])]}
-        packet = self._packet_path()
-        if packet is not None:  # Playwright starts Chromium through a wrapper that enters the namespace
-            options["executable_path"] = packet.executable(options["executable_path"])
+        # packet level: Playwright starts Chromium through a wrapper that enters the namespace
+        options["executable_path"] = self._network_path().executable(options["executable_path"])
         self._browser = self._playwright.chromium.launch(**options)
         return self._browser
 
@@ -112,8 +99,8 @@ class BrowserHolder:
             self._browser.close()
         if self._playwright is not None:
             self._playwright.stop()
-        if self.packet is not None:
-            self.packet.close()
+        if self.path is not None:
+            self.path.close()
 
 
 @pytest.fixture(scope="session")

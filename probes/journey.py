@@ -5,6 +5,10 @@ a ``meter`` that returns the in-browser interaction totals (each step gets the
 difference), a ``settle`` that waits for counts still in flight at a step's end, and
 ``listeners`` told when steps start, end or fail (so evidence is captured at the exact
 moment of failure and conditions can change at a named step).
+
+Listeners run by their declared ``Phase``, never by their place in the list: the network's
+state is read before evidence is captured, the step is enriched (link record, Web Vitals, axe
+scan, frame) from that evidence, and only then published (reporters, spans), finished.
 """
 
 from __future__ import annotations
@@ -12,15 +16,46 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Protocol
+from enum import IntEnum
+from typing import ClassVar
 
 from probes.result import CleanupResult, Interactions, StepResult, StepStatus
 
 
-class StepListener(Protocol):
-    def on_step_start(self, journey: Journey, name: str) -> None: ...
-    def on_step_end(self, journey: Journey, step: StepResult) -> None: ...
-    def on_step_failed(self, journey: Journey, name: str, error: BaseException) -> None: ...
+class Phase(IntEnum):
+    """When a listener hears of a step. Every event (start, failed, end) reaches the phases in
+    this order; listeners of one phase hear in the order they were added, and none may rely on it."""
+
+    NETWORK = 10  # the emulated network: switches fire; whether the link is down, read before any capture
+    CAPTURE = 20  # the browser's evidence: the failure point, the step's failed requests
+    ENRICH = 30  # added to the step from what came before: the link's record, Web Vitals, axe scan, frame
+    PUBLISH = 40  # the finished step, read and never changed: reporters, spans
+
+
+class StepListener:
+    """Told when steps start, fail and end; declares its ``phase``. Hooks do nothing unless overridden."""
+
+    phase: ClassVar[Phase]
+
+    def on_step_start(self, journey: Journey, name: str) -> None:
+        pass
+
+    def on_step_end(self, journey: Journey, step: StepResult) -> None:
+        pass
+
+    def on_step_failed(self, journey: Journey, name: str, error: BaseException) -> None:
+        pass
+
+
+def in_phases(listeners: list[StepListener]) -> list[StepListener]:
+    """``listeners`` in the order they hear of a step: by phase, then as added."""
+    for listener in listeners:
+        if not isinstance(getattr(listener, "phase", None), Phase):
+            raise TypeError(
+                f"step listener {type(listener).__qualname__} declares no phase: give it "
+                f"`phase = Phase.<{'|'.join(Phase.__members__)}>` (probes.journey.Phase)"
+            )
+    return sorted(listeners, key=lambda listener: listener.phase)
 
 
 class Journey:
@@ -59,7 +94,8 @@ class Journey:
         if self.current_step is not None:
             raise RuntimeError(f"step {name!r} started inside step {self.current_step!r}; steps do not nest")
         self.current_budget_ms = budget_ms
-        for listener in self.listeners:
+        listeners = in_phases(self.listeners)
+        for listener in listeners:
             listener.on_step_start(self, name)
         self.current_step = name
         before = self._meter()
@@ -73,7 +109,7 @@ class Journey:
             self.failed_step = name
             self.failed_at_ms = failed_at = self.elapsed_ms()
             try:
-                for listener in self.listeners:  # evidence capture: timed apart from the step
+                for listener in listeners:  # evidence capture: timed apart from the step
                     listener.on_step_failed(self, name, exc)
             finally:
                 evidence_ms = self.elapsed_ms() - failed_at
@@ -101,7 +137,7 @@ class Journey:
                 else f"{type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''}",
             )
             self.steps.append(result)
-            for listener in self.listeners:
+            for listener in listeners:
                 listener.on_step_end(self, result)
 
     def cleanup(self, fn: Callable[[], object], name: str | None = None) -> Callable[[], object]:

@@ -16,7 +16,7 @@ from probes import har, tagging
 from probes.atomic import WriteFailed, node_write_error
 from probes.deadline import GRACE_S, Deadline, default_timeout_s, kill_browsers, tear_down
 from probes.filmstrip import Filmstrip, drop_failure_shot
-from probes.journey import Journey
+from probes.journey import Journey, Phase, StepListener
 from probes.outcome import verdict
 from probes.recorder import Recorder
 from probes.reporter import JourneyStart
@@ -52,7 +52,9 @@ def _drawn(item: MatrixItem) -> dict[str, Any]:
     return out
 
 
-class JourneyRun:
+class JourneyRun(StepListener):
+    phase = Phase.PUBLISH  # the finished step reaches the reporters
+
     def __init__(self, session: ProbeSession, nodeid: str, item: MatrixItem, target: Target, *, attempt: int = 1):
         self.session = session
         self.nodeid = nodeid
@@ -98,15 +100,15 @@ class JourneyRun:
         deadline_s: float | None = None,
         context_args: dict[str, Any] | None = None,
     ) -> None:
-        """``holder`` (a ``BrowserHolder``) says, once the browser is up, whether it sits behind a
-        packet-level link (``holder.packet``) or why not (``holder.reason``). ``context_args`` are
+        """``holder`` (a ``BrowserHolder``) gives, once the browser is up, the worker's network path
+        (``holder.path``: a packet-level link, or DevTools with the reason). ``context_args`` are
         the ``new_context`` arguments (the ``browser_context_args`` fixture); the profile's by default."""
         from probes.emulation import Emulation, context_options
+        from probes.emulation.path import CdpPath
 
         settings = self.session.settings
         browser = get_browser()  # a launch has Playwright's own timeout; the journey's clock starts after it
-        packet = getattr(holder, "packet", None)
-        reason = getattr(holder, "reason", "") if holder is not None else "browser launched outside orderprobe"
+        path = getattr(holder, "path", None) or CdpPath("browser launched outside orderprobe")
         self._fixed_deadline = bool(deadline_s or settings.journey_timeout_s)  # else step budgets extend it
         seconds = deadline_s or settings.journey_timeout_s or default_timeout_s(settings.action_timeout_ms)
         self.deadline = Deadline(seconds, self._expire).start()  # a context that never opens is bounded too
@@ -137,29 +139,25 @@ class JourneyRun:
         self.recorder = Recorder(
             self.context, self.page, settings.artefacts, self.rel_dir, site=self.target.base_url or None
         )
-        self.emulation = Emulation(
-            self.item.profile, self.context, self.page, packet=packet, reason=reason, site=self.target.base_url
-        )
+        self.emulation = Emulation(self.item.profile, self.context, self.page, path=path, site=self.target.base_url)
         self.emulation.apply()
         self.recorder.injections = self.emulation.injection  # injected faults are marked, never the shop's
         self.journey = Journey(self.item.probe, meter=self.recorder.meter, settle=self.recorder.settle)
         if settings.synthetic_header and self.target.base_url:  # after the emulation's routes: it falls back to them
             self.journey.tag_headers = {settings.synthetic_header: f"{self.session.run_id}/{self.id}"}
             tagging.tag(self.context, self.target.base_url, *next(iter(self.journey.tag_headers.items())))
-        # Emulation first: when a step fails, whether the link was down is read before the (slow) capture.
-        # The link's witness after the recorder: the failure point it completes exists by then.
-        witness = LinkWitness(self.emulation, self.recorder)
-        self.journey.listeners = [self.emulation, self.recorder, witness, VitalsMeter(self.context, self.page), self]
-        if settings.a11y:  # before self: a step reaches the reporters with its scan
+        # The order they hear of a step is each one's phase (probes.journey.Phase), not this list's.
+        listeners: list[StepListener] = [self.emulation, self.recorder, LinkWitness(self.emulation, self.recorder)]
+        listeners += [VitalsMeter(self.context, self.page), self]
+        if settings.a11y:
             from probes.a11y import A11yScanner
 
-            self.journey.listeners.insert(-1, A11yScanner(self.page))
+            listeners.append(A11yScanner(self.page))
+        if settings.screenshots == "on":
+            listeners.append(Filmstrip(self.page, settings.artefacts, self.rel_dir, unwritten=self.unwritten))
         if self.spans is not None:
-            self.journey.listeners.insert(0, self.spans)  # the step's span is open before its first request
-        if settings.screenshots == "on":  # before self: a step reaches the reporters with its frame
-            self.journey.listeners.insert(
-                -1, Filmstrip(self.page, settings.artefacts, self.rel_dir, unwritten=self.unwritten)
-            )
+            listeners.append(self.spans)
+        self.journey.listeners = listeners
         self._phase = "call"
 
     # -- hard limits: deadline and crash ----------------------------------------------------
@@ -244,7 +242,7 @@ class JourneyRun:
         """On a packet-level link that was down when the step failed, requests still waiting for an
         answer are stalled by the outage (TCP would retry for minutes): name them so, as evidence."""
         why = getattr(self.emulation, "failed_offline", None)
-        if why and getattr(self.emulation, "mode", "") == "packet":
+        if why and self.emulation.path.stalls:
             stalled = f"net::ERR_INTERNET_DISCONNECTED (link down: {why}; no answer yet)"
             waiting = [r for r in point.requests if r.status is None and r.failure is None]
             for request in [*waiting, *point.waiting]:  # the requests log and the timeout evidence
@@ -420,9 +418,6 @@ class JourneyRun:
     def on_step_end(self, journey: Journey, step: StepResult) -> None:
         if self.session.reporters is not None:
             self.session.reporters.step_end(self.start, step)
-
-    def on_step_failed(self, journey: Journey, name: str, error: BaseException) -> None:
-        pass
 
 
 def crashed_result(run_id: str, nodeid: str, message: str, start: JourneyStart | None) -> JourneyResult:

@@ -10,9 +10,11 @@ third party did not expect can fail its CORS check.
 from __future__ import annotations
 
 import contextlib
+import time
 from typing import TYPE_CHECKING, Any
 
 from probes.first_failure import site_of
+from probes.journey import Phase, StepListener
 
 if TYPE_CHECKING:
     from playwright.sync_api import BrowserContext, Route
@@ -47,8 +49,10 @@ def check_endpoint(url: str | None) -> str | None:
     return url
 
 
-class JourneySpans:
-    """A journey's span and its steps' spans; a Journey StepListener."""
+class JourneySpans(StepListener):
+    """A journey's span and its steps' spans; a Journey StepListener that publishes the finished step."""
+
+    phase = Phase.PUBLISH
 
     def __init__(self, tracer_provider: Any, probe: str, profile: str, run_id: str, site: str) -> None:
         from opentelemetry import trace
@@ -61,6 +65,7 @@ class JourneySpans:
             attributes={"orderprobe.probe": probe, "orderprobe.profile": profile, "orderprobe.run_id": run_id},
         )
         self.step: Any = None
+        self._step_start_ns = 0
 
     @property
     def trace_id(self) -> str:
@@ -92,7 +97,10 @@ class JourneySpans:
     # -- StepListener ---------------------------------------------------------------------------
     def on_step_start(self, journey: Journey, name: str) -> None:
         context = self._trace.set_span_in_context(self.span)
-        self.step = self.tracer.start_span(name, context=context, attributes={"orderprobe.step": name})
+        self._step_start_ns = time.time_ns()
+        self.step = self.tracer.start_span(
+            name, context=context, attributes={"orderprobe.step": name}, start_time=self._step_start_ns
+        )
 
     def on_step_end(self, journey: Journey, step: StepResult) -> None:
         if self.step is None:
@@ -101,7 +109,8 @@ class JourneySpans:
         self.step.set_attribute("orderprobe.step.duration_ms", step.duration_ms)
         if step.error:
             self.step.set_status(self._trace.Status(self._trace.StatusCode.ERROR, step.error[:300]))
-        self.step.end()
+        # Published after the step's enrichment (vitals, frame…): the span lasts as long as the step did.
+        self.step.end(end_time=self._step_start_ns + round(step.duration_ms * 1_000_000))
         self.step = None
 
     def on_step_failed(self, journey: Journey, name: str, error: BaseException) -> None:

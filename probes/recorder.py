@@ -20,6 +20,7 @@ from probes.atomic import WriteFailed
 from probes.bounded import bounded
 from probes.emulation.routing import FAULT_HEADER
 from probes.first_failure import first_breaking, site_of
+from probes.journey import Phase, StepListener
 from probes.result import FailurePoint, Interactions, RequestRecord
 
 if TYPE_CHECKING:
@@ -107,8 +108,10 @@ def parse_action(message: str) -> tuple[str | None, str | None]:
     return action, locator.group(1).strip() if locator else None
 
 
-class Recorder:
-    """Attach to one context + page; implements the Journey StepListener protocol."""
+class Recorder(StepListener):
+    """Attach to one context + page; a Journey StepListener that captures the failure point."""
+
+    phase = Phase.CAPTURE
 
     def __init__(
         self,

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
@@ -117,6 +118,40 @@ def _value(text: str, target: str, fixtures: Fixtures) -> str:
     return _string(text)
 
 
+# codegen's action → the Locator call, given the action and how to type a recorded value
+Typed = Callable[[Any], str]
+ACTIONS: dict[str, Callable[[dict[str, Any], Typed], str]] = {
+    "click": lambda a, _: "dblclick()" if a.get("clickCount") == 2 else "click()",
+    "fill": lambda a, typed: f"fill({typed(a.get('text', ''))})",
+    "press": lambda a, _: f"press({_string(a.get('key', ''))})",
+    "check": lambda a, _: "check()",
+    "uncheck": lambda a, _: "uncheck()",
+    "select": lambda a, _: f"select_option({[str(o) for o in a.get('options', [])]!r})",
+}
+EXPECTS: dict[str, Callable[[dict[str, Any], Typed], str]] = {  # codegen's assertion → expect(...)'s
+    "assertText": lambda a, _: f"to_contain_text({_string(a.get('text', ''))})",
+    "assertValue": lambda a, typed: f"to_have_value({typed(a.get('value', ''))})",
+}
+
+
+def _visible(action: dict[str, Any], typed: Typed) -> str:
+    return "to_be_visible()"  # any other assertion codegen writes: the element is there
+
+
+def _statement(action: dict[str, Any], target: str, fixtures: Fixtures) -> str | None:
+    """The line for one action on ``target`` (Python for its locator); None: an action not known here."""
+    kind, described = action["name"], json.dumps(action["locator"], ensure_ascii=False)
+
+    def typed(text: Any) -> str:
+        return _value(str(text), described, fixtures)
+
+    if kind in ACTIONS:
+        return f"{target}.{ACTIONS[kind](action, typed)}"
+    if kind.startswith("assert"):
+        return f"expect({target}).{EXPECTS.get(kind, _visible)(action, typed)}"
+    return None
+
+
 def _step_name(url: str, taken: set[str]) -> str:
     path = urlsplit(url).path.strip("/")
     base = re.sub(r"[^\w-]+", " ", path.split("/")[-1] if path else "home").strip() or "home"
@@ -166,28 +201,9 @@ def convert(jsonl: str, fixtures: Fixtures, *, name: str = "recorded", source: s
         if "locator" not in action or not isinstance(action["locator"], dict):
             raise RecordingError(f"{source}:{number}: {kind}: no locator")
         target, css = locator(action["locator"])
-        described = json.dumps(action["locator"], ensure_ascii=False)
-        if kind == "click":
-            call = "dblclick()" if action.get("clickCount") == 2 else "click()"
-        elif kind == "fill":
-            call = f"fill({_value(str(action.get('text', '')), described, fixtures)})"
-        elif kind == "press":
-            call = f"press({_string(action.get('key', ''))})"
-        elif kind in ("check", "uncheck"):
-            call = f"{kind}()"
-        elif kind == "select":
-            call = f"select_option({[str(o) for o in action.get('options', [])]!r})"
-        elif kind.startswith("assert"):
-            call = None
-            if kind == "assertText":
-                line = f"expect({target}).to_contain_text({_string(action.get('text', ''))})"
-            elif kind == "assertValue":
-                line = f"expect({target}).to_have_value({_value(str(action.get('value', '')), described, fixtures)})"
-            else:
-                line = f"expect({target}).to_be_visible()"
-        else:
+        statement = _statement(action, target, fixtures)
+        if statement is None:
             raise RecordingError(f"{source}:{number}: action {kind!r} is not one this converter knows")
-        statement = line if call is None else f"{target}.{call}"
         if loaded or not steps:  # this action is the first on the page the previous one loaded
             steps.append(_Step(_step_name(landed or f"{origin}/step-{len(steps) + 1}", taken)))
         steps[-1].lines.append(statement + ("  # recorded as CSS: prefer a role or label" if css else ""))

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from probes.first_failure import breaks_path
+from probes.journey import Phase, StepListener
 from probes.result import LinkRecord, Outage, RequestRecord
 
 if TYPE_CHECKING:
@@ -99,9 +100,11 @@ def summarise(mode: str, windows: list[Outage], dropped: dict[str, dict[str, int
     return f"emulated network ({mode}): " + "; ".join(parts)
 
 
-class LinkWitness:
-    """A Journey ``StepListener`` (after the recorder): each step gets the link's record, and a
-    failing step's failure point gets it as of the moment it failed (before evidence capture)."""
+class LinkWitness(StepListener):
+    """A Journey ``StepListener`` (after the recorder's capture): each step gets the link's record,
+    and a failing step's failure point gets it as of the moment it failed (before evidence capture)."""
+
+    phase = Phase.ENRICH
 
     def __init__(self, emulation: Emulation, recorder: Recorder) -> None:
         self.emulation, self.recorder = emulation, recorder
@@ -113,9 +116,6 @@ class LinkWitness:
         return record(
             e.mode, e.outages_between(start_ms, end_ms), e.dropped_between(start_ms, end_ms), unique, self.recorder.site
         )
-
-    def on_step_start(self, journey: Journey, name: str) -> None:
-        pass
 
     def on_step_failed(self, journey: Journey, name: str, error: BaseException) -> None:
         failure = self.recorder.failure

@@ -24,6 +24,7 @@ from importlib import resources
 from typing import TYPE_CHECKING, Any
 
 from probes.bounded import bounded
+from probes.journey import Phase, StepListener
 from probes.result import Vitals
 
 if TYPE_CHECKING:
@@ -83,8 +84,10 @@ class _Document:
     loaded_in: int = -1  # index of the step that loaded it
 
 
-class VitalsMeter:
+class VitalsMeter(StepListener):
     """Attach to one context + page; a Journey StepListener that sets ``step.vitals``."""
+
+    phase = Phase.ENRICH
 
     def __init__(self, context: BrowserContext, page: Page) -> None:
         self.page = page
@@ -106,12 +109,6 @@ class VitalsMeter:
         self.current = doc
 
     # -- StepListener -----------------------------------------------------------------------
-    def on_step_start(self, journey: Journey, name: str) -> None:
-        pass
-
-    def on_step_failed(self, journey: Journey, name: str, error: BaseException) -> None:
-        pass
-
     def on_step_end(self, journey: Journey, step: StepResult) -> None:
         for _ in range(3):  # a loaded page's LCP can come a frame or two late on a busy machine
             with contextlib.suppress(Exception):  # a closed, crashed or busy page: what arrived counts

@@ -9,15 +9,14 @@ outages are checked against the times the page was actually switched offline.
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Callable, Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from playwright.sync_api import Browser, Error, Page
 
+from benchmarks import loopback
 from probes.emulation import Emulation, context_options
 from probes.emulation.routing import FAULT_HEADER
 from probes.emulation.schedule import dropout_windows
@@ -31,12 +30,9 @@ function burn(n) { const t0 = performance.now(); let x = 0; for (let i = 0; i < 
 </script>"""
 
 
-class Handler(BaseHTTPRequestHandler):
+class Handler(loopback.Quiet):
     protocol_version = "HTTP/1.1"
     disable_nagle_algorithm = True  # headers and body in separate writes must not wait for delayed ACKs
-
-    def log_message(self, *args: Any) -> None:
-        pass
 
     def do_GET(self) -> None:
         url = urlsplit(self.path)
@@ -49,23 +45,13 @@ class Handler(BaseHTTPRequestHandler):
             body, kind = CPU_PAGE.encode(), "text/html"
         else:
             body, kind = b"<!doctype html><title>ok</title><p>ok</p>", "text/html"
-        self.send_response(200)
-        self.send_header("Content-Type", kind)
-        self.send_header("Content-Length", str(len(body)))
-        self.send_header("Cache-Control", "no-store")
-        self.end_headers()
-        self.wfile.write(body)
+        loopback.answer(self, body, kind)
 
 
 @pytest.fixture(scope="module")
 def server() -> Iterator[str]:
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    httpd.daemon_threads = True
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{httpd.server_address[1]}"
-    httpd.shutdown()
-    httpd.server_close()
+    with loopback.serve(Handler) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")

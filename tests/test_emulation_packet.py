@@ -9,24 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from probes.emulation.packet import unavailable
 from probes.result import JourneyResult
-from reports.store import Store
+from tests.support.packet import needs_packet_level, ride, run_probe
 
-# Page loads every half second for ~14 s: metro-weak's first outage starts within 10 s.
-RIDE = """
-import time
-
-
-def test_metro_ride(journey, page, target):
-    t0 = time.monotonic()
-    with journey.step("open"):
-        page.goto(target.url("/"))
-    with journey.step("ride"):
-        while time.monotonic() - t0 < 14:
-            page.evaluate("() => fetch('/', {cache: 'no-store'}).then(r => r.status, e => String(e))")
-            page.wait_for_timeout(500)
-"""
+pytestmark = needs_packet_level  # a network namespace: root / CAP_NET_ADMIN, Linux
 
 DEAD = """
 import pytest
@@ -49,34 +35,15 @@ networks:
 
 
 def run(pytester: pytest.Pytester, source: str, *args: str) -> list[JourneyResult]:
-    pytester.makepyfile(test_probe=source)
+    """With this file's networks (``dead-at-pay``) beside the built-in ones."""
     (pytester.path / "nets").mkdir(exist_ok=True)
     (pytester.path / "nets" / "networks.yaml").write_text(NETWORKS, encoding="utf-8")
-    db = pytester.path / "results.db"
-    pytester.runpytest_subprocess(
-        "-p", "no:cacheprovider", f"--results=sqlite:///{db}", f"--artefacts={pytester.path / 'art'}",
-        "--tracing=off", "--no-report", f"--profiles={pytester.path / 'nets'}", *args, "test_probe.py",
-    )  # fmt: skip
-    store = Store(f"sqlite:///{db}")
-    try:
-        run_id = store.latest_run_id()
-        return store.journeys(run_id) if run_id else []
-    finally:
-        store.close()
-
-
-@pytest.fixture
-def packet_level() -> None:
-    reason = unavailable("http://127.0.0.1")
-    if reason:
-        pytest.skip(reason)
+    return run_probe(pytester, source, f"--profiles={pytester.path / 'nets'}", *args)
 
 
 @pytest.mark.slow
-def test_metro_weak_loses_the_signal_mid_journey_and_the_result_records_it(
-    pytester: pytest.Pytester, packet_level: None
-) -> None:
-    (journey,) = run(pytester, RIDE, "--network=metro-weak", "--emulation=packet")
+def test_metro_weak_loses_the_signal_mid_journey_and_the_result_records_it(pytester: pytest.Pytester) -> None:
+    (journey,) = run(pytester, ride(), "--network=metro-weak", "--emulation=packet")
     applied = journey.conditions["applied"]
     assert journey.emulation == "packet" and applied["emulation"] == "packet"
     (first, *_) = applied["offline_windows"]
@@ -87,9 +54,7 @@ def test_metro_weak_loses_the_signal_mid_journey_and_the_result_records_it(
 
 
 @pytest.mark.slow
-def test_a_dead_link_fails_the_request_and_cdp_is_the_stated_fallback(
-    pytester: pytest.Pytester, packet_level: None
-) -> None:
+def test_a_dead_link_fails_the_request_and_cdp_is_the_stated_fallback(pytester: pytest.Pytester) -> None:
     dead = Path(pytester.path / "nets" / "matrices")
     dead.mkdir(parents=True, exist_ok=True)
     (dead / "dead.yaml").write_text(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from probes.journey import Journey
+from probes.journey import Journey, Phase
 from probes.outcome import combine_attempts, verdict
 from probes.recorder import parse_action
 from probes.result import Cause, Expectation, Interactions, Status, StepStatus
@@ -51,6 +51,8 @@ def test_a_failing_step_is_recorded_and_listeners_see_the_error():
     seen = []
 
     class Listener:
+        phase = Phase.CAPTURE
+
         def on_step_start(self, journey, name):
             seen.append(("start", name))
 

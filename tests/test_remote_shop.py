@@ -13,29 +13,14 @@ from typing import Any
 
 import pytest
 
-from probes.emulation.packet import unavailable
 from probes.result import JourneyResult
-from reports.store import Store
 from shop.server import DemoShop
+from tests.support.packet import needs_packet_level, ride, run_probe
 from tests.support.remote import RemoteHost, Zone
 
+pytestmark = needs_packet_level  # a network namespace: root / CAP_NET_ADMIN, Linux
+
 SHOP, PAY = "shop.orderprobe.test", "pay.orderprobe.test"
-
-# Page loads every half second for ~14 s: metro-weak's first outage starts within 10 s.
-RIDE = """
-import time
-
-
-def test_metro_ride(journey, page, target):
-    t0 = time.monotonic()
-    with journey.step("open"):
-        page.goto(target.url("/"))
-    with journey.step("ride"):
-        while time.monotonic() - t0 < 14:  # six connections at a time, as a page loading its assets
-            page.evaluate("() => Promise.all([0, 1, 2, 3, 4, 5].map(i => fetch('/?n=' + i, {cache: 'no-store'})"
-                          ".then(r => r.status, e => String(e))))")
-            page.wait_for_timeout(500)
-"""
 
 PAY_PROBE = """
 def test_pay(journey, page, target):
@@ -48,9 +33,6 @@ def test_pay(journey, page, target):
 
 @pytest.fixture(scope="module")
 def remote_shop() -> Iterator[tuple[Zone, RemoteHost, DemoShop]]:
-    reason = unavailable()
-    if reason:
-        pytest.skip(reason)
     with Zone() as zone, RemoteHost() as remote:
         zone.names.update({SHOP: remote.address, PAY: remote.address})
         shop = remote.serve(lambda: DemoShop(host="0.0.0.0", payment_host=PAY).start())
@@ -62,19 +44,9 @@ def remote_shop() -> Iterator[tuple[Zone, RemoteHost, DemoShop]]:
 def run(
     pytester: pytest.Pytester, world: tuple[Zone, RemoteHost, DemoShop], source: str, *args: str
 ) -> list[JourneyResult]:
+    """Against the remote shop, its names resolved by the test's zone."""
     zone, _, shop = world
-    pytester.makepyfile(test_probe=source)
-    db = pytester.path / "results.db"
-    pytester.runpytest_subprocess(
-        "-p", "no:cacheprovider", f"--results=sqlite:///{db}", f"--artefacts={pytester.path / 'art'}",
-        "--tracing=off", "--no-report", f"--target={shop.url}", f"--resolver={zone.address}", *args, "test_probe.py",
-    )  # fmt: skip
-    store = Store(f"sqlite:///{db}")
-    try:
-        run_id = store.latest_run_id()
-        return store.journeys(run_id) if run_id else []
-    finally:
-        store.close()
+    return run_probe(pytester, source, f"--target={shop.url}", f"--resolver={zone.address}", *args)
 
 
 @pytest.mark.slow
@@ -82,7 +54,7 @@ def test_metro_weak_outages_and_loss_reach_a_remote_shop_in_packet_mode_by_defau
     pytester: pytest.Pytester, remote_shop: Any
 ) -> None:
     zone, _, shop = remote_shop
-    (journey,) = run(pytester, remote_shop, RIDE, "--network=metro-weak")  # --emulation auto
+    (journey,) = run(pytester, remote_shop, ride(connections=6), "--network=metro-weak")  # --emulation auto
     applied = journey.conditions["applied"]
     assert journey.emulation == "packet" and applied["emulation_reason"] == "", applied["emulation_reason"]
     (first, *_) = applied["offline_windows"]

@@ -14,7 +14,10 @@ from __future__ import annotations
 
 import pytest
 
+from tests.support.packet import needs_packet_level
 from tests.test_emulation_packet import run
+
+pytestmark = needs_packet_level  # a network namespace: root / CAP_NET_ADMIN, Linux
 
 STALLED = """
 def test_stalled_pay(journey, page, target, demo_shop):
@@ -33,19 +36,8 @@ matrices:
 """
 
 
-@pytest.fixture
-def packet_level() -> None:
-    from probes.emulation.packet import unavailable
-
-    reason = unavailable("http://127.0.0.1")
-    if reason:
-        pytest.skip(reason)
-
-
 @pytest.mark.slow
-def test_a_step_the_link_stalled_is_the_networks_with_the_links_record(
-    pytester: pytest.Pytester, packet_level: None
-) -> None:
+def test_a_step_the_link_stalled_is_the_networks_with_the_links_record(pytester: pytest.Pytester) -> None:
     (pytester.path / "nets" / "matrices").mkdir(parents=True)
     (pytester.path / "nets" / "matrices" / "stall.yaml").write_text(MATRIX, encoding="utf-8")
     (journey,) = run(pytester, STALLED, "--matrix=stall", "--emulation=packet")

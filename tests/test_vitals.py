@@ -22,7 +22,6 @@ from playwright.sync_api import Browser
 from benchmarks import causes
 from benchmarks import vitals as bench
 from probes import vitals
-from probes.journey import Journey
 from probes.result import StepStatus
 from reports.schema import VITALS
 from reports.store import Store
@@ -87,16 +86,9 @@ def test_inp_belongs_to_the_step_that_clicked(chromium: Browser, pages: str) -> 
 
 
 def test_a_step_on_no_web_page_has_no_vitals(chromium: Browser) -> None:
-    context = chromium.new_context()
-    try:
-        page = context.new_page()
-        journey = Journey("blank")
-        journey.listeners = [vitals.VitalsMeter(context, page)]
-        with journey.step("nothing"):
-            page.set_content("<p>about:blank is not a web page</p>")
-        assert journey.steps[0].vitals is None
-    finally:
-        context.close()
+    with bench.measured(chromium) as (page, journey), journey.step("nothing"):
+        page.set_content("<p>about:blank is not a web page</p>")
+    assert journey.steps[0].vitals is None
 
 
 def test_ratings_follow_googles_thresholds() -> None:
@@ -106,16 +98,8 @@ def test_ratings_follow_googles_thresholds() -> None:
 
 def test_a_storefront_from_the_corpus_gets_its_load_vitals(chromium: Browser) -> None:
     page_info = next(p for p in causes.load_corpus() if p.family == "healthy")
-    with causes.serve([page_info]) as url:
-        context = chromium.new_context()
-        try:
-            page = context.new_page()
-            journey = Journey("corpus")
-            journey.listeners = [vitals.VitalsMeter(context, page)]
-            with journey.step("open"):
-                page.goto(f"{url}/{page_info.path.as_posix()}")
-        finally:
-            context.close()
+    with causes.serve([page_info]) as url, bench.measured(chromium) as (page, journey), journey.step("open"):
+        page.goto(f"{url}/{page_info.path.as_posix()}")
     got = journey.steps[0].vitals
     assert got is not None, page_info.name
     assert got.fcp_ms is not None and got.lcp_ms is not None and got.ttfb_ms is not None

@@ -5,12 +5,14 @@
 - ``throttling.cdp``: latency, throughput and CPU through Chromium DevTools (request-level);
 - ``routing``: DNS pollution, request faults and dead signal as Playwright routes;
 - ``schedule``: when the network is down (seeded dropouts, offline windows);
+- ``path``: the ``NetworkPath`` a worker's journeys take, chosen once (``packet.choose``):
+  ``PacketPath`` (``packet``: namespace + link) or ``CdpPath`` (DevTools);
 - ``emulator``: ``Emulation`` ties them to one journey and fires mid-journey switches.
 
 Usage::
 
     context = browser.new_context(**context_options(profile))
-    emulation = Emulation(profile, context, page, clock=time.perf_counter, seed=None)
+    emulation = Emulation(profile, context, page, clock=time.perf_counter, seed=None, path=None)  # None: CDP
     emulation.apply()
     journey.listeners.append(emulation)  # mid-journey switches at named steps
     result.conditions = {**profile.describe(), "applied": emulation.record()}

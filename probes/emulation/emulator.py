@@ -1,12 +1,12 @@
 """One journey's conditions made real: the profile applied to its context and page, and
 changed at named steps (mid-journey switches: signal lost, a hand-over to another network).
 
-The network goes one of two ways (``mode``, recorded with the reason):
+The network goes the worker's ``NetworkPath`` (``path``; its ``mode`` recorded with the reason):
 
-- ``packet``: the browser runs in its own namespace behind the worker's ``PacketPath``; delay,
-  jitter, rate, loss, queue and outages are applied to every packet of every page, popup, worker
-  and request of the context; a hand-over also changes the browser's address;
-- ``cdp``: DevTools request-level throttling of the journey's page; outages switch that page
+- ``PacketPath``: the browser runs in its own namespace behind an emulated link; delay, jitter,
+  rate, loss, queue and outages are applied to every packet of every page, popup, worker and
+  request of the context; a hand-over also changes the browser's address;
+- ``CdpPath``: DevTools request-level throttling of the journey's page; outages switch that page
   offline and back (``offline``).
 
 Neither uses a catch-all route, which would disable the context's HTTP cache.
@@ -16,30 +16,30 @@ from __future__ import annotations
 
 import random
 import time
-from collections import Counter
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
 
 from playwright.sync_api import Error as PlaywrightError
 
 from probes.emulation.device import brands, user_agent_override
-from probes.emulation.offline import CdpOffline
+from probes.emulation.path import CdpPath, NetworkPath
 from probes.emulation.routing import Routing
 from probes.emulation.schedule import Outages
-from probes.emulation.throttling.cdp import cdp_conditions, throttle_cpu, throttle_network
+from probes.emulation.throttling.cdp import throttle_cpu
+from probes.journey import Phase, StepListener
 from profiles.models import Network, Profile, Switch
 
 if TYPE_CHECKING:
     from playwright.sync_api import BrowserContext, CDPSession, Page
 
-    from probes.emulation.packet import PacketPath
     from probes.journey import Journey
     from probes.result import StepResult
 
 
-class Emulation:
+class Emulation(StepListener):
     """Applies ``profile`` to ``context``/``page``; also a Journey ``StepListener`` for switches."""
+
+    phase = Phase.NETWORK  # whether the link was down is read before the (slow) evidence capture
 
     def __init__(
         self,
@@ -49,23 +49,19 @@ class Emulation:
         *,
         clock: Callable[[], float] = time.perf_counter,
         seed: int | None = None,
-        packet: PacketPath | None = None,
-        reason: str = "",
+        path: NetworkPath | None = None,
         site: str = "",
     ) -> None:
+        """``path``: the worker's (``probes.emulation.packet.choose``); DevTools by default."""
         self.profile, self.context, self.page = profile, context, page
         pinned = profile.network.dropouts.seed if profile.network.dropouts else None
         # The outage schedule: the caller's seed, else the profile's pinned one, else fresh per journey.
         self.seed = seed if seed is not None else pinned if pinned is not None else random.randrange(2**32)
-        self.packet, self.reason = packet, reason if packet is None else ""
-        self.mode = "packet" if packet is not None else "cdp"
+        self.path = path if path is not None else CdpPath()
         self._clock = clock
-        self._offline: CdpOffline | None = None
-        self._link_t0 = 0.0
-        self._link_stats: dict[str, Counter[str]] = {}
-        self._closing_record: dict[str, Any] | None = None
+        self._began = False
+        self._path_record: dict[str, Any] | None = None  # the path's, as the journey ended
         self.failed_offline: str | None = None
-        self.addresses: list[str] = []
         self._t0: float | None = None
         self._cdp: CDPSession | None = None
         self._closed = False
@@ -75,13 +71,13 @@ class Emulation:
         self._step_notes: dict[str, list[str]] = {}
         self._journey_shift_s = 0.0  # emulation time minus journey time (both monotonic)
         self.outages = Outages(profile.network.dropouts, self.seed)
-        # Faults stay seeded as before; under packet mode the link's resolver answers DNS pollution,
-        # but a local site's *.localhost names never reach it (Chromium resolves those itself).
-        # Any route makes Playwright intercept every request, so packet mode adds it only then.
-        dns = "route" if packet is None else "localhost" if _local(site) else "resolver"
-        self.routing = Routing(context, page, self.offline_now, seed, dns=dns)
+        self.routing = Routing(context, page, self.offline_now, seed, dns=self.path.dns_routes(site))
         self.counts = self.routing.counts
         self.switches_done: list[dict[str, Any]] = []
+
+    @property
+    def mode(self) -> str:
+        return self.path.mode
 
     # -- lifecycle -----------------------------------------------------------------------------
 
@@ -93,19 +89,12 @@ class Emulation:
         if self._t0 is not None:
             raise RuntimeError("Emulation.apply() called twice")
         self._cdp = self.context.new_cdp_session(self.page)
-        if self.packet is not None:
-            assert self.packet.link is not None and self.packet.namespace is not None
-            self.packet.impose(self._network)
-            self._link_stats = {"up": Counter(self.packet.link.up.stats), "down": Counter(self.packet.link.down.stats)}
-            self.addresses = [self.packet.namespace.address]
-        else:
-            throttle_network(self._cdp, self._network, fresh=True)
-            self._offline = CdpOffline(self._cdp, lambda off: cdp_conditions(self._network, offline=off), self._clock)
         throttle_cpu(self._cdp, self.profile.device)
         override = user_agent_override(self.profile.device, self.profile.region.languages)
         self._cdp.send("Emulation.setUserAgentOverride", override)
+        self._began = True  # ended at close even if it fails half-way
+        self.path.begin(self._network, self._cdp, self._clock)  # last: its time starts with ours
         self._t0 = self._clock()  # t = 0 once the conditions are in force: dropout times count from here
-        self._link_t0 = self.packet.link.clock() if self.packet is not None and self.packet.link else 0.0
         self.routing.use(self._network)
         self._sync_outages()
 
@@ -114,11 +103,8 @@ class Emulation:
         if self._closed:
             return
         self._closed = True
-        if self._offline is not None:
-            self._offline.cancel()
-        if self.packet is not None:
-            self._closing_record = self._packet_record()  # the worker's link may be gone when the result is built
-            self.packet.reset()
+        if self._began:  # the worker's link may be gone when the result is built: its record is kept
+            self._path_record = self.path.end()
         try:
             self.routing.close()
             if self._cdp is not None:
@@ -142,12 +128,7 @@ class Emulation:
         """What orderprobe's emulation did to ``request``: a route's fault, DNS pollution or
         offline abort, or — under CDP — the page switched offline when it failed."""
         done = self.routing.injection(request)
-        if done is None and self.packet is not None:  # the resolver at the link's host end lied about its host
-            done = self.packet.polluted(str(getattr(request, "url", "")))
-        if done is None and self.mode == "cdp" and failure and "ERR_INTERNET_DISCONNECTED" in failure:
-            why = self.offline_now()
-            done = f"orderprobe offline: {why}" if why else None
-        return done
+        return done or self.path.injection(str(getattr(request, "url", "")), failure, self.offline_now)
 
     def offline_now(self, t: float | None = None) -> str | None:
         """Why the network is down at ``t`` (default: now), or None when it is up."""
@@ -163,12 +144,7 @@ class Emulation:
         self._switches.append(switch)
 
     def _hand_over(self, network: Network) -> None:
-        assert self._cdp is not None
-        if self.packet is not None:  # another network, another address: open connections break
-            self.packet.impose(network)
-            self.addresses.append(self.packet.hand_over()[1])
-        else:
-            throttle_network(self._cdp, network)
+        self.path.hand_over_to(network)
         self.outages.hand_over(network.dropouts, self.now())
         self._network = network
         self.routing.use(network)
@@ -176,14 +152,10 @@ class Emulation:
     HORIZON_S = 3600.0  # outage windows are planned this far ahead (a journey is minutes at most)
 
     def _sync_outages(self) -> None:
-        """Hand the outage windows to the link (exact) or to the CDP offline switch."""
+        """Hand the outage windows to the path: the link (exact) or the CDP offline switch."""
         if self._closed or self._t0 is None:
             return
-        windows = self.outages.windows(self.now() + self.HORIZON_S)
-        if self.packet is not None:
-            self.packet.schedule([(self._link_t0 + s, self._link_t0 + e) for s, e in windows])
-        elif self._offline is not None:
-            self._offline.schedule([(self._t0 + s, self._t0 + e) for s, e in windows])
+        self.path.set_outages(self.outages.windows(self.now() + self.HORIZON_S))
 
     # -- Journey StepListener --------------------------------------------------------------------
 
@@ -232,56 +204,20 @@ class Emulation:
     def dropped_between(self, start_ms: float, end_ms: float) -> dict[str, dict[str, int]]:
         """Packets the link dropped in [start_ms, end_ms] of the journey, per direction and reason
         (packet mode; CDP emulation cannot count packets: {})."""
-        link = self.packet.link if self.packet is not None else None
-        if link is None or not hasattr(link, "dropped"):
-            return {}
-        base = self._link_t0 + self._journey_shift_s
-        return link.dropped(base + start_ms / 1000, base + end_ms / 1000)
+        shift = self._journey_shift_s
+        return self.path.dropped(shift + start_ms / 1000, shift + end_ms / 1000)
 
     # -- record --------------------------------------------------------------------------------
-
-    def _packet_record(self) -> dict[str, Any]:
-        if self._closing_record is not None:
-            return self._closing_record
-        link = self.packet.link if self.packet is not None else None
-        stats = {}
-        if link is not None and self._link_stats:
-            stats = {d: dict(getattr(link, d).stats - self._link_stats[d]) for d in ("up", "down")}
-        return {
-            "latency": "rtt_ms split into one-way delays on every packet (userspace link, network namespace)",
-            "addresses": list(self.addresses),  # the browser's, one more per hand-over
-            "link_packets": stats,  # this journey's: in, out, lost, queue_full, outage, retired
-            "dns": self._dns_record(),
-        }
-
-    def _dns_record(self) -> dict[str, Any]:
-        resolver = self.packet.resolver if self.packet is not None else None
-        if resolver is None:
-            return {}
-        return {
-            "resolver": resolver.address,  # at the link's host end: every query crosses the link
-            "upstream": [f"{host}:{port}" for host, port in resolver.upstream],
-            "polluted": dict(resolver.answered),  # name → what the browser was told
-        }
-
-    def _cdp_record(self) -> dict[str, Any]:
-        t0 = self._t0 or 0.0
-        applied = [(edge, round(at - t0, 3)) for edge, at in self._offline.applied] if self._offline else []
-        return {
-            "cdp_network": cdp_conditions(self._network),
-            "latency": "rtt_ms is round-trip, added once per request (Chromium request-level throttling)",
-            "offline_edges": applied,  # when CDP offline was switched (s since apply)
-        }
 
     def record(self) -> dict[str, Any]:
         """What was applied, for ``JourneyResult.conditions``: no secrets, JSON-able."""
         t = self.now()
         return {
             "profile": self.profile.name,  # the full profile is Profile.describe(); this is what was done with it
-            "emulation": self.mode,
-            "emulation_reason": self.reason,  # why not packet-level ("" when it is)
+            "emulation": self.path.mode,
+            "emulation_reason": self.path.reason,  # why not packet-level ("" when it is)
             "network": self._network.name,  # the last one, after any hand-over
-            **(self._packet_record() if self.packet is not None else self._cdp_record()),
+            **(self._path_record if self._path_record is not None else self.path.record()),
             "cpu_slowdown": self.profile.device.cpu_slowdown,
             "client_hints": bool(brands(self.profile.device)),
             "routes": self.routing.patterns,
@@ -292,8 +228,3 @@ class Emulation:
             "requests": dict(self.counts),
             "elapsed_s": round(t, 3),
         }
-
-
-def _local(site: str) -> bool:
-    host = (urlsplit(site).hostname or "").lower()
-    return host in ("localhost", "127.0.0.1", "::1") or host.endswith(".localhost")

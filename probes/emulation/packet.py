@@ -1,27 +1,34 @@
-"""Packet-level emulation for one worker: the browser's namespace and its link, and the choice
-between it and DevTools (CDP) emulation.
+"""Packet-level emulation for one worker: the browser's namespace and its link (a
+``NetworkPath``), and the one choice between it and DevTools (CDP) emulation (``choose``).
 
 ``PacketPath.open()`` sets up the namespace and starts the link once per worker (the browser is
-launched inside it); each journey then ``impose``s its network, ``schedule``s its outages and
-``reset``s the link when it ends. The host end of the link has an uplink (``uplink``: forwarding
-+ NAT) to anything this host reaches, and a DNS resolver (``resolver``) that forwards to the
-host's and answers the profile's DNS pollution. Where it cannot run (not Linux, not root /
-CAP_NET_ADMIN, no TUN, no nft) the journey runs under CDP emulation and says why.
+launched inside it); each journey then ``begin``s (its network imposed on the link), has its
+outages scheduled on the link and ``end``s (the link reset). The host end of the link has an
+uplink (``uplink``: forwarding + NAT) to anything this host reaches, and a DNS resolver
+(``resolver``) that forwards to the host's and answers the profile's DNS pollution. Where it
+cannot run (not Linux, not root / CAP_NET_ADMIN, no TUN, no nft) the journey runs under CDP
+emulation and says why.
 """
 
 from __future__ import annotations
 
 import os
 import sys
+from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import urlsplit
 
 from probes.emulation.link import Direction, Link
 from probes.emulation.netns import Namespace, Unavailable
-from probes.emulation.resolver import Resolver, redirect_dns
+from probes.emulation.path import CdpPath, NetworkPath
+from probes.emulation.resolver import Resolver, parse_upstream, redirect_dns
 from probes.emulation.uplink import close_uplink, open_uplink
 from profiles.models import Network
+
+if TYPE_CHECKING:
+    from playwright.sync_api import CDPSession
 
 Mode = Literal["auto", "packet", "cdp"]
 
@@ -60,14 +67,40 @@ def _has_net_admin() -> bool:
     return False
 
 
-class PacketPath:
+def choose(mode: Mode | str, *, remote: bool = False, resolver: str | None = None) -> NetworkPath:
+    """The worker's path: packet-level where it can run (``auto``) or must (``packet``: else an
+    error saying why), DevTools otherwise, with the reason recorded on every journey."""
+    if mode == "cdp":
+        return CdpPath("--emulation cdp")
+    if remote:
+        return CdpPath("a remote browser (--browser-endpoint)")
+    try:
+        reason = unavailable()
+        if reason:
+            raise Unavailable(reason)
+        return PacketPath([parse_upstream(resolver)] if resolver else None).open()
+    except Unavailable as exc:
+        if mode == "packet":
+            raise RuntimeError(f"--emulation packet: {exc}") from exc
+        return CdpPath(str(exc))
+
+
+class PacketPath(NetworkPath):
     """One browser's namespace and link. ``open()`` raises ``Unavailable`` with the reason."""
 
+    mode = "packet"
+    stalls = True  # TCP resends what the link held: the page waits
+
     def __init__(self, upstream: list[tuple[str, int]] | None = None) -> None:
+        super().__init__()
         self.upstream = upstream  # the resolver the link's DNS forwards to; None: the host's
         self.namespace: Namespace | None = None
         self.resolver: Resolver | None = None
         self.link: Link | None = None
+        # the journey's: the link's counters and clock at its begin, the browser's addresses
+        self._stats: dict[str, Counter[str]] = {}
+        self._t0 = 0.0
+        self.addresses: list[str] = []
 
     def open(self) -> PacketPath:
         self.namespace = Namespace()
@@ -84,6 +117,7 @@ class PacketPath:
         return self
 
     def executable(self, chromium: str) -> str:
+        """A wrapper that enters the namespace, then runs ``chromium``."""
         assert self.namespace is not None
         return self.namespace.executable(chromium)
 
@@ -117,6 +151,58 @@ class PacketPath:
         self.link.retired = frozenset({*self.link.retired, _packed(old)} - {_packed(new)})
         return old, new
 
+    # -- NetworkPath: one journey ----------------------------------------------------------------
+
+    def dns_routes(self, site: str) -> str:
+        # The link's resolver answers DNS pollution, but a local site's *.localhost names never reach
+        # it (Chromium resolves those itself). Any route makes Playwright intercept every request.
+        return "localhost" if _local(site) else "resolver"
+
+    def begin(self, network: Network, cdp: CDPSession, clock: Callable[[], float]) -> None:
+        assert self.link is not None and self.namespace is not None
+        self.impose(network)
+        self._stats = {"up": Counter(self.link.up.stats), "down": Counter(self.link.down.stats)}
+        self.addresses = [self.namespace.address]
+        self._t0 = self.link.clock()
+
+    def hand_over_to(self, network: Network) -> None:
+        self.impose(network)  # another network, another address: open connections break
+        self.addresses.append(self.hand_over()[1])
+
+    def set_outages(self, windows: list[tuple[float, float]]) -> None:
+        self.schedule([(self._t0 + s, self._t0 + e) for s, e in windows])
+
+    def dropped(self, start_s: float, end_s: float) -> dict[str, dict[str, int]]:
+        return {} if self.link is None else self.link.dropped(self._t0 + start_s, self._t0 + end_s)
+
+    def injection(self, url: str, failure: str | None, down: Callable[[], str | None]) -> str | None:
+        return self.polluted(url)  # the resolver at the link's host end lied about its host
+
+    def record(self) -> dict[str, Any]:
+        stats = {}
+        if self.link is not None and self._stats:
+            stats = {d: dict(getattr(self.link, d).stats - self._stats[d]) for d in ("up", "down")}
+        dns = {}
+        if self.resolver is not None:
+            dns = {
+                "resolver": self.resolver.address,  # at the link's host end: every query crosses the link
+                "upstream": [f"{host}:{port}" for host, port in self.resolver.upstream],
+                "polluted": dict(self.resolver.answered),  # name → what the browser was told
+            }
+        return {
+            "latency": "rtt_ms split into one-way delays on every packet (userspace link, network namespace)",
+            "addresses": list(self.addresses),  # the browser's, one more per hand-over
+            "link_packets": stats,  # this journey's: in, out, lost, queue_full, outage, retired
+            "dns": dns,
+        }
+
+    def end(self) -> dict[str, Any]:
+        record = self.record()  # before the reset clears what the resolver told
+        self.reset()
+        return record
+
+    # -- the link ------------------------------------------------------------------------------
+
     def reset(self) -> None:
         """Between journeys: an unthrottled link, no outages, every address routable."""
         if self.link is not None:
@@ -141,4 +227,9 @@ def _packed(address: str) -> bytes:
     return bytes(map(int, address.split(".")))
 
 
-__all__ = ["Mode", "PacketPath", "Unavailable", "directions", "unavailable"]
+def _local(site: str) -> bool:
+    host = (urlsplit(site).hostname or "").lower()
+    return host in ("localhost", "127.0.0.1", "::1") or host.endswith(".localhost")
+
+
+__all__ = ["Mode", "PacketPath", "Unavailable", "choose", "directions", "unavailable"]

@@ -16,6 +16,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+from benchmarks import loopback
+
 PRODUCT = """<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Linen shirt – Demo Store</title>
 <link rel="prefetch" href="/prefetch/checkout"></head><body>
 <h1>Linen shirt</h1><p class="price">$49.00</p>
@@ -125,13 +127,7 @@ class _Handler(BaseHTTPRequestHandler):
     shop: Shop
 
     def _send(self, status: int, body: str, kind: str = "text/html; charset=utf-8") -> None:
-        data = body.encode()
-        self.send_response(status)
-        self.send_header("Content-Type", kind)
-        self.send_header("Content-Length", str(len(data)))
-        self.send_header("Cache-Control", "no-store")
-        self.end_headers()
-        self.wfile.write(data)
+        loopback.answer(self, body.encode(), kind, status)
 
     def _route(self) -> None:
         shop, path = self.shop, self.path.split("?")[0]
