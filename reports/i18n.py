@@ -6,6 +6,8 @@ import locale
 import os
 import re
 
+from profiles.taxonomy import LOOK
+
 LANGS = ("zh", "en")
 
 ZH: dict[str, str] = {
@@ -385,36 +387,8 @@ STATUS = {
     },
 }
 
-CAUSE = {
-    "zh": {
-        "network": "网络",
-        "compatibility": "设备兼容",
-        "payment": "支付通道",
-        "account": "账户与风控",
-        "inventory": "库存",
-        "region": "地区政策",
-        "system": "系统 / API",
-        "third_party": "第三方依赖",
-        "ux_path": "路径体验",
-        "probe_broken": "探针损坏",
-        "unknown": "未知",
-        "expectation": "与预期不符",
-    },
-    "en": {
-        "network": "network",
-        "compatibility": "device compatibility",
-        "payment": "payment channel",
-        "account": "account & risk control",
-        "inventory": "inventory",
-        "region": "regional policy",
-        "system": "system / API",
-        "third_party": "third party",
-        "ux_path": "UX path",
-        "probe_broken": "probe broken",
-        "unknown": "unknown",
-        "expectation": "expectation not met",
-    },
-}
+# Cause categories in words: from the one table in profiles.taxonomy.
+CAUSE = {lang: {c.value: getattr(look, lang) for c, look in LOOK.items()} for lang in LANGS}
 
 
 _AT_STEP = re.compile(r"\s*at step '([^']*)'|\s*at '([^']*)'")
