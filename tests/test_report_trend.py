@@ -108,7 +108,7 @@ def test_trend_page_reads_back_in_chromium(store: Store, tmp_path: Path, page: P
     links = page.locator("#latest a, #incidents a").evaluate_all("a => a.map(x => x.getAttribute('href'))")
     assert links and all(link.startswith("run-sched-") and "#j-" in link for link in links)
     runs = page.locator("#recent-runs a").evaluate_all("a => a.map(x => x.getAttribute('href'))")
-    assert len(runs) == trend.RECENT_RUNS and runs[0] == html.run_report_name("sched-20261111-054500", "zh")
+    assert len(runs) == trend.sections.RECENT_RUNS and runs[0] == html.run_report_name("sched-20261111-054500", "zh")
     every = {link.split("#")[0] for link in links + runs}
     assert every == {html.run_report_name(r, "zh") for r in ctx.linked_runs}
 
