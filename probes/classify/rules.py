@@ -33,7 +33,6 @@ PLACEHOLDERS = frozenset(
     ("step", "detail", "category", "dependency", "who", "host", "url", "status", "evidence", "match")
     + ("error_type", "action", "locator")
 )
-API_TYPES = ("", "document", "xhr", "fetch")  # requests whose failure breaks a page (not images, fonts…)
 NET_ERROR = re.compile(r"(?:net::)?(ERR_[A-Z0-9_]+)(?: at (\S+))?")
 
 
