@@ -141,7 +141,7 @@ ZH: dict[str, str] = {
     "location": "探测地点",
     "filtered_by": "筛选",
     "pooled": "全部旅程",
-    "pooled_note": "下拉框只隐藏可逐行区分的内容（可用率、事故、最近运行按地点、步骤耗时按探测）。"
+    "pooled_note": "下拉框只隐藏可逐行区分的内容（可用率、故障区间、最近运行按地点、步骤耗时按探测）。"
     "标有「全部旅程」的部分统计的是时间窗口内的全部旅程。要让每个部分都只统计所选内容，请生成筛选后的页面：",
     "by_location": "各地可用率",
     "recent_runs": "最近的运行",
@@ -149,8 +149,8 @@ ZH: dict[str, str] = {
     "dependencies": "第三方依赖健康度",
     "failures": "失败次数",
     "last_seen": "最近一次",
-    "incidents": "故障事件（检测与恢复时间）",
-    "incidents_hint": "事件 = 某探针×画像的首次失败运行 → 之后的首次成功运行。"
+    "outages": "故障区间（检测与恢复时间）",
+    "outages_hint": "故障区间 = 某探针×画像的首次失败运行 → 之后的首次成功运行。"
     "检测用时为最坏情况：上次成功开始 → 首次失败结束。",
     "began": "首次失败",
     "ttd": "检测用时",
@@ -161,7 +161,7 @@ ZH: dict[str, str] = {
     "latest_failures": "每类失败的最近一次",
     "open_run": "打开运行报告",
     "count": "次数",
-    "no_incidents": "此时间段内没有故障事件",
+    "no_outages": "此时间段内没有故障区间",
     "scroll_cue": "← 左右滑动查看整张表 →",
     "no_trace": "未录制：默认的 on-first-retry 只在失败后重试时录制 Trace。要录制，请加",
     "metric_page_loads": "步骤（页面）",
@@ -319,7 +319,7 @@ EN: dict[str, str] = {
     "location": "Location",
     "filtered_by": "Filtered",
     "pooled": "all journeys",
-    "pooled_note": "The menus hide what can be told apart row by row (availability, incidents, recent runs by "
+    "pooled_note": "The menus hide what can be told apart row by row (availability, outages, recent runs by "
     "location, step times by probe). Sections marked 'all journeys' count every journey in the window. For a page "
     "where every section counts only the selection, write a filtered one:",
     "by_location": "Availability by location",
@@ -328,8 +328,8 @@ EN: dict[str, str] = {
     "dependencies": "Third-party dependency health",
     "failures": "Failures",
     "last_seen": "Last seen",
-    "incidents": "Incidents (time to detect and recover)",
-    "incidents_hint": "Incident = first failing run of a probe × profile → first passing run after it. "
+    "outages": "Outages (time to detect and recover)",
+    "outages_hint": "Outage = first failing run of a probe × profile → first passing run after it. "
     "Time to detect is the worst case: last pass started → first failure finished.",
     "began": "First failure",
     "ttd": "Detect",
@@ -340,7 +340,7 @@ EN: dict[str, str] = {
     "latest_failures": "Latest failure of each kind",
     "open_run": "open run report",
     "count": "Count",
-    "no_incidents": "No incidents in this window",
+    "no_outages": "No outages in this window",
     "scroll_cue": "← swipe sideways to see the whole table →",
     "no_trace": "not recorded: the default tracing (on-first-retry) records one only when a failure is retried. "
     "For a trace, run with",

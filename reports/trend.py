@@ -1,7 +1,8 @@
 """The trend report (on-call, managers): how checkout has been doing over a window.
 
 Availability per probe × profile over time, p50 / p95 per step, failures by cause,
-third-party dependency health, each incident's time to detect and to recover, and the
+third-party dependency health, each outage's time to detect and to recover (an outage: a
+series' first failing run to its next pass; "incident" is the scheduler's alerting word), and the
 latest failure of each kind linked to its run report. All aggregation is SQL
 (``reports.queries``); this module only shapes the small results for the template.
 """
@@ -19,9 +20,9 @@ from reports.store import Store
 from reports.trend_sections import (
     AvailabilityRow,
     DependencyRow,
-    Incident,
     LatestFailure,
     MaintenanceBand,
+    Outage,
     RunLink,
     StepRow,
     VitalsRow,
@@ -48,7 +49,7 @@ class TrendContext:
     causes: charts.Columns
     cause_totals: list[tuple[str, str, int, str]]  # (category, label, failures, colour)
     dependencies: list[DependencyRow]
-    incidents: list[Incident]
+    outages: list[Outage]  # a series' failing spans (the scheduler's alerting incidents are another thing)
     latest: list[LatestFailure]
     linked_runs: list[str]  # run reports the links point at
     filters: list[tuple[str, str]] = field(default_factory=list)  # (probe | profile | location, value) applied
@@ -128,8 +129,8 @@ def context(
     recent = sections.recent_runs(scope)
     causes = sections.causes(scope)
     latest = sections.latest_failures(scope)
-    incidents = sections.incidents(scope)
-    linked = sorted({f.run_id for f in latest} | {i.run_id for i in incidents} | {r.id for r in recent})
+    outages = sections.outages(scope)
+    linked = sorted({f.run_id for f in latest} | {o.run_id for o in outages} | {r.id for r in recent})
     return TrendContext(
         since=datetime.fromtimestamp(w.since, UTC).astimezone(tz).strftime("%Y-%m-%d %H:%M"),
         until=datetime.fromtimestamp(w.until, UTC).astimezone(tz).strftime("%Y-%m-%d %H:%M %Z"),
@@ -149,7 +150,7 @@ def context(
         causes=causes.columns,
         cause_totals=causes.totals,
         dependencies=sections.dependencies(scope, available.bucket_totals),
-        incidents=incidents,
+        outages=outages,
         latest=latest,
         linked_runs=linked,
         filters=[(k, v) for k in FILTERS if (v := getattr(w, k)) is not None],

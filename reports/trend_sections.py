@@ -15,7 +15,7 @@ from reports import charts, html, i18n, maintenance, queries
 from reports.queries import Window
 from reports.store import Store
 
-MAX_INCIDENTS = 100  # most recent first; a flapping probe must not bury the page
+MAX_OUTAGES = 100  # most recent first; a flapping probe must not bury the page
 RECENT_RUNS = 20  # linked from the page (and written by the command)
 
 
@@ -76,7 +76,7 @@ class DependencyRow:
 
 
 @dataclass
-class Incident:
+class Outage:
     probe: str
     location: str
     parts: list[str]
@@ -177,9 +177,9 @@ def _rows(w: Window, labels: list[str], series: dict[tuple[str, str, str], dict[
     return rows
 
 
-def _incidents(store: Store, w: Window, lang: str, tz: tzinfo | None) -> list[Incident]:
+def _outages(store: Store, w: Window, lang: str, tz: tzinfo | None) -> list[Outage]:
     t = i18n.texts(lang)
-    out: list[Incident] = []
+    out: list[Outage] = []
     opened: Any = None
     for row in queries.transitions(store, w):
         if opened is not None and (row.probe, row.profile, row.location) != (
@@ -187,25 +187,25 @@ def _incidents(store: Store, w: Window, lang: str, tz: tzinfo | None) -> list[In
             opened.profile,
             opened.location,
         ):
-            out.append(_incident(opened, None, lang, tz, t))  # series ended while failing: ongoing
+            out.append(_outage(opened, None, lang, tz, t))  # series ended while failing: ongoing
             opened = None
         if not row.ok and opened is None:
             opened = row
         elif row.ok and opened is not None:
-            out.append(_incident(opened, row, lang, tz, t))
+            out.append(_outage(opened, row, lang, tz, t))
             opened = None
     if opened is not None:
-        out.append(_incident(opened, None, lang, tz, t))
+        out.append(_outage(opened, None, lang, tz, t))
     return sorted(out, key=lambda i: i.began, reverse=True)
 
 
-def _incident(first: Any, recovery: Any, lang: str, tz: tzinfo | None, t: dict[str, str]) -> Incident:
+def _outage(first: Any, recovery: Any, lang: str, tz: tzinfo | None, t: dict[str, str]) -> Outage:
     detected = first.started_epoch + first.duration_ms / 1000
     # Worst case: the outage began right after the last passing run started.
     ttd = html.span(detected - first.prev_epoch) if first.prev_epoch is not None else "–"
     fails = (recovery.fails if recovery is not None else first.series_fails) - first.fails + 1
     cause = i18n.cause_label(lang, first.cause_category)
-    return Incident(
+    return Outage(
         probe=first.probe,
         location=first.location or "",
         parts=first.profile.split("/"),
@@ -379,8 +379,8 @@ def latest_failures(s: Scope) -> list[LatestFailure]:
     ]
 
 
-def incidents(s: Scope) -> list[Incident]:
-    return _incidents(s.store, s.w, s.lang, s.tz)[:MAX_INCIDENTS]
+def outages(s: Scope) -> list[Outage]:
+    return _outages(s.store, s.w, s.lang, s.tz)[:MAX_OUTAGES]
 
 
 def step_vitals(s: Scope, order: dict[tuple[str, str], int]) -> list[VitalsRow]:
