@@ -97,7 +97,7 @@ def bench_trend_report(journeys: int) -> None:
         fill = f"filled in {time.perf_counter() - t:.0f} s"
     wall, cpu, (_, ctx) = _timed(lambda: trend.render(store, timedelta(days=7), "zh", now=now))
     print(
-        f"trend report {ctx.journeys} journeys in {ctx.runs} runs ({fill}; {path}), {len(ctx.incidents)} incidents: "
+        f"trend report {ctx.journeys} journeys in {ctx.runs} runs ({fill}; {path}), {len(ctx.outages)} outages: "
         f"{wall:.2f} s wall, {cpu:.2f} s CPU   (target < 2 s)"
     )
     store.close()

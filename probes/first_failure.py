@@ -26,11 +26,10 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 
+from probes import request_kinds
 from probes.classify.classifier import _host, _site
 from probes.result import RequestRecord
 
-API_TYPES = frozenset({"xhr", "fetch"})
-READS = frozenset({"GET", "HEAD", "OPTIONS"})
 # Requests whose failure no shopper notices, even on the shop's own site.
 TELEMETRY = re.compile(
     r"analytics|telemetry|beacon|/collect\b|/track(ing)?\b|/log(s|ging)?\b|/metrics?\b|/stats?\b|/rum\b|pixel|sentry",
@@ -59,8 +58,8 @@ def breaks_path(r: RequestRecord, site: str) -> bool:
         return False
     if r.navigation:
         return True
-    if r.resource_type in API_TYPES:
-        return network_failure(r) or (r.status or 0) >= 500 or r.method.upper() not in READS
+    if r.resource_type in request_kinds.API:
+        return network_failure(r) or (r.status or 0) >= 500 or r.method.upper() not in request_kinds.READS
     return False
 
 

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from probes import evidence
+from probes import evidence, request_kinds
 from probes.atomic import WriteFailed
 from probes.bounded import bounded
 from probes.emulation.routing import FAULT_HEADER
@@ -68,7 +68,6 @@ COUNTER_SCRIPT = """
 _ACTION = re.compile(r"^(?:[\w.]+Error: )?([A-Z]\w*\.\w+):", re.M)
 _EXPECT = re.compile(r'Expect "(\w+)"')
 _LOCATOR = re.compile(r"waiting for (.+)$", re.M)
-WAITED_ON = frozenset({"document", "xhr", "fetch", "script", "stylesheet"})
 
 
 def _snapshot(records: list[RequestRecord]) -> list[RequestRecord]:
@@ -227,7 +226,7 @@ class Recorder(StepListener):
         if record:
             self._timing(request, record)
         if record and record.status is not None and record.status >= 400:
-            if record.resource_type in ("fetch", "xhr"):  # API error bodies carry the error code
+            if record.resource_type in request_kinds.API:  # API error bodies carry the error code
                 with contextlib.suppress(Exception):  # (a body the page never read is not kept)
                     response = request.response()
                     record.body_excerpt = response.text()[:300] if response else None
@@ -271,7 +270,7 @@ class Recorder(StepListener):
         now = time.perf_counter()
         out = []
         for record, t0 in list(self._open.values()):
-            if record.resource_type in WAITED_ON:
+            if record.resource_type in request_kinds.WAITED_ON:
                 record.waited_ms = round((now - t0) * 1000.0, 3)
                 if self.injections is not None and record.injected is None:  # e.g. sent to a polluted address
                     with contextlib.suppress(Exception):

@@ -14,6 +14,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from profiles.expectation import Expectation  # stated by a matrix (profiles); recorded with each journey
+from profiles.taxonomy import Category
 
 
 class Status(StrEnum):
@@ -185,9 +186,7 @@ class FailurePoint(BaseModel):
 
 
 class Cause(BaseModel):
-    # network | compatibility | payment | account | inventory | region | system | third_party | ux_path
-    # | probe_broken | unknown (| expectation: an expected block did not happen)
-    category: str
+    category: Category  # profiles.taxonomy: the seed's families, probe_broken, unknown, expectation
     detail: str = ""  # e.g. "dns", "sold_out", "maintenance"
     dependency: str | None = None  # named third party, e.g. "payment-gateway"
     rule: str = ""  # id of the rule that matched

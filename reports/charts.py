@@ -8,20 +8,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-# One colour per cause category (colour-blind-friendly order, Okabe–Ito first).
-CAUSE_COLOURS = {
-    "network": "#0072b2",
-    "compatibility": "#56b4e9",
-    "payment": "#d55e00",
-    "account": "#cc79a7",
-    "inventory": "#e69f00",
-    "region": "#009e73",
-    "system": "#b4161b",
-    "third_party": "#8b5cf6",
-    "ux_path": "#f0c808",
-    "probe_broken": "#6b7280",
-    "unknown": "#9ca3af",
-}
+from profiles.taxonomy import LOOK
+
+# One colour per cause category: from the one table in profiles.taxonomy.
+CAUSE_COLOURS = {c.value: look.colour for c, look in LOOK.items()}
 
 
 @dataclass

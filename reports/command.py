@@ -37,7 +37,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     compare.add_argument("--baseline", metavar="PROBE", help="path the others are measured against")
     compare.add_argument("--profile", metavar="D/N/R/A", help="profile for the side-by-side (default: most common)")
     compare.add_argument("--name", default="compare", metavar="STEM", help="file name: STEM.<lang>.html")
-    trend = kinds.add_parser("trend", help="availability, step times, causes, incidents over time")
+    trend = kinds.add_parser("trend", help="availability, step times, causes, outages over time")
     trend.add_argument("--since", default="7d", metavar="SPAN", help="window, e.g. 90m, 24h, 7d, 2w (default 7d)")
     trend.add_argument("--probe", metavar="NAME", help="only this probe, in every section")
     trend.add_argument("--profile", metavar="D/N/R/A", help="only this profile, in every section")

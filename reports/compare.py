@@ -291,10 +291,45 @@ def context(
     profile: str | None = None,
 ) -> CompareContext:
     run_ids = run_ids or default_runs(store)
-    journeys = [j for run_id in run_ids for j in store.journeys(run_id)]
+    groups = _groups(store, run_ids)
+    finished = _check(groups, run_ids, probes, baseline, profile)
+    chosen = list(dict.fromkeys(probes or sorted({p for p, _ in groups})))
+    if not finished:
+        return CompareContext(run_ids, profile or "", "", False, list(METRICS), [], [], [], 0)
+    profile = profile or _best_profile(groups, chosen)
+    paths, baseline_probe, colours = _paths(groups, chosen, profile, baseline)
+    # A path with no finished journey shows "–" and its outcome counts; it does not make the note say 0.
+    few = min((s.n for s in paths if s.n), default=0)
+    return CompareContext(
+        run_ids,
+        profile,
+        baseline_probe,
+        baseline is not None,
+        list(METRICS),
+        paths,
+        _across_profiles(groups, chosen, profile),
+        colours,
+        few,
+        ladder=ladder(paths),
+    )
+
+
+def _groups(store: Store, run_ids: list[str]) -> dict[tuple[str, str], list[JourneyResult]]:
+    """The runs' journeys by (probe, profile)."""
     groups: dict[tuple[str, str], list[JourneyResult]] = {}
-    for j in journeys:
+    for j in (j for run_id in run_ids for j in store.journeys(run_id)):
         groups.setdefault((j.probe, j.profile), []).append(j)
+    return groups
+
+
+def _check(
+    groups: dict[tuple[str, str], list[JourneyResult]],
+    run_ids: list[str],
+    probes: list[str] | None,
+    baseline: str | None,
+    profile: str | None,
+) -> set[str]:
+    """The probes with a finished journey; a probe, baseline or profile asked for and absent is refused."""
     finished = {probe for (probe, _), js in groups.items() if any(j.status in COMPLETED and j.steps for j in js)}
     unknown = [p for p in [*(probes or []), *([baseline] if baseline else [])] if p not in finished]
     if unknown:
@@ -304,15 +339,17 @@ def context(
         )
     if profile and not any(prof == profile for _, prof in groups):
         raise LookupError(f"no journeys under profile {profile!r} in run(s) {', '.join(run_ids)}")
-    chosen = list(dict.fromkeys(probes or sorted({p for p, _ in groups})))
-    if not finished:
-        return CompareContext(run_ids, profile or "", "", False, list(METRICS), [], [], [], 0)
-    profile = profile or _best_profile(groups, chosen)
+    return finished
+
+
+def _paths(
+    groups: dict[tuple[str, str], list[JourneyResult]], chosen: list[str], profile: str, baseline: str | None
+) -> tuple[list[PathStats], str, list[tuple[str, str]]]:
+    """The paths side by side under ``profile``, baseline first, each diffed against it; the
+    baseline's name; the step colours."""
     paths = [_stats(p, profile, groups[(p, profile)]) for p in chosen if (p, profile) in groups]
     done = [s for s in paths if s.n]
-    chosen_by_user = baseline is not None
     if baseline is None:
-        # The shortest path on the best network: what the others cost the shopper on top of it.
         # The shortest path on the best network (fewest screens, then taps, then time): what the
         # others cost the shopper on top of it.
         baseline = min(done, key=_length).probe if done else ""
@@ -327,7 +364,13 @@ def context(
             s.diff = {m: _diff(s.samples[m], base.samples[m], s.values[m] - base.values[m]) for m in METRICS}
         for seg in s.segments:
             seg.width, seg.colour = round(seg.ms / widest * 100, 2), colour[seg.name]
+    return paths, baseline, list(colour.items())
 
+
+def _across_profiles(
+    groups: dict[tuple[str, str], list[JourneyResult]], chosen: list[str], profile: str
+) -> list[AcrossProfiles]:
+    """Each path under every profile it ran with, against ``profile``."""
     across = []
     for p in chosen:
         stats = [_stats(p, prof, js) for (probe, prof), js in sorted(groups.items()) if probe == p]
@@ -337,40 +380,26 @@ def context(
             continue
         slowest = max(s.values["total_ms"] for s in stats) or 1.0
         stats.sort(key=lambda s: (s is not ref, s.values["total_ms"]))
-        rows = [
-            ProfileRow(
-                profile=s.profile,
-                parts=s.profile.split("/"),
-                n=s.n,
-                unfinished=s.unfinished,
-                total_ms=s.values["total_ms"],
-                spread=s.spread["total_ms"],
-                diff=_diff(
-                    s.samples["total_ms"], ref.samples["total_ms"], s.values["total_ms"] - ref.values["total_ms"]
-                ),
-                ratio=round(s.values["total_ms"] / (ref.values["total_ms"] or 1.0), 2),
-                steps=s.values["steps"],
-                page_loads=s.values["page_loads"],
-                kb=s.values["kb"],
-                width=round(s.values["total_ms"] / slowest * 100, 2),
-                is_baseline=s is ref,
-            )
-            for s in stats
-        ]
-        across.append(AcrossProfiles(p, rows))
-    # A path with no finished journey shows "–" and its outcome counts; it does not make the note say 0.
-    few = min((s.n for s in paths if s.n), default=0)
-    return CompareContext(
-        run_ids,
-        profile,
-        baseline,
-        chosen_by_user,
-        list(METRICS),
-        paths,
-        across,
-        list(colour.items()),
-        few,
-        ladder=ladder(paths),
+        across.append(AcrossProfiles(p, [_profile_row(s, ref, slowest) for s in stats]))
+    return across
+
+
+def _profile_row(s: PathStats, ref: PathStats, slowest: float) -> ProfileRow:
+    total, base = s.values["total_ms"], ref.values["total_ms"]
+    return ProfileRow(
+        profile=s.profile,
+        parts=s.profile.split("/"),
+        n=s.n,
+        unfinished=s.unfinished,
+        total_ms=total,
+        spread=s.spread["total_ms"],
+        diff=_diff(s.samples["total_ms"], ref.samples["total_ms"], total - base),
+        ratio=round(total / (base or 1.0), 2),
+        steps=s.values["steps"],
+        page_loads=s.values["page_loads"],
+        kb=s.values["kb"],
+        width=round(total / slowest * 100, 2),
+        is_baseline=s is ref,
     )
 
 

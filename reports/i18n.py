@@ -6,6 +6,8 @@ import locale
 import os
 import re
 
+from profiles.taxonomy import LOOK
+
 LANGS = ("zh", "en")
 
 ZH: dict[str, str] = {
@@ -22,9 +24,9 @@ ZH: dict[str, str] = {
     "duration": "耗时",
     "journeys": "旅程",
     "verdict": "结论",
-    "verdict_pass": "通过：所有旅程符合预期",
-    "verdict_fail": "不通过：下单流程有故障",
-    "verdict_probe": "无法判断：探针自身出错",
+    "verdict_passed": "通过：所有旅程符合预期",
+    "verdict_failed": "不通过：下单流程有故障",
+    "verdict_error": "无法判断：探针自身出错",
     "verdict_empty": "没有旅程",
     "verdict_interrupted": "已中断：运行未跑完，结果不完整",
     "verdict_unfinished": "未结束：运行没有结束记录（仍在运行，或已被强行终止）",
@@ -139,7 +141,7 @@ ZH: dict[str, str] = {
     "location": "探测地点",
     "filtered_by": "筛选",
     "pooled": "全部旅程",
-    "pooled_note": "下拉框只隐藏可逐行区分的内容（可用率、事故、最近运行按地点、步骤耗时按探测）。"
+    "pooled_note": "下拉框只隐藏可逐行区分的内容（可用率、故障区间、最近运行按地点、步骤耗时按探测）。"
     "标有「全部旅程」的部分统计的是时间窗口内的全部旅程。要让每个部分都只统计所选内容，请生成筛选后的页面：",
     "by_location": "各地可用率",
     "recent_runs": "最近的运行",
@@ -147,8 +149,8 @@ ZH: dict[str, str] = {
     "dependencies": "第三方依赖健康度",
     "failures": "失败次数",
     "last_seen": "最近一次",
-    "incidents": "故障事件（检测与恢复时间）",
-    "incidents_hint": "事件 = 某探针×画像的首次失败运行 → 之后的首次成功运行。"
+    "outages": "故障区间（检测与恢复时间）",
+    "outages_hint": "故障区间 = 某探针×画像的首次失败运行 → 之后的首次成功运行。"
     "检测用时为最坏情况：上次成功开始 → 首次失败结束。",
     "began": "首次失败",
     "ttd": "检测用时",
@@ -159,7 +161,7 @@ ZH: dict[str, str] = {
     "latest_failures": "每类失败的最近一次",
     "open_run": "打开运行报告",
     "count": "次数",
-    "no_incidents": "此时间段内没有故障事件",
+    "no_outages": "此时间段内没有故障区间",
     "scroll_cue": "← 左右滑动查看整张表 →",
     "no_trace": "未录制：默认的 on-first-retry 只在失败后重试时录制 Trace。要录制，请加",
     "metric_page_loads": "步骤（页面）",
@@ -194,9 +196,9 @@ EN: dict[str, str] = {
     "duration": "Duration",
     "journeys": "Journeys",
     "verdict": "Verdict",
-    "verdict_pass": "PASS: every journey met its expectation",
-    "verdict_fail": "FAIL: checkout is broken",
-    "verdict_probe": "INCONCLUSIVE: probes are broken",
+    "verdict_passed": "PASS: every journey met its expectation",
+    "verdict_failed": "FAIL: checkout is broken",
+    "verdict_error": "INCONCLUSIVE: probes are broken",
     "verdict_empty": "No journeys",
     "verdict_interrupted": "INTERRUPTED: the run was stopped before it finished; results are incomplete",
     "verdict_unfinished": "UNFINISHED: the run has no end (still running, or killed); results may be incomplete",
@@ -317,7 +319,7 @@ EN: dict[str, str] = {
     "location": "Location",
     "filtered_by": "Filtered",
     "pooled": "all journeys",
-    "pooled_note": "The menus hide what can be told apart row by row (availability, incidents, recent runs by "
+    "pooled_note": "The menus hide what can be told apart row by row (availability, outages, recent runs by "
     "location, step times by probe). Sections marked 'all journeys' count every journey in the window. For a page "
     "where every section counts only the selection, write a filtered one:",
     "by_location": "Availability by location",
@@ -326,8 +328,8 @@ EN: dict[str, str] = {
     "dependencies": "Third-party dependency health",
     "failures": "Failures",
     "last_seen": "Last seen",
-    "incidents": "Incidents (time to detect and recover)",
-    "incidents_hint": "Incident = first failing run of a probe × profile → first passing run after it. "
+    "outages": "Outages (time to detect and recover)",
+    "outages_hint": "Outage = first failing run of a probe × profile → first passing run after it. "
     "Time to detect is the worst case: last pass started → first failure finished.",
     "began": "First failure",
     "ttd": "Detect",
@@ -338,7 +340,7 @@ EN: dict[str, str] = {
     "latest_failures": "Latest failure of each kind",
     "open_run": "open run report",
     "count": "Count",
-    "no_incidents": "No incidents in this window",
+    "no_outages": "No outages in this window",
     "scroll_cue": "← swipe sideways to see the whole table →",
     "no_trace": "not recorded: the default tracing (on-first-retry) records one only when a failure is retried. "
     "For a trace, run with",
@@ -385,36 +387,8 @@ STATUS = {
     },
 }
 
-CAUSE = {
-    "zh": {
-        "network": "网络",
-        "compatibility": "设备兼容",
-        "payment": "支付通道",
-        "account": "账户与风控",
-        "inventory": "库存",
-        "region": "地区政策",
-        "system": "系统 / API",
-        "third_party": "第三方依赖",
-        "ux_path": "路径体验",
-        "probe_broken": "探针损坏",
-        "unknown": "未知",
-        "expectation": "与预期不符",
-    },
-    "en": {
-        "network": "network",
-        "compatibility": "device compatibility",
-        "payment": "payment channel",
-        "account": "account & risk control",
-        "inventory": "inventory",
-        "region": "regional policy",
-        "system": "system / API",
-        "third_party": "third party",
-        "ux_path": "UX path",
-        "probe_broken": "probe broken",
-        "unknown": "unknown",
-        "expectation": "expectation not met",
-    },
-}
+# Cause categories in words: from the one table in profiles.taxonomy.
+CAUSE = {lang: {c.value: getattr(look, lang) for c, look in LOOK.items()} for lang in LANGS}
 
 
 _AT_STEP = re.compile(r"\s*at step '([^']*)'|\s*at '([^']*)'")

@@ -275,7 +275,7 @@ def transitions(store: Store, w: Window) -> list[Any]:
     """Journeys where a probe × profile × location series changed state (pass → fail or fail → pass), in order.
 
     Each row also carries ``fails``: the running count of failing journeys in its series,
-    so the number of failing runs in an incident is a subtraction, not a scan.
+    so the number of failing runs in an outage is a subtraction, not a scan.
     """
     # A series is one probe × profile at one location: two agents probing the same path from two
     # places must not read as failing and recovering every few minutes as their runs interleave.

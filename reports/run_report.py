@@ -18,6 +18,7 @@ from urllib.parse import quote, unquote
 from probes import vitals
 from probes.recorder import parse_action
 from probes.result import Cause, FailurePoint, JourneyResult, RequestRecord, Status, StepStatus, Vitals
+from probes.verdict import Verdict
 from reports import charts, html, i18n
 from reports.estimate import Estimate, estimate
 from reports.store import RunSummary, Store
@@ -197,7 +198,7 @@ class RunContext:
     labels: list[tuple[str, str]]
     total: int
     counts: list[tuple[str, int]]  # (status, journeys) in severity order
-    verdict: str  # pass | fail | probe | empty | abandoned | incomplete | unfinished | interrupted
+    verdict: Verdict
     probes: list[str]
     grid: list[GridRow]
     # A sparse matrix (presale: each scenario under its own profile) reads better per probe.
@@ -219,22 +220,22 @@ def verdict(
     exit_code: int | None = None,
     missing_shards: Sequence[int] = (),
     abandoned: bool = False,
-) -> str:
+) -> Verdict:
     """A run whose process died unseen says so above all (its journeys are a fragment); then a
     broken checkout; otherwise a run that did not finish never passes."""
     if abandoned or (exit_code is not None and (exit_code < 0 or exit_code == KILLED_ON_TIMEOUT)):
-        return "abandoned"
+        return Verdict.ABANDONED
     if counts.get("failed"):
-        return "fail"
+        return Verdict.FAILED
     if missing_shards:  # part of a sharded sweep
-        return "incomplete"
+        return Verdict.INCOMPLETE
     if not finished:
-        return "unfinished"
+        return Verdict.UNFINISHED
     if exit_code in (INTERRUPTED, SERVICE_STOPPED):
-        return "interrupted"
+        return Verdict.INTERRUPTED
     if not sum(counts.values()):
-        return "empty"
-    return "probe" if counts.get("error") else "pass"
+        return Verdict.EMPTY
+    return Verdict.ERROR if counts.get("error") else Verdict.PASSED
 
 
 def _cause(cause: Cause | None, lang: str) -> CauseView | None:

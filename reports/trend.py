@@ -1,7 +1,8 @@
 """The trend report (on-call, managers): how checkout has been doing over a window.
 
 Availability per probe × profile over time, p50 / p95 per step, failures by cause,
-third-party dependency health, each incident's time to detect and to recover, and the
+third-party dependency health, each outage's time to detect and to recover (an outage: a
+series' first failing run to its next pass; "incident" is the scheduler's alerting word), and the
 latest failure of each kind linked to its run report. All aggregation is SQL
 (``reports.queries``); this module only shapes the small results for the template.
 """
@@ -11,124 +12,21 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta, tzinfo
 from pathlib import Path
-from typing import Any
 
-from probes import vitals
-from probes.result import Status
-from reports import charts, html, i18n, maintenance, queries
+from reports import charts, html, queries
+from reports import trend_sections as sections
 from reports.queries import Window
 from reports.store import Store
-
-MAX_INCIDENTS = 100  # most recent first; a flapping probe must not bury the page
-RECENT_RUNS = 20  # linked from the page (and written by the command)
-
-
-@dataclass
-class HeatCell:
-    x: int
-    cls: str
-    title: str
-
-
-@dataclass
-class AvailabilityRow:
-    probe: str
-    profile: str
-    location: str
-    parts: list[str]
-    cells: list[HeatCell]
-    total: int
-    availability: float | None
-    emulation: str = ""  # "packet", "cdp", or both with counts when a series changed mode
-
-
-@dataclass
-class StepRow:
-    probe: str
-    step: str
-    n: int
-    chart: charts.LineChart
-    p50: float | None  # latest bucket's
-    p95: float | None
-
-
-@dataclass
-class RunLink:
-    id: str
-    location: str
-    when: str
-    total: int
-    failed: int
-    link: str
-
-
-@dataclass
-class DependencyRow:
-    name: str
-    failures: int
-    last_seen: str
-    cells: list[HeatCell]
-
-
-@dataclass
-class Incident:
-    probe: str
-    location: str
-    parts: list[str]
-    began: str
-    ttd: str
-    recovered: str | None
-    ttr: str | None
-    failing_runs: int
-    cause: str
-    link: str
-    run_id: str
-
-
-@dataclass
-class LatestFailure:
-    category: str
-    label: str
-    detail: str
-    count: int
-    when: str
-    probe: str
-    location: str
-    parts: list[str]
-    step: str
-    summary: str
-    link: str
-    run_id: str
-    colour: str
-    detail_label: str = ""
-
-
-@dataclass
-class VitalCell:
-    p50: str
-    p95: str
-    rating: str  # of the p95, by Google's thresholds
-
-
-@dataclass
-class VitalsRow:
-    probe: str
-    profile: str
-    step: str
-    n: int
-    cells: dict[str, VitalCell]  # LCP, CLS, INP → p50 / p95; absent: never measured
-
-
-@dataclass
-class MaintenanceBand:
-    """A maintenance window shaded over the strips (x and width in strip units: 10 per bucket)."""
-
-    x: float
-    width: float
-    name: str
-    job: str
-    when: str
-    reason: str
+from reports.trend_sections import (
+    AvailabilityRow,
+    DependencyRow,
+    LatestFailure,
+    MaintenanceBand,
+    Outage,
+    RunLink,
+    StepRow,
+    VitalsRow,
+)
 
 
 @dataclass
@@ -151,7 +49,7 @@ class TrendContext:
     causes: charts.Columns
     cause_totals: list[tuple[str, str, int, str]]  # (category, label, failures, colour)
     dependencies: list[DependencyRow]
-    incidents: list[Incident]
+    outages: list[Outage]  # a series' failing spans (the scheduler's alerting incidents are another thing)
     latest: list[LatestFailure]
     linked_runs: list[str]  # run reports the links point at
     filters: list[tuple[str, str]] = field(default_factory=list)  # (probe | profile | location, value) applied
@@ -159,17 +57,6 @@ class TrendContext:
     vitals: list[VitalsRow] = field(default_factory=list)  # per probe × profile × step
     maintenance: list[MaintenanceBand] = field(default_factory=list)
     in_maintenance: int = 0  # journeys run inside those windows: left out of availability
-
-
-def _bands(store: Store, w: Window, tz: tzinfo | None) -> list[MaintenanceBand]:
-    origin, unit = w.start_of(w.first), w.width / 10
-    bands = []
-    for p in maintenance.between(store, w.since, w.until):
-        starts, ends = max(p.starts.timestamp(), w.since), min(p.ends.timestamp(), w.until)
-        when = f"{html.local(p.starts, tz, '%m-%d %H:%M')} – {html.local(p.ends, tz, '%m-%d %H:%M')}"
-        bands.append(MaintenanceBand(round((starts - origin) / unit, 2), round(max((ends - starts) / unit, 1), 2),
-                                     p.name, p.job, when, p.reason))  # fmt: skip
-    return bands
 
 
 def parse_since(text: str) -> timedelta:
@@ -193,90 +80,6 @@ def since_arg(since: timedelta) -> str:
 def _label(w: Window, bucket: int, tz: tzinfo | None) -> str:
     moment = datetime.fromtimestamp(w.start_of(bucket), UTC).astimezone(tz)
     return moment.strftime("%m-%d" if w.width >= 86400 else "%m-%d %H:%M")
-
-
-def _when(epoch: int, tz: tzinfo | None) -> str:
-    return datetime.fromtimestamp(epoch, UTC).astimezone(tz).strftime("%m-%d %H:%M")
-
-
-def _link(run_id: str, journey_id: str, lang: str) -> str:
-    return f"{html.run_report_name(run_id, lang)}#{html.anchor(journey_id)}"
-
-
-def _modes(counts: dict[str, int]) -> str:
-    """ "packet" when a series used one mode; "packet 8 · cdp 2" when it changed (compare with care)."""
-    if len(counts) == 1:
-        return next(iter(counts))
-    return " · ".join(f"{mode} {n}" for mode, n in sorted(counts.items(), key=lambda kv: -kv[1]))
-
-
-def _not_ok(counts: dict[str, int]) -> int:
-    return sum(n for status, n in counts.items() if not Status(status).ok)
-
-
-def _strip(w: Window, labels: list[str], ratio: dict[int, tuple[int, int]]) -> list[HeatCell]:
-    """One heat cell per bucket; ``ratio[bucket] = (good, total)``."""
-    cells = []
-    for i in range(w.count):
-        good, total = ratio.get(w.first + i, (0, 0))
-        share = good / total if total else None
-        title = f"{labels[i]} · {html.percent(share)} ({good}/{total})" if total else labels[i]
-        cells.append(HeatCell(i * 10, charts.heat_class(share), title))
-    return cells
-
-
-def _rows(w: Window, labels: list[str], series: dict[tuple[str, str, str], dict[int, tuple[int, int]]]) -> list:
-    rows = []
-    for (probe, profile, location), ratio in series.items():
-        good = sum(g for g, _ in ratio.values())
-        total = sum(n for _, n in ratio.values())
-        parts = profile.split("/") if profile else []
-        rows.append(AvailabilityRow(probe, profile, location, parts, _strip(w, labels, ratio), total, good / total))
-    rows.sort(key=lambda r: (r.availability, r.probe, r.profile, r.location))  # the rows to look at come first
-    return rows
-
-
-def _incidents(store: Store, w: Window, lang: str, tz: tzinfo | None) -> list[Incident]:
-    t = i18n.texts(lang)
-    out: list[Incident] = []
-    opened: Any = None
-    for row in queries.transitions(store, w):
-        if opened is not None and (row.probe, row.profile, row.location) != (
-            opened.probe,
-            opened.profile,
-            opened.location,
-        ):
-            out.append(_incident(opened, None, lang, tz, t))  # series ended while failing: ongoing
-            opened = None
-        if not row.ok and opened is None:
-            opened = row
-        elif row.ok and opened is not None:
-            out.append(_incident(opened, row, lang, tz, t))
-            opened = None
-    if opened is not None:
-        out.append(_incident(opened, None, lang, tz, t))
-    return sorted(out, key=lambda i: i.began, reverse=True)
-
-
-def _incident(first: Any, recovery: Any, lang: str, tz: tzinfo | None, t: dict[str, str]) -> Incident:
-    detected = first.started_epoch + first.duration_ms / 1000
-    # Worst case: the outage began right after the last passing run started.
-    ttd = html.span(detected - first.prev_epoch) if first.prev_epoch is not None else "–"
-    fails = (recovery.fails if recovery is not None else first.series_fails) - first.fails + 1
-    cause = i18n.cause_label(lang, first.cause_category)
-    return Incident(
-        probe=first.probe,
-        location=first.location or "",
-        parts=first.profile.split("/"),
-        began=_when(first.started_epoch, tz),
-        ttd=ttd,
-        recovered=_when(recovery.started_epoch, tz) if recovery is not None else None,
-        ttr=html.span(recovery.started_epoch - first.started_epoch) if recovery is not None else None,
-        failing_runs=fails,
-        cause=cause + (f" · {i18n.detail_label(lang, first.cause_detail)}" if first.cause_detail else ""),
-        link=_link(first.run_id, first.id, lang),
-        run_id=first.run_id,
-    )
 
 
 FILTERS = ("probe", "profile", "location")
@@ -315,102 +118,19 @@ def context(
     w = Window.choose(until - 1 - int(since.total_seconds()), until, offset)
     w = _window(store, w, {"probe": probe, "profile": profile, "location": location})
     labels = [_label(w, w.first + i, tz) for i in range(w.count)]
+    scope = sections.Scope(store, w, labels, lang, tz)
     runs, journeys, ok = queries.totals(store, w)
     muted, muted_ok = queries.in_maintenance(store, w)  # left out of availability
-
-    series: dict[tuple[str, str, str], dict[int, tuple[int, int]]] = {}
-    sites: dict[tuple[str, str, str], dict[int, tuple[int, int]]] = {}  # per location, all probes
-    bucket_totals: dict[int, int] = {}
-    for probe, profile, location, bucket, total, good in queries.availability(store, w):
-        for key, into in (((probe, profile, location or ""), series), (("", "", location or ""), sites)):
-            known = into.setdefault(key, {}).get(bucket, (0, 0))
-            into[key][bucket] = (known[0] + (good or 0), known[1] + total)
-        bucket_totals[bucket] = bucket_totals.get(bucket, 0) + total
-    rows = _rows(w, labels, series)
-    modes: dict[tuple[str, str, str], dict[str, int]] = {}
-    for key_probe, key_profile, key_location, mode, n in queries.emulation_modes(store, w):
-        if mode:  # journeys stored before the mode was recorded say nothing
-            modes.setdefault((key_probe, key_profile, key_location or ""), {})[mode] = n
-    for row in rows:
-        row.emulation = _modes(modes.get((row.probe, row.profile, row.location), {}))
-    by_location = _rows(w, labels, sites) if len(sites) > 1 or any(site for _, _, site in sites) else []
-
-    timings: dict[tuple[str, str], dict[int, tuple[int, float, float]]] = {}
-    for probe, step, bucket, n, p50, p95 in queries.step_percentiles(store, w):
-        timings.setdefault((probe, step), {})[bucket] = (n, p50, p95)
     order = queries.step_order(store, w)
-    by_probe: dict[str, list[StepRow]] = {}
-    # Step charts start at the first bucket with any step timed: a week's axis for a day of data
-    # would leave each chart a dot on an empty plot.
-    first = min((b for by_bucket in timings.values() for b in by_bucket), default=w.first) - w.first
-    for (probe, step), by_bucket in sorted(timings.items(), key=lambda kv: (kv[0][0], order.get(kv[0], 0), kv[0][1])):
-        p50s = [by_bucket.get(w.first + i, (0, None, None))[1] for i in range(first, w.count)]
-        p95s = [by_bucket.get(w.first + i, (0, None, None))[2] for i in range(first, w.count)]
-        n = sum(v[0] for v in by_bucket.values())
-        chart = charts.line_chart({"p95": p95s, "p50": p50s}, labels[first:])
-        last50 = next((v for v in reversed(p50s) if v is not None), None)
-        last95 = next((v for v in reversed(p95s) if v is not None), None)
-        by_probe.setdefault(probe, []).append(StepRow(probe, step, n, chart, last50, last95))
-    mine = queries.runs(store, w) if w.filtered else {}  # runs with filtered journeys: their counts
-    recent = [
-        RunLink(
-            r.id,
-            r.location or str(r.labels.get("location") or ""),
-            html.local(r.started_at, tz, "%m-%d %H:%M"),
-            *(mine[r.id] if w.filtered else (r.total, _not_ok(r.counts))),
-            "",
-        )
-        for r in store.runs(limit=RECENT_RUNS if not w.filtered else 500, since=datetime.fromtimestamp(w.since, UTC))
-        if r.started_at.timestamp() < w.until and (not w.filtered or r.id in mine)
-    ][:RECENT_RUNS]
-    for r in recent:
-        r.link = html.run_report_name(r.id, lang)
 
-    by_cause: dict[str, list[int]] = {}
-    for bucket, category, n in queries.failures_by_cause(store, w):
-        by_cause.setdefault(category, [0] * w.count)[bucket - w.first] += n
-    by_cause = dict(sorted(by_cause.items(), key=lambda kv: -sum(kv[1])))
-    cause_totals = [
-        (k, i18n.cause_label(lang, k), sum(v), charts.CAUSE_COLOURS.get(k, "#9ca3af")) for k, v in by_cause.items()
-    ]
-
-    deps: dict[str, dict[int, tuple[int, int]]] = {}
-    last_seen: dict[str, int] = {}
-    for name, bucket, n, last in queries.dependencies(store, w):
-        total = bucket_totals.get(bucket, n)
-        deps.setdefault(name, {})[bucket] = (total - n, total)
-        last_seen[name] = max(last_seen.get(name, 0), last)
-    dependencies = [
-        DependencyRow(
-            name,
-            sum(total - good for good, total in ratio.values()),
-            _when(last_seen[name], tz),
-            _strip(w, labels, ratio | {b: (n, n) for b, n in bucket_totals.items() if b not in ratio}),
-        )
-        for name, ratio in sorted(deps.items())
-    ]
-
-    latest = [
-        LatestFailure(
-            category=row.cause_category or "unknown",
-            label=i18n.cause_label(lang, row.cause_category),
-            detail=row.cause_detail or "",
-            count=row.n,
-            when=_when(row.started_epoch, tz),
-            probe=row.probe,
-            location=row.location or "",
-            parts=row.profile.split("/"),
-            step=row.failed_step or "",
-            summary=html.scrub(i18n.summary(row.cause_summary or (row.message or "").split("\n")[0], lang)),
-            link=_link(row.run_id, row.id, lang),
-            run_id=row.run_id,
-            colour=charts.CAUSE_COLOURS.get(row.cause_category or "unknown", "#9ca3af"),
-            detail_label=i18n.detail_label(lang, row.cause_detail),
-        )
-        for row in queries.latest_failures(store, w)
-    ]
-    incidents = _incidents(store, w, lang, tz)[:MAX_INCIDENTS]
-    linked = sorted({f.run_id for f in latest} | {i.run_id for i in incidents} | {r.id for r in recent})
+    available = sections.availability(scope)
+    rows = available.rows
+    steps = sections.steps(scope, order)
+    recent = sections.recent_runs(scope)
+    causes = sections.causes(scope)
+    latest = sections.latest_failures(scope)
+    outages = sections.outages(scope)
+    linked = sorted({f.run_id for f in latest} | {o.run_id for o in outages} | {r.id for r in recent})
     return TrendContext(
         since=datetime.fromtimestamp(w.since, UTC).astimezone(tz).strftime("%Y-%m-%d %H:%M"),
         until=datetime.fromtimestamp(w.until, UTC).astimezone(tz).strftime("%Y-%m-%d %H:%M %Z"),
@@ -421,41 +141,24 @@ def context(
         cells=w.count,
         ticks=charts.axis_ticks(labels, 100, 4),  # x in % of the strip's width
         rows=rows,
-        by_location=by_location,
-        steps=list(by_probe.items()),
-        probes=sorted({r.probe for r in rows} | set(by_probe)),
+        by_location=available.by_location,
+        steps=steps,
+        probes=sorted({r.probe for r in rows} | {probe for probe, _ in steps}),
         profiles=sorted({r.profile for r in rows}),
         locations=sorted({r.location for r in rows if r.location}),
         recent_runs=recent,
-        causes=charts.stacked_columns(by_cause, labels, {k: label for k, label, _, _ in cause_totals}),
-        cause_totals=cause_totals,
-        dependencies=dependencies,
-        incidents=incidents,
+        causes=causes.columns,
+        cause_totals=causes.totals,
+        dependencies=sections.dependencies(scope, available.bucket_totals),
+        outages=outages,
         latest=latest,
         linked_runs=linked,
         filters=[(k, v) for k in FILTERS if (v := getattr(w, k)) is not None],
         since_arg=since_arg(since),
-        vitals=_vitals(queries.step_vitals(store, w), order),
-        maintenance=_bands(store, w, tz),
+        vitals=sections.step_vitals(scope, order),
+        maintenance=sections.maintenance_bands(scope),
         in_maintenance=muted,
     )
-
-
-def _vital_text(key: str, value: float) -> str:
-    return f"{value:.3f}" if key == "cls" else html.seconds(value) if value >= 1000 else f"{value:.0f} ms"
-
-
-def _vitals(found: dict[tuple[str, str, str], dict[str, tuple[int, float, float]]], order: dict) -> list[VitalsRow]:
-    rows = []
-    for (probe, profile, step), by in sorted(
-        found.items(), key=lambda kv: (kv[0][0], kv[0][1], order.get((kv[0][0], kv[0][2]), 0))
-    ):
-        cells = {
-            vitals.LABELS[key]: VitalCell(_vital_text(key, p50), _vital_text(key, p95), vitals.rating(key, p95))
-            for key, (_, p50, p95) in by.items()
-        }
-        rows.append(VitalsRow(probe, profile, step, max(n for n, _, _ in by.values()), cells))
-    return rows
 
 
 def render(

@@ -22,6 +22,8 @@ import threading
 from datetime import UTC, datetime
 from pathlib import Path
 
+from probes.verdict import Verdict
+
 DEFAULT_CONFIG = "schedules.yaml"
 EXAMPLE = Path(__file__).with_name("schedules.example.yaml")
 
@@ -164,7 +166,7 @@ def _once(service: object, job_id: str) -> int:
     if record is None:
         return 3
     print(f"{record.verdict}: run {record.run_id}\nreport   {record.report or '-'}", flush=True)
-    return {"passed": 0, "flaky": 0, "failed": 1}.get(record.verdict, 3)
+    return {Verdict.PASSED: 0, Verdict.FLAKY: 0, Verdict.FAILED: 1}.get(record.verdict, 3)
 
 
 def _list(config: object, args: argparse.Namespace) -> int:

@@ -24,6 +24,8 @@ from pydantic import (
 from probes import location as site
 from probes.tracing import MODES as TRACE_MODES
 from profiles.source import Document, Frozen, SourceError
+from scheduler.channels import registry as channel_kinds
+from scheduler.channels.base import env_fields
 from scheduler.duration import Seconds
 from scheduler.maintenance import Window
 
@@ -164,57 +166,8 @@ class JobConfig(Frozen):
         return self
 
 
-class ChannelBase(Frozen):
-    url_env: str | None = None  # name of the env var holding the webhook URL
-    secret_env: str | None = None  # name of the env var holding the signing secret
-    timeout: Seconds = 10
-    retries: int = Field(3, ge=0, le=10)
-    backoff: Seconds = 1  # first retry delay; doubles each time
-
-
-class WebhookChannel(ChannelBase):
-    type: Literal["webhook"]
-
-    @model_validator(mode="after")
-    def _has_url(self) -> ChannelBase:
-        if not self.url_env:
-            raise ValueError("a webhook channel needs `url_env`: the env var holding its URL")
-        return self
-
-
-class FeishuChannel(WebhookChannel):
-    type: Literal["feishu", "lark"]  # type: ignore[assignment]
-    msg_type: Literal["text", "post", "interactive"] = "interactive"
-
-
-class DingTalkChannel(WebhookChannel):
-    type: Literal["dingtalk"]  # type: ignore[assignment]
-    at_mobiles: tuple[str, ...] = ()
-
-
-class WeComChannel(WebhookChannel):
-    type: Literal["wecom"]  # type: ignore[assignment]
-
-
-class SlackChannel(WebhookChannel):
-    type: Literal["slack"]  # type: ignore[assignment]
-
-
-class EmailChannel(ChannelBase):
-    type: Literal["email"]
-    host: str = "127.0.0.1"
-    port: int = Field(25, ge=1, le=65535)
-    sender: str
-    to: tuple[str, ...] = Field(min_length=1)
-    username_env: str | None = None
-    password_env: str | None = None
-    starttls: bool = False
-
-
-ChannelConfig = Annotated[
-    WebhookChannel | FeishuChannel | DingTalkChannel | WeComChannel | SlackChannel | EmailChannel,
-    Field(discriminator="type"),
-]
+# One entry under `channels:`: each kind's own model (scheduler/channels/), told apart by `type`.
+ChannelConfig = channel_kinds.settings_type()
 
 
 class AckConfig(Frozen):
@@ -297,12 +250,9 @@ def _catalogue_errors(jobs: list, catalogue: Any) -> list[tuple[tuple, str]]:
     return errors
 
 
-_SECRET_FIELDS = ("url_env", "secret_env", "username_env", "password_env")
-
-
 def _env_vars(channel: object) -> list[tuple[str, str]]:
     """(field, variable name) of every env var a channel names."""
-    return [(f, v) for f in _SECRET_FIELDS if isinstance(channel, dict) and isinstance(v := channel.get(f), str) and v]
+    return env_fields(channel) if isinstance(channel, dict) else []
 
 
 def _unconfigured(data: dict, environ: dict[str, str] | None) -> list[str]:

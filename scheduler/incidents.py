@@ -28,6 +28,7 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from probes.result import JourneyResult, Status
+from probes.verdict import Verdict
 from scheduler.alert import Alert, Event, Problem
 from scheduler.config import AlertRule, JobConfig
 from scheduler.records import Incident, JobRun, Records
@@ -87,17 +88,17 @@ def assess(journeys: Sequence[JourneyResult], exit_code: int | None, died: bool)
         "cleanup": True if left else (None if errored else False),
     }
     if signals["checkout"]:
-        verdict = "failed"
+        verdict = Verdict.FAILED
     elif signals["probe_broken"] or signals["location"]:
-        verdict = "error"
+        verdict = Verdict.ERROR
     else:
-        verdict = "flaky" if signals["flaky"] else "passed"
+        verdict = Verdict.FLAKY if signals["flaky"] else Verdict.PASSED
     return Assessment(verdict, signals, problems)
 
 
 @dataclass(frozen=True)
 class Assessment:
-    verdict: str  # passed | failed | error | flaky
+    verdict: Verdict  # passed | failed | error | flaky
     signals: dict[str, bool | None]
     problems: list[Problem]
 

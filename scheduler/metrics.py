@@ -17,6 +17,7 @@ from typing import Any
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
 from probes.result import JourneyResult, Status
+from probes.verdict import Verdict
 
 log = logging.getLogger("orderprobe.scheduler")
 
@@ -95,9 +96,9 @@ class Metrics:
         )
 
     def observe_run(
-        self, job: str, verdict: str, finished_ts: float, duration_s: float, journeys: list[JourneyResult]
+        self, job: str, verdict: Verdict, finished_ts: float, duration_s: float, journeys: list[JourneyResult]
     ) -> None:
-        self.job_success.labels(self.location, job).set(1 if verdict in ("passed", "flaky") else 0)
+        self.job_success.labels(self.location, job).set(1 if Verdict(verdict).ok else 0)
         self.last_run.labels(self.location, job).set(finished_ts)
         self.run_duration.labels(self.location, job).set(duration_s)
         self.runs.labels(self.location, job, verdict).inc()

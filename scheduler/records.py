@@ -36,6 +36,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 from sqlalchemy.types import TypeDecorator
 
+from probes.verdict import Verdict
 from reports.migration import added, upgrade
 
 
@@ -75,7 +76,7 @@ class JobRun(Base):
     duration_s: Mapped[float | None] = mapped_column(Float)
     outcome: Mapped[str] = mapped_column(String(20), default="running")  # execution.Outcome
     exit_code: Mapped[int | None] = mapped_column(Integer)
-    verdict: Mapped[str] = mapped_column(String(20), default="running")  # passed|failed|error|flaky
+    verdict: Mapped[str] = mapped_column(String(20), default=Verdict.RUNNING.value)  # probes.verdict.Verdict
     # Per-incident-kind signals: True bad, False good, None no evidence (the run died).
     checkout_bad: Mapped[bool | None] = mapped_column(Boolean)
     probe_bad: Mapped[bool | None] = mapped_column(Boolean)

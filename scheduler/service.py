@@ -24,6 +24,7 @@ from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from probes import location as site
+from probes.verdict import Verdict
 from scheduler import channels as channel_kinds
 from scheduler import escalation, execution, retention, timetable
 from scheduler.alert import Alert
@@ -197,7 +198,7 @@ class Service:
                 "run %s of %s was left unfinished by a previous service; recorded as interrupted", run.run_id, run.job
             )
             run.finished_at = self.clock()
-            run.outcome, run.verdict = execution.Outcome.INTERRUPTED.value, "error"
+            run.outcome, run.verdict = execution.Outcome.INTERRUPTED.value, Verdict.ERROR
             run.error = "服务中断 service stopped during the run" + (
                 f" ({len(killed)} processes killed)" if killed else ""
             )
@@ -255,7 +256,7 @@ class Service:
             missed=missed,
             started_at=self.clock(),
             outcome="running",
-            verdict="running",
+            verdict=Verdict.RUNNING,
         )
         self.records.save_run(record)
         self._running[job.id] = run_id
@@ -266,7 +267,7 @@ class Service:
             return self._run(job, record)
         except Exception as exc:  # noqa: BLE001 - one broken run must not take the service down
             log.exception("job %s: run %s failed inside the service", job.id, run_id)
-            record.finished_at, record.outcome, record.verdict = self.clock(), "failed_to_start", "error"
+            record.finished_at, record.outcome, record.verdict = self.clock(), "failed_to_start", Verdict.ERROR
             record.probe_bad, record.error = True, f"服务内部错误 service error: {type(exc).__name__}: {exc}"
             self.records.save_run(record)
             return record

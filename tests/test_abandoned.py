@@ -157,7 +157,7 @@ def test_an_abandoned_run_never_passes() -> None:
     assert verdict({"passed": 3}, abandoned=True) == "abandoned"
     assert verdict({"passed": 2, "failed": 1}, abandoned=True) == "abandoned"
     assert verdict({}, abandoned=True, exit_code=2) == "abandoned"
-    assert verdict({"passed": 3}) == "pass"
+    assert verdict({"passed": 3}) == "passed"
 
 
 def test_the_next_run_on_the_store_marks_a_dead_run_abandoned_and_records_its_own_controller(

@@ -17,7 +17,8 @@ import pytest
 
 from scheduler import channels, config
 from scheduler.alert import Alert, Problem
-from scheduler.channels import ChannelError
+from scheduler.channels import ChannelError, dingtalk, slack, smtp, wecom
+from scheduler.channels.text import escape_markdown
 from scheduler.notifier import Notifier
 from tests.support.receivers import SMTPSink, WebhookReceiver
 
@@ -145,9 +146,8 @@ def test_dingtalk_markdown_signed_in_the_query_string(receiver: WebhookReceiver)
 
 
 def test_dingtalk_sign_is_urlencoded_on_the_wire() -> None:
-    channel = channels.DingTalkChannel(
-        "d", config.DingTalkChannel(type="dingtalk", url_env="U", secret_env="S"), {"U": "http://x/send", "S": SECRET}
-    )
+    settings = dingtalk.DingTalkSettings(type="dingtalk", url_env="U", secret_env="S")
+    channel = dingtalk.DingTalkChannel("d", settings, {"U": "http://x/send", "S": SECRET})
     url = channel.target(1_750_000_000.123)
     stamp = "1750000000123"
     digest = hmac.new(SECRET.encode(), f"{stamp}\n{SECRET}".encode(), hashlib.sha256).digest()
@@ -183,10 +183,10 @@ def test_slack_text_and_blocks(receiver: WebhookReceiver) -> None:
 def test_email_over_a_real_smtp_server() -> None:
     sink = SMTPSink().start()
     try:
-        model = config.EmailChannel(
+        model = smtp.EmailSettings(
             type="email", port=sink.port, sender="probes@example.com", to=("oncall@example.com",)
         )
-        channels.EmailChannel("mail", model, {}).send(_alert())
+        smtp.EmailChannel("mail", model, {}).send(_alert())
         ((sender, rcpts, message),) = sink.wait_for(1)
     finally:
         sink.stop()
@@ -234,7 +234,7 @@ def test_a_dead_channel_is_logged_redacted_and_does_not_hold_up_the_others(
 ) -> None:
     dead_url = "http://127.0.0.1:9/very-secret-token-xyz"  # discard port: connection refused
     dead = channels.build(
-        {"dead": config.WeComChannel(type="wecom", url_env="DEAD", retries=2, backoff=0.05)}, {"DEAD": dead_url}
+        {"dead": wecom.WeComSettings(type="wecom", url_env="DEAD", retries=2, backoff=0.05)}, {"DEAD": dead_url}
     )["dead"]
     alive_channel = _channel("wecom", receiver, "/alive", secret=False)
     results: list[tuple[str, bool]] = []
@@ -321,14 +321,14 @@ def test_megabytes_of_page_text_are_cut_to_each_bots_limits(receiver: WebhookRec
     size = len(json.dumps(body, ensure_ascii=False).encode())
     if kind == "wecom":
         content = body["markdown"]["content"]
-        assert len(content.encode()) <= channels.WECOM_MAX_BYTES and content.endswith("…")
-        assert content.startswith(f'## <font color="warning">{channels.escape_markdown(alert.title)}</font>')
+        assert len(content.encode()) <= wecom.MAX_BYTES and content.endswith("…")
+        assert content.startswith(f'## <font color="warning">{escape_markdown(alert.title)}</font>')
     elif kind == "slack":
         fields = [f["text"] for b in body["blocks"] for f in b.get("fields", [])]
         texts = [b["text"]["text"] for b in body["blocks"] if b["type"] == "section" and "text" in b]
-        assert fields and all(len(f) <= channels.SLACK_FIELD for f in fields)
-        assert texts and all(len(t) <= channels.SLACK_SECTION for t in texts)
-        assert len(body["text"]) <= channels.SLACK_SECTION
+        assert fields and all(len(f) <= slack.FIELD for f in fields)
+        assert texts and all(len(t) <= slack.SECTION for t in texts)
+        assert len(body["text"]) <= slack.SECTION
         assert all(not re.search(r"&[a-z]*…$", t) for t in [*fields, *texts])  # never half an entity
     else:
         assert size <= 20_000, size  # Feishu and DingTalk refuse bodies over 20 KB

@@ -68,17 +68,17 @@ def test_sigterm_records_the_journey_in_flight_as_interrupted_and_the_run_as_end
     assert run.finished_at is not None and run.exit_code == 2
     (report,) = out.rglob("*.html")
     html = report.read_text(encoding="utf-8")
-    assert 'class="verdict v-interrupted"' in html and "v-pass" not in html.split('id="verdict"')[0][-200:]
+    assert 'class="verdict v-interrupted"' in html and "v-passed" not in html.split('id="verdict"')[0][-200:]
 
 
 def test_a_run_that_did_not_finish_never_passes() -> None:
     from reports.run_report import verdict
 
-    assert verdict({"passed": 3}) == "pass"
+    assert verdict({"passed": 3}) == "passed"
     assert verdict({"passed": 3}, finished=False) == "unfinished"
     assert verdict({"passed": 3}, exit_code=2) == "interrupted"
     assert verdict({}, exit_code=2) == "interrupted"
-    assert verdict({"passed": 2, "failed": 1}, exit_code=2) == "fail"  # a broken checkout is said first
+    assert verdict({"passed": 2, "failed": 1}, exit_code=2) == "failed"  # a broken checkout is said first
 
 
 XDIST_PROBES = """

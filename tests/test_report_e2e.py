@@ -59,7 +59,7 @@ def test_run_report_of_a_real_failure(probed: tuple[Path, Store], page: Page) ->
     SHOTS.mkdir(exist_ok=True)
     page.screenshot(path=str(SHOTS / "report-run-real-failure.png"), full_page=True)
 
-    assert page.locator("#verdict").get_attribute("class") == "verdict v-fail"
+    assert page.locator("#verdict").get_attribute("class") == "verdict v-failed"
     assert page.locator("#counts .chip[data-status=failed] b").inner_text() == "1"
     panel = page.locator(f"#{html.anchor(journey.id)} .panel")
     assert panel.locator("dd.cause").get_attribute("data-cause") == journey.cause.category == "network"
@@ -86,9 +86,9 @@ def test_compare_and_trend_from_real_runs(probed: tuple[Path, Store], page: Page
     path, ctx = trend.write(store, timedelta(days=1), folder / "reports", "en")
     page.goto(path.as_uri())
     page.screenshot(path=str(SHOTS / "report-trend-real.png"), full_page=True)
-    assert ctx.journeys == 2 and len(ctx.incidents) == 1
-    # Series are probe × profile: the Wi-Fi pass does not close the polluted-DNS incident.
-    (incident,) = ctx.incidents
-    assert "public-wifi-dns-polluted" in incident.parts and incident.recovered is None
-    assert page.locator("#incidents .ongoing").count() == 1
+    assert ctx.journeys == 2 and len(ctx.outages) == 1
+    # Series are probe × profile: the Wi-Fi pass does not close the polluted-DNS outage.
+    (outage,) = ctx.outages
+    assert "public-wifi-dns-polluted" in outage.parts and outage.recovered is None
+    assert page.locator("#outages .ongoing").count() == 1
     assert page.locator("#latest tr[data-cause=network]").count() == 1

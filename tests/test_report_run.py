@@ -121,7 +121,7 @@ def test_run_report_header_grid_and_journeys_match_the_store(filled, tmp_path: P
     assert path.name == "run-run-618.zh.html"  # one file per language
     _open(page, path, "report-run-zh.png")
 
-    assert page.locator("#verdict").get_attribute("class") == "verdict v-fail"
+    assert page.locator("#verdict").get_attribute("class") == "verdict v-failed"
     for status, n in summary.counts.items():
         assert page.locator(f"#counts .chip[data-status={status}] b").inner_text() == str(n)
     assert page.locator("details.journey").count() == summary.total
@@ -213,9 +213,9 @@ def test_waterfall_is_to_scale_and_missing_screenshot_is_said(tmp_path: Path) ->
         assert shown.left == pytest.approx(step.start_ms / total * 100, abs=0.01)
         assert shown.width == pytest.approx(max(step.duration_ms / total * 100, 0.4), abs=0.01)
     assert view.failure.screenshot is None and view.failure.screenshot_path.endswith("failure.png")
-    assert run_report.verdict({"passed": 3, "blocked": 1}) == "pass"
-    assert run_report.verdict({"passed": 3, "error": 1}) == "probe"
-    assert run_report.verdict({"error": 1, "failed": 1}) == "fail"
+    assert run_report.verdict({"passed": 3, "blocked": 1}) == "passed"
+    assert run_report.verdict({"passed": 3, "error": 1}) == "error"
+    assert run_report.verdict({"error": 1, "failed": 1}) == "failed"
     assert run_report.verdict({}) == "empty"
 
 

@@ -57,11 +57,11 @@ def page() -> Iterator[Page]:
     pw.stop()
 
 
-def test_incidents_have_time_to_detect_and_recover(store: Store) -> None:
+def test_outages_have_time_to_detect_and_recover(store: Store) -> None:
     ctx = trend.context(store, timedelta(hours=10), "zh", tz=UTC, now=NOW)
-    by_cause: dict[str, list[trend.Incident]] = {}
+    by_cause: dict[str, list[trend.Outage]] = {}
     words = {i18n.detail_label("zh", code): code for code in i18n.DETAIL["zh"]}  # the zh page names details in words
-    for i in ctx.incidents:
+    for i in ctx.outages:
         detail = i.cause.split(" · ")[1]
         by_cause.setdefault(words.get(detail, detail), []).append(i)
     assert len(by_cause["maintenance"]) == len(NORMAL_PROFILES)  # path_video × each profile that can fail
@@ -75,7 +75,7 @@ def test_incidents_have_time_to_detect_and_recover(store: Store) -> None:
     assert len(ongoing) == len(NORMAL_PROFILES) and {(i.recovered, i.ttr, i.failing_runs) for i in ongoing} == {
         (None, None, 2)
     }
-    assert ctx.incidents[0].cause.endswith(i18n.detail_label("zh", "sold_out"))  # most recent first
+    assert ctx.outages[0].cause.endswith(i18n.detail_label("zh", "sold_out"))  # most recent first
 
 
 def test_trend_page_reads_back_in_chromium(store: Store, tmp_path: Path, page: Page) -> None:
@@ -87,8 +87,8 @@ def test_trend_page_reads_back_in_chromium(store: Store, tmp_path: Path, page: P
     assert page.evaluate("typeof window.__xss") == "undefined"
     assert "<script>window.__xss=1</script> 支付宝维护" in page.locator("#latest").inner_text()
     assert page.locator("#availability-table tr[data-probe]").count() == len(sample.PROBES) * len(sample.PROFILES)
-    assert page.locator("#incidents tr.incident").count() == (1 + 3 + 1) * len(NORMAL_PROFILES)
-    assert page.locator("#incidents .ongoing").count() == len(NORMAL_PROFILES)
+    assert page.locator("#outages tr.outage").count() == (1 + 3 + 1) * len(NORMAL_PROFILES)
+    assert page.locator("#outages .ongoing").count() == len(NORMAL_PROFILES)
     kinds = page.locator("#latest tr[data-cause]").evaluate_all("rows => rows.map(r => r.dataset.cause)")
     assert sorted(kinds) == ["inventory", "system", "third_party"]
     deps = page.locator("#dependencies tr[data-dependency]").evaluate_all("rows => rows.map(r => r.dataset.dependency)")
@@ -105,10 +105,10 @@ def test_trend_page_reads_back_in_chromium(store: Store, tmp_path: Path, page: P
     teen = page.locator("#availability-table tr", has_text="teen").first
     assert teen.locator("td.pct").inner_text() == "100%"
     # Every link points at a run report the command will write, and at the journey inside it.
-    links = page.locator("#latest a, #incidents a").evaluate_all("a => a.map(x => x.getAttribute('href'))")
+    links = page.locator("#latest a, #outages a").evaluate_all("a => a.map(x => x.getAttribute('href'))")
     assert links and all(link.startswith("run-sched-") and "#j-" in link for link in links)
     runs = page.locator("#recent-runs a").evaluate_all("a => a.map(x => x.getAttribute('href'))")
-    assert len(runs) == trend.RECENT_RUNS and runs[0] == html.run_report_name("sched-20261111-054500", "zh")
+    assert len(runs) == trend.sections.RECENT_RUNS and runs[0] == html.run_report_name("sched-20261111-054500", "zh")
     every = {link.split("#")[0] for link in links + runs}
     assert every == {html.run_report_name(r, "zh") for r in ctx.linked_runs}
 
@@ -139,7 +139,7 @@ def test_english_trend_and_empty_window(store: Store, tmp_path: Path, page: Page
     html, _ = trend.render(store, timedelta(hours=10), "en", tz=UTC, now=NOW)
     assert "Time to detect" in html and "ongoing" in html
     empty, ctx = trend.render(store, timedelta(hours=1), "en", tz=UTC, now=NOW + timedelta(days=30))
-    assert ctx.journeys == 0 and ctx.incidents == [] and "No incidents in this window" in empty
+    assert ctx.journeys == 0 and ctx.outages == [] and "No outages in this window" in empty
 
 
 @pytest.mark.parametrize(("text", "seconds"), [("90m", 5400), ("24h", 86400), ("7d", 604800), ("2w", 1209600)])

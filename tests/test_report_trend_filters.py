@@ -73,12 +73,12 @@ def test_a_location_filter_applies_to_every_section(store: Store) -> None:
     assert [d.name for d in sh.dependencies] == ["alipay"] and [d.name for d in urumqi.dependencies] == [
         "payment-gateway"
     ]
-    assert sh.incidents and {(i.probe, i.location) for i in sh.incidents} == {("path_video", "sh")}
-    assert {i.location for i in urumqi.incidents} == {"urumqi"} and len(urumqi.incidents) > len(sh.incidents)
-    # Unfiltered, an incident is still one probe × profile at one location: the two agents' interleaved runs
+    assert sh.outages and {(i.probe, i.location) for i in sh.outages} == {("path_video", "sh")}
+    assert {i.location for i in urumqi.outages} == {"urumqi"} and len(urumqi.outages) > len(sh.outages)
+    # Unfiltered, an outage is still one probe × profile at one location: the two agents' interleaved runs
     # (one failing, one passing) do not read as an outage that recovers every few minutes.
-    assert (len(sh.incidents), len(urumqi.incidents), len(everything.incidents)) == (3, 9, 12)
-    assert {i.failing_runs for i in everything.incidents} == {3}
+    assert (len(sh.outages), len(urumqi.outages), len(everything.outages)) == (3, 9, 12)
+    assert {i.failing_runs for i in everything.outages} == {3}
     assert {f.location for f in sh.latest} == {"sh"} and {f.category for f in sh.latest} == {"third_party"}
     assert sh.recent_runs and {r.location for r in sh.recent_runs} == {"sh"}
     whole, here, there = _steps(everything), _steps(sh), _steps(urumqi)
@@ -89,13 +89,13 @@ def test_probe_and_profile_filters_apply_to_every_section(store: Store) -> None:
     everything = trend.context(store, SINCE, "en", UTC, NOW)
     live = trend.context(store, SINCE, "en", UTC, NOW, probe="path_live")
     assert {r.probe for r in live.rows} == {"path_live"} and [p for p, _ in live.steps] == ["path_live"]
-    assert {i.probe for i in live.incidents} == {"path_live"} and {f.probe for f in live.latest} == {"path_live"}
+    assert {i.probe for i in live.outages} == {"path_live"} and {f.probe for f in live.latest} == {"path_live"}
     assert {k for k, *_ in live.cause_totals} == {"system"}  # the Alipay outage hit the video path only
     assert [d.name for d in live.dependencies] == ["payment-gateway"]
     assert live.recent_runs and {r.total for r in live.recent_runs} == {len(sample.PROFILES)}  # this probe's only
     one = trend.context(store, SINCE, "en", UTC, NOW, profile=PROFILE, location="urumqi")
     assert {(r.profile, r.location) for r in one.rows} == {(PROFILE, "urumqi")}
-    assert {"/".join(i.parts) for i in one.incidents} == {PROFILE}
+    assert {"/".join(i.parts) for i in one.outages} == {PROFILE}
     assert all(0 < n < _steps(everything)[k] for k, n in _steps(one).items())
     assert one.journeys == sum(r.total for r in one.rows)
 
@@ -161,7 +161,7 @@ def test_the_menus_filter_every_row_and_name_the_pooled_sections(
         page.goto(path.as_uri())
         assert not page.locator("#pooled-note").is_visible() and not page.locator("h2 .pooled").first.is_visible()
         page.select_option("#f-location", "sh")
-        for rows in ("#availability-table tr[data-location]", "#incidents tr.incident"):
+        for rows in ("#availability-table tr[data-location]", "#outages tr.outage"):
             assert _visible(page, rows) == {"sh"}, rows
         assert _visible(page, "#recent-runs a") == {"sh"}
         assert page.locator("#pooled-note").is_visible()

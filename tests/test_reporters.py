@@ -173,7 +173,7 @@ def test_store_and_html_reporters_agree_with_the_report_read_back_from_the_store
     assert facts(live) == facts(stored)
     journeys, counts, verdict = facts(live)
     assert len(journeys) == 4 and journeys[0][1] == "failed"  # worst first
-    assert ("passed", "2") in counts and verdict == "verdict v-fail"
+    assert ("passed", "2") in counts and verdict == "verdict v-failed"
 
 
 class Calls(Reporter):

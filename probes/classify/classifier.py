@@ -19,8 +19,8 @@ from urllib.parse import urlsplit
 
 from pydantic import ValidationError
 
+from probes import request_kinds
 from probes.classify.rules import (
-    API_TYPES,
     BUILTIN,
     NET_ERROR,
     RequestWhen,
@@ -130,7 +130,7 @@ class _Facts:
             keys.add(key)
             self.seen.append(r)
             bad = (r.failure and "ERR_ABORTED" not in r.failure) or (r.status or 0) >= 400
-            if bad or (_pending(r) and r.resource_type in API_TYPES):
+            if bad or (_pending(r) and request_kinds.breaks_page(r.resource_type)):
                 self.bad.append(r)
         self.types = {r.url: r.resource_type for r in self.seen}
         # Causal order: a third party's failure the page recovered from is not a cause.
@@ -147,7 +147,7 @@ class _Facts:
         for r in self.bad:  # a failed ad or analytics image does not stop a checkout
             if r.start_ms > refused_at:
                 continue  # the shop had refused already: what the network did after is not why
-            relevant = self.same_site(r.url) or self.dependency(r.url) or r.resource_type in API_TYPES
+            relevant = self.same_site(r.url) or self.dependency(r.url) or request_kinds.breaks_page(r.resource_type)
             if relevant and r.failure and (m := NET_ERROR.search(r.failure)):
                 self.net_errors.append((m[1], _describe(r), r.url))
         for m in NET_ERROR.finditer(fp.message):
@@ -158,7 +158,7 @@ class _Facts:
     def _fallback_loaded(self, r: RequestRecord) -> bool:
         """Another site's sub-resource whose file the page then loaded from the shop's own site
         (a CDN script with a local fallback): the page recovered, it is not a cause."""
-        if r.navigation or r.resource_type in ("document", "xhr", "fetch") or self.same_site(r.url):
+        if r.navigation or r.resource_type in request_kinds.PAGE or self.same_site(r.url):
             return False
         name = urlsplit(r.url).path.rsplit("/", 1)[-1]
         return bool(name) and any(
@@ -178,7 +178,7 @@ class _Facts:
             for r in self.seen
             if (r.status or 0) >= 400
             and self.same_site(r.url)
-            and (r.navigation or (r.resource_type in ("xhr", "fetch") and r.method.upper() not in ("GET", "HEAD")))
+            and (r.navigation or (r.resource_type in request_kinds.API and r.method.upper() not in request_kinds.READS))
         ]
         return min(times, default=float("inf"))
 
@@ -216,7 +216,7 @@ class _Facts:
         for r in self.bad:
             if not (self.same_site(r.url) or self.dependency(r.url)):
                 continue  # a broken ad or analytics request does not break checkout
-            if r.failure or (r.status or 0) >= 500 or r.resource_type in API_TYPES:
+            if r.failure or (r.status or 0) >= 500 or request_kinds.breaks_page(r.resource_type):
                 return None
         if self.error_text.search(f"{fp.page_title}\n{fp.page_text}"):
             return None

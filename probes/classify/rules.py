@@ -25,7 +25,7 @@ from typing import Annotated, Any, Literal
 from pydantic import Field, PlainValidator, field_validator
 
 from profiles.source import Document, Frozen, Loc, SourceError
-from profiles.taxonomy import Category
+from profiles.taxonomy import RULE_CATEGORIES, Category
 
 # Package data, not a path beside the source: it is found wherever the package is installed (zip, wheel).
 BUILTIN = resources.files("probes.classify") / "causes.yaml"
@@ -33,7 +33,6 @@ PLACEHOLDERS = frozenset(
     ("step", "detail", "category", "dependency", "who", "host", "url", "status", "evidence", "match")
     + ("error_type", "action", "locator")
 )
-API_TYPES = ("", "document", "xhr", "fetch")  # requests whose failure breaks a page (not images, fonts…)
 NET_ERROR = re.compile(r"(?:net::)?(ERR_[A-Z0-9_]+)(?: at (\S+))?")
 
 
@@ -137,6 +136,13 @@ class Rule(Frozen):
     when: When
     summary: str = ""
     after: str | None = None  # user files: place right after this rule id
+
+    @field_validator("category")
+    @classmethod
+    def _a_rules_category(cls, value: Category) -> Category:
+        if value not in RULE_CATEGORIES:
+            raise ValueError(f"{value!r} is the verdict's category, not a rule's; one of: {', '.join(RULE_CATEGORIES)}")
+        return value
 
     @field_validator("summary")
     @classmethod
