@@ -47,11 +47,13 @@ class BrowserHolder:
         emulation: str = "auto",
         resolver: str | None = None,
         launch_args: dict[str, Any] | None = None,
+        target: str = "",
     ) -> None:
         self.headed = headed
         self.launch_args = dict(launch_args or {})  # a team's own (browser_type_launch_args)
         self.endpoint = endpoint  # a remote browser: Playwright server (ws://) or CDP (http://)
         self.emulation, self.resolver = emulation, resolver  # resolver: where the link's DNS forwards
+        self.target = target
         self.packet: PacketPath | None = None
         self.reason = (
             "--emulation cdp" if emulation == "cdp" else "a remote browser (--browser-endpoint)" if endpoint else ""
@@ -66,7 +68,7 @@ class BrowserHolder:
         if self.packet is not None or self.emulation == "cdp" or self.reason:
             return self.packet
         try:
-            reason = unavailable()
+            reason = unavailable(self.target)
             if reason:
                 raise Unavailable(reason)
             self.packet = PacketPath([parse_upstream(self.resolver)] if self.resolver else None).open()
@@ -80,6 +82,7 @@ class BrowserHolder:
         from playwright.sync_api import sync_playwright
 
         from probes.browser import connect, launch_options
+        from probes.emulation.packet import CHROMIUM_ARGS
 
         if self._browser is not None and self._browser.is_connected():
             return self._browser
@@ -104,6 +107,7 @@ class BrowserHolder:
         packet = self._packet_path()
         if packet is not None:  # Playwright starts Chromium through a wrapper that enters the namespace
             options["executable_path"] = packet.executable(options["executable_path"])
+            options["args"] = [*options["args"], *CHROMIUM_ARGS]
         self._browser = self._playwright.chromium.launch(**options)
         return self._browser
 
@@ -174,7 +178,12 @@ def _orderprobe_browser(
 ) -> Iterator[BrowserHolder]:
     settings = orderprobe_run.settings
     holder = BrowserHolder(
-        settings.headed, settings.browser_endpoint, settings.emulation, settings.resolver, browser_type_launch_args
+        settings.headed,
+        settings.browser_endpoint,
+        settings.emulation,
+        settings.resolver,
+        browser_type_launch_args,
+        target=target.base_url,
     )
     yield holder
     holder.close()

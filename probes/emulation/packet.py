@@ -25,6 +25,12 @@ from profiles.models import Network
 
 Mode = Literal["auto", "packet", "cdp"]
 
+# Chromium's own DNS client asks first; when a name does not exist it asks again through the system
+# resolver (glibc), which crosses the link a second time. A phone's or desktop's second ask is
+# answered by its OS cache, so here the lookup would cost one RTT more than it does there: the
+# field trial Chromium ships for this ("AsyncDnsNoFallback") turns the second ask off.
+CHROMIUM_ARGS = ("--force-fieldtrials=AsyncDns/AsyncDnsNoFallbackA",)
+
 
 def directions(network: Network) -> tuple[Direction, Direction]:
     """(uplink, downlink) for ``network``: the RTT split evenly unless ``up_delay_ms`` says otherwise."""
@@ -45,7 +51,10 @@ def directions(network: Network) -> tuple[Direction, Direction]:
 
 def unavailable(target: str = "") -> str | None:
     """Why packet-level emulation cannot be used here, before trying; None: try it. Any target
-    will do: the uplink reaches whatever this host reaches."""
+    named by a name or an IPv4 address will do: the uplink reaches whatever this host reaches."""
+    host = urlsplit(target).hostname or ""
+    if ":" in host:
+        return f"the emulated link carries IPv4 only (no IPv6 in the browser's namespace): {host} is an IPv6 address"
     if sys.platform != "linux":
         return f"packet-level emulation needs Linux network namespaces (this is {sys.platform})"
     if os.geteuid() != 0 and not _has_net_admin():
@@ -141,4 +150,4 @@ def _packed(address: str) -> bytes:
     return bytes(map(int, address.split(".")))
 
 
-__all__ = ["Mode", "PacketPath", "Unavailable", "directions", "unavailable"]
+__all__ = ["CHROMIUM_ARGS", "Mode", "PacketPath", "Unavailable", "directions", "unavailable"]
