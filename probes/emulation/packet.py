@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Literal
 from urllib.parse import urlsplit
 
-from probes.emulation.link import Direction, Link
+from probes.emulation.link import Direction, Link, LinkProcess
 from probes.emulation.netns import Namespace, Unavailable
 from probes.emulation.resolver import Resolver, redirect_dns
 from probes.emulation.uplink import close_uplink, open_uplink
@@ -72,11 +72,12 @@ def _has_net_admin() -> bool:
 class PacketPath:
     """One browser's namespace and link. ``open()`` raises ``Unavailable`` with the reason."""
 
-    def __init__(self, upstream: list[tuple[str, int]] | None = None) -> None:
+    def __init__(self, upstream: list[tuple[str, int]] | None = None, *, own_process: bool = True) -> None:
         self.upstream = upstream  # the resolver the link's DNS forwards to; None: the host's
+        self.own_process = own_process  # False: the link forwards in this process (benchmarks compare)
         self.namespace: Namespace | None = None
         self.resolver: Resolver | None = None
-        self.link: Link | None = None
+        self.link: LinkProcess | Link | None = None
 
     def open(self) -> PacketPath:
         self.namespace = Namespace()
@@ -89,7 +90,8 @@ class PacketPath:
             if isinstance(exc, Unavailable):
                 raise
             raise Unavailable(f"cannot set up the link's uplink or resolver: {type(exc).__name__}: {exc}") from exc
-        self.link = Link(self.namespace.inner_fd, self.namespace.outer_fd).start()
+        fds = self.namespace.inner_fd, self.namespace.outer_fd
+        self.link = LinkProcess(*fds).start() if self.own_process else Link(*fds).start()
         return self
 
     def executable(self, chromium: str) -> str:
