@@ -244,7 +244,12 @@ class LinkProcess:
         self._conn = Connection(ours.detach())
         self._lock = threading.Lock()
         code = f"from probes.emulation.link import serve; serve({theirs.fileno()}, {inner}, {outer}, {seed})"
-        self._process = subprocess.Popen([sys.executable, "-c", code], pass_fds=(theirs.fileno(), inner, outer))
+        self._process = subprocess.Popen(  # stdin/stdout not inherited: xdist's workers talk over theirs
+            [sys.executable, "-c", code],
+            pass_fds=(theirs.fileno(), inner, outer),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+        )
         theirs.close()
         self.up, self.down = _Side(self, "up"), _Side(self, "down")
 
