@@ -48,12 +48,14 @@ class BrowserHolder:
         emulation: str = "auto",
         resolver: str | None = None,
         launch_args: dict[str, Any] | None = None,
+        target: str = "",
     ) -> None:
         self.headed = headed
         self.launch_args = dict(launch_args or {})  # a team's own (browser_type_launch_args)
         self.endpoint = endpoint  # a remote browser: Playwright server (ws://) or CDP (http://)
         self.emulation, self.resolver = emulation, resolver  # resolver: where the link's DNS forwards
         self.path: NetworkPath | None = None
+        self.target = target
         self._playwright: Playwright | None = None
         self._browser: Browser | None = None
 
@@ -61,7 +63,9 @@ class BrowserHolder:
         from probes.emulation.packet import choose
 
         if self.path is None:
-            self.path = choose(self.emulation, remote=self.endpoint is not None, resolver=self.resolver)
+            self.path = choose(
+                self.emulation, remote=self.endpoint is not None, resolver=self.resolver, target=self.target
+            )
         return self.path
 
     def get(self) -> Browser:
@@ -91,6 +95,7 @@ class BrowserHolder:
         options = {**ours, **self.launch_args, "args": [*ours.get("args", []), *self.launch_args.get("args", [])]}
         # packet level: Playwright starts Chromium through a wrapper that enters the namespace
         options["executable_path"] = self._network_path().executable(options["executable_path"])
+        options["args"] = [*options["args"], *self._network_path().chromium_args]
         self._browser = self._playwright.chromium.launch(**options)
         return self._browser
 
@@ -161,7 +166,12 @@ def _orderprobe_browser(
 ) -> Iterator[BrowserHolder]:
     settings = orderprobe_run.settings
     holder = BrowserHolder(
-        settings.headed, settings.browser_endpoint, settings.emulation, settings.resolver, browser_type_launch_args
+        settings.headed,
+        settings.browser_endpoint,
+        settings.emulation,
+        settings.resolver,
+        browser_type_launch_args,
+        target=target.base_url,
     )
     yield holder
     holder.close()

@@ -2,6 +2,7 @@
 ``orderprobe run`` exits 2 on the first one instead of running journeys that cannot pass.
 
 - the target and a remote browser (``--browser-endpoint``): URL syntax, DNS, TCP connect (with the error);
+  the target's name is asked of ``--resolver`` when one is given, as the link's resolver will ask it;
 - every profile and matrix name given on the command line, including each part of ``--profile D/N/R/A``
   (a probe's own ``@pytest.mark.profile`` would otherwise hide a typo: it pins some kinds);
 - the secrets of every account a journey is given on purpose — by a matrix row, ``--account`` /
@@ -42,6 +43,22 @@ class Refused(Exception):
 def check_target(url: str, timeout_s: float = 5.0, resolve: Callable[..., list[Any]] = socket.getaddrinfo) -> None:
     """The URL parses as http(s) with a host, the host resolves, and a TCP connection opens."""
     _check_reachable("--target", url, ("http", "https"), "https://m.shop.example", timeout_s, resolve)
+
+
+def resolving_through(upstream: str) -> Callable[..., list[Any]]:
+    """A ``getaddrinfo`` that asks ``upstream`` (``--resolver HOST[:PORT]``), as packet mode's journeys will."""
+    from probes.emulation.resolver import lookup, parse_upstream
+
+    server = parse_upstream(upstream)
+
+    def resolve(host: str, port: int, **_: Any) -> list[Any]:
+        try:
+            addresses = lookup(host, server)
+        except socket.gaierror as exc:
+            raise socket.gaierror(exc.errno, f"--resolver {upstream}: {exc.strerror}") from None
+        return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (address, port)) for address in addresses]
+
+    return resolve
 
 
 def check_endpoint(url: str, timeout_s: float = 5.0) -> None:
@@ -170,7 +187,9 @@ class _Collector:
             if settings.journeys:
                 check_population(session.config.stash[SESSION].catalogue, settings.matrix)
             if settings.target:
-                check_target(settings.target)
+                # --resolver is where packet mode's DNS goes; under CDP the host's resolver answers.
+                through = settings.resolver if settings.emulation != "cdp" else None
+                check_target(settings.target, resolve=resolving_through(through) if through else socket.getaddrinfo)
             if settings.browser_endpoint:
                 check_endpoint(settings.browser_endpoint)
         except Refused as exc:

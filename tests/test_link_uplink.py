@@ -15,15 +15,17 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
+from dnslib import RCODE, DNSRecord
 from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
 
 from probes.browser import launch_options
 from probes.emulation.link import Direction
-from probes.emulation.packet import PacketPath, Unavailable, unavailable
+from probes.emulation.packet import CHROMIUM_ARGS, PacketPath, Unavailable, unavailable
 from probes.emulation.resolver import parse_upstream
 from tests.support.remote import RemoteHost, Zone
 
 SHOP, LOST, HOLE, PAY = "shop.orderprobe.test", "cdn.nowhere.test", "hole.orderprobe.test", "pay.orderprobe.test"
+CDN = "cdn.orderprobe.test"
 FETCH = """async ([url, ms]) => { try {
   const r = await fetch(url, {cache: 'no-store', signal: AbortSignal.timeout(ms)}); return r.status;
 } catch (e) { return e.name; } }"""
@@ -32,24 +34,43 @@ FETCH = """async ([url, ms]) => { try {
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     seen: list[str] = []  # the client address each request came from
+    cdn = ""  # the CDN's origin (the cdn fixture)
 
     def log_message(self, *args: Any) -> None:
         pass
 
     def do_GET(self) -> None:
-        Handler.seen.append(self.client_address[0])
-        # A shop page whose tracker and CDN script never arrive: its own script must still run.
-        body = (
-            f'<script src="http://{LOST}/jquery.js" async></script><img src="http://{HOLE}/pixel.gif">'
-            "<script>document.title = 'ready'</script>"
-            if self.path == "/page"
-            else "ok" * (int(self.path.rsplit("=", 1)[1]) // 2 if "=" in self.path else 1)
-        ).encode()
+        type(self).seen.append(self.client_address[0])
+        self.answer(self.body(), "text/html")
+
+    def body(self) -> str:
+        if self.path == "/page":  # a shop page whose tracker and CDN script never arrive: its own script must run
+            return (
+                f'<script src="http://{LOST}/jquery.js" async></script><img src="http://{HOLE}/pixel.gif">'
+                "<script>document.title = 'ready'</script>"
+            )
+        if self.path == "/cdn-page":  # a shop page that needs its CDN's jQuery before its own script
+            return (
+                f'<script src="{Handler.cdn}/jquery.js"></script>'
+                "<script>document.title = window.jQuery ? 'jquery ' + jQuery.fn.jquery : 'no jquery'</script>"
+            )
+        return "ok" * (int(self.path.rsplit("=", 1)[1]) // 2 if "=" in self.path else 1)
+
+    def answer(self, text: str, content_type: str) -> None:
+        body = text.encode()
         self.send_response(200)
-        self.send_header("Content-Type", "text/html")
+        self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
         self.wfile.write(body)
+
+
+class CdnHandler(Handler):
+    seen: list[str] = []
+
+    def do_GET(self) -> None:
+        CdnHandler.seen.append(self.client_address[0])
+        self.answer("window.jQuery = {fn: {jquery: '3.7.1'}};", "application/javascript")
 
 
 @pytest.fixture(scope="module")
@@ -63,6 +84,20 @@ def world() -> Iterator[tuple[Zone, RemoteHost, str]]:
         httpd.daemon_threads = True
         threading.Thread(target=httpd.serve_forever, daemon=True).start()
         yield zone, remote, f"http://{SHOP}:{httpd.server_address[1]}"
+        httpd.shutdown()
+        httpd.server_close()
+
+
+@pytest.fixture(scope="module")
+def cdn(world: tuple[Zone, RemoteHost, str]) -> Iterator[RemoteHost]:
+    """A CDN in a third namespace, with its own address and name: a host apart from the shop's."""
+    with RemoteHost() as host:
+        world[0].names[CDN] = host.address
+        httpd = host.serve(lambda: ThreadingHTTPServer(("0.0.0.0", 0), CdnHandler))
+        httpd.daemon_threads = True
+        threading.Thread(target=httpd.serve_forever, daemon=True).start()
+        Handler.cdn = f"http://{CDN}:{httpd.server_address[1]}"
+        yield host
         httpd.shutdown()
         httpd.server_close()
 
@@ -86,6 +121,7 @@ def browser(path: PacketPath) -> Iterator[Browser]:
         del os.environ["PLAYWRIGHT_NODEJS_PATH"]
     options = launch_options()
     options["executable_path"] = path.executable(options["executable_path"])
+    options["args"] = [*options["args"], *CHROMIUM_ARGS]
     browser = playwright.chromium.launch(**options)
     yield browser
     browser.close()
@@ -129,8 +165,42 @@ def test_a_name_the_host_cannot_resolve_fails_at_once_and_a_black_hole_stalls_on
     # NXDOMAIN from the host's resolver, relayed: a lookup failure, not a timeout of the resolver
     assert page.evaluate(FETCH, [f"http://{LOST}/jquery.js", 60_000]) == "TypeError"
     assert zone.queries[LOST] >= 1
+    # Asked once: Chromium's system-resolver fallback after NXDOMAIN would cross the link again.
+    assert page.evaluate(FETCH, [f"http://once.{LOST}/jquery.js", 60_000]) == "TypeError"
+    assert zone.asked[f"once.{LOST}", "A"] == 1, dict(zone.asked)
     # A host that drops packets: the request hangs (no reset, no ICMP), as it does for a real phone
     assert page.evaluate(FETCH, [f"http://{HOLE}/pixel.gif", 1500]) == "TimeoutError"
+
+
+def test_a_page_runs_the_script_it_loads_from_a_cdn_host_in_another_namespace(
+    world: tuple[Zone, RemoteHost, str], cdn: RemoteHost, path: PacketPath, page: Page
+) -> None:
+    zone, _, url = world
+    assert path.link is not None
+    path.link.configure(Direction(delay_ms=20), Direction(delay_ms=20))  # a 40 ms link: the script is awaited
+    page.goto(url + "/cdn-page")
+    assert page.title() == "jquery 3.7.1"  # the CDN's script arrived and ran before the page's own
+    assert CdnHandler.seen == [str(cdn.block[1])]  # type: ignore[index]  # one request, through the uplink's NAT
+    assert zone.asked[CDN, "A"] == 1
+
+
+def test_an_ipv6_target_runs_under_cdp_and_says_why() -> None:
+    reason = unavailable("http://[::1]:8000/")
+    assert reason is not None and reason.startswith("the emulated link carries IPv4 only"), reason
+
+
+def test_aaaa_is_answered_at_once_with_no_records_and_never_asked_upstream(
+    world: tuple[Zone, RemoteHost, str], path: PacketPath
+) -> None:
+    """IPv4 only, as the link: an AAAA query gets an empty answer (no wait, no unreachable address)."""
+    zone = world[0]
+    assert path.namespace is not None
+    gateway = path.namespace.gateway
+    aaaa = DNSRecord.parse(DNSRecord.question(SHOP, "AAAA").send(gateway, 53, timeout=30))
+    assert (RCODE[aaaa.header.rcode], aaaa.rr) == ("NOERROR", [])
+    assert zone.asked[SHOP, "AAAA"] == 0
+    a = DNSRecord.parse(DNSRecord.question(SHOP, "A").send(gateway, 53, timeout=30))
+    assert [str(rr.rdata) for rr in a.rr] == [zone.names[SHOP]]
 
 
 @pytest.mark.parametrize("answer", ["nxdomain", "wrong"])

@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from probes.preflight import Refused, check_run, check_target, collection_argv
+from probes.preflight import Refused, check_run, check_target, collection_argv, resolving_through
+from tests.support.remote import Zone
 
 BUILTIN = Path(__file__).resolve().parents[1] / "probes" / "checkout"
 BUILTIN_ARGS = [str(BUILTIN), "-c", str(BUILTIN / "pytest.ini")]
@@ -68,6 +69,21 @@ def test_an_unresolvable_target_names_the_dns_error() -> None:
 
     with pytest.raises(Refused, match=r"^--target https://m.shop.example/: cannot resolve m.shop.example \(DNS: Name"):
         check_target("https://m.shop.example/", resolve=nxdomain)
+
+
+def test_the_target_is_resolved_through_the_resolver_packet_mode_will_ask(listening: int) -> None:
+    """With ``--resolver`` the journeys' DNS goes there, so the preflight asks it too (a zone on
+    loopback stands in: it knows shop.orderprobe.test, which the host's resolver does not)."""
+    with Zone() as zone:
+        zone.names["shop.orderprobe.test"] = "127.0.0.1"
+        check_target(f"http://shop.orderprobe.test:{listening}/", resolve=resolving_through(zone.address))
+        assert zone.asked["shop.orderprobe.test", "A"] == 1
+        gone = "http://gone.orderprobe.test/"
+        message = refusal([*BUILTIN_ARGS, "--target", gone, "--resolver", zone.address, "--matrix", "smoke"])
+        said = f"cannot resolve gone.orderprobe.test (DNS: --resolver {zone.address}: NXDOMAIN)"
+        assert message == f"--target {gone}: {said}"
+        known = [*BUILTIN_ARGS, "--target", f"http://shop.orderprobe.test:{listening}", "--resolver", zone.address]
+        assert refusal([*known, "--matrix", "smoke"]).startswith("account 'normal' (")  # past the target: resolved
 
 
 def test_collection_pass_drops_parallelism_and_run_files() -> None:

@@ -21,6 +21,11 @@ Outages ("link down") are windows on the link's clock: every packet arriving or 
 the link is down is lost, in both directions — TCP stalls, retransmits with backoff and either
 recovers after the window or the request times out, as on a train between stations.
 Retired addresses (after a hand-over) are unroutable: their packets are dropped.
+
+``LinkProcess`` runs the same ``Link`` in a Python process of its own, driven over a pipe: in the
+probe's process every packet's forwarding waited for the GIL behind Playwright's client and the
+shop's threads — measured side by side (``python -m benchmarks remote_shop``), that wait was most
+of what packet mode added to a page load.
 """
 
 from __future__ import annotations
@@ -29,11 +34,16 @@ import contextlib
 import os
 import random
 import selectors
+import socket
+import subprocess
+import sys
 import threading
 import time
 from collections import Counter, deque
 from collections.abc import Callable
 from dataclasses import dataclass
+from multiprocessing.connection import Connection
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -211,3 +221,105 @@ class Link:
                             os.read(self._wake_r, 4096)
                     else:
                         self._read(key.fd)
+
+
+class _Side:
+    """``link.up`` / ``link.down`` of a ``LinkProcess``: their counters, read from the process."""
+
+    def __init__(self, link: LinkProcess, name: str) -> None:
+        self._link, self._name = link, name
+
+    @property
+    def stats(self) -> Counter[str]:
+        return self._link._call("stats", self._name)  # type: ignore[no-any-return]
+
+    @property
+    def params(self) -> Direction:
+        return self._link._call("params", self._name)  # type: ignore[no-any-return]
+
+
+class LinkProcess:
+    """A ``Link`` forwarding in a process of its own, with the same controls and records."""
+
+    clock = staticmethod(time.monotonic)  # CLOCK_MONOTONIC: one clock for both processes
+
+    def __init__(self, inner: int, outer: int, *, seed: int = 0) -> None:
+        ours, theirs = socket.socketpair()
+        self._conn = Connection(ours.detach())
+        self._lock = threading.Lock()
+        code = f"from probes.emulation.link import serve; serve({theirs.fileno()}, {inner}, {outer}, {seed})"
+        self._process = subprocess.Popen(  # stdin/stdout not inherited: xdist's workers talk over theirs
+            [sys.executable, "-c", code],
+            pass_fds=(theirs.fileno(), inner, outer),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+        )
+        theirs.close()
+        self.up, self.down = _Side(self, "up"), _Side(self, "down")
+
+    def _call(self, method: str, *args: Any) -> Any:
+        with self._lock:
+            self._conn.send((method, args))
+            return self._conn.recv()
+
+    def start(self) -> LinkProcess:
+        self._call("ping")  # the process is forwarding once it answers
+        return self
+
+    def configure(self, up: Direction, down: Direction) -> None:
+        self._call("configure", up, down)
+
+    def set_outages(self, windows: list[tuple[float, float]]) -> None:
+        self._call("set_outages", list(windows))
+
+    def dropped(self, start: float, end: float) -> dict[str, dict[str, int]]:
+        return self._call("dropped", start, end)  # type: ignore[no-any-return]
+
+    def is_down(self, now: float) -> bool:
+        return self._call("is_down", now)  # type: ignore[no-any-return]
+
+    @property
+    def retired(self) -> frozenset[bytes]:
+        return self._call("retired")  # type: ignore[no-any-return]
+
+    @retired.setter
+    def retired(self, addresses: frozenset[bytes]) -> None:
+        self._call("retire", addresses)
+
+    def stop(self) -> None:
+        with contextlib.suppress(OSError, EOFError):
+            self._conn.send(("stop", ()))
+        self._conn.close()
+        try:
+            self._process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self._process.kill()
+            self._process.wait()
+
+
+def serve(control: int, inner: int, outer: int, seed: int) -> None:
+    """The ``LinkProcess`` side: forward until told to stop or until the probe's process is gone."""
+    conn = Connection(control)
+    link = Link(inner, outer, seed=seed).start()
+    calls: dict[str, Callable[..., Any]] = {
+        "ping": lambda: True,
+        "configure": link.configure,
+        "set_outages": link.set_outages,
+        "dropped": link.dropped,
+        "is_down": link.is_down,
+        "stats": lambda name: Counter(getattr(link, name).stats),
+        "params": lambda name: getattr(link, name).params,
+        "retired": lambda: link.retired,
+        "retire": lambda addresses: setattr(link, "retired", frozenset(addresses)),
+    }
+    try:
+        while True:
+            try:
+                method, args = conn.recv()
+            except (EOFError, OSError):  # the probe's process ended
+                break
+            if method == "stop":
+                break
+            conn.send(calls[method](*args))
+    finally:
+        link.stop()

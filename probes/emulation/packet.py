@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import urlsplit
 
-from probes.emulation.link import Direction, Link
+from probes.emulation.link import Direction, Link, LinkProcess
 from probes.emulation.netns import Namespace, Unavailable
 from probes.emulation.path import CdpPath, NetworkPath
 from probes.emulation.resolver import Resolver, parse_upstream, redirect_dns
@@ -31,6 +31,12 @@ if TYPE_CHECKING:
     from playwright.sync_api import CDPSession
 
 Mode = Literal["auto", "packet", "cdp"]
+
+# Chromium's own DNS client asks first; when a name does not exist it asks again through the system
+# resolver (glibc), which crosses the link a second time. A phone's or desktop's second ask is
+# answered by its OS cache, so here the lookup would cost one RTT more than it does there: the
+# field trial Chromium ships for this ("AsyncDnsNoFallback") turns the second ask off.
+CHROMIUM_ARGS = ("--force-fieldtrials=AsyncDns/AsyncDnsNoFallbackA",)
 
 
 def directions(network: Network) -> tuple[Direction, Direction]:
@@ -52,7 +58,10 @@ def directions(network: Network) -> tuple[Direction, Direction]:
 
 def unavailable(target: str = "") -> str | None:
     """Why packet-level emulation cannot be used here, before trying; None: try it. Any target
-    will do: the uplink reaches whatever this host reaches."""
+    named by a name or an IPv4 address will do: the uplink reaches whatever this host reaches."""
+    host = urlsplit(target).hostname or ""
+    if ":" in host:
+        return f"the emulated link carries IPv4 only (no IPv6 in the browser's namespace): {host} is an IPv6 address"
     if sys.platform != "linux":
         return f"packet-level emulation needs Linux network namespaces (this is {sys.platform})"
     if os.geteuid() != 0 and not _has_net_admin():
@@ -67,7 +76,7 @@ def _has_net_admin() -> bool:
     return False
 
 
-def choose(mode: Mode | str, *, remote: bool = False, resolver: str | None = None) -> NetworkPath:
+def choose(mode: Mode | str, *, remote: bool = False, resolver: str | None = None, target: str = "") -> NetworkPath:
     """The worker's path: packet-level where it can run (``auto``) or must (``packet``: else an
     error saying why), DevTools otherwise, with the reason recorded on every journey."""
     if mode == "cdp":
@@ -75,7 +84,7 @@ def choose(mode: Mode | str, *, remote: bool = False, resolver: str | None = Non
     if remote:
         return CdpPath("a remote browser (--browser-endpoint)")
     try:
-        reason = unavailable()
+        reason = unavailable(target)
         if reason:
             raise Unavailable(reason)
         return PacketPath([parse_upstream(resolver)] if resolver else None).open()
@@ -90,13 +99,15 @@ class PacketPath(NetworkPath):
 
     mode = "packet"
     stalls = True  # TCP resends what the link held: the page waits
+    chromium_args = CHROMIUM_ARGS
 
-    def __init__(self, upstream: list[tuple[str, int]] | None = None) -> None:
+    def __init__(self, upstream: list[tuple[str, int]] | None = None, *, own_process: bool = True) -> None:
         super().__init__()
         self.upstream = upstream  # the resolver the link's DNS forwards to; None: the host's
         self.namespace: Namespace | None = None
         self.resolver: Resolver | None = None
-        self.link: Link | None = None
+        self.own_process = own_process  # False: the link forwards in this process (benchmarks compare)
+        self.link: LinkProcess | Link | None = None
         # the journey's: the link's counters and clock at its begin, the browser's addresses
         self._stats: dict[str, Counter[str]] = {}
         self._t0 = 0.0
@@ -113,7 +124,8 @@ class PacketPath(NetworkPath):
             if isinstance(exc, Unavailable):
                 raise
             raise Unavailable(f"cannot set up the link's uplink or resolver: {type(exc).__name__}: {exc}") from exc
-        self.link = Link(self.namespace.inner_fd, self.namespace.outer_fd).start()
+        fds = self.namespace.inner_fd, self.namespace.outer_fd
+        self.link = LinkProcess(*fds).start() if self.own_process else Link(*fds).start()
         return self
 
     def executable(self, chromium: str) -> str:
@@ -232,4 +244,4 @@ def _local(site: str) -> bool:
     return host in ("localhost", "127.0.0.1", "::1") or host.endswith(".localhost")
 
 
-__all__ = ["Mode", "PacketPath", "Unavailable", "choose", "directions", "unavailable"]
+__all__ = ["CHROMIUM_ARGS", "Mode", "PacketPath", "Unavailable", "choose", "directions", "unavailable"]

@@ -29,6 +29,7 @@ class NetworkPath(ABC):
     mode: ClassVar[str]  # recorded with every journey: "packet" | "cdp"
     # An outage holds requests in flight (TCP resends, the page waits) instead of failing them at once.
     stalls: ClassVar[bool]
+    chromium_args: ClassVar[tuple[str, ...]] = ()  # flags Chromium needs on this path
 
     def __init__(self, reason: str = "") -> None:
         self.reason = reason  # why not packet-level ("" when it is, or when nobody asked)

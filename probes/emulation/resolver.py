@@ -6,6 +6,10 @@ resolver on the host end (the namespace's gateway address). It forwards the quer
 to the host's resolver (``/etc/resolv.conf``, or ``upstream``) and relays the answer: a name
 the host cannot resolve fails in the host's time plus one round trip of the link, as on a phone.
 
+IPv4 only, as the link: the namespace has no IPv6, so an AAAA query is answered at once with no
+records (NOERROR, empty) instead of being forwarded — no client waits on it or tries an address
+it cannot reach.
+
 A network profile's DNS pollution is answered here, so it applies to every request of the
 browser (pages, workers, ``context.request``): NXDOMAIN, or a wrong IPv4 address as captive
 public Wi-Fi does (AAAA and other types then get an empty answer). Names answered that way are
@@ -102,6 +106,8 @@ class Resolver(BaseResolver):  # type: ignore[misc]
         polluted, answer = self._polluted, self._answer
         if polluted is not None and polluted.match(f"http://{name}/"):
             return self._lie(request, name, answer)
+        if request.q.qtype == QTYPE.AAAA:
+            return request.reply()
         for host, port in self.upstream:
             try:
                 data = request.send(host, port, tcp=handler.protocol == "tcp", timeout=self.timeout)
@@ -124,6 +130,21 @@ class Resolver(BaseResolver):  # type: ignore[misc]
         with self._lock:
             self.answered[name] = told
         return reply
+
+
+def lookup(name: str, upstream: tuple[str, int], timeout: float = 5.0) -> list[str]:
+    """The IPv4 addresses ``upstream`` gives ``name``, as the link's resolver would relay them;
+    ``socket.gaierror`` naming the answer (NXDOMAIN, SERVFAIL, no address, no answer) otherwise."""
+    try:
+        reply = DNSRecord.parse(DNSRecord.question(name).send(*upstream, timeout=timeout))
+    except OSError:  # a timeout or a refused port
+        raise socket.gaierror(socket.EAI_AGAIN, f"no answer in {timeout:g} s") from None
+    if reply.header.rcode != RCODE.NOERROR:
+        raise socket.gaierror(socket.EAI_NONAME, str(RCODE[reply.header.rcode]))
+    addresses = [str(rr.rdata) for rr in reply.rr if rr.rtype == QTYPE.A]
+    if not addresses:
+        raise socket.gaierror(socket.EAI_NODATA, "no IPv4 address")
+    return addresses
 
 
 def redirect_dns(namespace: str, gateway: str) -> None:

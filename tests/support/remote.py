@@ -34,17 +34,19 @@ T = TypeVar("T")
 
 
 class Zone(BaseResolver):  # type: ignore[misc]
-    """A loopback DNS server: ``names`` (name → IPv4) answer, every other name is NXDOMAIN."""
+    """A loopback DNS server: ``names`` (name → IPv4) answer, every other name is NXDOMAIN.
+    ``port=53`` on an address of 127/8 of its own makes it a resolver resolv.conf can name."""
 
-    def __init__(self) -> None:
+    def __init__(self, address: str = "127.0.0.1", port: int = 0) -> None:
         self.names: dict[str, str] = {}
         self.queries: Counter[str] = Counter()
         self.asked: Counter[tuple[str, str]] = Counter()  # (name, type), e.g. ("x.test", "A")
-        self._server = DNSServer(self, address="127.0.0.1", port=0, logger=DNSLogger(logf=lambda _: None))
+        self._server = DNSServer(self, address=address, port=port, logger=DNSLogger(logf=lambda _: None))
 
     @property
     def address(self) -> str:
-        return f"127.0.0.1:{self._server.server.server_address[1]}"
+        host, port = self._server.server.server_address[:2]
+        return f"{host}:{port}"
 
     def resolve(self, request: DNSRecord, handler: Any) -> DNSRecord:
         name = str(request.q.qname).rstrip(".").lower()
