@@ -88,7 +88,9 @@ def _descendants_of_soak(token: str) -> dict[int, bytes]:
 
 
 def soak(minutes: float, browser_every: float = 10.0, tick_every: float = 1.0, fault_every: float = 120.0,
-         work: Path | None = None) -> SoakResult:  # fmt: skip
+         work: Path | None = None, at_least: dict[str, int] | None = None) -> SoakResult:  # fmt: skip
+    """Soak for ``minutes``, then on until each job in ``at_least`` has finished that many runs: on a
+    loaded machine a minute holds fewer runs, and a short soak must still see enough of them."""
     from probes.fixtures import DEMO_SECRETS
     from scheduler.records import Records
     from shop.server import DemoShop
@@ -134,7 +136,7 @@ jobs:
     next_fault = start + fault_every
     fault_on = False
     try:
-        while time.monotonic() < end and service.poll() is None:
+        while (time.monotonic() < end or not _finished(db, at_least or {})) and service.poll() is None:
             rss = _rss_kb(service.pid)
             if rss:
                 result.rss_kb.append((time.monotonic() - start, rss))
@@ -142,7 +144,7 @@ jobs:
                 fault_on = not fault_on
                 shop.set_fault("payment_down") if fault_on else shop.clear_faults()
                 next_fault += fault_every
-            time.sleep(min(5.0, max(0.0, end - time.monotonic())))
+            time.sleep(min(5.0, max(1.0 if at_least else 0.0, end - time.monotonic())))
         service.send_signal(signal.SIGTERM)
         result.exit_code = service.wait(timeout=120)
     finally:
@@ -168,6 +170,23 @@ jobs:
             result.jitter_s.append((run.started_at - run.scheduled_at).total_seconds())
     records.close()
     return result
+
+
+def _finished(db: str, at_least: dict[str, int]) -> bool:
+    """Whether each job named has finished at least its count of runs (read from the service's store)."""
+    if not at_least:
+        return True
+    from scheduler.records import Records
+
+    records = Records(db)
+    try:
+        done: dict[str, int] = {}
+        for run in records.runs(limit=1_000_000):
+            if run.finished_at is not None:
+                done[run.job] = done.get(run.job, 0) + 1
+    finally:
+        records.close()
+    return all(done.get(job, 0) >= count for job, count in at_least.items())
 
 
 def report(r: SoakResult) -> None:

@@ -10,6 +10,7 @@ import shutil
 import tempfile
 from collections.abc import Callable, Generator, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from playwright.sync_api import Browser
@@ -28,6 +29,10 @@ def pytest_configure(config: pytest.Config) -> None:
         config.stash[_PARTS_DIR] = Path(folder)
         os.environ[real_parts.ENV_DIR] = folder
         os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(real_parts.SITE), os.environ.get("PYTHONPATH")]))
+        # An `orderprobe run` a test starts without -n takes `-n auto`: one worker, not one per core.
+        # The suite's own workers fill the cores already; a second worker per nested run only adds a
+        # process, a Chromium and a shop (1.5 s CPU for a one-journey run). Tests of several workers say -n 2.
+        os.environ.setdefault("PYTEST_XDIST_AUTO_NUM_WORKERS", "1")
     if os.environ.get(real_parts.ENV_DIR):
         real_parts.install()
 
@@ -84,6 +89,18 @@ def chromium() -> Iterator[Browser]:
     yield browser
     browser.close()
     pw.stop()
+
+
+@pytest.fixture
+def pytester(pytester: pytest.Pytester) -> pytest.Pytester:
+    """pytester, whose in-process runs count the real parts they use as subprocess runs do."""
+    inline_run = pytester.inline_run
+
+    def counted(*args: Any, plugins: Any = (), **kwargs: Any) -> pytest.HookRecorder:
+        return inline_run(*args, plugins=[*plugins, real_parts.InProcess()], **kwargs)
+
+    pytester.inline_run = counted  # type: ignore[method-assign]
+    return pytester
 
 
 _databases = itertools.count()

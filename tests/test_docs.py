@@ -11,6 +11,8 @@ planned with ``--list`` (every up-front check, no browser) instead of run.
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import os
 import re
@@ -112,9 +114,24 @@ def run(words: list[str], cwd: Path, timeout: float = 600, **env: str) -> subpro
 
 
 def ok(words: list[str], cwd: Path, **env: str) -> str:
+    if words[: len(ORDERPROBE) + 1] == [*ORDERPROBE, "run"] and "--list" in words and not env:
+        return planned(words[len(ORDERPROBE) :], cwd)
     done = run(words, cwd, **env)
     assert done.returncode == 0, f"{shlex.join(words)} → exit {done.returncode}\n{done.stdout[-3000:]}\n{done.stderr}"
     return done.stdout
+
+
+def planned(words: list[str], cwd: Path) -> str:
+    """``orderprobe run … --list`` in this process, through the console script's own entry point
+    (``probes.cli.main``): the same plan, refusals and exit code, without a Python start-up per
+    line — a plan starts no browser, no shop and no worker."""
+    from probes.cli import main
+
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.chdir(cwd), contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = main(words)
+    assert code == 0, f"orderprobe {shlex.join(words)} → exit {code}\n{out.getvalue()[-3000:]}\n{err.getvalue()}"
+    return out.getvalue()
 
 
 def free_port() -> int:

@@ -24,7 +24,7 @@ def test_fine(journey, page, target):
 
 def _run(pytester: pytest.Pytester, *args: str):  # -> (RunResult, JourneyResult)
     db = pytester.path / "results.db"
-    result = pytester.runpytest_subprocess(
+    result = pytester.runpytest_inprocess(
         "-p", "no:cacheprovider", f"--results=sqlite:///{db}", f"--artefacts={pytester.path / 'art'}",
         f"--profiles={pytester.path / 'profiles'}", *args,
     )  # fmt: skip

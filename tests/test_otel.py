@@ -150,6 +150,6 @@ def test_without_the_endpoint_nothing_is_traced(pytester: pytest.Pytester, recei
 
 def test_a_bad_endpoint_is_refused_naming_the_option(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(test_pay=PAY_PROBE)
-    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--otel-endpoint=127.0.0.1:4318")
+    result = pytester.runpytest_inprocess("-p", "no:cacheprovider", "--otel-endpoint=127.0.0.1:4318")
     assert result.ret != 0
     assert "--otel-endpoint '127.0.0.1:4318': expected an OTLP/HTTP URL" in result.stderr.str()

@@ -98,7 +98,7 @@ def test_a_browser_endpoint_that_is_gone_is_a_probe_error_not_a_broken_checkout(
 
 def test_a_bad_endpoint_is_refused_before_anything_runs(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(test_remote=PROBE)
-    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--browser-endpoint=localhost:9222")
+    result = pytester.runpytest_inprocess("-p", "no:cacheprovider", "--browser-endpoint=localhost:9222")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     # One line naming the option and what it accepts (an argparse type: refused while parsing).
     assert "argument --browser-endpoint: expected ws://… (Playwright server) or http://… (CDP)" in result.stderr.str()

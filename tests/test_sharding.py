@@ -50,7 +50,7 @@ def test_three_shards_merge_into_one_run_and_the_report_knows_when_one_is_missin
     url = f"sqlite:///{tmp_path / 'results.db'}"
     common = ("-p", "no:cacheprovider", f"--results={url}", f"--artefacts={tmp_path / 'art'}", "--run-id=sweep-1")
 
-    refused = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--shard=1/3")
+    refused = pytester.runpytest_inprocess("-p", "no:cacheprovider", "--shard=1/3")  # refused up front
     assert refused.ret != 0 and "--shard needs --run-id" in refused.stderr.str()
 
     for index in (1, 2):

@@ -96,6 +96,16 @@ AFTER_IMPORT: dict[str, Callable[[ModuleType], None]] = {
 }
 
 
+def _watch(module: ModuleType, then: Callable[[ModuleType], None]) -> None:
+    if getattr(module, "_real_parts_watched", False):
+        return
+    try:
+        then(module)
+        module._real_parts_watched = True  # type: ignore[attr-defined]
+    except Exception as exc:  # counting must never break an import
+        print(f"real_parts: cannot watch {module.__name__}: {exc}", file=sys.stderr)
+
+
 class _Loader(importlib.abc.Loader):
     def __init__(self, loader: Any, then: Callable[[ModuleType], None]) -> None:
         self.loader, self.then = loader, then
@@ -105,10 +115,7 @@ class _Loader(importlib.abc.Loader):
 
     def exec_module(self, module: ModuleType) -> None:
         self.loader.exec_module(module)
-        try:
-            self.then(module)
-        except Exception as exc:  # counting must never break an import
-            print(f"real_parts: cannot watch {module.__name__}: {exc}", file=sys.stderr)
+        _watch(module, self.then)
 
     def __getattr__(self, name: str) -> Any:  # get_resource_reader, is_package, get_data, …
         return getattr(self.loader, name)
@@ -130,13 +137,26 @@ class RealPartsFinder(importlib.abc.MetaPathFinder):
         return None
 
 
+class InProcess:
+    """A plugin for in-process pytester runs. Their session puts its assertion-rewriting import hook
+    in front of every finder, and it imports our packages (those of a pytest11 plugin) itself: so
+    the modules it loaded are watched now, and this finder goes back in front for the rest."""
+
+    def pytest_configure(self, config: Any) -> None:
+        mine = [f for f in sys.meta_path if type(f).__name__ == RealPartsFinder.__name__]
+        sys.meta_path[:] = mine + [f for f in sys.meta_path if f not in mine]
+        for name, then in AFTER_IMPORT.items():
+            if name in sys.modules:
+                _watch(sys.modules[name], then)
+
+
 def install() -> None:
     """Watch the parts in this process (modules imported already are wrapped at once)."""
     if any(type(f).__name__ == RealPartsFinder.__name__ for f in sys.meta_path):
         return  # sitecustomize's copy of this module watches already
     for name, then in AFTER_IMPORT.items():
         if name in sys.modules:
-            then(sys.modules[name])
+            _watch(sys.modules[name], then)
     sys.meta_path.insert(0, RealPartsFinder())
 
 
