@@ -395,7 +395,8 @@ def test_cli_list_starts_no_service_no_catalogue_and_no_browser_driver(world: Wo
         "print('LOADED', *sorted(m for m in sys.modules if m.split('.')[0] in ('scheduler', 'profiles', 'playwright')))"
     )
     env = {**os.environ, **world.environ, "COLUMNS": "200"}
-    done = subprocess.run([sys.executable, "-c", probe, str(path)], capture_output=True, text=True, env=env, timeout=120)
+    command = [sys.executable, "-c", probe, str(path)]
+    done = subprocess.run(command, capture_output=True, text=True, env=env, timeout=120)
     assert done.returncode == 0, done.stderr
     assert "tick" in done.stdout
     loaded = done.stdout.split("LOADED", 1)[1].split()
