@@ -49,6 +49,7 @@ class Journey:
         # ({"X-Orderprobe-Run": "<run>/<journey>"}; empty when not tagged): a probe can send it to
         # the shop's own API too, e.g. to cancel what it ordered.
         self.tag_headers: dict[str, str] = {}
+        self.missed: list[str] = []  # why the row's scenario did not happen (``not_exercised``)
 
     def elapsed_ms(self) -> float:
         return (self._clock() - self._t0) * 1000.0
@@ -125,6 +126,12 @@ class Journey:
             results.append(CleanupResult(name=name, ok=error is None, duration_ms=took, error=error))
         self.cleanups.clear()
         return results
+
+    def not_exercised(self, reason: str) -> None:
+        """Say that what this journey's row sets out to test did not happen this time (the outage
+        missed the payment, the sold-out item was in stock): if the journey then goes through it is
+        reported *not exercised*, never *passed*. A failure still stands: it is a finding."""
+        self.missed.append(reason)
 
     @property
     def slow(self) -> bool:

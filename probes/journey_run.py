@@ -87,6 +87,7 @@ class JourneyRun:
         self._fixed_deadline = False
         self.spans: Any = None  # --otel-endpoint: the journey's OpenTelemetry spans (probes.otel)
         self.cleanup: list[Any] = []  # CleanupResult of each journey.cleanup(fn), run at close
+        self.missed: list[str] = []  # why the row's scenario did not happen (journey and emulation say)
         self.cleanup_overran = False
 
     # -- lifecycle ----------------------------------------------------------------------------
@@ -223,8 +224,13 @@ class JourneyRun:
             self.cause = self.session.classifier.classify(
                 self.failure, dependencies=self.target.dependencies, site=self.target.base_url or None
             )
+        self.missed = [*self.journey.missed, *(self.emulation.unfired() if self.emulation is not None else [])]
         self.status, self.cause = verdict(
-            failed=error is not None, cause=self.cause, expectation=self.item.expectation, slow=self.journey.slow
+            failed=error is not None,
+            cause=self.cause,
+            expectation=self.item.expectation,
+            slow=self.journey.slow,
+            missed=bool(self.missed),
         )
         self._harness_error()
         return self.status
@@ -404,6 +410,7 @@ class JourneyRun:
             unwritten=self.unwritten + (self.recorder.write_errors if self.recorder is not None else []),
             trace_id=self.spans.trace_id if self.spans is not None else "",
             cleanup=self.cleanup,
+            not_exercised=self.missed if status is Status.NOT_EXERCISED else [],
         )
         if not self.secrets:
             return result

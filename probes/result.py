@@ -23,11 +23,19 @@ class Status(StrEnum):
     DEGRADED = "degraded"  # reached its goal but a step ran over its time budget
     ERROR = "error"  # the probe itself is broken (selector drift, script error)
     FLAKY = "flaky"  # failed, then passed on retry; both attempts kept
+    # Went through, but the scenario its row claims never happened (a switch at a step the journey
+    # never reached, an outage that missed the payment): neither a pass nor a failure, like a skip.
+    NOT_EXERCISED = "not_exercised"
 
     @property
     def ok(self) -> bool:
-        """Did the journey meet its expectation (exit code 0)?"""
-        return self in (Status.PASSED, Status.BLOCKED, Status.DEGRADED, Status.FLAKY)
+        """Did the journey meet its expectation (exit code 0)? Not exercised is no failure (a skip)."""
+        return self in (Status.PASSED, Status.BLOCKED, Status.DEGRADED, Status.FLAKY, Status.NOT_EXERCISED)
+
+    @property
+    def counts(self) -> bool:
+        """Does it say anything about availability (trend, incidents, metrics)? Not when not exercised."""
+        return self is not Status.NOT_EXERCISED
 
 
 class StepStatus(StrEnum):
@@ -242,6 +250,9 @@ class JourneyResult(BaseModel):
     # --otel-endpoint: the OpenTelemetry trace id of this journey's spans (and the shop's, via traceparent)
     trace_id: str = ""
     cleanup: list[CleanupResult] = Field(default_factory=list)
+    # What the row claims that did not happen, one reason each ("switch off3s at 'pay' never
+    # happened: the journey never reached 'pay'"); non-empty with status not_exercised.
+    not_exercised: list[str] = Field(default_factory=list)
 
     @property
     def interactions(self) -> Interactions:

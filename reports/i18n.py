@@ -51,6 +51,7 @@ ZH: dict[str, str] = {
     "total_time": "总耗时",
     "failure_point": "失败点",
     "block_point": "拦截点",
+    "not_exercised_title": "这一行要测的场景没有发生：不算通过，也不算失败",
     "versus": "对比上次通过的运行",
     "ph_dns": "DNS 解析",
     "ph_connect": "建立连接",
@@ -149,6 +150,7 @@ ZH: dict[str, str] = {
     "last_seen": "最近一次",
     "incidents": "故障事件（检测与恢复时间）",
     "incidents_hint": "事件 = 某探针×画像的首次失败运行 → 之后的首次成功运行。"
+    "只有仍按原来间隔运行的才算“仍在持续”；一次性运行或已停止的任务标为“之后未再运行”。"
     "检测用时为最坏情况：上次成功开始 → 首次失败结束。",
     "began": "首次失败",
     "ttd": "检测用时",
@@ -156,6 +158,8 @@ ZH: dict[str, str] = {
     "ttr": "恢复用时",
     "failing_runs": "失败次数",
     "ongoing": "仍在持续",
+    "last_run_at": "最近一次运行",
+    "not_rerun": "之后未再运行，无从判断是否已恢复 · 最后一次",
     "latest_failures": "每类失败的最近一次",
     "open_run": "打开运行报告",
     "count": "次数",
@@ -223,6 +227,7 @@ EN: dict[str, str] = {
     "total_time": "Total time",
     "failure_point": "Failure point",
     "block_point": "Where it was blocked",
+    "not_exercised_title": "The scenario this row tests did not happen: neither a pass nor a failure",
     "versus": "Side by side with the last passing run",
     "ph_dns": "DNS",
     "ph_connect": "connect",
@@ -328,6 +333,8 @@ EN: dict[str, str] = {
     "last_seen": "Last seen",
     "incidents": "Incidents (time to detect and recover)",
     "incidents_hint": "Incident = first failing run of a probe × profile → first passing run after it. "
+    "It is ongoing only while the series still runs on its usual interval; a one-off run or a stopped job "
+    "reads 'not re-run'. "
     "Time to detect is the worst case: last pass started → first failure finished.",
     "began": "First failure",
     "ttd": "Detect",
@@ -335,6 +342,8 @@ EN: dict[str, str] = {
     "ttr": "Recover",
     "failing_runs": "Failing runs",
     "ongoing": "ongoing",
+    "last_run_at": "last run",
+    "not_rerun": "not re-run since, so neither ongoing nor recovered · last run",
     "latest_failures": "Latest failure of each kind",
     "open_run": "open run report",
     "count": "Count",
@@ -373,6 +382,7 @@ STATUS = {
         "error": "探针出错",
         "flaky": "不稳定",
         "slow": "超时预算",
+        "not_exercised": "场景未发生",
     },
     "en": {
         "passed": "passed",
@@ -382,6 +392,7 @@ STATUS = {
         "error": "probe error",
         "flaky": "flaky",
         "slow": "over budget",
+        "not_exercised": "not exercised",
     },
 }
 

@@ -23,7 +23,15 @@ from reports.estimate import Estimate, estimate
 from reports.store import RunSummary, Store
 
 # Worst first: the journeys a reader must look at come first in the list and the grid cell.
-SEVERITY = [Status.FAILED, Status.ERROR, Status.FLAKY, Status.DEGRADED, Status.BLOCKED, Status.PASSED]
+SEVERITY = [
+    Status.FAILED,
+    Status.ERROR,
+    Status.FLAKY,
+    Status.DEGRADED,
+    Status.NOT_EXERCISED,
+    Status.BLOCKED,
+    Status.PASSED,
+]
 RANK = {s.value: i for i, s in enumerate(SEVERITY)}
 WORTH_COMPARING = {Status.FAILED, Status.ERROR, Status.DEGRADED, Status.FLAKY}
 
@@ -170,6 +178,7 @@ class JourneyView:
     attempts: list[AttemptView]
     filmstrip: list[Frame] = field(default_factory=list)  # --screenshots on
     trace_id: str = ""  # --otel-endpoint: the journey's OpenTelemetry trace id
+    not_exercised: list[str] = field(default_factory=list)  # why the row's scenario did not happen
 
 
 @dataclass
@@ -464,6 +473,7 @@ def journey_view(
         if j.failure
         else None,
         trace_id=j.trace_id,
+        not_exercised=[html.scrub(reason) for reason in j.not_exercised],
         attempts=[
             AttemptView(
                 attempt=a.attempt,
