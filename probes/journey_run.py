@@ -24,6 +24,7 @@ from probes.result import Artefact, Cause, FailurePoint, JourneyResult, RequestR
 from probes.secrets import profile_secrets, scrub_value, scrub_zip
 from probes.stall import LinkWitness
 from probes.tracing import MODES, TraceMode
+from probes.visual import Screenshots, baseline_key
 from probes.vitals import VitalsMeter
 
 if TYPE_CHECKING:
@@ -151,6 +152,15 @@ class JourneyRun:
         # The link's witness after the recorder: the failure point it completes exists by then.
         witness = LinkWitness(self.emulation, self.recorder)
         self.journey.listeners = [self.emulation, self.recorder, witness, VitalsMeter(self.context, self.page), self]
+        self.journey.screenshots = Screenshots(
+            self.page,
+            baselines=settings.baselines,
+            key=baseline_key(self.item.probe, self.item.profile),
+            artefacts=settings.artefacts,
+            rel_dir=self.rel_dir,
+            update=settings.update_baselines,
+            unwritten=self.unwritten,
+        )
         if settings.a11y:  # before self: a step reaches the reporters with its scan
             from probes.a11y import A11yScanner
 
@@ -375,6 +385,7 @@ class JourneyRun:
             if path.suffix in (".part", ".clean") or path.name.startswith("."):
                 continue  # not (yet, or no longer) an artefact
             kind = {".png": "screenshot", ".jpg": "filmstrip", ".zip": "trace", ".har": "har"}.get(path.suffix, "file")
+            kind = "visual" if path.name.startswith("visual-") else kind
             self.artefacts.append(Artefact(kind=kind, path=f"{self.rel_dir}/{path.name}", bytes=path.stat().st_size))
 
     def result(self, attempts: list[JourneyResult]) -> JourneyResult:

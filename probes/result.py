@@ -111,6 +111,30 @@ class A11yScan(BaseModel):
     error: str = ""  # the page could not be scanned (and why)
 
 
+class VisualCheck(BaseModel):
+    """``journey.expect_screenshot(name)``: the page against its stored baseline (probes/visual.py),
+    a signal of its own, never the step's or the journey's status."""
+
+    name: str
+    step: str = ""  # the step it was taken in ("" after the last one)
+    status: str  # match | mismatch | new (baseline written) | updated (--update-baselines) | error
+    baseline: str = ""  # the baseline file
+    threshold: float = 0.1  # per-pixel colour distance that counts as different (0–1)
+    max_diff_pixels: int = 0
+    max_diff_ratio: float = 0.0
+    pixels: int = 0
+    diff_pixels: int = 0
+    message: str = ""
+    # Kept on a mismatch, relative to the artefacts folder: the baseline as it was, the page, the diff.
+    expected: str | None = None
+    actual: str | None = None
+    diff: str | None = None
+
+    @property
+    def ratio(self) -> float:
+        return self.diff_pixels / self.pixels if self.pixels else 0.0
+
+
 class Outage(BaseModel):
     """One window the emulated network was down (ms from journey start), and what it held."""
 
@@ -150,6 +174,7 @@ class StepResult(BaseModel):
     failed_requests: list[RequestRecord] = Field(default_factory=list)
     vitals: Vitals | None = None  # Web Vitals of the pages this step loaded or interacted with
     a11y: A11yScan | None = None  # --a11y: an accessibility signal of its own, never the step's status
+    visual: list[VisualCheck] = Field(default_factory=list)  # journey.expect_screenshot: never the step's status
     link: LinkRecord | None = None  # the emulated network's record of this step, when it did anything
     evidence_ms: float | None = None  # a failed step: time taken capturing its evidence (not in duration_ms)
 
@@ -204,7 +229,7 @@ class Cause(BaseModel):
 
 
 class Artefact(BaseModel):
-    kind: str  # screenshot (failure point) | filmstrip (a step's end) | trace | har | file
+    kind: str  # screenshot (failure point) | filmstrip (a step's end) | trace | har | visual (a mismatch) | file
     path: str  # relative to the artefacts folder
     bytes: int = 0
 
