@@ -89,6 +89,7 @@ class JourneyRun:
         self.spans: Any = None  # --otel-endpoint: the journey's OpenTelemetry spans (probes.otel)
         self.cleanup: list[Any] = []  # CleanupResult of each journey.cleanup(fn), run at close
         self.missed: list[str] = []  # why the row's scenario did not happen (journey and emulation say)
+        self.fault_tally: Callable[[], dict[str, tuple[int, int]]] | None = None  # the demo shop's, if it runs
         self.cleanup_overran = False
 
     # -- lifecycle ----------------------------------------------------------------------------
@@ -235,6 +236,11 @@ class JourneyRun:
                 self.failure, dependencies=self.target.dependencies, site=self.target.base_url or None
             )
         self.missed = [*self.journey.missed, *(self.emulation.unfired() if self.emulation is not None else [])]
+        # A fault drill's row expects the fault's refusal: if the fault never struck, nothing was drilled.
+        # (A row expecting a pass beside a fault may be its control: the fault is meant to miss it.)
+        if self.fault_tally is not None and self.item.expectation.outcome == "blocked":
+            tally = self.fault_tally()
+            self.missed += [m for fault in self.item.faults if (m := fault.missed(tally))]
         self.status, self.cause = verdict(
             failed=error is not None,
             cause=self.cause,

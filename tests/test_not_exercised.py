@@ -24,6 +24,16 @@ def test_missed(journey, page, target):
         page.goto(target.url("/"))
     journey.not_exercised("the outage missed the payment: it went through before the signal dropped")
 
+def test_api_call(journey, page, target):
+    with journey.step("api"):
+        page.goto(target.url("/"))
+        answer = page.request.get(target.url("/api/no-such-thing"))
+        assert answer.status < 500, f"API answered {answer.status}"
+
+def test_no_shop(journey, page, target):
+    with journey.step("offline page"):
+        page.set_content("<p>no shop request at all</p>")
+
 def test_missed_but_broke(journey, page, target):
     journey.not_exercised("said early")
     with journey.step("home"):
@@ -39,6 +49,11 @@ matrices:
       - {probe: short, switches: [{at: home, network: 4g}]}
       - {probe: missed}
       - {probe: missed_but_broke}
+      # fault drills whose fault never struck: drawn and missed (rate 0), and never reached
+      - {probe: api_call, faults: {name: api_5xx, params: {rate: 0.0}}, expect: {outcome: blocked, causes: [system]}}
+      - {probe: no_shop, faults: {name: api_5xx, params: {rate: 0.5}}, expect: {outcome: blocked, causes: [system]}}
+      # its control: a fault that strikes always is a drill that ran (and was blocked as expected)
+      - {probe: api_call, region: beijing, faults: api_5xx, expect: {outcome: blocked, causes: [system]}}
 """
 
 
@@ -56,8 +71,18 @@ def test_rows_whose_scenario_did_not_happen_are_not_exercised_in_store_terminal_
     store = Store(f"sqlite:///{db}")
     journeys = {(j.probe, j.profile): j for j in store.journeys("scen")}
     store.close()
-    assert len(journeys) == 4, out[-3000:]
-    by = {(probe, "+" in profile): j for (probe, profile), j in journeys.items()}
+    assert len(journeys) == 7, out[-3000:]
+    by = {(probe, "+" in profile): j for (probe, profile), j in journeys.items() if probe not in ("api_call",)}
+    drills = {j.profile.split("/")[2]: j for j in journeys.values() if j.probe == "api_call"}
+    assert (drills["shanghai"].status, drills["shanghai"].not_exercised) == (
+        Status.NOT_EXERCISED,
+        ["shop fault api_5xx(rate=0.0) was drawn 1× and never struck"],
+    )
+    struck = drills["beijing"]  # the fault struck: the drill ran, whatever it found
+    assert struck.status is not Status.NOT_EXERCISED and struck.not_exercised == [] and struck.cause is not None
+    assert by[("no_shop", False)].not_exercised == [
+        "shop fault api_5xx(rate=0.5) never came into play: the journey did not reach what it breaks"
+    ]
     unreached = next(j for (p, prof), j in journeys.items() if p == "short" and "pay" in prof)
     fired = next(j for (p, prof), j in journeys.items() if p == "short" and "4g-home" in prof)
     assert unreached.status is Status.NOT_EXERCISED, unreached.status
@@ -69,12 +94,12 @@ def test_rows_whose_scenario_did_not_happen_are_not_exercised_in_store_terminal_
     assert missed.status is Status.NOT_EXERCISED
     assert missed.not_exercised == ["the outage missed the payment: it went through before the signal dropped"]
     broke = by[("missed_but_broke", False)]
-    assert broke.status is Status.ERROR and broke.not_exercised == []  # a failure is a finding all the same
+    assert not broke.status.ok and broke.not_exercised == []  # a failure is a finding all the same
     assert result.ret == 1  # that failure; not exercised rows are no failure (a skip)
     assert "(the outage missed the payment: it went through" in out  # the terminal says what did not happen
 
     junit = (art / "scen" / "junit.xml").read_text(encoding="utf-8")
-    assert 'skipped="2"' in junit and junit.count("<skipped ") == 2
+    assert 'skipped="4"' in junit and junit.count("<skipped ") == 4
 
     report = next(reports.glob("run-scen*.html"))
     with sync_playwright() as p:
@@ -86,13 +111,10 @@ def test_rows_whose_scenario_did_not_happen_are_not_exercised_in_store_terminal_
         page = browser.new_page(viewport={"width": 390, "height": 844})
         page.goto(report.as_uri())
         chip = page.locator("#counts .chip[data-status=not_exercised] b")
-        assert chip.inner_text() == "2"
+        assert chip.inner_text() == "4"
         rows = page.locator("details.journey[data-status=not_exercised]")
-        assert rows.count() == 2
-        assert (
-            "never reached step 'pay'"
-            in rows.locator(".why").all_inner_texts()[0] + rows.locator(".why").all_inner_texts()[1]
-        )
+        assert rows.count() == 4
+        assert any("never reached step 'pay'" in why for why in rows.locator(".why").all_inner_texts())
         rows.first.locator("> summary").click()
         panel = rows.first.locator(".not-exercised")
         assert "did not happen" in panel.inner_text()
