@@ -223,6 +223,8 @@ def _journey_run(
     run = JourneyRun(
         orderprobe_run, node.nodeid, orderprobe_item, target, attempt=len(node.stash.get(ATTEMPTS, [])) + 1
     )
+    if demo_shop is not None and orderprobe_item.draw is None:  # a drawn journey's faults are samples, not claims
+        run.fault_tally = demo_shop.fault_tally
     node.stash[RUNNING] = run  # before opening: a browser that fails to start is still a recorded journey
     marker = node.get_closest_marker("deadline")
     deadline_s = float(marker.args[0]) if marker else None

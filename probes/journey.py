@@ -14,12 +14,12 @@ scan, frame) from that evidence, and only then published (reporters, spans), fin
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from enum import IntEnum
-from typing import ClassVar
+from typing import Any, ClassVar
 
-from probes.result import CleanupResult, Interactions, StepResult, StepStatus
+from probes.result import CleanupResult, Interactions, StepResult, StepStatus, VisualCheck
 
 
 class Phase(IntEnum):
@@ -84,6 +84,9 @@ class Journey:
         # ({"X-Orderprobe-Run": "<run>/<journey>"}; empty when not tagged): a probe can send it to
         # the shop's own API too, e.g. to cancel what it ordered.
         self.tag_headers: dict[str, str] = {}
+        self.missed: list[str] = []  # why the row's scenario did not happen (``not_exercised``)
+        self.screenshots: Any = None  # probes.visual.Screenshots, given by the run (it has the page)
+        self._pending_visual: list[VisualCheck] = []  # taken in the running step
 
     def elapsed_ms(self) -> float:
         return (self._clock() - self._t0) * 1000.0
@@ -135,7 +138,9 @@ class Journey:
                 error=None
                 if error is None
                 else f"{type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''}",
+                visual=self._pending_visual,
             )
+            self._pending_visual = []
             self.steps.append(result)
             for listener in listeners:
                 listener.on_step_end(self, result)
@@ -161,6 +166,47 @@ class Journey:
             results.append(CleanupResult(name=name, ok=error is None, duration_ms=took, error=error))
         self.cleanups.clear()
         return results
+
+    def expect_screenshot(
+        self,
+        name: str,
+        *,
+        mask: Sequence[Any] = (),
+        threshold: float = 0.1,
+        max_diff_pixels: int = 0,
+        max_diff_ratio: float = 0.0,
+        full_page: bool = False,
+    ) -> VisualCheck:
+        """Compare the page now with its stored baseline (``--baselines``; the first run writes it,
+        ``--update-baselines`` rewrites it). ``mask``: locators painted over in both (a clock, an
+        ad); ``threshold``: per-pixel colour distance that counts (0–1); up to ``max_diff_pixels``
+        or ``max_diff_ratio`` of the page may differ. Never raises on a difference and never fails
+        the step: the result is the step's ``visual`` signal, shown in the run report with the diff."""
+        if self.screenshots is None:
+            raise RuntimeError("expect_screenshot needs the journey's page: use the `journey` fixture")
+        if self.current_step is None and not self.steps:
+            raise RuntimeError(f"expect_screenshot({name!r}) belongs to a step: call it in or after a journey.step")
+        step = self.current_step or ""
+        check: VisualCheck = self.screenshots.check(
+            name,
+            step=step,
+            mask=tuple(mask),
+            threshold=threshold,
+            max_diff_pixels=max_diff_pixels,
+            max_diff_ratio=max_diff_ratio,
+            full_page=full_page,
+        )
+        if self.current_step is not None:
+            self._pending_visual.append(check)
+        else:
+            self.steps[-1].visual.append(check)
+        return check
+
+    def not_exercised(self, reason: str) -> None:
+        """Say that what this journey's row sets out to test did not happen this time (the outage
+        missed the payment, the sold-out item was in stock): if the journey then goes through it is
+        reported *not exercised*, never *passed*. A failure still stands: it is a finding."""
+        self.missed.append(reason)
 
     @property
     def slow(self) -> bool:

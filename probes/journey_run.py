@@ -24,6 +24,7 @@ from probes.result import Artefact, Cause, FailurePoint, JourneyResult, RequestR
 from probes.secrets import profile_secrets, scrub_value, scrub_zip
 from probes.stall import LinkWitness
 from probes.tracing import MODES, TraceMode
+from probes.visual import Screenshots, baseline_key
 from probes.vitals import VitalsMeter
 
 if TYPE_CHECKING:
@@ -89,6 +90,8 @@ class JourneyRun(StepListener):
         self._fixed_deadline = False
         self.spans: Any = None  # --otel-endpoint: the journey's OpenTelemetry spans (probes.otel)
         self.cleanup: list[Any] = []  # CleanupResult of each journey.cleanup(fn), run at close
+        self.missed: list[str] = []  # why the row's scenario did not happen (journey and emulation say)
+        self.fault_tally: Callable[[], dict[str, tuple[int, int]]] | None = None  # the demo shop's, if it runs
         self.cleanup_overran = False
 
     # -- lifecycle ----------------------------------------------------------------------------
@@ -149,6 +152,15 @@ class JourneyRun(StepListener):
         # The order they hear of a step is each one's phase (probes.journey.Phase), not this list's.
         listeners: list[StepListener] = [self.emulation, self.recorder, LinkWitness(self.emulation, self.recorder)]
         listeners += [VitalsMeter(self.context, self.page), self]
+        self.journey.screenshots = Screenshots(
+            self.page,
+            baselines=settings.baselines,
+            key=baseline_key(self.item.probe, self.item.profile),
+            artefacts=settings.artefacts,
+            rel_dir=self.rel_dir,
+            update=settings.update_baselines,
+            unwritten=self.unwritten,
+        )
         if settings.a11y:
             from probes.a11y import A11yScanner
 
@@ -221,8 +233,18 @@ class JourneyRun(StepListener):
             self.cause = self.session.classifier.classify(
                 self.failure, dependencies=self.target.dependencies, site=self.target.base_url or None
             )
+        self.missed = [*self.journey.missed, *(self.emulation.unfired() if self.emulation is not None else [])]
+        # A fault drill's row expects the fault's refusal: if the fault never struck, nothing was drilled.
+        # (A row expecting a pass beside a fault may be its control: the fault is meant to miss it.)
+        if self.fault_tally is not None and self.item.expectation.outcome == "blocked":
+            tally = self.fault_tally()
+            self.missed += [m for fault in self.item.faults if (m := fault.missed(tally))]
         self.status, self.cause = verdict(
-            failed=error is not None, cause=self.cause, expectation=self.item.expectation, slow=self.journey.slow
+            failed=error is not None,
+            cause=self.cause,
+            expectation=self.item.expectation,
+            slow=self.journey.slow,
+            missed=bool(self.missed),
         )
         self._harness_error()
         return self.status
@@ -367,6 +389,7 @@ class JourneyRun(StepListener):
             if path.suffix in (".part", ".clean") or path.name.startswith("."):
                 continue  # not (yet, or no longer) an artefact
             kind = {".png": "screenshot", ".jpg": "filmstrip", ".zip": "trace", ".har": "har"}.get(path.suffix, "file")
+            kind = "visual" if path.name.startswith("visual-") else kind
             self.artefacts.append(Artefact(kind=kind, path=f"{self.rel_dir}/{path.name}", bytes=path.stat().st_size))
 
     def result(self, attempts: list[JourneyResult]) -> JourneyResult:
@@ -402,6 +425,7 @@ class JourneyRun(StepListener):
             unwritten=self.unwritten + (self.recorder.write_errors if self.recorder is not None else []),
             trace_id=self.spans.trace_id if self.spans is not None else "",
             cleanup=self.cleanup,
+            not_exercised=self.missed if status is Status.NOT_EXERCISED else [],
         )
         if not self.secrets:
             return result

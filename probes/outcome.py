@@ -11,9 +11,15 @@ from probes.result import Cause, Expectation, Status
 NEVER_BLOCKED = frozenset({"probe_broken", "unknown", "network"})
 
 
-def verdict(*, failed: bool, cause: Cause | None, expectation: Expectation, slow: bool) -> tuple[Status, Cause | None]:
-    """(status, cause) for one attempt."""
+def verdict(
+    *, failed: bool, cause: Cause | None, expectation: Expectation, slow: bool, missed: bool = False
+) -> tuple[Status, Cause | None]:
+    """(status, cause) for one attempt. ``missed``: the row's scenario did not happen (a switch
+    never fired, the probe said so): a journey that went through then proves nothing either way,
+    neither that the shop survives it nor, for an expected refusal, that the shop failed to refuse."""
     blocked_expected = expectation.outcome == "blocked"
+    if not failed and missed:
+        return Status.NOT_EXERCISED, None
     if not failed:
         if blocked_expected:
             return Status.FAILED, Cause(

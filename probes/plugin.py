@@ -103,6 +103,17 @@ def pytest_addoption(parser: pytest.Parser, pluginmanager: pytest.PytestPluginMa
         action="store_true",
         help="scan each step's page with axe-core (WCAG A/AA); violations are reported, never a failed checkout",
     )
+    group.addoption(
+        "--baselines",
+        default="baselines",
+        metavar="DIR",
+        help="journey.expect_screenshot's baseline images (written there on the first run)",
+    )
+    group.addoption(
+        "--update-baselines",
+        action="store_true",
+        help="journey.expect_screenshot: write the page as the new baseline instead of comparing",
+    )
     group.addoption("--run-id", help="group journeys under this run id (default: generated)")
     group.addoption(
         "--shard", metavar="I/N", help="run only slice I of N of the journeys (with --run-id; merge by the store)"

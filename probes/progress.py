@@ -22,6 +22,7 @@ STYLE = {
     Status.FLAKY: "yellow",
     Status.FAILED: "bold red",
     Status.ERROR: "magenta",
+    Status.NOT_EXERCISED: "dim",
 }
 
 
@@ -109,6 +110,8 @@ class Progress(Reporter):
         text.append(f" {r.probe}  [{r.profile}]  {r.emulation}  {r.duration_ms / 1000:.2f}s")
         if r.cause:
             text.append(f"  @{r.failed_step}: {r.cause.category}/{r.cause.detail}", style="dim")
+        elif r.not_exercised:
+            text.append(f"  ({r.not_exercised[0]})", style="dim")
         return text
 
     def _render(self) -> Group:
@@ -133,6 +136,8 @@ class Progress(Reporter):
             status = Text(r.status.value, style=STYLE.get(r.status, ""))
             if r.status is Status.BLOCKED:  # a pass: the refusal it expected is named, nothing "failed"
                 status.append(f" as expected: {cause} at '{r.failed_step}'" if cause else " as expected")
+            if r.not_exercised:  # went through, but what the row tests did not happen: say what
+                status.append(": " + "; ".join(r.not_exercised), style="dim")
             table.add_row(
                 r.probe,
                 r.profile,

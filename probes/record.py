@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import subprocess
 import sys
 import tempfile
@@ -41,6 +42,19 @@ def codegen_args(url: str, device: object, region: object, output: Path) -> list
     ]  # fmt: skip
 
 
+def codegen_env(scratch: Path) -> dict[str, str]:
+    """codegen launches Playwright's own Chromium; where only a system one is installed (Debian's
+    ``chromium``, as ``orderprobe doctor`` sets up), it is shown that one instead."""
+    from probes.browser import find_chromium
+    from probes.compat.playwright import browsers_folder
+
+    env = dict(os.environ)
+    found = find_chromium()
+    if found is not None and found.source in ("system", "env", "apt"):
+        env["PLAYWRIGHT_BROWSERS_PATH"] = str(browsers_folder(found.path, scratch))
+    return env
+
+
 def has_display(environ: dict[str, str] | None = None) -> bool:
     env = os.environ if environ is None else environ
     return sys.platform in ("darwin", "win32") or bool(env.get("DISPLAY") or env.get("WAYLAND_DISPLAY"))
@@ -67,13 +81,19 @@ def main(args: argparse.Namespace) -> int:
         return 2
     else:
         recorded = Path(tempfile.mkstemp(prefix="orderprobe-record-", suffix=".jsonl")[1])
-        code = subprocess.call(codegen_args(args.url, device, region, recorded))
+        with tempfile.TemporaryDirectory(prefix="orderprobe-browsers-") as scratch:
+            codegen = subprocess.Popen(codegen_args(args.url, device, region, recorded), env=codegen_env(Path(scratch)))
+            try:
+                code = codegen.wait()
+            except KeyboardInterrupt:  # Ctrl-C ends the recording: codegen saves it as it closes
+                code = codegen.wait()
+                code = 0 if code in (0, -signal.SIGINT, 130) else code
         if code != 0:
             print(f"orderprobe record: playwright codegen exited with {code}", file=sys.stderr)
             return code
     try:
         probe = convert(recorded.read_text(encoding="utf-8"), Fixtures.of(region, account), name=args.name,
-                        source=str(recorded))  # fmt: skip
+                        source=str(recorded), start=args.url or "")  # fmt: skip
     except (OSError, RecordingError) as exc:
         print(f"orderprobe record: {exc}", file=sys.stderr)
         return 2

@@ -162,8 +162,12 @@ def _step_name(url: str, taken: set[str]) -> str:
     return name
 
 
-def convert(jsonl: str, fixtures: Fixtures, *, name: str = "recorded", source: str = "recording") -> str:
-    """The probe file (Python source) for codegen's JSONL recording."""
+def convert(
+    jsonl: str, fixtures: Fixtures, *, name: str = "recorded", source: str = "recording", start: str = ""
+) -> str:
+    """The probe file (Python source) for codegen's JSONL recording. ``start``: the URL codegen was
+    opened on — its JSONL logs no navigation to it (only ``openPage about:blank``), so it is the
+    first step's ``goto`` unless the recording navigates first."""
     lines = [line for line in jsonl.splitlines() if line.strip()]
     if not lines:
         raise RecordingError(f"{source}: empty: nothing was recorded")
@@ -177,6 +181,10 @@ def convert(jsonl: str, fixtures: Fixtures, *, name: str = "recorded", source: s
             raise RecordingError(f"{source}:{number}: expected an object, got {type(data).__name__}")
         if "name" in data:  # the header (codegen's options) has none
             actions.append((number, data))
+    navigates = next((a.get("url", "") for _, a in actions if a["name"] in ("navigate", "openPage")
+                      and a.get("url", "").startswith("http")), "")  # fmt: skip
+    if start.startswith(("http://", "https://")) and not navigates:
+        actions.insert(0, (0, {"name": "navigate", "url": start}))
     origin = ""
     taken: set[str] = set()
     steps: list[_Step] = []
@@ -209,6 +217,8 @@ def convert(jsonl: str, fixtures: Fixtures, *, name: str = "recorded", source: s
         steps[-1].lines.append(statement + ("  # recorded as CSS: prefer a role or label" if css else ""))
         landed = next((s.get("url", "") for s in action.get("signals", []) if s.get("name") == "navigation"), "")
         loaded = bool(landed)
+    if not steps:
+        raise RecordingError(f"{source}: nothing was recorded (no page loaded, no action taken)")
     body = []
     for step in steps:
         body.append(f"    with journey.step({_string(step.name)}):")
@@ -216,7 +226,8 @@ def convert(jsonl: str, fixtures: Fixtures, *, name: str = "recorded", source: s
     probe = re.sub(r"\W+", "_", name).strip("_") or "recorded"
     uses_expect = any("expect(" in line for step in steps for line in step.lines)
     head = [
-        f'"""Recorded with `orderprobe record` ({len(actions)} actions, {len(steps)} steps): review the step names',
+        f'"""Recorded with `orderprobe record` ({sum(1 for n, _ in actions if n)} actions, {len(steps)} steps): '
+        "review the step names",
         'and locators; typed values come from the profile (address, account), never from the file."""',
         "",
     ]

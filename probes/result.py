@@ -24,11 +24,19 @@ class Status(StrEnum):
     DEGRADED = "degraded"  # reached its goal but a step ran over its time budget
     ERROR = "error"  # the probe itself is broken (selector drift, script error)
     FLAKY = "flaky"  # failed, then passed on retry; both attempts kept
+    # Went through, but the scenario its row claims never happened (a switch at a step the journey
+    # never reached, an outage that missed the payment): neither a pass nor a failure, like a skip.
+    NOT_EXERCISED = "not_exercised"
 
     @property
     def ok(self) -> bool:
-        """Did the journey meet its expectation (exit code 0)?"""
-        return self in (Status.PASSED, Status.BLOCKED, Status.DEGRADED, Status.FLAKY)
+        """Did the journey meet its expectation (exit code 0)? Not exercised is no failure (a skip)."""
+        return self in (Status.PASSED, Status.BLOCKED, Status.DEGRADED, Status.FLAKY, Status.NOT_EXERCISED)
+
+    @property
+    def counts(self) -> bool:
+        """Does it say anything about availability (trend, incidents, metrics)? Not when not exercised."""
+        return self is not Status.NOT_EXERCISED
 
 
 class StepStatus(StrEnum):
@@ -104,6 +112,30 @@ class A11yScan(BaseModel):
     error: str = ""  # the page could not be scanned (and why)
 
 
+class VisualCheck(BaseModel):
+    """``journey.expect_screenshot(name)``: the page against its stored baseline (probes/visual.py),
+    a signal of its own, never the step's or the journey's status."""
+
+    name: str
+    step: str = ""  # the step it was taken in ("" after the last one)
+    status: str  # match | mismatch | new (baseline written) | updated (--update-baselines) | error
+    baseline: str = ""  # the baseline file
+    threshold: float = 0.1  # per-pixel colour distance that counts as different (0–1)
+    max_diff_pixels: int = 0
+    max_diff_ratio: float = 0.0
+    pixels: int = 0
+    diff_pixels: int = 0
+    message: str = ""
+    # Kept on a mismatch, relative to the artefacts folder: the baseline as it was, the page, the diff.
+    expected: str | None = None
+    actual: str | None = None
+    diff: str | None = None
+
+    @property
+    def ratio(self) -> float:
+        return self.diff_pixels / self.pixels if self.pixels else 0.0
+
+
 class Outage(BaseModel):
     """One window the emulated network was down (ms from journey start), and what it held."""
 
@@ -143,6 +175,7 @@ class StepResult(BaseModel):
     failed_requests: list[RequestRecord] = Field(default_factory=list)
     vitals: Vitals | None = None  # Web Vitals of the pages this step loaded or interacted with
     a11y: A11yScan | None = None  # --a11y: an accessibility signal of its own, never the step's status
+    visual: list[VisualCheck] = Field(default_factory=list)  # journey.expect_screenshot: never the step's status
     link: LinkRecord | None = None  # the emulated network's record of this step, when it did anything
     evidence_ms: float | None = None  # a failed step: time taken capturing its evidence (not in duration_ms)
 
@@ -195,7 +228,7 @@ class Cause(BaseModel):
 
 
 class Artefact(BaseModel):
-    kind: str  # screenshot (failure point) | filmstrip (a step's end) | trace | har | file
+    kind: str  # screenshot (failure point) | filmstrip (a step's end) | trace | har | visual (a mismatch) | file
     path: str  # relative to the artefacts folder
     bytes: int = 0
 
@@ -241,6 +274,9 @@ class JourneyResult(BaseModel):
     # --otel-endpoint: the OpenTelemetry trace id of this journey's spans (and the shop's, via traceparent)
     trace_id: str = ""
     cleanup: list[CleanupResult] = Field(default_factory=list)
+    # What the row claims that did not happen, one reason each ("switch off3s at 'pay' never
+    # happened: the journey never reached 'pay'"); non-empty with status not_exercised.
+    not_exercised: list[str] = Field(default_factory=list)
 
     @property
     def interactions(self) -> Interactions:

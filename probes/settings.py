@@ -48,6 +48,8 @@ class Settings:
     har_content: str = "omit"  # omit | embed: response bodies in the HAR
     otel_endpoint: str | None = None  # OTLP/HTTP receiver of journey and step spans (probes.otel)
     a11y: bool = False  # axe-core scan at each step's end (probes.a11y)
+    baselines: Path = Path("baselines")  # journey.expect_screenshot's stored images (probes.visual)
+    update_baselines: bool = False  # --update-baselines: write the page as the new baseline
     synthetic_header: str | None = None  # --synthetic-header: tag the target's requests (probes.tagging)
     user_agent_suffix: str = ""  # --user-agent-suffix
     faults: tuple[ShopFault, ...] = ()  # --fault: demo-shop faults for every journey
@@ -96,6 +98,8 @@ class Settings:
             har_content=opt("har_content"),
             otel_endpoint=check_endpoint(opt("otel_endpoint")),
             a11y=opt("a11y"),
+            baselines=Path(opt("baselines")),
+            update_baselines=opt("update_baselines"),
             browser_endpoint=_endpoint(opt("browser_endpoint")),
             location=site.check(opt("location") or site.default()),
             resolver=_resolver(opt("resolver")),

@@ -43,6 +43,18 @@ class ShopFault(Frozen):
             return self
         return self.model_copy(update={"params": {**self.params, "seed": seed}})
 
+    def missed(self, tally: dict[str, tuple[int, int]]) -> str | None:
+        """Why this fault, if it strikes at a rate, did not happen in a journey — from the shop's
+        tally of its (draws, strikes) — or None (it struck, or it has no rate)."""
+        if self.name not in rated():
+            return None
+        draws, strikes = tally.get(self.name, (0, 0))
+        if not draws:
+            return f"shop fault {self.label} never came into play: the journey did not reach what it breaks"
+        if not strikes:
+            return f"shop fault {self.label} was drawn {draws}× and never struck"
+        return None
+
 
 def _one_or_many(value: object) -> object:
     return (value,) if isinstance(value, dict | str) else value

@@ -26,7 +26,12 @@ from probes.result import JourneyResult, Status
 from reports import html
 from reports.store import Store
 
-COMPLETED = {Status.PASSED, Status.DEGRADED, Status.FLAKY}  # reached the end: their step counts are the path's
+COMPLETED = {
+    Status.PASSED,
+    Status.DEGRADED,
+    Status.FLAKY,
+    Status.NOT_EXERCISED,
+}  # reached the end: their step counts are the path's
 # "page_loads" first: the screens a shopper lands on are the steps the field study counts (its
 # 视频 → 购物车 → 结算 → 支付); "steps" are the probe's own journey.step blocks, how it is written.
 METRICS = ("page_loads", "taps", "text_inputs", "steps", "requests", "kb", "total_ms")

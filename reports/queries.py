@@ -14,6 +14,7 @@ from typing import Any
 
 from sqlalchemy import BigInteger, ColumnElement, Integer, and_, case, cast, func, literal, literal_column, or_, select
 
+from probes.result import Status
 from reports import maintenance
 from reports.schema import Failure, Journey, Run, Step, bin_value
 from reports.store import Store
@@ -71,7 +72,12 @@ class Window:
 
     def where(self) -> ColumnElement[bool]:
         """The journeys in the window that pass the filters."""
-        conditions = [Journey.started_epoch >= self.since, Journey.started_epoch < self.until]
+        # A journey whose scenario did not happen says nothing of availability, incidents or causes.
+        conditions = [
+            Journey.started_epoch >= self.since,
+            Journey.started_epoch < self.until,
+            Journey.status != Status.NOT_EXERCISED.value,
+        ]
         if self.probe is not None:
             conditions.append(Journey.probe == self.probe)
         if self.profile is not None:
@@ -312,6 +318,31 @@ def transitions(store: Store, w: Window) -> list[Any]:
     )
     with store.read() as conn:
         return list(conn.execute(query))
+
+
+def cadence(store: Store, w: Window) -> dict[tuple[str, str, str], tuple[int, int, float | None]]:
+    """Per probe × profile × location series: (journeys, last start epoch, mean gap between starts
+    in seconds; None for a single journey). Whether a series that ended failing is still being run."""
+    where = location()
+    query = (
+        select(
+            Journey.probe,
+            Journey.profile,
+            where,
+            func.count(),
+            func.min(Journey.started_epoch),
+            func.max(Journey.started_epoch),
+        )
+        .join(Run, Run.id == Journey.run_id)
+        .where(w.where())
+        .group_by(Journey.probe, Journey.profile, where)
+    )
+    with store.read() as conn:
+        rows = list(conn.execute(query))
+    return {
+        (probe, profile, place or ""): (n, last, (last - first) / (n - 1) if n > 1 else None)
+        for probe, profile, place, n, first, last in rows
+    }
 
 
 def latest_failures(store: Store, w: Window) -> list[Any]:

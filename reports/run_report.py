@@ -24,7 +24,15 @@ from reports.estimate import Estimate, estimate
 from reports.store import RunSummary, Store
 
 # Worst first: the journeys a reader must look at come first in the list and the grid cell.
-SEVERITY = [Status.FAILED, Status.ERROR, Status.FLAKY, Status.DEGRADED, Status.BLOCKED, Status.PASSED]
+SEVERITY = [
+    Status.FAILED,
+    Status.ERROR,
+    Status.FLAKY,
+    Status.DEGRADED,
+    Status.NOT_EXERCISED,
+    Status.BLOCKED,
+    Status.PASSED,
+]
 RANK = {s.value: i for i, s in enumerate(SEVERITY)}
 WORTH_COMPARING = {Status.FAILED, Status.ERROR, Status.DEGRADED, Status.FLAKY}
 
@@ -48,6 +56,23 @@ class StepView:
     failed_requests: list[RequestView]
     vitals: dict[str, VitalView] = field(default_factory=dict)  # by name; only those measured
     a11y: dict | None = None  # --a11y: the step's axe-core scan (probes.result.A11yScan as data)
+
+
+@dataclass
+class VisualView:
+    """One ``journey.expect_screenshot``: its verdict against the baseline and, on a mismatch, the pictures."""
+
+    step: str
+    name: str
+    status: str  # match | mismatch | new | updated | error
+    diff_pixels: int
+    ratio: str
+    message: str
+    baseline: str
+    baseline_tail: str  # <probe>/<device-region-account>/<name>.png: the part that differs between checks
+    expected: str = ""  # links to the kept images ("" when none were kept)
+    actual: str = ""
+    diff: str = ""
 
 
 @dataclass
@@ -171,6 +196,8 @@ class JourneyView:
     attempts: list[AttemptView]
     filmstrip: list[Frame] = field(default_factory=list)  # --screenshots on
     trace_id: str = ""  # --otel-endpoint: the journey's OpenTelemetry trace id
+    not_exercised: list[str] = field(default_factory=list)  # why the row's scenario did not happen
+    visual: list[VisualView] = field(default_factory=list)  # journey.expect_screenshot, in step order
 
 
 @dataclass
@@ -339,6 +366,29 @@ def link(artefacts_dir: Path, relative: str, out_dir: Path | None) -> str:
     return quote(Path(os.path.relpath(target, out_dir.resolve())).as_posix())
 
 
+def _visual(j: JourneyResult, artefacts_dir: Path, out_dir: Path | None) -> list[VisualView]:
+    def href(path: str | None) -> str:
+        return link(artefacts_dir, path, out_dir) if path else ""
+
+    return [
+        VisualView(
+            step=s.name,
+            name=v.name,
+            status=v.status,
+            diff_pixels=v.diff_pixels,
+            ratio=f"{v.ratio:.2%}",
+            message=html.scrub(v.message),
+            baseline=v.baseline,
+            baseline_tail="/".join(Path(v.baseline).parts[-3:]),
+            expected=href(v.expected),
+            actual=href(v.actual),
+            diff=href(v.diff),
+        )
+        for s in j.steps
+        for v in s.visual
+    ]
+
+
 def _filmstrip(j: JourneyResult, artefacts_dir: Path, out_dir: Path | None) -> list[Frame]:
     """A frame per step that has one; the failed step's frame is the failure screenshot. Only
     for journeys run with ``--screenshots on`` (a failure screenshot alone is the failure panel's)."""
@@ -465,6 +515,8 @@ def journey_view(
         if j.failure
         else None,
         trace_id=j.trace_id,
+        not_exercised=[html.scrub(reason) for reason in j.not_exercised],
+        visual=_visual(j, artefacts_dir, out_dir),
         attempts=[
             AttemptView(
                 attempt=a.attempt,

@@ -85,6 +85,11 @@ class Outage:
     recovered: str | None
     ttr: str | None
     failing_runs: int
+    # open: failing at its series' last journey and the series still runs on its usual interval;
+    # not_rerun: the series was not run again (a one-off run, a job stopped or changed), so nothing
+    # says it goes on or ended; recovered: a later journey of the series met its expectation.
+    state: str
+    last_run: str  # when its series last ran
     cause: str
     link: str
     run_id: str
@@ -177,29 +182,44 @@ def _rows(w: Window, labels: list[str], series: dict[tuple[str, str, str], dict[
     return rows
 
 
+# A series that ended failing is still "open" while it keeps its usual interval; after this many
+# intervals without a run it is "not re-run" (no later run says whether the failure went on).
+STALE_INTERVALS = 3
+
+
 def _outages(store: Store, w: Window, lang: str, tz: tzinfo | None) -> list[Outage]:
     t = i18n.texts(lang)
+    runs = queries.cadence(store, w)
+    now = w.until - 1  # the window ends now (exclusive, one second on)
     out: list[Outage] = []
     opened: Any = None
+
+    def ended_failing(first: Any) -> Outage:
+        n, last, gap = runs.get((first.probe, first.profile, first.location or ""), (1, first.started_epoch, None))
+        still_run = gap is not None and now - last <= STALE_INTERVALS * max(gap, 1.0)
+        return _outage(first, None, lang, tz, t, state="open" if still_run else "not_rerun", last=last)
+
     for row in queries.transitions(store, w):
         if opened is not None and (row.probe, row.profile, row.location) != (
             opened.probe,
             opened.profile,
             opened.location,
         ):
-            out.append(_outage(opened, None, lang, tz, t))  # series ended while failing: ongoing
+            out.append(ended_failing(opened))
             opened = None
         if not row.ok and opened is None:
             opened = row
         elif row.ok and opened is not None:
-            out.append(_outage(opened, row, lang, tz, t))
+            out.append(_outage(opened, row, lang, tz, t, state="recovered", last=None))
             opened = None
     if opened is not None:
-        out.append(_outage(opened, None, lang, tz, t))
+        out.append(ended_failing(opened))
     return sorted(out, key=lambda i: i.began, reverse=True)
 
 
-def _outage(first: Any, recovery: Any, lang: str, tz: tzinfo | None, t: dict[str, str]) -> Outage:
+def _outage(
+    first: Any, recovery: Any, lang: str, tz: tzinfo | None, t: dict[str, str], *, state: str, last: int | None
+) -> Outage:
     detected = first.started_epoch + first.duration_ms / 1000
     # Worst case: the outage began right after the last passing run started.
     ttd = html.span(detected - first.prev_epoch) if first.prev_epoch is not None else "–"
@@ -214,6 +234,8 @@ def _outage(first: Any, recovery: Any, lang: str, tz: tzinfo | None, t: dict[str
         recovered=_when(recovery.started_epoch, tz) if recovery is not None else None,
         ttr=html.span(recovery.started_epoch - first.started_epoch) if recovery is not None else None,
         failing_runs=fails,
+        state=state,
+        last_run=_when(last, tz) if last is not None else "",
         cause=cause + (f" · {i18n.detail_label(lang, first.cause_detail)}" if first.cause_detail else ""),
         link=_link(first.run_id, first.id, lang),
         run_id=first.run_id,

@@ -89,12 +89,10 @@ def main(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
-    from profiles.catalogue import load_catalogue
-
     try:
         # Listing needs no secrets; running does, so env vars and profile names are checked up front.
         checked = args.action not in ("list", "mute", "unmute", "ack")
-        config = load(path, dict(os.environ) if checked else None, load_catalogue() if checked else None)
+        config = load(path, dict(os.environ) if checked else None, _catalogue() if checked else None)
     except ScheduleError as exc:
         print(f"orderprobe schedule: refused {path}\n{exc}", file=sys.stderr)
         return 2
@@ -114,8 +112,6 @@ def main(args: argparse.Namespace) -> int:
         return 2
     from sqlalchemy.exc import ArgumentError, OperationalError
 
-    from scheduler.service import Service
-
     try:
         if args.action == "list":
             return _list(config, args)
@@ -123,6 +119,8 @@ def main(args: argparse.Namespace) -> int:
             from scheduler import operator
 
             return operator.main(config, args)
+        from scheduler.service import Service  # APScheduler, channels, metrics: the service only (~1 s)
+
         _logging(args.verbose)
         service = Service(config, database=args.database, metrics_port=args.metrics_port, location=config.location)
     except (ArgumentError, OperationalError) as exc:
@@ -152,6 +150,12 @@ def main(args: argparse.Namespace) -> int:
         pass
     service.stop()
     return 0
+
+
+def _catalogue() -> object:
+    from profiles.catalogue import load_catalogue  # every profile YAML: only when names are checked
+
+    return load_catalogue()
 
 
 def _once(service: object, job_id: str) -> int:

@@ -80,6 +80,8 @@ def assess(journeys: Sequence[JourneyResult], exit_code: int | None, died: bool)
     if unexplained:  # the runner said "failed" but left no journey saying how
         problems.append(Problem(probe="?", profile="?", status="failed", summary="exit code 1, no journey results"))
     unreached = bool(kinds) and all(k == "location" for k in kinds)  # no journey got to the checkout
+    # Every journey went through without its scenario happening: that says nothing of the checkout.
+    unreached = unreached or (bool(journeys) and not any(j.status.counts for j in journeys))
     signals: dict[str, bool | None] = {
         "checkout": True if "checkout" in kinds or unexplained else (None if errored or unreached else False),
         "probe_broken": errored or "probe_broken" in kinds,

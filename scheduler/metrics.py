@@ -103,6 +103,8 @@ class Metrics:
         self.run_duration.labels(self.location, job).set(duration_s)
         self.runs.labels(self.location, job, verdict).inc()
         for journey in journeys:
+            if not journey.status.counts:  # its scenario did not happen: the last verdict stands
+                continue
             self.probe_success.labels(self.location, job, journey.probe, journey.profile).set(
                 1 if journey.status.ok else 0
             )

@@ -73,7 +73,7 @@ async def coupon_claim(request: Request) -> Response:
     broken = c.faults.get("coupon_broken")
     # coupon_broken: the claim says 已领取 but never reaches the account (seed §7: the new-user
     # coupon's claim-then-use flow breaks for 38%); using it then says it was never claimed.
-    lost = broken is not None and c.faults.draw("coupon_broken") < broken.rate
+    lost = broken is not None and c.faults.strikes("coupon_broken", broken.rate)
     with c.state.lock:
         session(request).coupon_claimed = session(request).coupon_claimed or not lost
     return JSONResponse(

@@ -222,6 +222,9 @@ class FaultBoard:
         self._clock = clock
         self._lock = threading.Lock()
         self._active: dict[str, ActiveFault] = {}
+        # A fault that strikes at a rate: how often it was drawn and struck since it was set. A row
+        # that switches one on reads this to tell a journey it missed from one it survived.
+        self._tally: dict[str, list[int]] = {}
 
     def set(self, name: str, params: dict[str, Any] | None = None, seconds: float | None = None) -> dict:
         model = validate(name, params, seconds)
@@ -229,12 +232,13 @@ class FaultBoard:
         until = None if seconds is None else self._clock() + seconds
         with self._lock:
             self._active[name] = ActiveFault(name, model, until, random.Random(seed))
+            self._tally.pop(name, None)
             return self._active[name].as_dict(self._clock())
 
     def clear(self, name: str | None = None) -> list[str]:
         with self._lock:
             if name is None:
-                cleared, self._active = list(self._active), {}
+                cleared, self._active, self._tally = list(self._active), {}, {}
                 return cleared
             return [name] if self._active.pop(name, None) else []
 
@@ -252,6 +256,20 @@ class FaultBoard:
         with self._lock:
             fault = self._active.get(name)
             return fault.rng.random() if fault else 1.0
+
+    def strikes(self, name: str, rate: float) -> bool:
+        """Does this draw of a rated fault strike (its next seeded number is under ``rate``)? Tallied."""
+        hit = self.draw(name) < rate
+        with self._lock:
+            drawn = self._tally.setdefault(name, [0, 0])
+            drawn[0] += 1
+            drawn[1] += hit
+        return hit
+
+    def tally(self) -> dict[str, tuple[int, int]]:
+        """Rated faults drawn since set: name → (draws, strikes)."""
+        with self._lock:
+            return {name: (n, k) for name, (n, k) in self._tally.items()}
 
     def snapshot(self) -> list[dict]:
         now = self._clock()

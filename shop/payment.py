@@ -134,7 +134,7 @@ def _upstream_cut(c: Context, order: Order) -> bool:
     fault = c.faults.get("payment_region_fail")
     if fault is None or short(order.address["province"]) not in fault.provinces:
         return False
-    return c.faults.draw("payment_region_fail") < fault.rate
+    return c.faults.strikes("payment_region_fail", fault.rate)
 
 
 async def sdk(request: Request) -> Response:

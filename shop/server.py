@@ -108,6 +108,10 @@ class DemoShop:
         found, seconds = outage(name, compress)
         return self.set_fault(found.fault, seconds=seconds, **found.params)
 
+    def fault_tally(self) -> dict[str, tuple[int, int]]:
+        """Faults that strike at a rate: name → (draws, strikes) since each was set."""
+        return self.context.faults.tally()
+
     def clear_faults(self, name: str | None = None) -> list[str]:
         return self.context.faults.clear(name)
 

@@ -239,7 +239,7 @@ class FaultMiddleware:
         is_api = request.url.path.startswith("/api/")
         if not (is_api or (fault.pages and request.method == "GET")):
             return None
-        if c.faults.draw("api_5xx") >= fault.rate:
+        if not c.faults.strikes("api_5xx", fault.rate):
             return None
         if is_api:
             return api_error(500, "SYS_ERROR", "服务繁忙，请稍后再试", "internal server error (api)")

@@ -51,11 +51,17 @@ def test_the_shop_survives_signal_loss_dns_pollution_and_a_network_hand_over(pyt
     result, journeys = run_presale(pytester, "pay_after_network_loss or (video_feed_checkout and 4g-checkout)")
     result.assert_outcomes(passed=3)
     by = {j.profile: j for j in journeys}
-    assert all(j.status is Status.PASSED for j in journeys), [(j.profile, j.status, j.cause) for j in journeys]
+    lost = by["android-mid/metro-weak/shanghai/normal+off3s-pay"]  # the engine names switches in the profile
+    # A 3 s outage a waiting request rides out (TCP retransmits on a packet link) leaves the payment
+    # paid: the path the row tests never ran, and the run says so instead of calling it a pass.
+    missed = ["the outage missed the payment: it went through before the signal dropped"]
+    survived = lost.status is Status.PASSED and lost.not_exercised == []
+    assert survived or (lost.status is Status.NOT_EXERCISED and lost.not_exercised[0] == missed[0]), lost.status
+    others = [j for j in journeys if j is not lost]
+    assert all(j.status is Status.PASSED for j in others), [(j.profile, j.status, j.cause) for j in others]
     dns = by["android-mid/public-wifi-dns-polluted/shanghai/normal+4g-pay again"]
     assert [s.name for s in dns.steps] == ["buy now", "pay", "pay again"]  # the outage did break the payment
     assert dns.conditions["applied"]["requests"]["dns"] >= 1
-    lost = by["android-mid/metro-weak/shanghai/normal+off3s-pay"]  # the engine names switches in the profile
     pay = next(s for s in lost.steps if s.name == "pay")
     assert pay.conditions == "offline 3 s at start of 'pay'"
     assert lost.conditions["applied"]["switches"][0]["at"] == "pay"

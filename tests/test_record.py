@@ -1,16 +1,21 @@
 """``orderprobe record``: codegen's JSONL action log → a probe file (probes/recording.py).
 
-There is no display here, so codegen itself cannot run: the recordings below are action logs in
-the shape Playwright's codegen writes with ``--target jsonl`` (header line, then one action per
-line with its locator as data and its signals), of a checkout on the demo shop.
+The conversion is tested on action logs in the shape Playwright's codegen writes with ``--target
+jsonl`` (header line, then one action per line with its locator as data and its signals), of a
+checkout on the demo shop. The launch itself runs for real under Xvfb where it is installed.
 """
 
 from __future__ import annotations
 
 import ast
+import http.server
 import json
+import os
+import shutil
+import signal
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import pytest
@@ -18,6 +23,7 @@ import pytest
 from probes import record
 from probes.recording import Fixtures, RecordingError, convert
 from profiles.catalogue import load_catalogue
+from tests.support.receivers import wait_until
 
 CATALOGUE = load_catalogue()
 REGION, ACCOUNT = CATALOGUE.regions["shanghai"], CATALOGUE.accounts["normal"]
@@ -114,6 +120,15 @@ def test_css_locators_are_kept_but_marked_and_assertions_use_expect() -> None:
     assert "page.get_by_test_id('shipping').select_option(['express'])" in steps_of(source)["checkout"]
 
 
+def test_a_recording_of_nothing_is_refused_and_the_start_url_opens_the_first_step() -> None:
+    opened = json.dumps({"browserName": "chromium"}) + "\n" + action("openPage", url="about:blank")
+    with pytest.raises(RecordingError, match="nothing was recorded"):
+        convert(opened, Fixtures(), source="rec.jsonl")
+    clicked = opened + "\n" + action("click", locator=role("button", "去结算"))
+    probe = convert(clicked, Fixtures(), source="rec.jsonl", start=f"{SHOP}/cart")
+    assert 'page.goto(target.url("/cart"))' in probe and "(2 actions, 1 steps)" in probe
+
+
 def test_a_broken_recording_is_refused_naming_the_line() -> None:
     bad = RECORDING.splitlines()
     bad[4] = bad[4][:-3]
@@ -148,3 +163,58 @@ def test_codegen_runs_under_the_profile() -> None:
     assert args[args.index("--user-agent") + 1] == device.user_agent
     assert args[args.index("--viewport-size") + 1] == f"{device.viewport.width}, {device.viewport.height}"
     assert args[args.index("--timezone") + 1] == REGION.timezone and args[-1] == SHOP
+
+
+@pytest.mark.skipif(
+    shutil.which("xvfb-run") is None or shutil.which("Xvfb") is None,
+    reason="no virtual display: `apt-get install xvfb` to run codegen headed under Xvfb",
+)
+def test_record_launches_codegen_headed_under_the_profile_in_a_virtual_display(tmp_path: Path) -> None:
+    """The real launch path: `orderprobe record URL` under Xvfb starts Playwright's codegen, which
+    (shown the system Chromium when Playwright's own is not installed) opens the page as the
+    profile's phone; Ctrl-C ends the recording and the probe is written."""
+    seen: list[dict[str, str]] = []
+
+    class Page(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802
+            seen.append({"path": self.path, **{k.lower(): v for k, v in self.headers.items()}})
+            body = "<!doctype html><title>shop</title><button>去结算</button>".encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html; charset=utf-8")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Page)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{server.server_port}/"
+    orderprobe = str(Path(sys.executable).with_name("orderprobe"))
+    out = tmp_path / "test_recorded.py"
+    env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY")}
+    proc = subprocess.Popen(
+        ["xvfb-run", "-a", orderprobe, "record", url, "--device", "iphone-15", "--region", "shanghai", "-o", str(out)],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True,
+    )  # fmt: skip
+    try:
+        wait_until(lambda: [h for h in seen if h["path"] == "/"], "codegen's browser to open the page", timeout=300)
+    finally:
+        os.killpg(proc.pid, signal.SIGINT)  # Ctrl-C in the recording's terminal
+        try:
+            output, _ = proc.communicate(timeout=120)
+        finally:
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGKILL)
+            server.shutdown()
+    first = next(h for h in seen if h["path"] == "/")
+    device = CATALOGUE.devices["iphone-15"]
+    assert first["user-agent"] == device.user_agent  # the profile's phone, not a desktop browser
+    assert first["accept-language"].startswith(CATALOGUE.regions["shanghai"].locale)
+    assert "Executable doesn't exist" not in output and "Traceback" not in output, output
+    # Nothing was clicked: codegen's log holds only `openPage about:blank`, so the page it was opened
+    # on is the probe's first step — a file that parses and opens that page on the run's target.
+    written = out.read_text(encoding="utf-8")
+    ast.parse(written)
+    assert 'page.goto(target.url("/"))' in written and written.count("journey.step(") == 1, written

@@ -143,6 +143,11 @@ def test_no_sideways_scroll_at_phone_and_desktop_widths(reports, browser: Browse
                 OFFSCREEN, "table.wf tr[data-step-status] td:nth-child(2), table.wf tr[data-step-status] td.dur"
             )
             assert not hidden, f"waterfall cells off screen at {width}px: {hidden[:3]}"
+            if width >= 1000:  # the journey list reads as a table: every row's columns start at the same x
+                edges = page.evaluate(COLUMN_EDGES)
+                assert len(edges) > 3
+                for column, xs in zip(("probe", "profile", "time", "why"), zip(*edges, strict=True), strict=True):
+                    assert max(xs) - min(xs) <= 1, f"journey rows' {column} column is uneven at {width}px: {set(xs)}"
         if kind == "trend":  # a figure takes the colour of the cells beside it: 98.7 % is yellow, not red
             for text, cls in page.locator("td.pct, #availability").evaluate_all(
                 "els => els.map(e => [e.textContent, e.className])"
@@ -171,6 +176,11 @@ SPLIT_NAMES = """() => [...document.querySelectorAll('.pn')].filter(e => e.getCl
   const r = document.createRange(); r.selectNodeContents(e);
   return new Set([...r.getClientRects()].map(b => Math.round(b.top))).size > 1;
 }).map(e => e.textContent)"""
+# Left edge of each journey row's probe, profile and why, and the right edge of its time.
+COLUMN_EDGES = """() => [...document.querySelectorAll('details.journey > summary')].map(s => {
+  const box = sel => s.querySelector(sel).getBoundingClientRect();
+  return [box('.probe').left, box('.prof').left, box('.num').right, box('.why').left].map(Math.round);
+})"""
 OVERFLOWING = """() => [...document.querySelectorAll('.scroll')].filter(b => b.offsetParent)
   .map(b => b.scrollWidth > b.clientWidth + 1)"""
 UNCUED = """() => [...document.querySelectorAll('.scroll')]

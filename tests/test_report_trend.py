@@ -175,3 +175,72 @@ def test_each_series_says_how_its_network_was_emulated(tmp_path: Path) -> None:
         s.close()
     assert {r.probe: r.emulation for r in c.rows} == {"path_video": "packet", "path_live": "cdp 2 · packet 1"}
     assert 'class="tag emu"' in page and ">cdp 2 · packet 1<" in page
+
+
+def test_a_one_off_failure_and_a_stopped_job_are_not_ongoing_and_a_not_exercised_run_closes_nothing(
+    tmp_path: Path, page: Page
+) -> None:
+    """The README's android-4.4 example fails once and is never run again: no later run says the
+    failure goes on, so the trend must not show it "ongoing" for ever. Only a series still run on
+    its usual interval is ongoing; a pass closes an outage; a journey whose scenario did not
+    happen neither closes one nor counts in availability."""
+    s = Store(f"sqlite:///{tmp_path / 'results.db'}")
+    rng = random.Random(5)
+    compat = Cause(category="compatibility", detail="unsupported_browser", rule="compat", summary="请升级浏览器")
+    probe, normal = "path_video", NORMAL_PROFILES[0]
+    old_android = "android-4.4/wifi/urumqi/normal"  # its own series: one run, ever
+
+    def run(k: int, when: datetime, journeys: list[tuple[str, sample.Status, Cause | None]]) -> tuple:
+        run_id = f"r{k:03d}"
+        made = [
+            sample.journey(
+                rng, run_id=run_id, probe=probe, profile=profile, started_at=when, status=st, cause=c, index=i
+            )
+            for i, (profile, st, c) in enumerate(journeys)
+        ]
+        return run_id, when, made
+
+    every = timedelta(minutes=15)
+    runs = [run(0, START, [(old_android, sample.Status.FAILED, compat)])]  # the one-off
+    for k in range(1, 13):  # a job on `normal` every 15 min: fails from run 8 on, then stops after run 12 …
+        failing = k >= 8
+        runs.append(run(k, START + k * every, [(normal, sample.Status.FAILED if failing else sample.Status.PASSED,
+                                                 SOLD_OUT if failing else None)]))  # fmt: skip
+    sample.fill(s, runs)
+    late = START + timedelta(hours=6)
+    ctx = trend.context(s, timedelta(hours=8), "en", tz=UTC, now=late)  # … five hours ago
+    states = {"/".join(i.parts): (i.state, i.recovered, i.last_run) for i in ctx.outages}
+    assert states == {old_android: ("not_rerun", None, "11-10 20:00"), normal: ("not_rerun", None, "11-10 23:00")}
+    soon = START + 13 * every  # one interval after the last run: the job is still running, still failing
+    assert [i.state for i in trend.context(s, timedelta(hours=8), "en", tz=UTC, now=soon).outages if
+            "/".join(i.parts) == normal] == ["open"]  # fmt: skip
+
+    # A later run whose scenario did not happen closes nothing and is no availability sample …
+    before = trend.context(s, timedelta(hours=8), "en", tz=UTC, now=late)
+    skipped = run(13, START + 13 * every, [(normal, sample.Status.PASSED, None)])
+    skipped[2][0] = skipped[2][0].model_copy(
+        update={"status": sample.Status.NOT_EXERCISED, "not_exercised": ["the outage missed the payment"]}
+    )
+    sample.fill(s, [skipped])
+    after = trend.context(s, timedelta(hours=8), "en", tz=UTC, now=soon + timedelta(minutes=1))
+    (still,) = [i for i in after.outages if "/".join(i.parts) == normal]
+    assert still.recovered is None and after.journeys == before.journeys and after.availability == before.availability
+    # … and a pass does.
+    sample.fill(s, [run(14, START + 14 * every, [(normal, sample.Status.PASSED, None)])])
+    closed = trend.context(s, timedelta(hours=8), "en", tz=UTC, now=START + 15 * every)
+    (done,) = [i for i in closed.outages if "/".join(i.parts) == normal]
+    assert (done.state, done.recovered) == ("recovered", "11-10 23:30")
+
+    path, _ = trend.write(s, timedelta(hours=8), tmp_path, "en", tz=UTC, now=late)
+    page.goto(path.as_uri())
+    one_off = page.locator("#outages tr.outage", has_text="android-4.4")
+    assert one_off.locator(".ongoing").count() == 0
+    assert one_off.locator(".not-rerun").inner_text() == "not re-run · last run 11-10 20:00"
+    assert page.locator("#outages .ongoing").count() == 0
+    SHOTS.mkdir(exist_ok=True)
+    for width in (390, 1280):
+        page.set_viewport_size({"width": width, "height": 900})
+        assert page.evaluate("document.documentElement.scrollWidth") == width
+        page.locator("#outages").screenshot(path=str(SHOTS / f"trend-not-rerun-{width}.png"))
+    page.set_viewport_size({"width": 1440, "height": 900})
+    s.close()

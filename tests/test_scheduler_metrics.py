@@ -10,7 +10,7 @@ from pathlib import Path
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
-from probes.result import Cause, FailurePoint, JourneyResult, Status, StepResult, StepStatus
+from probes.result import Cause, FailurePoint, JourneyResult, Status, StepResult, StepStatus, Vitals
 from scheduler.metrics import Metrics, MetricsServer
 
 DASHBOARD = Path(__file__).parents[1] / "scheduler" / "grafana-dashboard.json"
@@ -98,7 +98,9 @@ def test_metrics_and_healthz_over_http_on_loopback() -> None:
 def test_the_grafana_dashboard_reads_series_the_service_exposes() -> None:
     dashboard = json.loads(DASHBOARD.read_text(encoding="utf-8"))
     metrics = Metrics()
-    metrics.observe_run("j", "failed", 1.0, 1.0, [_journey(Status.FAILED, 1, Cause(category="payment"))])
+    measured = _journey(Status.FAILED, 1, Cause(category="payment"))
+    measured.steps[0].vitals = Vitals(lcp_ms=1800.0, cls=0.12, inp_ms=240.0)  # vitals series exist once measured
+    metrics.observe_run("j", "failed", 1.0, 1.0, [measured])
     metrics.set_open_incidents({}, ["j"], ("checkout",))
     metrics.alert_result("c", True)
     exposed = {
@@ -112,3 +114,38 @@ def test_the_grafana_dashboard_reads_series_the_service_exposes() -> None:
     variables = {v["name"]: v for v in dashboard["templating"]["list"]}
     assert variables["location"]["query"]["query"] == "label_values(orderprobe_job_success, location)"
     assert all('location=~"$location"' in e for e in exprs), exprs  # every panel follows the location picked
+
+
+def test_the_web_vitals_panels_query_series_and_labels_scraped_from_the_real_metrics_endpoint() -> None:
+    """LCP, INP and CLS p50 / p95 per step: each query's metric, its `by` labels and its label
+    filters exist on what a scrape of the service's own /metrics over HTTP returns."""
+    dashboard = json.loads(DASHBOARD.read_text(encoding="utf-8"))
+    vitals_panels = [p for p in dashboard["panels"] if any(v in p["title"] for v in ("LCP", "INP", "CLS"))]
+    assert [p["title"].split()[-4] for p in vitals_panels] == ["LCP", "INP", "CLS"]
+    journey = _journey(Status.PASSED, 800)
+    journey.steps[1].vitals = Vitals(lcp_ms=1800.0, cls=0.12, inp_ms=240.0, fcp_ms=900.0, ttfb_ms=120.0)
+    metrics = Metrics("sh")
+    metrics.observe_run("smoke", "passed", 1.0, 1.0, [journey])
+    server = MetricsServer(metrics, lambda: {"status": "ok"}, port=0).start()
+    try:
+        scraped = httpx.get(f"{server.url}/metrics", timeout=30).text
+    finally:
+        server.stop()
+    series = {s.name: set(s.labels) for family in text_string_to_metric_families(scraped) for s in family.samples}
+    for panel in vitals_panels:
+        quantiles = []
+        for target in panel["targets"]:
+            expr = target["expr"]
+            (name,) = re.findall(r"\b(orderprobe_[a-z_]+)\{", expr)
+            assert name in series, f"{panel['title']}: {name} is not on /metrics"
+            by = {label.strip() for label in re.search(r"by \(([^)]*)\)", expr).group(1).split(",")}
+            filters = set(re.findall(r"(\w+)=~", expr))
+            assert by | filters <= series[name], (panel["title"], (by | filters) - series[name])
+            assert {"probe", "step"} <= by and 'profile=~"$profile"' in expr  # per step, for the profiles picked
+            quantiles.append(float(re.match(r"histogram_quantile\(([\d.]+),", expr).group(1)))
+        assert quantiles == [0.5, 0.95]
+    unit = {p["title"].split()[-4]: p["fieldConfig"]["defaults"]["unit"] for p in vitals_panels}
+    assert unit == {"LCP": "s", "INP": "s", "CLS": "none"}
+    variables = {v["name"]: v for v in dashboard["templating"]["list"]}
+    (label,) = re.findall(r"label_values\((\w+), (\w+)\)", variables["profile"]["query"]["query"])
+    assert label[0] in series and label[1] in series[label[0]]

@@ -383,6 +383,28 @@ def test_cli_list_shows_jobs_and_next_run_times(world: World) -> None:
     assert "tick" in out and "cron */5 * * * *" in out and "CST" in out
 
 
+def test_cli_list_starts_no_service_no_catalogue_and_no_browser_driver(world: World) -> None:
+    """`schedule list` took 12 s on a loaded machine: it imported the whole service (APScheduler's
+    executors, alert channels, metrics) and read every profile YAML just to print a table.
+    Counted as modules loaded, not seconds, so the test holds under any load."""
+    job = "  - id: tick\n    every: 1h\n    command: ['{python}', '-c', 'pass']\n"
+    path = world.tmp / "schedules.yaml"
+    path.write_text(world.yaml(job), encoding="utf-8")
+    probe = (
+        "import sys; from probes import cli; code = cli.main(['schedule', '--config', sys.argv[1], 'list']); "
+        "print('LOADED', *sorted(m for m in sys.modules if m.split('.')[0] in ('scheduler', 'profiles', 'playwright')))"
+    )
+    env = {**os.environ, **world.environ, "COLUMNS": "200"}
+    command = [sys.executable, "-c", probe, str(path)]
+    done = subprocess.run(command, capture_output=True, text=True, env=env, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert "tick" in done.stdout
+    loaded = done.stdout.split("LOADED", 1)[1].split()
+    assert "scheduler.config" in loaded  # it did read the schedule
+    for heavy in ("scheduler.service", "scheduler.channels", "scheduler.metrics", "profiles.catalogue", "playwright"):
+        assert not [m for m in loaded if m == heavy or m.startswith(heavy + ".")], heavy
+
+
 def test_a_run_the_service_cannot_even_start_is_recorded_as_an_error(world: World) -> None:
     blocker = world.tmp / "artefacts"
     blocker.write_text("a file where the artefact folder should be")

@@ -3,12 +3,19 @@
 Three things need it: a call with a hard time limit on a page that may never answer
 (``probes.bounded``), closing a context from the deadline's watchdog thread
 (``probes.deadline``) and switching CDP offline on a timer (``probes.emulation.offline``).
+
+Also here: where Playwright's CLI (``playwright codegen``) looks for its own Chromium — the
+registry's folder layout and the revision in the driver's ``browsers.json`` — so ``orderprobe
+record`` can point it at a system Chromium when Playwright's download is not installed.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
+import os
 from collections.abc import Coroutine
+from pathlib import Path
 from typing import Any, TypeVar
 
 T = TypeVar("T")
@@ -27,3 +34,17 @@ def loop(api: Any) -> asyncio.AbstractEventLoop:
 def run(api: Any, coro: Coroutine[Any, Any, T]) -> T:
     """Run ``coro`` on ``api``'s loop from the thread that owns it, as the sync API runs its own calls."""
     return api._sync(coro)
+
+
+def browsers_folder(executable: str, root: Path) -> Path:
+    """A ``PLAYWRIGHT_BROWSERS_PATH`` under ``root`` in which the Chromium the CLI expects is ``executable``."""
+    import playwright
+
+    listed = Path(playwright.__file__).parent / "driver" / "package" / "browsers.json"
+    revision = next(b["revision"] for b in json.loads(listed.read_text(encoding="utf-8"))["browsers"]
+                    if b["name"] == "chromium")  # fmt: skip
+    chrome = root / f"chromium-{revision}" / "chrome-linux64" / "chrome"
+    chrome.parent.mkdir(parents=True, exist_ok=True)
+    if not chrome.is_symlink():
+        os.symlink(executable, chrome)
+    return root

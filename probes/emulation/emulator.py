@@ -143,6 +143,14 @@ class Emulation(StepListener):
         """A probe's own mid-journey switch, in addition to the profile's."""
         self._switches.append(switch)
 
+    def unfired(self) -> list[str]:
+        """The switches that never happened, each with why: the scenario a row names was not run."""
+        return [
+            f"switch {switch.label} never happened: the journey never reached step {switch.at!r}"
+            for index, switch in enumerate(self._switches)
+            if index not in self._fired
+        ]
+
     def _hand_over(self, network: Network) -> None:
         self.path.hand_over_to(network)
         self.outages.hand_over(network.dropouts, self.now())
