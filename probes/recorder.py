@@ -136,7 +136,7 @@ class Recorder:
         self.write_errors: list[str] = []  # artefacts that could not be written (full / read-only disk)
         self._open: dict[int, tuple[RequestRecord, float]] = {}
         self._journey: Journey | None = None
-        self._cdp = evidence.attach(context, page)
+        self.cdp = evidence.attach(context, page)
         # (request, its failure) → what orderprobe's emulation did to it, if anything (set by the engine)
         self.injections: Callable[[Any, str | None], str | None] | None = None
         context.expose_binding(BINDING, self._on_count)
@@ -318,12 +318,12 @@ class Recorder:
             waiting=_snapshot(self.waiting()),
             console_errors=self.console_errors[-20:],
         )
-        evidence.unblock(self._cdp, failure)  # a busy main thread answers nothing until stopped
+        evidence.unblock(self.cdp, failure)  # a busy main thread answers nothing until stopped
         evidence.read_page(self.page, failure)
         self._refused_fields(step, failure)
         try:
             path = self.root / self.rel_dir / "failure.png"
-            evidence.screenshot(self.page, self._cdp, failure, path, f"{self.rel_dir}/failure.png")
+            evidence.screenshot(self.page, self.cdp, failure, path, f"{self.rel_dir}/failure.png")
         except WriteFailed as exc:
             self.write_errors.append(str(exc))
         return failure
