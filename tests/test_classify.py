@@ -281,6 +281,11 @@ CASES = [
     # ---- the emulated link's own record (issue 24): a healthy-looking page the network stalled
     Case("packet-outage-stalled-pay", fp(text=CHECKOUT).model_copy(update={"link": STALLED_PAY}),
          "network.stalled", "network", "offline", evidence="link down 8.67–13.35 s", beats="probe.selector_drift"),
+    # The pickup banner of the very page the step waited for, arrived just after the wait (a metro seed)
+    Case("waited-for-page-arrived-late", fp("buy now", text="大件家具在郸城县仅支持自提点提货").model_copy(update={
+        "arrived_late": 'get_by_test_id("pickup-required") was there and ready at 21.40 s, after the wait ended',
+        "unsettled": "the page read is the late page the step waited for",
+    }), "network.arrived_late", "network", "timeout", evidence="after the wait ended", beats="unknown"),
     Case("click-done-waiting-for-navigation", fp(text=CHECKOUT, message=(
         'Locator.click: Timeout 15000ms exceeded.\nCall log:\n  - waiting for get_by_test_id("pay-submit")\n'
         "  - click action done\n  - waiting for scheduled navigations to finish\n"

@@ -140,7 +140,8 @@ class _Facts:
                 r for r in self.bad if not (self.same_site(r.url) or r.navigation)
             ]  # went on without is not why
         self.bad = [r for r in self.bad if r not in self.recovered]
-        self.texts = [("page title", fp.page_title), ("page text", fp.page_text)]
+        # The page's words are evidence only if they were the shop's answer when the wait ended.
+        self.texts = [] if fp.unsettled else [("page title", fp.page_title), ("page text", fp.page_text)]
         self.texts += [(f"{r.method} {r.url} said", _readable(r.body_excerpt)) for r in self.bad if r.body_excerpt]
         self.net_errors: list[tuple[str, str, str | None]] = []  # (ERR_…, where, url)
         self.refused_ms = refused_at = self.refused_at()
@@ -211,6 +212,8 @@ class _Facts:
         Failed requests of earlier pages count too: a silent 500 on "add to cart" is often why
         an element is missing later, and calling a broken checkout "probe drift" would hide it."""
         fp = self.fp
+        if fp.unsettled:  # the page was being left, or changed since the wait ended: not known healthy
+            return None
         if not _in(fp.document_status, ((200, 399),)) or not fp.url.startswith(("http://", "https://")):
             return None
         for r in self.bad:
@@ -322,6 +325,11 @@ def _match(w: When, facts: _Facts) -> _Hit | None:
             return None
         if fp.link is not None and stalled:
             hit.evidence.append(fp.link.summary)
+    if w.arrived_late is not None:
+        if bool(fp.arrived_late) != w.arrived_late:
+            return None
+        if fp.arrived_late:
+            hit.evidence.append(fp.arrived_late + (f"; {fp.link.summary}" if fp.link else ""))
     if w.healthy is not None:
         verdict = facts.healthy()
         if (verdict is not None) != w.healthy:
