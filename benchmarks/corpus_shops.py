@@ -154,7 +154,8 @@ function estimate() {  // checkout's shipping-rate-processor: re-estimated as th
     const r = await fetch("/magento/rest/default/V1/guest-carts/q1/estimate-shipping-methods", {method: "POST",
       headers: {"Content-Type": "application/json"}, body: JSON.stringify({address: {postcode, country_id: "US"}})});
     const methods = await r.json();
-    rates.querySelector("tbody").innerHTML = methods.map((m) => `<tr class="row"><td class="col col-method"><input type="radio" class="radio" name="ko_unique_1" value="${m.carrier_code}_${m.method_code}" id="s_method_${m.method_code}"></td><td class="col col-price"><span class="price">$${m.amount.toFixed(2)}</span></td><td class="col col-method">${m.method_title}</td><td class="col col-carrier">${m.carrier_title}</td></tr>`).join("");
+    const chosen = (rates.querySelector("input:checked") || {}).value;  // quote.shippingMethod survives a re-estimate
+    rates.querySelector("tbody").innerHTML = methods.map((m) => `<tr class="row"><td class="col col-method"><input type="radio" class="radio" name="ko_unique_1" value="${m.carrier_code}_${m.method_code}" id="s_method_${m.method_code}" ${chosen === `${m.carrier_code}_${m.method_code}` ? "checked" : ""}></td><td class="col col-price"><span class="price">$${m.amount.toFixed(2)}</span></td><td class="col col-method">${m.method_title}</td><td class="col col-carrier">${m.carrier_title}</td></tr>`).join("");
     rates.hidden = false; document.querySelector(".no-quotes-block").hidden = true;
   }, 300);
 }

@@ -338,7 +338,8 @@ class Recorder:
             waiting=_snapshot(self.waiting()),
             console_errors=self.console_errors[-20:],
         )
-        evidence.unblock(self.cdp, failure)  # a busy main thread answers nothing until stopped
+        if not any(r.navigation for r in failure.waiting):  # mid-navigation a page answers nothing: not busy
+            evidence.unblock(self.cdp, failure)  # a busy main thread answers nothing until stopped
         loads = self.navigations
         evidence.read_page(self.page, failure)
         self._settled(failure, loads)

@@ -124,6 +124,9 @@ class LinkRecord(BaseModel):
     # dropped by it), and no refusal of the shop came first: the network, not the page, stopped it.
     stalled: bool = False
     refused_first: str | None = None  # the shop's refusal that came before the outage, if any
+    # The profile's link is slow by its own figures (3G-class or worse), e.g. "metro-weak: 400 ms RTT,
+    # 400 kbit/s down": a failing step's answer can be late with no outage at all (probes/stall.py).
+    slow: str = ""
     summary: str = ""  # one line quoting the record (what the classifier's evidence says)
 
 

@@ -47,6 +47,7 @@ def test_magento_checkout(journey, page, target, draw):
             page.locator(f"#{field}").fill(value)
         page.locator("#s_method_flatrate").check(timeout=WAIT_MS)  # the rates arrive once the address is in
         page.get_by_role("button", name="Next").click()
+        expect(page.locator("#payment")).to_be_visible(timeout=WAIT_MS)  # the step moved on
     with journey.step("place order"):
         page.get_by_role("button", name="Place Order").click()
         expect(page.get_by_text("Thank you for your purchase!")).to_be_visible(timeout=WAIT_MS)

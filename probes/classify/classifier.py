@@ -80,6 +80,9 @@ def _first_line(text: str) -> str:
     return next((line.strip() for line in text.splitlines() if line.strip()), "")
 
 
+# On a slow link an answer later than this is no longer the link: TCP's retries after four losses in
+# a row (1 + 2 + 4 + 8 s) are over by then; a server frozen for longer is the shop's.
+SLOW_LINK_WAIT_MS = 15_000
 TIMED_OUT_MS = 1000  # a request that had waited less when the action failed is not why it failed
 
 
@@ -324,6 +327,13 @@ def _match(w: When, facts: _Facts) -> _Hit | None:
         if stalled != w.link_stalled:
             return None
         if fp.link is not None and stalled:
+            hit.evidence.append(fp.link.summary)
+    if w.slow_link is not None:
+        waits = [r.waited_ms or 0.0 for r in fp.waiting if r.navigation or r.resource_type in API_TYPES]
+        slow = bool(fp.link and fp.link.slow) and all(ms < SLOW_LINK_WAIT_MS for ms in waits)
+        if slow != w.slow_link:
+            return None
+        if slow and fp.link is not None:
             hit.evidence.append(fp.link.summary)
     if w.arrived_late is not None:
         if bool(fp.arrived_late) != w.arrived_late:
