@@ -50,7 +50,9 @@ def verdict(j: JourneyResult) -> str:
 def run(tmp: Path, db: str, run_id: str, mode: str, args: list[str], env: dict[str, str]) -> list[JourneyResult]:
     cmd = [sys.executable, "-m", "probes.cli", "run", *args, "-n", "2", "--no-progress", "--no-report",
            "--emulation", mode, "--results", db, "--artefacts", str(tmp / "art"), "--run-id", run_id]  # fmt: skip
-    subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False, env={**os.environ, **env})
+    done = subprocess.run(cmd, capture_output=True, text=True, check=False, env={**os.environ, **env})
+    if done.returncode not in (0, 1):  # not "passed" or "journeys failed": the run itself went wrong
+        print(f"  run {run_id} exited {done.returncode}:\n{(done.stdout + done.stderr)[-2000:]}", flush=True)
     store = Store(db)
     try:
         return store.journeys(run_id)
