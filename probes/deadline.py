@@ -11,6 +11,7 @@ it kills the browser process and the worker launches a fresh one for the next jo
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import os
 import signal
@@ -20,6 +21,7 @@ from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Any
 
+from probes.atomic import write_bytes
 from probes.compat import playwright as compat
 
 GRACE_S = 5.0  # for each teardown call the watchdog makes before it escalates
@@ -96,23 +98,39 @@ class Deadline:
 
 def _await(coro: Coroutine[Any, Any, Any], loop: asyncio.AbstractEventLoop, timeout: float) -> bool:
     """Run ``coro`` on Playwright's loop from this thread; False if it did not finish in time."""
+    return _result(coro, loop, timeout) is not _LATE
+
+
+_LATE = object()
+
+
+def _result(coro: Coroutine[Any, Any, Any], loop: asyncio.AbstractEventLoop, timeout: float) -> Any:
+    """``coro``'s value run on Playwright's loop; None if it failed, ``_LATE`` if not done in time."""
     future = asyncio.run_coroutine_threadsafe(coro, loop)
     try:
-        future.result(timeout)
+        return future.result(timeout)
     except TimeoutError:
         future.cancel()
-        return False
+        return _LATE
     except (Exception, asyncio.CancelledError):  # already closed / crashed: nothing left to wait for
-        pass
-    return True
+        return None
 
 
-def tear_down(context: Any, trace_path: Path | None, *, grace: float = GRACE_S) -> None:
-    """From the watchdog thread: keep the trace (if tracing), close the context, and kill the
-    browser if the context would not close. ``context`` is a sync-API BrowserContext."""
+def tear_down(
+    context: Any, trace_path: Path | None, *, cdp: Any = None, shot_path: Path | None = None, grace: float = GRACE_S
+) -> None:
+    """From the watchdog thread: draw the page as the deadline found it (``shot_path``, the
+    compositor's last frame over the DevTools session ``cdp``: Playwright's own screenshot waits for
+    a pending navigation), keep the trace (if tracing), close the context, and kill the browser if
+    the context would not close. ``context`` is a sync-API BrowserContext."""
     impl, loop = compat.impl(context), compat.loop(context)  # the way in from another thread
     if loop.is_closed():
         return
+    if shot_path is not None and cdp is not None:  # a page waiting on a frozen server still draws; a busy one not
+        shot = _result(compat.impl(cdp).send("Page.captureScreenshot", {"format": "png"}, grace * 1000), loop, grace)
+        if isinstance(shot, dict) and shot.get("data"):
+            with contextlib.suppress(OSError):  # a full disk: no screenshot; the teardown goes on
+                write_bytes(shot_path, base64.b64decode(shot["data"]))
     if trace_path is not None:
         trace_path.parent.mkdir(parents=True, exist_ok=True)
         _await(impl.tracing.stop(path=str(trace_path)), loop, grace)

@@ -85,6 +85,7 @@ class JourneyRun(StepListener):
         self.secrets = profile_secrets(item.profile)
         self.deadline: Deadline | None = None
         self.timed_out_at: str | None = None  # where the journey was when its deadline passed
+        self.waiting_at_deadline: list[RequestRecord] = []  # requests the step still waited for then
         self.crashed_at: str | None = None  # where it was when the renderer crashed
         self._phase = "setup"
         self._fixed_deadline = False
@@ -190,10 +191,14 @@ class JourneyRun(StepListener):
             return
         self.timed_out_at = self._where()
         trace = self._trace_part if self.tracing is not None else None
+        in_step = self._phase == "call" and self.journey.current_step is not None
+        if in_step and self.recorder is not None:  # what the step was waiting for when time ran out
+            self.waiting_at_deadline = [r.model_copy(deep=True) for r in self.recorder.waiting()]
         if self.context is None:  # stuck launching the browser or opening the context
             kill_browsers()
         else:
-            tear_down(self.context, trace)
+            shot = self.dir / "failure.png" if in_step else None
+            tear_down(self.context, trace, cdp=self.recorder.cdp if self.recorder else None, shot_path=shot)
 
     def _on_crash(self, _page: Any) -> None:
         self.crashed_at = self.crashed_at or self._where()
@@ -212,6 +217,8 @@ class JourneyRun(StepListener):
             seconds = self.deadline.seconds if self.deadline else 0
             message = f"timed out at step {where} (journey deadline {seconds:g} s passed; context torn down)"
             summary = "探测超时 — the journey passed its hard deadline and was stopped; the run went on"
+            if self._verdict_stands(message) or self._unanswered(where, kind, message):
+                return
         else:
             return
         failure = self.failure or FailurePoint(step=where, error_type=kind, message="")
@@ -223,6 +230,45 @@ class JourneyRun(StepListener):
             category="system", detail=detail, rule=f"harness.{detail}", evidence=message, summary=summary
         )
         self.status = Status.ERROR
+
+    def _verdict_stands(self, message: str) -> bool:
+        """The deadline passed while closing a journey that had already failed with a cause of its
+        own (e.g. a frozen server's timeout): that cause stands; the slow close is a note."""
+        if self.timed_out_at not in ("(teardown)", "(cleanup)") or self.failure is None or self.cause is None:
+            return False
+        if self.cause.rule.startswith("harness."):
+            return False
+        note = f"teardown: {message.replace('timed out at step ', 'the deadline passed at ')}; the verdict stands"
+        if note not in self.failure.capture_notes:
+            self.failure.capture_notes.append(note)
+        return True
+
+    def _unanswered(self, where: str, kind: str, message: str) -> bool:
+        """A step cut off by the deadline while it waited for a request that never got an answer (a
+        frozen server accepts the connection and never replies): the shop's timeout at that step,
+        not the harness's. True when the classifier names it so."""
+        if self.cause is not None and message in self.cause.evidence:
+            return True  # named so already (the verdict is read again after close)
+        waiting = [r for r in self.waiting_at_deadline if r.step == where]
+        if not waiting:
+            return False
+        failure = self.failure or FailurePoint(step=where, error_type=kind, message="")
+        failure.step, failure.error_type, failure.surfaced_at = where, kind, None
+        failure.waiting = waiting
+        failure.message = (message + "\n" + failure.message if failure.message else message)[:4000]
+        shot = self.dir / "failure.png"
+        if failure.screenshot is None and shot.exists():  # drawn by the watchdog before it closed the page
+            failure.screenshot = f"{self.rel_dir}/failure.png"
+            failure.capture_notes = [n for n in failure.capture_notes if not n.startswith("screenshot:")]
+        cause = self.session.classifier.classify(
+            failure, dependencies=self.target.dependencies, site=self.target.base_url or None
+        )
+        if cause.category in ("probe_broken", "unknown"):
+            return False
+        cause = cause.model_copy(update={"evidence": f"{cause.evidence}; {message}"[:2000]})
+        self.failure = failure
+        self.status, self.cause = verdict(failed=True, cause=cause, expectation=self.item.expectation, slow=False)
+        return True
 
     def conclude(self, excinfo: Any, *, when: str) -> Status:
         """Verdict for the test body (or for a setup that never let it start)."""

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from probes import evidence, request_kinds
+from probes import evidence, request_kinds, waited
 from probes.atomic import WriteFailed
 from probes.bounded import bounded
 from probes.emulation.routing import FAULT_HEADER
@@ -138,7 +138,7 @@ class Recorder(StepListener):
         self.write_errors: list[str] = []  # artefacts that could not be written (full / read-only disk)
         self._open: dict[int, tuple[RequestRecord, float]] = {}
         self._journey: Journey | None = None
-        self._cdp = evidence.attach(context, page)
+        self.cdp = evidence.attach(context, page)
         # (request, its failure) → what orderprobe's emulation did to it, if anything (set by the engine)
         self.injections: Callable[[Any, str | None], str | None] | None = None
         context.expose_binding(BINDING, self._on_count)
@@ -147,6 +147,8 @@ class Recorder(StepListener):
         page.on("requestfinished", self._on_finished)
         page.on("requestfailed", self._on_failed)
         page.on("response", self._on_response)
+        self.navigations = 0  # main-frame documents committed: did the page change while evidence was taken?
+        page.on("framenavigated", lambda frame: frame == page.main_frame and self._navigated())
         page.on("console", lambda msg: msg.type == "error" and self._console(msg.text))
         page.on("pageerror", lambda err: self._console(f"pageerror: {err}"))
 
@@ -166,6 +168,9 @@ class Recorder(StepListener):
             self.refused.append((round(self._offset(), 1), step, str(n)))
         elif kind in Interactions.model_fields:
             setattr(self.counts, kind, getattr(self.counts, kind) + int(n))
+
+    def _navigated(self) -> None:
+        self.navigations += 1
 
     def _console(self, text: str) -> None:
         self.counts.console_errors += 1
@@ -295,6 +300,21 @@ class Recorder(StepListener):
             if label not in invalid_now
         ]
 
+    def _settled(self, failure: FailurePoint, loads: int) -> None:
+        """Was the page read the shop's answer when the wait ended? (probes/waited.py)"""
+        pending = next((r for r in failure.waiting if r.navigation), None)
+        if pending is not None:
+            failure.unsettled = (
+                f"a navigation to {pending.url} was still waiting for its answer: the page shown was being left"
+            )
+        elif self.navigations != loads:
+            failure.unsettled = "the page changed while evidence was taken: a navigation committed after the wait ended"
+        if waited.arrived_late(self.page, failure.locator, failure.message):
+            failure.arrived_late = (
+                f"{failure.locator} was there and ready at {self._offset() / 1000:.2f} s, after the wait ended"
+            )
+            failure.unsettled = failure.unsettled or "the page read is the late page the step waited for"
+
     def capture(self, step: str, error: BaseException) -> FailurePoint:
         """Evidence at the moment of failure. Each probe of the page is bounded: a hung page
         must not hang the harness."""
@@ -320,12 +340,15 @@ class Recorder(StepListener):
             waiting=_snapshot(self.waiting()),
             console_errors=self.console_errors[-20:],
         )
-        evidence.unblock(self._cdp, failure)  # a busy main thread answers nothing until stopped
+        if not any(r.navigation for r in failure.waiting):  # mid-navigation a page answers nothing: not busy
+            evidence.unblock(self.cdp, failure)  # a busy main thread answers nothing until stopped
+        loads = self.navigations
         evidence.read_page(self.page, failure)
+        self._settled(failure, loads)
         self._refused_fields(step, failure)
         try:
             path = self.root / self.rel_dir / "failure.png"
-            evidence.screenshot(self.page, self._cdp, failure, path, f"{self.rel_dir}/failure.png")
+            evidence.screenshot(self.page, self.cdp, failure, path, f"{self.rel_dir}/failure.png")
         except WriteFailed as exc:
             self.write_errors.append(str(exc))
         return failure

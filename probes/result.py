@@ -157,6 +157,9 @@ class LinkRecord(BaseModel):
     # dropped by it), and no refusal of the shop came first: the network, not the page, stopped it.
     stalled: bool = False
     refused_first: str | None = None  # the shop's refusal that came before the outage, if any
+    # The profile's link is slow by its own figures (3G-class or worse), e.g. "metro-weak: 400 ms RTT,
+    # 400 kbit/s down": a failing step's answer can be late with no outage at all (probes/stall.py).
+    slow: str = ""
     summary: str = ""  # one line quoting the record (what the classifier's evidence says)
 
 
@@ -209,6 +212,12 @@ class FailurePoint(BaseModel):
     # failure was captured: the page accepted the tap before it was ready (a slow script or link).
     not_ready: list[str] = Field(default_factory=list)
     link: LinkRecord | None = None  # the emulated network's record of the failing step
+    # Why the page shown at capture is not the shop's answer when the wait ended (a navigation still
+    # pending: the page being left; the page changed while evidence was taken): its words decide nothing.
+    unsettled: str | None = None
+    # The element the step waited for, never found during the wait, was there and ready at capture:
+    # it came late (a slow link), it was not refused (probes/waited.py).
+    arrived_late: str | None = None
     # How evidence was taken when the page made it hard (a busy main thread stopped, a screenshot
     # taken over CDP), and what could not be taken, with why ("screenshot: none — …"). Never
     # written into the page's own fields, where cause rules would read orderprobe's words as the shop's.

@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from probes.journey import Journey
     from probes.recorder import Recorder
     from probes.result import StepResult
+    from profiles.models import Network
 
 
 def _path(r: RequestRecord) -> str:
@@ -84,6 +85,17 @@ def record(
     )
 
 
+SLOW_RTT_MS, SLOW_DOWN_KBPS = 300, 1000  # 3G-class or worse (BT '3g': 300 ms; '3gslow': 400 ms, 400 kbit/s)
+
+
+def slowness(network: Network) -> str:
+    """The link's own figures when they make it slow (a late answer needs no outage), else ''."""
+    down = network.down_kbps
+    if (network.rtt_ms or 0) < SLOW_RTT_MS and (down is None or down > SLOW_DOWN_KBPS):
+        return ""
+    return f"{network.name}: {network.rtt_ms:g} ms RTT, {f'{down:g} kbit/s' if down else 'unthrottled'} down"
+
+
 def summarise(mode: str, windows: list[Outage], dropped: dict[str, dict[str, int]]) -> str:
     parts = []
     for w in windows:
@@ -121,7 +133,12 @@ class LinkWitness(StepListener):
         failure = self.recorder.failure
         start, end = journey.current_start_ms, journey.failed_at_ms
         if failure is not None and start is not None and end is not None:
-            failure.link = self._record(start, end)
+            link = self._record(start, end)
+            if slow := slowness(self.emulation.profile.network):
+                mode = self.emulation.mode
+                link = link or LinkRecord(mode=mode, summary=f"emulated network ({mode}): no outage or drop")
+                link.slow, link.summary = slow, f"{link.summary}; a slow link by its profile ({slow})"
+            failure.link = link
 
     def on_step_end(self, journey: Journey, step: StepResult) -> None:
         step.link = self._record(step.start_ms, step.start_ms + step.duration_ms)

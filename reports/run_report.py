@@ -56,6 +56,8 @@ class StepView:
     failed_requests: list[RequestView]
     vitals: dict[str, VitalView] = field(default_factory=dict)  # by name; only those measured
     a11y: dict | None = None  # --a11y: the step's axe-core scan (probes.result.A11yScan as data)
+    evidence_ms: float | None = None  # a failed step: time spent capturing its evidence (not in duration_ms)
+    link: str = ""  # the emulated network's record of this step, when it did anything
 
 
 @dataclass
@@ -132,6 +134,7 @@ class FailureView:
     request_ticks: list[tuple[float, str]]
     failed_requests: list[RequestView]
     console_errors: list[str]
+    link: str = ""  # the emulated network's record of the failing step
 
 
 @dataclass
@@ -354,6 +357,7 @@ def _failure(
         request_ticks=ticks,
         failed_requests=[_request(r) for r in f.failed_requests],
         console_errors=[html.scrub(e) for e in f.console_errors],
+        link=html.scrub(f.link.summary) if f.link else "",
     )
 
 
@@ -435,6 +439,8 @@ def _steps(j: JourneyResult) -> list[StepView]:
             failed_requests=[_request(r) for r in s.failed_requests],
             vitals=_vitals(s.vitals),
             a11y=s.a11y.model_dump() if s.a11y else None,
+            evidence_ms=s.evidence_ms,
+            link=html.scrub(s.link.summary) if s.link else "",
         )
         for s in j.steps
     ]

@@ -68,6 +68,14 @@ STALLED_PAY = LinkRecord(mode="packet", stalled=True, summary=(
 ), outages=[Outage(start_ms=8670, end_ms=13350, in_flight=["POST /pay (sent 8.20 s, in flight)"])],
    dropped={"up": {"outage": 12}, "down": {"outage": 9}})  # fmt: skip
 
+SLOW_METRO = LinkRecord(mode="packet", slow="metro-weak: 400 ms RTT, 400 kbit/s down", summary=(
+    "emulated network (packet): no outage or drop; a slow link by its profile (metro-weak: 400 ms RTT, 400 kbit/s down)"
+))  # fmt: skip
+PENDING_PAGE = RequestRecord(method="GET", url=f"{SHOP}/checkout?from=subsidy", resource_type="document",
+                             navigation=True, step="buy now")  # fmt: skip
+CLICK_DONE = ('Locator.click: Timeout 10000ms exceeded.\nCall log:\n  - waiting for get_by_test_id("buy")\n'
+              "  - click action done\n  - waiting for scheduled navigations to finish\n")  # fmt: skip
+
 CASES = [
     # ---- 1 network and device
     Case("flaky-profile-injected-503", fp(text=CHECKOUT, failed=(
@@ -281,6 +289,19 @@ CASES = [
     # ---- the emulated link's own record (issue 24): a healthy-looking page the network stalled
     Case("packet-outage-stalled-pay", fp(text=CHECKOUT).model_copy(update={"link": STALLED_PAY}),
          "network.stalled", "network", "offline", evidence="link down 8.67–13.35 s", beats="probe.selector_drift"),
+    # The pickup banner of the very page the step waited for, arrived just after the wait (a metro seed)
+    Case("waited-for-page-arrived-late", fp("buy now", text="大件家具在郸城县仅支持自提点提货").model_copy(update={
+        "arrived_late": 'get_by_test_id("pickup-required") was there and ready at 21.40 s, after the wait ended',
+        "unsettled": "the page read is the late page the step waited for",
+    }), "network.arrived_late", "network", "timeout", evidence="after the wait ended", beats="unknown"),
+    # metro-weak, no outage in the step: the next page was 3.4 s on its way when the click gave up
+    Case("slow-link-next-page-late", fp("buy now", text=CHECKOUT, message=CLICK_DONE).model_copy(update={
+        "link": SLOW_METRO, "waiting": [PENDING_PAGE.model_copy(update={"waited_ms": 3436.0})],
+    }), "network.slow_link", "network", "timeout", evidence="a slow link by its profile", beats="system.api_timeout"),
+    # the same link, a server silent past any TCP retry: the shop's timeout, not the link
+    Case("slow-link-frozen-server", fp("buy now", text=CHECKOUT, message=CLICK_DONE).model_copy(update={
+        "link": SLOW_METRO, "waiting": [PENDING_PAGE.model_copy(update={"waited_ms": 31000.0})],
+    }), "system.api_timeout", "system", "api_timeout", evidence="no answer after 31.0 s"),
     Case("click-done-waiting-for-navigation", fp(text=CHECKOUT, message=(
         'Locator.click: Timeout 15000ms exceeded.\nCall log:\n  - waiting for get_by_test_id("pay-submit")\n'
         "  - click action done\n  - waiting for scheduled navigations to finish\n"

@@ -94,12 +94,19 @@ def test_hangs_and_crashes_end_as_errors_at_their_step_and_the_run_goes_on(pytes
     assert crash.failure.step == "crash" and "browser_crash" in crash.failure.message
 
     for journey, step in ((busy, "spin"), (silent, "open silent")):
-        assert journey.status is Status.ERROR, journey.failure
-        assert journey.cause.detail == "journey_timeout"
         assert journey.failure.message.startswith(f"timed out at step {step} (journey deadline 6 s")
         assert journey.failure.trace, "the trace up to the deadline is kept"
         assert (pytester.path / "art" / journey.failure.trace).stat().st_size > 0
-    assert any(r.url.startswith(silent_server) for r in silent.failure.requests)
+    assert busy.status is Status.ERROR and busy.cause.detail == "journey_timeout", busy.failure
+    # A frozen server (connection accepted, never an answer): the shop's timeout at the step that
+    # waited for it, a failed checkout with the request, its wait, a screenshot and the trace.
+    assert silent.status is Status.FAILED, silent.cause
+    assert (silent.cause.category, silent.cause.detail) == ("system", "api_timeout"), silent.cause
+    assert silent.failure.step == "open silent" and "journey deadline 6 s" in silent.cause.evidence
+    hung = silent.failure.waiting[0]
+    assert hung.url.startswith(silent_server) and hung.step == "open silent" and hung.waited_ms > 1000
+    shot = silent.failure.screenshot
+    assert shot and (pytester.path / "art" / shot).stat().st_size > 0, silent.failure.capture_notes
 
     assert healthy.status is Status.PASSED and [s.name for s in healthy.steps] == ["home"]
     result.assert_outcomes(passed=1, failed=3)

@@ -305,3 +305,46 @@ def test_a_run_without_a_matrix_is_labelled_ad_hoc(tmp_path: Path, lang: str, la
         store.close()
     header = page[page.index(">" + i18n.texts(lang)["matrix"] + "<") :][:300]
     assert label in header and "–" not in header
+
+
+@pytest.mark.parametrize("lang, words", [("en", "evidence"), ("zh", "取证")])
+def test_a_failed_steps_evidence_time_and_the_links_record_are_shown(
+    tmp_path: Path, browser: Browser, lang: str, words: str
+) -> None:
+    """The step's own time, then the time its evidence took (not in it), and what the emulated link
+    did — readable on a phone (390 px) and a desktop (1280 px), nothing pushed off the screen."""
+    from probes.result import LinkRecord, Outage
+    from reports.html import anchor
+
+    artefacts = tmp_path / "artefacts"
+    evil = _evil(artefacts, browser)
+    summary = "emulated network (packet): link down 8.67–13.35 s (dropout; in flight: POST /pay (sent 8.60 s))"
+    record = LinkRecord(mode="packet", outages=[Outage(start_ms=8670, end_ms=13350, why="dropout")], dropped={},
+                        stalled=True, summary=summary + " <b>x</b>")  # fmt: skip
+    failed = evil.steps[-1].model_copy(update={"evidence_ms": 4321.0, "link": record})
+    evil = evil.model_copy(
+        update={"steps": [*evil.steps[:-1], failed], "failure": evil.failure.model_copy(update={"link": record})}
+    )
+    store = Store(f"sqlite:///{tmp_path / 'results.db'}")
+    store.start_run("run-618", started_at=T0, target="http://shop.localhost:8123", matrix="presale")
+    store.add_journeys([evil])
+    store.finish_run("run-618", finished_at=T0 + timedelta(minutes=1), exit_code=1)
+    report = run_report.write(store, "run-618", artefacts, tmp_path, lang)
+    store.close()
+    for width in (390, 1280):
+        context = browser.new_context(viewport={"width": width, "height": 900})
+        page = context.new_page()
+        page.goto(report.as_uri())
+        row = page.locator(f"#{anchor(evil.id)} tr[data-step-status]").last
+        page.locator(f"#{anchor(evil.id)}").evaluate("d => { d.open = true }")  # failures open by default
+        shown = row.locator(".evidence-time")
+        assert shown.inner_text() == f"+4.32 s {words}", shown.inner_text()
+        assert shown.is_visible() and shown.bounding_box()["x"] + shown.bounding_box()["width"] <= width
+        assert row.locator(".step-link").get_attribute("title") == summary + " <b>x</b>"  # as text, escaped
+        panel = page.locator(f"#{anchor(evil.id)} .panel dd.link-record")
+        assert panel.inner_text().startswith("emulated network (packet): link down 8.67–13.35 s")
+        assert page.evaluate("window.__xss") is None
+        SHOTS.mkdir(exist_ok=True)
+        row.scroll_into_view_if_needed()
+        page.screenshot(path=str(SHOTS / f"run-evidence-time-{lang}-{width}.png"))
+        context.close()

@@ -80,6 +80,9 @@ def _first_line(text: str) -> str:
     return next((line.strip() for line in text.splitlines() if line.strip()), "")
 
 
+# On a slow link an answer later than this is no longer the link: TCP's retries after four losses in
+# a row (1 + 2 + 4 + 8 s) are over by then; a server frozen for longer is the shop's.
+SLOW_LINK_WAIT_MS = 15_000
 TIMED_OUT_MS = 1000  # a request that had waited less when the action failed is not why it failed
 
 
@@ -140,7 +143,8 @@ class _Facts:
                 r for r in self.bad if not (self.same_site(r.url) or r.navigation)
             ]  # went on without is not why
         self.bad = [r for r in self.bad if r not in self.recovered]
-        self.texts = [("page title", fp.page_title), ("page text", fp.page_text)]
+        # The page's words are evidence only if they were the shop's answer when the wait ended.
+        self.texts = [] if fp.unsettled else [("page title", fp.page_title), ("page text", fp.page_text)]
         self.texts += [(f"{r.method} {r.url} said", _readable(r.body_excerpt)) for r in self.bad if r.body_excerpt]
         self.net_errors: list[tuple[str, str, str | None]] = []  # (ERR_…, where, url)
         self.refused_ms = refused_at = self.refused_at()
@@ -211,6 +215,8 @@ class _Facts:
         Failed requests of earlier pages count too: a silent 500 on "add to cart" is often why
         an element is missing later, and calling a broken checkout "probe drift" would hide it."""
         fp = self.fp
+        if fp.unsettled:  # the page was being left, or changed since the wait ended: not known healthy
+            return None
         if not _in(fp.document_status, ((200, 399),)) or not fp.url.startswith(("http://", "https://")):
             return None
         for r in self.bad:
@@ -322,6 +328,18 @@ def _match(w: When, facts: _Facts) -> _Hit | None:
             return None
         if fp.link is not None and stalled:
             hit.evidence.append(fp.link.summary)
+    if w.slow_link is not None:
+        waits = [r.waited_ms or 0.0 for r in fp.waiting if r.navigation or r.resource_type in request_kinds.API]
+        slow = bool(fp.link and fp.link.slow) and all(ms < SLOW_LINK_WAIT_MS for ms in waits)
+        if slow != w.slow_link:
+            return None
+        if slow and fp.link is not None:
+            hit.evidence.append(fp.link.summary)
+    if w.arrived_late is not None:
+        if bool(fp.arrived_late) != w.arrived_late:
+            return None
+        if fp.arrived_late:
+            hit.evidence.append(fp.arrived_late + (f"; {fp.link.summary}" if fp.link else ""))
     if w.healthy is not None:
         verdict = facts.healthy()
         if (verdict is not None) != w.healthy:

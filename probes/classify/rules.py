@@ -122,6 +122,10 @@ class When(Frozen):
     validation: Regex | None = None  # the browser's own validation messages of refused form fields
     not_ready: Regex | None = None  # fields refused at a submit that were valid by the failure (a tap too early)
     link_stalled: bool | None = None  # the emulated network's record says it stalled the failing step
+    slow_link: bool | None = (
+        None  # a slow link by its profile, and the shop's answer late by less than TCP retries take
+    )
+    arrived_late: bool | None = None  # what the step waited for came after the wait ended (probes/waited.py)
     notes: Regex | None = None  # orderprobe's capture notes (e.g. "page: main thread busy")
     healthy: bool | None = None  # see _healthy()
     any_: tuple[When, ...] = Field((), alias="any")
