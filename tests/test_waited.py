@@ -19,7 +19,7 @@ import pytest
 from playwright.sync_api import Browser
 
 from probes.classify import Classifier
-from probes.journey import Journey
+from probes.journey import Journey, Phase, StepListener
 from probes.recorder import Recorder
 from probes.waited import resolve
 
@@ -65,8 +65,10 @@ class Held:
         self.server.server_close()
 
 
-class ArriveAfterTheWait:
+class ArriveAfterTheWait(StepListener):
     """A step listener before the recorder: the wait has ended; now the page arrives."""
+
+    phase = Phase.NETWORK  # before the recorder's capture
 
     def __init__(self, shop: Held, page) -> None:
         self.shop, self.page = shop, page
