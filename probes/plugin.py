@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 
-from probes import coexist, interrupt
+from probes import coexist, interrupt, step_log
 from probes import settings as options
 from probes.filmstrip import DEFAULT as FILMSTRIP_DEFAULT
 from probes.filmstrip import MODES as FILMSTRIP_MODES
@@ -318,6 +318,7 @@ def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> 
                 item.ihook.pytest_runtest_logreport(report=report)
             break
         item.stash[ATTEMPTS].append(result)
+        step_log.discard(_session(item.config).run_dir, result.id)  # superseded: its result carries its steps
     item.ihook.pytest_runtest_logfinish(nodeid=item.nodeid, location=item.location)
     return True
 
@@ -412,6 +413,7 @@ class _Controller:
             journeys.append(crashed_result(self.session.run_id, report.nodeid, str(report.longrepr), start))
         for result in journeys:
             self.reporters.journey_end(result, self.starts.pop(report.nodeid, None))
+            step_log.discard(self.session.run_dir, result.id)
 
     @pytest.hookimpl(tryfirst=True, specname="pytest_sessionfinish")
     def pytest_sessionfinish_first(self, session: pytest.Session, exitstatus: int) -> None:
@@ -430,9 +432,12 @@ class _Controller:
             from probes.journey_run import interrupted_result
 
             for nodeid, start in list(self.starts.items()):
-                steps = self.reporters.steps.get(start.id, [])  # those it passed, when it ran in this process
+                # those it passed: live when it ran in this process, from its worker's step log otherwise
+                steps = self.reporters.steps.get(start.id) or step_log.read(self.session.run_dir, start.id)
                 self.reporters.journey_end(interrupted_result(self.session.run_id, nodeid, start, steps), start)
+                step_log.discard(self.session.run_dir, start.id)
             self.starts.clear()
+        step_log.tidy(self.session.run_dir)
         session.exitstatus = self.reporters.run_end(self.run, int(exitstatus))
 
 

@@ -4,6 +4,7 @@ a real `pytest` process, real Chromium, real SQLite."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -11,6 +12,8 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+
+import pytest
 
 from probes.result import Status
 from reports.store import Store
@@ -90,14 +93,16 @@ def test_a_quick(journey, page, target):
 
 @pytest.mark.deadline(3600)
 def test_b_long(journey, page, target):
-    with journey.step("wait"):
+    with journey.step("open"):
         page.goto(target.url("/feed"))
+    with journey.step("wait"):
         page.wait_for_timeout(3_000_000)
 
 @pytest.mark.deadline(3600)
 def test_c_long(journey, page, target):
-    with journey.step("wait"):
+    with journey.step("open"):
         page.goto(target.url("/feed"))
+    with journey.step("wait"):
         page.wait_for_timeout(3_000_000)
 """
 # A supervisor's grace between SIGTERM and SIGKILL (the scheduler gives 3 s, systemd 90 s, Kubernetes
@@ -106,10 +111,14 @@ def test_c_long(journey, page, target):
 GRACE_S = 8.0
 
 
-def test_sigterm_under_xdist_records_journeys_in_flight_on_every_worker_within_the_grace(tmp_path: Path) -> None:
-    """`orderprobe run -n 2`, SIGTERM to the controller alone (`kill PID`, Kubernetes, `timeout`)
-    while both workers are in a journey: both recorded as interrupted, the run ended with exit
-    code 2, before a supervisor's SIGKILL would land."""
+@pytest.mark.parametrize("how", ["SIGTERM to the controller", "SIGINT to the group"])
+def test_sigterm_under_xdist_records_journeys_in_flight_on_every_worker_within_the_grace(
+    tmp_path: Path, how: str
+) -> None:
+    """`orderprobe run -n 2`, SIGTERM to the controller alone (`kill PID`, Kubernetes, `timeout`) or
+    SIGINT to every process (Ctrl-C in a terminal) while both workers are in a journey: both
+    recorded as interrupted with the steps they had finished, the run ended with exit code 2,
+    before a supervisor's SIGKILL would land."""
     (tmp_path / "test_stop.py").write_text(XDIST_PROBES)
     db, art = tmp_path / "results.db", tmp_path / "art"
     proc = subprocess.Popen(
@@ -122,17 +131,24 @@ def test_sigterm_under_xdist_records_journeys_in_flight_on_every_worker_within_t
         while proc.poll() is None:  # however long the machine needs: a done, b and c running
             seen = [json.loads(line) for line in (events.read_text().splitlines() if events.exists() else [])]
             kinds = {(e["event"], e.get("probe")) for e in seen if e["event"].startswith("journey/")}
-            if {("journey/end", "a_quick"), ("journey/start", "b_long"), ("journey/start", "c_long")} <= kinds:
+            steps = art / "stopped" / ".steps"  # the workers' account of the steps they finished
+            opened = sum('"open"' in f.read_text() for f in steps.glob("*.jsonl")) if steps.is_dir() else 0
+            running = {("journey/end", "a_quick"), ("journey/start", "b_long"), ("journey/start", "c_long")} <= kinds
+            if running and opened >= 2 and all('"wait"' in f.read_text() for f in steps.glob("*.jsonl")):
                 break
             time.sleep(0.2)
         assert proc.poll() is None, proc.stdout.read().decode() if proc.stdout else ""
         stopped_at = time.monotonic()
-        os.kill(proc.pid, signal.SIGTERM)
+        if how == "SIGINT to the group":
+            os.killpg(proc.pid, signal.SIGINT)
+        else:
+            os.kill(proc.pid, signal.SIGTERM)
         while proc.poll() is None and time.monotonic() - stopped_at < GRACE_S:
             time.sleep(0.05)
         ended_in_time = proc.poll() is not None
     finally:
-        os.killpg(proc.pid, signal.SIGKILL)  # the supervisor's SIGKILL, grace over
+        with contextlib.suppress(ProcessLookupError):  # all gone already
+            os.killpg(proc.pid, signal.SIGKILL)  # the supervisor's SIGKILL, grace over
         output = proc.communicate()[0].decode()
     assert ended_in_time and proc.returncode == 2, output
     store = Store(f"sqlite:///{db}")
@@ -145,8 +161,11 @@ def test_sigterm_under_xdist_records_journeys_in_flight_on_every_worker_within_t
     for probe in ("b_long", "c_long"):
         assert journeys[probe].status is Status.ERROR and journeys[probe].cause.detail == "interrupted", probe
         assert journeys[probe].worker.startswith("gw") and journeys[probe].duration_ms > 0
+        # what it had done on its worker: "open" passed; "wait" is where the signal stopped it
+        assert [(s.name, s.status) for s in journeys[probe].steps] == [("open", "passed"), ("wait", "failed")], probe
     assert run.finished_at is not None and run.exit_code == 2
     assert "INTERRUPTED after 3 journeys" in output
+    assert not (art / "stopped" / ".steps").exists()  # read, then tidied away
 
 
 def test_only_this_process_s_own_workers_are_stopped() -> None:
