@@ -65,7 +65,10 @@ def pytest_addoption(parser: pytest.Parser, pluginmanager: pytest.PytestPluginMa
     )
     group.addoption("--seed", type=int, metavar="S", help="a population sweep's seed (default: from the run id)")
     group.addoption(
-        "--results", metavar="URL", help="SQLAlchemy URL of the results store (default sqlite:///var/orderprobe.db)"
+        "--results",
+        type=options.results_url,
+        metavar="URL",
+        help="SQLAlchemy URL of the results store (default sqlite:///var/orderprobe.db)",
     )
     group.addoption("--artefacts", default="var/artefacts", metavar="DIR", help="screenshots, traces, events")
     group.addoption(
@@ -123,12 +126,15 @@ def pytest_addoption(parser: pytest.Parser, pluginmanager: pytest.PytestPluginMa
     group.addoption(
         "--synthetic-header",
         nargs="?",
+        type=options.header_name,
         const="X-Orderprobe-Run",
         metavar="NAME",
         help="tag every request to the target's site with NAME: <run>/<journey> (default name X-Orderprobe-Run), "
         "so the shop can keep probe orders out of its figures",
     )
-    group.addoption("--user-agent-suffix", default="", metavar="TEXT", help="append TEXT to the browser's user agent")
+    group.addoption(
+        "--user-agent-suffix", type=options.one_line, default="", metavar="TEXT", help="append TEXT to the user agent"
+    )
     group.addoption("--dependency", action="append", default=[], metavar="GLOB=NAME", help="third-party URL pattern")
     group.addoption("--rules", action="append", default=[], metavar="FILE", help="extra failure-classification rules")
     group.addoption(
@@ -136,7 +142,9 @@ def pytest_addoption(parser: pytest.Parser, pluginmanager: pytest.PytestPluginMa
         metavar="NAME",
         help="the site this agent probes from, e.g. sh, hk (default: $ORDERPROBE_LOCATION, else the host name)",
     )
-    group.addoption("--label", action="append", default=[], metavar="K=V", help="label the run (e.g. location=sh)")
+    group.addoption(
+        "--label", type=options.label, action="append", default=[], metavar="K=V", help="label the run (e.g. team=pay)"
+    )
     group.addoption("--headed", action="store_true", help="show the browser")
     group.addoption(
         "--browser-endpoint",

@@ -237,6 +237,10 @@ def check_run(argv: Sequence[str], provided_secrets: Iterable[str] = ()) -> list
     errors = io.StringIO()
     with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(errors):
         code = pytest.main(collection_argv(argv), plugins=[collector])
+    if code == pytest.ExitCode.INTERRUPTED:  # pytest took the SIGTERM / Ctrl-C: the run must not start
+        from probes.interrupt import stopped_by
+
+        raise KeyboardInterrupt(stopped_by())
     if collector.refused is not None:
         raise collector.refused
     if collector.errors:

@@ -226,3 +226,29 @@ def test_sigterm_the_moment_a_parallel_run_has_started_still_gives_it_an_end(tmp
         assert run.finished_at is not None and run.exit_code == 2 and not run.abandoned, run
     finally:
         store.close()
+
+
+def test_sigterm_while_the_run_is_being_checked_is_one_line_and_records_nothing(tmp_path: Path) -> None:
+    """`orderprobe run` checks every probe file imports before anything starts; a SIGTERM then
+    (a supervisor's timeout on a slow machine) used to print a 55-line KeyboardInterrupt traceback."""
+    marker = tmp_path / "importing"
+    (tmp_path / "test_slow_import.py").write_text(
+        f"import pathlib, time\npathlib.Path({str(marker)!r}).touch()\ntime.sleep(600)\n\n"
+        "def test_x(journey):\n    pass\n"
+    )
+    db = tmp_path / "results.db"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "probes.cli", "run", "test_slow_import.py", "-n", "2", f"--results=sqlite:///{db}",
+         f"--artefacts={tmp_path / 'art'}", f"--reports={tmp_path / 'rep'}", "--no-progress"],
+        cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        while not marker.exists() and proc.poll() is None:  # the preflight is importing the probe file
+            time.sleep(0.05)
+        os.kill(proc.pid, signal.SIGTERM)
+        out, err = proc.communicate(timeout=600)
+    finally:
+        proc.kill()
+    assert proc.returncode == 2, out + err
+    assert err.splitlines() == ["orderprobe: stopped (signal SIGTERM) before the run started; nothing was recorded"]
+    assert not db.exists() and "Traceback" not in out + err
