@@ -24,6 +24,7 @@ if TYPE_CHECKING:
 
 SHOT_MS = 3000  # per screenshot attempt: a page that cannot be drawn in 3 s will not be in 5
 ANSWER_MS = 1000  # a main thread that cannot evaluate "0" in this long is busy
+TURN_S = 3.0  # for Playwright's loop to run a callback scheduled from another thread (a loaded machine)
 TEXT_EXCERPT = 2000
 
 
@@ -139,7 +140,7 @@ def release(cdp: Any) -> list[str] | None:
     the page — stop a navigation that never commits and a runaway script — so the worker takes
     the failure's evidence itself (``capture``), while the page is still there. Notes what it
     stopped; None if nothing scheduled from here would run (the worker is not in Playwright)."""
-    if cdp is None or not compat.turning(cdp, ANSWER_MS / 1000):
+    if cdp is None or not compat.turning(cdp, TURN_S):
         return None
     notes = []
     with contextlib.suppress(Exception):  # a pending navigation also keeps Runtime.evaluate from answering
@@ -160,8 +161,13 @@ def last_look(page: Page, cdp: Any, failure: FailurePoint, path: Path, rel: str)
     the page's text and a screenshot over the journey's DevTools session (the one way in from
     that thread), each call bounded. Written whole or not at all (``WriteFailed`` is the caller's)."""
     failure.url = page.url  # known to Playwright, never asks the page
-    if cdp is None or not compat.turning(cdp, ANSWER_MS / 1000):  # nothing scheduled from here would start
+    if cdp is None:
         failure.capture_notes.append("deadline: the page's last state could not be taken (no DevTools session)")
+        return
+    if not compat.turning(cdp, TURN_S):  # nothing scheduled from here would start
+        failure.capture_notes.append(
+            "deadline: the page's last state could not be taken (the probe was not waiting on the browser)"
+        )
         return
     try:
         expression = f"[document.title, {BODY_TEXT}]"

@@ -32,16 +32,10 @@ class _Held:
 
     holding = False
     pending: str | None = None
-    last: str | None = None  # the last signal that stopped something here
-
-
-def stopped_by() -> str:
-    """What stopped this process, as said to the user: 'signal SIGTERM', or Ctrl-C."""
-    return f"signal {_Held.last}" if _Held.last else "Ctrl-C"
 
 
 def _interrupt(signum: int, frame: Any) -> None:
-    name = _Held.last = signal.Signals(signum).name
+    name = signal.Signals(signum).name
     if _Held.holding:
         _Held.pending = name
         return

@@ -81,7 +81,7 @@ def passthrough(argv: list[str]) -> int:
         print(f"orderprobe: refused before running: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt as exc:  # SIGTERM / Ctrl-C while checking: nothing started, nothing recorded
-        said = str(exc) or interrupt.stopped_by()
+        said = str(exc) or "Ctrl-C"
         print(f"orderprobe: stopped ({said}) before the run started; nothing was recorded", file=sys.stderr)
         return INTERRUPTED
     if listing:  # the plan, checked, without a browser (Playwright Test's --list)
@@ -90,7 +90,7 @@ def passthrough(argv: list[str]) -> int:
     try:
         code = int(pytest.main(args, plugins=[_Planned(len(planned))]))
     except KeyboardInterrupt as exc:  # outside pytest's session (starting or unwinding): it said the rest
-        print(f"orderprobe: stopped ({str(exc) or interrupt.stopped_by()})", file=sys.stderr)
+        print(f"orderprobe: stopped ({str(exc) or 'Ctrl-C'})", file=sys.stderr)
         return INTERRUPTED
     # A bad profile, matrix or rules file is refused before any browser starts: exit 2, as
     # every orderprobe command does for bad input; so is a run that selected no journey.
