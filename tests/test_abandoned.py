@@ -312,6 +312,7 @@ def test_a_sharded_parallel_run_whose_store_was_locked_is_not_abandoned_once_its
     assert "ABANDONED" in page
 
     assert orderprobe(["store", "import", str(art), f"--results=sqlite:///{db}"]) == 0
+    capsys.readouterr()
     store = Store(f"sqlite:///{db}")
     try:
         run = store.run("sharded")
