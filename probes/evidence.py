@@ -9,11 +9,13 @@ Each probe here has a hard limit, falls back to a cheaper one, and says what it 
 from __future__ import annotations
 
 import base64
+import contextlib
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from probes.atomic import write_bytes
 from probes.bounded import bounded
+from probes.compat import playwright as compat
 
 if TYPE_CHECKING:
     from playwright.sync_api import BrowserContext, Page
@@ -22,6 +24,7 @@ if TYPE_CHECKING:
 
 SHOT_MS = 3000  # per screenshot attempt: a page that cannot be drawn in 3 s will not be in 5
 ANSWER_MS = 1000  # a main thread that cannot evaluate "0" in this long is busy
+TURN_S = 3.0  # for Playwright's loop to run a callback scheduled from another thread (a loaded machine)
 TEXT_EXCERPT = 2000
 
 
@@ -123,3 +126,62 @@ def screenshot(page: Page, cdp: Any, failure: FailurePoint, path: Path, rel: str
         return
     write_bytes(path, png)
     failure.screenshot = rel
+
+
+BODY_TEXT = "document.body ? document.body.innerText : document.documentElement.textContent"
+
+
+def _send(cdp: Any, method: str, params: dict[str, Any] | None, ms: float) -> Any:
+    return compat.send_from_thread(cdp, method, params, ms / 1000)
+
+
+def release(cdp: Any) -> list[str] | None:
+    """From the deadline's watchdog thread: let the probe's blocked call return without closing
+    the page — stop a navigation that never commits and a runaway script — so the worker takes
+    the failure's evidence itself (``capture``), while the page is still there. Notes what it
+    stopped; None if nothing scheduled from here would run (the worker is not in Playwright)."""
+    if cdp is None or not compat.turning(cdp, TURN_S):
+        return None
+    notes = []
+    with contextlib.suppress(Exception):  # a pending navigation also keeps Runtime.evaluate from answering
+        _send(cdp, "Page.stopLoading", None, ANSWER_MS)
+    try:
+        _send(cdp, "Runtime.evaluate", {"expression": "0"}, ANSWER_MS)
+    except TimeoutError:
+        with contextlib.suppress(Exception):  # its answer may wait for the worker to turn the loop
+            _send(cdp, "Runtime.terminateExecution", None, ANSWER_MS)
+        notes.append("page: main thread busy at the journey deadline; its running script was stopped")
+    except Exception:
+        pass  # closed or crashed: nothing to release
+    return notes
+
+
+def last_look(page: Page, cdp: Any, failure: FailurePoint, path: Path, rel: str) -> None:
+    """From the deadline's watchdog thread, when the worker could not take the evidence itself:
+    the page's text and a screenshot over the journey's DevTools session (the one way in from
+    that thread), each call bounded. Written whole or not at all (``WriteFailed`` is the caller's)."""
+    failure.url = page.url  # known to Playwright, never asks the page
+    if cdp is None:
+        failure.capture_notes.append("deadline: the page's last state could not be taken (no DevTools session)")
+        return
+    if not compat.turning(cdp, TURN_S):  # nothing scheduled from here would start
+        failure.capture_notes.append(
+            "deadline: the page's last state could not be taken (the probe was not waiting on the browser)"
+        )
+        return
+    try:
+        expression = f"[document.title, {BODY_TEXT}]"
+        answer = _send(cdp, "Runtime.evaluate", {"expression": expression, "returnByValue": True}, 2 * ANSWER_MS)
+        title, text = answer["result"]["value"]
+        failure.page_title, failure.page_text = str(title), str(text or "")[:TEXT_EXCERPT]
+    except Exception as exc:
+        failure.capture_notes.append(_why("page text", exc))
+    try:
+        png = base64.b64decode(_send(cdp, "Page.captureScreenshot", {"format": "png"}, SHOT_MS)["data"])
+    except Exception as exc:
+        kept = "page text kept" if failure.page_text else "no page text either"
+        failure.capture_notes.append(f"screenshot: none — {_why('CDP Page.captureScreenshot', exc)}; {kept}")
+        return
+    write_bytes(path, png)
+    failure.screenshot = rel
+    failure.capture_notes.append("screenshot: taken over CDP as the journey deadline passed")

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from probes import har, tagging
+from probes import har, step_log, tagging
 from probes.atomic import WriteFailed, node_write_error
 from probes.deadline import GRACE_S, Deadline, default_timeout_s, kill_browsers, tear_down
 from probes.filmstrip import Filmstrip, drop_failure_shot
@@ -87,6 +87,7 @@ class JourneyRun(StepListener):
         self.timed_out_at: str | None = None  # where the journey was when its deadline passed
         self.waiting_at_deadline: list[RequestRecord] = []  # requests the step still waited for then
         self.crashed_at: str | None = None  # where it was when the renderer crashed
+        self._last_look: FailurePoint | None = None  # the page as the deadline passed (watchdog thread)
         self._phase = "setup"
         self._fixed_deadline = False
         self.spans: Any = None  # --otel-endpoint: the journey's OpenTelemetry spans (probes.otel)
@@ -94,6 +95,8 @@ class JourneyRun(StepListener):
         self.missed: list[str] = []  # why the row's scenario did not happen (journey and emulation say)
         self.fault_tally: Callable[[], dict[str, tuple[int, int]]] | None = None  # the demo shop's, if it runs
         self.cleanup_overran = False
+        # In an xdist worker: the steps so far on disk, for the controller if the run is stopped.
+        self.step_log = step_log.StepLog(step_log.path(session.run_dir, self.id)) if session.reporters is None else None
 
     # -- lifecycle ----------------------------------------------------------------------------
     def open(
@@ -196,9 +199,15 @@ class JourneyRun(StepListener):
             self.waiting_at_deadline = [r.model_copy(deep=True) for r in self.recorder.waiting()]
         if self.context is None:  # stuck launching the browser or opening the context
             kill_browsers()
-        else:
-            shot = self.dir / "failure.png" if in_step else None
-            tear_down(self.context, trace, cdp=self.recorder.cdp if self.recorder else None, shot_path=shot)
+            return
+        if self.recorder is not None and self.failure is None:  # what the page showed, while it is there
+            with contextlib.suppress(Exception):
+                stopped = TimeoutError(f"journey deadline passed at step {self.timed_out_at}")
+                self._last_look = self.recorder.last_look(self.timed_out_at, stopped)
+        # No look at the page (a busy one answers nothing): the compositor's last frame over CDP.
+        looked = self._last_look is not None and self._last_look.screenshot
+        shot = self.dir / "failure.png" if in_step and not looked else None
+        tear_down(self.context, trace, cdp=self.recorder.cdp if self.recorder else None, shot_path=shot)
 
     def _on_crash(self, _page: Any) -> None:
         self.crashed_at = self.crashed_at or self._where()
@@ -221,11 +230,14 @@ class JourneyRun(StepListener):
                 return
         else:
             return
-        failure = self.failure or FailurePoint(step=where, error_type=kind, message="")
-        earlier = failure.message if failure.error_type != kind else ""
-        failure.step, failure.error_type = where, kind
-        failure.message = (message + (f"\n{earlier}" if earlier else ""))[:4000]
-        self.failure = failure
+        if self.failure is None or self.failure.error_type != kind:  # once (called at the verdict and at close)
+            # Stopped by its deadline: the page as the watchdog saw it then (after, it was torn down).
+            last_look = self._last_look if kind == "JourneyTimeout" else None
+            failure = last_look or self.failure or FailurePoint(step=where, error_type=kind, message="")
+            earlier = self.failure.message if self.failure is not None else ""
+            failure.step, failure.error_type = where, kind
+            failure.message = (message + (f"\n{earlier}" if earlier else ""))[:4000]
+            self.failure = failure
         self.cause = Cause(
             category="system", detail=detail, rule=f"harness.{detail}", evidence=message, summary=summary
         )
@@ -252,7 +264,8 @@ class JourneyRun(StepListener):
         waiting = [r for r in self.waiting_at_deadline if r.step == where]
         if not waiting:
             return False
-        failure = self.failure or FailurePoint(step=where, error_type=kind, message="")
+        # the page as the watchdog saw it at the deadline (after, it was torn down), if it looked
+        failure = self._last_look or self.failure or FailurePoint(step=where, error_type=kind, message="")
         failure.step, failure.error_type, failure.surfaced_at = where, kind, None
         failure.waiting = waiting
         failure.message = (message + "\n" + failure.message if failure.message else message)[:4000]
@@ -401,6 +414,8 @@ class JourneyRun(StepListener):
         if self.session.settings.screenshots == "off":
             drop_failure_shot(self.session.settings.artefacts, self.failure)
         self._collect_artefacts()
+        if self.step_log is not None:
+            self.step_log.close()
 
     def _keep_trace(self) -> None:
         """The trace is kept only scrubbed of the profile's secrets (fill values, DOM
@@ -484,10 +499,15 @@ class JourneyRun(StepListener):
         if self.deadline is not None and journey.current_budget_ms and not self._fixed_deadline:
             # a step allowed to take long keeps its time, plus one action's wait to fail
             self.deadline.extend((journey.current_budget_ms + settings.action_timeout_ms) / 1000.0)
+        if self.step_log is not None:
+            self.step_log.started(name, journey.elapsed_ms())
 
     def on_step_end(self, journey: Journey, step: StepResult) -> None:
         if self.session.reporters is not None:
             self.session.reporters.step_end(self.start, step)
+        if self.step_log is not None:
+            dumped = step.model_dump(mode="json")
+            self.step_log.ended(scrub_value(dumped, self.secrets) if self.secrets else dumped)
 
 
 def crashed_result(run_id: str, nodeid: str, message: str, start: JourneyStart | None) -> JourneyResult:

@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 
-from probes import coexist, interrupt
+from probes import coexist, interrupt, step_log
 from probes import settings as options
 from probes.filmstrip import DEFAULT as FILMSTRIP_DEFAULT
 from probes.filmstrip import MODES as FILMSTRIP_MODES
@@ -65,7 +65,10 @@ def pytest_addoption(parser: pytest.Parser, pluginmanager: pytest.PytestPluginMa
     )
     group.addoption("--seed", type=int, metavar="S", help="a population sweep's seed (default: from the run id)")
     group.addoption(
-        "--results", metavar="URL", help="SQLAlchemy URL of the results store (default sqlite:///var/orderprobe.db)"
+        "--results",
+        type=options.results_url,
+        metavar="URL",
+        help="SQLAlchemy URL of the results store (default sqlite:///var/orderprobe.db)",
     )
     group.addoption("--artefacts", default="var/artefacts", metavar="DIR", help="screenshots, traces, events")
     group.addoption(
@@ -134,12 +137,15 @@ def pytest_addoption(parser: pytest.Parser, pluginmanager: pytest.PytestPluginMa
     group.addoption(
         "--synthetic-header",
         nargs="?",
+        type=options.header_name,
         const="X-Orderprobe-Run",
         metavar="NAME",
         help="tag every request to the target's site with NAME: <run>/<journey> (default name X-Orderprobe-Run), "
         "so the shop can keep probe orders out of its figures",
     )
-    group.addoption("--user-agent-suffix", default="", metavar="TEXT", help="append TEXT to the browser's user agent")
+    group.addoption(
+        "--user-agent-suffix", type=options.one_line, default="", metavar="TEXT", help="append TEXT to the user agent"
+    )
     group.addoption("--dependency", action="append", default=[], metavar="GLOB=NAME", help="third-party URL pattern")
     group.addoption("--rules", action="append", default=[], metavar="FILE", help="extra failure-classification rules")
     group.addoption(
@@ -147,7 +153,9 @@ def pytest_addoption(parser: pytest.Parser, pluginmanager: pytest.PytestPluginMa
         metavar="NAME",
         help="the site this agent probes from, e.g. sh, hk (default: $ORDERPROBE_LOCATION, else the host name)",
     )
-    group.addoption("--label", action="append", default=[], metavar="K=V", help="label the run (e.g. location=sh)")
+    group.addoption(
+        "--label", type=options.label, action="append", default=[], metavar="K=V", help="label the run (e.g. team=pay)"
+    )
     group.addoption("--headed", action="store_true", help="show the browser")
     group.addoption(
         "--browser-endpoint",
@@ -329,6 +337,7 @@ def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> 
                 item.ihook.pytest_runtest_logreport(report=report)
             break
         item.stash[ATTEMPTS].append(result)
+        step_log.discard(_session(item.config).run_dir, result.id)  # superseded: its result carries its steps
     item.ihook.pytest_runtest_logfinish(nodeid=item.nodeid, location=item.location)
     return True
 
@@ -423,6 +432,7 @@ class _Controller:
             journeys.append(crashed_result(self.session.run_id, report.nodeid, str(report.longrepr), start))
         for result in journeys:
             self.reporters.journey_end(result, self.starts.pop(report.nodeid, None))
+            step_log.discard(self.session.run_dir, result.id)
 
     @pytest.hookimpl(tryfirst=True, specname="pytest_sessionfinish")
     def pytest_sessionfinish_first(self, session: pytest.Session, exitstatus: int) -> None:
@@ -441,9 +451,12 @@ class _Controller:
             from probes.journey_run import interrupted_result
 
             for nodeid, start in list(self.starts.items()):
-                steps = self.reporters.steps.get(start.id, [])  # those it passed, when it ran in this process
+                # those it passed: live when it ran in this process, from its worker's step log otherwise
+                steps = self.reporters.steps.get(start.id) or step_log.read(self.session.run_dir, start.id)
                 self.reporters.journey_end(interrupted_result(self.session.run_id, nodeid, start, steps), start)
+                step_log.discard(self.session.run_dir, start.id)
             self.starts.clear()
+        step_log.tidy(self.session.run_dir)
         session.exitstatus = self.reporters.run_end(self.run, int(exitstatus))
 
 

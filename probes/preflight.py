@@ -173,6 +173,11 @@ class _Collector:
         self.errors: list[str] = []
         self.config: pytest.Config | None = None
         self.refused: Refused | None = None
+        self.interrupted: str | None = None  # a SIGTERM / Ctrl-C pytest took while collecting
+
+    def pytest_keyboard_interrupt(self, excinfo: pytest.ExceptionInfo[BaseException]) -> None:
+        if not isinstance(excinfo.value, pytest.Session.Interrupted):  # that one is pytest's "N collection errors"
+            self.interrupted = str(excinfo.value) or "Ctrl-C"
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_collection(self, session: pytest.Session) -> bool | None:
@@ -256,6 +261,8 @@ def check_run(argv: Sequence[str], provided_secrets: Iterable[str] = ()) -> list
     errors = io.StringIO()
     with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(errors):
         code = pytest.main(collection_argv(argv), plugins=[collector])
+    if collector.interrupted is not None:  # pytest took the SIGTERM / Ctrl-C: the run must not start
+        raise KeyboardInterrupt(collector.interrupted)
     if collector.refused is not None:
         raise collector.refused
     if collector.errors:

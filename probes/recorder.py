@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import re
+import threading
 import time
 from collections import deque
 from collections.abc import Callable
@@ -68,6 +69,8 @@ COUNTER_SCRIPT = """
 _ACTION = re.compile(r"^(?:[\w.]+Error: )?([A-Z]\w*\.\w+):", re.M)
 _EXPECT = re.compile(r'Expect "(\w+)"')
 _LOCATOR = re.compile(r"waiting for (.+)$", re.M)
+RELEASED_S = 5.0  # for a released worker to start its own capture (a loaded machine is slow to switch)
+CAPTURE_S = 20.0  # for that capture to end: each of its calls is bounded, ~16 s at worst
 
 
 def _snapshot(records: list[RequestRecord]) -> list[RequestRecord]:
@@ -136,6 +139,9 @@ class Recorder(StepListener):
         self.failure: FailurePoint | None = None
         self.refused: list[tuple[float, str | None, str]] = []  # (ms, step, "field: message") refused at a submit
         self.write_errors: list[str] = []  # artefacts that could not be written (full / read-only disk)
+        # The last capture, and when one starts and ends: the deadline's watchdog waits on the worker's.
+        self.captured: FailurePoint | None = None
+        self.capturing, self._captured = threading.Event(), threading.Event()
         self._open: dict[int, tuple[RequestRecord, float]] = {}
         self._journey: Journey | None = None
         self.cdp = evidence.attach(context, page)
@@ -318,13 +324,68 @@ class Recorder(StepListener):
     def capture(self, step: str, error: BaseException) -> FailurePoint:
         """Evidence at the moment of failure. Each probe of the page is bounded: a hung page
         must not hang the harness."""
+        self.capturing.set()
+        failure = self._point(step, error)
+        try:
+            if not any(r.navigation for r in failure.waiting):  # mid-navigation a page answers nothing: not busy
+                evidence.unblock(self.cdp, failure)  # a busy main thread answers nothing until stopped
+            loads = self.navigations
+            evidence.read_page(self.page, failure)
+            self._settled(failure, loads)
+            self._refused_fields(step, failure)
+            try:
+                path = self.root / self.rel_dir / "failure.png"
+                evidence.screenshot(self.page, self.cdp, failure, path, f"{self.rel_dir}/failure.png")
+            except WriteFailed as exc:
+                self.write_errors.append(str(exc))
+            return failure
+        finally:
+            self.captured = failure
+            self._captured.set()
+
+    def last_look(self, step: str, error: BaseException) -> FailurePoint:
+        """From the deadline's watchdog thread, before the journey's context is torn down (after,
+        the page is gone): the requests as they stood, and the page's evidence — taken by the worker
+        itself once its blocked call is released (``evidence.release``), else over CDP from here."""
+        point = self._point(step, error)
+        self.capturing.clear()
+        self._captured.clear()
+        self.captured = None
+        notes = evidence.release(self.cdp)
+        if notes is not None and self.capturing.wait(RELEASED_S):
+            self._captured.wait(CAPTURE_S)
+        page = self.captured
+        if page is not None:  # the worker's own capture, on the page still there
+            for field in (
+                "url",
+                "page_title",
+                "page_text",
+                "validation",
+                "not_ready",
+                "unsettled",
+                "arrived_late",
+                "screenshot",
+            ):
+                setattr(point, field, getattr(page, field))
+            point.capture_notes = [*(notes or []), *page.capture_notes]
+            return point
+        point.capture_notes.extend(notes or [])
+        try:
+            path = self.root / self.rel_dir / "failure.png"
+            evidence.last_look(self.page, self.cdp, point, path, f"{self.rel_dir}/failure.png")
+        except WriteFailed as exc:
+            self.write_errors.append(str(exc))
+        return point
+
+    def _point(self, step: str, error: BaseException) -> FailurePoint:
+        """What the harness knows without asking the page: the action, the requests."""
         message = str(error)
         action, locator = parse_action(message)
         steps = self._journey.steps if self._journey else []
         for done in steps:  # requests of passed steps may have failed since they ended
             done.failed_requests = self._failed_in(done.name)
         first = first_breaking(self.failed, [s.name for s in steps], step, self.site)
-        failure = FailurePoint(
+        return FailurePoint(
             step=first.step if first and first.step else step,
             surfaced_at=step if first and first.step != step else None,
             first_failed_request=first.model_copy(deep=True) if first else None,
@@ -340,15 +401,3 @@ class Recorder(StepListener):
             waiting=_snapshot(self.waiting()),
             console_errors=self.console_errors[-20:],
         )
-        if not any(r.navigation for r in failure.waiting):  # mid-navigation a page answers nothing: not busy
-            evidence.unblock(self.cdp, failure)  # a busy main thread answers nothing until stopped
-        loads = self.navigations
-        evidence.read_page(self.page, failure)
-        self._settled(failure, loads)
-        self._refused_fields(step, failure)
-        try:
-            path = self.root / self.rel_dir / "failure.png"
-            evidence.screenshot(self.page, self.cdp, failure, path, f"{self.rel_dir}/failure.png")
-        except WriteFailed as exc:
-            self.write_errors.append(str(exc))
-        return failure

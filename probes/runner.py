@@ -18,7 +18,7 @@ from typing import Any
 BUILTIN_PROBES = Path(__file__).parent / "checkout"
 REPORTERS = "progress,store,events,junit,html"
 ADHOC = ("matrix", "profile_spec", "device", "network", "region", "account")
-USAGE_ERROR, NO_TESTS = 4, 5  # pytest's exit codes
+USAGE_ERROR, NO_TESTS, INTERRUPTED = 4, 5, 2  # pytest's exit codes
 
 
 def default_workers() -> str:
@@ -64,7 +64,10 @@ def passthrough(argv: list[str]) -> int:
 
         return repeat.run(argv, passthrough, lambda args: given(args)[1])
     listing = "--list" in argv
+    from probes import interrupt
     from probes.preflight import Refused, check_run
+
+    interrupt.install()  # from here a SIGTERM is said in one line, never a traceback
 
     try:  # before any worker or browser starts: option values, target, names, secrets, probe files
         args = pytest_args([a for a in argv if a != "--list"])
@@ -77,10 +80,18 @@ def passthrough(argv: list[str]) -> int:
     except Refused as exc:
         print(f"orderprobe: refused before running: {exc}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt as exc:  # SIGTERM / Ctrl-C while checking: nothing started, nothing recorded
+        said = str(exc) or "Ctrl-C"
+        print(f"orderprobe: stopped ({said}) before the run started; nothing was recorded", file=sys.stderr)
+        return INTERRUPTED
     if listing:  # the plan, checked, without a browser (Playwright Test's --list)
         print(plan_listing(planned))
         return 0
-    code = int(pytest.main(args, plugins=[_Planned(len(planned))]))
+    try:
+        code = int(pytest.main(args, plugins=[_Planned(len(planned))]))
+    except KeyboardInterrupt as exc:  # outside pytest's session (starting or unwinding): it said the rest
+        print(f"orderprobe: stopped ({str(exc) or 'Ctrl-C'})", file=sys.stderr)
+        return INTERRUPTED
     # A bad profile, matrix or rules file is refused before any browser starts: exit 2, as
     # every orderprobe command does for bad input; so is a run that selected no journey.
     return 2 if code in (USAGE_ERROR, NO_TESTS) else code

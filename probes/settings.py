@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -176,6 +177,45 @@ def folder(text: str) -> str:
 
 def _why_not_folder(text: str) -> str:
     return "a file" if Path(text).exists() else "no such folder"
+
+
+def label(text: str) -> str:
+    """``K=V`` (``--label``)."""
+    if not text.partition("=")[0].strip() or "=" not in text:
+        raise argparse.ArgumentTypeError(f"expected KEY=VALUE, e.g. team=checkout, got {text!r}")
+    return text
+
+
+def header_name(text: str) -> str:
+    """An HTTP header name (``--synthetic-header``): a browser refuses any other on every request."""
+    if not re.fullmatch(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+", text):
+        raise argparse.ArgumentTypeError(f"expected an HTTP header name (letters, digits, -), got {text!r}")
+    return text
+
+
+def one_line(text: str) -> str:
+    """Text without control characters (``--user-agent-suffix``: a header value)."""
+    if any(ord(c) < 32 or ord(c) == 127 for c in text):
+        raise argparse.ArgumentTypeError(f"expected one line of text without control characters, got {text!r}")
+    return text
+
+
+def results_url(text: str) -> str:
+    """An SQLAlchemy URL whose database driver is installed (``--results``). Whether the database
+    answers is not checked here: a store that is down is the spool's business (reports.spool)."""
+    from sqlalchemy.engine import make_url
+
+    from probes.secrets import hide_url_passwords
+
+    try:
+        make_url(text).get_dialect()
+    except Exception as exc:  # ArgumentError (syntax), NoSuchModuleError / ImportError (driver)
+        why = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise argparse.ArgumentTypeError(
+            f"expected an SQLAlchemy URL with an installed driver, e.g. sqlite:///var/orderprobe.db, "
+            f"got {hide_url_passwords(text)!r} ({why})"
+        ) from None
+    return text
 
 
 def endpoint(text: str) -> str:

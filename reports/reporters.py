@@ -41,7 +41,8 @@ class StoreReporter(Reporter):
         )
         try:
             self.spool = Spool(run.settings.artefacts / run.id / spool.NAME)
-            self.spool.run(run.id, **header, command=run.command)
+            shard = _shard(run)
+            self.spool.run(run.id, **header, command=run.command, **({"shard": list(shard)} if shard else {}))
         except OSError as exc:  # say it now; the store may still take everything
             self.spool = None
             print(f"orderprobe: no spool for this run: {exc}", file=sys.stderr)
@@ -102,7 +103,7 @@ class StoreReporter(Reporter):
         where = self.spool.path if self.spool is not None else None
         if self.spool is not None:
             with contextlib.suppress(OSError):  # the journeys are there; the end is in the store, or said below
-                self.spool.end(run.id, finished, exit_code)
+                self.spool.end(run.id, finished, exit_code, _shard(run))
             self.spool.close()
         if self.store is not None and not self.unstored:
             try:

@@ -38,8 +38,9 @@ class Spool:
     def journey(self, result: JourneyResult) -> None:
         self._append({"kind": "journey", "result": result.model_dump(mode="json")})
 
-    def end(self, run_id: str, finished_at: datetime, exit_code: int) -> None:
-        self._append({"kind": "end", "id": run_id, "finished_at": finished_at.isoformat(), "exit_code": exit_code})
+    def end(self, run_id: str, finished_at: datetime, exit_code: int, shard: tuple[int, int] | None = None) -> None:
+        end = {"kind": "end", "id": run_id, "finished_at": finished_at.isoformat(), "exit_code": exit_code}
+        self._append({**end, "shard": list(shard)} if shard is not None else end)
 
     def close(self) -> None:
         self._out.close()
@@ -58,13 +59,19 @@ def read(path: Path) -> list[dict[str, Any]]:
     return records
 
 
+def _shard(record: dict[str, Any]) -> tuple[int, int] | None:
+    shard = record.get("shard")  # a shard's records say which (``--shard 2/3``); both write one spool
+    return (int(shard[0]), int(shard[1])) if shard else None
+
+
 def replay(store: Any, path: Path) -> tuple[int, int]:
     """Put a spool's run and journeys into ``store``; returns (added, already there)."""
     added = present = 0
     for record in read(path):
         kind = record.get("kind")
         if kind == "run":
-            if store.run(record["id"]) is None:
+            shard = _shard(record)
+            if store.run(record["id"]) is None or (shard is not None and not store.has_shard(record["id"], shard[0])):
                 store.start_run(
                     record["id"],
                     started_at=datetime.fromisoformat(record["started_at"]),
@@ -73,6 +80,7 @@ def replay(store: Any, path: Path) -> tuple[int, int]:
                     labels=record.get("labels") or {},
                     command=record.get("command", ""),
                     location=record.get("location", ""),
+                    shard=shard,
                 )
         elif kind == "journey":
             result = JourneyResult.model_validate(record["result"])
@@ -86,6 +94,7 @@ def replay(store: Any, path: Path) -> tuple[int, int]:
                 record["id"],
                 finished_at=datetime.fromisoformat(record["finished_at"]),
                 exit_code=record["exit_code"],
+                shard=_shard(record),
                 recorded=True,
             )
     return added, present

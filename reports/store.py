@@ -286,6 +286,11 @@ class Store:
         found = self._summaries(select(Run).where(Run.id == run_id))
         return found[0] if found else None
 
+    def has_shard(self, run_id: str, shard: int) -> bool:
+        with self.read() as conn:
+            found = conn.scalar(select(RunShard.shard).where(RunShard.run_id == run_id, RunShard.shard == shard))
+        return found is not None
+
     def runs(self, limit: int = 50, since: datetime | None = None) -> list[RunSummary]:
         query = select(Run).order_by(Run.started_at.desc(), Run.id.desc()).limit(limit)
         if since is not None:

@@ -5,6 +5,7 @@ whole process group. A run whose process is alive is never touched."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import random
@@ -46,9 +47,9 @@ def _events(path: Path) -> list[dict]:
     return [json.loads(line) for line in lines if line.endswith("}")]  # the last may be half written
 
 
-def _report(tmp_path: Path, db: Path, capsys: pytest.CaptureFixture[str]) -> tuple[str, str]:
+def _report(tmp_path: Path, db: Path, capsys: pytest.CaptureFixture[str], run_id: str = "killed") -> tuple[str, str]:
     out = tmp_path / "reports"
-    code = orderprobe(["report", "run", "killed", f"--results=sqlite:///{db}", f"--artefacts={tmp_path / 'art'}",
+    code = orderprobe(["report", "run", run_id, f"--results=sqlite:///{db}", f"--artefacts={tmp_path / 'art'}",
                        f"--out={out}", "--lang=en"])  # fmt: skip
     printed = capsys.readouterr()
     assert code == 0, printed.err
@@ -231,3 +232,96 @@ def test_a_run_that_finished_while_its_store_was_away_is_not_abandoned_once_its_
     assert orderprobe(["report", "run", "--results", url, "--out", str(tmp_path / "rep")]) == 0
     (page,) = (tmp_path / "rep").glob("run-r1*.html")
     assert "ABANDONED" not in page.read_text() and "已放弃" not in page.read_text()
+
+
+SHARDED_PROBES = """
+import pathlib
+import pytest
+
+@pytest.mark.deadline(3600)
+@pytest.mark.parametrize("n", [1, 2, 3, 4])
+def test_waits_for_go(journey, page, n):
+    with journey.step("open"):
+        page.set_content(f"<p>journey {n}</p>")
+        while not pathlib.Path("GO").exists():  # until the test has locked the store
+            page.wait_for_timeout(100)
+"""
+
+
+def test_a_sharded_parallel_run_whose_store_was_locked_is_not_abandoned_once_its_spool_is_imported(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Two real shards (`--shard 1/2`, `--shard 2/2`, each `-n 2`) of one run, one store, one
+    artefacts folder: the store is locked by another writer from their first journey on, so
+    both spool everything and exit 3. A report in between marks both shards abandoned (their
+    processes are gone, no end in the store); `orderprobe store import` replays each shard's own
+    end: the run finished, with its four journeys, never ABANDONED."""
+    import sqlite3
+
+    go = tmp_path / "GO"
+    (tmp_path / "test_sharded.py").write_text(SHARDED_PROBES.replace('"GO"', repr(str(go))))
+    db, art = tmp_path / "results.db", tmp_path / "art"
+    Store(f"sqlite:///{db}").close()  # the store exists (WAL) before anyone locks it
+    shards = [
+        subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "probes.cli",
+                "run",
+                "test_sharded.py",
+                f"--results=sqlite:///{db}",
+                f"--artefacts={art}",
+                f"--reports={tmp_path / 'run-reports'}",
+                "--run-id",
+                "sharded",
+                "--shard",
+                f"{i}/2",
+                "-n",
+                "2",
+                "--no-progress",
+            ],
+            cwd=tmp_path,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )  # fmt: skip
+        for i in (1, 2)
+    ]
+    lock = sqlite3.connect(db, isolation_level=None)
+    try:
+        while True:  # however long the machine needs: both shards have recorded their start
+            with sqlite3.connect(db) as conn:
+                if conn.execute("select count(*) from run_controllers where run_id = 'sharded'").fetchone()[0] == 2:
+                    break
+            assert all(p.poll() is None for p in shards), [p.communicate()[0].decode() for p in shards]
+            time.sleep(0.1)
+        lock.execute("BEGIN EXCLUSIVE")  # another writer holds the store from now on
+        go.touch()
+        outputs = [p.communicate(timeout=900)[0].decode() for p in shards]
+    finally:
+        lock.close()
+        for p in shards:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(p.pid, signal.SIGKILL)
+    for p, output in zip(shards, outputs, strict=True):
+        assert p.returncode == 3 and "orderprobe store import" in output, output
+
+    page, err = _report(tmp_path, db, capsys, "sharded")  # touched before the import: dead, no end
+    assert "run sharded has no end and its process is gone: marked abandoned" in err
+    assert "ABANDONED" in page
+
+    assert orderprobe(["store", "import", str(art), f"--results=sqlite:///{db}"]) == 0
+    capsys.readouterr()
+    store = Store(f"sqlite:///{db}")
+    try:
+        run = store.run("sharded")
+        # its journeys' verdict (all passed): the processes' exit 3 was the store's, now mended
+        assert not run.abandoned and run.finished_at is not None and run.exit_code == 0, run
+        assert run.shards_finished == [1, 2]
+        assert sorted(j.status for j in store.journeys("sharded")) == [Status.PASSED] * 4
+        assert liveness.sweep(store) == []  # and it stays so
+    finally:
+        store.close()
+    page, _ = _report(tmp_path, db, capsys, "sharded")
+    assert "ABANDONED" not in page and 'class="verdict v-abandoned"' not in page

@@ -63,6 +63,7 @@ def test_b_busy(journey, page):
 @pytest.mark.deadline(6)
 def test_c_silent_server(journey, page):
     with journey.step("open silent"):
+        page.set_content("<p>waiting for the shop</p>")
         page.goto("SILENT/", timeout=0)  # no Playwright timeout at all: only the deadline ends it
 
 def test_d_healthy(journey, page, target):
@@ -107,6 +108,14 @@ def test_hangs_and_crashes_end_as_errors_at_their_step_and_the_run_goes_on(pytes
     assert hung.url.startswith(silent_server) and hung.step == "open silent" and hung.waited_ms > 1000
     shot = silent.failure.screenshot
     assert shot and (pytester.path / "art" / shot).stat().st_size > 0, silent.failure.capture_notes
+    assert any(r.url.startswith(silent_server) for r in silent.failure.requests)
+    # What the page showed when its time ran out is kept: its screenshot and its text (the runaway
+    # script stopped first; the page still shown while the navigation never committed).
+    for journey, text in ((busy, "busy"), (silent, "waiting for the shop")):
+        assert journey.failure.screenshot, journey.failure.capture_notes
+        assert (pytester.path / "art" / journey.failure.screenshot).read_bytes().startswith(b"\x89PNG")
+        assert journey.failure.page_text == text, journey.failure.capture_notes
+    assert any("main thread busy" in note for note in busy.failure.capture_notes), busy.failure.capture_notes
 
     assert healthy.status is Status.PASSED and [s.name for s in healthy.steps] == ["home"]
     result.assert_outcomes(passed=1, failed=3)

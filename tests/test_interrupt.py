@@ -4,6 +4,7 @@ a real `pytest` process, real Chromium, real SQLite."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -11,6 +12,8 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+
+import pytest
 
 from probes.result import Status
 from reports.store import Store
@@ -29,9 +32,11 @@ def test_b_long(journey, page):
 
 
 def _started(events: Path, probe: str) -> bool:
+    """``probe`` has finished its first step (so it is in its second, however loaded the machine)."""
     if not events.exists():
         return False
-    return any(json.loads(line).get("probe") == probe for line in events.read_text().splitlines() if line.strip())
+    lines = [json.loads(line) for line in events.read_text().splitlines() if line.strip().endswith("}")]
+    return any(e.get("probe") == probe and e.get("event") == "step/end" for e in lines)
 
 
 def test_sigterm_records_the_journey_in_flight_as_interrupted_and_the_run_as_ended(tmp_path: Path) -> None:
@@ -90,26 +95,32 @@ def test_a_quick(journey, page, target):
 
 @pytest.mark.deadline(3600)
 def test_b_long(journey, page, target):
-    with journey.step("wait"):
+    with journey.step("open"):
         page.goto(target.url("/feed"))
+    with journey.step("wait"):
         page.wait_for_timeout(3_000_000)
 
 @pytest.mark.deadline(3600)
 def test_c_long(journey, page, target):
-    with journey.step("wait"):
+    with journey.step("open"):
         page.goto(target.url("/feed"))
+    with journey.step("wait"):
         page.wait_for_timeout(3_000_000)
 """
 # A supervisor's grace between SIGTERM and SIGKILL (the scheduler gives 3 s, systemd 90 s, Kubernetes
-# 30 s). xdist alone waits 10 s for a worker busy in a journey before it kills it: the run must
-# have accounted for itself well before that. Measured: ~0.2 s idle.
-GRACE_S = 8.0
+# 30 s). Measured: ~0.2 s idle, over 8 s at load 55. The bound is Kubernetes' grace, not a
+# speed goal: a run that outlives it loses its account to SIGKILL (a hang fails here, slowness not).
+GRACE_S = 30.0
 
 
-def test_sigterm_under_xdist_records_journeys_in_flight_on_every_worker_within_the_grace(tmp_path: Path) -> None:
-    """`orderprobe run -n 2`, SIGTERM to the controller alone (`kill PID`, Kubernetes, `timeout`)
-    while both workers are in a journey: both recorded as interrupted, the run ended with exit
-    code 2, before a supervisor's SIGKILL would land."""
+@pytest.mark.parametrize("how", ["SIGTERM to the controller", "SIGINT to the group"])
+def test_sigterm_under_xdist_records_journeys_in_flight_on_every_worker_within_the_grace(
+    tmp_path: Path, how: str
+) -> None:
+    """`orderprobe run -n 2`, SIGTERM to the controller alone (`kill PID`, Kubernetes, `timeout`) or
+    SIGINT to every process (Ctrl-C in a terminal) while both workers are in a journey: both
+    recorded as interrupted with the steps they had finished, the run ended with exit code 2,
+    before a supervisor's SIGKILL would land."""
     (tmp_path / "test_stop.py").write_text(XDIST_PROBES)
     db, art = tmp_path / "results.db", tmp_path / "art"
     proc = subprocess.Popen(
@@ -122,17 +133,24 @@ def test_sigterm_under_xdist_records_journeys_in_flight_on_every_worker_within_t
         while proc.poll() is None:  # however long the machine needs: a done, b and c running
             seen = [json.loads(line) for line in (events.read_text().splitlines() if events.exists() else [])]
             kinds = {(e["event"], e.get("probe")) for e in seen if e["event"].startswith("journey/")}
-            if {("journey/end", "a_quick"), ("journey/start", "b_long"), ("journey/start", "c_long")} <= kinds:
+            steps = art / "stopped" / ".steps"  # the workers' account of the steps they finished
+            opened = sum('"open"' in f.read_text() for f in steps.glob("*.jsonl")) if steps.is_dir() else 0
+            running = {("journey/end", "a_quick"), ("journey/start", "b_long"), ("journey/start", "c_long")} <= kinds
+            if running and opened >= 2 and all('"wait"' in f.read_text() for f in steps.glob("*.jsonl")):
                 break
             time.sleep(0.2)
         assert proc.poll() is None, proc.stdout.read().decode() if proc.stdout else ""
         stopped_at = time.monotonic()
-        os.kill(proc.pid, signal.SIGTERM)
+        if how == "SIGINT to the group":
+            os.killpg(proc.pid, signal.SIGINT)
+        else:
+            os.kill(proc.pid, signal.SIGTERM)
         while proc.poll() is None and time.monotonic() - stopped_at < GRACE_S:
             time.sleep(0.05)
         ended_in_time = proc.poll() is not None
     finally:
-        os.killpg(proc.pid, signal.SIGKILL)  # the supervisor's SIGKILL, grace over
+        with contextlib.suppress(ProcessLookupError):  # all gone already
+            os.killpg(proc.pid, signal.SIGKILL)  # the supervisor's SIGKILL, grace over
         output = proc.communicate()[0].decode()
     assert ended_in_time and proc.returncode == 2, output
     store = Store(f"sqlite:///{db}")
@@ -145,8 +163,11 @@ def test_sigterm_under_xdist_records_journeys_in_flight_on_every_worker_within_t
     for probe in ("b_long", "c_long"):
         assert journeys[probe].status is Status.ERROR and journeys[probe].cause.detail == "interrupted", probe
         assert journeys[probe].worker.startswith("gw") and journeys[probe].duration_ms > 0
+        # what it had done on its worker: "open" passed; "wait" is where the signal stopped it
+        assert [(s.name, s.status) for s in journeys[probe].steps] == [("open", "passed"), ("wait", "failed")], probe
     assert run.finished_at is not None and run.exit_code == 2
     assert "INTERRUPTED after 3 journeys" in output
+    assert not (art / "stopped" / ".steps").exists()  # read, then tidied away
 
 
 def test_only_this_process_s_own_workers_are_stopped() -> None:
@@ -207,3 +228,29 @@ def test_sigterm_the_moment_a_parallel_run_has_started_still_gives_it_an_end(tmp
         assert run.finished_at is not None and run.exit_code == 2 and not run.abandoned, run
     finally:
         store.close()
+
+
+def test_sigterm_while_the_run_is_being_checked_is_one_line_and_records_nothing(tmp_path: Path) -> None:
+    """`orderprobe run` checks every probe file imports before anything starts; a SIGTERM then
+    (a supervisor's timeout on a slow machine) used to print a 55-line KeyboardInterrupt traceback."""
+    marker = tmp_path / "importing"
+    (tmp_path / "test_slow_import.py").write_text(
+        f"import pathlib, time\npathlib.Path({str(marker)!r}).touch()\ntime.sleep(600)\n\n"
+        "def test_x(journey):\n    pass\n"
+    )
+    db = tmp_path / "results.db"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "probes.cli", "run", "test_slow_import.py", "-n", "2", f"--results=sqlite:///{db}",
+         f"--artefacts={tmp_path / 'art'}", f"--reports={tmp_path / 'rep'}", "--no-progress"],
+        cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        while not marker.exists() and proc.poll() is None:  # the preflight is importing the probe file
+            time.sleep(0.05)
+        os.kill(proc.pid, signal.SIGTERM)
+        out, err = proc.communicate(timeout=600)
+    finally:
+        proc.kill()
+    assert proc.returncode == 2, out + err
+    assert err.splitlines() == ["orderprobe: stopped (signal SIGTERM) before the run started; nothing was recorded"]
+    assert not db.exists() and "Traceback" not in out + err

@@ -32,6 +32,12 @@ BAD = [
     (["--browser-endpoint", "ftp://grid"], "argument --browser-endpoint: expected ws://"),
     (["--browser-endpoint", "ws://127.0.0.1:{port}"], "--browser-endpoint ws://127.0.0.1:{port}: cannot connect"),
     (["--profile", "a/b"], "--profile expects DEVICE/NETWORK/REGION/ACCOUNT"),
+    (["--label", "noequals"], "argument --label: expected KEY=VALUE, e.g. team=checkout, got 'noequals'"),
+    (["--synthetic-header", "a b"], "argument --synthetic-header: expected an HTTP header name"),
+    (["--user-agent-suffix", "probe\r\nX-Evil: 1"], "argument --user-agent-suffix: expected one line of text"),
+    (["--results", "bogus://x"], "argument --results: expected an SQLAlchemy URL with an installed driver"),
+    # a driver that is not installed; the password is not printed
+    (["--results", "postgresql+nodriver://u:s3cret@db/x"], "argument --results: expected an SQLAlchemy URL"),
 ]
 
 
@@ -52,3 +58,4 @@ def test_a_bad_option_value_is_refused_in_one_line_before_anything_starts(
     assert len(lines) == 1, done.stderr
     assert lines[0].startswith("orderprobe: refused before running: " + said.replace("{port}", port)), lines[0]
     assert not (tmp_path / "r.db").exists() and not (tmp_path / "art").exists()
+    assert "s3cret" not in done.stderr

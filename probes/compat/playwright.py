@@ -1,8 +1,9 @@
 """Playwright's sync API keeps its bridge to the async implementation private.
 
 Three things need it: a call with a hard time limit on a page that may never answer
-(``probes.bounded``), closing a context from the deadline's watchdog thread
-(``probes.deadline``) and switching CDP offline on a timer (``probes.emulation.offline``).
+(``probes.bounded``), reaching a journey from the deadline's watchdog thread — its last look at
+the page over CDP, then closing its context (``probes.deadline``, ``probes.evidence``) — and
+switching CDP offline on a timer (``probes.emulation.offline``).
 
 Also here: where Playwright's CLI (``playwright codegen``) looks for its own Chromium — the
 registry's folder layout and the revision in the driver's ``browsers.json`` — so ``orderprobe
@@ -12,8 +13,10 @@ record`` can point it at a system Chromium when Playwright's download is not ins
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import json
 import os
+import threading
 from collections.abc import Coroutine
 from pathlib import Path
 from typing import Any, TypeVar
@@ -48,3 +51,26 @@ def browsers_folder(executable: str, root: Path) -> Path:
     if not chrome.is_symlink():
         os.symlink(executable, chrome)
     return root
+
+
+def turning(api: Any, seconds: float) -> bool:
+    """From another thread: whether ``api``'s loop runs, i.e. the sync API's thread is waiting in
+    a Playwright call (not in plain Python, where nothing scheduled from here would ever start)."""
+    ran = threading.Event()
+    try:
+        loop(api).call_soon_threadsafe(ran.set)
+    except RuntimeError:  # closed
+        return False
+    return ran.wait(seconds)
+
+
+def send_from_thread(cdp: Any, method: str, params: dict[str, Any] | None, seconds: float) -> Any:
+    """A CDP call from a thread other than the sync API's (a sync-API call there cannot switch to
+    Playwright's loop), bounded: ``TimeoutError`` past ``seconds``."""
+    coro = asyncio.wait_for(impl(cdp).send(method, params, None), seconds)
+    future = asyncio.run_coroutine_threadsafe(coro, loop(cdp))
+    try:
+        return future.result(seconds + 1)  # +1: the loop's own wait_for says it first when the loop runs
+    except (TimeoutError, concurrent.futures.TimeoutError) as exc:
+        future.cancel()
+        raise TimeoutError(f"no answer within {seconds:g} s") from exc
