@@ -25,10 +25,10 @@ import tempfile
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from probes.result import Cause, FailurePoint, JourneyResult, Status
-from scheduler.config import AlertRule, JobConfig
-from scheduler.incidents import Incidents, assess
-from scheduler.records import JobRun, Records
+from orderprobe.base.result import Cause, FailurePoint, JourneyResult, Status
+from orderprobe.scheduler.config import AlertRule, JobConfig
+from orderprobe.scheduler.incidents import Incidents, assess
+from orderprobe.scheduler.records import JobRun, Records
 
 LOCATIONS = ("hk", "sh", "urumqi")
 EVERY = timedelta(minutes=5)

@@ -109,8 +109,8 @@ def serve(pages: list[Page], root: Path = CORPUS) -> Iterator[str]:
 
 def fail_on(browser, base_url: str, page: Page, artefacts: Path):  # -> FailurePoint
     """Open the page in a fresh context and let the probe's click fail there, as a journey would."""
-    from probes.journey import Journey
-    from probes.recorder import Recorder
+    from orderprobe.probes.journey import Journey
+    from orderprobe.probes.recorder import Recorder
 
     context = browser.new_context()
     try:
@@ -134,7 +134,7 @@ def fail_on(browser, base_url: str, page: Page, artefacts: Path):  # -> FailureP
 
 def classify_corpus(browser, artefacts: Path, pages: list[Page] | None = None) -> list[tuple[Page, object]]:
     """(page, Cause) for every corpus page."""
-    from probes.classify import Classifier
+    from orderprobe.probes.classify import Classifier
 
     pages = load_corpus() if pages is None else pages
     classifier = Classifier.load()
@@ -194,7 +194,7 @@ def main(quick: bool = False) -> None:
 
     from playwright.sync_api import sync_playwright
 
-    from probes.browser import launch_options
+    from orderprobe.probes.browser import launch_options
 
     with tempfile.TemporaryDirectory() as tmp, sync_playwright() as pw:
         browser = pw.chromium.launch(**launch_options())

@@ -22,11 +22,11 @@ from pathlib import Path
 
 def measure(interval: float, trials: int, seed: int = 618) -> list[tuple[float, float]]:
     """[(latency s, bound s)] per trial; bound = interval + median duration of the runs so far."""
-    from probes.fixtures import DEMO_SECRETS
-    from scheduler.config import parse
-    from scheduler.records import Records
-    from scheduler.service import Service
-    from shop.server import DemoShop
+    from orderprobe.probes.fixtures import DEMO_SECRETS
+    from orderprobe.scheduler.config import parse
+    from orderprobe.scheduler.records import Records
+    from orderprobe.scheduler.service import Service
+    from orderprobe.shop.server import DemoShop
     from tests.support.receivers import WebhookReceiver, wait_until
 
     rng = random.Random(seed)

@@ -25,11 +25,11 @@ from urllib.parse import parse_qs, urlsplit
 from playwright.sync_api import Browser, Error, Page, sync_playwright
 
 from benchmarks.loopback import Quiet, answer, serve
-from probes.browser import launch_options
-from probes.emulation import Emulation, context_options
-from probes.emulation.schedule import dropout_windows
-from profiles.catalogue import load_catalogue
-from profiles.models import Dropouts, FaultRule, Network, Profile
+from orderprobe.probes.browser import launch_options
+from orderprobe.probes.emulation import Emulation, context_options
+from orderprobe.probes.emulation.schedule import dropout_windows
+from orderprobe.profiles.catalogue import load_catalogue
+from orderprobe.profiles.models import Dropouts, FaultRule, Network, Profile
 
 SIZE = 200 * 1024
 FETCH = """async ([url, body]) => { const t0 = performance.now();
@@ -149,7 +149,7 @@ def dropouts(b: Bench, seconds: float) -> None:
 
 
 def dns(browser: Browser, catalogue: Any) -> None:
-    from shop.server import DemoShop
+    from orderprobe.shop.server import DemoShop
 
     profile = catalogue.profile(network="public-wifi-dns-polluted")
     with DemoShop() as shop:

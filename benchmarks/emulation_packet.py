@@ -29,10 +29,10 @@ from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from probes.emulation.link import Direction
-from probes.emulation.packet import PacketPath, Unavailable, directions, unavailable
-from profiles.catalogue import load_catalogue
-from profiles.models import Network
+from orderprobe.probes.emulation.link import Direction
+from orderprobe.probes.emulation.packet import PacketPath, Unavailable, directions, unavailable
+from orderprobe.profiles.catalogue import load_catalogue
+from orderprobe.profiles.models import Network
 
 PRESETS = ("wifi", "4g", "slow-4g", "3g", "edge", "metro-weak")
 
@@ -236,8 +236,8 @@ class Page(BaseHTTPRequestHandler):
 def page_loads(path: PacketPath, quick: bool) -> None:
     from playwright.sync_api import sync_playwright
 
-    from probes.browser import launch_options
-    from probes.emulation.throttling.cdp import throttle_network
+    from orderprobe.probes.browser import launch_options
+    from orderprobe.probes.emulation.throttling.cdp import throttle_network
 
     httpd = ThreadingHTTPServer(("127.0.0.1", 0), Page)
     httpd.daemon_threads = True

@@ -32,8 +32,8 @@ from pathlib import Path
 
 from benchmarks.corpus_shops import PROBES as CORPUS_PROBES
 from benchmarks.corpus_shops import CorpusShops
-from probes.result import JourneyResult
-from reports.store import Store
+from orderprobe.base.result import JourneyResult
+from orderprobe.store.store import Store
 
 PATH_PROBES = ("video_feed_checkout", "live_room_checkout", "subsidy_checkout", "coupon_checkout")
 METRO = "android-low/metro-weak/shanghai/normal"
@@ -48,7 +48,7 @@ def verdict(j: JourneyResult) -> str:
 
 
 def run(tmp: Path, db: str, run_id: str, mode: str, args: list[str], env: dict[str, str]) -> list[JourneyResult]:
-    cmd = [sys.executable, "-m", "probes.cli", "run", *args, "-n", "2", "--no-progress", "--no-report",
+    cmd = [sys.executable, "-m", "orderprobe", "run", *args, "-n", "2", "--no-progress", "--no-report",
            "--emulation", mode, "--results", db, "--artefacts", str(tmp / "art"), "--run-id", run_id]  # fmt: skip
     done = subprocess.run(cmd, capture_output=True, text=True, check=False, env={**os.environ, **env})
     if done.returncode not in (0, 1):  # not "passed" or "journeys failed": the run itself went wrong

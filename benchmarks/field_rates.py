@@ -8,7 +8,7 @@ population's shop configuration, each beside the study's figure (with a 95 % Wil
     farm produce sold out                      45 %   (seed §4)
     new-user coupon flow broken                38 %   (seed §7)
 
-Each draw is one journey of ``profiles.sweep.draw`` (its own fault seeds, its own virtual-goods
+Each draw is one journey of ``orderprobe.profiles.sweep.draw`` (its own fault seeds, its own virtual-goods
 pick, as the browser probes make them), replayed over plain HTTP against a real demo shop that
 is reset between draws — the shop's mechanism, not the browser's, is what is measured here.
 
@@ -25,12 +25,12 @@ from contextlib import contextmanager
 
 import httpx
 
-from profiles.catalogue import load_catalogue
-from profiles.sweep import draw
-from reports.estimate import wilson
-from shop.catalogue import PRODUCTS
-from shop.server import DemoShop
-from shop.testing import client, login, next_url, pay, running_shop, submit
+from orderprobe.profiles.catalogue import load_catalogue
+from orderprobe.profiles.sweep import draw
+from orderprobe.reports.estimate import wilson
+from orderprobe.shop.catalogue import PRODUCTS
+from orderprobe.shop.server import DemoShop
+from orderprobe.shop.testing import client, login, next_url, pay, running_shop, submit
 
 BONFERRONI_Z = 2.638  # two-sided, 1 - 0.05 / 6
 VIRTUAL = sorted(sku for sku, p in PRODUCTS.items() if p.virtual)  # as the probe sorts the shelf's links

@@ -24,15 +24,15 @@ from pathlib import Path
 
 from playwright.sync_api import Browser, sync_playwright
 
-from probes.browser import launch_options
-from probes.checkout.steps import pay, sign_in, submit_order
-from probes.emulation import context_options
-from probes.journey_run import JourneyRun
-from probes.session import ProbeSession, Settings
-from probes.target import Target
-from profiles.catalogue import load_catalogue
-from profiles.models import MatrixItem
-from shop.server import DemoShop
+from orderprobe.probes.browser import launch_options
+from orderprobe.probes.checkout.steps import pay, sign_in, submit_order
+from orderprobe.probes.emulation import context_options
+from orderprobe.probes.journey_run import JourneyRun
+from orderprobe.probes.session import ProbeSession, Settings
+from orderprobe.probes.target import Target
+from orderprobe.profiles.catalogue import load_catalogue
+from orderprobe.profiles.models import MatrixItem
+from orderprobe.shop.server import DemoShop
 
 # No shaping: overhead is measured against loopback, not hidden behind emulated latency.
 LAN = """networks:
@@ -86,7 +86,7 @@ def session_for(tmp: Path, trace: str) -> ProbeSession:
 def startup(tmp: Path, workers: str) -> float:
     """Seconds from launching `orderprobe run` to the first step of its first journey (browser up)."""
     art = tmp / f"startup-{workers}"
-    cmd = [sys.executable, "-m", "probes.cli", "run", "--probe", "subsidy_checkout", "-n", workers, "--no-report",
+    cmd = [sys.executable, "-m", "orderprobe", "run", "--probe", "subsidy_checkout", "-n", workers, "--no-report",
            "--no-progress", "--artefacts", str(art), "--results", f"sqlite:///{tmp / 'startup.db'}"]  # fmt: skip
     t0 = time.time()
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

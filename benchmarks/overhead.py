@@ -24,13 +24,13 @@ from playwright.sync_api import sync_playwright
 
 from benchmarks.harness import LAN, session_for
 from benchmarks.storefront import Storefront, checkout
-from probes.browser import launch_options
-from probes.emulation import context_options
-from probes.journey_run import JourneyRun
-from probes.target import Target
-from probes.tracing import MODES
-from profiles.catalogue import load_catalogue
-from profiles.models import MatrixItem
+from orderprobe.base.tracing import MODES
+from orderprobe.probes.browser import launch_options
+from orderprobe.probes.emulation import context_options
+from orderprobe.probes.journey_run import JourneyRun
+from orderprobe.probes.target import Target
+from orderprobe.profiles.catalogue import load_catalogue
+from orderprobe.profiles.models import MatrixItem
 
 PROBE = """
 import pytest
@@ -135,7 +135,7 @@ def parallel(tmp: Path, shop: Storefront, journeys: int) -> None:
     for workers in ("0", "2", "0", "2"):  # interleaved twice; the better of two is reported
         before, cpu0, t0 = resource.getrusage(resource.RUSAGE_CHILDREN), time.process_time(), time.perf_counter()
         subprocess.run(
-            [sys.executable, "-m", "probes.cli", "run", str(probe), "--target", shop.url, "-n", workers,
+            [sys.executable, "-m", "orderprobe", "run", str(probe), "--target", shop.url, "-n", workers,
              "--profiles", str(tmp), "--device", "desktop-chrome", "--network", "lan", "--no-progress",
              "--reporter", "store", "--results", f"sqlite:///{tmp / 'par.db'}", "--artefacts", str(tmp / "art")],
             env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False,

@@ -24,10 +24,10 @@ from collections import Counter
 from pathlib import Path
 
 from benchmarks.false_alarms import PATH_PROBES, verdict
-from probes.emulation.packet import unavailable
-from probes.result import JourneyResult
-from reports.store import Store
-from shop.server import DemoShop
+from orderprobe.base.result import JourneyResult
+from orderprobe.probes.emulation.packet import unavailable
+from orderprobe.shop.server import DemoShop
+from orderprobe.store.store import Store
 from tests.support.remote import RemoteHost, Zone
 
 SHOP, PAY = "shop.orderprobe.test", "pay.orderprobe.test"
@@ -36,7 +36,7 @@ SHOP, PAY = "shop.orderprobe.test", "pay.orderprobe.test"
 def run(tmp: Path, shop: DemoShop, zone: Zone, run_id: str, profile: str) -> list[JourneyResult]:
     db = f"sqlite:///{tmp / 'results.db'}"
     probes = [a for p in PATH_PROBES for a in ("--probe", p)]
-    cmd = [sys.executable, "-m", "probes.cli", "run", *probes, "--profile", profile, "-n", "2", "--no-progress",
+    cmd = [sys.executable, "-m", "orderprobe", "run", *probes, "--profile", profile, "-n", "2", "--no-progress",
            "--no-report", f"--target=http://{SHOP}:{shop.port}", f"--resolver={zone.address}", "--results", db,
            "--artefacts", str(tmp / "art"), "--run-id", run_id]  # fmt: skip
     env = {**os.environ, "ORDERPROBE_DEMO_PASSWORD": "demo-pass"}  # the demo shop's test users

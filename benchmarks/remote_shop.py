@@ -39,10 +39,10 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.emulation_packet import Page as FixedPage
-from probes.emulation.packet import CHROMIUM_ARGS, PacketPath, Unavailable, unavailable
-from probes.emulation.resolver import host_resolvers, parse_upstream
-from profiles.catalogue import load_catalogue
-from profiles.models import Network
+from orderprobe.probes.emulation.packet import CHROMIUM_ARGS, PacketPath, Unavailable, unavailable
+from orderprobe.probes.emulation.resolver import host_resolvers, parse_upstream
+from orderprobe.profiles.catalogue import load_catalogue
+from orderprobe.profiles.models import Network
 from tests.support.remote import RemoteHost, Zone
 
 SHOP, DEAD = "shop.orderprobe.test", "cdn.nowhere.test"
@@ -121,8 +121,8 @@ def verdict(met: bool) -> str:
 def page_loads(paths: dict[str, PacketPath], zone: Zone, url: str, folder: Path, quick: bool) -> None:
     from playwright.sync_api import sync_playwright
 
-    from probes.browser import launch_options
-    from probes.emulation.throttling.cdp import throttle_network
+    from orderprobe.probes.browser import launch_options
+    from orderprobe.probes.emulation.throttling.cdp import throttle_network
 
     nets = {"unthrottled": Network(name="unthrottled", rtt_ms=0, down_kbps=None, up_kbps=None)}
     nets["wifi"] = load_catalogue().networks["wifi"]

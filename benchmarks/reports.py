@@ -17,8 +17,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from statistics import median
 
-from reports import run_report, trend
-from reports.store import Store, StoreSchemaError
+from orderprobe.reports import run_report, trend
+from orderprobe.store.store import Store, StoreSchemaError
 from tests.support import sample
 
 

@@ -27,7 +27,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from scheduler.execution import alive
+from orderprobe.scheduler.execution import alive
 
 MARKER = "ORDERPROBE_SOAK"
 
@@ -91,9 +91,9 @@ def soak(minutes: float, browser_every: float = 10.0, tick_every: float = 1.0, f
          work: Path | None = None, at_least: dict[str, int] | None = None) -> SoakResult:  # fmt: skip
     """Soak for ``minutes``, then on until each job in ``at_least`` has finished that many runs: on a
     loaded machine a minute holds fewer runs, and a short soak must still see enough of them."""
-    from probes.fixtures import DEMO_SECRETS
-    from scheduler.records import Records
-    from shop.server import DemoShop
+    from orderprobe.probes.fixtures import DEMO_SECRETS
+    from orderprobe.scheduler.records import Records
+    from orderprobe.shop.server import DemoShop
     from tests.support.receivers import WebhookReceiver
 
     work = work or Path(tempfile.mkdtemp(prefix="orderprobe-soak-"))
@@ -127,7 +127,7 @@ jobs:
     env = {**os.environ, **DEMO_SECRETS, "SOAK_HOOK": receiver.url("/soak"), MARKER: token}
     log = open(work / "service.log", "wb")  # noqa: SIM115 - closed below
     service = subprocess.Popen(
-        [sys.executable, "-m", "probes.cli", "schedule", "--config", str(config)],
+        [sys.executable, "-m", "orderprobe", "schedule", "--config", str(config)],
         stdout=log, stderr=subprocess.STDOUT, env=env,
     )  # fmt: skip
     result = SoakResult(minutes)
@@ -176,7 +176,7 @@ def _finished(db: str, at_least: dict[str, int]) -> bool:
     """Whether each job named has finished at least its count of runs (read from the service's store)."""
     if not at_least:
         return True
-    from scheduler.records import Records
+    from orderprobe.scheduler.records import Records
 
     records = Records(db)
     try:

@@ -19,7 +19,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from reports.store import Store
+from orderprobe.store.store import Store
 from tests.support.postgres import cluster
 
 
@@ -33,7 +33,7 @@ def sweep(url: str, matrix: str, shards: int, tmp: Path) -> tuple[float, int, in
             [
                 sys.executable,
                 "-m",
-                "probes.cli",
+                "orderprobe",
                 "run",
                 "--matrix",
                 matrix,

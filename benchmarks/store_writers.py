@@ -17,8 +17,8 @@ import random
 import time
 from datetime import UTC, datetime, timedelta
 
-from reports.schema import rows
-from reports.store import Store
+from orderprobe.store.schema import rows
+from orderprobe.store.store import Store
 from tests.support import sample
 from tests.support.postgres import cluster
 

@@ -1,7 +1,7 @@
 """Web Vitals against known answers: pages built so LCP, CLS and INP have a value set in advance.
 
 Users distrust synthetic vitals that disagree with Lighthouse by seconds. Here the answer is
-built into the page, and orderprobe's per-step vitals (``probes.vitals``: Google's web-vitals
+built into the page, and orderprobe's per-step vitals (``orderprobe.probes.vitals``: Google's web-vitals
 in the page) must land within ±10 % of it:
 
 - ``/lcp?at=MS``: a small text first, then a 320×320 image (already decoded) put in at MS after
@@ -92,8 +92,8 @@ def serve() -> AbstractContextManager[str]:
 @contextmanager
 def measured(browser: Any) -> Iterator[tuple[Any, Any]]:
     """(page, journey): a fresh context whose steps get their vitals, wired as the engine wires them."""
-    from probes.journey import Journey
-    from probes.vitals import VitalsMeter
+    from orderprobe.probes.journey import Journey
+    from orderprobe.probes.vitals import VitalsMeter
 
     context = browser.new_context(viewport=VIEWPORT)
     try:
@@ -138,7 +138,7 @@ def inp(browser: Any, url: str) -> float | None:
 def main(quick: bool = False) -> None:
     from playwright.sync_api import sync_playwright
 
-    from probes.browser import launch_options
+    from orderprobe.probes.browser import launch_options
 
     runs = 3 if quick else 10
     print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores; {runs} runs each, median shown")

@@ -13,15 +13,15 @@ from functools import cache
 from importlib import resources
 from typing import TYPE_CHECKING, Any
 
-from probes.bounded import bounded
-from probes.journey import Phase, StepListener
-from probes.result import A11yScan, A11yViolation
+from orderprobe.base.result import A11yScan, A11yViolation
+from orderprobe.probes.bounded import bounded
+from orderprobe.probes.journey import Phase, StepListener
 
 if TYPE_CHECKING:
     from playwright.sync_api import Page
 
-    from probes.journey import Journey
-    from probes.result import StepResult
+    from orderprobe.base.result import StepResult
+    from orderprobe.probes.journey import Journey
 
 # WCAG A and AA rules: what a checkout must meet; best-practice rules would drown them.
 RUN = """async source => {
@@ -35,7 +35,7 @@ RUN = """async source => {
 
 @cache
 def library() -> str:
-    return resources.files("probes.vendor").joinpath("axe.min.js").read_text(encoding="utf-8")
+    return resources.files("orderprobe.probes.vendor").joinpath("axe.min.js").read_text(encoding="utf-8")
 
 
 class A11yScanner(StepListener):

@@ -12,7 +12,7 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
-from probes.compat import playwright as compat
+from orderprobe.probes.compat import playwright as compat
 
 T = TypeVar("T")
 
@@ -20,7 +20,7 @@ T = TypeVar("T")
 def bounded(api: Any, call: Callable[[Any], Awaitable[T]], seconds: float) -> T:
     """``call`` gets the async implementation behind the sync-API object ``api`` (a Page, a
     CDPSession, …) and returns its awaitable; it runs on the loop ``api`` is driven by, the way the
-    sync API runs its own calls (Playwright keeps this bridge private: see ``probes.compat``)."""
+    sync API runs its own calls (Playwright keeps this bridge private: see ``orderprobe.probes.compat``)."""
     try:
         return compat.run(api, asyncio.wait_for(call(compat.impl(api)), seconds))
     except TimeoutError as exc:  # asyncio's is the builtin since 3.11; say what timed out

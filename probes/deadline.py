@@ -21,8 +21,8 @@ from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Any
 
-from probes.atomic import write_bytes
-from probes.compat import playwright as compat
+from orderprobe.base.atomic import write_bytes
+from orderprobe.probes.compat import playwright as compat
 
 GRACE_S = 5.0  # for each teardown call the watchdog makes before it escalates
 

@@ -1,7 +1,7 @@
 """The ``events`` reporter: a JSON-lines stream other tools can tail,
 ``<artefacts>/<run-id>/events.jsonl`` (run/start, journey/start, step/end, journey/end, run/end).
 
-Written by the controller alone, one whole line per ``write()`` (``probes.atomic.Appender``),
+Written by the controller alone, one whole line per ``write()`` (``orderprobe.base.atomic.Appender``),
 so a reader tailing the file never sees half a line, not even when the disk fills up.
 """
 
@@ -13,9 +13,9 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from probes.atomic import Appender
-from probes.reporter import JourneyStart, Reporter, Run
-from probes.result import JourneyResult, StepResult
+from orderprobe.base.atomic import Appender
+from orderprobe.base.result import JourneyResult, StepResult
+from orderprobe.probes.reporter import JourneyStart, Reporter, Run
 
 
 class EventsReporter(Reporter):

@@ -13,14 +13,14 @@ import contextlib
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from probes.atomic import write_bytes
-from probes.bounded import bounded
-from probes.compat import playwright as compat
+from orderprobe.base.atomic import write_bytes
+from orderprobe.probes.bounded import bounded
+from orderprobe.probes.compat import playwright as compat
 
 if TYPE_CHECKING:
     from playwright.sync_api import BrowserContext, Page
 
-    from probes.result import FailurePoint
+    from orderprobe.base.result import FailurePoint
 
 SHOT_MS = 3000  # per screenshot attempt: a page that cannot be drawn in 3 s will not be in 5
 ANSWER_MS = 1000  # a main thread that cannot evaluate "0" in this long is busy

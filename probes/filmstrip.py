@@ -13,20 +13,20 @@ import re
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from probes.atomic import WriteFailed, write_bytes
-from probes.journey import Phase, StepListener
-from probes.result import StepStatus
+from orderprobe.base.atomic import WriteFailed, write_bytes
+from orderprobe.base.result import StepStatus
+from orderprobe.probes.journey import Phase, StepListener
 
 if TYPE_CHECKING:
     from playwright.sync_api import Page
 
-    from probes.journey import Journey
-    from probes.result import StepResult
+    from orderprobe.base.result import StepResult
+    from orderprobe.probes.journey import Journey
 
 MODES = ("on", "failure", "off")  # every step | the failure point only (default) | none
 DEFAULT = "failure"
 TIMEOUT_MS = 3000.0
-MASK = "input[type=password]"  # as the failure screenshot (probes.recorder): no secret on film
+MASK = "input[type=password]"  # as the failure screenshot (orderprobe.probes.recorder): no secret on film
 
 
 def file_name(index: int, step: str) -> str:

@@ -26,9 +26,9 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 
-from probes import request_kinds
-from probes.classify.classifier import _host, _site
-from probes.result import RequestRecord
+from orderprobe.base.result import RequestRecord
+from orderprobe.probes import request_kinds
+from orderprobe.probes.classify.classifier import _host, _site
 
 # Requests whose failure no shopper notices, even on the shop's own site.
 TELEMETRY = re.compile(

@@ -15,17 +15,17 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from probes.journey import Journey
-from probes.journey_run import JourneyRun
-from probes.result import JourneyResult
-from probes.session import ProbeSession
-from probes.target import Target
+from orderprobe.base.result import JourneyResult
+from orderprobe.probes.journey import Journey
+from orderprobe.probes.journey_run import JourneyRun
+from orderprobe.probes.session import ProbeSession
+from orderprobe.probes.target import Target
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, BrowserContext, Page, Playwright
 
-    from probes.emulation.path import NetworkPath
-    from profiles.models import MatrixItem, Profile
+    from orderprobe.probes.emulation.path import NetworkPath
+    from orderprobe.profiles.models import MatrixItem, Profile
 
 SESSION = pytest.StashKey[ProbeSession]()  # on the config: this process's run
 RUNNING = pytest.StashKey[JourneyRun]()  # on an item: its journey under way
@@ -60,7 +60,7 @@ class BrowserHolder:
         self._browser: Browser | None = None
 
     def _network_path(self) -> NetworkPath:
-        from probes.emulation.packet import choose
+        from orderprobe.probes.emulation.packet import choose
 
         if self.path is None:
             self.path = choose(
@@ -71,7 +71,7 @@ class BrowserHolder:
     def get(self) -> Browser:
         from playwright.sync_api import sync_playwright
 
-        from probes.browser import connect, launch_options
+        from orderprobe.probes.browser import connect, launch_options
 
         if self._browser is not None and self._browser.is_connected():
             return self._browser
@@ -118,7 +118,7 @@ def _orderprobe_shop(orderprobe_run: ProbeSession) -> Iterator[Any]:
     if orderprobe_run.settings.target:
         yield None
         return
-    from shop.server import DemoShop
+    from orderprobe.shop.server import DemoShop
 
     for name, value in DEMO_SECRETS.items():  # the demo shop's published test credentials
         os.environ.setdefault(name, value)
@@ -201,7 +201,7 @@ def browser_context_args(profile: Profile) -> dict[str, Any]:
         def browser_context_args(browser_context_args):
             return {**browser_context_args, "storage_state": "state.json", "ignore_https_errors": True}
     """
-    from probes.emulation import context_options
+    from orderprobe.probes.emulation import context_options
 
     return context_options(profile)
 

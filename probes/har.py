@@ -3,7 +3,7 @@ screenshot when the journey failed.
 
 Bodies are left out unless asked (``--har-content embed``): they are large and carry what the
 shopper typed. What is kept is scrubbed of the profile's secrets in every form they take
-(``probes.secrets``), and the values of session headers (cookies, authorization) are masked:
+(``orderprobe.probes.secrets``), and the values of session headers (cookies, authorization) are masked:
 a HAR handed to the shop's team must not log anyone in.
 """
 
@@ -14,7 +14,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from probes.secrets import MASK, scrub_text
+from orderprobe.probes.secrets import MASK, scrub_text
 
 MODES = ("failure", "always", "off")  # when a journey's HAR is kept
 DEFAULT = "failure"

@@ -9,6 +9,6 @@ import pytest
 
 @pytest.hookspec
 def pytest_orderprobe_reporters(reporters: dict[str, Any]) -> None:
-    """Add reporters by name: ``reporters["mine"] = MyReporter`` (a ``probes.reporter.Reporter``
+    """Add reporters by name: ``reporters["mine"] = MyReporter`` (a ``orderprobe.probes.reporter.Reporter``
     class or a factory returning one); ``--reporter mine`` then picks it. Called once, on the
     controller, at configure time."""

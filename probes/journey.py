@@ -19,7 +19,7 @@ from contextlib import contextmanager
 from enum import IntEnum
 from typing import Any, ClassVar
 
-from probes.result import CleanupResult, Interactions, StepResult, StepStatus, VisualCheck
+from orderprobe.base.result import CleanupResult, Interactions, StepResult, StepStatus, VisualCheck
 
 
 class Phase(IntEnum):
@@ -53,7 +53,7 @@ def in_phases(listeners: list[StepListener]) -> list[StepListener]:
         if not isinstance(getattr(listener, "phase", None), Phase):
             raise TypeError(
                 f"step listener {type(listener).__qualname__} declares no phase: give it "
-                f"`phase = Phase.<{'|'.join(Phase.__members__)}>` (probes.journey.Phase)"
+                f"`phase = Phase.<{'|'.join(Phase.__members__)}>` (orderprobe.probes.journey.Phase)"
             )
     return sorted(listeners, key=lambda listener: listener.phase)
 
@@ -85,7 +85,7 @@ class Journey:
         # the shop's own API too, e.g. to cancel what it ordered.
         self.tag_headers: dict[str, str] = {}
         self.missed: list[str] = []  # why the row's scenario did not happen (``not_exercised``)
-        self.screenshots: Any = None  # probes.visual.Screenshots, given by the run (it has the page)
+        self.screenshots: Any = None  # orderprobe.probes.visual.Screenshots, given by the run (it has the page)
         self._pending_visual: list[VisualCheck] = []  # taken in the running step
 
     def elapsed_ms(self) -> float:

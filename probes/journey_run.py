@@ -12,27 +12,27 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from probes import har, step_log, tagging
-from probes.atomic import WriteFailed, node_write_error
-from probes.deadline import GRACE_S, Deadline, default_timeout_s, kill_browsers, tear_down
-from probes.filmstrip import Filmstrip, drop_failure_shot
-from probes.journey import Journey, Phase, StepListener
-from probes.outcome import verdict
-from probes.recorder import Recorder
-from probes.reporter import JourneyStart
-from probes.result import Artefact, Cause, FailurePoint, JourneyResult, RequestRecord, Status, StepResult
-from probes.secrets import profile_secrets, scrub_value, scrub_zip
-from probes.stall import LinkWitness
-from probes.tracing import MODES, TraceMode
-from probes.visual import Screenshots, baseline_key
-from probes.vitals import VitalsMeter
+from orderprobe.base.atomic import WriteFailed, node_write_error
+from orderprobe.base.result import Artefact, Cause, FailurePoint, JourneyResult, RequestRecord, Status, StepResult
+from orderprobe.base.tracing import MODES, TraceMode
+from orderprobe.probes import har, step_log, tagging
+from orderprobe.probes.deadline import GRACE_S, Deadline, default_timeout_s, kill_browsers, tear_down
+from orderprobe.probes.filmstrip import Filmstrip, drop_failure_shot
+from orderprobe.probes.journey import Journey, Phase, StepListener
+from orderprobe.probes.outcome import verdict
+from orderprobe.probes.recorder import Recorder
+from orderprobe.probes.reporter import JourneyStart
+from orderprobe.probes.secrets import profile_secrets, scrub_value, scrub_zip
+from orderprobe.probes.stall import LinkWitness
+from orderprobe.probes.visual import Screenshots, baseline_key
+from orderprobe.probes.vitals import VitalsMeter
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser
 
-    from probes.session import ProbeSession
-    from probes.target import Target
-    from profiles.models import MatrixItem
+    from orderprobe.probes.session import ProbeSession
+    from orderprobe.probes.target import Target
+    from orderprobe.profiles.models import MatrixItem
 
 
 def _safe(nodeid: str) -> str:
@@ -90,7 +90,7 @@ class JourneyRun(StepListener):
         self._last_look: FailurePoint | None = None  # the page as the deadline passed (watchdog thread)
         self._phase = "setup"
         self._fixed_deadline = False
-        self.spans: Any = None  # --otel-endpoint: the journey's OpenTelemetry spans (probes.otel)
+        self.spans: Any = None  # --otel-endpoint: the journey's OpenTelemetry spans (orderprobe.probes.otel)
         self.cleanup: list[Any] = []  # CleanupResult of each journey.cleanup(fn), run at close
         self.missed: list[str] = []  # why the row's scenario did not happen (journey and emulation say)
         self.fault_tally: Callable[[], dict[str, tuple[int, int]]] | None = None  # the demo shop's, if it runs
@@ -110,8 +110,8 @@ class JourneyRun(StepListener):
         """``holder`` (a ``BrowserHolder``) gives, once the browser is up, the worker's network path
         (``holder.path``: a packet-level link, or DevTools with the reason). ``context_args`` are
         the ``new_context`` arguments (the ``browser_context_args`` fixture); the profile's by default."""
-        from probes.emulation import Emulation, context_options
-        from probes.emulation.path import CdpPath
+        from orderprobe.probes.emulation import Emulation, context_options
+        from orderprobe.probes.emulation.path import CdpPath
 
         settings = self.session.settings
         browser = get_browser()  # a launch has Playwright's own timeout; the journey's clock starts after it
@@ -129,7 +129,7 @@ class JourneyRun(StepListener):
                 self.unwritten.append(str(WriteFailed(self.dir / har.NAME, exc)))
         self.context = browser.new_context(**options)
         if settings.otel_endpoint:  # before emulation's routes, which run first and fall back to it
-            from probes.otel import JourneySpans
+            from orderprobe.probes.otel import JourneySpans
 
             self.spans = JourneySpans(
                 self.session.tracer_provider, self.item.probe, self.profile_label, self.session.run_id,
@@ -153,7 +153,7 @@ class JourneyRun(StepListener):
         if settings.synthetic_header and self.target.base_url:  # after the emulation's routes: it falls back to them
             self.journey.tag_headers = {settings.synthetic_header: f"{self.session.run_id}/{self.id}"}
             tagging.tag(self.context, self.target.base_url, *next(iter(self.journey.tag_headers.items())))
-        # The order they hear of a step is each one's phase (probes.journey.Phase), not this list's.
+        # The order they hear of a step is each one's phase (orderprobe.probes.journey.Phase), not this list's.
         listeners: list[StepListener] = [self.emulation, self.recorder, LinkWitness(self.emulation, self.recorder)]
         listeners += [VitalsMeter(self.context, self.page), self]
         self.journey.screenshots = Screenshots(
@@ -166,7 +166,7 @@ class JourneyRun(StepListener):
             unwritten=self.unwritten,
         )
         if settings.a11y:
-            from probes.a11y import A11yScanner
+            from orderprobe.probes.a11y import A11yScanner
 
             listeners.append(A11yScanner(self.page))
         if settings.screenshots == "on":
@@ -454,7 +454,7 @@ class JourneyRun(StepListener):
             self.artefacts.append(Artefact(kind=kind, path=f"{self.rel_dir}/{path.name}", bytes=path.stat().st_size))
 
     def result(self, attempts: list[JourneyResult]) -> JourneyResult:
-        from probes.outcome import combine_attempts
+        from orderprobe.probes.outcome import combine_attempts
 
         status = self.status or Status.ERROR
         if attempts:

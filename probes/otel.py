@@ -13,14 +13,14 @@ import contextlib
 import time
 from typing import TYPE_CHECKING, Any
 
-from probes.first_failure import site_of
-from probes.journey import Phase, StepListener
+from orderprobe.probes.first_failure import site_of
+from orderprobe.probes.journey import Phase, StepListener
 
 if TYPE_CHECKING:
     from playwright.sync_api import BrowserContext, Route
 
-    from probes.journey import Journey
-    from probes.result import Cause, Status, StepResult
+    from orderprobe.base.result import Cause, Status, StepResult
+    from orderprobe.probes.journey import Journey
 
 MISSING = (
     "--otel-endpoint needs OpenTelemetry: pip install 'orderprobe[otel]' (opentelemetry-sdk and the OTLP exporter)"

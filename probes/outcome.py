@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from probes.result import Cause, Expectation, Status
+from orderprobe.base.result import Cause, Expectation, Status
 
 # Causes that are never an acceptable "blocked": the harness, the shopper's own network or the
 # probe failed, not the shop's business rules. A network failure is not a refusal by the shop —

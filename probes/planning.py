@@ -7,11 +7,11 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from probes.result import Expectation
+from orderprobe.base.result import Expectation
 
 if TYPE_CHECKING:
-    from probes.session import ProbeSession
-    from profiles.models import MatrixItem
+    from orderprobe.probes.session import ProbeSession
+    from orderprobe.profiles.models import MatrixItem
 
 
 def marker_expectation(definition: pytest.Function) -> Expectation:
@@ -30,7 +30,7 @@ def marker_profile(definition: pytest.Function) -> dict[str, str]:
 
 
 def plan_items(session: ProbeSession, probe: str, definition: pytest.Function) -> list[MatrixItem]:
-    from profiles.models import MatrixItem
+    from orderprobe.profiles.models import MatrixItem
 
     settings = session.settings
     expectation = marker_expectation(definition)
@@ -53,7 +53,7 @@ def plan_items(session: ProbeSession, probe: str, definition: pytest.Function) -
 
 def matrix_items(session: ProbeSession) -> list[MatrixItem]:
     """The chosen matrix's items: its rows, or N journeys drawn from its population."""
-    from profiles.sweep import default_seed, draw
+    from orderprobe.profiles.sweep import default_seed, draw
 
     settings, catalogue = session.settings, session.catalogue
     assert settings.matrix

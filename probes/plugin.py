@@ -5,7 +5,7 @@ arguments through to pytest). Fixtures mirror pytest-playwright's names (``brows
 ``context``, ``page``) so probe authors feel at home. A journey's start and its finished
 result reach the controller on pytest's own report objects (``report.user_properties``,
 which xdist ships from workers; in-process the result object is handed over as is), and
-the controller alone calls the reporters (``probes.reporter``).
+the controller alone calls the reporters (``orderprobe.probes.reporter``).
 """
 
 from __future__ import annotations
@@ -19,19 +19,19 @@ from typing import Any
 
 import pytest
 
-from probes import coexist, interrupt, step_log
-from probes import settings as options
-from probes.filmstrip import DEFAULT as FILMSTRIP_DEFAULT
-from probes.filmstrip import MODES as FILMSTRIP_MODES
-from probes.har import CONTENT as HAR_CONTENT
-from probes.har import DEFAULT as HAR_DEFAULT
-from probes.har import MODES as HAR_MODES
-from probes.reporter import JourneyStart, Reporters, Run, available
-from probes.result import JourneyResult
-from probes.secrets import hide_url_passwords
-from probes.session import ProbeSession, Settings, new_run_id, worker_id
-from probes.tracing import DEFAULT as DEFAULT_TRACING
-from probes.tracing import MODES
+from orderprobe.base.result import JourneyResult
+from orderprobe.base.tracing import DEFAULT as DEFAULT_TRACING
+from orderprobe.base.tracing import MODES
+from orderprobe.probes import coexist, interrupt, step_log
+from orderprobe.probes import settings as options
+from orderprobe.probes.filmstrip import DEFAULT as FILMSTRIP_DEFAULT
+from orderprobe.probes.filmstrip import MODES as FILMSTRIP_MODES
+from orderprobe.probes.har import CONTENT as HAR_CONTENT
+from orderprobe.probes.har import DEFAULT as HAR_DEFAULT
+from orderprobe.probes.har import MODES as HAR_MODES
+from orderprobe.probes.reporter import JourneyStart, Reporters, Run, available
+from orderprobe.probes.secrets import hide_url_passwords
+from orderprobe.probes.session import ProbeSession, Settings, new_run_id, worker_id
 
 JOURNEY_PROPERTY = "orderprobe.journey"
 START_PROPERTY = "orderprobe.start"
@@ -225,7 +225,7 @@ def pytest_configure(config: pytest.Config) -> None:
         if "progress" in settings.reporters:  # the progress reporter is the terminal now
             config.pluginmanager.set_blocked("terminalreporter")
         else:  # plain pytest: after its summary, why each journey failed and where the evidence is
-            from probes.summary import FailureSummary
+            from orderprobe.probes.summary import FailureSummary
 
             summary = FailureSummary(settings.artefacts, run_id, settings.results)
             session.reporters.chosen.append(("failure-summary", summary))
@@ -237,7 +237,7 @@ def pytest_configure(config: pytest.Config) -> None:
 
 def _validate(session: ProbeSession) -> None:
     """Refuse bad rules before any worker or browser starts. (Names of profiles and matrices
-    are checked where they are used: planning, and ``probes.preflight``.)"""
+    are checked where they are used: planning, and ``orderprobe.preflight``.)"""
     try:
         session.classifier  # noqa: B018  (loading the rules is the check)
     except Exception as exc:
@@ -279,7 +279,7 @@ def probe_name(function_name: str) -> str:
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "orderprobe_item" not in metafunc.fixturenames:
         return
-    from probes.planning import plan_items
+    from orderprobe.probes.planning import plan_items
 
     session = _session(metafunc.config)
     try:
@@ -320,7 +320,7 @@ def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> 
     retries = _session(item.config).settings.retries
     if not retries or "orderprobe_item" not in getattr(item, "fixturenames", ()):
         return None
-    from probes.compat.pytest import reset_fixtures, runtestprotocol
+    from orderprobe.probes.compat.pytest import reset_fixtures, runtestprotocol
 
     item.ihook.pytest_runtest_logstart(nodeid=item.nodeid, location=item.location)
     item.stash[ATTEMPTS] = []
@@ -426,7 +426,7 @@ class _Controller:
             elif name == JOURNEY_PROPERTY:
                 journeys.append(JourneyResult.model_validate_json(value))
         if not journeys and report.failed and "crashed while running" in str(report.longrepr):
-            from probes.journey_run import crashed_result  # xdist lost the worker, not the run
+            from orderprobe.probes.journey_run import crashed_result  # xdist lost the worker, not the run
 
             start = self.starts.get(report.nodeid)
             journeys.append(crashed_result(self.session.run_id, report.nodeid, str(report.longrepr), start))
@@ -436,7 +436,7 @@ class _Controller:
 
     @pytest.hookimpl(tryfirst=True, specname="pytest_sessionfinish")
     def pytest_sessionfinish_first(self, session: pytest.Session, exitstatus: int) -> None:
-        """Interrupted: the run's account now, before xdist waits on busy workers (``probes.interrupt``)."""
+        """Interrupted: the run's account now, before xdist waits on busy workers (``orderprobe.probes.interrupt``)."""
         if exitstatus == pytest.ExitCode.INTERRUPTED:
             busy = [start.pid for start in self.starts.values()]
             self.pytest_sessionfinish(session, exitstatus)
@@ -448,7 +448,7 @@ class _Controller:
             return
         self.ended = True
         if exitstatus == pytest.ExitCode.INTERRUPTED:  # started and never ended: abandoned mid-way
-            from probes.journey_run import interrupted_result
+            from orderprobe.probes.journey_run import interrupted_result
 
             for nodeid, start in list(self.starts.items()):
                 # those it passed: live when it ran in this process, from its worker's step log otherwise
@@ -461,14 +461,14 @@ class _Controller:
 
 
 def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
-    from probes import hookspecs
+    from orderprobe.probes import hookspecs
 
     pluginmanager.add_hookspecs(hookspecs)
 
 
 # -- fixtures -------------------------------------------------------------------------------
 # They live in their own module; importing them here is what registers them with pytest.
-from probes.fixtures import (  # noqa: E402, F401
+from orderprobe.probes.fixtures import (  # noqa: E402, F401
     ATTEMPTS,
     RUNNING,
     SESSION,

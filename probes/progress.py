@@ -11,8 +11,8 @@ from rich.live import Live
 from rich.table import Table
 from rich.text import Text
 
-from probes.reporter import JourneyStart, Reporter, Run
-from probes.result import JourneyResult, Status, StepResult
+from orderprobe.base.result import JourneyResult, Status, StepResult
+from orderprobe.probes.reporter import JourneyStart, Reporter, Run
 
 INTERRUPTED = 2  # pytest's exit code for Ctrl-C / a stopped session
 STYLE = {
@@ -98,7 +98,7 @@ class Progress(Reporter):
         matrix = run.settings.matrix
         if not matrix or run.settings.probes:
             return []
-        from profiles.catalogue import load_catalogue
+        from orderprobe.profiles.catalogue import load_catalogue
 
         named = {i.probe for i in load_catalogue(run.settings.profile_dirs).expand(matrix)}
         missing = sorted(named - {r.probe for r in self.results})

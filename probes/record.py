@@ -1,5 +1,5 @@
 """``orderprobe record URL``: record a journey with Playwright's codegen under a profile, and
-write it as a probe file (``probes.recording``).
+write it as a probe file (``orderprobe.probes.recording``).
 
 Codegen needs a display (it opens a headed browser and its inspector); where there is none,
 the command says so in one line and stops. ``--from FILE`` converts a recording made elsewhere
@@ -45,8 +45,8 @@ def codegen_args(url: str, device: object, region: object, output: Path) -> list
 def codegen_env(scratch: Path) -> dict[str, str]:
     """codegen launches Playwright's own Chromium; where only a system one is installed (Debian's
     ``chromium``, as ``orderprobe doctor`` sets up), it is shown that one instead."""
-    from probes.browser import find_chromium
-    from probes.compat.playwright import browsers_folder
+    from orderprobe.probes.browser import find_chromium
+    from orderprobe.probes.compat.playwright import browsers_folder
 
     env = dict(os.environ)
     found = find_chromium()
@@ -61,8 +61,8 @@ def has_display(environ: dict[str, str] | None = None) -> bool:
 
 
 def main(args: argparse.Namespace) -> int:
-    from probes.recording import Fixtures, RecordingError, convert
-    from profiles.catalogue import load_catalogue
+    from orderprobe.probes.recording import Fixtures, RecordingError, convert
+    from orderprobe.profiles.catalogue import load_catalogue
 
     try:
         catalogue = load_catalogue(tuple(Path(p) for p in args.profiles))

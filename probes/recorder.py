@@ -16,19 +16,19 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from probes import evidence, request_kinds, waited
-from probes.atomic import WriteFailed
-from probes.bounded import bounded
-from probes.emulation.routing import FAULT_HEADER
-from probes.first_failure import first_breaking, site_of
-from probes.journey import Phase, StepListener
-from probes.result import FailurePoint, Interactions, RequestRecord
+from orderprobe.base.atomic import WriteFailed
+from orderprobe.base.result import FailurePoint, Interactions, RequestRecord
+from orderprobe.probes import evidence, request_kinds, waited
+from orderprobe.probes.bounded import bounded
+from orderprobe.probes.emulation.routing import FAULT_HEADER
+from orderprobe.probes.first_failure import first_breaking, site_of
+from orderprobe.probes.journey import Phase, StepListener
 
 if TYPE_CHECKING:
     from playwright.sync_api import BrowserContext, Page, Request, Response
 
-    from probes.journey import Journey
-    from probes.result import StepResult
+    from orderprobe.base.result import StepResult
+    from orderprobe.probes.journey import Journey
 
 BINDING = "__orderprobe_count"
 

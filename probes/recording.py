@@ -56,7 +56,7 @@ class Fixtures:
 
     @classmethod
     def of(cls, region: Any, account: Any) -> Fixtures:
-        """From profile models (``profiles.models.Region`` / ``Account``); unset secrets stay empty."""
+        """From profile models (``orderprobe.profiles.models.Region`` / ``Account``); unset secrets stay empty."""
         address = {k: str(v) for k, v in region.address.model_dump().items() if isinstance(v, str)} if region else {}
         values = {}
         for what in ("password", "sms_code"):

@@ -21,11 +21,11 @@ from datetime import datetime
 from importlib.metadata import entry_points
 from typing import TYPE_CHECKING
 
-from probes.atomic import WriteFailed
+from orderprobe.base.atomic import WriteFailed
 
 if TYPE_CHECKING:
-    from probes.result import JourneyResult, StepResult
-    from probes.settings import Settings
+    from orderprobe.base.result import JourneyResult, StepResult
+    from orderprobe.probes.settings import Settings
 
 ENTRY_POINTS = "orderprobe.reporters"
 REPORTER_FAILED = 3  # exit code (pytest's INTERNAL_ERROR): the run's outputs are incomplete

@@ -1,6 +1,6 @@
 """Per-process state of a probe run: settings from the command line, the run id, and
 lazily built collaborators (catalogue, classifier). Where results go is the reporters'
-business (``probes.reporter``); they live only in the controller process."""
+business (``orderprobe.probes.reporter``); they live only in the controller process."""
 
 from __future__ import annotations
 
@@ -11,14 +11,14 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from probes.settings import Settings
+from orderprobe.probes.settings import Settings
 
 if TYPE_CHECKING:
     import pytest
 
-    from probes.classify import Classifier
-    from probes.reporter import Reporters
-    from profiles.catalogue import Catalogue
+    from orderprobe.probes.classify import Classifier
+    from orderprobe.probes.reporter import Reporters
+    from orderprobe.profiles.catalogue import Catalogue
 
 
 def new_run_id() -> str:
@@ -39,20 +39,20 @@ class ProbeSession:
 
     @cached_property
     def catalogue(self) -> Catalogue:
-        from profiles.catalogue import load_catalogue
+        from orderprobe.profiles.catalogue import load_catalogue
 
         return load_catalogue(self.settings.profile_dirs)
 
     @cached_property
     def tracer_provider(self) -> Any:
         """OpenTelemetry's, exporting to ``--otel-endpoint``; built by the first journey that traces."""
-        from probes.otel import provider
+        from orderprobe.probes.otel import provider
 
         return provider(self.settings.otel_endpoint or "")
 
     @cached_property
     def classifier(self) -> Classifier:
-        from probes.classify import Classifier
+        from orderprobe.probes.classify import Classifier
 
         return Classifier.load(self.settings.rule_files)
 

@@ -8,11 +8,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from probes import location as site
-from probes.otel import check_endpoint
-from probes.sharding import Shard
-from probes.target import parse_dependencies
-from profiles.faults import ShopFault, parse_option
+from orderprobe.base import location as site
+from orderprobe.probes.otel import check_endpoint
+from orderprobe.probes.sharding import Shard
+from orderprobe.probes.target import parse_dependencies
+from orderprobe.profiles.faults import ShopFault, parse_option
 
 if TYPE_CHECKING:
     import pytest
@@ -26,14 +26,14 @@ class Settings:
     profile_dirs: tuple[Path, ...]
     results: str | None
     artefacts: Path
-    trace: str  # a probes.tracing mode name
+    trace: str  # a orderprobe.base.tracing mode name
     retries: int
     action_timeout_ms: float
     dependencies: dict[str, str]
     rule_files: tuple[Path, ...]
     headed: bool
     labels: dict[str, str] = field(default_factory=dict)
-    emulation: str = "auto"  # auto | packet | cdp (probes.emulation.packet)
+    emulation: str = "auto"  # auto | packet | cdp (orderprobe.probes.emulation.packet)
     reporters: tuple[str, ...] = ("store", "events")
     reports: Path = Path("var/reports")  # where file reporters (html) write
     lang: str | None = None  # report language; None: from the locale
@@ -42,16 +42,16 @@ class Settings:
     journey_timeout_s: float | None = None  # None: derived from the action timeout and step budgets
     browser_endpoint: str | None = None  # a remote browser instead of launching Chromium here
     shard: Shard | None = None  # --shard i/n: this machine's slice of the sweep
-    screenshots: str = "failure"  # on | failure | off (probes.filmstrip)
-    location: str = ""  # --location: the site this run probes from (probes.location)
+    screenshots: str = "failure"  # on | failure | off (orderprobe.probes.filmstrip)
+    location: str = ""  # --location: the site this run probes from (orderprobe.base.location)
     resolver: str | None = None  # --resolver HOST[:PORT]: where the link's DNS forwards (None: the host's)
-    har: str = "failure"  # failure | always | off (probes.har)
+    har: str = "failure"  # failure | always | off (orderprobe.probes.har)
     har_content: str = "omit"  # omit | embed: response bodies in the HAR
-    otel_endpoint: str | None = None  # OTLP/HTTP receiver of journey and step spans (probes.otel)
-    a11y: bool = False  # axe-core scan at each step's end (probes.a11y)
-    baselines: Path = Path("baselines")  # journey.expect_screenshot's stored images (probes.visual)
+    otel_endpoint: str | None = None  # OTLP/HTTP receiver of journey and step spans (orderprobe.probes.otel)
+    a11y: bool = False  # axe-core scan at each step's end (orderprobe.probes.a11y)
+    baselines: Path = Path("baselines")  # journey.expect_screenshot's stored images (orderprobe.probes.visual)
     update_baselines: bool = False  # --update-baselines: write the page as the new baseline
-    synthetic_header: str | None = None  # --synthetic-header: tag the target's requests (probes.tagging)
+    synthetic_header: str | None = None  # --synthetic-header: tag the target's requests (orderprobe.probes.tagging)
     user_agent_suffix: str = ""  # --user-agent-suffix
     faults: tuple[ShopFault, ...] = ()  # --fault: demo-shop faults for every journey
     journeys: int | None = None  # --journeys: how many journeys a population sweep draws
@@ -135,7 +135,7 @@ def _endpoint(url: str | None) -> str | None:
 
 def _resolver(text: str | None) -> str | None:
     if text:
-        from probes.emulation.resolver import parse_upstream
+        from orderprobe.probes.emulation.resolver import parse_upstream
 
         try:
             parse_upstream(text)
@@ -202,10 +202,10 @@ def one_line(text: str) -> str:
 
 def results_url(text: str) -> str:
     """An SQLAlchemy URL whose database driver is installed (``--results``). Whether the database
-    answers is not checked here: a store that is down is the spool's business (reports.spool)."""
+    answers is not checked here: a store that is down is the spool's business (orderprobe.store.spool)."""
     from sqlalchemy.engine import make_url
 
-    from probes.secrets import hide_url_passwords
+    from orderprobe.probes.secrets import hide_url_passwords
 
     try:
         make_url(text).get_dialect()
@@ -219,7 +219,7 @@ def results_url(text: str) -> str:
 
 
 def endpoint(text: str) -> str:
-    """A remote browser's URL (``--browser-endpoint``); whether it answers is checked in probes.preflight."""
+    """A remote browser's URL (``--browser-endpoint``); whether it answers is checked in orderprobe.preflight."""
     try:
         return _endpoint(text) or text
     except ValueError as exc:

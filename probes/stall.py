@@ -17,16 +17,16 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
-from probes.first_failure import breaks_path
-from probes.journey import Phase, StepListener
-from probes.result import LinkRecord, Outage, RequestRecord
+from orderprobe.base.result import LinkRecord, Outage, RequestRecord
+from orderprobe.probes.first_failure import breaks_path
+from orderprobe.probes.journey import Phase, StepListener
 
 if TYPE_CHECKING:
-    from probes.emulation.emulator import Emulation
-    from probes.journey import Journey
-    from probes.recorder import Recorder
-    from probes.result import StepResult
-    from profiles.models import Network
+    from orderprobe.base.result import StepResult
+    from orderprobe.probes.emulation.emulator import Emulation
+    from orderprobe.probes.journey import Journey
+    from orderprobe.probes.recorder import Recorder
+    from orderprobe.profiles.models import Network
 
 
 def _path(r: RequestRecord) -> str:

@@ -3,7 +3,7 @@
 pytest gives xdist workers no live channel: a journey's steps reach the controller with its
 result. A SIGTERM or Ctrl-C before that result would lose the steps the journey had finished.
 So a worker appends each step it starts and ends to ``<run dir>/.steps/<journey id>.jsonl``
-(whole lines: ``probes.atomic.Appender``); the controller reads it for a journey it records as
+(whole lines: ``orderprobe.base.atomic.Appender``); the controller reads it for a journey it records as
 interrupted, and removes it once it has the journey either way. Under ``--tx ssh`` the workers'
 disk is not the controller's: those journeys keep only what their result brings.
 """
@@ -15,8 +15,8 @@ import json
 from datetime import UTC, datetime
 from pathlib import Path
 
-from probes.atomic import Appender
-from probes.result import StepResult, StepStatus
+from orderprobe.base.atomic import Appender
+from orderprobe.base.result import StepResult, StepStatus
 
 FOLDER = ".steps"
 

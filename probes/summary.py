@@ -10,8 +10,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from probes.reporter import Reporter
-from probes.result import JourneyResult
+from orderprobe.base.result import JourneyResult
+from orderprobe.probes.reporter import Reporter
 
 
 def describe(result: JourneyResult, artefacts: Path) -> list[str]:

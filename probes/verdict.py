@@ -1,5 +1,5 @@
 """What one run says: one vocabulary for the run report, the scheduler's run records, its
-metrics and its alerts. (A journey's own outcome is ``probes.result.Status``.)"""
+metrics and its alerts. (A journey's own outcome is ``orderprobe.base.result.Status``.)"""
 
 from enum import StrEnum
 

@@ -20,8 +20,8 @@ import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from probes.atomic import WriteFailed, write_bytes
-from probes.result import VisualCheck
+from orderprobe.base.atomic import WriteFailed, write_bytes
+from orderprobe.base.result import VisualCheck
 
 if TYPE_CHECKING:
     from playwright.sync_api import Locator, Page

@@ -23,15 +23,15 @@ from functools import cache
 from importlib import resources
 from typing import TYPE_CHECKING, Any
 
-from probes.bounded import bounded
-from probes.journey import Phase, StepListener
-from probes.result import Vitals
+from orderprobe.base.result import Vitals
+from orderprobe.probes.bounded import bounded
+from orderprobe.probes.journey import Phase, StepListener
 
 if TYPE_CHECKING:
     from playwright.sync_api import BrowserContext, Page
 
-    from probes.journey import Journey
-    from probes.result import StepResult
+    from orderprobe.base.result import StepResult
+    from orderprobe.probes.journey import Journey
 
 BINDING = "__orderprobe_vital"
 LOADED = ("lcp_ms", "fcp_ms", "ttfb_ms")  # a document's load: the step that loaded it
@@ -70,7 +70,7 @@ FLUSH = """() => new Promise(done => requestAnimationFrame(() => requestAnimatio
 
 @cache
 def library() -> str:
-    return resources.files("probes.vendor").joinpath("web-vitals.iife.js").read_text(encoding="utf-8")
+    return resources.files("orderprobe.probes.vendor").joinpath("web-vitals.iife.js").read_text(encoding="utf-8")
 
 
 def script() -> str:

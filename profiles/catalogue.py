@@ -28,7 +28,8 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from profiles.models import (
+from orderprobe.base.source import Document, Loc, Problem, ProfileError
+from orderprobe.profiles.models import (
     Account,
     Device,
     Expectation,
@@ -41,7 +42,6 @@ from profiles.models import (
     Switch,
     SwitchSpec,
 )
-from profiles.source import Document, Loc, Problem, ProfileError
 
 __all__ = ["BUILTIN", "DEFAULTS", "ENV_VAR", "Catalogue", "ProfileError", "load_catalogue"]
 
@@ -75,7 +75,7 @@ def playwright_devices() -> dict[str, dict[str, Any]]:
     """Playwright's device descriptors, shipped as data (``descriptors.json``, taken from the
     Playwright version it names; ``tests/test_profiles_catalogue.py`` checks it still agrees with
     the installed driver). Reading a catalogue starts no browser and no driver."""
-    with resources.files("profiles").joinpath("descriptors.json").open(encoding="utf-8") as handle:
+    with resources.files("orderprobe.profiles").joinpath("descriptors.json").open(encoding="utf-8") as handle:
         return json.load(handle)["devices"]
 
 
@@ -242,7 +242,7 @@ class Catalogue:
         for loc, fault in faults:
             if problem := fault.problem():
                 problems.append(doc.problem((*base, *loc, "name"), problem))
-        if problems or m.population is not None:  # a population is drawn per run (profiles.sweep)
+        if problems or m.population is not None:  # a population is drawn per run (orderprobe.profiles.sweep)
             self._expanded[name] = []
             return problems
 

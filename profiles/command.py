@@ -36,7 +36,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 def main(args: argparse.Namespace) -> int:
     from rich.console import Console
 
-    from profiles.catalogue import ProfileError, load_catalogue
+    from orderprobe.profiles.catalogue import ProfileError, load_catalogue
 
     console = Console(highlight=False)
     errors = Console(stderr=True, highlight=False)
@@ -126,7 +126,7 @@ def _kbps(value: float | None) -> str:
 def _show(console: Any, catalogue: Any, wanted: str) -> None:
     import yaml
 
-    from profiles.source import Problem, ProfileError
+    from orderprobe.base.source import Problem, ProfileError
 
     kind, _, name = wanted.rpartition("/")
     kinds = [kind] if kind else list(KIND_TITLES)
@@ -159,7 +159,7 @@ def _show_items(console: Any, items: list[Any]) -> None:
     console.print(table)
 
 
-if __name__ == "__main__":  # python -m profiles.command …
+if __name__ == "__main__":  # python -m orderprobe.profiles.command …
     parser = argparse.ArgumentParser(prog="orderprobe profiles")
     configure(parser)
     sys.exit(main(parser.parse_args()))

@@ -1,6 +1,6 @@
 """A fault drill as a Markdown table: the README's is this, for ``--matrix chaos``.
 
-python -m profiles.drill [MATRIX]     # print it (default: chaos)
+python -m orderprobe.profiles.drill [MATRIX]     # print it (default: chaos)
 """
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Sequence
 
-from profiles.models import MatrixItem
+from orderprobe.profiles.models import MatrixItem
 
 
 def table(items: Sequence[MatrixItem]) -> str:
@@ -24,6 +24,6 @@ def table(items: Sequence[MatrixItem]) -> str:
 
 
 if __name__ == "__main__":
-    from profiles.catalogue import load_catalogue
+    from orderprobe.profiles.catalogue import load_catalogue
 
     print(table(load_catalogue().expand(sys.argv[1] if len(sys.argv) > 1 else "chaos")), end="")

@@ -1,6 +1,6 @@
 """A demo-shop fault as profile data: which fault of the embedded shop a journey runs with.
 
-The names and parameters are the shop's own (``shop.faults``): checked here on load, so a
+The names and parameters are the shop's own (``orderprobe.shop.faults``): checked here on load, so a
 typo in a matrix is refused with its file and line before any browser starts.
 """
 
@@ -10,7 +10,7 @@ from typing import Annotated, Any
 
 from pydantic import BeforeValidator, Field
 
-from profiles.source import Frozen
+from orderprobe.base.source import Frozen
 
 
 class ShopFault(Frozen):
@@ -27,7 +27,7 @@ class ShopFault(Frozen):
 
     def problem(self) -> str | None:
         """Why the shop would refuse this fault (unknown name, bad params), or None."""
-        from shop.faults import FaultError, validate
+        from orderprobe.shop.faults import FaultError, validate
 
         try:
             validate(self.name, self.params)
@@ -37,7 +37,7 @@ class ShopFault(Frozen):
 
     def seeded(self, seed: int) -> ShopFault:
         """The same fault drawing from ``seed`` (faults with a rate take a seed: one draw sequence per journey)."""
-        from shop.faults import FAULTS
+        from orderprobe.shop.faults import FAULTS
 
         if "seed" not in FAULTS[self.name].params.model_fields:
             return self
@@ -69,7 +69,7 @@ Faults = Annotated[tuple[Annotated[ShopFault, BeforeValidator(_named)], ...], Be
 
 def parse_option(text: str) -> ShopFault:
     """``--fault NAME[@RATE]``: a shop fault, with its rate if it has one (e.g. payment_region_fail@0.47)."""
-    from shop.faults import FAULTS
+    from orderprobe.shop.faults import FAULTS
 
     name, _, rate = text.partition("@")
     fault = ShopFault(name=name.strip()) if name.strip() in FAULTS else None
@@ -88,6 +88,6 @@ def parse_option(text: str) -> ShopFault:
 
 
 def rated() -> list[str]:
-    from shop.faults import FAULTS
+    from orderprobe.shop.faults import FAULTS
 
     return [name for name, spec in FAULTS.items() if "rate" in spec.params.model_fields]

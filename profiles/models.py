@@ -1,8 +1,8 @@
 """Profiles as data: device, network, region, account, and the matrices that combine them.
 
 Every model is frozen and refuses unknown fields, so a typo in a YAML file is an error
-(with file, line and field — see ``profiles.source``) instead of a silently ignored key.
-Nothing here touches a browser: ``probes.emulation`` turns a ``Profile`` into browser settings.
+(with file, line and field — see ``orderprobe.base.source``) instead of a silently ignored key.
+Nothing here touches a browser: ``orderprobe.probes.emulation`` turns a ``Profile`` into browser settings.
 """
 
 from __future__ import annotations
@@ -15,11 +15,11 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import AfterValidator, BeforeValidator, Field, model_validator
 
-from profiles.address import Address
-from profiles.expectation import Expectation
-from profiles.faults import Faults, ShopFault
-from profiles.population import Population
-from profiles.source import Frozen
+from orderprobe.base.expectation import Expectation
+from orderprobe.base.source import Frozen
+from orderprobe.profiles.address import Address
+from orderprobe.profiles.faults import Faults, ShopFault
+from orderprobe.profiles.population import Population
 
 # -- small reusable types -------------------------------------------------------------------
 
@@ -375,7 +375,7 @@ class Matrix(Frozen):
     rules: tuple[Rule, ...] = ()
     switches: tuple[SwitchSpec, ...] = ()  # for every item
     faults: Faults = ()  # demo-shop faults for every item
-    population: Population | None = None  # a population to draw journeys from (profiles.population)
+    population: Population | None = None  # a population to draw journeys from (orderprobe.profiles.population)
 
     @model_validator(mode="after")
     def _product_or_rows(self) -> Matrix:

@@ -4,7 +4,7 @@ sweep's estimate is read beside.
 
 Every weight carries its ``source`` — the field study's figure where it gives one, a stated
 assumption otherwise — and the weights of one list sum to 1, so a population is a statement
-a reader can check line by line. Plain data: ``profiles.sweep`` draws from it.
+a reader can check line by line. Plain data: ``orderprobe.profiles.sweep`` draws from it.
 """
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ from typing import Annotated, Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from profiles.faults import Faults
-from profiles.source import Frozen
+from orderprobe.base.source import Frozen
+from orderprobe.profiles.faults import Faults
 
 Name = Annotated[str, Field(pattern=r"^[a-z0-9_][a-z0-9._-]*$", max_length=60)]
 KINDS = ("device", "network", "region", "account", "probe")

@@ -11,10 +11,10 @@ import random
 import zlib
 from collections.abc import Sequence
 
-from profiles.expectation import Expectation
-from profiles.models import MatrixItem
-from profiles.population import Weight
-from profiles.source import Problem, ProfileError
+from orderprobe.base.expectation import Expectation
+from orderprobe.base.source import Problem, ProfileError
+from orderprobe.profiles.models import MatrixItem
+from orderprobe.profiles.population import Weight
 
 FIELD = Expectation(reason="population sweep: what fails is estimated, not expected")
 
@@ -29,7 +29,7 @@ def _pick(rng: random.Random, weights: Sequence[Weight]) -> str:
 
 
 def draw(catalogue: object, matrix: str, journeys: int | None = None, seed: int = 0) -> list[MatrixItem]:
-    from profiles.catalogue import Catalogue
+    from orderprobe.profiles.catalogue import Catalogue
 
     assert isinstance(catalogue, Catalogue)
     m = catalogue.matrices.get(matrix)

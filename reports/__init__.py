@@ -1,1 +1,1 @@
-"""Results store (``reports.store``) and the HTML reports rendered from it (run, compare, trend)."""
+"""Results store (``orderprobe.store.store``) and the HTML reports rendered from it (run, compare, trend)."""

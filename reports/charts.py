@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from profiles.taxonomy import LOOK
+from orderprobe.base.taxonomy import LOOK
 
-# One colour per cause category: from the one table in profiles.taxonomy.
+# One colour per cause category: from the one table in orderprobe.base.taxonomy.
 CAUSE_COLOURS = {c.value: look.colour for c, look in LOOK.items()}
 
 

@@ -1,7 +1,7 @@
 """``orderprobe report run [RUN_ID] | compare | trend``: render HTML reports from the results store.
 
 Each prints the path it wrote. ``orderprobe run`` writes its run report itself, through
-the ``html`` reporter (``reports.reporters``).
+the ``html`` reporter (``orderprobe.reports.reporters``).
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from probes.secrets import hide_url_passwords
+from orderprobe.probes.secrets import hide_url_passwords
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
@@ -52,9 +52,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
 def main(args: argparse.Namespace) -> int:
     from sqlalchemy.exc import ArgumentError, OperationalError
 
-    from probes.atomic import WriteFailed
-    from reports import compare, html, i18n, run_report, trace, trend
-    from reports.store import Store, StoreSchemaError, default_url
+    from orderprobe.base.atomic import WriteFailed
+    from orderprobe.reports import compare, html, i18n, run_report, trace, trend
+    from orderprobe.store.store import Store, StoreSchemaError, default_url
 
     lang = args.lang or i18n.default_lang()
     out, artefacts = Path(args.out), Path(args.artefacts)
@@ -65,7 +65,7 @@ def main(args: argparse.Namespace) -> int:
         reason = getattr(exc, "orig", None) or exc  # the driver's own words, without SQLAlchemy's footer
         print(f"orderprobe report: cannot open results store {url!r}: {reason}", file=sys.stderr)
         return 2
-    from reports.liveness import abandon
+    from orderprobe.store.liveness import abandon
 
     abandon(store)  # a run killed without an end is reported as abandoned, not as running forever
     try:

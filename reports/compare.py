@@ -22,9 +22,9 @@ from pathlib import Path
 from statistics import median, quantiles
 from typing import Any
 
-from probes.result import JourneyResult, Status
-from reports import html
-from reports.store import Store
+from orderprobe.base.result import JourneyResult, Status
+from orderprobe.reports import html
+from orderprobe.store.store import Store
 
 COMPLETED = {
     Status.PASSED,

@@ -1,6 +1,6 @@
 """A population sweep's estimate: the share of checkouts that fail, by cause family and by the
 step where they broke, each with a 95 % Wilson interval, beside the published figures the
-population declares (``profiles.population.Figure``). Pure: journeys in, a JSON-able view out.
+population declares (``orderprobe.profiles.population.Figure``). Pure: journeys in, a JSON-able view out.
 
 A checkout fails when its journey has a cause (refused, broken, or the probe itself broke —
 the last shown as its own family, not hidden). Journeys that were not drawn from a population
@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from probes.result import JourneyResult
+from orderprobe.base.result import JourneyResult
 
 Z = 1.959963984540054  # the 97.5th percentile of the standard normal: a two-sided 95 % interval
 

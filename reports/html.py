@@ -18,7 +18,7 @@ from typing import Any
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from markupsafe import Markup
 
-from reports import charts, i18n
+from orderprobe.reports import charts, i18n
 
 # Keys and query parameters that may carry secrets; "*_env" names an env var, which is fine to show.
 SECRET = re.compile(r"pass(word)?|secret|token|cookie|authori[sz]ation|api[_-]?key|sign(ature)?|session|otp|sms_code")
@@ -196,7 +196,7 @@ def local(moment: datetime | None, tz: tzinfo | None, fmt: str = "%Y-%m-%d %H:%M
 def write(html: str, out_dir: Path, name: str) -> Path:
     """Write atomically (a reader or web server never sees half a report); a full or read-only
     disk raises one ``WriteFailed`` naming the file and leaves no partial file behind."""
-    from probes.atomic import write_text
+    from orderprobe.base.atomic import write_text
 
     path = out_dir / name
     write_text(path, html)

@@ -6,7 +6,7 @@ import locale
 import os
 import re
 
-from profiles.taxonomy import LOOK
+from orderprobe.base.taxonomy import LOOK
 
 LANGS = ("zh", "en")
 
@@ -432,7 +432,7 @@ STATUS = {
     },
 }
 
-# Cause categories in words: from the one table in profiles.taxonomy.
+# Cause categories in words: from the one table in orderprobe.base.taxonomy.
 CAUSE = {lang: {c.value: getattr(look, lang) for c, look in LOOK.items()} for lang in LANGS}
 
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 
-from probes.atomic import write_bytes
-from probes.reporter import Reporter, Run
-from probes.result import JourneyResult, Status
+from orderprobe.base.atomic import write_bytes
+from orderprobe.base.result import JourneyResult, Status
+from orderprobe.probes.reporter import Reporter, Run
 
 
 class JunitReporter(Reporter):

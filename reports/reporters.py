@@ -9,12 +9,12 @@ from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
 
-from probes.reporter import Reporter, Run
-from probes.result import JourneyResult
-from probes.secrets import hide_url_passwords
-from reports import liveness, spool
-from reports.spool import Spool
-from reports.store import BUSY_TIMEOUT_MS, RunSummary, Store, default_url, locked
+from orderprobe.base.result import JourneyResult
+from orderprobe.probes.reporter import Reporter, Run
+from orderprobe.probes.secrets import hide_url_passwords
+from orderprobe.store import liveness, spool
+from orderprobe.store.spool import Spool
+from orderprobe.store.store import BUSY_TIMEOUT_MS, RunSummary, Store, default_url, locked
 
 
 class StoreReporter(Reporter):
@@ -151,7 +151,7 @@ class HtmlReporter(Reporter):
         self.journeys[result.id] = result
 
     def on_run_end(self, run: Run, exit_code: int) -> None:
-        from reports import i18n, run_report
+        from orderprobe.reports import i18n, run_report
 
         finished = datetime.now(UTC)
         summary = RunSummary(

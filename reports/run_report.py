@@ -15,13 +15,13 @@ from pathlib import Path
 from statistics import median
 from urllib.parse import quote, unquote
 
-from probes import vitals
-from probes.recorder import parse_action
-from probes.result import Cause, FailurePoint, JourneyResult, RequestRecord, Status, StepStatus, Vitals
-from probes.verdict import Verdict
-from reports import charts, html, i18n
-from reports.estimate import Estimate, estimate
-from reports.store import RunSummary, Store
+from orderprobe.base.result import Cause, FailurePoint, JourneyResult, RequestRecord, Status, StepStatus, Vitals
+from orderprobe.probes import vitals
+from orderprobe.probes.recorder import parse_action
+from orderprobe.probes.verdict import Verdict
+from orderprobe.reports import charts, html, i18n
+from orderprobe.reports.estimate import Estimate, estimate
+from orderprobe.store.store import RunSummary, Store
 
 # Worst first: the journeys a reader must look at come first in the list and the grid cell.
 SEVERITY = [
@@ -55,7 +55,7 @@ class StepView:
     conditions: str
     failed_requests: list[RequestView]
     vitals: dict[str, VitalView] = field(default_factory=dict)  # by name; only those measured
-    a11y: dict | None = None  # --a11y: the step's axe-core scan (probes.result.A11yScan as data)
+    a11y: dict | None = None  # --a11y: the step's axe-core scan (orderprobe.base.result.A11yScan as data)
     evidence_ms: float | None = None  # a failed step: time spent capturing its evidence (not in duration_ms)
     link: str = ""  # the emulated network's record of this step, when it did anything
 
@@ -235,7 +235,7 @@ class RunContext:
     by_probe: list[tuple[str, list[tuple[list[str], Cell]]]]
     causes: list[tuple[str, int]]  # (category, journeys) for the filter
     journeys: list[JourneyView] = field(default_factory=list)
-    estimate: Estimate | None = None  # a population sweep's shares of failing checkouts (reports.estimate)
+    estimate: Estimate | None = None  # a population sweep's shares of failing checkouts (orderprobe.reports.estimate)
 
 
 INTERRUPTED = 2  # pytest's exit code for a run stopped by SIGINT / SIGTERM

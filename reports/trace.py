@@ -10,7 +10,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from reports.store import Store
+from orderprobe.store.store import Store
 
 
 def find(store: Store, journey_id: str, artefacts: Path) -> Path:

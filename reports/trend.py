@@ -4,7 +4,7 @@ Availability per probe × profile over time, p50 / p95 per step, failures by cau
 third-party dependency health, each outage's time to detect and to recover (an outage: a
 series' first failing run to its next pass; "incident" is the scheduler's alerting word), and the
 latest failure of each kind linked to its run report. All aggregation is SQL
-(``reports.queries``); this module only shapes the small results for the template.
+(``orderprobe.store.queries``); this module only shapes the small results for the template.
 """
 
 from __future__ import annotations
@@ -13,11 +13,9 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta, tzinfo
 from pathlib import Path
 
-from reports import charts, html, queries
-from reports import trend_sections as sections
-from reports.queries import Window
-from reports.store import Store
-from reports.trend_sections import (
+from orderprobe.reports import charts, html
+from orderprobe.reports import trend_sections as sections
+from orderprobe.reports.trend_sections import (
     AvailabilityRow,
     DependencyRow,
     LatestFailure,
@@ -27,6 +25,9 @@ from reports.trend_sections import (
     StepRow,
     VitalsRow,
 )
+from orderprobe.store import queries
+from orderprobe.store.queries import Window
+from orderprobe.store.store import Store
 
 
 @dataclass

@@ -1,6 +1,6 @@
 """The trend report's sections, one builder each: a function of the ``Scope`` (the store, the
 filtered window and its bucket labels, the language and time zone) to what its part of the
-page shows. ``reports.trend.context`` only puts them together.
+page shows. ``orderprobe.reports.trend.context`` only puts them together.
 """
 
 from __future__ import annotations
@@ -9,11 +9,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, tzinfo
 from typing import Any
 
-from probes import vitals
-from probes.result import Status
-from reports import charts, html, i18n, maintenance, queries
-from reports.queries import Window
-from reports.store import Store
+from orderprobe.base.result import Status
+from orderprobe.probes import vitals
+from orderprobe.reports import charts, html, i18n
+from orderprobe.store import maintenance, queries
+from orderprobe.store.queries import Window
+from orderprobe.store.store import Store
 
 MAX_OUTAGES = 100  # most recent first; a flapping probe must not bury the page
 RECENT_RUNS = 20  # linked from the page (and written by the command)

@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, Field
 
-from probes.result import JourneyResult
+from orderprobe.base.result import JourneyResult
 
 Event = Literal["open", "remind", "resolve"]
 MAX_LISTED = 5  # journeys listed in one message; the rest are counted

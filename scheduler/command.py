@@ -22,7 +22,7 @@ import threading
 from datetime import UTC, datetime
 from pathlib import Path
 
-from probes.verdict import Verdict
+from orderprobe.probes.verdict import Verdict
 
 DEFAULT_CONFIG = "schedules.yaml"
 EXAMPLE = Path(__file__).with_name("schedules.example.yaml")
@@ -76,7 +76,7 @@ def config_path(given: str | None) -> tuple[Path, bool]:
 
 
 def main(args: argparse.Namespace) -> int:
-    from scheduler.config import ScheduleError, load
+    from orderprobe.scheduler.config import ScheduleError, load
 
     path, example = config_path(args.config)
     args.config = str(path)
@@ -116,10 +116,10 @@ def main(args: argparse.Namespace) -> int:
         if args.action == "list":
             return _list(config, args)
         if args.action in ("mute", "unmute", "ack"):
-            from scheduler import operator
+            from orderprobe.scheduler import operator
 
             return operator.main(config, args)
-        from scheduler.service import Service  # APScheduler, channels, metrics: the service only (~1 s)
+        from orderprobe.scheduler.service import Service  # APScheduler, channels, metrics: the service only (~1 s)
 
         _logging(args.verbose)
         service = Service(config, database=args.database, metrics_port=args.metrics_port, location=config.location)
@@ -153,13 +153,13 @@ def main(args: argparse.Namespace) -> int:
 
 
 def _catalogue() -> object:
-    from profiles.catalogue import load_catalogue  # every profile YAML: only when names are checked
+    from orderprobe.profiles.catalogue import load_catalogue  # every profile YAML: only when names are checked
 
     return load_catalogue()
 
 
 def _once(service: object, job_id: str) -> int:
-    from scheduler.service import Service
+    from orderprobe.scheduler.service import Service
 
     assert isinstance(service, Service)
     try:
@@ -179,10 +179,10 @@ def _list(config: object, args: argparse.Namespace) -> int:
     from rich.console import Console
     from rich.table import Table
 
-    from reports.store import default_url
-    from scheduler import timetable
-    from scheduler.config import ScheduleConfig
-    from scheduler.records import Records
+    from orderprobe.scheduler import timetable
+    from orderprobe.scheduler.config import ScheduleConfig
+    from orderprobe.scheduler.records import Records
+    from orderprobe.store.store import default_url
 
     assert isinstance(config, ScheduleConfig)
     url = args.database or config.database or default_url()

@@ -21,13 +21,13 @@ from pydantic import (
     model_validator,
 )
 
-from probes import location as site
-from probes.tracing import MODES as TRACE_MODES
-from profiles.source import Document, Frozen, SourceError
-from scheduler.channels import registry as channel_kinds
-from scheduler.channels.base import env_fields
-from scheduler.duration import Seconds
-from scheduler.maintenance import Window
+from orderprobe.base import location as site
+from orderprobe.base.source import Document, Frozen, SourceError
+from orderprobe.base.tracing import MODES as TRACE_MODES
+from orderprobe.scheduler.channels import registry as channel_kinds
+from orderprobe.scheduler.channels.base import env_fields
+from orderprobe.scheduler.duration import Seconds
+from orderprobe.scheduler.maintenance import Window
 
 _ID = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"
 
@@ -232,7 +232,7 @@ class ScheduleConfig(Frozen):
 
 
 def _catalogue_errors(jobs: list, catalogue: Any) -> list[tuple[tuple, str]]:
-    """Matrix and profile names must exist in the profile catalogue (``profiles.catalogue``)."""
+    """Matrix and profile names must exist in the profile catalogue (``orderprobe.profiles.catalogue``)."""
     errors = []
     for i, job in enumerate(jobs):
         if not isinstance(job, dict) or job.get("command"):

@@ -15,8 +15,8 @@ import html
 from datetime import datetime, timedelta
 from urllib.parse import parse_qs, urlencode
 
-from scheduler.config import AlertRule
-from scheduler.records import Incident, Records
+from orderprobe.scheduler.config import AlertRule
+from orderprobe.scheduler.records import Incident, Records
 
 
 def due(incident: Incident, rule: AlertRule, now: datetime) -> bool:

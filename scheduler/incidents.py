@@ -27,11 +27,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from probes.result import JourneyResult, Status
-from probes.verdict import Verdict
-from scheduler.alert import Alert, Event, Problem
-from scheduler.config import AlertRule, JobConfig
-from scheduler.records import Incident, JobRun, Records
+from orderprobe.base.result import JourneyResult, Status
+from orderprobe.probes.verdict import Verdict
+from orderprobe.scheduler.alert import Alert, Event, Problem
+from orderprobe.scheduler.config import AlertRule, JobConfig
+from orderprobe.scheduler.records import Incident, JobRun, Records
 
 log = logging.getLogger("orderprobe.scheduler")
 

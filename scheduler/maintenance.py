@@ -18,8 +18,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from apscheduler.triggers.cron import CronTrigger
 from pydantic import BeforeValidator, Field, field_validator, model_validator
 
-from profiles.source import Frozen
-from scheduler.duration import seconds
+from orderprobe.base.source import Frozen
+from orderprobe.scheduler.duration import seconds
 
 _WEEKLY = re.compile(r"^\s*(?P<days>[A-Za-z]{3}(?:[-,][A-Za-z]{3})*)\s+(?P<h1>\d{1,2}):(?P<m1>\d{2})\s*-\s*"
                      r"(?P<h2>\d{1,2}):(?P<m2>\d{2})\s*$")  # fmt: skip

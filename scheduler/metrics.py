@@ -16,8 +16,8 @@ from typing import Any
 
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
-from probes.result import JourneyResult, Status
-from probes.verdict import Verdict
+from orderprobe.base.result import JourneyResult, Status
+from orderprobe.probes.verdict import Verdict
 
 log = logging.getLogger("orderprobe.scheduler")
 

@@ -12,8 +12,8 @@ import queue
 import threading
 from collections.abc import Callable, Iterable
 
-from scheduler.alert import Alert
-from scheduler.channels import Channel, ChannelError
+from orderprobe.scheduler.alert import Alert
+from orderprobe.scheduler.channels import Channel, ChannelError
 
 log = logging.getLogger("orderprobe.scheduler")
 

@@ -11,15 +11,15 @@ import argparse
 import sys
 from datetime import UTC, datetime, timedelta
 
-from scheduler.config import ScheduleConfig
-from scheduler.duration import seconds
+from orderprobe.scheduler.config import ScheduleConfig
+from orderprobe.scheduler.duration import seconds
 
 
 def main(config: ScheduleConfig, args: argparse.Namespace, now: datetime | None = None) -> int:
-    from reports import maintenance
-    from reports.store import Store, default_url
-    from scheduler import escalation
-    from scheduler.records import Records
+    from orderprobe.scheduler import escalation
+    from orderprobe.scheduler.records import Records
+    from orderprobe.store import maintenance
+    from orderprobe.store.store import Store, default_url
 
     now = now or datetime.now(UTC)
     url = args.database or config.database or default_url()

@@ -36,8 +36,8 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 from sqlalchemy.types import TypeDecorator
 
-from probes.verdict import Verdict
-from reports.migration import added, upgrade
+from orderprobe.probes.verdict import Verdict
+from orderprobe.store.migration import added, upgrade
 
 
 class Base(DeclarativeBase):
@@ -76,7 +76,7 @@ class JobRun(Base):
     duration_s: Mapped[float | None] = mapped_column(Float)
     outcome: Mapped[str] = mapped_column(String(20), default="running")  # execution.Outcome
     exit_code: Mapped[int | None] = mapped_column(Integer)
-    verdict: Mapped[str] = mapped_column(String(20), default=Verdict.RUNNING.value)  # probes.verdict.Verdict
+    verdict: Mapped[str] = mapped_column(String(20), default=Verdict.RUNNING.value)  # orderprobe.probes.verdict.Verdict
     # Per-incident-kind signals: True bad, False good, None no evidence (the run died).
     checkout_bad: Mapped[bool | None] = mapped_column(Boolean)
     probe_bad: Mapped[bool | None] = mapped_column(Boolean)
@@ -107,7 +107,7 @@ class Incident(Base):
     reminders: Mapped[int] = mapped_column(Integer, default=0)
     bad_runs: Mapped[int] = mapped_column(Integer, default=0)
     last_run_id: Mapped[str] = mapped_column(String(64), default="")
-    # Comma-separated locations (probes.location forbids commas): every one that saw the failure,
+    # Comma-separated locations (orderprobe.base.location forbids commas): every one that saw the failure,
     # and those still failing; the incident resolves when the last of them recovers.
     locations: Mapped[str] = mapped_column(Text, **added(default="", server_default=""))
     failing: Mapped[str] = mapped_column(Text, **added(default="", server_default=""))

@@ -17,8 +17,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from scheduler.config import RetentionConfig
-from scheduler.records import Records
+from orderprobe.scheduler.config import RetentionConfig
+from orderprobe.scheduler.records import Records
 
 log = logging.getLogger("orderprobe.scheduler")
 
@@ -77,7 +77,7 @@ def prune_artefacts(root: Path, now: datetime, days: float, failure_days: float,
 
 def prune_store(url: str, ok_before: datetime, all_before: datetime) -> int:
     """Delete old runs from the results store (its foreign keys cascade to journeys, steps…)."""
-    from reports.store import Store
+    from orderprobe.store.store import Store
 
     store = Store(url)
     try:

@@ -23,16 +23,16 @@ from typing import Any
 from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
-from probes import location as site
-from probes.verdict import Verdict
-from scheduler import channels as channel_kinds
-from scheduler import escalation, execution, retention, timetable
-from scheduler.alert import Alert
-from scheduler.config import JobConfig, ScheduleConfig
-from scheduler.incidents import KINDS, Incidents, assess, channels_for
-from scheduler.metrics import Metrics, MetricsServer
-from scheduler.notifier import Notifier
-from scheduler.records import HeldAlert, Incident, JobRun, Records
+from orderprobe.base import location as site
+from orderprobe.probes.verdict import Verdict
+from orderprobe.scheduler import channels as channel_kinds
+from orderprobe.scheduler import escalation, execution, retention, timetable
+from orderprobe.scheduler.alert import Alert
+from orderprobe.scheduler.config import JobConfig, ScheduleConfig
+from orderprobe.scheduler.incidents import KINDS, Incidents, assess, channels_for
+from orderprobe.scheduler.metrics import Metrics, MetricsServer
+from orderprobe.scheduler.notifier import Notifier
+from orderprobe.scheduler.records import HeldAlert, Incident, JobRun, Records
 
 log = logging.getLogger("orderprobe.scheduler")
 
@@ -56,7 +56,7 @@ _active: dict[str, Service] = {}
 def run_scheduled(
     job_id: str, spec: str = "", scheduled_at: datetime | None = None, missed: int = 0, agent: str | None = None
 ) -> None:
-    """The persisted job callable (``scheduler.service:run_scheduled``)."""
+    """The persisted job callable (``orderprobe.scheduler.service:run_scheduled``)."""
     # A job persisted before jobs named their agent belongs to the one service there is.
     service = _active.get(agent) if agent else next(iter(_active.values()), None)
     if service is None:
@@ -81,7 +81,7 @@ class Service:
         metrics_port: int | None = None,
         location: str | None = None,
     ) -> None:
-        from reports.store import Store, default_url
+        from orderprobe.store.store import Store, default_url
 
         config = config.at(location)
         assert config.location is not None
@@ -177,7 +177,7 @@ class Service:
         keep = existing is not None and existing.kwargs.get("spec") == spec
         options: dict[str, Any] = {"next_run_time": existing.next_run_time} if keep and existing else {}
         self.scheduler.add_job(
-            "scheduler.service:run_scheduled",
+            "orderprobe.scheduler.service:run_scheduled",
             trigger,
             args=[job_id],
             kwargs={"spec": spec, "agent": self.config.agent},
@@ -219,7 +219,7 @@ class Service:
         }
         if job.command is not None:
             return [part.format(**values) for part in job.command]
-        argv = [sys.executable, "-m", "probes.cli", "run", "--results", self.url, "--artefacts", str(self.artefacts)]
+        argv = [sys.executable, "-m", "orderprobe", "run", "--results", self.url, "--artefacts", str(self.artefacts)]
         argv += ["--run-id", run_id, "--reports", str(self.artefacts / run_id), "--no-progress", "-n", "1"]
         argv += ["--retries", str(job.retries), "--tracing", job.tracing, "--screenshots", job.screenshots]
         argv += ["--location", self.location, "--label", f"job={job.id}", "--label", f"agent={self.config.agent}"]
@@ -244,7 +244,7 @@ class Service:
             log.info("job %s not started: the service is stopping", job_id)
             return None
         job = self.config.job(job_id)
-        from probes.session import new_run_id
+        from orderprobe.probes.session import new_run_id
 
         run_id = f"{job.id}-{new_run_id()}"
         record = JobRun(
@@ -335,7 +335,7 @@ class Service:
 
     def _finish_store_run(self, record: JobRun, exit_code: int | None) -> None:
         """Make the results store say the run ended, whatever the runner managed to write."""
-        from reports import liveness
+        from orderprobe.store import liveness
 
         try:
             # A runner killed mid-run (timeout, crash, shutdown) is abandoned, as `orderprobe report` would find it.
@@ -369,9 +369,9 @@ class Service:
     # -- maintenance, escalation, acknowledgement ----------------------------------------
 
     def maintenance(self, job_id: str, now: datetime | None = None) -> Any:
-        """The window holding ``job_id``'s alerts now (``reports.maintenance.Period``), if any. The
+        """The window holding ``job_id``'s alerts now (``orderprobe.store.maintenance.Period``), if any. The
         file's windows in force are recorded in the store first: the trend report reads them there."""
-        from reports import maintenance
+        from orderprobe.store import maintenance
 
         now = now or self.clock()
         for window in self.config.maintenance:
@@ -450,7 +450,7 @@ class Service:
 
     def _escalation_alert(self, job: JobConfig, incident: Incident, now: datetime) -> Alert:
         last = self.records.job_run(incident.last_run_id) if incident.last_run_id else None
-        from scheduler.alert import Problem
+        from orderprobe.scheduler.alert import Problem
 
         problems = [Problem.model_validate(p) for p in (last.problems if last else []) or []
                     if p.get("kind") == incident.kind]  # fmt: skip

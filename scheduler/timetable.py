@@ -3,7 +3,7 @@
 Interval triggers start at a fixed anchor (plus a stable per-job offset that spreads
 jobs), so a job's fire times do not depend on when the service started: after a restart
 it is on the same grid, never early, never twice. APScheduler 3 is adjusted in two small
-ways, both in ``scheduler.compat``.
+ways, both in ``orderprobe.scheduler.compat``.
 """
 
 from __future__ import annotations
@@ -18,8 +18,8 @@ from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
-from scheduler.compat import Scheduler, StampingExecutor
-from scheduler.config import JobConfig
+from orderprobe.scheduler.compat import Scheduler, StampingExecutor
+from orderprobe.scheduler.config import JobConfig
 
 ANCHOR = datetime(2024, 1, 1, tzinfo=UTC)
 

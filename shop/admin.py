@@ -15,8 +15,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from shop.faults import FAULTS, FaultError
-from shop.web import api_error, ctx
+from orderprobe.shop.faults import FAULTS, FaultError
+from orderprobe.shop.web import api_error, ctx
 
 
 def is_loopback(host: str | None) -> bool:

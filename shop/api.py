@@ -12,10 +12,10 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from shop.accounts import masked
-from shop.basket import BasketError, Totals, coupon_discount, lines_from, price
-from shop.regions import parse_address
-from shop.web import PROBE_HEADER, account, api_error, ctx, session, wait_while
+from orderprobe.shop.accounts import masked
+from orderprobe.shop.basket import BasketError, Totals, coupon_discount, lines_from, price
+from orderprobe.shop.regions import parse_address
+from orderprobe.shop.web import PROBE_HEADER, account, api_error, ctx, session, wait_while
 
 
 def _totals_json(totals: Totals) -> dict:

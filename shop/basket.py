@@ -10,9 +10,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from shop.catalogue import PRODUCTS, Line, subtotal
-from shop.regions import Address, Verdict, judge
-from shop.state import Session
+from orderprobe.shop.catalogue import PRODUCTS, Line, subtotal
+from orderprobe.shop.regions import Address, Verdict, judge
+from orderprobe.shop.state import Session
 
 SOURCES = ("cart", "live", "subsidy", "product", "feed")
 MAX_QTY = 5

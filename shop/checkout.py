@@ -14,12 +14,22 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from shop.accounts import CHANNELS, SMS_CODE, Account, masked
-from shop.basket import BasketError, Totals, coupon_discount, lines_from, price
-from shop.catalogue import Line
-from shop.regions import FIELD_LABELS, PICKUP_POINTS, PROVINCES, parse_address
-from shop.state import Order, StockError
-from shop.web import PROBE_HEADER, Context, account, ctx, error_page, login_redirect, redirect, render, session
+from orderprobe.shop.accounts import CHANNELS, SMS_CODE, Account, masked
+from orderprobe.shop.basket import BasketError, Totals, coupon_discount, lines_from, price
+from orderprobe.shop.catalogue import Line
+from orderprobe.shop.regions import FIELD_LABELS, PICKUP_POINTS, PROVINCES, parse_address
+from orderprobe.shop.state import Order, StockError
+from orderprobe.shop.web import (
+    PROBE_HEADER,
+    Context,
+    account,
+    ctx,
+    error_page,
+    login_redirect,
+    redirect,
+    render,
+    session,
+)
 
 
 def checkout_page(

@@ -63,7 +63,7 @@ def main(args: argparse.Namespace) -> int:
 def serve(host: str, port: int, payment_port: int) -> int:
     import threading
 
-    from shop.server import DemoShop
+    from orderprobe.shop.server import DemoShop
 
     try:
         shop = DemoShop(host=host, port=port, payment_port=payment_port).start()
@@ -97,7 +97,7 @@ def parse_params(pairs: list[str]) -> dict[str, Any]:
 
 
 def fault(args: argparse.Namespace) -> int:
-    from shop.faults import FaultError, validate
+    from orderprobe.shop.faults import FaultError, validate
 
     if args.clear:
         path = "/__admin/faults" + (f"/{args.name}" if args.name else "")
@@ -116,7 +116,7 @@ def fault(args: argparse.Namespace) -> int:
 
 
 def replay(args: argparse.Namespace) -> int:
-    from shop.faults import FaultError, outage
+    from orderprobe.shop.faults import FaultError, outage
 
     try:
         found, seconds = outage(args.name, args.compress)

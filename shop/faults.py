@@ -82,7 +82,7 @@ class CouponBroken(_Params):
     seed: int = 0
 
 
-# seed §4 缺货率: 直播秒杀品 92%, 跨境美妆 67%, 农产品 45% (product tags of shop.catalogue)
+# seed §4 缺货率: 直播秒杀品 92%, 跨境美妆 67%, 农产品 45% (product tags of orderprobe.shop.catalogue)
 FIELD_STOCKOUTS = {"flash_sale": 0.92, "cross_border": 0.67, "agricultural": 0.45}
 
 
@@ -93,7 +93,7 @@ class StockOut(_Params):
     @field_validator("rates")
     @classmethod
     def _rates(cls, v: dict[str, float]) -> dict[str, float]:
-        from shop.catalogue import PRODUCTS
+        from orderprobe.shop.catalogue import PRODUCTS
 
         tags = {t for p in PRODUCTS.values() for t in p.tags}
         if unknown := sorted(set(v) - tags):

@@ -8,9 +8,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from shop.accounts import ACCOUNTS, PASSWORD
-from shop.basket import MAX_QTY, BasketError, parse_qty
-from shop.catalogue import (
+from orderprobe.shop.accounts import ACCOUNTS, PASSWORD
+from orderprobe.shop.basket import MAX_QTY, BasketError, parse_qty
+from orderprobe.shop.catalogue import (
     FEED,
     LIVE,
     PRODUCTS,
@@ -23,7 +23,7 @@ from shop.catalogue import (
     stock_view,
     subtotal,
 )
-from shop.web import ctx, error_page, redirect, render, session
+from orderprobe.shop.web import ctx, error_page, redirect, render, session
 
 # A data table reads better aligned.
 # fmt: off

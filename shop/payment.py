@@ -16,11 +16,11 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from shop.accounts import CHANNELS, WALLETS
-from shop.catalogue import yuan
-from shop.regions import short
-from shop.state import Order
-from shop.web import Context, ctx, redirect, render
+from orderprobe.shop.accounts import CHANNELS, WALLETS
+from orderprobe.shop.catalogue import yuan
+from orderprobe.shop.regions import short
+from orderprobe.shop.state import Order
+from orderprobe.shop.web import Context, ctx, redirect, render
 
 SDK_VERSION = "3.2.0"  # the payment SDK the cashier page is written against
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 from pydantic import BaseModel, ConfigDict, ValidationError, ValidationInfo, field_validator
 
-from shop.catalogue import Line, Product
+from orderprobe.shop.catalogue import Line, Product
 
 # A data table reads better aligned.
 # fmt: off

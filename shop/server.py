@@ -21,10 +21,10 @@ from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 
-from shop import admin, api, checkout, pages, payment
-from shop.faults import COMPRESS, FaultBoard, outage
-from shop.state import ShopState
-from shop.web import Context, FaultMiddleware, JsonTooLarge, http_error, server_error
+from orderprobe.shop import admin, api, checkout, pages, payment
+from orderprobe.shop.faults import COMPRESS, FaultBoard, outage
+from orderprobe.shop.state import ShopState
+from orderprobe.shop.web import Context, FaultMiddleware, JsonTooLarge, http_error, server_error
 
 PAYMENT_HOST = "pay.localhost"  # Chromium resolves *.localhost to loopback by itself
 MAX_BODY = 64 * 1024
@@ -104,7 +104,7 @@ class DemoShop:
         return self.context.set_fault(name, params, seconds)
 
     def outage(self, name: str, compress: float = COMPRESS) -> dict:
-        """Replay a seed incident (``shop.faults.OUTAGES``) with its duration divided by ``compress``."""
+        """Replay a seed incident (``orderprobe.shop.faults.OUTAGES``) with its duration divided by ``compress``."""
         found, seconds = outage(name, compress)
         return self.set_fault(found.fault, seconds=seconds, **found.params)
 

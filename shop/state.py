@@ -20,8 +20,8 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from shop.accounts import ACCOUNTS, Wallet
-from shop.catalogue import PRODUCTS, Line, Product
+from orderprobe.shop.accounts import ACCOUNTS, Wallet
+from orderprobe.shop.catalogue import PRODUCTS, Line, Product
 
 SOLD_OUT = ("SOLD_OUT", "已售罄")
 STOCK_LAG = ("STOCK_SYNC_DELAY", "库存不足")

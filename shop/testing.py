@@ -23,8 +23,8 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from shop.accounts import PASSWORD
-from shop.server import DemoShop
+from orderprobe.shop.accounts import PASSWORD
+from orderprobe.shop.server import DemoShop
 
 T = TypeVar("T")
 

@@ -20,10 +20,10 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.templating import Jinja2Templates
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from shop.accounts import ACCOUNTS, Account
-from shop.catalogue import yuan
-from shop.faults import FaultBoard
-from shop.state import Session, ShopState
+from orderprobe.shop.accounts import ACCOUNTS, Account
+from orderprobe.shop.catalogue import yuan
+from orderprobe.shop.faults import FaultBoard
+from orderprobe.shop.state import Session, ShopState
 
 log = logging.getLogger("shop")
 SESSION_COOKIE = "sid"

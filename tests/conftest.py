@@ -82,7 +82,7 @@ def chromium() -> Iterator[Browser]:
     """Real headless Chromium with orderprobe's launch flags, one per test module."""
     from playwright.sync_api import sync_playwright
 
-    from probes.browser import launch_options
+    from orderprobe.probes.browser import launch_options
 
     pw = sync_playwright().start()
     browser = pw.chromium.launch(**launch_options())

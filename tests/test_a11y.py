@@ -12,10 +12,10 @@ import pytest
 from playwright.sync_api import Browser
 
 from benchmarks import causes
-from probes import a11y
-from probes.journey import Journey
-from probes.result import StepStatus
-from reports.store import Store
+from orderprobe.base.result import StepStatus
+from orderprobe.probes import a11y
+from orderprobe.probes.journey import Journey
+from orderprobe.store.store import Store
 from tests.test_otel import storefront
 
 BAD = """<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Pay</title></head><body>

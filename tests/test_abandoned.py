@@ -18,11 +18,11 @@ from pathlib import Path
 
 import pytest
 
-from probes.cli import main as orderprobe
-from probes.result import Status
-from reports import liveness
-from reports.run_report import verdict
-from reports.store import Store
+from orderprobe.base.result import Status
+from orderprobe.cli import main as orderprobe
+from orderprobe.reports.run_report import verdict
+from orderprobe.store import liveness
+from orderprobe.store.store import Store
 from tests.support import sample
 
 PROBES = """
@@ -62,7 +62,7 @@ def test_a_sigkilled_run_is_marked_abandoned_by_the_next_report(
     (tmp_path / "test_killed.py").write_text(PROBES)
     db, art = tmp_path / "results.db", tmp_path / "art"
     proc = subprocess.Popen(
-        [sys.executable, "-m", "probes.cli", "run", "test_killed.py", f"--results=sqlite:///{db}",
+        [sys.executable, "-m", "orderprobe", "run", "test_killed.py", f"--results=sqlite:///{db}",
          f"--artefacts={art}", f"--reports={tmp_path / 'run-reports'}", "--run-id", "killed", "-n", "1",
          "--no-progress"],
         cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
@@ -164,9 +164,9 @@ def test_an_abandoned_run_never_passes() -> None:
 def test_the_next_run_on_the_store_marks_a_dead_run_abandoned_and_records_its_own_controller(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from probes.reporter import Run
-    from probes.settings import Settings
-    from reports.reporters import StoreReporter
+    from orderprobe.probes.reporter import Run
+    from orderprobe.probes.settings import Settings
+    from orderprobe.reports.reporters import StoreReporter
 
     url = f"sqlite:///{tmp_path / 'r.db'}"
     me = liveness.Process.this()
@@ -196,7 +196,7 @@ def test_a_run_that_finished_while_its_store_was_away_is_not_abandoned_once_its_
     """The store took the run's start, then went away; the run finished into its spool and its
     process exited. A report (any touch of the store) marks it abandoned — true as far as the
     store knew. `orderprobe store import` replays the spool, end included: the run finished."""
-    from reports.spool import Spool
+    from orderprobe.store.spool import Spool
 
     url = f"sqlite:///{tmp_path / 'results.db'}"
     start = datetime(2026, 1, 5, 8, 0, tzinfo=UTC)
@@ -267,7 +267,7 @@ def test_a_sharded_parallel_run_whose_store_was_locked_is_not_abandoned_once_its
             [
                 sys.executable,
                 "-m",
-                "probes.cli",
+                "orderprobe",
                 "run",
                 "test_sharded.py",
                 f"--results=sqlite:///{db}",

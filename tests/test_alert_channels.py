@@ -15,11 +15,11 @@ from datetime import UTC, datetime
 
 import pytest
 
-from scheduler import channels, config
-from scheduler.alert import Alert, Problem
-from scheduler.channels import ChannelError, dingtalk, slack, smtp, wecom
-from scheduler.channels.text import escape_markdown
-from scheduler.notifier import Notifier
+from orderprobe.scheduler import channels, config
+from orderprobe.scheduler.alert import Alert, Problem
+from orderprobe.scheduler.channels import ChannelError, dingtalk, slack, smtp, wecom
+from orderprobe.scheduler.channels.text import escape_markdown
+from orderprobe.scheduler.notifier import Notifier
 from tests.support.receivers import SMTPSink, WebhookReceiver
 
 SECRET = "SECabc123-不要外传"

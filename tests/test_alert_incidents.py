@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from probes.result import Cause, FailurePoint, JourneyResult, Status
-from scheduler.config import AlertRule, JobConfig
-from scheduler.incidents import Incidents, assess, channels_for, decide
-from scheduler.records import JobRun, Records
+from orderprobe.base.result import Cause, FailurePoint, JourneyResult, Status
+from orderprobe.scheduler.config import AlertRule, JobConfig
+from orderprobe.scheduler.incidents import Incidents, assess, channels_for, decide
+from orderprobe.scheduler.records import JobRun, Records
 
 T0 = datetime(2026, 11, 11, 0, 0, tzinfo=UTC)  # Double 11
 RULE = AlertRule(open_after=2, resolve_after=2, remind_every=1800, channels=("oncall",), low_urgency=("qa",))

@@ -11,8 +11,8 @@ import pytest
 def test_a_write_to_a_full_disk_names_the_file_and_leaves_nothing_half_written(tmp_path: Path) -> None:
     """A real 64 KB tmpfs, filled: the report write fails with one line naming it, and no
     partial or temporary file stays behind."""
-    from probes.atomic import WriteFailed
-    from reports.html import write
+    from orderprobe.base.atomic import WriteFailed
+    from orderprobe.reports.html import write
 
     disk = tmp_path / "disk"
     disk.mkdir()
@@ -31,7 +31,7 @@ def test_a_write_to_a_full_disk_names_the_file_and_leaves_nothing_half_written(t
 def test_an_append_stream_on_a_disk_that_fills_up_keeps_whole_lines_only(tmp_path: Path) -> None:
     """Events and the spool are appended a line at a time: the line that did not fit is cut back
     off (a real 64 KB tmpfs), so every line in the file parses and the error names the file."""
-    from probes.atomic import Appender, WriteFailed
+    from orderprobe.base.atomic import Appender, WriteFailed
 
     disk = tmp_path / "disk"
     disk.mkdir()

@@ -20,8 +20,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from probes.result import JourneyResult
-from reports.store import Store
+from orderprobe.base.result import JourneyResult
+from orderprobe.store.store import Store
 
 BUILTIN = Path(__file__).resolve().parents[1] / "probes" / "checkout"
 DEFAULTS = {"device": "android-mid", "network": "wifi", "region": "shanghai", "account": "normal"}

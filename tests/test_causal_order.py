@@ -12,8 +12,8 @@ import pytest
 from playwright.sync_api import Browser
 from playwright.sync_api import Error as PlaywrightError
 
-from probes.classify import Classifier
-from probes.result import Cause, FailurePoint
+from orderprobe.base.result import Cause, FailurePoint
+from orderprobe.probes.classify import Classifier
 from tests.support.hostile import Shop, hostile_shop, recorded
 
 WAIT_MS = 3000

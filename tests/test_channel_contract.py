@@ -16,9 +16,9 @@ from pathlib import Path
 
 import pytest
 
-from scheduler import channels, config
-from scheduler.channels import ChannelError
-from scheduler.channels.registry import GROUP
+from orderprobe.scheduler import channels, config
+from orderprobe.scheduler.channels import ChannelError
+from orderprobe.scheduler.channels.registry import GROUP
 from tests.support.receivers import SMTPSink, WebhookReceiver
 from tests.test_alert_channels import _alert
 
@@ -155,7 +155,7 @@ from typing import Literal
 
 import httpx
 
-from scheduler.channels.base import Channel, ChannelError, ChannelSettings
+from orderprobe.scheduler.channels.base import Channel, ChannelError, ChannelSettings
 
 
 class AcmeSettings(ChannelSettings):
@@ -178,8 +178,8 @@ NotAChannel = dict
 
 USE = """
 import sys
-from scheduler import channels, config
-from scheduler.alert import Alert
+from orderprobe.scheduler import channels, config
+from orderprobe.scheduler.alert import Alert
 schedule = config.parse(sys.stdin.read(), "acme.yaml", {"ACME_URL": sys.argv[1]})
 channels.build(dict(schedule.channels), {"ACME_URL": sys.argv[1]})["a"].send(Alert.model_validate_json(sys.argv[2]))
 """
@@ -217,4 +217,4 @@ def test_an_entry_point_that_is_not_a_channel_is_named(tmp_path: Path) -> None:
     done = _run(tmp_path, "jobs: []\n", "http://127.0.0.1:9/", "{}")
     assert done.returncode != 0
     assert "entry point acme = acme_alerts:NotAChannel (orderprobe.channels, from acme-alerts)" in done.stderr
-    assert "not a subclass of scheduler.channels.Channel" in done.stderr
+    assert "not a subclass of orderprobe.scheduler.channels.Channel" in done.stderr

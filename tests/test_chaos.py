@@ -11,17 +11,17 @@ from pathlib import Path
 
 import pytest
 
-from profiles.catalogue import Catalogue, load_catalogue
-from profiles.drill import table
-from profiles.faults import parse_option
-from profiles.source import ProfileError
-from reports.store import Store
+from orderprobe.base.source import ProfileError
+from orderprobe.profiles.catalogue import Catalogue, load_catalogue
+from orderprobe.profiles.drill import table
+from orderprobe.profiles.faults import parse_option
+from orderprobe.store.store import Store
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
 def orderprobe(out: Path, *args: str) -> tuple[subprocess.CompletedProcess[str], list]:
-    argv = [sys.executable, "-m", "probes.cli", "run", *args, "--no-progress", "--tracing", "off"]
+    argv = [sys.executable, "-m", "orderprobe", "run", *args, "--no-progress", "--tracing", "off"]
     argv += ["--results", f"sqlite:///{out / 'r.db'}", "--artefacts", str(out / "art"), "--reports", str(out / "rep")]
     done = subprocess.run(argv, cwd=ROOT, capture_output=True, text=True)
     if not (out / "r.db").exists():
@@ -37,7 +37,7 @@ def orderprobe(out: Path, *args: str) -> tuple[subprocess.CompletedProcess[str],
 def test_the_readme_fault_table_is_the_chaos_matrix() -> None:
     generated = table(load_catalogue().expand("chaos"))
     assert generated in (ROOT / "README.md").read_text(encoding="utf-8"), (
-        "README's fault table is out of date; paste `python -m profiles.drill chaos`:\n" + generated
+        "README's fault table is out of date; paste `python -m orderprobe.profiles.drill chaos`:\n" + generated
     )
 
 
@@ -104,7 +104,7 @@ def test_a_bad_fault_option_stops_the_run_before_any_browser(tmp_path: Path) -> 
 
 
 def test_shop_faults_are_refused_against_another_target(tmp_path: Path) -> None:
-    from shop.testing import running_shop
+    from orderprobe.shop.testing import running_shop
 
     with running_shop() as other:  # a live target: the refusal is about the faults, not a dead URL
         done, _ = orderprobe(tmp_path, "--matrix", "chaos", "--target", other.url, "--list")

@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from probes.classify import BUILTIN, Classifier
-from probes.result import FailurePoint, LinkRecord, Outage, RequestRecord
+from orderprobe.base.result import FailurePoint, LinkRecord, Outage, RequestRecord
+from orderprobe.probes.classify import BUILTIN, Classifier
 
 SHOP = "http://127.0.0.1:41731"
 PAY = "http://pay.localhost:41733"
@@ -430,7 +430,7 @@ def test_builtin_rules_are_generic() -> None:
 
 
 def test_no_playwright_import() -> None:
-    code = "import sys, probes.classify; sys.exit('playwright' in ' '.join(sys.modules))"
+    code = "import sys, orderprobe.probes.classify; sys.exit('playwright' in ' '.join(sys.modules))"
     assert subprocess.run([sys.executable, "-c", code]).returncode == 0
 
 

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from probes.classify import Classifier, RulesError, main
-from probes.result import FailurePoint, RequestRecord
+from orderprobe.base.result import FailurePoint, RequestRecord
+from orderprobe.probes.classify import Classifier, RulesError, main
 
 SHOP = "http://127.0.0.1:41731"
 

@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from probes.tagging import same_site
-from reports.store import Store
-from shop.server import DemoShop
+from orderprobe.probes.tagging import same_site
+from orderprobe.shop.server import DemoShop
+from orderprobe.store.store import Store
 
 BUILTIN = Path(__file__).resolve().parents[1] / "probes" / "checkout"
 
@@ -99,7 +99,7 @@ def test_tagged_probe_orders_are_marked_kept_out_of_stock_and_sales_and_cancelle
     external_shop: DemoShop, tmp_path: Path
 ) -> None:
     stock = external_shop.state.snapshot()["stock"]
-    argv = [sys.executable, "-m", "probes.cli", "run", str(BUILTIN / "test_paths.py"), "--target", external_shop.url,
+    argv = [sys.executable, "-m", "orderprobe", "run", str(BUILTIN / "test_paths.py"), "--target", external_shop.url,
             "--probe", "subsidy_checkout", "--synthetic-header", "--user-agent-suffix", "orderprobe-synthetic",
             "--run-id", "tagged-1", "--results", f"sqlite:///{tmp_path / 'r.db'}", "--artefacts", str(tmp_path / "a"),
             "--reports", str(tmp_path / "rep"), "--no-progress", "-n", "0"]  # fmt: skip

@@ -48,7 +48,7 @@ def venv() -> Path:
             )  # fmt: skip
             assert done.returncode == 0, done.stdout + done.stderr
             script = home / "bin" / "orderprobe"  # what pip writes for the console script
-            script.write_text(f"#!{python}\nimport sys\nfrom probes.cli import main\nsys.exit(main())\n")
+            script.write_text(f"#!{python}\nimport sys\nfrom orderprobe.cli import main\nsys.exit(main())\n")
             script.chmod(0o755)
             (home / "ready").touch()
     return home / "bin"

@@ -16,15 +16,15 @@ from pathlib import Path
 
 from playwright.sync_api import sync_playwright
 
-from probes.browser import launch_options
-from reports import compare
-from reports.store import Store
+from orderprobe.probes.browser import launch_options
+from orderprobe.reports import compare
+from orderprobe.store.store import Store
 
 SHOTS = Path(__file__).resolve().parent.parent / "test-artefacts"
 
 
 def test_the_buried_cart_is_two_steps_over_the_video_feed_path(tmp_path: Path) -> None:
-    argv = [sys.executable, "-m", "probes.cli", "run", "--probe", "video_feed_checkout"]
+    argv = [sys.executable, "-m", "orderprobe", "run", "--probe", "video_feed_checkout"]
     argv += ["--probe", "buried_cart_checkout", "--profile", "android-mid/wifi/shanghai/normal", "--repeat", "2"]
     argv += ["--run-id", "ux", "--results", f"sqlite:///{tmp_path / 'r.db'}", "--reports", str(tmp_path / "rep")]
     argv += ["--artefacts", str(tmp_path / "art"), "--no-progress", "-n", "0", "--lang", "en"]

@@ -14,9 +14,9 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser
 
-from probes.bounded import bounded
-from probes.compat import playwright as pw_compat
-from probes.compat import pytest as pytest_compat
+from orderprobe.probes.bounded import bounded
+from orderprobe.probes.compat import playwright as pw_compat
+from orderprobe.probes.compat import pytest as pytest_compat
 
 ROOT = Path(__file__).resolve().parents[1]
 PRIVATE = re.compile(
@@ -95,7 +95,7 @@ def test_apscheduler_overrides_still_override_something() -> None:
     from apscheduler.executors.pool import ThreadPoolExecutor
     from apscheduler.schedulers.background import BackgroundScheduler
 
-    from scheduler.compat import Scheduler, StampingExecutor
+    from orderprobe.scheduler.compat import Scheduler, StampingExecutor
 
     assert callable(getattr(BackgroundScheduler, "_process_jobs", None)), "BaseScheduler._process_jobs moved"
     assert callable(getattr(ThreadPoolExecutor, "_do_submit_job", None)), "BaseExecutor._do_submit_job moved"

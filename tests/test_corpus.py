@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser
 
-from probes.classify import Classifier
+from orderprobe.probes.classify import Classifier
 
 # benchmarks/ is a folder of scripts, not an installed package: load the module by path.
 _spec = importlib.util.spec_from_file_location("causes_bench", Path(__file__).parents[1] / "benchmarks" / "causes.py")

@@ -11,9 +11,9 @@ from collections.abc import Iterator
 import pytest
 from test_engine import by_probe
 
-from probes.deadline import Deadline
-from probes.result import Status
-from reports.store import Store
+from orderprobe.base.result import Status
+from orderprobe.probes.deadline import Deadline
+from orderprobe.store.store import Store
 
 
 @pytest.fixture

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from probes.cli import main as orderprobe
-from reports.store import Store
+from orderprobe.cli import main as orderprobe
+from orderprobe.store.store import Store
 
 PROBES = """
 def test_ok(journey, page, target):
@@ -64,7 +64,7 @@ def test_a_run_on_a_full_or_read_only_disk_says_each_lost_file_and_keeps_its_res
     (tmp_path / "test_disk.py").write_text(PROBES)
     db, art, reports = tmp_path / "results.db", mounted / "art", mounted / "reports"
     done = subprocess.run(
-        [sys.executable, "-m", "probes.cli", "run", "test_disk.py", f"--results=sqlite:///{db}", f"--artefacts={art}",
+        [sys.executable, "-m", "orderprobe", "run", "test_disk.py", f"--results=sqlite:///{db}", f"--artefacts={art}",
          f"--reports={reports}", "--run-id", "full", "-n", "1", "--no-progress", "--tracing", "retain-on-failure",
          "--screenshots", "on"],
         cwd=tmp_path, capture_output=True, text=True, timeout=900,
@@ -104,7 +104,7 @@ def test_spool_and_store_on_one_full_or_read_only_disk_say_the_journeys_are_lost
     mounted, reason = disk
     (tmp_path / "test_disk.py").write_text(PROBES)
     done = subprocess.run(
-        [sys.executable, "-m", "probes.cli", "run", "test_disk.py", f"--results=sqlite:///{mounted / 'results.db'}",
+        [sys.executable, "-m", "orderprobe", "run", "test_disk.py", f"--results=sqlite:///{mounted / 'results.db'}",
          f"--artefacts={mounted / 'art'}", f"--reports={mounted / 'reports'}", "--run-id", "lost", "-n", "0",
          "--no-progress", "--tracing", "off", "--reporter", "store,progress"],
         cwd=tmp_path, capture_output=True, text=True, timeout=900,

@@ -4,7 +4,7 @@ this machine allows, and a block no test claims fails ``test_every_block_is_clai
 README cannot grow an untested command.
 
 Commands run as a user types them, from a fresh folder (not the repo): ``orderprobe`` and
-``.venv/bin/orderprobe`` are this interpreter's ``-m probes.cli``. Hosts that only exist on the
+``.venv/bin/orderprobe`` are this interpreter's ``-m orderprobe``. Hosts that only exist on the
 user's network (``m.example.com``, ``db``, ``grid``) are replaced by local ones, or the line is
 planned with ``--list`` (every up-front check, no browser) instead of run.
 """
@@ -28,13 +28,13 @@ from pathlib import Path
 import pytest
 import yaml
 
-from probes.fixtures import DEMO_SECRETS
-from shop.server import DemoShop
+from orderprobe.probes.fixtures import DEMO_SECRETS
+from orderprobe.shop.server import DemoShop
 from tests.support.receivers import wait_until
 
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = ("README.md", "profiles/README.md", "scheduler/README.md", "shop/README.md", "reports/README.md")
-ORDERPROBE = [sys.executable, "-m", "probes.cli"]
+ORDERPROBE = [sys.executable, "-m", "orderprobe"]
 
 
 @dataclass(frozen=True)
@@ -123,9 +123,9 @@ def ok(words: list[str], cwd: Path, **env: str) -> str:
 
 def planned(words: list[str], cwd: Path) -> str:
     """``orderprobe run … --list`` in this process, through the console script's own entry point
-    (``probes.cli.main``): the same plan, refusals and exit code, without a Python start-up per
+    (``orderprobe.cli.main``): the same plan, refusals and exit code, without a Python start-up per
     line — a plan starts no browser, no shop and no worker."""
-    from probes.cli import main
+    from orderprobe.cli import main
 
     out, err = io.StringIO(), io.StringIO()
     with contextlib.chdir(cwd), contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
@@ -158,11 +158,11 @@ CLAIMED = {
     "profiles/README.md: networks:": "test_profile_commands_and_yaml_blocks",
     "profiles/README.md: regions:": "test_profile_commands_and_yaml_blocks",
     "profiles/README.md: switches:": "test_profile_commands_and_yaml_blocks",
-    "profiles/README.md: from probes.emulation import": "test_api_sketches_name_what_exists",
+    "profiles/README.md: from orderprobe.probes.emulation import": "test_api_sketches_name_what_exists",
     "scheduler/README.md: orderprobe schedule": "test_the_example_schedule_runs_as_shipped",
-    "shop/README.md: from shop.server import DemoShop": "test_the_shop_python_block_runs",
+    "shop/README.md: from orderprobe.shop.server import DemoShop": "test_the_shop_python_block_runs",
     "shop/README.md: orderprobe shop --port": "test_shop_commands_against_a_served_shop",
-    "reports/README.md: from reports.store import": "test_api_sketches_name_what_exists",
+    "reports/README.md: from orderprobe.store.store import": "test_api_sketches_name_what_exists",
     "reports/README.md: run_report.render": "test_api_sketches_name_what_exists",
 }
 
@@ -345,7 +345,7 @@ def test_profile_commands_and_yaml_blocks(tmp_path: Path) -> None:
 
 
 def test_the_matrix_table_counts_what_each_matrix_plans() -> None:
-    from profiles.catalogue import load_catalogue
+    from orderprobe.profiles.catalogue import load_catalogue
 
     text = (ROOT / "profiles" / "README.md").read_text(encoding="utf-8")
     stated = {m[1]: int(m[2]) for m in re.finditer(r"^\| `([a-z0-9-]+)` \|.*\| (\d+) \|$", text, re.MULTILINE)}
@@ -357,15 +357,15 @@ def test_the_matrix_table_counts_what_each_matrix_plans() -> None:
 def test_api_sketches_name_what_exists() -> None:
     """Blocks that sketch an API (they hold ``...``) cannot run as they stand: their imports run and
     every ``name.attribute`` they use on an imported module or class exists."""
-    from probes.emulation import Emulation
-    from probes.journey import Journey
-    from profiles.models import Profile
-    from reports import compare, run_report, trend
-    from reports.store import Store
+    from orderprobe.probes.emulation import Emulation
+    from orderprobe.probes.journey import Journey
+    from orderprobe.profiles.models import Profile
+    from orderprobe.reports import compare, run_report, trend
+    from orderprobe.store.store import Store
 
     bound = {"emulation": Emulation, "profile": Profile, "journey": Journey, "store": Store,
              "run_report": run_report, "compare": compare, "trend": trend}  # fmt: skip
-    for key in ("profiles/README.md: from probes.emulation", "reports/README.md: from reports.store",
+    for key in ("profiles/README.md: from orderprobe.probes.emulation", "reports/README.md: from orderprobe.store.store",
                 "reports/README.md: run_report.render", "README.md: import httpx"):  # fmt: skip
         text = block(key).text
         for line in text.splitlines():
@@ -388,7 +388,7 @@ def _has(owner: object, attr: str) -> bool:
 
 
 def test_the_shop_python_block_runs() -> None:
-    code = block("shop/README.md: from shop.server import DemoShop").text
+    code = block("shop/README.md: from orderprobe.shop.server import DemoShop").text
     scope = {"my_monotonic": time.monotonic, "my_epoch": time.time}
     exec(compile(code, "shop/README.md", "exec"), scope)
     assert isinstance(scope["shop"], DemoShop)

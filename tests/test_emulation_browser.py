@@ -1,4 +1,4 @@
-"""probes.emulation.Emulation against real headless Chromium and a real loopback HTTP server.
+"""orderprobe.probes.emulation.Emulation against real headless Chromium and a real loopback HTTP server.
 
 Timing checks take the minimum of a few runs (noise only ever adds time) and use bounds wider
 than the ±5% the benchmark (benchmarks/emulation.py) reports exactly. The browser here is a
@@ -17,12 +17,12 @@ import pytest
 from playwright.sync_api import Browser, Error, Page
 
 from benchmarks import loopback
-from probes.emulation import Emulation, context_options
-from probes.emulation.routing import FAULT_HEADER
-from probes.emulation.schedule import dropout_windows
-from probes.journey import Journey
-from profiles.catalogue import load_catalogue
-from profiles.models import Dropouts, FaultRule, Network, Profile, Switch
+from orderprobe.probes.emulation import Emulation, context_options
+from orderprobe.probes.emulation.routing import FAULT_HEADER
+from orderprobe.probes.emulation.schedule import dropout_windows
+from orderprobe.probes.journey import Journey
+from orderprobe.profiles.catalogue import load_catalogue
+from orderprobe.profiles.models import Dropouts, FaultRule, Network, Profile, Switch
 
 CPU_PAGE = """<!doctype html><title>cpu</title><script>
 function burn(n) { const t0 = performance.now(); let x = 0; for (let i = 0; i < n; i++) { x += Math.sqrt(i); }

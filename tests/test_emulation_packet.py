@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from probes.result import JourneyResult
+from orderprobe.base.result import JourneyResult
 from tests.support.packet import needs_packet_level, ride, run_probe
 
 pytestmark = needs_packet_level  # a network namespace: root / CAP_NET_ADMIN, Linux

@@ -5,13 +5,13 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
-from probes.emulation import Emulation
-from probes.emulation.device import user_agent_metadata
-from probes.emulation.routing import glob_regex, host_regex
-from probes.emulation.schedule import dropout_windows
-from probes.emulation.throttling.cdp import cdp_conditions
-from profiles.catalogue import load_catalogue
-from profiles.models import Dropouts, FaultRule, Network, Switch
+from orderprobe.probes.emulation import Emulation
+from orderprobe.probes.emulation.device import user_agent_metadata
+from orderprobe.probes.emulation.routing import glob_regex, host_regex
+from orderprobe.probes.emulation.schedule import dropout_windows
+from orderprobe.probes.emulation.throttling.cdp import cdp_conditions
+from orderprobe.profiles.catalogue import load_catalogue
+from orderprobe.profiles.models import Dropouts, FaultRule, Network, Switch
 
 METRO = Dropouts(offline_s=(2, 5), every_s=(20, 40), seed=23)
 

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from probes.events import read_events
-from probes.result import JourneyResult, Status
-from reports.store import Store
+from orderprobe.base.result import JourneyResult, Status
+from orderprobe.probes.events import read_events
+from orderprobe.store.store import Store
 
 BUILTIN = Path(__file__).resolve().parents[1] / "probes" / "checkout"
 ORDERPROBE = str(Path(sys.executable).with_name("orderprobe"))
@@ -100,7 +100,7 @@ def test_entry_paths_cost_what_they_require_and_the_buried_cart_two_taps_more(py
 
 
 PAY_PROBE = """
-from probes.checkout.steps import buy_now, pay, sign_in
+from orderprobe.probes.checkout.steps import buy_now, pay, sign_in
 
 def test_checkout(journey, page, context, target, profile, demo_shop, request):
     if request.config.getoption("--label") == ["fault=payment_down"]:

@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from reports.store import Store
-from shop.server import DemoShop
+from orderprobe.shop.server import DemoShop
+from orderprobe.store.store import Store
 
 BUILTIN = Path(__file__).resolve().parents[1] / "probes" / "checkout"
 
@@ -29,7 +29,7 @@ def external_shop() -> Iterator[DemoShop]:
 
 def orderprobe(tmp_path: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "probes.cli", "run", *args, "--results", f"sqlite:///{tmp_path / 'r.db'}",
+        [sys.executable, "-m", "orderprobe", "run", *args, "--results", f"sqlite:///{tmp_path / 'r.db'}",
          "--artefacts", str(tmp_path / "art"), "--reports", str(tmp_path / "rep"), "--no-progress", "-n", "0"],
         capture_output=True, text=True, cwd=tmp_path, env={**os.environ, "COLUMNS": "200", **(env or {})},
     )  # fmt: skip

@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page
 
-from probes.journey import Journey
-from probes.recorder import Recorder
-from probes.result import FailurePoint
+from orderprobe.base.result import FailurePoint
+from orderprobe.probes.journey import Journey
+from orderprobe.probes.recorder import Recorder
 from tests.support.hostile import Shop, hostile_shop
 
 PNG = b"\x89PNG\r\n\x1a\n"
@@ -56,7 +56,7 @@ def test_a_page_whose_main_thread_is_busy_still_leaves_a_screenshot_and_its_text
     assert "Order summary" in failure.page_text and failure.page_title == "Busy checkout"
     assert any("main thread busy" in note and "stopped" in note for note in failure.capture_notes)
     # …and the cause is the frozen page, not a slow network or a selector
-    from probes.classify import Classifier
+    from orderprobe.probes.classify import Classifier
 
     cause = Classifier.load().classify(failure, site=shop.url)
     assert (cause.category, cause.detail) == ("system", "page_unresponsive"), cause
@@ -85,8 +85,8 @@ def test_when_nothing_can_be_taken_the_failure_point_says_why(
     assert any(n.startswith("page text: ") for n in failure.capture_notes)
     from datetime import UTC, datetime
 
-    from probes.result import JourneyResult, Status
-    from reports import run_report
+    from orderprobe.base.result import JourneyResult, Status
+    from orderprobe.reports import run_report
 
     journey = JourneyResult(
         id="j", run_id="r", probe="pay", nodeid="t::pay", profile="p", status=Status.FAILED,

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser
 
-from probes.result import FailurePoint, StepResult
+from orderprobe.base.result import FailurePoint, StepResult
 from tests.support.hostile import Shop, hostile_shop, recorded
 
 MISSING_MS = 1000  # the element is absent for good: how long the probe looks for it changes nothing
@@ -70,9 +70,9 @@ def test_the_store_keeps_it_and_the_run_report_shows_where_it_broke_and_surfaced
 ) -> None:
     from datetime import UTC, datetime
 
-    from probes.result import JourneyResult, Status
-    from reports import run_report
-    from reports.store import Store
+    from orderprobe.base.result import JourneyResult, Status
+    from orderprobe.reports import run_report
+    from orderprobe.store.store import Store
 
     shop.cart_status = 500
     failure, steps = checkout(chromium, shop, tmp_path)

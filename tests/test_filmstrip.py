@@ -13,10 +13,10 @@ from urllib.parse import unquote
 import pytest
 from playwright.sync_api import Browser, sync_playwright
 
-from probes.browser import launch_options
-from probes.result import JourneyResult, Status
-from reports import html
-from reports.store import Store
+from orderprobe.base.result import JourneyResult, Status
+from orderprobe.probes.browser import launch_options
+from orderprobe.reports import html
+from orderprobe.store.store import Store
 
 SHOTS = Path(__file__).resolve().parent.parent / "test-artefacts"
 
@@ -48,7 +48,7 @@ def test_broken(journey, page, target):
 def _run(folder: Path, run_id: str, *extra: str) -> subprocess.CompletedProcess[str]:
     probe = folder / "test_film.py"
     probe.write_text(PROBES, encoding="utf-8")
-    argv = [sys.executable, "-m", "probes.cli", "run", str(probe), "--run-id", run_id, "-n", "0", "--no-progress"]
+    argv = [sys.executable, "-m", "orderprobe", "run", str(probe), "--run-id", run_id, "-n", "0", "--no-progress"]
     argv += ["--tracing", "off", "--results", f"sqlite:///{folder / 'r.db'}", "--artefacts", str(folder / "art")]
     argv += ["--reports", str(folder / "rep"), "--lang", "en", *extra]
     return subprocess.run(argv, cwd=folder, capture_output=True, text=True, timeout=900)

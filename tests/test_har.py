@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from probes import har
-from probes.secrets import MASK
-from reports.store import Store
+from orderprobe.probes import har
+from orderprobe.probes.secrets import MASK
+from orderprobe.store.store import Store
 from tests.support.encodings import encodings, hits
 from tests.test_secrets import ACCOUNTS, PROBE, SECRET
 

@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser
 
-from probes.classify import Classifier
-from probes.emulation.routing import Routing
-from probes.result import FailurePoint, StepResult
-from profiles.models import FaultRule, Network
+from orderprobe.base.result import FailurePoint, StepResult
+from orderprobe.probes.classify import Classifier
+from orderprobe.probes.emulation.routing import Routing
+from orderprobe.profiles.models import FaultRule, Network
 from tests.support.hostile import Shop, hostile_shop, recorded
 
 

@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from probes.result import Status
-from reports.store import Store
+from orderprobe.base.result import Status
+from orderprobe.store.store import Store
 
 PROBES = """
 def test_a_quick(journey, page):
@@ -77,7 +77,7 @@ def test_sigterm_records_the_journey_in_flight_as_interrupted_and_the_run_as_end
 
 
 def test_a_run_that_did_not_finish_never_passes() -> None:
-    from reports.run_report import verdict
+    from orderprobe.reports.run_report import verdict
 
     assert verdict({"passed": 3}) == "passed"
     assert verdict({"passed": 3}, finished=False) == "unfinished"
@@ -124,7 +124,7 @@ def test_sigterm_under_xdist_records_journeys_in_flight_on_every_worker_within_t
     (tmp_path / "test_stop.py").write_text(XDIST_PROBES)
     db, art = tmp_path / "results.db", tmp_path / "art"
     proc = subprocess.Popen(
-        [sys.executable, "-m", "probes.cli", "run", "test_stop.py", f"--results=sqlite:///{db}", f"--artefacts={art}",
+        [sys.executable, "-m", "orderprobe", "run", "test_stop.py", f"--results=sqlite:///{db}", f"--artefacts={art}",
          f"--reports={tmp_path / 'reports'}", "--run-id", "stopped", "-n", "2", "--no-progress"],
         cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True,
     )  # fmt: skip
@@ -173,7 +173,7 @@ def test_sigterm_under_xdist_records_journeys_in_flight_on_every_worker_within_t
 def test_only_this_process_s_own_workers_are_stopped() -> None:
     """The pids come from journey starts, which remote (``--tx ssh``) workers report too: a pid
     that is not a child of this process is never signalled, nor this process itself."""
-    from probes.interrupt import stop_workers
+    from orderprobe.probes.interrupt import stop_workers
 
     child = subprocess.Popen(["sleep", "600"])
     holder = subprocess.Popen(["sh", "-c", "sleep 600 & echo $!; wait"], stdout=subprocess.PIPE, text=True)
@@ -203,12 +203,12 @@ def _run_recorded(db: Path, run_id: str) -> bool:
 def test_sigterm_the_moment_a_parallel_run_has_started_still_gives_it_an_end(tmp_path: Path) -> None:
     """Under -n 2 the run's start is written before xdist has its workers up; a SIGTERM then
     (pytest skips pytest_sessionfinish) used to leave the run without an end: ABANDONED later."""
-    from reports import liveness
+    from orderprobe.store import liveness
 
     (tmp_path / "test_stop.py").write_text(PROBES)
     db = tmp_path / "results.db"
     proc = subprocess.Popen(
-        [sys.executable, "-m", "probes.cli", "run", "test_stop.py", "-n", "2", f"--results=sqlite:///{db}",
+        [sys.executable, "-m", "orderprobe", "run", "test_stop.py", "-n", "2", f"--results=sqlite:///{db}",
          f"--artefacts={tmp_path / 'art'}", f"--reports={tmp_path / 'rep'}", "--run-id", "early", "--no-progress"],
         cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
     )  # fmt: skip
@@ -240,7 +240,7 @@ def test_sigterm_while_the_run_is_being_checked_is_one_line_and_records_nothing(
     )
     db = tmp_path / "results.db"
     proc = subprocess.Popen(
-        [sys.executable, "-m", "probes.cli", "run", "test_slow_import.py", "-n", "2", f"--results=sqlite:///{db}",
+        [sys.executable, "-m", "orderprobe", "run", "test_slow_import.py", "-n", "2", f"--results=sqlite:///{db}",
          f"--artefacts={tmp_path / 'art'}", f"--reports={tmp_path / 'rep'}", "--no-progress"],
         cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from probes.journey import Journey, Phase
-from probes.outcome import combine_attempts, verdict
-from probes.recorder import parse_action
-from probes.result import Cause, Expectation, Interactions, Status, StepStatus
+from orderprobe.base.result import Cause, Expectation, Interactions, Status, StepStatus
+from orderprobe.probes.journey import Journey, Phase
+from orderprobe.probes.outcome import combine_attempts, verdict
+from orderprobe.probes.recorder import parse_action
 
 
 class FakeClock:

@@ -3,7 +3,7 @@ packages only import downward, and no module imports itself back through others.
 
 Layers, low to high: profiles (data) → probes (the engine) → reports (store, HTML and the
 reporters that feed them) → scheduler (the service). ``shop`` (the demo shop) stands
-apart: it imports none of ours, and anyone may start it. ``probes.cli`` is the front door
+apart: it imports none of ours, and anyone may start it. ``orderprobe.cli`` is the front door
 on top of all: it names each command module by string and imports only the one asked for.
 """
 
@@ -116,5 +116,10 @@ def test_the_cycle_finder_finds_cycles(edges: dict[str, set[str]], expected: lis
 
 
 def test_imports_inside_functions_and_relative_ones_count() -> None:
-    source = "import os\ndef f():\n    from reports.store import Store\n    from . import journey\n"
-    assert imports(source, "probes.plugin") == {"reports.store", "reports.store.Store", "probes", "probes.journey"}
+    source = "import os\ndef f():\n    from orderprobe.store.store import Store\n    from . import journey\n"
+    assert imports(source, "orderprobe.probes.plugin") == {
+        "orderprobe.store.store",
+        "orderprobe.store.store.Store",
+        "probes",
+        "orderprobe.probes.journey",
+    }

@@ -1,4 +1,4 @@
-"""probes.emulation.link.Pipe: the per-direction link model, driven with explicit times (no TUN,
+"""orderprobe.probes.emulation.link.Pipe: the per-direction link model, driven with explicit times (no TUN,
 no threads), so each property is checked exactly. Packets are fake 1500-byte IPv4 frames."""
 
 from __future__ import annotations
@@ -7,9 +7,9 @@ import random
 
 import pytest
 
-from probes.emulation.link import Direction, Pipe
-from probes.emulation.packet import directions
-from profiles.models import Loss, Network
+from orderprobe.probes.emulation.link import Direction, Pipe
+from orderprobe.probes.emulation.packet import directions
+from orderprobe.profiles.models import Loss, Network
 
 PACKET = bytes(1496)  # + a 4-byte index = 1500
 

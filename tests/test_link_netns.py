@@ -1,5 +1,5 @@
 """Packet-level emulation end to end: real Chromium in its own network namespace, its packets
-through the userspace link (probes.emulation.link over TUN) to a real HTTP server on this host's
+through the userspace link (orderprobe.probes.emulation.link over TUN) to a real HTTP server on this host's
 127.0.0.1. Skipped, with the reason, where namespaces cannot be made (not root / not Linux).
 
 Bounds are ones a loaded machine cannot break: load only ever adds time, and an added 300 ms
@@ -17,9 +17,9 @@ from typing import Any
 import pytest
 from playwright.sync_api import Page, sync_playwright
 
-from probes.browser import launch_options
-from probes.emulation.link import Direction
-from probes.emulation.packet import PacketPath, Unavailable, unavailable
+from orderprobe.probes.browser import launch_options
+from orderprobe.probes.emulation.link import Direction
+from orderprobe.probes.emulation.packet import PacketPath, Unavailable, unavailable
 
 FETCH = """async ([url, ms]) => { const t0 = performance.now();
   try { const r = await fetch(url, {cache: 'no-store', signal: AbortSignal.timeout(ms)}); await r.arrayBuffer();

@@ -18,10 +18,10 @@ import pytest
 from dnslib import RCODE, DNSRecord
 from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
 
-from probes.browser import launch_options
-from probes.emulation.link import Direction
-from probes.emulation.packet import CHROMIUM_ARGS, PacketPath, Unavailable, unavailable
-from probes.emulation.resolver import parse_upstream
+from orderprobe.probes.browser import launch_options
+from orderprobe.probes.emulation.link import Direction
+from orderprobe.probes.emulation.packet import CHROMIUM_ARGS, PacketPath, Unavailable, unavailable
+from orderprobe.probes.emulation.resolver import parse_upstream
 from tests.support.remote import RemoteHost, Zone
 
 SHOP, LOST, HOLE, PAY = "shop.orderprobe.test", "cdn.nowhere.test", "hole.orderprobe.test", "pay.orderprobe.test"

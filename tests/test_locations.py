@@ -13,11 +13,11 @@ import pytest
 from playwright.sync_api import sync_playwright
 from sqlalchemy import text
 
-from probes import location as site
-from probes.result import Status
-from reports import trend
-from reports.store import Store
-from scheduler.records import Incident, JobRun, Records
+from orderprobe.base import location as site
+from orderprobe.base.result import Status
+from orderprobe.reports import trend
+from orderprobe.scheduler.records import Incident, JobRun, Records
+from orderprobe.store.store import Store
 from tests.support import sample
 
 T0 = datetime(2026, 11, 11, 0, 0, tzinfo=UTC)
@@ -76,7 +76,7 @@ def test_a_database_from_before_locations_gains_the_columns_and_keeps_its_rows(s
     _drop(store_url, "scheduler_job_runs", "location")
     _drop(store_url, "scheduler_incidents", "locations", "failing")
 
-    store = Store(store_url)  # refused with StoreSchemaError before reports.migration
+    store = Store(store_url)  # refused with StoreSchemaError before orderprobe.store.migration
     records = Records(store_url, "sh", "sh")
     try:
         assert store.run("old-1") is not None and len(store.journeys("old-1")) == 1
@@ -150,7 +150,7 @@ def test_the_trend_splits_availability_by_location_and_filters_on_it(tmp_path: P
     assert (far.journeys, far.availability, [r.location for r in far.rows]) == (6, 0.5, ["urumqi"])
     assert far.latest and far.latest[0].location == "urumqi"
     with sync_playwright() as pw:
-        from probes.browser import launch_options
+        from orderprobe.probes.browser import launch_options
 
         browser = pw.chromium.launch(**launch_options())
         try:

@@ -10,9 +10,9 @@ from collections.abc import Iterator
 import pytest
 from playwright.sync_api import Browser, CDPSession
 
-from probes.emulation.packet import PacketPath, choose, unavailable
-from probes.emulation.path import CdpPath, NetworkPath
-from profiles.catalogue import load_catalogue
+from orderprobe.probes.emulation.packet import PacketPath, choose, unavailable
+from orderprobe.probes.emulation.path import CdpPath, NetworkPath
+from orderprobe.profiles.catalogue import load_catalogue
 
 
 def test_cdp_is_chosen_with_its_reason() -> None:

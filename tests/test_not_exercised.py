@@ -10,9 +10,9 @@ from pathlib import Path
 
 from playwright.sync_api import sync_playwright
 
-from probes.outcome import verdict
-from probes.result import Cause, Expectation, Status
-from reports.store import Store
+from orderprobe.base.result import Cause, Expectation, Status
+from orderprobe.probes.outcome import verdict
+from orderprobe.store.store import Store
 
 PROBES = """
 def test_short(journey, page, target):

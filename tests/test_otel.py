@@ -21,7 +21,7 @@ import pytest
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
 from benchmarks import causes
-from reports.store import Store
+from orderprobe.store.store import Store
 from tests.support.receivers import WebhookReceiver
 from tests.test_engine import PAY_PROBE
 

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from probes.planning import plan_items
-from probes.session import ProbeSession, Settings
+from orderprobe.probes.planning import plan_items
+from orderprobe.probes.session import ProbeSession, Settings
 
 BASE = Settings(
     target=None, matrix=None, profile={}, profile_dirs=(), results=None, artefacts=Path("var/artefacts"),
@@ -56,7 +56,7 @@ def test_a_matrix_row_without_one_takes_the_probe_marker():
 
 
 def test_a_fault_option_draws_from_each_journeys_own_seed() -> None:
-    from profiles.faults import parse_option
+    from orderprobe.profiles.faults import parse_option
 
     cut = parse_option("payment_region_fail@0.47")
     session = ProbeSession(replace(BASE, faults=(cut, parse_option("payment_down")), matrix="regions"), "run", "main")

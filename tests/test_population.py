@@ -10,11 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from probes.result import Cause, FailurePoint, JourneyResult, Status
-from profiles.catalogue import load_catalogue
-from profiles.source import ProfileError
-from profiles.sweep import draw
-from reports.estimate import estimate, wilson
+from orderprobe.base.result import Cause, FailurePoint, JourneyResult, Status
+from orderprobe.base.source import ProfileError
+from orderprobe.profiles.catalogue import load_catalogue
+from orderprobe.profiles.sweep import draw
+from orderprobe.reports.estimate import estimate, wilson
 
 POPULATION = """\
 matrices:
@@ -94,7 +94,7 @@ def plan(*args: str) -> tuple[int, str]:
     import subprocess
     import sys
 
-    argv = [sys.executable, "-m", "probes.cli", "run", *args, "--list"]
+    argv = [sys.executable, "-m", "orderprobe", "run", *args, "--list"]
     done = subprocess.run(argv, cwd=Path(__file__).resolve().parents[1], capture_output=True, text=True)
     return done.returncode, done.stdout + done.stderr
 
@@ -161,9 +161,9 @@ def test_a_field_sweep_reproduces_the_studys_shape(tmp_path: Path) -> None:
     import subprocess
     import sys
 
-    from reports.store import Store
+    from orderprobe.store.store import Store
 
-    argv = [sys.executable, "-m", "probes.cli", "run", "--matrix", "field", "--journeys", "20", "--seed", "60",
+    argv = [sys.executable, "-m", "orderprobe", "run", "--matrix", "field", "--journeys", "20", "--seed", "60",
             "-n", "2", "--no-progress", "--tracing", "off", "--results", f"sqlite:///{tmp_path / 'r.db'}",
             "--artefacts", str(tmp_path / "art"), "--reports", str(tmp_path / "rep"), "--lang", "en"]  # fmt: skip
     done = subprocess.run(argv, cwd=Path(__file__).resolve().parents[1], capture_output=True, text=True)
@@ -206,9 +206,9 @@ def test_a_field_sweep_reproduces_the_studys_shape(tmp_path: Path) -> None:
 def test_the_run_report_shows_the_estimate_escaped_and_fits_a_phone(tmp_path: Path) -> None:
     from playwright.sync_api import sync_playwright
 
-    from probes.browser import launch_options
-    from reports import html, run_report
-    from reports.store import RunSummary
+    from orderprobe.probes.browser import launch_options
+    from orderprobe.reports import html, run_report
+    from orderprobe.store.store import RunSummary
 
     journeys = [journey(i, "virtual_goods_checkout", "teen", ("account", "teen"), "buy now") for i in range(19)]
     journeys += [journey(19 + i, "video_feed_checkout", "normal", None) for i in range(21)]

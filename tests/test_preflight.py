@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from probes.preflight import Refused, check_run, check_target, collection_argv, resolving_through
+from orderprobe.preflight import Refused, check_run, check_target, collection_argv, resolving_through
 from tests.support.remote import Zone
 
 BUILTIN = Path(__file__).resolve().parents[1] / "probes" / "checkout"
@@ -170,7 +170,7 @@ def test_only_accounts_a_journey_is_given_are_required(
 
 def test_the_plan_names_each_journey_as_the_run_will() -> None:
     """`--list`: each presale row once, with its mid-journey switches as the run names it."""
-    from probes.runner import plan_listing
+    from orderprobe.runner import plan_listing
 
     listing = plan_listing(check_run([*BUILTIN_ARGS, "--matrix", "presale"])).splitlines()
     rows = listing[:-1]

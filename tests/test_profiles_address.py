@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from profiles.address import Address, split_name
-from profiles.catalogue import ProfileError, load_catalogue
+from orderprobe.profiles.address import Address, split_name
+from orderprobe.profiles.catalogue import ProfileError, load_catalogue
 
 
 @pytest.mark.parametrize(

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from probes.emulation import context_options
-from probes.emulation.throttling.cdp import cdp_conditions
-from profiles.catalogue import DEFAULTS, ENV_VAR, load_catalogue
-from profiles.models import Account, SecretMissing
+from orderprobe.probes.emulation import context_options
+from orderprobe.probes.emulation.throttling.cdp import cdp_conditions
+from orderprobe.profiles.catalogue import DEFAULTS, ENV_VAR, load_catalogue
+from orderprobe.profiles.models import Account, SecretMissing
 
 SEED_PROBES = {
     "video_feed_checkout", "live_room_checkout", "subsidy_checkout", "coupon_checkout", "buried_cart_checkout",
@@ -197,7 +197,7 @@ def test_shipped_descriptors_agree_with_the_installed_playwright() -> None:
     a descriptor we ship fails here, naming it (regenerate the file from ``p.devices``)."""
     from playwright.sync_api import sync_playwright
 
-    from profiles.catalogue import playwright_devices
+    from orderprobe.profiles.catalogue import playwright_devices
 
     shipped = playwright_devices()
     with sync_playwright() as p:
@@ -217,7 +217,7 @@ def test_reading_a_catalogue_starts_no_playwright_driver(tmp_path: Path) -> None
 
     write(tmp_path, "devices.yaml", "devices:\n  - {name: pixel, descriptor: Pixel 7}\n")
     code = (
-        "import sys; from profiles.catalogue import load_catalogue; "
+        "import sys; from orderprobe.profiles.catalogue import load_catalogue; "
         f"assert load_catalogue([{str(tmp_path)!r}]).devices['pixel'].viewport.width == 412; "
         "print(sorted(m for m in sys.modules if m.startswith('playwright')))"
     )

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from probes.cli import main as cli
+from orderprobe.cli import main as cli
 
 ORDERPROBE = str(Path(sys.executable).with_name("orderprobe"))
 

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from probes.cli import main as cli
-from profiles.catalogue import ProfileError, load_catalogue
+from orderprobe.cli import main as cli
+from orderprobe.profiles.catalogue import ProfileError, load_catalogue
 
 GOOD_DEVICE = """\
 devices:

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from probes.result import JourneyResult, Status
-from reports.store import Store
+from orderprobe.base.result import JourneyResult, Status
+from orderprobe.store.store import Store
 
 BUILTIN = Path(__file__).resolve().parents[1] / "probes" / "checkout"
 
@@ -72,7 +72,7 @@ def test_the_shop_survives_signal_loss_dns_pollution_and_a_network_hand_over(pyt
 def test_presale_refusals_name_the_shop_behaviour_and_never_the_network() -> None:
     """A row expecting a refusal says which shop behaviour refuses (causes + reason); a failure of
     the shopper's own link can never be that refusal, so no row may expect it."""
-    from profiles.catalogue import load_catalogue
+    from orderprobe.profiles.catalogue import load_catalogue
 
     items = load_catalogue().expand("presale")
     blocked = [i for i in items if i.expectation.outcome == "blocked"]

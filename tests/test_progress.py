@@ -8,10 +8,10 @@ from pathlib import Path
 
 from rich.console import Console
 
-from probes.progress import Progress
-from probes.reporter import Run
-from probes.result import Cause, FailurePoint, JourneyResult, Status
-from probes.settings import Settings
+from orderprobe.base.result import Cause, FailurePoint, JourneyResult, Status
+from orderprobe.probes.progress import Progress
+from orderprobe.probes.reporter import Run
+from orderprobe.probes.settings import Settings
 
 STARTED = datetime(2026, 6, 18, 1, 0, tzinfo=UTC)
 

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser
 
-from probes.classify import Classifier
-from probes.result import FailurePoint
+from orderprobe.base.result import FailurePoint
+from orderprobe.probes.classify import Classifier
 from tests.support.hostile import Shop, hostile_shop, recorded
 
 WAIT_MS = 3000

@@ -20,9 +20,9 @@ from pathlib import Path
 
 import pytest
 
-from probes import record
-from probes.recording import Fixtures, RecordingError, convert
-from profiles.catalogue import load_catalogue
+from orderprobe.probes import record
+from orderprobe.probes.recording import Fixtures, RecordingError, convert
+from orderprobe.profiles.catalogue import load_catalogue
 from tests.support.receivers import wait_until
 
 CATALOGUE = load_catalogue()

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import sync_playwright
 
-from probes.browser import launch_options
-from probes.recorder import Recorder, phases
+from orderprobe.probes.browser import launch_options
+from orderprobe.probes.recorder import Recorder, phases
 
 WAIT_S = 0.3
 

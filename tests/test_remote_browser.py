@@ -15,9 +15,9 @@ from pathlib import Path
 import playwright
 import pytest
 
-from probes.browser import find_chromium
-from probes.result import Status
-from reports.store import Store
+from orderprobe.base.result import Status
+from orderprobe.probes.browser import find_chromium
+from orderprobe.store.store import Store
 
 
 def _free_port() -> int:

@@ -13,8 +13,8 @@ from typing import Any
 
 import pytest
 
-from probes.result import JourneyResult
-from shop.server import DemoShop
+from orderprobe.base.result import JourneyResult
+from orderprobe.shop.server import DemoShop
 from tests.support.packet import needs_packet_level, ride, run_probe
 from tests.support.remote import RemoteHost, Zone
 

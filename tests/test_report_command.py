@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from probes.cli import main
-from reports import html
-from reports.store import Store
+from orderprobe.cli import main
+from orderprobe.reports import html
+from orderprobe.store.store import Store
 from tests.support import sample
 
 

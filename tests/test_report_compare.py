@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import sync_playwright
 
-from probes.browser import launch_options
-from probes.result import Interactions, JourneyResult, Status, StepResult
-from reports import compare
-from reports.store import Store
+from orderprobe.base.result import Interactions, JourneyResult, Status, StepResult
+from orderprobe.probes.browser import launch_options
+from orderprobe.reports import compare
+from orderprobe.store.store import Store
 
 T0 = datetime(2026, 6, 1, 10, 0, tzinfo=UTC)
 SHOTS = Path(__file__).resolve().parent.parent / "test-artefacts"

@@ -13,15 +13,15 @@ from urllib.parse import unquote, urlparse
 import pytest
 from playwright.sync_api import Page, sync_playwright
 
-from probes.browser import launch_options
-from reports import compare, html, run_report, trend
-from reports.store import Store
+from orderprobe.probes.browser import launch_options
+from orderprobe.reports import compare, html, run_report, trend
+from orderprobe.store.store import Store
 
 SHOTS = Path(__file__).resolve().parent.parent / "test-artefacts"
 
 
 def _run(folder: Path, run_id: str, *extra: str) -> subprocess.CompletedProcess[str]:
-    argv = [sys.executable, "-m", "probes.cli", "run", "--probe", "subsidy_checkout", "--run-id", run_id]
+    argv = [sys.executable, "-m", "orderprobe", "run", "--probe", "subsidy_checkout", "--run-id", run_id]
     argv += ["--results", f"sqlite:///{folder / 'results.db'}", "--artefacts", str(folder / "artefacts")]
     argv += ["--reports", str(folder / "reports"), "--no-progress", "-n", "0", "--lang", "zh", *extra]
     return subprocess.run(argv, cwd=folder, capture_output=True, text=True, timeout=600)

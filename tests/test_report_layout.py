@@ -19,12 +19,12 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, sync_playwright
 
-from probes.browser import launch_options
-from probes.classify import rules
-from probes.result import Cause, RequestRecord
-from profiles.taxonomy import ENGINE_DETAILS, Category
-from reports import charts, compare, i18n, run_report, trend
-from reports.store import Store
+from orderprobe.base.result import Cause, RequestRecord
+from orderprobe.base.taxonomy import ENGINE_DETAILS, Category
+from orderprobe.probes.browser import launch_options
+from orderprobe.probes.classify import rules
+from orderprobe.reports import charts, compare, i18n, run_report, trend
+from orderprobe.store.store import Store
 from tests.support import sample
 
 START = datetime(2026, 11, 10, 20, 0, tzinfo=UTC)

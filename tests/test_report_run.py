@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
 
-from probes.browser import launch_options
-from probes.result import Cause, JourneyResult, RequestRecord, Status
-from reports import html, i18n, run_report
-from reports.store import Store
+from orderprobe.base.result import Cause, JourneyResult, RequestRecord, Status
+from orderprobe.probes.browser import launch_options
+from orderprobe.reports import html, i18n, run_report
+from orderprobe.store.store import Store
 from tests.support import sample
 
 T0 = datetime(2026, 6, 18, 2, 0, tzinfo=UTC)
@@ -137,7 +137,7 @@ def test_run_report_header_grid_and_journeys_match_the_store(filled, tmp_path: P
 
 def test_failure_panel_names_cause_rule_evidence_and_inlines_the_screenshot(filled, tmp_path: Path, page: Page) -> None:
     store, artefacts, evil = filled
-    from reports.html import anchor
+    from orderprobe.reports.html import anchor
 
     _open(page, run_report.write(store, "run-618", artefacts, tmp_path, "zh"))
     panel = page.locator(f"#{anchor(evil.id)} .panel")
@@ -166,7 +166,7 @@ def test_hostile_strings_show_as_text_and_secrets_never_appear(filled, tmp_path:
         assert secret not in text
     _open(page, path)
     assert page.evaluate("typeof window.__xss") == "undefined"
-    from reports.html import anchor
+    from orderprobe.reports.html import anchor
 
     body = page.locator(f"#{anchor(evil.id)}")
     assert XSS in body.locator("dd.evidence").inner_text()
@@ -227,7 +227,7 @@ def test_unknown_run_is_a_clear_error(tmp_path: Path) -> None:
 
 
 def test_only_images_inside_the_artefacts_folder_are_inlined_within_budget(tmp_path: Path) -> None:
-    from reports.html import Inliner
+    from orderprobe.reports.html import Inliner
 
     (tmp_path / "art" / "r").mkdir(parents=True)
     (tmp_path / "secret.png").write_bytes(b"\x89PNG outside")
@@ -313,8 +313,8 @@ def test_a_failed_steps_evidence_time_and_the_links_record_are_shown(
 ) -> None:
     """The step's own time, then the time its evidence took (not in it), and what the emulated link
     did — readable on a phone (390 px) and a desktop (1280 px), nothing pushed off the screen."""
-    from probes.result import LinkRecord, Outage
-    from reports.html import anchor
+    from orderprobe.base.result import LinkRecord, Outage
+    from orderprobe.reports.html import anchor
 
     artefacts = tmp_path / "artefacts"
     evil = _evil(artefacts, browser)

@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
 
-from probes.browser import launch_options
-from probes.result import Cause
-from reports import html, i18n, trend
-from reports.store import Store
+from orderprobe.base.result import Cause
+from orderprobe.probes.browser import launch_options
+from orderprobe.reports import html, i18n, trend
+from orderprobe.store.store import Store
 from tests.support import sample
 
 START = datetime(2026, 11, 10, 20, 0, tzinfo=UTC)

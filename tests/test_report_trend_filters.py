@@ -11,11 +11,11 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
 
-from probes.browser import launch_options
-from probes.result import Cause
-from reports import trend
-from reports.command import configure, main
-from reports.store import Store
+from orderprobe.base.result import Cause
+from orderprobe.probes.browser import launch_options
+from orderprobe.reports import trend
+from orderprobe.reports.command import configure, main
+from orderprobe.store.store import Store
 from tests.support import sample
 
 START = datetime(2026, 11, 10, 20, 0, tzinfo=UTC)

@@ -9,9 +9,10 @@ from pathlib import Path
 
 from playwright.sync_api import sync_playwright
 
-from probes.browser import launch_options
-from reports import maintenance, trend
-from reports.store import Store
+from orderprobe.probes.browser import launch_options
+from orderprobe.reports import trend
+from orderprobe.store import maintenance
+from orderprobe.store.store import Store
 from tests.support import sample
 
 START = datetime(2026, 11, 10, 20, 0, tzinfo=UTC)

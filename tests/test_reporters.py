@@ -11,12 +11,12 @@ from pathlib import Path
 
 import pytest
 
-from probes.reporter import JourneyStart, Reporter, Reporters, Run
-from probes.result import Cause, FailurePoint, JourneyResult, Status, StepResult, StepStatus
-from probes.session import Settings
-from reports import run_report
-from reports.reporters import HtmlReporter, StoreReporter
-from reports.store import Store
+from orderprobe.base.result import Cause, FailurePoint, JourneyResult, Status, StepResult, StepStatus
+from orderprobe.probes.reporter import JourneyStart, Reporter, Reporters, Run
+from orderprobe.probes.session import Settings
+from orderprobe.reports import run_report
+from orderprobe.reports.reporters import HtmlReporter, StoreReporter
+from orderprobe.store.store import Store
 
 PROBE = """
 def test_visit(journey, page, target):
@@ -29,7 +29,7 @@ def test_visit(journey, page, target):
 # A whole new reporter: one class and the hook that names it, in one file.
 RECORDING_REPORTER = """
 import json
-from probes.reporter import Reporter
+from orderprobe.probes.reporter import Reporter
 
 class Recorder(Reporter):
     def __init__(self):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
-from probes import request_kinds
+from orderprobe.probes import request_kinds
 
 ROOT = Path(__file__).parents[1]
 TYPES = {"xhr", "fetch", "document", "script", "stylesheet"}

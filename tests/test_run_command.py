@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from reports.store import Store
+from orderprobe.store.store import Store
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -29,7 +29,7 @@ def test_pinned_to_urumqi(journey, page, target):
 
 
 def orderprobe(cwd: Path, out: Path, *args: str) -> tuple[subprocess.CompletedProcess[str], dict[str, str]]:
-    argv = [sys.executable, "-m", "probes.cli", "run", *args, "-n", "0", "--no-progress", "--tracing", "off"]
+    argv = [sys.executable, "-m", "orderprobe", "run", *args, "-n", "0", "--no-progress", "--tracing", "off"]
     argv += ["--results", f"sqlite:///{out / 'r.db'}", "--artefacts", str(out / "art"), "--reports", str(out / "rep")]
     done = subprocess.run(argv, cwd=cwd, capture_output=True, text=True, timeout=600)
     store = Store(f"sqlite:///{out / 'r.db'}")

@@ -48,7 +48,7 @@ def test_a_bad_option_value_is_refused_in_one_line_before_anything_starts(
     port = str(_closed_port())
     args = [a.replace("{port}", port) for a in args]
     done = subprocess.run(
-        [sys.executable, "-m", "probes.cli", "run", *args, "--results", f"sqlite:///{tmp_path / 'r.db'}",
+        [sys.executable, "-m", "orderprobe", "run", *args, "--results", f"sqlite:///{tmp_path / 'r.db'}",
          "--artefacts", str(tmp_path / "art"), "--reports", str(tmp_path / "rep"), "-n", "0"],
         capture_output=True, text=True, cwd=tmp_path,
     )  # fmt: skip

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import sync_playwright
 
-from probes.browser import launch_options
-from reports.store import Store
+from orderprobe.probes.browser import launch_options
+from orderprobe.store.store import Store
 
 SHOTS = Path(__file__).resolve().parent.parent / "test-artefacts"
 
@@ -38,7 +38,7 @@ def test_broken_path(journey, page, target):
 
 
 def orderprobe(folder: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    argv = [sys.executable, "-m", "probes.cli", "run", *args, "-n", "0", "--no-progress", "--tracing", "off"]
+    argv = [sys.executable, "-m", "orderprobe", "run", *args, "-n", "0", "--no-progress", "--tracing", "off"]
     argv += ["--results", f"sqlite:///{folder / 'r.db'}", "--artefacts", str(folder / "art")]
     argv += ["--reports", str(folder / "rep"), "--lang", "en"]
     return subprocess.run(argv, cwd=folder, capture_output=True, text=True, timeout=900)

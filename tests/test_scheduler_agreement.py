@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from scheduler.config import parse
-from scheduler.records import Records
-from scheduler.service import Service
+from orderprobe.scheduler.config import parse
+from orderprobe.scheduler.records import Records
+from orderprobe.scheduler.service import Service
 from tests.support.receivers import WebhookReceiver
 
 RUNNER = Path(__file__).parent / "support" / "job_runner.py"

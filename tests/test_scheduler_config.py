@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from scheduler.config import ScheduleError, load, parse
+from orderprobe.scheduler.config import ScheduleError, load, parse
 
 GOOD = """\
 agent: sh_1
@@ -107,7 +107,7 @@ def test_bad_files_are_refused_with_file_line_and_field(old: str, new: str, expe
 
 
 def test_a_quorum_is_a_count_or_a_share_of_the_locations_that_ran_the_job() -> None:
-    from scheduler.config import AlertRule
+    from orderprobe.scheduler.config import AlertRule
 
     assert [AlertRule(quorum=2).needed(n) for n in (1, 3)] == [2, 2]
     assert [AlertRule(quorum="50%").needed(n) for n in (1, 2, 3, 4)] == [1, 1, 2, 2]
@@ -165,7 +165,7 @@ def test_the_shipped_example_is_valid_and_runs_with_no_secrets_set() -> None:
 def test_without_config_the_command_falls_back_to_schedules_yaml_then_the_example(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from scheduler.command import EXAMPLE, config_path
+    from orderprobe.scheduler.command import EXAMPLE, config_path
 
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("ORDERPROBE_SCHEDULE", raising=False)
@@ -181,7 +181,7 @@ def test_cli_refuses_a_bad_file_before_starting_exit_2_without_traceback(tmp_pat
     bad = tmp_path / "schedules.yaml"
     bad.write_text(GOOD.replace("timeout: 4m", "timeout: forever"), encoding="utf-8")
     done = subprocess.run(
-        [sys.executable, "-m", "probes.cli", "schedule", "--config", str(bad)],
+        [sys.executable, "-m", "orderprobe", "schedule", "--config", str(bad)],
         capture_output=True,
         text=True,
         timeout=120,
@@ -190,7 +190,7 @@ def test_cli_refuses_a_bad_file_before_starting_exit_2_without_traceback(tmp_pat
     assert f"{bad}:12: jobs[0].timeout: not a duration: 'forever'" in done.stderr
     assert "Traceback" not in done.stderr + done.stdout
     missing = subprocess.run(
-        [sys.executable, "-m", "probes.cli", "schedule", "--config", str(tmp_path / "nope.yaml")],
+        [sys.executable, "-m", "orderprobe", "schedule", "--config", str(tmp_path / "nope.yaml")],
         capture_output=True,
         text=True,
         timeout=120,
@@ -202,7 +202,7 @@ def test_cli_refuses_an_unusable_database_or_metrics_port_with_a_message(tmp_pat
     path = tmp_path / "schedules.yaml"
     path.write_text("database: 'nosuch://x'\njobs:\n  - {id: a, every: 1h, command: [x]}\n", encoding="utf-8")
     done = subprocess.run(
-        [sys.executable, "-m", "probes.cli", "schedule", "--config", str(path)], capture_output=True, text=True
+        [sys.executable, "-m", "orderprobe", "schedule", "--config", str(path)], capture_output=True, text=True
     )
     assert done.returncode == 2 and f"{path}: database: cannot open it" in done.stderr
     assert "Traceback" not in done.stderr
@@ -212,7 +212,7 @@ def test_cli_refuses_an_unusable_database_or_metrics_port_with_a_message(tmp_pat
         port = taken.getsockname()[1]
         path.write_text(f"database: 'sqlite:///{tmp_path / 'db'}'\njobs:\n  - {{id: a, every: 1h, command: [x]}}\n")
         done = subprocess.run(
-            [sys.executable, "-m", "probes.cli", "schedule", "--config", str(path), "--metrics-port", str(port)],
+            [sys.executable, "-m", "orderprobe", "schedule", "--config", str(path), "--metrics-port", str(port)],
             capture_output=True,
             text=True,
         )
@@ -221,7 +221,7 @@ def test_cli_refuses_an_unusable_database_or_metrics_port_with_a_message(tmp_pat
 
 
 def test_matrix_and_profile_names_are_checked_against_the_catalogue_before_the_service_starts() -> None:
-    from profiles.catalogue import load_catalogue
+    from orderprobe.profiles.catalogue import load_catalogue
 
     catalogue = load_catalogue()
     text = GOOD.replace("matrix: smoke", "matrix: smok").replace("device: android-old", "device: android-mid")
@@ -237,7 +237,7 @@ def test_matrix_and_profile_names_are_checked_against_the_catalogue_before_the_s
 
 
 def test_a_job_passes_its_screenshot_mode_to_orderprobe_run(tmp_path: Path) -> None:
-    from scheduler.service import Service
+    from orderprobe.scheduler.service import Service
 
     text = GOOD.replace("    timeout: 4m", "    timeout: 4m\n    screenshots: 'on'", 1)
     config = parse(text.replace("agent: sh_1", f"agent: sh_1\nartefacts: {tmp_path / 'art'}"), "good.yaml")

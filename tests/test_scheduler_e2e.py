@@ -11,11 +11,11 @@ import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from probes.fixtures import DEMO_SECRETS
-from scheduler.config import parse
-from scheduler.records import Records
-from scheduler.service import Service
-from shop.server import DemoShop
+from orderprobe.probes.fixtures import DEMO_SECRETS
+from orderprobe.scheduler.config import parse
+from orderprobe.scheduler.records import Records
+from orderprobe.scheduler.service import Service
+from orderprobe.shop.server import DemoShop
 from tests.support.receivers import SMTPSink, WebhookReceiver, wait_until
 
 PATHS = {"feishu": "/feishu", "dingtalk": "/dingtalk", "wecom": "/wecom", "slack": "/slack", "webhook": "/hook"}

@@ -12,11 +12,11 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 
-from probes.cli import main as cli
-from scheduler.config import parse
-from scheduler.metrics import MetricsServer
-from scheduler.records import Records
-from scheduler.service import Service
+from orderprobe.cli import main as cli
+from orderprobe.scheduler.config import parse
+from orderprobe.scheduler.metrics import MetricsServer
+from orderprobe.scheduler.records import Records
+from orderprobe.scheduler.service import Service
 from tests.support.receivers import WebhookReceiver
 
 RUNNER = Path(__file__).parent / "support" / "job_runner.py"

@@ -9,8 +9,8 @@ import threading
 import time
 from pathlib import Path
 
-from scheduler import execution
-from scheduler.execution import Outcome, alive
+from orderprobe.scheduler import execution
+from orderprobe.scheduler.execution import Outcome, alive
 
 # A run that starts a child, a grandchild that escapes into its own session (as Chromium
 # does) and writes their pids, then hangs.

@@ -16,11 +16,11 @@ import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from reports.store import Store
-from scheduler.config import AlertRule, JobConfig, parse
-from scheduler.incidents import Incidents
-from scheduler.records import Incident, JobRun, Records, lock_key
-from scheduler.service import Service
+from orderprobe.scheduler.config import AlertRule, JobConfig, parse
+from orderprobe.scheduler.incidents import Incidents
+from orderprobe.scheduler.records import Incident, JobRun, Records, lock_key
+from orderprobe.scheduler.service import Service
+from orderprobe.store.store import Store
 from tests.support.receivers import WebhookReceiver, wait_until
 
 # Writes one journey per run into the store, failing while the mode file says so; it learns
@@ -29,8 +29,8 @@ RUNNER = """
 import os, sys
 from datetime import UTC, datetime
 from pathlib import Path
-from probes.result import Cause, FailurePoint, JourneyResult, StepResult
-from reports.store import Store
+from orderprobe.base.result import Cause, FailurePoint, JourneyResult, StepResult
+from orderprobe.store.store import Store
 
 run_id, results, mode_file = sys.argv[1:4]
 failing = Path(mode_file).read_text().strip() == "fail"

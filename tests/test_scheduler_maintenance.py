@@ -11,11 +11,11 @@ from pathlib import Path
 
 import pytest
 
-from probes.cli import main as cli
-from scheduler.config import ScheduleError, parse
-from scheduler.maintenance import Window
-from scheduler.records import Records
-from scheduler.service import Service
+from orderprobe.cli import main as cli
+from orderprobe.scheduler.config import ScheduleError, parse
+from orderprobe.scheduler.maintenance import Window
+from orderprobe.scheduler.records import Records
+from orderprobe.scheduler.service import Service
 from tests.support.receivers import WebhookReceiver
 
 RUNNER = Path(__file__).parent / "support" / "job_runner.py"
@@ -210,8 +210,8 @@ def test_cli_mute_holds_a_jobs_alerts_until_unmuted(make_agent, capsys: pytest.C
 
 
 def _store_periods(url: str) -> list:
-    from reports import maintenance
-    from reports.store import Store
+    from orderprobe.store import maintenance
+    from orderprobe.store.store import Store
 
     store = Store(url)
     try:

@@ -10,8 +10,8 @@ from pathlib import Path
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
-from probes.result import Cause, FailurePoint, JourneyResult, Status, StepResult, StepStatus, Vitals
-from scheduler.metrics import Metrics, MetricsServer
+from orderprobe.base.result import Cause, FailurePoint, JourneyResult, Status, StepResult, StepStatus, Vitals
+from orderprobe.scheduler.metrics import Metrics, MetricsServer
 
 DASHBOARD = Path(__file__).parents[1] / "scheduler" / "grafana-dashboard.json"
 

@@ -6,12 +6,12 @@ import os
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from probes.result import Cause, FailurePoint, JourneyResult, Status
-from reports.store import Store
-from scheduler import retention
-from scheduler.config import RetentionConfig, parse
-from scheduler.records import JobRun, Records
-from scheduler.service import Service
+from orderprobe.base.result import Cause, FailurePoint, JourneyResult, Status
+from orderprobe.scheduler import retention
+from orderprobe.scheduler.config import RetentionConfig, parse
+from orderprobe.scheduler.records import JobRun, Records
+from orderprobe.scheduler.service import Service
+from orderprobe.store.store import Store
 from tests.support.receivers import wait_until
 
 NOW = datetime.now(UTC)

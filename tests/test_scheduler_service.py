@@ -21,19 +21,19 @@ import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from reports.store import Store
-from scheduler.config import parse
-from scheduler.execution import alive
-from scheduler.records import JobRun, Records
-from scheduler.service import Service
+from orderprobe.scheduler.config import parse
+from orderprobe.scheduler.execution import alive
+from orderprobe.scheduler.records import JobRun, Records
+from orderprobe.scheduler.service import Service
+from orderprobe.store.store import Store
 from tests.support.receivers import WebhookReceiver, wait_until
 
 RUNNER = """
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
-from probes.result import Cause, FailurePoint, JourneyResult, StepResult
-from reports.store import Store
+from orderprobe.base.result import Cause, FailurePoint, JourneyResult, StepResult
+from orderprobe.store.store import Store
 
 run_id, results, mode_file = sys.argv[1:4]
 mode_path = Path(mode_file)
@@ -213,8 +213,8 @@ def test_a_hung_run_is_killed_at_its_timeout_and_the_next_run_still_happens(worl
 KILLED = """
 import os, signal, sys
 from datetime import UTC, datetime
-from reports.liveness import Process
-from reports.store import Store
+from orderprobe.store.liveness import Process
+from orderprobe.store.store import Store
 
 run_id, results = sys.argv[1:3]
 me, store = Process.this(), Store(results)
@@ -232,7 +232,7 @@ def test_a_runner_killed_mid_run_is_abandoned_in_the_store_and_its_report(world:
     world.service(world.yaml(f"  - id: oom\n    every: 1s\n    command: {command}\n"))
     run = wait_until(lambda: world.finished("oom") or None, "the killed run")[0]
     assert run.outcome == "crashed" and run.verdict == "error"
-    from reports import run_report
+    from orderprobe.reports import run_report
 
     store = Store(world.db)
     try:  # the service closes the run in the store just after its own record
@@ -335,7 +335,7 @@ def _cli(world: World, text: str, *args: str) -> subprocess.Popen:
     path.write_text(text, encoding="utf-8")
     env = {**os.environ, **world.environ, "COLUMNS": "200"}
     return subprocess.Popen(
-        [sys.executable, "-m", "probes.cli", "schedule", "--config", str(path), *args],
+        [sys.executable, "-m", "orderprobe", "schedule", "--config", str(path), *args],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
@@ -400,8 +400,14 @@ def test_cli_list_starts_no_service_no_catalogue_and_no_browser_driver(world: Wo
     assert done.returncode == 0, done.stderr
     assert "tick" in done.stdout
     loaded = done.stdout.split("LOADED", 1)[1].split()
-    assert "scheduler.config" in loaded  # it did read the schedule
-    for heavy in ("scheduler.service", "scheduler.channels", "scheduler.metrics", "profiles.catalogue", "playwright"):
+    assert "orderprobe.scheduler.config" in loaded  # it did read the schedule
+    for heavy in (
+        "orderprobe.scheduler.service",
+        "orderprobe.scheduler.channels",
+        "orderprobe.scheduler.metrics",
+        "orderprobe.profiles.catalogue",
+        "playwright",
+    ):
         assert not [m for m in loaded if m == heavy or m.startswith(heavy + ".")], heavy
 
 

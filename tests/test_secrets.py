@@ -8,8 +8,8 @@ import urllib.parse
 import zipfile
 from pathlib import Path
 
-from probes.secrets import profile_secrets, scrub_zip
-from reports.store import Store
+from orderprobe.probes.secrets import profile_secrets, scrub_zip
+from orderprobe.store.store import Store
 from tests.support.encodings import hits
 
 SECRET = "Zq8-unlikely/secret value&42"
@@ -103,7 +103,7 @@ def test_scrub_zip_replaces_every_form_and_keeps_other_entries(tmp_path: Path):
 
 
 def test_profile_secrets_are_the_values_of_every_env_field_that_is_set():
-    from profiles.catalogue import load_catalogue
+    from orderprobe.profiles.catalogue import load_catalogue
 
     profile = load_catalogue([]).profile(account="normal")
     assert profile.account.password_env == "ORDERPROBE_DEMO_PASSWORD"

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 
-from reports.store import Store
+from orderprobe.store.store import Store
 from tests.support.encodings import hits, hits_in_files, random_passwords
 
 PASSWORDS = random_passwords(seed=2026, count=3)
@@ -107,7 +107,7 @@ def test_leaky{index}(journey, page, target, profile):
 
 def _orderprobe(tmp: Path, *args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "probes.cli", "run", *args, "--artefacts", str(tmp / "art"),
+        [sys.executable, "-m", "orderprobe", "run", *args, "--artefacts", str(tmp / "art"),
          "--reports", str(tmp / "rep"), "--no-progress", "-n", "0"],
         capture_output=True, text=True, cwd=tmp, env={**os.environ, "COLUMNS": "200", **env},
     )  # fmt: skip

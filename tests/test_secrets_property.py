@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import random
 
-from probes.secrets import MASK, hide_url_passwords, scrub_bytes, scrub_text, scrub_value
+from orderprobe.probes.secrets import MASK, hide_url_passwords, scrub_bytes, scrub_text, scrub_value
 from tests.support.encodings import ALPHABET, encodings, hits, random_passwords
 
 

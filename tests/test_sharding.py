@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from probes.sharding import Shard
-from reports import run_report
-from reports.store import Store
+from orderprobe.probes.sharding import Shard
+from orderprobe.reports import run_report
+from orderprobe.store.store import Store
 
 
 def test_shards_are_disjoint_cover_everything_and_do_not_depend_on_collection_order() -> None:

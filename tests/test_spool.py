@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from probes.cli import main as orderprobe
-from reports.store import Store
+from orderprobe.cli import main as orderprobe
+from orderprobe.store.store import Store
 
 PROBE = """
 def test_one(journey, page):

@@ -1,4 +1,4 @@
-"""Step listeners run by their declared phase (probes.journey.Phase), never by their place in the
+"""Step listeners run by their declared phase (orderprobe.probes.journey.Phase), never by their place in the
 list: the network's state is read, evidence captured, the step enriched, and only then published.
 First with plain listeners (no browser), then through the engine in real Chromium on the demo
 shop: each step a reporter receives live is the finished step the store keeps."""
@@ -9,9 +9,9 @@ import json
 
 import pytest
 
-from probes.journey import Journey, Phase, StepListener
-from probes.result import JourneyResult, StepResult
-from reports.store import Store
+from orderprobe.base.result import JourneyResult, StepResult
+from orderprobe.probes.journey import Journey, Phase, StepListener
+from orderprobe.store.store import Store
 from tests.test_reporters import PROBE
 
 
@@ -62,7 +62,7 @@ def test_a_listener_without_a_phase_is_refused_by_name() -> None:
 # A reporter that keeps each step exactly as it arrived, live, in the controller's own process.
 LIVE = """
 import json
-from probes.reporter import Reporter
+from orderprobe.probes.reporter import Reporter
 
 class Live(Reporter):
     def on_step_end(self, journey, step):

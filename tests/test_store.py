@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select, text
 
-from probes.result import Cause, JourneyResult, Status
-from reports.store import BUSY_TIMEOUT_MS, Journey, Request, Step, Store, default_url
+from orderprobe.base.result import Cause, JourneyResult, Status
+from orderprobe.store.store import BUSY_TIMEOUT_MS, Journey, Request, Step, Store, default_url
 from tests.support import sample
 
 T0 = datetime(2026, 6, 18, 0, 0, tzinfo=UTC)  # 618
@@ -180,7 +180,7 @@ def test_several_processes_write_at_once_without_losing_rows(tmp_path: Path) -> 
 def test_a_store_from_an_older_schema_is_refused_clearly(tmp_path: Path) -> None:
     import sqlite3
 
-    from reports.store import StoreSchemaError
+    from orderprobe.store.store import StoreSchemaError
 
     db = tmp_path / "old.db"
     with sqlite3.connect(db) as conn:

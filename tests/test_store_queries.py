@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from probes.result import JourneyResult
-from reports import queries
-from reports.queries import Window
-from reports.store import Store
+from orderprobe.base.result import JourneyResult
+from orderprobe.store import queries
+from orderprobe.store.queries import Window
+from orderprobe.store.store import Store
 from tests.support import sample
 
 START = datetime(2026, 11, 11, 0, 0, tzinfo=UTC)  # Double 11

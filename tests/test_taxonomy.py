@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from probes.classify import rules
-from probes.result import Cause
-from profiles.taxonomy import LOOK, RULE_CATEGORIES, Category
-from reports import charts, i18n
+from orderprobe.base.result import Cause
+from orderprobe.base.taxonomy import LOOK, RULE_CATEGORIES, Category
+from orderprobe.probes.classify import rules
+from orderprobe.reports import charts, i18n
 
 CJK = re.compile(r"[\u4e00-\u9fff]")
 DOCS = Path(__file__).parents[1] / "docs" / "ARCHITECTURE.md"

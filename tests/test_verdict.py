@@ -1,4 +1,4 @@
-"""One run-verdict vocabulary (probes.verdict.Verdict) for the run report and the scheduler."""
+"""One run-verdict vocabulary (orderprobe.probes.verdict.Verdict) for the run report and the scheduler."""
 
 from __future__ import annotations
 
@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from probes.verdict import Verdict
-from reports import i18n
-from reports.run_report import verdict
-from scheduler.incidents import assess
+from orderprobe.probes.verdict import Verdict
+from orderprobe.reports import i18n
+from orderprobe.reports.run_report import verdict
+from orderprobe.scheduler.incidents import assess
 
 BASE_CSS = (Path(__file__).parents[1] / "reports" / "templates" / "base.html").read_text()
 

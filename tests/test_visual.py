@@ -12,10 +12,10 @@ import pytest
 from PIL import Image
 from playwright.sync_api import sync_playwright
 
-from probes.browser import launch_options
-from probes.journey import Journey
-from probes.result import Status
-from reports.store import Store
+from orderprobe.base.result import Status
+from orderprobe.probes.browser import launch_options
+from orderprobe.probes.journey import Journey
+from orderprobe.store.store import Store
 
 SHOTS = Path(__file__).resolve().parent.parent / "test-artefacts"
 
@@ -126,7 +126,7 @@ def test_a_screenshot_belongs_to_a_step_and_needs_a_page() -> None:
 
 
 def test_identical_images_match_without_pixelmatch_and_a_size_change_is_a_mismatch(tmp_path: Path) -> None:
-    from probes.visual import Screenshots
+    from orderprobe.probes.visual import Screenshots
 
     def png(size: tuple[int, int], colour: str) -> bytes:
         out = io.BytesIO()
@@ -134,7 +134,7 @@ def test_identical_images_match_without_pixelmatch_and_a_size_change_is_a_mismat
         return out.getvalue()
 
     shots = Screenshots(None, baselines=tmp_path, key="p/k", artefacts=tmp_path, rel_dir="r")  # type: ignore[arg-type]
-    from probes.result import VisualCheck
+    from orderprobe.base.result import VisualCheck
 
     same = shots._compare(VisualCheck(name="a", status="error"), png((20, 10), "white"), png((20, 10), "white"))
     assert (same.status, same.diff_pixels, same.pixels) == ("match", 0, 200)

@@ -21,10 +21,10 @@ from playwright.sync_api import Browser
 
 from benchmarks import causes
 from benchmarks import vitals as bench
-from probes import vitals
-from probes.result import StepStatus
-from reports.schema import VITALS
-from reports.store import Store
+from orderprobe.base.result import StepStatus
+from orderprobe.probes import vitals
+from orderprobe.store.schema import VITALS
+from orderprobe.store.store import Store
 from tests.support import sample
 
 T0 = datetime(2026, 11, 10, 20, 0, tzinfo=UTC)
@@ -166,7 +166,7 @@ def test_a_store_from_before_vitals_gains_the_columns_and_keeps_its_steps(store_
 
 
 def test_the_trend_gives_p50_and_p95_per_step_and_profile_as_the_raw_values_do(tmp_path: Path) -> None:
-    from reports import trend
+    from orderprobe.reports import trend
 
     store = Store(f"sqlite:///{tmp_path / 'trend.db'}")
     try:
@@ -194,7 +194,7 @@ def test_the_trend_gives_p50_and_p95_per_step_and_profile_as_the_raw_values_do(t
 def test_each_steps_vitals_are_exported_to_prometheus_per_profile() -> None:
     from prometheus_client.parser import text_string_to_metric_families
 
-    from scheduler.metrics import Metrics
+    from orderprobe.scheduler.metrics import Metrics
 
     journey = sample.journey(random.Random(3), run_id="r", probe="path_live", profile=PROFILE, started_at=T0)
     metrics = Metrics("sh")

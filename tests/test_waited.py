@@ -18,10 +18,10 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser
 
-from probes.classify import Classifier
-from probes.journey import Journey, Phase, StepListener
-from probes.recorder import Recorder
-from probes.waited import resolve
+from orderprobe.probes.classify import Classifier
+from orderprobe.probes.journey import Journey, Phase, StepListener
+from orderprobe.probes.recorder import Recorder
+from orderprobe.probes.waited import resolve
 
 PRODUCT = """<!doctype html><html lang="zh-CN"><head><meta charset="utf-8"><title>实木餐桌</title></head><body>
 <h1>实木餐桌</h1><p>大件商品，部分城市仅支持自提点提货</p><a id="buy" href="/pickup">立即购买</a></body></html>"""

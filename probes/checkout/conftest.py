@@ -5,8 +5,8 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from probes.journey import Journey
-from probes.target import Target
+from orderprobe.probes.journey import Journey
+from orderprobe.probes.target import Target
 
 
 @pytest.fixture(autouse=True)

@@ -9,10 +9,10 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from playwright.sync_api import BrowserContext, Page
 
-    from probes.journey import Journey
-    from probes.target import Target
-    from profiles.models import Account, Address, Profile
-    from shop.server import DemoShop
+    from orderprobe.probes.journey import Journey
+    from orderprobe.probes.target import Target
+    from orderprobe.profiles.models import Account, Address, Profile
+    from orderprobe.shop.server import DemoShop
 
 ADDRESS_FIELDS = ("recipient", "phone", "province", "city", "district", "street", "postcode")
 # What a shop shows instead of the next step when it refuses: seeing one ends the wait at
@@ -42,7 +42,7 @@ def sign_in(context: BrowserContext, target: Target, account: Account) -> None:
         max_redirects=0,
     )
     if response.status in (401, 403):  # the shop said no to these credentials: configuration
-        from profiles.models import AccountRefused
+        from orderprobe.profiles.models import AccountRefused
 
         raise AccountRefused(
             f"account {account.name!r}: the shop refused user {account.username!r} with the password in "

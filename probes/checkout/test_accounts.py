@@ -8,7 +8,7 @@ import random
 import pytest
 from playwright.sync_api import expect
 
-from probes.checkout.steps import buy_now, checkout, pay, reach, shop_fault, sign_in
+from orderprobe.probes.checkout.steps import buy_now, checkout, pay, reach, shop_fault, sign_in
 
 ITEM = "GN-701"
 VIRTUAL_ITEM = "VG-001"  # 抖币充值: one of the 95% of virtual goods teen mode refuses

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
-from probes.checkout.steps import buy_now, pay, shop_fault, sign_in
+from orderprobe.probes.checkout.steps import buy_now, pay, shop_fault, sign_in
 
 FLASH_ITEM = "FS-001"
 CROSS_BORDER_ITEM = "CB-101"
@@ -16,7 +16,7 @@ FARM_ITEM = "AG-201"
 
 def _rush(demo_shop, sku: str) -> None:
     """Demo shop only: other shoppers grab the flash-sale stock before ours arrives."""
-    from shop.testing import buy, client, login
+    from orderprobe.shop.testing import buy, client, login
 
     for _ in range(demo_shop.state.stock[sku]):
         with client(demo_shop) as http:

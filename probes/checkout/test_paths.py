@@ -13,7 +13,7 @@ from collections.abc import Callable
 
 from playwright.sync_api import expect
 
-from probes.checkout.steps import fill_address, pay, reach, sign_in, submit_order
+from orderprobe.probes.checkout.steps import fill_address, pay, reach, sign_in, submit_order
 
 EVERYDAY_ITEM = "GN-701"  # towels: plenty of stock, no regional rule
 LIVE_ITEM = "GN-702"

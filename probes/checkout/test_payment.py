@@ -9,7 +9,7 @@ import time
 from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import expect
 
-from probes.checkout.steps import buy_now, pay, reach, sign_in, submit_order
+from orderprobe.probes.checkout.steps import buy_now, pay, reach, sign_in, submit_order
 
 SUBSIDY_ITEM = "SB-801"
 

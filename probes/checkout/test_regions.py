@@ -8,7 +8,7 @@ import time
 import pytest
 from playwright.sync_api import expect
 
-from probes.checkout.steps import buy_now, checkout, fill_address, pay, reach, sign_in, submit_order, yuan
+from orderprobe.probes.checkout.steps import buy_now, checkout, fill_address, pay, reach, sign_in, submit_order, yuan
 
 SPECIAL_LINE = 0.20  # seed §6: 新疆/西藏 food goes by the special line at +20%
 

@@ -2,10 +2,10 @@
 ``causes.yaml`` the built-in rules (package data), ``classifier`` applies them.
 
 User rules extend the built-ins: ``orderprobe run --rules FILE`` or
-``python -m probes.classify --rules FILE [failure.json …]``.
+``python -m orderprobe.probes.classify --rules FILE [failure.json …]``.
 """
 
-from probes.classify.classifier import Classifier, main
-from probes.classify.rules import BUILTIN, RulesError
+from orderprobe.probes.classify.classifier import Classifier, main
+from orderprobe.probes.classify.rules import BUILTIN, RulesError
 
 __all__ = ["BUILTIN", "Classifier", "RulesError", "main"]

@@ -1,7 +1,7 @@
-"""``python -m probes.classify [--rules FILE]… [failure.json …]``."""
+"""``python -m orderprobe.probes.classify [--rules FILE]… [failure.json …]``."""
 
 import sys
 
-from probes.classify.classifier import main
+from orderprobe.probes.classify.classifier import main
 
 sys.exit(main())

@@ -19,8 +19,9 @@ from urllib.parse import urlsplit
 
 from pydantic import ValidationError
 
-from probes import request_kinds
-from probes.classify.rules import (
+from orderprobe.base.result import Cause, FailurePoint, RequestRecord
+from orderprobe.probes import request_kinds
+from orderprobe.probes.classify.rules import (
     BUILTIN,
     NET_ERROR,
     RequestWhen,
@@ -31,7 +32,6 @@ from probes.classify.rules import (
     compile_glob,
     read_rules,
 )
-from probes.result import Cause, FailurePoint, RequestRecord
 
 __all__ = ["Classifier", "main"]
 
@@ -430,10 +430,10 @@ class Classifier:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m probes.classify [--rules FILE]… [failure.json …]``: check rules, classify failures."""
+    """``python -m orderprobe.probes.classify [--rules FILE]… [failure.json …]``: check rules, classify failures."""
     import argparse
 
-    parser = argparse.ArgumentParser(prog="python -m probes.classify", description=main.__doc__)
+    parser = argparse.ArgumentParser(prog="python -m orderprobe.probes.classify", description=main.__doc__)
     parser.add_argument("--rules", action="append", default=[], type=Path, help="user rules file (repeatable)")
     parser.add_argument("failures", nargs="*", type=Path, help="FailurePoint JSON files to classify")
     args = parser.parse_args(argv)

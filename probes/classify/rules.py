@@ -24,11 +24,11 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field, PlainValidator, field_validator
 
-from profiles.source import Document, Frozen, Loc, SourceError
-from profiles.taxonomy import RULE_CATEGORIES, Category
+from orderprobe.base.source import Document, Frozen, Loc, SourceError
+from orderprobe.base.taxonomy import RULE_CATEGORIES, Category
 
 # Package data, not a path beside the source: it is found wherever the package is installed (zip, wheel).
-BUILTIN = resources.files("probes.classify") / "causes.yaml"
+BUILTIN = resources.files("orderprobe.probes.classify") / "causes.yaml"
 PLACEHOLDERS = frozenset(
     ("step", "detail", "category", "dependency", "who", "host", "url", "status", "evidence", "match")
     + ("error_type", "action", "locator")

@@ -1,9 +1,9 @@
 """Playwright's sync API keeps its bridge to the async implementation private.
 
 Three things need it: a call with a hard time limit on a page that may never answer
-(``probes.bounded``), reaching a journey from the deadline's watchdog thread — its last look at
-the page over CDP, then closing its context (``probes.deadline``, ``probes.evidence``) — and
-switching CDP offline on a timer (``probes.emulation.offline``).
+(``orderprobe.probes.bounded``), reaching a journey from the deadline's watchdog thread — its last look at
+the page over CDP, then closing its context (``orderprobe.probes.deadline``, ``orderprobe.probes.evidence``) — and
+switching CDP offline on a timer (``orderprobe.probes.emulation.offline``).
 
 Also here: where Playwright's CLI (``playwright codegen``) looks for its own Chromium — the
 registry's folder layout and the revision in the driver's ``browsers.json`` — so ``orderprobe

@@ -19,7 +19,7 @@ Usage::
     emulation.close()
 """
 
-from probes.emulation.context import context_options
-from probes.emulation.emulator import Emulation
+from orderprobe.probes.emulation.context import context_options
+from orderprobe.probes.emulation.emulator import Emulation
 
 __all__ = ["Emulation", "context_options"]

@@ -3,8 +3,8 @@ locale, time zone, position and exit proxy."""
 
 from __future__ import annotations
 
-from probes.emulation.device import client_hints
-from profiles.models import Profile
+from orderprobe.probes.emulation.device import client_hints
+from orderprobe.profiles.models import Profile
 
 
 def context_options(profile: Profile) -> dict[str, object]:

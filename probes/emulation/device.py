@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from profiles.models import Device
+from orderprobe.profiles.models import Device
 
 NAVIGATOR_PLATFORM = {"iOS": "iPhone", "Android": "Linux armv8l", "Windows": "Win32", "macOS": "MacIntel"}
 

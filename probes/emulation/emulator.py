@@ -21,19 +21,19 @@ from typing import TYPE_CHECKING, Any
 
 from playwright.sync_api import Error as PlaywrightError
 
-from probes.emulation.device import brands, user_agent_override
-from probes.emulation.path import CdpPath, NetworkPath
-from probes.emulation.routing import Routing
-from probes.emulation.schedule import Outages
-from probes.emulation.throttling.cdp import throttle_cpu
-from probes.journey import Phase, StepListener
-from profiles.models import Network, Profile, Switch
+from orderprobe.probes.emulation.device import brands, user_agent_override
+from orderprobe.probes.emulation.path import CdpPath, NetworkPath
+from orderprobe.probes.emulation.routing import Routing
+from orderprobe.probes.emulation.schedule import Outages
+from orderprobe.probes.emulation.throttling.cdp import throttle_cpu
+from orderprobe.probes.journey import Phase, StepListener
+from orderprobe.profiles.models import Network, Profile, Switch
 
 if TYPE_CHECKING:
     from playwright.sync_api import BrowserContext, CDPSession, Page
 
-    from probes.journey import Journey
-    from probes.result import StepResult
+    from orderprobe.base.result import StepResult
+    from orderprobe.probes.journey import Journey
 
 
 class Emulation(StepListener):
@@ -52,7 +52,7 @@ class Emulation(StepListener):
         path: NetworkPath | None = None,
         site: str = "",
     ) -> None:
-        """``path``: the worker's (``probes.emulation.packet.choose``); DevTools by default."""
+        """``path``: the worker's (``orderprobe.probes.emulation.packet.choose``); DevTools by default."""
         self.profile, self.context, self.page = profile, context, page
         pinned = profile.network.dropouts.seed if profile.network.dropouts else None
         # The outage schedule: the caller's seed, else the profile's pinned one, else fresh per journey.

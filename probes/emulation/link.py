@@ -247,7 +247,7 @@ class LinkProcess:
         ours, theirs = socket.socketpair()
         self._conn = Connection(ours.detach())
         self._lock = threading.Lock()
-        code = f"from probes.emulation.link import serve; serve({theirs.fileno()}, {inner}, {outer}, {seed})"
+        code = f"from orderprobe.probes.emulation.link import serve; serve({theirs.fileno()}, {inner}, {outer}, {seed})"
         self._process = subprocess.Popen(  # stdin/stdout not inherited: xdist's workers talk over theirs
             [sys.executable, "-c", code],
             pass_fds=(theirs.fileno(), inner, outer),

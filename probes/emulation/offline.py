@@ -16,7 +16,7 @@ import asyncio
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from probes.compat import playwright as compat
+from orderprobe.probes.compat import playwright as compat
 
 if TYPE_CHECKING:
     from playwright.sync_api import CDPSession

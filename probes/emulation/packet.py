@@ -20,12 +20,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import urlsplit
 
-from probes.emulation.link import Direction, Link, LinkProcess
-from probes.emulation.netns import Namespace, Unavailable
-from probes.emulation.path import CdpPath, NetworkPath
-from probes.emulation.resolver import Resolver, parse_upstream, redirect_dns
-from probes.emulation.uplink import close_uplink, open_uplink
-from profiles.models import Network
+from orderprobe.probes.emulation.link import Direction, Link, LinkProcess
+from orderprobe.probes.emulation.netns import Namespace, Unavailable
+from orderprobe.probes.emulation.path import CdpPath, NetworkPath
+from orderprobe.probes.emulation.resolver import Resolver, parse_upstream, redirect_dns
+from orderprobe.probes.emulation.uplink import close_uplink, open_uplink
+from orderprobe.profiles.models import Network
 
 if TYPE_CHECKING:
     from playwright.sync_api import CDPSession

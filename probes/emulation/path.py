@@ -1,6 +1,6 @@
 """The network path a worker's journeys take, and what a journey asks of it.
 
-Two forms, chosen once per worker (``probes.emulation.packet.choose``): ``PacketPath``, the
+Two forms, chosen once per worker (``orderprobe.probes.emulation.packet.choose``): ``PacketPath``, the
 browser in its own network namespace behind an emulated link (every packet of every page,
 worker and request), and ``CdpPath`` here, DevTools request-level throttling of the journey's
 page with outages as the page switched offline. After the choice nothing asks which one it is:
@@ -16,13 +16,13 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from probes.emulation.offline import CdpOffline
-from probes.emulation.throttling.cdp import cdp_conditions, throttle_network
+from orderprobe.probes.emulation.offline import CdpOffline
+from orderprobe.probes.emulation.throttling.cdp import cdp_conditions, throttle_network
 
 if TYPE_CHECKING:
     from playwright.sync_api import CDPSession
 
-    from profiles.models import Network
+    from orderprobe.profiles.models import Network
 
 
 class NetworkPath(ABC):
@@ -43,7 +43,7 @@ class NetworkPath(ABC):
         return None
 
     def dns_routes(self, site: str) -> str:
-        """How DNS pollution reaches the browser: ``probes.emulation.routing.Routing``'s ``dns``."""
+        """How DNS pollution reaches the browser: ``orderprobe.probes.emulation.routing.Routing``'s ``dns``."""
         return "route"
 
     @abstractmethod

@@ -29,7 +29,7 @@ from typing import Any
 from dnslib import QTYPE, RCODE, RR, A, DNSRecord
 from dnslib.server import BaseResolver, DNSLogger, DNSServer
 
-from probes.emulation.routing import host_regex
+from orderprobe.probes.emulation.routing import host_regex
 
 RESOLV_CONF = Path("/etc/resolv.conf")
 
@@ -149,7 +149,7 @@ def lookup(name: str, upstream: tuple[str, int], timeout: float = 5.0) -> list[s
 
 def redirect_dns(namespace: str, gateway: str) -> None:
     """Inside the browser's namespace: every DNS query, whatever server it is for, goes to ``gateway``."""
-    from probes.emulation.uplink import nft
+    from orderprobe.probes.emulation.uplink import nft
 
     nft(
         "table ip orderprobe-dns {\n  chain output {\n    type nat hook output priority -100; policy accept;\n"

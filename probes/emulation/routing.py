@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 
 from playwright.sync_api import Error as PlaywrightError
 
-from profiles.models import FaultRule, Network
+from orderprobe.profiles.models import FaultRule, Network
 
 if TYPE_CHECKING:
     from playwright.sync_api import BrowserContext, Page, Route

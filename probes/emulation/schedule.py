@@ -10,7 +10,7 @@ from __future__ import annotations
 import random
 from typing import Any
 
-from profiles.models import Dropouts
+from orderprobe.profiles.models import Dropouts
 
 
 def dropout_windows(dropouts: Dropouts, until_s: float, seed: int | None = None) -> list[tuple[float, float]]:

@@ -25,7 +25,7 @@ import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
-from probes.emulation.netns import PREFIX, Unavailable
+from orderprobe.probes.emulation.netns import PREFIX, Unavailable
 
 TABLE = "orderprobe"
 FORWARD = Path("/proc/sys/net/ipv4/ip_forward")

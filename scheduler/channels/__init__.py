@@ -7,7 +7,7 @@ text inert and within the bots' limits. Built in: ``webhook``, ``feishu`` (also 
 ``tests/test_channel_contract.py``.
 """
 
-from scheduler.channels.base import Channel, ChannelError, ChannelSettings
-from scheduler.channels.registry import build, kinds
+from orderprobe.scheduler.channels.base import Channel, ChannelError, ChannelSettings
+from orderprobe.scheduler.channels.registry import build, kinds
 
 __all__ = ["Channel", "ChannelError", "ChannelSettings", "build", "kinds"]

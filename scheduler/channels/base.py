@@ -1,7 +1,7 @@
 """What every alert channel is: a config model (``ChannelSettings``) and a sender (``Channel``).
 
 A channel kind is one module holding both, registered by name in the ``orderprobe.channels``
-entry-point group (``scheduler.channels.registry``). Secrets never live in the schedule file:
+entry-point group (``orderprobe.scheduler.channels.registry``). Secrets never live in the schedule file:
 a setting named ``*_env`` names the environment variable that holds one, and every such value
 is scrubbed from error messages and log lines by ``redact()``.
 """
@@ -14,9 +14,9 @@ from typing import ClassVar, Generic, TypeVar
 
 from pydantic import Field
 
-from profiles.source import Frozen
-from scheduler.alert import Alert
-from scheduler.duration import Seconds
+from orderprobe.base.source import Frozen
+from orderprobe.scheduler.alert import Alert
+from orderprobe.scheduler.duration import Seconds
 
 
 class ChannelError(RuntimeError):

@@ -10,9 +10,9 @@ from typing import Any, Literal
 
 import httpx
 
-from scheduler.alert import Alert
-from scheduler.channels.text import BOT_TEXT_BYTES, cut, escape_markdown
-from scheduler.channels.webhook import WebhookChannel, WebhookSettings, bot_code
+from orderprobe.scheduler.alert import Alert
+from orderprobe.scheduler.channels.text import BOT_TEXT_BYTES, cut, escape_markdown
+from orderprobe.scheduler.channels.webhook import WebhookChannel, WebhookSettings, bot_code
 
 
 class DingTalkSettings(WebhookSettings):

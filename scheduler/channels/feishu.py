@@ -9,9 +9,9 @@ from typing import Any, Literal
 
 import httpx
 
-from scheduler.alert import Alert
-from scheduler.channels.text import BOT_TEXT_BYTES, cut, escape_markdown
-from scheduler.channels.webhook import WebhookChannel, WebhookSettings, bot_code
+from orderprobe.scheduler.alert import Alert
+from orderprobe.scheduler.channels.text import BOT_TEXT_BYTES, cut, escape_markdown
+from orderprobe.scheduler.channels.webhook import WebhookChannel, WebhookSettings, bot_code
 
 COLOUR = {"open": "red", "remind": "orange", "resolve": "green"}  # card header templates
 OPEN_REPORT = "查看报告 Open report"

@@ -16,7 +16,7 @@ from typing import Annotated, Any
 
 from pydantic import Field
 
-from scheduler.channels.base import Channel, ChannelSettings
+from orderprobe.scheduler.channels.base import Channel, ChannelSettings
 
 GROUP = "orderprobe.channels"
 
@@ -39,7 +39,7 @@ def kinds() -> dict[str, type[Channel]]:
         except Exception as exc:  # noqa: BLE001 - any import failure is the plugin's; name it
             raise RegistryError(f"{where}: cannot be loaded: {type(exc).__name__}: {exc}") from exc
         if not (isinstance(kind, type) and issubclass(kind, Channel)):
-            raise RegistryError(f"{where}: not a subclass of scheduler.channels.Channel")
+            raise RegistryError(f"{where}: not a subclass of orderprobe.scheduler.channels.Channel")
         if point.name not in typing.get_args(kind.Settings.model_fields["type"].annotation):
             raise RegistryError(f"{where}: its Settings.type does not allow {point.name!r}")
         found[point.name] = kind

@@ -6,10 +6,10 @@ from typing import Any, Literal
 
 import httpx
 
-from scheduler.alert import Alert
-from scheduler.channels.base import ChannelError
-from scheduler.channels.text import escape_slack
-from scheduler.channels.webhook import WebhookChannel, WebhookSettings
+from orderprobe.scheduler.alert import Alert
+from orderprobe.scheduler.channels.base import ChannelError
+from orderprobe.scheduler.channels.text import escape_slack
+from orderprobe.scheduler.channels.webhook import WebhookChannel, WebhookSettings
 
 FIELD, SECTION, HEADER = 2000, 3000, 150  # Block Kit's limits, in characters
 

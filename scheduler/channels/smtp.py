@@ -8,8 +8,8 @@ from typing import Literal
 
 from pydantic import Field
 
-from scheduler.alert import Alert
-from scheduler.channels.base import Channel, ChannelError, ChannelSettings
+from orderprobe.scheduler.alert import Alert
+from orderprobe.scheduler.channels.base import Channel, ChannelError, ChannelSettings
 
 
 class EmailSettings(ChannelSettings):

@@ -15,8 +15,8 @@ from typing import Any, Literal
 import httpx
 from pydantic import model_validator
 
-from scheduler.alert import Alert
-from scheduler.channels.base import Channel, ChannelError, ChannelSettings
+from orderprobe.scheduler.alert import Alert
+from orderprobe.scheduler.channels.base import Channel, ChannelError, ChannelSettings
 
 
 class WebhookSettings(ChannelSettings):

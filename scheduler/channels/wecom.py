@@ -6,9 +6,9 @@ from typing import Any, Literal
 
 import httpx
 
-from scheduler.alert import Alert
-from scheduler.channels.text import cut, escape_markdown
-from scheduler.channels.webhook import WebhookChannel, WebhookSettings, bot_code
+from orderprobe.scheduler.alert import Alert
+from orderprobe.scheduler.channels.text import cut, escape_markdown
+from orderprobe.scheduler.channels.webhook import WebhookChannel, WebhookSettings, bot_code
 
 COLOUR = {"open": "warning", "remind": "warning", "resolve": "info"}
 MAX_BYTES = 4096  # the bot refuses longer markdown

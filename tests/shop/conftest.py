@@ -7,8 +7,8 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from shop.server import DemoShop
-from shop.testing import client, running_shop
+from orderprobe.shop.server import DemoShop
+from orderprobe.shop.testing import client, running_shop
 
 
 @pytest.fixture(scope="module")

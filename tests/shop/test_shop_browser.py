@@ -11,9 +11,9 @@ from collections.abc import Iterator
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, Route, expect, sync_playwright
 
-from probes.browser import launch_options
-from shop.server import DemoShop
-from shop.testing import ADDRESSES
+from orderprobe.probes.browser import launch_options
+from orderprobe.shop.server import DemoShop
+from orderprobe.shop.testing import ADDRESSES
 
 WAIT = 20_000  # ms: a deadline for polled conditions on a shared, noisy machine, not a speed limit
 PHONE = {"viewport": {"width": 390, "height": 844}, "locale": "zh-CN"}

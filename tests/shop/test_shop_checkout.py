@@ -10,9 +10,9 @@ import httpx
 import pytest
 import yaml
 
-from shop.regions import parse_address
-from shop.server import DemoShop
-from shop.testing import ADDRESSES, buy, client, login, next_url, pay, quote, submit
+from orderprobe.shop.regions import parse_address
+from orderprobe.shop.server import DemoShop
+from orderprobe.shop.testing import ADDRESSES, buy, client, login, next_url, pay, quote, submit
 
 ROOT = Path(__file__).resolve().parents[2]
 

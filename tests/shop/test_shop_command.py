@@ -10,9 +10,9 @@ import sys
 
 import pytest
 
-from probes.cli import main as cli
-from shop.server import DemoShop
-from shop.testing import running_shop
+from orderprobe.cli import main as cli
+from orderprobe.shop.server import DemoShop
+from orderprobe.shop.testing import running_shop
 
 
 def active(demo: DemoShop) -> dict[str, dict]:
@@ -77,7 +77,7 @@ def test_unreachable_shop_exits_1(capsys: pytest.CaptureFixture[str]) -> None:
 
 def test_serve_prints_both_urls_and_stops_on_ctrl_c() -> None:
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    argv = [sys.executable, "-m", "probes.cli", "shop", "--port", "0", "--payment-port", "0"]
+    argv = [sys.executable, "-m", "orderprobe", "shop", "--port", "0", "--payment-port", "0"]
     proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
     try:
         shop_line, pay_line = proc.stdout.readline(), proc.stdout.readline()  # type: ignore[union-attr]
@@ -95,7 +95,7 @@ def test_serve_prints_both_urls_and_stops_on_ctrl_c() -> None:
 
 
 def test_serve_on_a_busy_port_is_a_clear_error(demo: DemoShop) -> None:
-    argv = [sys.executable, "-m", "probes.cli", "shop", "--port", str(demo.port), "--payment-port", "0"]
+    argv = [sys.executable, "-m", "orderprobe", "shop", "--port", str(demo.port), "--payment-port", "0"]
     done = subprocess.run(argv, capture_output=True, text=True, timeout=120)
     assert done.returncode == 2
     assert f"cannot listen on 127.0.0.1:{demo.port}" in done.stderr and "Traceback" not in done.stderr

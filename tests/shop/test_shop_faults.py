@@ -15,10 +15,10 @@ from collections.abc import Callable, Iterator
 import httpx
 import pytest
 
-from shop.admin import is_loopback
-from shop.faults import FaultBoard, FaultError
-from shop.server import DemoShop
-from shop.testing import client, login, next_url, pay, submit, wait_until
+from orderprobe.shop.admin import is_loopback
+from orderprobe.shop.faults import FaultBoard, FaultError
+from orderprobe.shop.server import DemoShop
+from orderprobe.shop.testing import client, login, next_url, pay, submit, wait_until
 
 
 @pytest.fixture

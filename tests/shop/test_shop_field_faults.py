@@ -8,9 +8,9 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from shop.faults import FaultError
-from shop.server import DemoShop
-from shop.testing import login, next_url, submit
+from orderprobe.shop.faults import FaultError
+from orderprobe.shop.server import DemoShop
+from orderprobe.shop.testing import login, next_url, submit
 
 BASKET = {"from": "product", "sku": "GN-701", "qty": "1", "code": "NEW10"}
 

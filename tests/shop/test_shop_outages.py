@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from probes.fixtures import DEMO_SECRETS
-from shop.faults import COMPRESS, OUTAGES, FaultError, outage
-from shop.server import DemoShop
-from shop.testing import running_shop
+from orderprobe.probes.fixtures import DEMO_SECRETS
+from orderprobe.shop.faults import COMPRESS, OUTAGES, FaultError, outage
+from orderprobe.shop.server import DemoShop
+from orderprobe.shop.testing import running_shop
 
 ORDERPROBE = str(Path(sys.executable).with_name("orderprobe"))
 
@@ -72,11 +72,11 @@ def test_double11_outage_compressed_is_detected_and_shown_in_the_trend_report(
     compressed ×10 (102 s), must open one incident, shown with its time to detect and to recover.
     The window runs on the shop's own clock, which the test moves on once a run has failed: it
     never waits the window out, and a run that takes minutes on a loaded machine cannot miss it."""
-    from reports import trend
-    from reports.store import Store
-    from scheduler.config import parse
-    from scheduler.records import Records
-    from scheduler.service import Service
+    from orderprobe.reports import trend
+    from orderprobe.scheduler.config import parse
+    from orderprobe.scheduler.records import Records
+    from orderprobe.scheduler.service import Service
+    from orderprobe.store.store import Store
     from tests.support.receivers import wait_until
 
     for name, value in DEMO_SECRETS.items():

@@ -10,8 +10,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from shop.server import DemoShop
-from shop.testing import login, submit
+from orderprobe.shop.server import DemoShop
+from orderprobe.shop.testing import login, submit
 
 
 def links(html: str) -> set[str]:

@@ -12,10 +12,10 @@ from datetime import datetime
 import httpx
 import pytest
 
-from shop.catalogue import PRODUCTS, VIRTUAL
-from shop.server import DemoShop
-from shop.state import SHOP_TIME
-from shop.testing import buy, client, login, next_url, pay, running_shop, submit
+from orderprobe.shop.catalogue import PRODUCTS, VIRTUAL
+from orderprobe.shop.server import DemoShop
+from orderprobe.shop.state import SHOP_TIME
+from orderprobe.shop.testing import buy, client, login, next_url, pay, running_shop, submit
 
 
 def code_of(html: str, testid: str) -> str:

@@ -1,5 +1,5 @@
 """Every encoding a browser or serializer might give a secret, written out independently of
-the scrubber (probes.secrets), so a test can count what the scrubber missed."""
+the scrubber (orderprobe.probes.secrets), so a test can count what the scrubber missed."""
 
 from __future__ import annotations
 

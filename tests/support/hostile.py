@@ -184,8 +184,8 @@ def hostile_shop() -> Iterator[Shop]:
 def recorded(browser: Any, shop: Shop, folder: Path, probe: str) -> Iterator[tuple[Any, Any, Any, Any]]:
     """(context, page, recorder, journey): a fresh context on ``browser`` whose page orderprobe's
     recorder watches through ``journey``'s steps, wired as the engine wires them."""
-    from probes.journey import Journey
-    from probes.recorder import Recorder
+    from orderprobe.probes.journey import Journey
+    from orderprobe.probes.recorder import Recorder
 
     context = browser.new_context()
     try:

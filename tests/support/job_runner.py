@@ -16,8 +16,8 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
-from probes.result import Cause, CleanupResult, FailurePoint, JourneyResult, RequestRecord, StepResult
-from reports.store import Store
+from orderprobe.base.result import Cause, CleanupResult, FailurePoint, JourneyResult, RequestRecord, StepResult
+from orderprobe.store.store import Store
 
 
 def journey(run_id: str, mode: str, where: str) -> JourneyResult:

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from probes.emulation.packet import unavailable
-from probes.result import JourneyResult
-from reports.store import Store
+from orderprobe.base.result import JourneyResult
+from orderprobe.probes.emulation.packet import unavailable
+from orderprobe.store.store import Store
 
 # Page loads for ~14 s, ``connections`` at a time (a page loading its assets opens several):
 # metro-weak's first outage starts within 10 s; and for at least 28 rounds (a loaded machine fits

@@ -91,7 +91,7 @@ def _sqlalchemy(module: ModuleType) -> None:
 
 AFTER_IMPORT: dict[str, Callable[[ModuleType], None]] = {
     "playwright.sync_api._generated": _playwright,
-    "shop.web": _shop,
+    "orderprobe.shop.web": _shop,
     "sqlalchemy.engine.events": _sqlalchemy,
 }
 

@@ -27,8 +27,8 @@ from typing import Any, TypeVar
 from dnslib import QTYPE, RCODE, RR, A, DNSRecord
 from dnslib.server import BaseResolver, DNSLogger, DNSServer
 
-from probes.emulation.netns import _isolated, _off_loop
-from probes.emulation.uplink import nft
+from orderprobe.probes.emulation.netns import _isolated, _off_loop
+from orderprobe.probes.emulation.uplink import nft
 
 T = TypeVar("T")
 

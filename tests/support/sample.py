@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from probes.result import (
+from orderprobe.base.result import (
     Artefact,
     Cause,
     Expectation,
@@ -27,7 +27,7 @@ from probes.result import (
 )
 
 if TYPE_CHECKING:
-    from reports.store import Store
+    from orderprobe.store.store import Store
 
 # probe -> steps (name, typical ms on wifi, taps, text inputs, page loads)
 PROBES: dict[str, list[tuple[str, float, int, int, int]]] = {
@@ -281,7 +281,7 @@ def history(
 
 
 def fill(store: Store, runs: list[tuple[str, datetime, list[JourneyResult]]], target: str = "") -> None:
-    """Write ``history()`` output into a ``reports.store.Store`` (one transaction per run)."""
+    """Write ``history()`` output into a ``orderprobe.store.store.Store`` (one transaction per run)."""
     for run_id, when, journeys in runs:
         store.start_run(run_id, started_at=when, target=target or journeys[0].target, matrix="smoke")
         store.add_journeys(journeys)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from profiles.models import Device, Network
+from orderprobe.profiles.models import Device, Network
 
 if TYPE_CHECKING:
     from playwright.sync_api import CDPSession

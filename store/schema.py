@@ -14,8 +14,8 @@ from typing import Any
 from sqlalchemy import JSON, BigInteger, Boolean, DateTime, Float, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from probes.result import JourneyResult
-from reports.migration import added
+from orderprobe.base.result import JourneyResult
+from orderprobe.store.migration import added
 
 
 class Base(DeclarativeBase):

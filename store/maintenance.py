@@ -10,8 +10,8 @@ from datetime import UTC, datetime
 from sqlalchemy import ColumnElement, and_, exists, func, literal, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
-from reports.schema import Journey, Maintenance, Run
-from reports.store import Store
+from orderprobe.store.schema import Journey, Maintenance, Run
+from orderprobe.store.store import Store
 
 
 @dataclass(frozen=True)

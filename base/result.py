@@ -13,8 +13,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from profiles.expectation import Expectation  # stated by a matrix (profiles); recorded with each journey
-from profiles.taxonomy import Category
+from orderprobe.base.expectation import Expectation  # stated by a matrix (profiles); recorded with each journey
+from orderprobe.base.taxonomy import Category
 
 
 class Status(StrEnum):
@@ -228,7 +228,7 @@ class FailurePoint(BaseModel):
 
 
 class Cause(BaseModel):
-    category: Category  # profiles.taxonomy: the seed's families, probe_broken, unknown, expectation
+    category: Category  # orderprobe.base.taxonomy: the seed's families, probe_broken, unknown, expectation
     detail: str = ""  # e.g. "dns", "sold_out", "maintenance"
     dependency: str | None = None  # named third party, e.g. "payment-gateway"
     rule: str = ""  # id of the rule that matched

@@ -1,6 +1,6 @@
 """What a probe is expected to meet under a profile: pass, or be refused (blocked) for one
 of the given cause categories. Data a matrix (or a probe's ``expect`` marker) states, so it
-lives with the profiles; the engine reads it (``probes.outcome``) and records it with each journey.
+lives with the profiles; the engine reads it (``orderprobe.probes.outcome``) and records it with each journey.
 """
 
 from __future__ import annotations
@@ -9,8 +9,8 @@ from typing import Annotated, Literal
 
 from pydantic import BeforeValidator, model_validator
 
-from profiles.source import Frozen
-from profiles.taxonomy import Category
+from orderprobe.base.source import Frozen
+from orderprobe.base.taxonomy import Category
 
 
 def _as_tuple(value: object) -> object:

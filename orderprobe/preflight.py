@@ -29,8 +29,8 @@ from urllib.parse import urlsplit
 import pytest
 
 if TYPE_CHECKING:
-    from profiles.catalogue import Catalogue
-    from profiles.models import MatrixItem
+    from orderprobe.profiles.catalogue import Catalogue
+    from orderprobe.profiles.models import MatrixItem
 
 # Options that make no sense for a collection pass (parallelism, files written by the run).
 _DROP_WITH_VALUE = ("-n", "--numprocesses", "--dist", "--maxprocesses", "--junitxml", "--junit-xml", "--reporter")
@@ -47,7 +47,7 @@ def check_target(url: str, timeout_s: float = 5.0, resolve: Callable[..., list[A
 
 def resolving_through(upstream: str) -> Callable[..., list[Any]]:
     """A ``getaddrinfo`` that asks ``upstream`` (``--resolver HOST[:PORT]``), as packet mode's journeys will."""
-    from probes.emulation.resolver import lookup, parse_upstream
+    from orderprobe.probes.emulation.resolver import lookup, parse_upstream
 
     server = parse_upstream(upstream)
 
@@ -183,7 +183,7 @@ class _Collector:
     def pytest_collection(self, session: pytest.Session) -> bool | None:
         """Names and the target first: cheap, and a bad matrix would otherwise surface as a
         collection error of whichever probe file was planned first."""
-        from probes.plugin import SESSION
+        from orderprobe.probes.plugin import SESSION
 
         self.config = session.config
         settings = session.config.stash[SESSION].settings
@@ -216,7 +216,7 @@ class _Collector:
 
     @pytest.hookimpl(trylast=True)
     def pytest_collection_finish(self, session: pytest.Session) -> None:
-        from probes.plugin import SESSION
+        from orderprobe.probes.plugin import SESSION
 
         self.config = session.config
         named = "account" in session.config.stash[SESSION].settings.profile  # --account or --profile D/N/R/A
@@ -255,7 +255,7 @@ def collection_argv(argv: Sequence[str]) -> list[str]:
 def check_run(argv: Sequence[str], provided_secrets: Iterable[str] = ()) -> list[Any]:
     """Collect the run in this process; refuse on import errors, bad names, an unreachable target
     or missing secrets. Returns the planned matrix items (for progress: the total is known)."""
-    from probes.plugin import SESSION
+    from orderprobe.probes.plugin import SESSION
 
     collector = _Collector()
     errors = io.StringIO()
@@ -273,7 +273,7 @@ def check_run(argv: Sequence[str], provided_secrets: Iterable[str] = ()) -> list
         raise Refused(said[0] if said else f"pytest refused the arguments (exit {int(code)}): {' '.join(argv)}")
     session = collector.config.stash[SESSION]
     if not session.settings.target:
-        from probes.fixtures import DEMO_SECRETS
+        from orderprobe.probes.fixtures import DEMO_SECRETS
 
         provided_secrets = [*provided_secrets, *DEMO_SECRETS]  # the embedded shop's published test users
     check_secrets(collector.accounted, session.catalogue, provided_secrets)

@@ -14,10 +14,10 @@ from typing import Any
 
 from sqlalchemy import BigInteger, ColumnElement, Integer, and_, case, cast, func, literal, literal_column, or_, select
 
-from probes.result import Status
-from reports import maintenance
-from reports.schema import Failure, Journey, Run, Step, bin_value
-from reports.store import Store
+from orderprobe.base.result import Status
+from orderprobe.store import maintenance
+from orderprobe.store.schema import Failure, Journey, Run, Step, bin_value
+from orderprobe.store.store import Store
 
 
 def run_location() -> ColumnElement[str]:

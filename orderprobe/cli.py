@@ -13,14 +13,20 @@ import importlib
 import sys
 
 COMMANDS: dict[str, tuple[str, str]] = {
-    "run": ("probes.runner", "run probes (pytest + xdist) and write results and a report"),
-    "shop": ("shop.command", "serve the embedded demo shop, or switch its faults"),
-    "profiles": ("profiles.command", "list, show or validate devices, networks, regions, accounts, matrices"),
-    "report": ("reports.command", "render run / compare / trend HTML reports from the store"),
-    "store": ("reports.spool", "import the journeys a run spooled but could not store (`store import DIR`)"),
-    "schedule": ("scheduler.command", "run the monitoring service (APScheduler), or one job now"),
-    "record": ("probes.record", "record a journey with Playwright's codegen under a profile, as a probe file"),
-    "doctor": ("probes.doctor", "find (or install) Chromium and check this machine can run probes"),
+    "run": ("orderprobe.runner", "run probes (pytest + xdist) and write results and a report"),
+    "shop": ("orderprobe.shop.command", "serve the embedded demo shop, or switch its faults"),
+    "profiles": (
+        "orderprobe.profiles.command",
+        "list, show or validate devices, networks, regions, accounts, matrices",
+    ),
+    "report": ("orderprobe.reports.command", "render run / compare / trend HTML reports from the store"),
+    "store": ("orderprobe.store.spool", "import the journeys a run spooled but could not store (`store import DIR`)"),
+    "schedule": ("orderprobe.scheduler.command", "run the monitoring service (APScheduler), or one job now"),
+    "record": (
+        "orderprobe.probes.record",
+        "record a journey with Playwright's codegen under a profile, as a probe file",
+    ),
+    "doctor": ("orderprobe.doctor", "find (or install) Chromium and check this machine can run probes"),
 }
 
 

@@ -61,7 +61,7 @@ def run(argv: list[str], single: Callable[[list[str]], int], options: Callable[[
         return USAGE
     if "--list" in rest:  # the plan is the same every time: list it once
         return single(rest + (["--run-id", base] if base else []))
-    from probes.session import new_run_id
+    from orderprobe.probes.session import new_run_id
 
     base = base or new_run_id()
     ids, worst = [], 0
@@ -69,7 +69,7 @@ def run(argv: list[str], single: Callable[[list[str]], int], options: Callable[[
         run_id = f"{base}-{i}"
         print(f"orderprobe: repetition {i}/{n}: run {run_id}", flush=True)
         extra = ["--run-id", run_id, "--label", f"repeat={i}/{n}"]
-        code = _child([sys.executable, "-m", "probes.cli", "run", *rest, *extra])
+        code = _child([sys.executable, "-m", "orderprobe", "run", *rest, *extra])
         ids.append(run_id)
         if code == USAGE:  # refused (the next one would be too) or interrupted: stop here
             return code
@@ -100,7 +100,7 @@ def _compare(options: dict[str, Any], ids: list[str], base: str) -> int:
     if options.get("no_report"):
         print(f"compare  orderprobe report compare {' '.join(runs)}")
         return 0
-    command = [sys.executable, "-m", "probes.cli", "report", "compare", *runs, "--name", f"compare-{base}"]
+    command = [sys.executable, "-m", "orderprobe", "report", "compare", *runs, "--name", f"compare-{base}"]
     for option in ("results", "artefacts", "reports", "lang"):
         if options.get(option):
             command += [f"--{option}", str(options[option])]

@@ -1,11 +1,11 @@
 """``orderprobe run [pytest arguments]``: pytest (+ xdist) with the run's defaults.
 
-Every option is pytest's or the plugin's (``probes.plugin``); this front only fills in
+Every option is pytest's or the plugin's (``orderprobe.probes.plugin``); this front only fills in
 defaults the user did not give: the built-in probes on the smoke matrix when no path is
 given, parallel workers, and the reporters (store, events, junit, html, progress). Paths
 given ⇒ those probes, each on its own profile, no matrix unless ``--matrix`` is asked for.
 Exit code 0 only if every journey met its expectation and every reporter did its job.
-``--repeat N`` is this front's own option (``probes.repeat``): N runs, then their compare report.
+``--repeat N`` is this front's own option (``orderprobe.repeat``): N runs, then their compare report.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ def default_workers() -> str:
 def given(argv: list[str]) -> tuple[list[str], dict[str, object]]:
     """The paths and option values in ``argv``, read by pytest's own parser (with every installed
     plugin's options, so an option's value is never mistaken for a path)."""
-    from probes.compat.pytest import known_options
+    from orderprobe.probes.compat.pytest import known_options
 
     options = known_options(argv, autoload=not os.environ.get("PYTEST_DISABLE_PLUGIN_AUTOLOAD"))
     paths = [a for a in options.pop("file_or_dir", None) or [] if Path(a.split("::")[0]).exists()]
@@ -60,12 +60,12 @@ def passthrough(argv: list[str]) -> int:
         print(run_help())
         return 0
     if any(a == "--repeat" or a.startswith("--repeat=") for a in argv):
-        from probes import repeat
+        from orderprobe import repeat
 
         return repeat.run(argv, passthrough, lambda args: given(args)[1])
     listing = "--list" in argv
-    from probes import interrupt
-    from probes.preflight import Refused, check_run
+    from orderprobe.preflight import Refused, check_run
+    from orderprobe.probes import interrupt
 
     interrupt.install()  # from here a SIGTERM is said in one line, never a traceback
 

@@ -20,7 +20,7 @@ from typing import Any
 
 from sqlalchemy import delete, select, update
 
-from reports.schema import Journey, Run, RunController, RunShard, utc_naive
+from orderprobe.store.schema import Journey, Run, RunController, RunShard, utc_naive
 
 PROC = Path("/proc")
 

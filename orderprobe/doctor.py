@@ -8,7 +8,7 @@ import shutil
 import sys
 from pathlib import Path
 
-from probes.browser import ChromiumNotFound, _apt_install, _can_apt, ensure_chromium
+from orderprobe.probes.browser import ChromiumNotFound, _apt_install, _can_apt, ensure_chromium
 
 
 def configure(parser: argparse.ArgumentParser) -> None:

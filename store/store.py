@@ -3,7 +3,7 @@
 SQLite file by default (WAL, busy timeout, foreign keys; several processes may write at
 once), any SQLAlchemy URL otherwise (PostgreSQL when many agents share results). The
 full ``JourneyResult`` JSON is kept so ``journeys()`` round-trips exactly; the queryable
-columns and the steps table exist so reports aggregate in SQL (see ``reports.queries``).
+columns and the steps table exist so reports aggregate in SQL (see ``orderprobe.store.queries``).
 """
 
 from __future__ import annotations
@@ -18,9 +18,9 @@ from pydantic import BaseModel
 from sqlalchemy import Connection, create_engine, delete, event, func, insert, inspect, select
 from sqlalchemy.exc import DBAPIError
 
-from probes.result import JourneyResult, Status
-from reports import migration
-from reports.schema import (  # noqa: F401  (the tables are part of this module's interface)
+from orderprobe.base.result import JourneyResult, Status
+from orderprobe.store import migration
+from orderprobe.store.schema import (  # noqa: F401  (the tables are part of this module's interface)
     TABLES,
     ArtefactRow,
     Base,
@@ -36,7 +36,7 @@ from reports.schema import (  # noqa: F401  (the tables are part of this module'
     utc_aware,
     utc_naive,
 )
-from reports.schema import rows as schema_rows
+from orderprobe.store.schema import rows as schema_rows
 
 
 class StoreSchemaError(RuntimeError):
@@ -57,7 +57,7 @@ class RunSummary(BaseModel):
     duration: timedelta | None = None
     shards: int | None = None  # a sharded run: how many shards it was split into
     shards_finished: list[int] = []  # which of them (1-based) have finished
-    abandoned: bool = False  # its process died without an end (see ``reports.liveness``)
+    abandoned: bool = False  # its process died without an end (see ``orderprobe.store.liveness``)
 
     @property
     def missing_shards(self) -> list[int]:
@@ -141,7 +141,7 @@ class Store:
             )
 
     def _check_columns(self, conn: Connection) -> None:
-        """Columns added since (``reports.migration``) are added to an older store; one that lacks
+        """Columns added since (``orderprobe.store.migration``) are added to an older store; one that lacks
         any other column is refused clearly, not with a failing INSERT later."""
         for table, missing in migration.upgrade(conn, Base.metadata).items():
             if missing:
@@ -185,7 +185,7 @@ class Store:
     ) -> None:
         """Open a run, or (another shard of it) join it: the run starts at its earliest shard.
         ``pid`` (on ``host``) is the controller's: if it dies without ``finish_run``, the next
-        ``reports.liveness.sweep`` on that host marks the run abandoned."""
+        ``orderprobe.store.liveness.sweep`` on that host marks the run abandoned."""
         values = dict(target=target, matrix=matrix, labels=dict(labels or {}), command=command)
         with self.write() as conn:
             earlier = conn.scalar(select(Run.started_at).where(Run.id == run_id))

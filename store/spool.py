@@ -16,9 +16,9 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from probes.atomic import Appender
-from probes.result import JourneyResult
-from probes.secrets import hide_url_passwords
+from orderprobe.base.atomic import Appender
+from orderprobe.base.result import JourneyResult
+from orderprobe.probes.secrets import hide_url_passwords
 
 NAME = "spool.jsonl"
 
@@ -111,7 +111,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
-    from reports.store import Store, default_url
+    from orderprobe.store.store import Store, default_url
 
     spools = sorted(args.dir.rglob(NAME)) if args.dir.is_dir() else [args.dir] if args.dir.exists() else []
     if not spools:
