@@ -15,7 +15,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
-BUILTIN_PROBES = Path(__file__).parent / "checkout"
+import orderprobe.probes
+
+BUILTIN_PROBES = Path(orderprobe.probes.__file__).parent / "checkout"  # the engine's package: probes/checkout
 REPORTERS = "progress,store,events,junit,html"
 ADHOC = ("matrix", "profile_spec", "device", "network", "region", "account")
 USAGE_ERROR, NO_TESTS, INTERRUPTED = 4, 5, 2  # pytest's exit codes

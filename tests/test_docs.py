@@ -365,7 +365,8 @@ def test_api_sketches_name_what_exists() -> None:
 
     bound = {"emulation": Emulation, "profile": Profile, "journey": Journey, "store": Store,
              "run_report": run_report, "compare": compare, "trend": trend}  # fmt: skip
-    for key in ("profiles/README.md: from orderprobe.probes.emulation", "reports/README.md: from orderprobe.store.store",
+    for key in ("profiles/README.md: from orderprobe.probes.emulation",
+                "reports/README.md: from orderprobe.store.store",
                 "reports/README.md: run_report.render", "README.md: import httpx"):  # fmt: skip
         text = block(key).text
         for line in text.splitlines():
