@@ -7,10 +7,14 @@ complete, independent sample: a fresh pytest session, browser and demo shop (one
 cache or shop state does not leak into the next), test ids without a copy index (the trend's series
 and incidents stay keyed as before), and a run report of its own. Repetitions run one after the
 other, each as its own ``orderprobe run`` process: pytest is not re-entrant within one process.
+The compare report over them is written here, in-process (``orderprobe.reports.command``).
 """
 
 from __future__ import annotations
 
+import argparse
+import contextlib
+import io
 import signal
 import subprocess
 import sys
@@ -95,18 +99,27 @@ def _child(argv: list[str]) -> int:
 
 def _compare(options: dict[str, Any], ids: list[str], base: str) -> int:
     """The compare report over the repetitions' runs, written beside their run reports — by
-    ``orderprobe report compare`` in a process of its own (the engine does not import reports)."""
+    ``orderprobe report compare``'s own code, in this process (its output read back for the path)."""
+    from orderprobe.reports import command as report
+
     runs = [a for i in ids for a in ("--run", i)]
     if options.get("no_report"):
         print(f"compare  orderprobe report compare {' '.join(runs)}")
         return 0
-    command = [sys.executable, "-m", "orderprobe", "report", "compare", *runs, "--name", f"compare-{base}"]
+    argv = ["compare", *runs, "--name", f"compare-{base}"]
     for option in ("results", "artefacts", "reports", "lang"):
         if options.get(option):
-            command += [f"--{option}", str(options[option])]
-    done = subprocess.run(command, capture_output=True, text=True)
-    if done.returncode:  # the runs are stored; only the comparison is missing, and said so
-        print(f"orderprobe: compare report not written: {done.stderr.strip()}", file=sys.stderr)
+            argv += [f"--{option}", str(options[option])]
+    parser = argparse.ArgumentParser(prog="orderprobe report")
+    report.configure(parser)
+    out, err = io.StringIO(), io.StringIO()
+    try:
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            code = report.main(parser.parse_args(argv))
+    except Exception as exc:  # the runs are stored; only the comparison is missing, and said so
+        code, err = 1, io.StringIO(f"{type(exc).__name__}: {exc}")
+    if code:
+        print(f"orderprobe: compare report not written: {err.getvalue().strip()}", file=sys.stderr)
         return 3
-    print(f"compare  {done.stdout.strip().splitlines()[-1]}", flush=True)
+    print(f"compare  {out.getvalue().strip().splitlines()[-1]}", flush=True)
     return 0

@@ -1,32 +1,69 @@
 """The import graph, read from the source (every ``import``, also those inside functions):
 packages only import downward, and no module imports itself back through others.
 
-Layers, low to high: profiles (data) → probes (the engine) → reports (store, HTML and the
-reporters that feed them) → scheduler (the service). ``shop`` (the demo shop) stands
-apart: it imports none of ours, and anyone may start it. ``orderprobe.cli`` is the front door
-on top of all: it names each command module by string and imports only the one asked for.
+One installed namespace, ``orderprobe``; layers, low to high (folder in the repository):
+
+    orderprobe.base       base/       results model, taxonomy, expectation, YAML source, atomic writes, location
+    orderprobe.profiles   profiles/   profiles as data
+    orderprobe.probes     probes/     the engine (pytest plugin, journeys, browser, emulation, classifier)
+    orderprobe.store      store/      the results store
+    orderprobe.reports    reports/    HTML reports and the reporters that feed them
+    orderprobe.scheduler  scheduler/  the monitoring service
+    orderprobe            orderprobe/ the application: the command (cli), run, repeat, preflight, doctor
+
+``orderprobe.shop`` (the demo shop) stands apart: it imports none of ours, and anyone may start it.
+The command registry (``orderprobe.cli``) names each command's module by string and imports only
+the one asked for: those strings are edges here, and it is the one module that may import by
+name (``importlib.import_module``); ``importlib.resources`` / ``importlib.metadata`` are data
+and entry points, allowed anywhere. No file of ours, tests and benchmarks included, may import
+the old top-level names (``probes``, ``reports``, …): a user's own ``reports`` would collide.
 """
 
 from __future__ import annotations
 
 import ast
+import sys
 from pathlib import Path
 
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-LAYERS = {"profiles": 0, "probes": 1, "reports": 2, "scheduler": 3}
-APART = {"shop"}
-OURS = set(LAYERS) | APART
+FOLDERS = {  # package → folder (pyproject.toml's [tool.setuptools.package-dir])
+    "orderprobe": "orderprobe",
+    "orderprobe.base": "base",
+    "orderprobe.profiles": "profiles",
+    "orderprobe.probes": "probes",
+    "orderprobe.store": "store",
+    "orderprobe.reports": "reports",
+    "orderprobe.scheduler": "scheduler",
+    "orderprobe.shop": "shop",
+}
+LAYERS = {name: rank for rank, name in enumerate(FOLDERS) if name != "orderprobe.shop"}
+LAYERS["orderprobe"] = len(FOLDERS)  # the application: above everything
+APART = {"orderprobe.shop"}
+REGISTRY = "orderprobe.cli"
+OLD_NAMES = {folder for folder in FOLDERS.values() if folder != "orderprobe"}  # probes, reports, … base, store
+ALLOWED_IMPORTLIB = {"importlib.resources", "importlib.metadata"}
 
 
-def module_name(path: Path) -> str:
-    parts = path.relative_to(ROOT).with_suffix("").parts
-    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+def package_of(module: str) -> str:
+    """The layer a module belongs to: the longest package of ``FOLDERS`` it lives in."""
+    return max((p for p in FOLDERS if module == p or module.startswith(p + ".")), key=len)
+
+
+def sources() -> dict[str, Path]:
+    """Every module of ours by its installed name (``probes/journey.py`` → ``orderprobe.probes.journey``)."""
+    found = {}
+    for package, folder in FOLDERS.items():
+        for path in (ROOT / folder).rglob("*.py"):
+            parts = path.relative_to(ROOT / folder).with_suffix("").parts
+            found[".".join([package, *(parts[:-1] if parts[-1] == "__init__" else parts)])] = path
+    return found
 
 
 def imports(source: str, module: str, *, is_package: bool = False) -> set[str]:
-    """Modules of ours that ``module`` imports, anywhere in its source (functions included)."""
+    """Modules of ours that ``module`` imports, anywhere in its source (functions included); for
+    the command registry also the modules its strings name."""
     found: set[str] = set()
     package = module if is_package else module.rpartition(".")[0]
     for node in ast.walk(ast.parse(source, module)):
@@ -39,12 +76,13 @@ def imports(source: str, module: str, *, is_package: bool = False) -> set[str]:
                 base = ".".join(parts[: len(parts) - node.level + 1] + ([base] if base else []))
             found.add(base)
             found |= {f"{base}.{alias.name}" for alias in node.names}  # `from pkg import module`
-    return {name for name in found if name.split(".")[0] in OURS}
+        elif module == REGISTRY and isinstance(node, ast.Constant) and isinstance(node.value, str):
+            found.add(node.value)  # "orderprobe.reports.command": imported by name when asked for
+    return {name for name in found if name.split(".")[0] == "orderprobe"}
 
 
 def graph() -> dict[str, set[str]]:
-    files = [p for pkg in OURS for p in (ROOT / pkg).rglob("*.py")]
-    modules = {module_name(p): p for p in files}
+    modules = sources()
     return {
         name: {
             m
@@ -58,14 +96,88 @@ def graph() -> dict[str, set[str]]:
 def test_packages_import_only_downward() -> None:
     wrong = []
     for module, targets in sorted(graph().items()):
-        here = module.split(".")[0]
+        here = package_of(module)
         for target in sorted(targets):
-            there = target.split(".")[0]
+            there = package_of(target)
             if there == here or there in APART and here not in APART:
                 continue
             if here in APART or there in APART or LAYERS[there] > LAYERS[here]:
                 wrong.append(f"{module} → {target}")
-    assert not wrong, "imports against the layers (profiles → probes → reports → scheduler):\n" + "\n".join(wrong)
+    order = " → ".join(LAYERS)
+    assert not wrong, f"imports against the layers ({order}; shop apart):\n" + "\n".join(wrong)
+
+
+def test_the_registry_is_an_edge_to_every_command() -> None:
+    """The registry's strings count: a command module that moved or vanished fails here, and a
+    command placed below the engine's callers is caught by the layer rule above."""
+    edges = graph()[REGISTRY]
+    assert {"orderprobe.runner", "orderprobe.reports.command", "orderprobe.scheduler.command"} <= edges
+
+
+def allowed(name: str) -> bool:
+    return any(name == a or name.startswith(a + ".") for a in ALLOWED_IMPORTLIB)
+
+
+def dynamic_imports(source: str) -> list[str]:
+    """``importlib`` used to import by name (not its resources / metadata), or ``__import__``."""
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Import):
+            names = [a.name for a in node.names]
+            found += [n for n in names if n.split(".")[0] == "importlib" and not allowed(n)]
+        elif isinstance(node, ast.ImportFrom) and (node.module or "").split(".")[0] == "importlib":
+            found += [f"{node.module}.{a.name}" for a in node.names if not allowed(f"{node.module}.{a.name}")]
+        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "__import__":
+            found.append("__import__")
+    return found
+
+
+def test_only_the_registry_imports_by_name() -> None:
+    wrong = {
+        name: found
+        for name, path in sorted(sources().items())
+        if name != REGISTRY and (found := dynamic_imports(path.read_text(encoding="utf-8")))
+    }
+    assert not wrong, f"imports by name outside the command registry ({REGISTRY}): {wrong}"
+
+
+def old_name_uses(source: str, filename: str) -> list[str]:
+    """Imports of the old top-level names (``import probes``, ``from reports.store import …``)."""
+    found = []
+    for node in ast.walk(ast.parse(source, filename)):
+        names = []
+        if isinstance(node, ast.Import):
+            names = [a.name for a in node.names]
+        elif isinstance(node, ast.ImportFrom) and not node.level:
+            names = [node.module or ""]
+        found += [f"{filename}:{node.lineno}: {n}" for n in names if n.split(".")[0] in OLD_NAMES]
+    return found
+
+
+def test_nothing_imports_the_old_top_level_names() -> None:
+    files = [p for p in ROOT.rglob("*.py") if not {".venv", "var", ".git"} & set(p.relative_to(ROOT).parts)]
+    wrong = [use for p in files for use in old_name_uses(p.read_text(encoding="utf-8"), str(p.relative_to(ROOT)))]
+    assert not wrong, "old top-level names (use orderprobe.*):\n" + "\n".join(wrong)
+
+
+def test_each_module_is_loaded_under_one_name() -> None:
+    """Tests run from the repository root, where probes/ is importable as ``probes`` too: every
+    file of ours in sys.modules (this process has collected the suite) must have one name."""
+    import orderprobe.cli
+    import orderprobe.probes.plugin
+    import orderprobe.reports.command
+    import orderprobe.scheduler.command  # noqa: F401  (the layers' tops: most of the tree loads)
+
+    folders = [ROOT / folder for folder in FOLDERS.values()]
+    names: dict[Path, list[str]] = {}
+    for name, module in list(sys.modules.items()):
+        file = Path(getattr(module, "__file__", None) or "/").resolve()
+        if any(file.is_relative_to(folder) for folder in folders) and file.name != "conftest.py":
+            names.setdefault(file, []).append(name)
+    assert len(names) > 50  # the check sees the tree
+    twice = {str(f.relative_to(ROOT)): n for f, n in names.items() if len(n) > 1}
+    outside = sorted(n for ns in names.values() for n in ns if n.split(".")[0] != "orderprobe")
+    assert not twice and not outside, f"loaded twice: {twice}; under an old name: {outside}"
 
 
 def cycles(edges: dict[str, set[str]]) -> list[list[str]]:
@@ -107,6 +219,9 @@ def test_no_module_imports_itself_back() -> None:
     assert cycles(edges) == []
 
 
+# -- the checks check: each finds what it is meant to find ----------------------------------------
+
+
 @pytest.mark.parametrize(
     ("edges", "expected"),
     [({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}, [["a", "b", "c"]]), ({"a": {"b"}, "b": set()}, [])],
@@ -120,6 +235,29 @@ def test_imports_inside_functions_and_relative_ones_count() -> None:
     assert imports(source, "orderprobe.probes.plugin") == {
         "orderprobe.store.store",
         "orderprobe.store.store.Store",
-        "probes",
+        "orderprobe.probes",
         "orderprobe.probes.journey",
     }
+
+
+def test_the_registry_strings_count_and_only_there() -> None:
+    source = 'COMMANDS = {"report": ("orderprobe.reports.command", "help")}\n'
+    assert "orderprobe.reports.command" in imports(source, REGISTRY)
+    assert imports(source, "orderprobe.probes.plugin") == set()
+
+
+def test_layers_are_found_by_the_longest_package() -> None:
+    assert package_of("orderprobe.cli") == "orderprobe"
+    assert package_of("orderprobe.store.spool") == "orderprobe.store"
+    assert LAYERS["orderprobe.base"] < LAYERS["orderprobe.probes"] < LAYERS["orderprobe.store"]
+    assert LAYERS["orderprobe.reports"] < LAYERS["orderprobe.scheduler"] < LAYERS["orderprobe"]
+
+
+def test_the_importlib_and_old_name_checks_find_them() -> None:
+    source = (
+        "import importlib\nfrom importlib import import_module, resources\nimport importlib.util\n"
+        "from importlib.metadata import entry_points\nfrom importlib.resources.abc import Traversable\n"
+        "__import__('x')\nimport probes.plugin\nfrom reports import store\nfrom orderprobe.probes import journey\n"
+    )
+    assert dynamic_imports(source) == ["importlib", "importlib.import_module", "importlib.util", "__import__"]
+    assert old_name_uses(source, "x.py") == ["x.py:7: probes.plugin", "x.py:8: reports"]
