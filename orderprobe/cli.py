@@ -2,8 +2,9 @@
 
 A command module exposes ``configure(parser)`` and ``main(args) -> int``, or
 ``passthrough(argv) -> int`` when another parser owns its arguments (``run`` hands them
-to pytest). Modules are named here by string and imported lazily: ``orderprobe run``
-does not pay for the scheduler or reports, and the engine imports nothing above it.
+to pytest). This is the one registry of commands: modules are named here by string and
+imported lazily (``orderprobe run`` does not pay for the scheduler or reports) — the only
+import by name in the package; ``tests/test_layers.py`` reads these names as import edges.
 """
 
 from __future__ import annotations
