@@ -391,7 +391,7 @@ def test_cli_list_starts_no_service_no_catalogue_and_no_browser_driver(world: Wo
     path = world.tmp / "schedules.yaml"
     path.write_text(world.yaml(job), encoding="utf-8")
     probe = (
-        "import sys; from probes import cli; code = cli.main(['schedule', '--config', sys.argv[1], 'list']); "
+        "import sys; from orderprobe import cli; code = cli.main(['schedule', '--config', sys.argv[1], 'list']); "
         "print('LOADED', *sorted(m for m in sys.modules if m.split('.')[0] in ('scheduler', 'profiles', 'playwright')))"
     )
     env = {**os.environ, **world.environ, "COLUMNS": "200"}
