@@ -333,11 +333,7 @@ class Recorder(StepListener):
             evidence.read_page(self.page, failure)
             self._settled(failure, loads)
             self._refused_fields(step, failure)
-            try:
-                path = self.root / self.rel_dir / "failure.png"
-                evidence.screenshot(self.page, self.cdp, failure, path, f"{self.rel_dir}/failure.png")
-            except WriteFailed as exc:
-                self.write_errors.append(str(exc))
+            self._picture(evidence.screenshot, failure)
             return failure
         finally:
             self.captured = failure
@@ -370,12 +366,15 @@ class Recorder(StepListener):
             point.capture_notes = [*(notes or []), *page.capture_notes]
             return point
         point.capture_notes.extend(notes or [])
+        self._picture(evidence.last_look, point)
+        return point
+
+    def _picture(self, take: Callable[..., None], point: FailurePoint) -> None:
+        """The failure's screenshot, by ``take`` (a full disk: said, and the capture goes on)."""
         try:
-            path = self.root / self.rel_dir / "failure.png"
-            evidence.last_look(self.page, self.cdp, point, path, f"{self.rel_dir}/failure.png")
+            take(self.page, self.cdp, point, self.root / self.rel_dir / "failure.png", f"{self.rel_dir}/failure.png")
         except WriteFailed as exc:
             self.write_errors.append(str(exc))
-        return point
 
     def _point(self, step: str, error: BaseException) -> FailurePoint:
         """What the harness knows without asking the page: the action, the requests."""
