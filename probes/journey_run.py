@@ -204,9 +204,10 @@ class JourneyRun(StepListener):
             with contextlib.suppress(Exception):
                 stopped = TimeoutError(f"journey deadline passed at step {self.timed_out_at}")
                 self._last_look = self.recorder.last_look(self.timed_out_at, stopped)
-        # No look at the page (a busy one answers nothing): the compositor's last frame over CDP.
+        # A step waiting on the shop with no picture of the page yet: the compositor's last frame over
+        # CDP (it still draws while a navigation waits; a busy page does not, and asking it costs the grace).
         looked = self._last_look is not None and self._last_look.screenshot
-        shot = self.dir / "failure.png" if in_step and not looked else None
+        shot = self.dir / "failure.png" if in_step and self.waiting_at_deadline and not looked else None
         tear_down(self.context, trace, cdp=self.recorder.cdp if self.recorder else None, shot_path=shot)
 
     def _on_crash(self, _page: Any) -> None:
