@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from orderprobe.preflight import Refused, check_run, check_target, collection_argv, resolving_through
+from orderprobe.probes.fixtures import DEMO_SECRETS
 from tests.support.remote import Zone
 
 BUILTIN = Path(__file__).resolve().parents[1] / "probes" / "checkout"
@@ -71,9 +72,13 @@ def test_an_unresolvable_target_names_the_dns_error() -> None:
         check_target("https://m.shop.example/", resolve=nxdomain)
 
 
-def test_the_target_is_resolved_through_the_resolver_packet_mode_will_ask(listening: int) -> None:
+def test_the_target_is_resolved_through_the_resolver_packet_mode_will_ask(
+    listening: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """With ``--resolver`` the journeys' DNS goes there, so the preflight asks it too (a zone on
     loopback stands in: it knows shop.orderprobe.test, which the host's resolver does not)."""
+    for name in DEMO_SECRETS:  # an in-process run in this worker may have set them: the refusal past the target
+        monkeypatch.delenv(name, raising=False)
     with Zone() as zone:
         zone.names["shop.orderprobe.test"] = "127.0.0.1"
         check_target(f"http://shop.orderprobe.test:{listening}/", resolve=resolving_through(zone.address))

@@ -90,5 +90,7 @@ def test_compare_and_trend_from_real_runs(probed: tuple[Path, Store], page: Page
     # Series are probe × profile: the Wi-Fi pass does not close the polluted-DNS outage.
     (outage,) = ctx.outages
     assert "public-wifi-dns-polluted" in outage.parts and outage.recovered is None
-    assert page.locator("#outages .ongoing").count() == 1
+    # It ran once and never again: "not re-run", never "ongoing" for ever.
+    assert outage.state == "not_rerun" and page.locator("#outages .ongoing").count() == 0
+    assert page.locator("#outages .not-rerun").count() == 1
     assert page.locator("#latest tr[data-cause=network]").count() == 1

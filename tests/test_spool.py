@@ -41,12 +41,21 @@ def read_only_db(tmp_path: Path) -> Iterator[str]:
         subprocess.run(["umount", str(mounted)], check=True)
 
 
-@pytest.mark.parametrize("store", ["notaurl", "missing-folder", "read-only"])
+def test_a_results_value_that_is_no_url_is_refused_before_anything_runs(pytester: pytest.Pytester) -> None:
+    """Not a URL at all: refused up front (nothing ran, so nothing to spool), naming the option."""
+    pytester.makepyfile(test_two=PROBE)
+    art = pytester.path / "art"
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--results=notaurl", f"--artefacts={art}")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    assert "--results: expected an SQLAlchemy URL" in result.stderr.str() and "'notaurl'" in result.stderr.str()
+    assert not list(art.glob("*/spool.jsonl"))
+
+
+@pytest.mark.parametrize("store", ["missing-folder", "read-only"])
 def test_journeys_a_store_refused_are_spooled_said_and_imported_later(
     pytester: pytest.Pytester, request: pytest.FixtureRequest, store: str
 ) -> None:
     url = {
-        "notaurl": "notaurl",
         "missing-folder": f"sqlite:///{pytester.path / 'no' / 'such' / 'folder' / 'results.db'}",
         "read-only": request.getfixturevalue("read_only_db") if store == "read-only" else "",
     }[store]

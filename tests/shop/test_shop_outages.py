@@ -121,7 +121,7 @@ jobs:
         context = trend.context(store, timedelta(hours=1), "en")
     finally:
         store.close()
-    (incident,) = context.incidents
+    (incident,) = context.outages
     assert incident.probe == "subsidy_checkout" and incident.cause.startswith(("Third", "third", "第三方"))
     assert incident.ttd not in ("", "–") and incident.ttr is not None
     assert window == 102.0
