@@ -138,6 +138,15 @@ def tear_down(
         kill_browsers()
 
 
+_killed = 0  # browsers this process killed; Playwright's ``is_connected`` hears of a kill only later
+
+
+def kills() -> int:
+    """How many browsers this process has killed: a holder whose browser was launched before the
+    latest kill launches a fresh one instead of handing out a browser that is gone."""
+    return _killed
+
+
 def kill_browsers(root: int | None = None) -> list[int]:
     """SIGKILL the browsers this process launched (Playwright starts them with
     ``--remote-debugging-pipe``, below its driver, below us). Under xdist each worker is its
@@ -160,4 +169,6 @@ def kill_browsers(root: int | None = None) -> list[int]:
             if b"--remote-debugging-pipe" in argv and not any(a.startswith(b"--type=") for a in argv):
                 os.kill(pid, signal.SIGKILL)
                 killed.append(pid)
+    global _killed
+    _killed += len(killed)
     return killed

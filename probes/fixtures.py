@@ -58,6 +58,7 @@ class BrowserHolder:
         self.target = target
         self._playwright: Playwright | None = None
         self._browser: Browser | None = None
+        self._launched_after = 0  # deadline.kills() when the browser was launched
 
     def _network_path(self) -> NetworkPath:
         from orderprobe.probes.emulation.packet import choose
@@ -71,10 +72,13 @@ class BrowserHolder:
     def get(self) -> Browser:
         from playwright.sync_api import sync_playwright
 
+        from orderprobe.probes import deadline
         from orderprobe.probes.browser import connect, launch_options
 
-        if self._browser is not None and self._browser.is_connected():
+        killed = deadline.kills() != self._launched_after  # by a journey's deadline: gone, whatever it says
+        if self._browser is not None and self._browser.is_connected() and not killed:
             return self._browser
+        self._launched_after = deadline.kills()
         if self._playwright is None:
             # Playwright's driver runs in the browser's namespace too: context.request takes the link.
             driver = self._network_path().driver()

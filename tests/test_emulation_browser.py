@@ -132,8 +132,9 @@ def test_cpu_slowdown_slows_a_cpu_bound_page(emulate: Any, catalogue: Any, serve
         for page, times in runs.items():
             times.append(page.evaluate("burn(5e7)[0]"))
     fast, slow = min(runs[plain]), min(runs[throttled])
-    # ×6 gives ~×6 on an idle machine; CPU contention compresses it (×4 measured ×1.9 at load 30).
-    assert slow / fast > 2.0, f"×6 throttling gave {fast:.1f} → {slow:.1f} ms"
+    # ×6 gives ~×6 on an idle machine; CPU contention compresses it (measured ×1.8–1.9 at load 7–30);
+    # unthrottled, the minima of interleaved runs stay within ~×1.1 of each other.
+    assert slow / fast > 1.4, f"×6 throttling gave {fast:.1f} → {slow:.1f} ms"
 
 
 def test_dns_polluted_hosts_fail_while_others_load(emulate: Any, catalogue: Any, server: str) -> None:
