@@ -27,9 +27,11 @@ import json
 import re
 import socket
 import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
+
+from benchmarks import loopback
 
 CORPUS = Path(__file__).resolve().parents[1] / "tests" / "fixtures" / "storefronts"
 PROBES = Path(__file__).resolve().parent / "corpus_probes"
@@ -363,12 +365,9 @@ class _Handler(BaseHTTPRequestHandler):
 class CorpusShops:
     def __enter__(self) -> CorpusShops:
         handler = type("Handler", (_Handler,), {"cdn_port": _closed_port(), "orders": [0], "lock": threading.Lock()})
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-        self.server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self._serving = loopback.serve(handler)
+        self.url = self._serving.__enter__()
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        self._serving.__exit__(None, None, None)

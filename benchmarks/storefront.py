@@ -10,10 +10,11 @@ all) do not show on it. This one: ≥ 300 KB of stylesheet, ≥ 1,500 DOM nodes 
 
 from __future__ import annotations
 
-import threading
 from contextlib import nullcontext
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from urllib.parse import urlparse
+
+from benchmarks import loopback
 
 
 def _stylesheet() -> bytes:
@@ -118,15 +119,12 @@ class _Handler(BaseHTTPRequestHandler):
 
 class Storefront:
     def __enter__(self) -> Storefront:
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
-        self.server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self._serving = loopback.serve(_Handler)
+        self.url = self._serving.__enter__()
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        self._serving.__exit__(None, None, None)
 
 
 def checkout(page, url: str, step=lambda name: nullcontext()) -> None:
