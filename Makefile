@@ -12,10 +12,11 @@ run: setup  ## run the default probes on the embedded demo shop and write a repo
 	$(BIN)/orderprobe run -n $(JOBS)
 
 # --timeout: a hung test fails instead of stalling the run (15 min: long tests take minutes at load 50+).
-# --dist worksteal: an idle worker takes queued tests from a busy one (the long tests end unevenly).
+# --dist load --maxschedchunk=1: tests are handed out one at a time, slowest first (tests/durations.txt),
+#   so both workers end together (longest-processing-time-first; worksteal's halves ended minutes apart).
 # --durations=15: the slowest tests, printed at the end (PYTEST_ARGS may override either).
 test: setup  ## the whole test suite (real Chromium, real shop, real SQLite)
-	$(BIN)/python -m pytest -n $(JOBS) --dist worksteal -p no:cacheprovider --timeout=$(TEST_TIMEOUT) --durations=15 $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(JOBS) --dist load --maxschedchunk=1 -p no:cacheprovider --timeout=$(TEST_TIMEOUT) --durations=15 $(PYTEST_ARGS)
 
 setup: $(STAMP) chromium
 

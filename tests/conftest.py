@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import Browser
 
-from tests.support import real_parts
+from tests.support import durations, real_parts
 from tests.support.postgres import cluster, server_bin
 
 pytest_plugins = ["pytester"]
@@ -35,6 +35,13 @@ def pytest_configure(config: pytest.Config) -> None:
         os.environ.setdefault("PYTEST_XDIST_AUTO_NUM_WORKERS", "1")
     if os.environ.get(real_parts.ENV_DIR):
         real_parts.install()
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The slowest tests first (tests/durations.txt), the rest in pytest's order: `make test` hands
+    tests out one by one, so the long ones start early and both workers end together."""
+    rank = durations.ranking()
+    items.sort(key=lambda item: rank.get(item.nodeid, len(rank)))
 
 
 @pytest.hookimpl(wrapper=True)
