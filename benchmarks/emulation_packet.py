@@ -11,7 +11,11 @@ this host's 127.0.0.1, exactly the path Chromium's packets take:
 - goodput: a 1.5 MB TCP download at 1600 kbit/s (IP bytes; TCP/IP headers are ~3 % of that);
 - outage: a UDP stream every 10 ms, link down from 1.0 to 3.0 s: last/first datagram around it;
 - TCP under 1 % and 5 % loss vs Mathis et al. (MSS / RTT · √(3/2) / √p), Reno sender, 40 ms RTT;
-- page load: one fixed page (HTML + 120 KB CSS + 80 KB JS) under each preset, packet vs CDP mode.
+- page load: one fixed page (HTML + 120 KB CSS + 80 KB JS) under each preset, packet vs CDP mode;
+- the link process's own CPU: at start-up (its imports), per idle second under wifi / slow-4g /
+  metro-weak, per packet (the download above), and per journey: one ``orderprobe run`` of
+  video_feed_checkout per network in packet mode, its link's CPU as a share of the run's whole
+  process tree and of the same run with ``--emulation cdp`` (the browser on bare loopback).
 
 Skipped, with the reason, where a namespace cannot be made.
 """
@@ -20,21 +24,29 @@ from __future__ import annotations
 
 import contextlib
 import math
+import os
+import resource
 import socket
 import statistics
+import subprocess
+import sys
+import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
-from orderprobe.probes.emulation.link import Direction
+from orderprobe.probes.emulation.link import Direction, LinkProcess
 from orderprobe.probes.emulation.packet import PacketPath, Unavailable, directions, unavailable
 from orderprobe.profiles.catalogue import load_catalogue
 from orderprobe.profiles.models import Network
 
 PRESETS = ("wifi", "4g", "slow-4g", "3g", "edge", "metro-weak")
+JOURNEY_NETWORKS = ("wifi", "slow-4g", "metro-weak")  # the `paths` matrix's
+TICK = os.sysconf("SC_CLK_TCK")
 
 
 def in_namespace(path: PacketPath, fn: Callable[[], Any]) -> Any:
@@ -185,9 +197,12 @@ def link_figures(path: PacketPath, quick: bool) -> None:
 
     link.configure(Direction(delay_ms=50, rate_kbps=750), Direction(delay_ms=50, rate_kbps=1600))
     size = 400_000 if quick else 1_500_000
+    cpu0, packets0 = link_cpu(link), packets(link)
     with tcp_server(bulk(size, reno=False)) as port:
         kbps = in_namespace(path, lambda: download(port, size))
-    print(f"goodput at 1600 kbit/s: {kbps:.0f} kbit/s (×{kbps / 1600:.3f}; TCP/IP headers alone are ×0.965)")
+    per_packet = (link_cpu(link) - cpu0) / max(1, packets(link) - packets0) * 1e6
+    print(f"goodput at 1600 kbit/s: {kbps:.0f} kbit/s (×{kbps / 1600:.3f}; TCP/IP headers alone are ×0.965);"
+          f" link CPU {per_packet:.0f} µs per packet")  # fmt: skip
 
     link.configure(Direction(delay_ms=20), Direction(delay_ms=20))
     t0 = time.monotonic() + 0.3  # the stream starts about now
@@ -275,6 +290,108 @@ def page_loads(path: PacketPath, quick: bool) -> None:
     httpd.shutdown()
 
 
+def cpu_s(pid: int | str) -> float:
+    """User + system CPU seconds of one live process (0 when it is gone)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / TICK
+
+
+def link_cpu(link: Any) -> float:
+    return cpu_s(link._process.pid) if isinstance(link, LinkProcess) else float("nan")
+
+
+def packets(link: Any) -> int:
+    return sum(link.up.stats.values()) + sum(link.down.stats.values())
+
+
+def idle_cost(path: PacketPath, quick: bool) -> None:
+    """The link process at start-up and per idle second: it should wake for packets, not for time."""
+    link = path.link
+    assert isinstance(link, LinkProcess)
+    started = link_cpu(link)
+    seconds = 3 if quick else 10
+    networks = load_catalogue().networks
+    costs = []
+    for name in JOURNEY_NETWORKS:
+        path.impose(networks[name])
+        before = link_cpu(link)
+        time.sleep(seconds)
+        costs.append(f"{name} {(link_cpu(link) - before) / seconds * 1000:.2f}")
+    path.reset()
+    bare = resource.getrusage(resource.RUSAGE_CHILDREN)
+    subprocess.run([sys.executable, "-c", "pass"], check=True)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    python = after.ru_utime + after.ru_stime - bare.ru_utime - bare.ru_stime
+    print(f"link process: start-up CPU {started * 1000:.0f} ms (a bare `python -c pass` {python * 1000:.0f} ms);"
+          f" idle CPU per second, ms: {', '.join(costs)}")  # fmt: skip
+
+
+def setup_cost() -> None:
+    """A worker's namespace, uplink, resolver and link: set up and torn down, the whole tree's CPU."""
+
+    def used() -> float:
+        usages = map(resource.getrusage, (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN))
+        return sum(u.ru_utime + u.ru_stime for u in usages)
+
+    PacketPath().open().close()  # the first pays for imports
+    before, t0 = used(), time.perf_counter()
+    PacketPath().open().close()
+    print(f"a worker's packet path, open + close: {(used() - before) * 1000:.0f} ms CPU"
+          f" ({time.perf_counter() - t0:.2f} s wall)")  # fmt: skip
+
+
+def links_below(root: int) -> list[str]:
+    """The link processes among ``root``'s descendants."""
+    found = []
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            if b"emulation.link" not in Path(f"/proc/{pid}/cmdline").read_bytes():
+                continue
+            parent = pid
+            while parent not in ("0", "1", str(root)):
+                parent = Path(f"/proc/{parent}/stat").read_text().rsplit(")", 1)[1].split()[1]
+        except OSError:
+            continue
+        if parent == str(root):
+            found.append(pid)
+    return found
+
+
+def one_run(net: str, mode: str, folder: Path) -> tuple[float, float, float]:
+    """(whole-tree CPU, the link's CPU, wall) of ``orderprobe run`` of one journey under ``net``."""
+    cmd = [sys.executable, "-m", "orderprobe", "run", "--probe", "video_feed_checkout",
+           "--profile", f"android-mid/{net}/shanghai/normal", "--emulation", mode, "--no-report", "--no-progress",
+           "--artefacts", str(folder / "art"), "--results", f"sqlite:///{folder / 'runs.db'}"]  # fmt: skip
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    t0 = time.perf_counter()
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    seen: dict[str, float] = {}
+    while proc.poll() is None:  # the link is a grandchild: its last reading before it ends
+        for pid in links_below(proc.pid):
+            seen[pid] = max(seen.get(pid, 0.0), cpu_s(pid))
+        time.sleep(0.05)
+    wall = time.perf_counter() - t0
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    tree = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
+    return tree, sum(seen.values()), wall
+
+
+def journey_cost(quick: bool) -> None:
+    """Per journey: the link's CPU against the run's whole tree, packet mode vs CDP (bare loopback)."""
+    os.environ.setdefault("ORDERPROBE_DEMO_PASSWORD", "demo-pass")
+    print("link CPU per journey (`orderprobe run` of video_feed_checkout on android-mid; whole process tree):")
+    with tempfile.TemporaryDirectory() as tmp:
+        for net in JOURNEY_NETWORKS[:1] if quick else JOURNEY_NETWORKS:
+            packet, link, wall = one_run(net, "packet", Path(tmp))
+            cdp, _, cdp_wall = one_run(net, "cdp", Path(tmp))
+            print(f"  {net:11} link {link * 1000:5.0f} ms   run: packet {packet:5.2f} s CPU ({wall:4.1f} s wall)"
+                  f"  cdp {cdp:5.2f} s CPU ({cdp_wall:4.1f} s wall)   link ×{link / packet:.3f} of packet's,"
+                  f" ×{link / cdp:.3f} of cdp's; packet/cdp ×{packet / cdp:.2f}")  # fmt: skip
+
+
 def main(quick: bool = False) -> None:
     reason = unavailable("http://127.0.0.1")
     try:
@@ -285,10 +402,13 @@ def main(quick: bool = False) -> None:
         print(f"skipped: {exc}")
         return
     try:
+        setup_cost()
+        idle_cost(path, quick)
         link_figures(path, quick)
         page_loads(path, quick)
     finally:
         path.close()
+    journey_cost(quick)
 
 
 if __name__ == "__main__":

@@ -19,7 +19,26 @@ Usage::
     emulation.close()
 """
 
-from orderprobe.probes.emulation.context import context_options
-from orderprobe.probes.emulation.emulator import Emulation
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from orderprobe.probes.emulation.context import context_options
+    from orderprobe.probes.emulation.emulator import Emulation
 
 __all__ = ["Emulation", "context_options"]
+
+
+def __getattr__(name: str) -> Any:
+    # On first use: the link's own process imports ``link`` alone, not Playwright and the
+    # profiles (0.3 s of CPU per link, measured with ``python -m benchmarks emulation_packet``).
+    if name == "Emulation":
+        from orderprobe.probes.emulation.emulator import Emulation
+
+        return Emulation
+    if name == "context_options":
+        from orderprobe.probes.emulation.context import context_options
+
+        return context_options
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -174,24 +174,31 @@ class Link:
 
     # -- the forwarder thread -------------------------------------------------------------------
     def _blocked(self, pipe: Pipe, packet: bytes, now: float) -> bool:
-        if self.is_down(now):
+        # Most packets meet neither an outage nor a hand-over: the tests cost nothing then.
+        if self._outages and self.is_down(now):
             pipe.stats["outage"] += 1
             pipe._dropped("outage", now)
             return True
-        address = packet[12:16] if pipe is self.up else packet[16:20]  # IPv4 source / destination
-        if address in self.retired:
+        retired = self.retired
+        if retired and (packet[12:16] if pipe is self.up else packet[16:20]) in retired:  # IPv4 source / destination
             pipe.stats["retired"] += 1
             pipe._dropped("retired", now)
             return True
         return False
 
-    def _deliver(self, now: float) -> None:
+    def _deliver(self, now: float) -> float | None:
+        """Write every packet due by ``now``; returns when the next one is due (None: none queued)."""
+        soonest = None
         for pipe, out in self._fds.values():
             for packet in pipe.pop_due(now):
                 if not self._blocked(pipe, packet, now):
                     pipe.stats["out"] += 1
                     with contextlib.suppress(OSError):  # the far side is gone or full: the packet is lost
                         os.write(out, packet)
+            due = pipe.next_due()
+            if due is not None and (soonest is None or due < soonest):
+                soonest = due
+        return soonest
 
     def _read(self, fd: int) -> None:
         pipe = self._fds[fd][0]
@@ -211,10 +218,11 @@ class Link:
         with selectors.DefaultSelector() as selector:
             for fd in (*self._fds, self._wake_r):
                 selector.register(fd, selectors.EVENT_READ)
+            # Asleep until a packet arrives, one is due or a control call wakes us: no ticks, so an
+            # idle link costs nothing and a slow one no more than its packets.
             while not self._stop:
-                self._deliver(self.clock())
-                dues = [d for d in (self.up.next_due(), self.down.next_due()) if d is not None]
-                timeout = max(0.0, min(dues) - self.clock()) if dues else None
+                due = self._deliver(self.clock())
+                timeout = None if due is None else max(0.0, due - self.clock())
                 for key, _ in selector.select(timeout):
                     if key.fd == self._wake_r:
                         with contextlib.suppress(BlockingIOError):

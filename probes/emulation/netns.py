@@ -22,6 +22,7 @@ Everything is set up through netlink (pyroute2), no ``ip``/``tc`` strings.
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import fcntl
 import ipaddress
 import itertools
@@ -29,9 +30,8 @@ import os
 import shutil
 import stat
 import struct
-import subprocess
-import sys
 import tempfile
+import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -40,6 +40,7 @@ from typing import TypeVar
 T = TypeVar("T")
 
 TUNSETIFF, IFF_TUN, IFF_NO_PI = 0x400454CA, 0x0001, 0x1000
+CLONE_NEWNET = 0x40000000
 PREFIX = "orderprobe-"
 _serial = itertools.count()
 
@@ -69,12 +70,24 @@ def _off_loop(fn: Callable[[], T]) -> T:
         return pool.submit(fn).result()
 
 
-def _isolated(code: str, netns: str | None = None, timeout: float = 30) -> None:
-    """Run ``code`` in a fresh single-threaded Python, inside ``netns`` if given; bounded in time."""
-    enter = ["nsenter", f"--net=/run/netns/{netns}", "--"] if netns else []
-    done = subprocess.run([*enter, sys.executable, "-c", code], capture_output=True, text=True, timeout=timeout)
-    if done.returncode:
-        raise OSError(done.stderr.strip().splitlines()[-1] if done.stderr.strip() else f"exit {done.returncode}")
+def inside(name: str, fn: Callable[[], T], *, create: bool = False) -> T:
+    """Run ``fn`` in a throwaway thread that has entered namespace ``name`` (``create``: a new one
+    by that name). setns and unshare move the calling thread only, so nothing forks: a fork of this
+    process (Playwright's and the shop's threads) can hang, and a fresh Python per step cost 0.2 s
+    of CPU (pyroute2's import). The thread's netlink sockets and /proc/sys/net are the namespace's."""
+    from pyroute2 import netns
+
+    def entered() -> T:
+        if create:
+            libc = ctypes.CDLL(None, use_errno=True)
+            if libc.unshare(CLONE_NEWNET) != 0:
+                raise OSError(ctypes.get_errno(), "unshare(CLONE_NEWNET) failed")
+            netns.attach(name, threading.get_native_id())  # bind-mounts /proc/<tid>/ns/net as /run/netns/<name>
+        else:
+            netns.setns(name, flags=0)
+        return fn()
+
+    return _off_loop(entered)
 
 
 def sweep() -> None:
@@ -118,9 +131,7 @@ class Namespace:
         from pyroute2 import IPRoute
 
         sweep()
-        # Creating the namespace and configuring inside it make pyroute2 fork; a fork of this
-        # process (Playwright's and the shop's threads) can hang, so a fresh process does both.
-        _isolated(f"from pyroute2 import netns; netns.create({self.name!r})")
+        inside(self.name, lambda: None, create=True)
         self.inner_fd, self.outer_fd = _open_tun(self.inner_name), _open_tun(self.outer_name)
         with IPRoute() as ip:
             (inner,) = ip.link_lookup(ifname=self.inner_name)
@@ -130,22 +141,20 @@ class Namespace:
             self.block = self._claim_block(ip, outer)
             ip.addr("add", index=outer, address=self.gateway, prefixlen=32)
         _sysctl(f"net/ipv4/conf/{self.outer_name}/route_localnet", "1")
-        # Inside the namespace: /proc/sys/net is the opener's namespace, so these run from within.
-        _isolated(
-            f"""
-from pathlib import Path
-from pyroute2 import IPRoute
-for key in ("ipv4/conf/all/route_localnet", "ipv4/conf/{self.inner_name}/route_localnet"):
-    Path("/proc/sys/net", key).write_text("1")
-Path("/proc/sys/net/ipv6/conf/all/disable_ipv6").write_text("1")
-with IPRoute() as ip:
-    (inner,) = ip.link_lookup(ifname={self.inner_name!r})
-    ip.addr("add", index=inner, address={self.address!r}, prefixlen=32)
-    ip.link("set", index=inner, state="up", mtu=1500)
-    ip.route("add", dst="0.0.0.0/0", oif=inner)
-""",
-            netns=self.name,
-        )
+        inside(self.name, self._configure_inner)
+
+    def _configure_inner(self) -> None:
+        """Inside the namespace (its /proc/sys/net, its netlink): the browser's address and route."""
+        from pyroute2 import IPRoute
+
+        for key in ("ipv4/conf/all/route_localnet", f"ipv4/conf/{self.inner_name}/route_localnet"):
+            _sysctl(f"net/{key}", "1")
+        _sysctl("net/ipv6/conf/all/disable_ipv6", "1")
+        with IPRoute() as ip:
+            (inner,) = ip.link_lookup(ifname=self.inner_name)
+            ip.addr("add", index=inner, address=self.address, prefixlen=32)
+            ip.link("set", index=inner, state="up", mtu=1500)
+            ip.route("add", dst="0.0.0.0/0", oif=inner)
 
     @staticmethod
     def _claim_block(ip: object, outer: int) -> ipaddress.IPv4Network:
@@ -179,16 +188,15 @@ with IPRoute() as ip:
         old = self.address
         self.serial = 2 + (self.serial - 1) % 250
 
-        _isolated(
-            f"""
-from pyroute2 import IPRoute
-with IPRoute() as ip:
-    (inner,) = ip.link_lookup(ifname={self.inner_name!r})
-    ip.addr("add", index=inner, address={self.address!r}, prefixlen=32)
-    ip.addr("del", index=inner, address={old!r}, prefixlen=32)
-""",
-            netns=self.name,
-        )
+        def readdress() -> None:
+            from pyroute2 import IPRoute
+
+            with IPRoute() as ip:
+                (inner,) = ip.link_lookup(ifname=self.inner_name)
+                ip.addr("add", index=inner, address=self.address, prefixlen=32)
+                ip.addr("del", index=inner, address=old, prefixlen=32)
+
+        inside(self.name, readdress)
         return old, self.address
 
     def executable(self, program: str, name: str = "chromium") -> str:

@@ -80,10 +80,18 @@ class Resolver(BaseResolver):  # type: ignore[misc]
         return self
 
     def stop(self) -> None:
-        for server in self._servers:
-            with contextlib.suppress(Exception):
-                server.server.shutdown()
-                server.server.server_close()
+        # Each server notices a shutdown at its next poll (0.5 s): both at once, not one after the other.
+        stopping = [threading.Thread(target=self._stop, args=(server,)) for server in self._servers]
+        for thread in stopping:
+            thread.start()
+        for thread in stopping:
+            thread.join()
+
+    @staticmethod
+    def _stop(server: DNSServer) -> None:
+        with contextlib.suppress(Exception):
+            server.server.shutdown()
+            server.server.server_close()
 
     def pollute(self, hosts: Sequence[str], answer: str = "nxdomain") -> None:
         """Lie about names matching the host globs ``hosts``: NXDOMAIN or ``answer`` (an IPv4 address)."""

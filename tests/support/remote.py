@@ -27,7 +27,7 @@ from typing import Any, TypeVar
 from dnslib import QTYPE, RCODE, RR, A, DNSRecord
 from dnslib.server import BaseResolver, DNSLogger, DNSServer
 
-from orderprobe.probes.emulation.netns import _isolated, _off_loop
+from orderprobe.probes.emulation.netns import _off_loop, inside
 from orderprobe.probes.emulation.uplink import nft
 
 T = TypeVar("T")
@@ -108,7 +108,7 @@ class RemoteHost:
             if name.startswith("opremote-") and pid.isdigit() and not os.path.exists(f"/proc/{pid}"):
                 with contextlib.suppress(OSError):
                     netns.remove(name)
-        _isolated(f"from pyroute2 import netns; netns.create({self.name!r})")
+        inside(self.name, lambda: None, create=True)
         with IPRoute() as ip:
             ip.link("add", ifname=self.outer, kind="veth", peer=self.inner)
             (inner,) = ip.link_lookup(ifname=self.inner)
@@ -127,24 +127,23 @@ class RemoteHost:
                         raise
             self.block = block
             ip.addr("add", index=outer, address=str(block[1]), prefixlen=32)
-        _isolated(
-            f"""
-from pyroute2 import IPRoute
-with IPRoute() as ip:
-    (lo,) = ip.link_lookup(ifname="lo")
-    ip.link("set", index=lo, state="up")
-    (inner,) = ip.link_lookup(ifname={self.inner!r})
-    for address in ({self.address!r}, {self.black_hole!r}):
-        ip.addr("add", index=inner, address=address, prefixlen=24)
-    ip.link("set", index=inner, state="up")
-""",
-            netns=self.name,
-        )
+        inside(self.name, self._configure_inner)
         nft(
             "table ip black-hole {\n  chain input {\n    type filter hook input priority 0; policy accept;\n"
             f"    ip daddr {self.black_hole} drop\n  }}\n}}\n",
             netns=self.name,
         )
+
+    def _configure_inner(self) -> None:
+        from pyroute2 import IPRoute
+
+        with IPRoute() as ip:
+            (lo,) = ip.link_lookup(ifname="lo")
+            ip.link("set", index=lo, state="up")
+            (inner,) = ip.link_lookup(ifname=self.inner)
+            for address in (self.address, self.black_hole):
+                ip.addr("add", index=inner, address=address, prefixlen=24)
+            ip.link("set", index=inner, state="up")
 
     def serve(self, start: Callable[[], T]) -> T:
         """Run ``start`` (which opens listening sockets) inside this namespace; its sockets stay there."""
