@@ -82,6 +82,9 @@ def read_page(page: Page, failure: FailurePoint) -> None:
         failure.page_title = bounded(page, lambda impl: impl.title(), 2.0)  # no timeout of its own
     except Exception as exc:  # crashed / closed / busy page: say so, beside the page's fields
         failure.capture_notes.append(_why("page title", exc))
+    if _pending(failure):
+        _read_shown(page, failure)
+        return
     try:
         failure.page_text = page_text(page)[:TEXT_EXCERPT]
     except Exception as exc:
@@ -90,6 +93,21 @@ def read_page(page: Page, failure: FailurePoint) -> None:
         failure.validation = bounded(page, lambda impl: impl.evaluate(INVALID_FIELDS, None), 2.0)[:10]
     except Exception as exc:
         failure.capture_notes.append(_why("form validation", exc))
+
+
+def _pending(failure: FailurePoint) -> bool:
+    return any(r.navigation for r in failure.waiting)
+
+
+def _read_shown(page: Page, failure: FailurePoint) -> None:
+    """While a navigation is pending, the page answers its title and a CDP screenshot at once and
+    little else until the next document commits (which a held request may never do): one short
+    look for its text and refused fields, not a full wait per field (5 s on every such failure)."""
+    try:
+        text, invalid = bounded(page, lambda impl: impl.evaluate(SHOWN, None), 1.5)
+        failure.page_text, failure.validation = str(text or "")[:TEXT_EXCERPT], invalid[:10]
+    except Exception as exc:
+        failure.capture_notes.append(_why("page text (a navigation was pending)", exc))
 
 
 # Fields the browser itself refuses (required, pattern, type, min/max…), by their label or name.
@@ -108,11 +126,14 @@ def screenshot(page: Page, cdp: Any, failure: FailurePoint, path: Path, rel: str
     at all (``WriteFailed`` is the caller's)."""
     why: list[str] = []
     png: bytes | None = None
-    try:
-        mask = [page.locator("input[type=password]")]  # a secret being typed stays hidden
-        png = page.screenshot(timeout=SHOT_MS, animations="disabled", caret="hide", mask=mask)
-    except Exception as exc:
-        why.append(_why("page.screenshot", exc))
+    if _pending(failure):  # Playwright's screenshot would wait SHOT_MS for the next document
+        why.append("page.screenshot: skipped, a navigation was pending")
+    else:
+        try:
+            mask = [page.locator("input[type=password]")]  # a secret being typed stays hidden
+            png = page.screenshot(timeout=SHOT_MS, animations="disabled", caret="hide", mask=mask)
+        except Exception as exc:
+            why.append(_why("page.screenshot", exc))
     if png is None and cdp is not None:
         try:
             shot = cdp.send("Page.captureScreenshot", {"format": "png"}, timeout=SHOT_MS)
@@ -129,6 +150,7 @@ def screenshot(page: Page, cdp: Any, failure: FailurePoint, path: Path, rel: str
 
 
 BODY_TEXT = "document.body ? document.body.innerText : document.documentElement.textContent"
+SHOWN = f"[{BODY_TEXT}, ({INVALID_FIELDS})()]"
 
 
 def _send(cdp: Any, method: str, params: dict[str, Any] | None, ms: float) -> Any:

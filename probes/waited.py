@@ -16,6 +16,8 @@ import ast
 import re
 from typing import TYPE_CHECKING, Any
 
+from orderprobe.probes.bounded import bounded
+
 if TYPE_CHECKING:
     from playwright.sync_api import Locator, Page
 
@@ -62,6 +64,8 @@ def arrived_late(page: Page, locator: str | None, message: str) -> bool:
         return False
     try:
         first = found.first
-        return first.is_visible() and first.is_enabled(timeout=500)
+        # is_visible() has no time limit of its own: while a navigation is pending it waits for the
+        # next document, which a held request may never send — so it is bounded here.
+        return bounded(first, lambda impl: impl.is_visible(None), 1.0) and first.is_enabled(timeout=500)
     except Exception:
         return False

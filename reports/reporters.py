@@ -14,7 +14,7 @@ from orderprobe.probes.reporter import Reporter, Run
 from orderprobe.probes.secrets import hide_url_passwords
 from orderprobe.store import liveness, spool
 from orderprobe.store.spool import Spool
-from orderprobe.store.store import BUSY_TIMEOUT_MS, RunSummary, Store, default_url, locked
+from orderprobe.store.store import RunSummary, Store, busy_timeout_ms, default_url, locked
 
 
 class StoreReporter(Reporter):
@@ -28,9 +28,11 @@ class StoreReporter(Reporter):
         self.lost = 0  # of those, journeys the spool did not take either
         self.spool_failed = False
         self.problem = ""
+        self.busy_s = 0.0  # how long a write waits for another writer (the store URL's)
 
     def on_run_start(self, run: Run) -> None:
         url = run.settings.results or default_url()
+        self.busy_s = busy_timeout_ms(url) / 1000
         run.outputs["results"] = f"{hide_url_passwords(url)}  (run {run.id})"
         header = dict(
             started_at=run.started_at,
@@ -68,7 +70,7 @@ class StoreReporter(Reporter):
                 return
             except Exception as exc:
                 self.problem = _one_line(exc)
-                if locked(exc):  # waited BUSY_TIMEOUT_MS already: the next journeys would wait as long
+                if locked(exc):  # waited the busy timeout already: the next journeys would wait as long
                     self._give_up(exc)
                 if not spooled:
                     raise  # neither on disk nor in the store: lost, and said at once
@@ -81,7 +83,7 @@ class StoreReporter(Reporter):
         if self.store is not None:
             self.store.close()
             self.store = None
-        seconds = BUSY_TIMEOUT_MS / 1000
+        seconds = self.busy_s
         where = f"journeys go to the spool {self.spool.path}" if self.spool is not None else "and there is no spool"
         message = f"the results store is locked by another writer (waited {seconds:g} s); {where} until the run's end"
         print(f"orderprobe: {message}", file=sys.stderr)

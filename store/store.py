@@ -16,6 +16,7 @@ from typing import Any
 
 from pydantic import BaseModel
 from sqlalchemy import Connection, create_engine, delete, event, func, insert, inspect, select
+from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 
 from orderprobe.base.result import JourneyResult, Status
@@ -81,20 +82,27 @@ def default_url(var_dir: Path = Path("var")) -> str:
 # How long a write waits for another writer. Transactions here last milliseconds; a lock held
 # for seconds is someone's long transaction (a shell, a backup), and waiting on it journey after
 # journey stalls the run for minutes: past this, the write fails and the journey is spooled.
+# The URL's own ``?timeout=SECONDS`` (pysqlite's connect argument) sets another wait.
 BUSY_TIMEOUT_MS = 10_000
 
 
+def busy_timeout_ms(url: str) -> int:
+    """How long a write to the SQLite store ``url`` waits for another writer."""
+    timeout = make_url(url).query.get("timeout")
+    return round(float(timeout) * 1000) if isinstance(timeout, str) else BUSY_TIMEOUT_MS
+
+
 def locked(exc: BaseException) -> bool:
-    """The database was locked by another writer for longer than ``BUSY_TIMEOUT_MS``."""
+    """The database was locked by another writer for longer than its busy timeout."""
     return "database is locked" in str(exc)
 
 
-def _sqlite_setup(engine: Any) -> None:
+def _sqlite_setup(engine: Any, busy_ms: int) -> None:
     @event.listens_for(engine, "connect")
     def _connect(dbapi_connection: Any, _record: Any) -> None:
         dbapi_connection.isolation_level = None  # we emit BEGIN ourselves (below)
         cursor = dbapi_connection.cursor()
-        cursor.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        cursor.execute(f"PRAGMA busy_timeout = {busy_ms}")
         cursor.execute("PRAGMA journal_mode = WAL")
         cursor.execute("PRAGMA synchronous = NORMAL")
         cursor.execute("PRAGMA foreign_keys = ON")
@@ -113,7 +121,7 @@ class Store:
         self.url = url
         self.engine = create_engine(url)
         if self.engine.dialect.name == "sqlite":
-            _sqlite_setup(self.engine)
+            _sqlite_setup(self.engine, busy_timeout_ms(url))
         self._create_tables()
 
     def _create_tables(self) -> None:

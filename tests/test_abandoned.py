@@ -270,7 +270,7 @@ def test_a_sharded_parallel_run_whose_store_was_locked_is_not_abandoned_once_its
                 "orderprobe",
                 "run",
                 "test_sharded.py",
-                f"--results=sqlite:///{db}",
+                f"--results=sqlite:///{db}?timeout=2",  # the lock's wait, counted not timed: 2 s, not 10
                 f"--artefacts={art}",
                 f"--reports={tmp_path / 'run-reports'}",
                 "--run-id",

@@ -58,7 +58,7 @@ def test_a_cdn_script_the_page_recovered_from_is_not_the_cause(chromium: Browser
 def test_a_country_the_shop_does_not_offer_is_region_not_drift(chromium: Browser, shop: Shop, tmp_path: Path) -> None:
     def address(page):
         page.goto(f"{shop.url}/address")
-        page.get_by_label("Country").select_option("Macau", timeout=10_000)
+        page.get_by_label("Country").select_option("Macau", timeout=WAIT_MS)
 
     failure, cause = journey_failing(chromium, shop, tmp_path, [("address", address)])
     assert (cause.category, cause.detail) == ("region", "not_offered"), (failure.action, failure.message)

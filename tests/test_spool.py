@@ -100,8 +100,9 @@ def test_a_working_store_gets_every_journey_and_the_spool_is_only_a_copy(pyteste
 
 def test_a_store_locked_by_another_writer_costs_one_wait_not_one_per_journey(pytester: pytest.Pytester) -> None:
     """Someone holds the SQLite store's write lock for the whole run (a shell, a backup): the run
-    waits for it once (BUSY_TIMEOUT_MS), says so, spools every journey and tries once more at the
-    end — instead of a long wait per journey, per reporter (minutes for three journeys)."""
+    waits for it once (the URL's ``?timeout=``, else 10 s), says so, spools every journey and tries
+    once more at the end — instead of a long wait per journey, per reporter (minutes for three
+    journeys). The waits are counted, not timed: a 1 s wait shows the same count as a 10 s one."""
     import sqlite3
     import time
 
@@ -113,7 +114,7 @@ def test_a_store_locked_by_another_writer_costs_one_wait_not_one_per_journey(pyt
     started = time.monotonic()
     try:
         result = pytester.runpytest_subprocess(
-            "-p", "no:cacheprovider", f"--results=sqlite:///{db}", f"--artefacts={art}",
+            "-p", "no:cacheprovider", f"--results=sqlite:///{db}?timeout=1", f"--artefacts={art}",
             "--reporter", "store,events,html,progress", "--no-progress", f"--reports={pytester.path / 'rep'}",
             timeout=900,
         )  # fmt: skip
@@ -123,7 +124,7 @@ def test_a_store_locked_by_another_writer_costs_one_wait_not_one_per_journey(pyt
     print(f"a run of 4 journeys on a locked store: {time.monotonic() - started:.1f} s")  # figures, not a limit
     err = result.stderr.str()
     assert result.ret == 3, err
-    assert err.count("the results store is locked by another writer") == 1, err
+    assert err.count("the results store is locked by another writer (waited 1 s)") == 1, err
     assert err.count("database is locked") <= 3, err  # at the start and the end, not once per journey
     (spool,) = art.glob("*/spool.jsonl")
     assert "4 journey(s)" in err and f"they are kept in {spool}" in err
@@ -131,5 +132,15 @@ def test_a_store_locked_by_another_writer_costs_one_wait_not_one_per_journey(pyt
     store = Store(f"sqlite:///{db}")
     try:
         assert len(store.journeys(store.latest_run_id())) == 4
+    finally:
+        store.close()
+
+
+@pytest.mark.parametrize(("query", "ms"), [("", 10_000), ("?timeout=0.5", 500), ("?timeout=30", 30_000)])
+def test_a_writer_waits_for_another_as_long_as_the_store_url_says(tmp_path: Path, query: str, ms: int) -> None:
+    store = Store(f"sqlite:///{tmp_path / 'results.db'}{query}")
+    try:
+        with store.engine.connect() as conn:
+            assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() == ms
     finally:
         store.close()

@@ -87,7 +87,8 @@ class WebhookReceiver:
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.httpd.daemon_threads = True
         self.port = self.httpd.server_address[1]
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        # A 50 ms poll: stop() (shutdown) returns at once, not after serve_forever's 0.5 s poll.
+        self.thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
 
     def _answer(self, path: str) -> tuple[int, Any]:
         for prefix, answer in self.reply.items():
@@ -174,7 +175,7 @@ class SMTPSink:
 
         self.server = Server(("127.0.0.1", 0), Handler)
         self.port = self.server.server_address[1]
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
 
     def start(self) -> SMTPSink:
         self.thread.start()
