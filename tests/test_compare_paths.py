@@ -27,7 +27,7 @@ def test_the_buried_cart_is_two_steps_over_the_video_feed_path(tmp_path: Path) -
     argv = [sys.executable, "-m", "orderprobe", "run", "--probe", "video_feed_checkout"]
     argv += ["--probe", "buried_cart_checkout", "--profile", "android-mid/wifi/shanghai/normal", "--repeat", "2"]
     argv += ["--run-id", "ux", "--results", f"sqlite:///{tmp_path / 'r.db'}", "--reports", str(tmp_path / "rep")]
-    argv += ["--artefacts", str(tmp_path / "art"), "--no-progress", "-n", "0", "--lang", "en"]
+    argv += ["--artefacts", str(tmp_path / "art"), "--no-progress", "-n", "0", "--lang", "en", "--har", "off"]
     done = subprocess.run(argv, cwd=tmp_path, capture_output=True, text=True, timeout=900)
     assert done.returncode == 0, done.stdout + done.stderr
     found = re.search(r"^compare  (.+\.html)$", done.stdout, re.M)

@@ -84,6 +84,8 @@ def test_double11_outage_compressed_is_detected_and_shown_in_the_trend_report(
     db = f"sqlite:///{tmp_path / 'orderprobe.db'}"
     clock = Clock()  # the shop's time stands still until the test moves it
     with running_shop(clock=clock) as shop:
+        # No retry (the monitor's default retry, with its trace, is tests/test_scheduler_e2e.py's): a
+        # failing run is one journey, and the outage is detected by the first run inside it.
         text = f"""
 database: {db}
 artefacts: {tmp_path / "artefacts"}
@@ -94,6 +96,7 @@ jobs:
     target: {shop.url}
     every: 1s
     timeout: 180s
+    retries: 0
     alert: {{open_after: 1, resolve_after: 1}}
 """
         service = Service(parse(text, "outage.yaml", {}), environ={}).start()
