@@ -93,11 +93,17 @@ def chromium() -> Iterator[Browser]:
 
 @pytest.fixture
 def pytester(pytester: pytest.Pytester) -> pytest.Pytester:
-    """pytester, whose in-process runs count the real parts they use as subprocess runs do."""
+    """pytester, whose in-process runs count the real parts they use as subprocess runs do, and
+    leave this process's environment as they found it."""
     inline_run = pytester.inline_run
 
     def counted(*args: Any, plugins: Any = (), **kwargs: Any) -> pytest.HookRecorder:
-        return inline_run(*args, plugins=[*plugins, real_parts.InProcess()], **kwargs)
+        environ = dict(os.environ)  # a run sets variables for its own processes (the demo shop's secrets)
+        try:
+            return inline_run(*args, plugins=[*plugins, real_parts.InProcess()], **kwargs)
+        finally:
+            os.environ.clear()
+            os.environ.update(environ)
 
     pytester.inline_run = counted  # type: ignore[method-assign]
     return pytester
