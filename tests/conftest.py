@@ -7,6 +7,7 @@ from __future__ import annotations
 import itertools
 import os
 import shutil
+import signal
 import tempfile
 from collections.abc import Callable, Generator, Iterator
 from pathlib import Path
@@ -100,11 +101,20 @@ def chromium() -> Iterator[Browser]:
 
 @pytest.fixture
 def pytester(pytester: pytest.Pytester) -> pytest.Pytester:
-    """pytester, whose in-process runs count the real parts they use as subprocess runs do."""
+    """pytester, whose in-process runs count the real parts they use as subprocess runs do, and
+    leave this process's environment and SIGTERM handler as they found them."""
     inline_run = pytester.inline_run
 
     def counted(*args: Any, plugins: Any = (), **kwargs: Any) -> pytest.HookRecorder:
-        return inline_run(*args, plugins=[*plugins, real_parts.InProcess()], **kwargs)
+        environ = dict(os.environ)  # a run sets variables for its own processes (the demo shop's secrets)
+        sigterm = signal.getsignal(signal.SIGTERM)  # and takes SIGTERM as Ctrl-C (probes/interrupt.py)
+        try:
+            return inline_run(*args, plugins=[*plugins, real_parts.InProcess()], **kwargs)
+        finally:
+            os.environ.clear()
+            os.environ.update(environ)
+            if sigterm is not None:  # None: set outside Python, nothing to put back
+                signal.signal(signal.SIGTERM, sigterm)
 
     pytester.inline_run = counted  # type: ignore[method-assign]
     return pytester

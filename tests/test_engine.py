@@ -1,6 +1,11 @@
-"""The engine end to end: probe files run through pytest (in a subprocess, as users run
-them) against the embedded demo shop on ephemeral ports, in real headless Chromium, with
-results in a real SQLite store."""
+"""The engine end to end: probe files run through pytest against the embedded demo shop on
+ephemeral ports, in real headless Chromium, with results in a real SQLite store.
+
+A session runs in this process (pytester's in-process run: no second Python start-up) where
+the test checks journeys' outcomes in one process; tests of xdist workers (parallel writes, a
+killed worker, a worker's journey in the summary) run pytest in a subprocess, as users do. This
+module has no ``chromium`` fixture: Playwright's sync API allows one instance per thread, and
+an in-process session launches its own."""
 
 from __future__ import annotations
 
@@ -20,9 +25,8 @@ ORDERPROBE = str(Path(sys.executable).with_name("orderprobe"))
 
 def run_probes(pytester: pytest.Pytester, *args: str) -> tuple[pytest.RunResult, dict[str, JourneyResult]]:
     db = pytester.path / "results.db"
-    result = pytester.runpytest_subprocess(
-        "-p", "no:cacheprovider", f"--results=sqlite:///{db}", f"--artefacts={pytester.path / 'art'}", *args
-    )
+    run = pytester.runpytest_subprocess if "-n" in args else pytester.runpytest_inprocess
+    result = run("-p", "no:cacheprovider", f"--results=sqlite:///{db}", f"--artefacts={pytester.path / 'art'}", *args)
     store = Store(f"sqlite:///{db}")
     try:
         run_id = store.latest_run_id()
@@ -63,7 +67,7 @@ def test_a_shop_delay_shows_up_in_its_own_step_and_no_other(pytester):
 def test_entry_paths_cost_what_they_require_and_the_buried_cart_two_taps_more(pytester):
     """Counted in the browser: taps (trusted clicks), text inputs, page loads. Every path taps its
     way to cart and checkout; the field study's cart three menus deep costs +2 steps (taps)."""
-    result, journeys = run_probes(pytester, str(BUILTIN), "--matrix=paths", "-k", "wifi", "-n", "2")
+    result, journeys = run_probes(pytester, str(BUILTIN), "--matrix=paths", "-k", "wifi")
     result.assert_outcomes(passed=4)
     paths = by_probe(journeys)
 
@@ -176,7 +180,7 @@ def test_teen_blocked_for_the_wrong_reason(journey, page, context, target, profi
     _checkout(journey, page, context, target, profile, demo_shop, request)
 """
     )
-    result, journeys = run_probes(pytester, "-n", "2")
+    result, journeys = run_probes(pytester)
     result.assert_outcomes(passed=1, failed=2)
     probes = by_probe(journeys)
     assert probes["teen"].status is Status.BLOCKED and probes["teen"].cause.category == "account"
@@ -300,7 +304,7 @@ def test_plain_pytest_names_each_failed_journeys_step_cause_and_evidence(pyteste
                 page.get_by_role("button", name="立即抢购").first.click(timeout=2000)
         """
     )
-    result, journeys = run_probes(pytester, "-n", "2")
+    result, journeys = run_probes(pytester, "-n", "1")  # the journey reaches the summary from a worker
     result.assert_outcomes(failed=1)
     (journey,) = journeys.values()
     out = result.stdout.str()

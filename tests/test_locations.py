@@ -115,9 +115,9 @@ def test_orderprobe_run_records_the_location_it_is_given(
     pytester.makepyfile(test_where=PROBE)
     url = f"sqlite:///{tmp_path / 'results.db'}"
     common = ("-p", "no:cacheprovider", f"--results={url}", f"--artefacts={tmp_path / 'art'}")
-    pytester.runpytest_subprocess(*common, "--run-id=by-flag", "--location=hk").assert_outcomes(passed=1)
+    pytester.runpytest_inprocess(*common, "--run-id=by-flag", "--location=hk").assert_outcomes(passed=1)
     monkeypatch.setenv(site.ENV, "urumqi")
-    pytester.runpytest_subprocess(*common, "--run-id=by-env").assert_outcomes(passed=1)
+    pytester.runpytest_inprocess(*common, "--run-id=by-env").assert_outcomes(passed=1)
     refused = pytester.runpytest_inprocess(*common, "--run-id=bad", "--location=a,b")  # refused up front
     assert refused.ret != 0 and "location 'a,b'" in refused.stderr.str() + refused.stdout.str()
     store = Store(url)

@@ -62,10 +62,10 @@ def test_rows_whose_scenario_did_not_happen_are_not_exercised_in_store_terminal_
     (pytester.path / "mine" / "matrices").mkdir(parents=True)
     (pytester.path / "mine" / "matrices" / "scenarios.yaml").write_text(MATRIX, encoding="utf-8")
     db, art, reports = pytester.path / "results.db", pytester.path / "art", pytester.path / "reports"
-    result = pytester.runpytest_subprocess(
+    result = pytester.runpytest_inprocess(
         "-p", "no:cacheprovider", f"--results=sqlite:///{db}", f"--artefacts={art}", f"--reports={reports}",
         f"--profiles={pytester.path / 'mine'}", "--matrix=scenarios", "--emulation=cdp", "--tracing=off",
-        "--reporter=progress,store,junit,html", "--lang=en", "--run-id=scen", "test_rows.py", timeout=900,
+        "--reporter=progress,store,junit,html", "--lang=en", "--run-id=scen", "test_rows.py",
     )  # fmt: skip
     out = result.stdout.str()
     store = Store(f"sqlite:///{db}")

@@ -1,6 +1,6 @@
 """Reporters: one interface, picked by name; a new one is one file (here a conftest); a
-failing one is named and fails the run. Probes run through pytest in a subprocess, in real
-Chromium against the embedded demo shop."""
+failing one is named and fails the run. Probes run through pytest (in this process; in a
+subprocess with xdist's workers), in real Chromium against the embedded demo shop."""
 
 from __future__ import annotations
 
@@ -60,9 +60,9 @@ def pytest_orderprobe_reporters(reporters):
 
 
 def _run(pytester: pytest.Pytester, *args: str) -> pytest.RunResult:
-    return pytester.runpytest_subprocess(
-        "-p", "no:cacheprovider", f"--artefacts={pytester.path / 'art'}", "--tracing=off", *args
-    )
+    """In this process, but xdist's workers (``-n 2``) are processes: then the whole run is one."""
+    run = pytester.runpytest_subprocess if "2" in args else pytester.runpytest_inprocess
+    return run("-p", "no:cacheprovider", f"--artefacts={pytester.path / 'art'}", "--tracing=off", *args)
 
 
 @pytest.mark.parametrize("workers", ["0", "2"])

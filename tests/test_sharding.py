@@ -54,7 +54,7 @@ def test_three_shards_merge_into_one_run_and_the_report_knows_when_one_is_missin
     assert refused.ret != 0 and "--shard needs --run-id" in refused.stderr.str()
 
     for index in (1, 2):
-        pytester.runpytest_subprocess(*common, f"--shard={index}/3").assert_outcomes(passed=1)
+        pytester.runpytest_inprocess(*common, f"--shard={index}/3").assert_outcomes(passed=1)
     store = Store(url)
     try:
         partial = store.run("sweep-1")
@@ -64,7 +64,7 @@ def test_three_shards_merge_into_one_run_and_the_report_knows_when_one_is_missin
     finally:
         store.close()
 
-    pytester.runpytest_subprocess(*common, "--shard=3/3").assert_outcomes(passed=1)
+    pytester.runpytest_inprocess(*common, "--shard=3/3").assert_outcomes(passed=1)
     store = Store(url)
     try:
         whole = store.run("sweep-1")

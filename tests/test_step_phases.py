@@ -79,7 +79,7 @@ def test_each_step_reaches_the_reporters_finished(pytester: pytest.Pytester) -> 
     pytester.makeconftest(LIVE)
     pytester.makepyfile(test_visit=PROBE)
     db = pytester.path / "results.db"
-    result = pytester.runpytest_subprocess(
+    result = pytester.runpytest_inprocess(
         "-p", "no:cacheprovider", f"--results=sqlite:///{db}", f"--artefacts={pytester.path / 'art'}",
         "--tracing=off", "--a11y", "--screenshots=on", "--reporter=store,live", "-n", "0",
     )  # fmt: skip

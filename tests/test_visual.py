@@ -36,11 +36,11 @@ def test_home(journey, page, target):
 
 
 def _run(pytester: pytest.Pytester, run_id: str, *extra: str) -> tuple[int, str, dict]:
-    result = pytester.runpytest_subprocess(
+    result = pytester.runpytest_inprocess(
         "-p", "no:cacheprovider", f"--results=sqlite:///{pytester.path / 'results.db'}",
         f"--artefacts={pytester.path / 'art'}", f"--reports={pytester.path / 'reports'}",
         f"--baselines={pytester.path / 'baselines'}", "--emulation=cdp", "--tracing=off", "--lang=en",
-        "--reporter=store,html", f"--run-id={run_id}", *extra, "test_home.py", timeout=900,
+        "--reporter=store,html", f"--run-id={run_id}", *extra, "test_home.py",
     )  # fmt: skip
     store = Store(f"sqlite:///{pytester.path / 'results.db'}")
     (journey,) = store.journeys(run_id)
