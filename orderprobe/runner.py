@@ -10,6 +10,7 @@ Exit code 0 only if every journey met its expectation and every reporter did its
 
 from __future__ import annotations
 
+import gc
 import os
 import sys
 from pathlib import Path
@@ -89,11 +90,16 @@ def passthrough(argv: list[str]) -> int:
     if listing:  # the plan, checked, without a browser (Playwright Test's --list)
         print(plan_listing(planned))
         return 0
+    # What the checks imported (pytest, the plugin, the probes) lives as long as the run: out of
+    # the collector's sight, each full collection (pytest runs some at every session's end) is cheap.
+    gc.freeze()
     try:
         code = int(pytest.main(args, plugins=[_Planned(len(planned))]))
     except KeyboardInterrupt as exc:  # outside pytest's session (starting or unwinding): it said the rest
         print(f"orderprobe: stopped ({str(exc) or 'Ctrl-C'})", file=sys.stderr)
         return INTERRUPTED
+    finally:
+        gc.unfreeze()  # a caller that goes on (a test, --repeat) gets its garbage collected again
     # A bad profile, matrix or rules file is refused before any browser starts: exit 2, as
     # every orderprobe command does for bad input; so is a run that selected no journey.
     return 2 if code in (USAGE_ERROR, NO_TESTS) else code

@@ -15,21 +15,24 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from orderprobe.base.result import JourneyResult
-from orderprobe.probes.journey import Journey
-from orderprobe.probes.journey_run import JourneyRun
 from orderprobe.probes.session import ProbeSession
 from orderprobe.probes.target import Target
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, BrowserContext, Page, Playwright
 
+    from orderprobe.base.result import JourneyResult
     from orderprobe.probes.emulation.path import NetworkPath
+    from orderprobe.probes.journey import Journey
+    from orderprobe.probes.journey_run import JourneyRun
     from orderprobe.profiles.models import MatrixItem, Profile
 
+# The journey machinery (journey_run → recorder → emulation → Playwright) is imported by the
+# fixtures that run a journey, not here: every pytest process loads this plugin, and an xdist
+# controller or a test suite that runs no journey should not pay for it.
 SESSION = pytest.StashKey[ProbeSession]()  # on the config: this process's run
-RUNNING = pytest.StashKey[JourneyRun]()  # on an item: its journey under way
-ATTEMPTS = pytest.StashKey[list[JourneyResult]]()  # on an item: earlier attempts (--retries)
+RUNNING = pytest.StashKey["JourneyRun"]()  # on an item: its journey under way
+ATTEMPTS = pytest.StashKey[list["JourneyResult"]]()  # on an item: earlier attempts (--retries)
 DEMO_SECRETS = {"ORDERPROBE_DEMO_PASSWORD": "demo-pass", "ORDERPROBE_DEMO_SMS_CODE": "246810"}
 
 
@@ -220,6 +223,8 @@ def _journey_run(
     _orderprobe_browser: BrowserHolder,
     browser_context_args: dict[str, Any],
 ) -> Iterator[JourneyRun]:
+    from orderprobe.probes.journey_run import JourneyRun
+
     node = request.node
     for fault in orderprobe_item.faults:  # after the shop's reset for this journey (demo_shop)
         if demo_shop is not None:

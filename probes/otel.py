@@ -43,12 +43,6 @@ def provider(endpoint: str, service: str = "orderprobe") -> Any:
     return tracer_provider
 
 
-def check_endpoint(url: str | None) -> str | None:
-    if url and not url.startswith(("http://", "https://")):
-        raise ValueError(f"--otel-endpoint {url!r}: expected an OTLP/HTTP URL, e.g. http://127.0.0.1:4318")
-    return url
-
-
 class JourneySpans(StepListener):
     """A journey's span and its steps' spans; a Journey StepListener that publishes the finished step."""
 

@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from orderprobe.base import location as site
-from orderprobe.probes.otel import check_endpoint
 from orderprobe.probes.sharding import Shard
 from orderprobe.probes.target import parse_dependencies
 from orderprobe.profiles.faults import ShopFault, parse_option
@@ -97,7 +96,7 @@ class Settings:
             screenshots=opt("screenshots"),
             har=opt("har"),
             har_content=opt("har_content"),
-            otel_endpoint=check_endpoint(opt("otel_endpoint")),
+            otel_endpoint=_otel_endpoint(opt("otel_endpoint")),
             a11y=opt("a11y"),
             baselines=Path(opt("baselines")),
             update_baselines=opt("update_baselines"),
@@ -130,6 +129,12 @@ def _shard(text: str | None, run_id: str | None) -> Shard | None:
 def _endpoint(url: str | None) -> str | None:
     if url and not url.startswith(("ws://", "wss://", "http://", "https://")):
         raise ValueError(f"--browser-endpoint {url!r}: expected ws://… (Playwright server) or http://… (CDP)")
+    return url
+
+
+def _otel_endpoint(url: str | None) -> str | None:
+    if url and not url.startswith(("http://", "https://")):
+        raise ValueError(f"--otel-endpoint {url!r}: expected an OTLP/HTTP URL, e.g. http://127.0.0.1:4318")
     return url
 
 
@@ -203,6 +208,10 @@ def one_line(text: str) -> str:
 def results_url(text: str) -> str:
     """An SQLAlchemy URL whose database driver is installed (``--results``). Whether the database
     answers is not checked here: a store that is down is the spool's business (orderprobe.store.spool)."""
+    if text == "sqlite://" or text.startswith("sqlite:///"):
+        # No host part to misparse and the driver is the standard library's: valid without importing
+        # SQLAlchemy, which every xdist worker parsing this option would otherwise pay for.
+        return text
     from sqlalchemy.engine import make_url
 
     from orderprobe.probes.secrets import hide_url_passwords

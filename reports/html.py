@@ -7,6 +7,7 @@ formatted by the filters here so the Python side keeps raw values (easy to test)
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import mimetypes
 import re
@@ -15,7 +16,8 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from jinja2 import Environment, FileSystemBytecodeCache, FileSystemLoader, StrictUndefined, select_autoescape
+from jinja2.bccache import Bucket
 from markupsafe import Markup
 
 from orderprobe.reports import charts, i18n
@@ -154,6 +156,27 @@ def percent(x: float | None) -> str:
     return "100%" if x >= 1 else f"{x * 100:.1f}%"
 
 
+class CompiledTemplates(FileSystemBytecodeCache):
+    """Templates compiled once per machine, not once per run: compiling the run report's templates
+    costs more CPU than rendering them. Kept in Jinja2's per-user folder in the temp dir, checked
+    against each template's source; a cache that cannot be read or written is only no cache."""
+
+    def load_bytecode(self, bucket: Bucket) -> None:
+        with contextlib.suppress(OSError, EOFError, ValueError, TypeError):  # unreadable: compile instead
+            super().load_bytecode(bucket)
+
+    def dump_bytecode(self, bucket: Bucket) -> None:
+        with contextlib.suppress(OSError):  # a full or read-only temp dir: the report is written all the same
+            super().dump_bytecode(bucket)
+
+
+def _compiled_templates() -> CompiledTemplates | None:
+    try:
+        return CompiledTemplates()
+    except (OSError, RuntimeError):  # no safe per-user folder (Jinja2 refuses a shared one)
+        return None
+
+
 @cache
 def environment() -> Environment:
     env = Environment(
@@ -164,6 +187,7 @@ def environment() -> Environment:
         undefined=StrictUndefined,  # a typo in a template fails the render, not the reader
         trim_blocks=True,
         lstrip_blocks=True,
+        bytecode_cache=_compiled_templates(),
     )
     env.filters.update(seconds=seconds, signed_seconds=signed_seconds, signed=signed, span=span, percent=percent)
     env.filters.update(heat=charts.heat_class)

@@ -164,6 +164,7 @@ def test_each_module_is_loaded_under_one_name() -> None:
     """Tests run from the repository root, where probes/ is importable as ``probes`` too: every
     file of ours in sys.modules (this process has collected the suite) must have one name."""
     import orderprobe.cli
+    import orderprobe.probes.journey_run  # the plugin imports the journey machinery only when a journey runs
     import orderprobe.probes.plugin
     import orderprobe.reports.command
     import orderprobe.scheduler.command  # noqa: F401  (the layers' tops: most of the tree loads)
