@@ -15,8 +15,10 @@ run: setup  ## run the default probes on the embedded demo shop and write a repo
 # --dist load --maxschedchunk=1: tests are handed out one at a time, slowest first (tests/durations.txt),
 #   so both workers end together (longest-processing-time-first; worksteal's halves ended minutes apart).
 # --durations=15: the slowest tests, printed at the end (PYTEST_ARGS may override either).
+# PYTHONDONTWRITEBYTECODE= : bytecode caches on, whatever the shell says. Without them every worker and
+#   every nested run compiles (and pytest re-rewrites) each module from source: ~2 s CPU per collection.
 test: setup  ## the whole test suite (real Chromium, real shop, real SQLite)
-	$(BIN)/python -m pytest -n $(JOBS) --dist load --maxschedchunk=1 -p no:cacheprovider --timeout=$(TEST_TIMEOUT) --durations=15 $(PYTEST_ARGS)
+	PYTHONDONTWRITEBYTECODE= $(BIN)/python -m pytest -n $(JOBS) --dist load --maxschedchunk=1 -p no:cacheprovider --timeout=$(TEST_TIMEOUT) --durations=15 $(PYTEST_ARGS)
 
 setup: $(STAMP) chromium
 
