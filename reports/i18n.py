@@ -317,7 +317,7 @@ EN: dict[str, str] = {
     "page_text": "Page text",
     "conditions": "Conditions",
     "cpu_off": "CPU slowdown off",
-    "cpu_off_runs": "journeys ran without their device's CPU slowdown (--cpu-slowdown off): not slow-device timings",
+    "cpu_off_runs": "journey(s) ran without their device's CPU slowdown (--cpu-slowdown off): not slow-device timings",
     "expectation": "Expectation",
     "expect_pass": "order placed",
     "expect_blocked": "must be blocked",
