@@ -22,7 +22,7 @@ from pathlib import Path
 
 from playwright.sync_api import sync_playwright
 
-from benchmarks.harness import LAN, session_for
+from benchmarks.harness import LAN, session_for, tree_cpu
 from benchmarks.storefront import Storefront, checkout
 from orderprobe.base.tracing import MODES
 from orderprobe.probes.browser import launch_options
@@ -41,38 +41,6 @@ from benchmarks.storefront import checkout
 def test_heavy_checkout(journey, page, target, n):
     checkout(page, target.base_url, journey.step)
 """
-
-
-def tree_cpu() -> float:
-    """CPU seconds used so far by this process and every live descendant (driver, Chromium).
-
-    Wall time on a shared machine moves with other people's load; the CPU a journey costs
-    the process tree barely does, so both are reported. Exited processes count through the
-    parent that reaped them (cutime/cstime)."""
-    tick = os.sysconf("SC_CLK_TCK")
-    parents: dict[int, int] = {}
-    cpu: dict[int, float] = {}
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:  # the process ended while we looked
-            continue
-        pid = int(stat.parent.name)
-        parents[pid] = int(fields[1])
-        # utime + stime, and cutime + cstime: Chromium reaps its renderers as contexts close, and
-        # their CPU would vanish from a sum over live processes only.
-        cpu[pid] = sum(int(f) for f in fields[11:15]) / tick
-    mine, total = {os.getpid()}, 0.0
-    changed = True
-    while changed:
-        changed = False
-        for pid, parent in parents.items():
-            if parent in mine and pid not in mine:
-                mine.add(pid)
-                changed = True
-    for pid in mine:
-        total += cpu.get(pid, 0.0)
-    return total
 
 
 def _measure(journey) -> tuple[float, float]:

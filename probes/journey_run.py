@@ -146,7 +146,10 @@ class JourneyRun(StepListener):
         self.recorder = Recorder(
             self.context, self.page, settings.artefacts, self.rel_dir, site=self.target.base_url or None
         )
-        self.emulation = Emulation(self.item.profile, self.context, self.page, path=path, site=self.target.base_url)
+        self.emulation = Emulation(
+            self.item.profile, self.context, self.page, path=path, site=self.target.base_url,
+            cpu_slowdown=settings.cpu_slowdown,
+        )  # fmt: skip
         self.emulation.apply()
         self.recorder.injections = self.emulation.injection  # injected faults are marked, never the shop's
         self.journey = Journey(self.item.probe, meter=self.recorder.meter, settle=self.recorder.settle)

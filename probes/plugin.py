@@ -172,6 +172,15 @@ def pytest_addoption(parser: pytest.Parser, pluginmanager: pytest.PytestPluginMa
         "or $ORDERPROBE_EMULATION)",
     )
     group.addoption(
+        "--cpu-slowdown",
+        type=options.cpu_slowdown,
+        default=os.environ.get("ORDERPROBE_CPU_SLOWDOWN", "profile"),
+        metavar="{profile,off}",
+        help="profile: slow the page's main thread by the device's cpu_slowdown (default, or "
+        "$ORDERPROBE_CPU_SLOWDOWN); off: not at all, for a probe host short of CPU (Chromium emulates "
+        "the slowdown by busy-waiting, ~0.5 s of CPU per second of an open page at ×2); said in the results",
+    )
+    group.addoption(
         "--resolver",
         metavar="HOST[:PORT]",
         default=os.environ.get("ORDERPROBE_RESOLVER"),

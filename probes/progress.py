@@ -40,7 +40,8 @@ class Progress(Reporter):
         self.run = run
         matrix = f"matrix {run.settings.matrix}" if run.settings.matrix else "ad-hoc (each probe on its own profile)"
         planned = f" · {run.planned} journeys" if run.planned else ""
-        self.console.print(f"orderprobe run [bold]{run.id}[/] · {matrix} · target {run.target}{planned}")
+        cpu = " · [bold]CPU slowdown off[/]" if run.settings.cpu_slowdown == "off" else ""
+        self.console.print(f"orderprobe run [bold]{run.id}[/] · {matrix} · target {run.target}{planned}{cpu}")
         if run.settings.live_progress and self.console.is_terminal:
             self._live = Live(get_renderable=self._render, console=self.console, refresh_per_second=4)
             self._live.start()
@@ -126,6 +127,8 @@ class Progress(Reporter):
 
     def summary(self) -> Table:
         table = Table(title="orderprobe run", show_lines=False, header_style="bold")
+        if self.run and self.run.settings.cpu_slowdown == "off":  # so no one reads these as slow-device timings
+            table.caption = "--cpu-slowdown off: devices ran without their CPU slowdown"
         for col in ("probe", "profile", "net", "status", "time", "failing step", "cause"):
             table.add_column(col, overflow="fold")
         table.add_column("steps (seconds)", overflow="fold", ratio=1)

@@ -55,6 +55,7 @@ class Settings:
     faults: tuple[ShopFault, ...] = ()  # --fault: demo-shop faults for every journey
     journeys: int | None = None  # --journeys: how many journeys a population sweep draws
     seed: int | None = None  # --seed: a population sweep's seed
+    cpu_slowdown: str = "profile"  # profile | off: the device's CPU slowdown applied or not (--cpu-slowdown)
 
     @classmethod
     def from_config(cls, config: pytest.Config) -> Settings:
@@ -108,6 +109,7 @@ class Settings:
             faults=tuple(parse_option(text) for text in opt("fault")),
             journeys=_positive(opt("journeys")),
             seed=opt("seed"),
+            cpu_slowdown=opt("cpu_slowdown"),
         )
 
 
@@ -195,6 +197,13 @@ def header_name(text: str) -> str:
     """An HTTP header name (``--synthetic-header``): a browser refuses any other on every request."""
     if not re.fullmatch(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+", text):
         raise argparse.ArgumentTypeError(f"expected an HTTP header name (letters, digits, -), got {text!r}")
+    return text
+
+
+def cpu_slowdown(text: str) -> str:
+    """``profile`` or ``off`` (``--cpu-slowdown``, also from ``$ORDERPROBE_CPU_SLOWDOWN``)."""
+    if text not in ("profile", "off"):
+        raise argparse.ArgumentTypeError(f"expected profile or off (or $ORDERPROBE_CPU_SLOWDOWN), got {text!r}")
     return text
 
 

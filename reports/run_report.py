@@ -236,6 +236,7 @@ class RunContext:
     causes: list[tuple[str, int]]  # (category, journeys) for the filter
     journeys: list[JourneyView] = field(default_factory=list)
     estimate: Estimate | None = None  # a population sweep's shares of failing checkouts (orderprobe.reports.estimate)
+    cpu_off: int = 0  # journeys run without their device's CPU slowdown (--cpu-slowdown off)
 
 
 INTERRUPTED = 2  # pytest's exit code for a run stopped by SIGINT / SIGTERM
@@ -515,7 +516,7 @@ def journey_view(
         ticks=charts.time_ticks(_total(j)),
         totals=totals,
         conditions=html.flatten(j.conditions),
-        conditions_summary=_summary(j),
+        conditions_summary=_summary(j, t),
         versus=_versus(j, last_pass, lang, tz) if last_pass else None,
         failure=_failure(j.failure, artefacts_dir, inline or html.Inliner(artefacts_dir), j.id, failed)
         if j.failure
@@ -538,7 +539,13 @@ def journey_view(
     )
 
 
-def _summary(j: JourneyResult) -> str:
+def _cpu_off(j: JourneyResult) -> float | None:
+    """The device's CPU slowdown the journey ran without (--cpu-slowdown off), if any."""
+    applied = j.conditions.get("applied")
+    return applied.get("cpu_slowdown_profile") if isinstance(applied, dict) else None
+
+
+def _summary(j: JourneyResult, t: dict[str, str]) -> str:
     names = j.profile.split("/")
     parts = []
     for i, kind in enumerate(("device", "network", "region", "account")):
@@ -547,6 +554,8 @@ def _summary(j: JourneyResult) -> str:
         parts.append(str(title or (names[i] if i < len(names) else "")))
     if j.emulation:  # how the network was emulated: packet-level link or DevTools (CDP) fallback
         parts[1] += f" [{j.emulation}]"
+    if (rate := _cpu_off(j)) is not None:  # its timings are not a slow device's
+        parts[0] += f" [{t['cpu_off']} ×{rate:g}]"
     return " · ".join(p for p in parts if p)
 
 
@@ -649,6 +658,7 @@ def build(
             journey_view(j, artefacts_dir, lang, tz, inline, (passes or {}).get(j.id), out_dir) for j in journeys
         ],
         estimate=estimate(journeys),
+        cpu_off=sum(_cpu_off(j) is not None for j in journeys),
     )
 
 

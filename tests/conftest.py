@@ -34,6 +34,9 @@ def pytest_configure(config: pytest.Config) -> None:
         # The suite's own workers fill the cores already; a second worker per nested run only adds a
         # process, a Chromium and a shop (1.5 s CPU for a one-journey run). Tests of several workers say -n 2.
         os.environ.setdefault("PYTEST_XDIST_AUTO_NUM_WORKERS", "1")
+        # Chromium's CPU slowdown busy-waits ~half of a ×2 page's wall time (about half of a journey's CPU,
+        # measured): tests of it set ORDERPROBE_CPU_SLOWDOWN=profile; the others needn't pay for it.
+        os.environ.setdefault("ORDERPROBE_CPU_SLOWDOWN", "off")
     if os.environ.get(real_parts.ENV_DIR):
         real_parts.install()
 

@@ -119,22 +119,29 @@ def test_download_throughput_for_200_kb(emulate: Any, catalogue: Any) -> None:
 
 
 def test_cpu_slowdown_slows_a_cpu_bound_page(emulate: Any, catalogue: Any, server: str) -> None:
-    def page_at(cpu: float) -> Page:
+    """…and ``cpu_slowdown="off"`` (``--cpu-slowdown off``) leaves a ×6 device's page unthrottled, and says so."""
+    records = []
+
+    def page_at(cpu: float, setting: str = "profile") -> Page:
         profile = catalogue.profile(device="desktop-chrome")
         profile = profile.model_copy(update={"device": profile.device.model_copy(update={"cpu_slowdown": cpu})})
-        page, _ = emulate(profile)
+        page, emulation = emulate(profile, cpu_slowdown=setting)
+        records.append(emulation.record())
         page.goto(server + "/cpu")
         return page
 
-    plain, throttled = page_at(1), page_at(6)
-    runs: dict[Page, list[float]] = {plain: [], throttled: []}
-    for _ in range(4):  # interleaved, so a burst of load on this shared machine hits both alike
+    plain, throttled, off = page_at(1), page_at(6), page_at(6, "off")
+    runs: dict[Page, list[float]] = {plain: [], throttled: [], off: []}
+    for _ in range(4):  # interleaved, so a burst of load on this shared machine hits all alike
         for page, times in runs.items():
             times.append(page.evaluate("burn(5e7)[0]"))
-    fast, slow = min(runs[plain]), min(runs[throttled])
+    fast, slow, unthrottled = min(runs[plain]), min(runs[throttled]), min(runs[off])
     # ×6 gives ~×6 on an idle machine; CPU contention compresses it (measured ×1.8–1.9 at load 7–30);
     # unthrottled, the minima of interleaved runs stay within ~×1.1 of each other.
     assert slow / fast > 1.4, f"×6 throttling gave {fast:.1f} → {slow:.1f} ms"
+    # off: nearer the unthrottled page than the throttled one, measured side by side
+    assert unthrottled / fast < (slow / fast + 1) / 2, f"×1 {fast:.1f}, ×6 {slow:.1f}, ×6 off {unthrottled:.1f} ms"
+    assert [(r["cpu_slowdown"], r.get("cpu_slowdown_profile")) for r in records] == [(1, None), (6, None), (1, 6)]
 
 
 def test_dns_polluted_hosts_fail_while_others_load(emulate: Any, catalogue: Any, server: str) -> None:

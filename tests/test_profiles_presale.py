@@ -29,7 +29,10 @@ def run_presale(pytester: pytest.Pytester, select: str) -> tuple[pytest.RunResul
         store.close()
 
 
-def test_old_android_xinjiang_and_teen_are_refused_as_expected(pytester: pytest.Pytester) -> None:
+def test_old_android_xinjiang_and_teen_are_refused_as_expected(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ORDERPROBE_CPU_SLOWDOWN", "profile")  # the record says the profile's slowdown was applied
     result, journeys = run_presale(pytester, "teen_blocked or region_refusal_cosmetics or android-4.4")
     result.assert_outcomes(passed=3)
     by = {(j.probe, j.profile): j for j in journeys}

@@ -3,6 +3,7 @@ blocked rows as passes with the refusal named, the matrix or "ad-hoc" named, the
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -33,10 +34,12 @@ def journey(probe: str, status: Status, category: str = "", detail: str = "") ->
     )  # fmt: skip
 
 
-def transcript(results: list[JourneyResult], exit_code: int, matrix: str | None = "presale") -> list[str]:
+def transcript(
+    results: list[JourneyResult], exit_code: int, matrix: str | None = "presale", **changes: object
+) -> list[str]:
     console = Console(record=True, width=240, force_terminal=False)
     progress = Progress(console)
-    run = Run("r1", STARTED, settings(matrix), "orderprobe run")
+    run = Run("r1", STARTED, replace(settings(matrix), **changes), "orderprobe run")
     run.planned = len(results)
     progress.on_run_start(run)
     for r in results:
@@ -82,3 +85,10 @@ def test_ad_hoc_runs_are_not_labelled_with_a_matrix() -> None:
 def test_an_interrupted_run_says_so() -> None:
     lines = transcript([journey("a", Status.PASSED)], 2)
     assert lines[-1].startswith("INTERRUPTED after 1 journey:")
+
+
+def test_a_run_without_the_cpu_slowdown_says_so_in_its_header_and_under_its_table() -> None:
+    off = transcript([journey("a", Status.PASSED)], 0, cpu_slowdown="off")
+    assert off[0].endswith(" · 1 journeys · CPU slowdown off")
+    assert "--cpu-slowdown off: devices ran without their CPU slowdown" in [line.strip() for line in off]
+    assert not any("CPU slowdown" in line for line in transcript([journey("a", Status.PASSED)], 0))

@@ -33,8 +33,9 @@ def probed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, Sto
     folder = tmp_path_factory.mktemp("e2e")
     broken = _run(folder, "e2e-dns", "--network", "public-wifi-dns-polluted")
     assert broken.returncode == 1, broken.stdout + broken.stderr
-    healthy = _run(folder, "e2e-wifi")
+    healthy = _run(folder, "e2e-wifi", "--cpu-slowdown", "off")  # android-mid's ×2 not applied, and said
     assert healthy.returncode == 0, healthy.stdout + healthy.stderr
+    assert "CPU slowdown off" in healthy.stdout.splitlines()[0], healthy.stdout  # the run's header line
     # `orderprobe run` wrote the run report itself and printed where.
     assert f"report   {(folder / 'reports' / html.run_report_name('e2e-wifi', 'zh')).resolve()}" in healthy.stdout
     store = Store(f"sqlite:///{folder / 'results.db'}")
@@ -94,3 +95,20 @@ def test_compare_and_trend_from_real_runs(probed: tuple[Path, Store], page: Page
     assert outage.state == "not_rerun" and page.locator("#outages .ongoing").count() == 0
     assert page.locator("#outages .not-rerun").count() == 1
     assert page.locator("#latest tr[data-cause=network]").count() == 1
+
+
+def test_a_run_without_the_cpu_slowdown_says_so_where_the_device_is_shown(
+    probed: tuple[Path, Store], page: Page
+) -> None:
+    """``--cpu-slowdown off``: no one reads a ×2 device's timings as throttled (the record, the report's
+    header and the journey's conditions line). Throttling itself: test_emulation_browser.py."""
+    folder, store = probed
+    (off,) = store.journeys("e2e-wifi")
+    assert (off.conditions["applied"]["cpu_slowdown"], off.conditions["applied"]["cpu_slowdown_profile"]) == (1, 2)
+    assert off.conditions["device"]["cpu_slowdown"] == 2  # the profile itself is unchanged
+    for lang, said in (("en", "CPU slowdown off ×2"), ("zh", "CPU 降速关闭 ×2")):
+        path = run_report.write(store, "e2e-wifi", folder / "artefacts", folder / "reports", lang)
+        page.goto(path.as_uri())
+        assert page.locator("#cpu-off span").inner_text().startswith("1 ")
+        summary = page.locator(f"#{html.anchor(off.id)} details.conditions summary").text_content() or ""
+        assert said in summary, summary

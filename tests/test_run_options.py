@@ -4,6 +4,7 @@ journeys run (a green CI that ran nothing, or every journey failed for a typo)."
 
 from __future__ import annotations
 
+import os
 import socket
 import subprocess
 import sys
@@ -28,6 +29,10 @@ BAD = [
     (["--screenshots", "maybe"], "argument --screenshots: invalid choice: 'maybe'"),
     (["--tracing", "sometimes"], "argument --tracing: invalid choice: 'sometimes'"),
     (["--emulation", "bogus"], "argument --emulation: invalid choice: 'bogus' (choose from 'auto', 'packet', 'cdp')"),
+    (
+        ["--cpu-slowdown", "half"],
+        "argument --cpu-slowdown: expected profile or off (or $ORDERPROBE_CPU_SLOWDOWN), got 'half'",
+    ),
     (["--profiles", "/nonexistent"], "argument --profiles: expected an existing folder, got '/nonexistent'"),
     (["--browser-endpoint", "ftp://grid"], "argument --browser-endpoint: expected ws://"),
     (["--browser-endpoint", "ws://127.0.0.1:{port}"], "--browser-endpoint ws://127.0.0.1:{port}: cannot connect"),
@@ -59,3 +64,17 @@ def test_a_bad_option_value_is_refused_in_one_line_before_anything_starts(
     assert lines[0].startswith("orderprobe: refused before running: " + said.replace("{port}", port)), lines[0]
     assert not (tmp_path / "r.db").exists() and not (tmp_path / "art").exists()
     assert "s3cret" not in done.stderr
+
+
+def test_a_bad_cpu_slowdown_in_the_environment_is_refused_in_one_line(tmp_path: Path) -> None:
+    env = {**os.environ, "ORDERPROBE_CPU_SLOWDOWN": "2"}
+    done = subprocess.run(
+        [sys.executable, "-m", "orderprobe", "run", "--results", f"sqlite:///{tmp_path / 'r.db'}", "-n", "0"],
+        capture_output=True, text=True, cwd=tmp_path, env=env,
+    )  # fmt: skip
+    assert done.returncode == 2 and done.stdout == "", done.stdout + done.stderr
+    assert done.stderr == (
+        "orderprobe: refused before running: argument --cpu-slowdown: expected profile or off "
+        "(or $ORDERPROBE_CPU_SLOWDOWN), got '2'\n"
+    )
+    assert not (tmp_path / "r.db").exists()

@@ -51,9 +51,12 @@ class Emulation(StepListener):
         seed: int | None = None,
         path: NetworkPath | None = None,
         site: str = "",
+        cpu_slowdown: str = "profile",
     ) -> None:
-        """``path``: the worker's (``orderprobe.probes.emulation.packet.choose``); DevTools by default."""
+        """``path``: the worker's (``orderprobe.probes.emulation.packet.choose``); DevTools by default.
+        ``cpu_slowdown``: ``off`` leaves the device's CPU slowdown out (``--cpu-slowdown``); recorded."""
         self.profile, self.context, self.page = profile, context, page
+        self.cpu_rate = profile.device.cpu_slowdown if cpu_slowdown == "profile" else 1.0
         pinned = profile.network.dropouts.seed if profile.network.dropouts else None
         # The outage schedule: the caller's seed, else the profile's pinned one, else fresh per journey.
         self.seed = seed if seed is not None else pinned if pinned is not None else random.randrange(2**32)
@@ -89,7 +92,7 @@ class Emulation(StepListener):
         if self._t0 is not None:
             raise RuntimeError("Emulation.apply() called twice")
         self._cdp = self.context.new_cdp_session(self.page)
-        throttle_cpu(self._cdp, self.profile.device)
+        throttle_cpu(self._cdp, self.cpu_rate)
         override = user_agent_override(self.profile.device, self.profile.region.languages)
         self._cdp.send("Emulation.setUserAgentOverride", override)
         self._began = True  # ended at close even if it fails half-way
@@ -220,13 +223,15 @@ class Emulation(StepListener):
     def record(self) -> dict[str, Any]:
         """What was applied, for ``JourneyResult.conditions``: no secrets, JSON-able."""
         t = self.now()
+        asked = self.profile.device.cpu_slowdown
         return {
             "profile": self.profile.name,  # the full profile is Profile.describe(); this is what was done with it
             "emulation": self.path.mode,
             "emulation_reason": self.path.reason,  # why not packet-level ("" when it is)
             "network": self._network.name,  # the last one, after any hand-over
             **(self._path_record if self._path_record is not None else self.path.record()),
-            "cpu_slowdown": self.profile.device.cpu_slowdown,
+            "cpu_slowdown": self.cpu_rate,  # applied; the profile's too when it was not (--cpu-slowdown off)
+            **({"cpu_slowdown_profile": asked} if asked != self.cpu_rate else {}),
             "client_hints": bool(brands(self.profile.device)),
             "routes": self.routing.patterns,
             "seed": self.seed,

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from orderprobe.profiles.models import Device, Network
+from orderprobe.profiles.models import Network
 
 if TYPE_CHECKING:
     from playwright.sync_api import CDPSession
@@ -39,6 +39,7 @@ def throttle_network(session: CDPSession, network: Network, *, fresh: bool = Fal
         session.send("Network.emulateNetworkConditions", conditions)
 
 
-def throttle_cpu(session: CDPSession, device: Device) -> None:
-    if device.cpu_slowdown != 1:
-        session.send("Emulation.setCPUThrottlingRate", {"rate": device.cpu_slowdown})
+def throttle_cpu(session: CDPSession, rate: float) -> None:
+    """``rate`` ×: Chromium busy-waits (rate−1)/rate of the main thread's time, idle or not."""
+    if rate != 1:
+        session.send("Emulation.setCPUThrottlingRate", {"rate": rate})
