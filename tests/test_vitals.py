@@ -66,7 +66,9 @@ def test_lcp_is_the_image_put_in_late_and_belongs_to_the_step_that_loaded_the_pa
             page.mouse.move(5, 5)
     opened, again = (s.vitals for s in journey.steps)
     assert opened is not None and opened.lcp_ms is not None and opened.fcp_ms is not None
-    assert opened.lcp_ms >= inserted >= 700  # painted no earlier than it was put in
+    # Painted no earlier than it was put in; a 700 ms timer, read on performance.now()'s coarsened
+    # clock, was once seen to fire at 699.8 ms.
+    assert opened.lcp_ms >= inserted >= 699
     assert opened.fcp_ms < opened.lcp_ms  # the small text came first
     assert opened.ttfb_ms is not None and opened.ttfb_ms <= opened.fcp_ms
     assert opened.url.endswith("/lcp?at=700")
