@@ -22,6 +22,7 @@ the old top-level names (``probes``, ``reports``, …): a user's own ``reports``
 from __future__ import annotations
 
 import ast
+import subprocess
 import sys
 from pathlib import Path
 
@@ -161,8 +162,21 @@ def test_nothing_imports_the_old_top_level_names() -> None:
 
 
 def test_each_module_is_loaded_under_one_name() -> None:
-    """Tests run from the repository root, where probes/ is importable as ``probes`` too: every
-    file of ours in sys.modules (this process has collected the suite) must have one name."""
+    """Tests run from the repository root, where probes/ is importable as ``probes`` too: once the
+    suite is collected and the layers' tops imported, every file of ours in sys.modules must have
+    one name. Checked in a fresh process: this worker may already have run the built-in probes
+    in-process, which a source checkout collects as ``probes.checkout.*`` (a known gap)."""
+    done = subprocess.run(
+        [sys.executable, "-c", "import sys, tests.test_layers as t; sys.exit(t.names_of_ours())"],
+        cwd=ROOT, capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+
+
+def names_of_ours() -> str | None:
+    """Collect the suite, import the layers' tops, and say which files of ours have two names."""
+    if pytest.main(["--collect-only", "-q", "-p", "no:cacheprovider", "-p", "no:xdist", str(ROOT / "tests")]) != 0:
+        return "collection failed"
     import orderprobe.cli
     import orderprobe.probes.journey_run  # the plugin imports the journey machinery only when a journey runs
     import orderprobe.probes.plugin
@@ -175,10 +189,11 @@ def test_each_module_is_loaded_under_one_name() -> None:
         file = Path(getattr(module, "__file__", None) or "/").resolve()
         if any(file.is_relative_to(folder) for folder in folders) and file.name != "conftest.py":
             names.setdefault(file, []).append(name)
-    assert len(names) > 50  # the check sees the tree
     twice = {str(f.relative_to(ROOT)): n for f, n in names.items() if len(n) > 1}
     outside = sorted(n for ns in names.values() for n in ns if n.split(".")[0] != "orderprobe")
-    assert not twice and not outside, f"loaded twice: {twice}; under an old name: {outside}"
+    if len(names) <= 50:
+        return f"the check saw only {len(names)} modules of ours"
+    return f"loaded twice: {twice}; under an old name: {outside}" if twice or outside else None
 
 
 def cycles(edges: dict[str, set[str]]) -> list[list[str]]:
