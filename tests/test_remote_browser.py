@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -43,11 +44,14 @@ def playwright_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]
         env={**os.environ, "PLAYWRIGHT_BROWSERS_PATH": str(browsers)},
         stdout=subprocess.PIPE,
         text=True,
+        start_new_session=True,  # `python -m playwright` runs node as a child: stop the whole group
     )
-    assert "Listening on" in (server.stdout.readline() if server.stdout else "")
-    yield f"ws://127.0.0.1:{port}/"
-    server.terminate()
-    server.wait(timeout=30)
+    try:
+        assert "Listening on" in (server.stdout.readline() if server.stdout else "")
+        yield f"ws://127.0.0.1:{port}/"
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(timeout=30)
 
 
 PROBE = """
