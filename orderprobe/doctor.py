@@ -8,14 +8,14 @@ import shutil
 import sys
 from pathlib import Path
 
-from orderprobe.probes.browser import ChromiumNotFound, _apt_install, _can_apt, ensure_chromium
+from orderprobe.probes.browser import ChromiumNotFound, _apt_install, _can_apt, ensure_chromium, find_chromium
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--install",
         action="store_true",
-        help="install Debian's chromium + fonts-noto-cjk + nftables when missing (root)",
+        help="install Debian's chromium + its headless shell + fonts-noto-cjk + nftables when missing (root)",
     )
 
 
@@ -26,6 +26,13 @@ def main(args: argparse.Namespace) -> int:
         print(f"orderprobe doctor: {exc}", file=sys.stderr)
         return 2
     print(f"chromium: {chromium.path} ({chromium.source}) — {chromium.version()}")
+    headless = find_chromium(headless=True)
+    if headless is not None and headless.shell:
+        print(f"headless runs: {headless.path} (headless shell) — {headless.version()}")
+    elif chromium.source == "env":
+        print("headless runs: the same browser (ORDERPROBE_CHROMIUM)")
+    else:
+        print("headless runs: the same browser (no headless shell: apt install chromium-headless-shell)")
     nft = _nft()
     if nft is None and args.install and _can_apt():
         _apt_install(["nftables"])

@@ -3,6 +3,12 @@
 Discovery order (first hit wins): ``ORDERPROBE_CHROMIUM``, a system ``chromium`` /
 ``google-chrome``, Playwright's own downloaded build. ``playwright install`` is never
 relied on: it cannot download on offline or registry-only machines.
+
+A headless run prefers Chromium's headless shell (Debian's ``chromium-headless-shell``), as
+Playwright itself does: the same Blink, network stack and DevTools without the browser's UI
+layers, at about half the CPU per journey (``benchmarks/headless_shell.py``). A probe host that
+runs every few minutes pays that CPU all day. ``--headed`` and ``orderprobe record`` need the
+full browser and keep it.
 """
 
 from __future__ import annotations
@@ -22,7 +28,10 @@ if TYPE_CHECKING:
 
 ENV_VAR = "ORDERPROBE_CHROMIUM"
 SYSTEM_NAMES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
-DEBIAN_PACKAGES = ("chromium", "fonts-noto-cjk")
+# Debian's /usr/bin/chromium-headless-shell is a wrapper that does not exec: launch the binary itself.
+SHELL_PATHS = ("/usr/lib/chromium/chromium-headless-shell",)
+SHELL_NAMES = ("chromium-headless-shell", "chrome-headless-shell")
+DEBIAN_PACKAGES = ("chromium", "chromium-headless-shell", "fonts-noto-cjk")
 
 # Root, offline and headless: without these Chromium fights the sandbox and the closed network.
 LAUNCH_ARGS = (
@@ -45,29 +54,40 @@ class ChromiumNotFound(RuntimeError):
 class Chromium:
     path: str
     source: str  # env | system | playwright | apt
+    shell: bool = False  # the headless shell: headless runs only
 
     def version(self) -> str:
         out = subprocess.run([self.path, "--version"], capture_output=True, text=True, timeout=30)
         return out.stdout.strip() or out.stderr.strip()
 
 
-def _playwright_builds() -> list[str]:
+def _playwright_builds(pattern: str) -> list[str]:
     root = os.environ.get("PLAYWRIGHT_BROWSERS_PATH") or str(Path.home() / ".cache/ms-playwright")
-    patterns = ("chromium-*/chrome-linux/chrome", "chromium_headless_shell-*/chrome-linux/headless_shell")
-    return sorted((p for pat in patterns for p in glob.glob(os.path.join(root, pat))), reverse=True)
+    return sorted(glob.glob(os.path.join(root, pattern)), reverse=True)
 
 
-def find_chromium() -> Chromium | None:
+def _system_shell() -> str | None:
+    found = next((p for p in SHELL_PATHS if os.access(p, os.X_OK)), None)
+    return found or next(filter(None, map(shutil.which, SHELL_NAMES)), None)
+
+
+def find_chromium(headless: bool = False) -> Chromium | None:
+    """The Chromium to launch; ``headless`` allows the headless shell, which is preferred then."""
     explicit = os.environ.get(ENV_VAR)
     if explicit:
         if not os.access(explicit, os.X_OK):
             raise ChromiumNotFound(f"{ENV_VAR}={explicit} is not an executable file")
         return Chromium(explicit, "env")
+    shell = _system_shell() if headless else None
+    if shell:
+        return Chromium(shell, "system", shell=True)
     for name in SYSTEM_NAMES:
         found = shutil.which(name)
         if found:
             return Chromium(found, "system")
-    builds = _playwright_builds()
+    if headless and (builds := _playwright_builds("chromium_headless_shell-*/*/*headless[-_]shell")):
+        return Chromium(builds[0], "playwright", shell=True)
+    builds = _playwright_builds("chromium-*/chrome-linux*/chrome")
     return Chromium(builds[0], "playwright") if builds else None
 
 
@@ -90,9 +110,12 @@ def _apt_install(packages: list[str]) -> None:
 
 
 def ensure_chromium(install: bool = True) -> Chromium:
-    """Return a usable Chromium, installing Debian's (and CJK fonts) as root when none is found."""
+    """Return a usable Chromium, installing Debian's (its headless shell, CJK fonts) as root when
+    missing. An explicit ``ORDERPROBE_CHROMIUM`` or a Chrome of the user's own is left alone."""
     found = find_chromium()
     missing = [] if found else ["chromium"]
+    if (found is None or found.path.endswith("/chromium")) and not _system_shell():
+        missing.append("chromium-headless-shell")
     if not _has_cjk_font():
         missing.append("fonts-noto-cjk")
     if missing and install and _can_apt():
@@ -112,7 +135,7 @@ def ensure_chromium(install: bool = True) -> Chromium:
 
 def launch_options(headless: bool = True) -> dict:
     """Keyword arguments for ``playwright.chromium.launch`` (one browser per worker)."""
-    found = find_chromium()
+    found = find_chromium(headless=headless)
     if found is None:
         raise ChromiumNotFound("No Chromium found; run `orderprobe doctor --install` first.")
     return {"executable_path": found.path, "headless": headless, "args": list(LAUNCH_ARGS)}

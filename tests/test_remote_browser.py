@@ -37,7 +37,7 @@ def playwright_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]
     revision = next(b["revision"] for b in spec["browsers"] if b["name"] == "chromium-headless-shell")
     shell = browsers / f"chromium_headless_shell-{revision}" / "chrome-headless-shell-linux64" / "chrome-headless-shell"
     shell.parent.mkdir(parents=True)
-    shell.symlink_to(find_chromium().path)
+    shell.symlink_to(find_chromium(headless=True).path)
     port = _free_port()
     server = subprocess.Popen(
         [sys.executable, "-m", "playwright", "run-server", "--port", str(port), "--host", "127.0.0.1"],
