@@ -141,6 +141,7 @@ class Recorder(StepListener):
         self.write_errors: list[str] = []  # artefacts that could not be written (full / read-only disk)
         # The last capture, and when one starts and ends: the deadline's watchdog waits on the worker's.
         self.captured: FailurePoint | None = None
+        self._unanswered = False  # the failure's capture found the page not answering: no settle after it
         self.capturing, self._captured = threading.Event(), threading.Event()
         self._open: dict[int, tuple[RequestRecord, float]] = {}
         self._journey: Journey | None = None
@@ -163,7 +164,12 @@ class Recorder(StepListener):
         return self.counts.model_copy()
 
     def settle(self) -> None:
-        """Drain binding calls still in flight: one round trip, once per step (at its end)."""
+        """Drain binding calls still in flight: one round trip, once per step (at its end) — unless
+        the failure just captured found the page not answering (a navigation that never commits):
+        the round trip would wait out its 2 s for nothing."""
+        if self._unanswered:
+            self._unanswered = False
+            return
         with contextlib.suppress(Exception):  # closed or crashed page: count what arrived
             # Events sent before its answer are dispatched first. Bounded: a busy page never answers.
             bounded(self.page, lambda page: page.evaluate("0", None), 2.0)
@@ -330,7 +336,7 @@ class Recorder(StepListener):
             if not any(r.navigation for r in failure.waiting):  # mid-navigation a page answers nothing: not busy
                 evidence.unblock(self.cdp, failure)  # a busy main thread answers nothing until stopped
             loads = self.navigations
-            evidence.read_page(self.page, failure)
+            self._unanswered = not evidence.read_page(self.page, failure)
             self._settled(failure, loads)
             self._refused_fields(step, failure)
             self._picture(evidence.screenshot, failure)
