@@ -142,6 +142,7 @@ class Recorder(StepListener):
         # The last capture, and when one starts and ends: the deadline's watchdog waits on the worker's.
         self.captured: FailurePoint | None = None
         self._unanswered = False  # the failure's capture found the page not answering: no settle after it
+        self.crashed = False  # its renderer crashed: nothing on the page to stop or wait for
         self.capturing, self._captured = threading.Event(), threading.Event()
         self._open: dict[int, tuple[RequestRecord, float]] = {}
         self._journey: Journey | None = None
@@ -158,6 +159,7 @@ class Recorder(StepListener):
         page.on("framenavigated", lambda frame: frame == page.main_frame and self._navigated())
         page.on("console", lambda msg: msg.type == "error" and self._console(msg.text))
         page.on("pageerror", lambda err: self._console(f"pageerror: {err}"))
+        page.on("crash", lambda _: setattr(self, "crashed", True))
 
     # -- meter -------------------------------------------------------------------------
     def meter(self) -> Interactions:
@@ -333,7 +335,8 @@ class Recorder(StepListener):
         self.capturing.set()
         failure = self._point(step, error)
         try:
-            if not any(r.navigation for r in failure.waiting):  # mid-navigation a page answers nothing: not busy
+            # Mid-navigation a page answers nothing, nor does a crashed one (3 s of CDP timeouts): not busy.
+            if not self.crashed and not any(r.navigation for r in failure.waiting):
                 evidence.unblock(self.cdp, failure)  # a busy main thread answers nothing until stopped
             loads = self.navigations
             self._unanswered = not evidence.read_page(self.page, failure)
