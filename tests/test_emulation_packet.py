@@ -39,7 +39,7 @@ def run(pytester: pytest.Pytester, source: str, *args: str) -> list[JourneyResul
 
 @pytest.mark.slow
 def test_metro_weak_loses_the_signal_mid_journey_and_the_result_records_it(pytester: pytest.Pytester) -> None:
-    # metro-weak's own draw whose outage comes first (1.1–3.4 s): the ride lasts until it is over.
+    # metro-weak's own draw whose outage comes first (3.1–5.3 s): the ride lasts until it is over.
     start, end = metro_weak_early(pytester.path / "nets", DEAD_AT_PAY)
     (journey,) = run(pytester, ride(seconds=end + 2), "--network=metro-weak", "--emulation=packet")
     applied = journey.conditions["applied"]

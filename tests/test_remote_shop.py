@@ -54,7 +54,7 @@ def test_metro_weak_outages_and_loss_reach_a_remote_shop_in_packet_mode_by_defau
     pytester: pytest.Pytester, remote_shop: Any
 ) -> None:
     zone, _, shop = remote_shop
-    # metro-weak's own draw whose outage comes first (1.1–3.4 s); 14 rounds of 6 requests send ~190
+    # metro-weak's own draw whose outage comes first (3.1–5.3 s); 14 rounds of 6 requests send ~190
     # packets up, whatever the load, for the seeded loss below.
     _, end = metro_weak_early(pytester.path / "nets")
     ride_out = ride(connections=6, seconds=end + 2, rounds=14)
