@@ -75,16 +75,16 @@ def page_text(page: Page) -> str:
         return bounded(page, lambda impl: impl.evaluate(script, None), 1.5) or ""
 
 
-def read_page(page: Page, failure: FailurePoint) -> None:
-    """URL, title and visible text into ``failure``; what could not be read into its notes."""
+def read_page(page: Page, failure: FailurePoint) -> bool:
+    """URL, title and visible text into ``failure``; what could not be read into its notes.
+    False when the page did not answer: a navigation pending that its one look failed on."""
     failure.url = page.url  # known to Playwright, never asks the page
     try:
         failure.page_title = bounded(page, lambda impl: impl.title(), 2.0)  # no timeout of its own
     except Exception as exc:  # crashed / closed / busy page: say so, beside the page's fields
         failure.capture_notes.append(_why("page title", exc))
     if _pending(failure):
-        _read_shown(page, failure)
-        return
+        return _read_shown(page, failure)
     try:
         failure.page_text = page_text(page)[:TEXT_EXCERPT]
     except Exception as exc:
@@ -93,13 +93,14 @@ def read_page(page: Page, failure: FailurePoint) -> None:
         failure.validation = bounded(page, lambda impl: impl.evaluate(INVALID_FIELDS, None), 2.0)[:10]
     except Exception as exc:
         failure.capture_notes.append(_why("form validation", exc))
+    return True
 
 
 def _pending(failure: FailurePoint) -> bool:
     return any(r.navigation for r in failure.waiting)
 
 
-def _read_shown(page: Page, failure: FailurePoint) -> None:
+def _read_shown(page: Page, failure: FailurePoint) -> bool:
     """While a navigation is pending, the page answers its title and a CDP screenshot at once and
     little else until the next document commits (which a held request may never do): one short
     look for its text and refused fields, not a full wait per field (5 s on every such failure)."""
@@ -108,6 +109,8 @@ def _read_shown(page: Page, failure: FailurePoint) -> None:
         failure.page_text, failure.validation = str(text or "")[:TEXT_EXCERPT], invalid[:10]
     except Exception as exc:
         failure.capture_notes.append(_why("page text (a navigation was pending)", exc))
+        return False
+    return True
 
 
 # Fields the browser itself refuses (required, pattern, type, min/max…), by their label or name.

@@ -141,6 +141,8 @@ class Recorder(StepListener):
         self.write_errors: list[str] = []  # artefacts that could not be written (full / read-only disk)
         # The last capture, and when one starts and ends: the deadline's watchdog waits on the worker's.
         self.captured: FailurePoint | None = None
+        self._unanswered = False  # the failure's capture found the page not answering: no settle after it
+        self.crashed = False  # its renderer crashed: nothing on the page to stop or wait for
         self.capturing, self._captured = threading.Event(), threading.Event()
         self._open: dict[int, tuple[RequestRecord, float]] = {}
         self._journey: Journey | None = None
@@ -157,13 +159,19 @@ class Recorder(StepListener):
         page.on("framenavigated", lambda frame: frame == page.main_frame and self._navigated())
         page.on("console", lambda msg: msg.type == "error" and self._console(msg.text))
         page.on("pageerror", lambda err: self._console(f"pageerror: {err}"))
+        page.on("crash", lambda _: setattr(self, "crashed", True))
 
     # -- meter -------------------------------------------------------------------------
     def meter(self) -> Interactions:
         return self.counts.model_copy()
 
     def settle(self) -> None:
-        """Drain binding calls still in flight: one round trip, once per step (at its end)."""
+        """Drain binding calls still in flight: one round trip, once per step (at its end) — unless
+        the failure just captured found the page not answering (a navigation that never commits):
+        the round trip would wait out its 2 s for nothing."""
+        if self._unanswered:
+            self._unanswered = False
+            return
         with contextlib.suppress(Exception):  # closed or crashed page: count what arrived
             # Events sent before its answer are dispatched first. Bounded: a busy page never answers.
             bounded(self.page, lambda page: page.evaluate("0", None), 2.0)
@@ -327,10 +335,11 @@ class Recorder(StepListener):
         self.capturing.set()
         failure = self._point(step, error)
         try:
-            if not any(r.navigation for r in failure.waiting):  # mid-navigation a page answers nothing: not busy
+            # Mid-navigation a page answers nothing, nor does a crashed one (3 s of CDP timeouts): not busy.
+            if not self.crashed and not any(r.navigation for r in failure.waiting):
                 evidence.unblock(self.cdp, failure)  # a busy main thread answers nothing until stopped
             loads = self.navigations
-            evidence.read_page(self.page, failure)
+            self._unanswered = not evidence.read_page(self.page, failure)
             self._settled(failure, loads)
             self._refused_fields(step, failure)
             self._picture(evidence.screenshot, failure)

@@ -93,6 +93,7 @@ def test_hangs_and_crashes_end_as_errors_at_their_step_and_the_run_goes_on(pytes
 
     assert crash.status is Status.ERROR and crash.cause.detail == "browser_crash"
     assert crash.failure.step == "crash" and "browser_crash" in crash.failure.message
+    assert not any("main thread busy" in note for note in crash.failure.capture_notes)  # crashed, not busy
 
     for journey, step in ((busy, "spin"), (silent, "open silent")):
         assert journey.failure.message.startswith(f"timed out at step {step} (journey deadline 6 s")

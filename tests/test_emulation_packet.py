@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from orderprobe.base.result import JourneyResult
-from tests.support.packet import needs_packet_level, ride, run_probe
+from tests.support.packet import metro_weak_early, needs_packet_level, ride, run_probe
 
 pytestmark = needs_packet_level  # a network namespace: root / CAP_NET_ADMIN, Linux
 
@@ -23,31 +23,30 @@ def test_dead_signal(journey, page, target):
         page.goto(target.url("/"))
     with journey.step("pay"):
         outcome = page.evaluate(
-            "() => fetch('/', {cache: 'no-store', signal: AbortSignal.timeout(3000)}).then(r => r.status, e => e.name)"
+            "() => fetch('/', {cache: 'no-store', signal: AbortSignal.timeout(1000)}).then(r => r.status, e => e.name)"
         )
         assert outcome == 200, outcome
 """
 
-NETWORKS = """
-networks:
-  - {name: dead-at-pay, rtt_ms: 40, down_kbps: null, up_kbps: null}
-"""
+DEAD_AT_PAY = {"name": "dead-at-pay", "rtt_ms": 40, "down_kbps": None, "up_kbps": None}
 
 
 def run(pytester: pytest.Pytester, source: str, *args: str) -> list[JourneyResult]:
-    """With this file's networks (``dead-at-pay``) beside the built-in ones."""
-    (pytester.path / "nets").mkdir(exist_ok=True)
-    (pytester.path / "nets" / "networks.yaml").write_text(NETWORKS, encoding="utf-8")
+    """With this file's networks (``dead-at-pay``, metro-weak's outage pinned early) beside the built-in ones."""
+    metro_weak_early(pytester.path / "nets", DEAD_AT_PAY)
     return run_probe(pytester, source, f"--profiles={pytester.path / 'nets'}", *args)
 
 
 @pytest.mark.slow
 def test_metro_weak_loses_the_signal_mid_journey_and_the_result_records_it(pytester: pytest.Pytester) -> None:
-    (journey,) = run(pytester, ride(), "--network=metro-weak", "--emulation=packet")
+    # metro-weak's own draw whose outage comes first (3.1–5.3 s): the ride lasts until it is over.
+    start, end = metro_weak_early(pytester.path / "nets", DEAD_AT_PAY)
+    (journey,) = run(pytester, ride(seconds=end + 2), "--network=metro-weak", "--emulation=packet")
     applied = journey.conditions["applied"]
     assert journey.emulation == "packet" and applied["emulation"] == "packet"
     (first, *_) = applied["offline_windows"]
     assert first["why"] == "dropout" and 1 <= first["start_s"] <= 10 and 2 <= first["end_s"] - first["start_s"] <= 5
+    assert (first["start_s"], first["end_s"]) == (start, end)  # the pinned schedule, replayed
     packets = applied["link_packets"]
     assert packets["up"].get("outage", 0) + packets["down"].get("outage", 0) > 0  # the link really was down
     assert isinstance(applied["addresses"][0], str) and applied["addresses"][0].startswith("100.")

@@ -13,7 +13,7 @@ from orderprobe.base.result import FailurePoint
 from orderprobe.probes.classify import Classifier
 from tests.support.hostile import Shop, hostile_shop, recorded
 
-WAIT_MS = 3000  # how long the probe waits for what never comes
+WAIT_MS = 2000  # how long the probe waits for what never comes (above the 1 s asserted below)
 
 
 @pytest.fixture

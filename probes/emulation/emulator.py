@@ -68,6 +68,7 @@ class Emulation(StepListener):
         self._t0: float | None = None
         self._cdp: CDPSession | None = None
         self._closed = False
+        self._crashed = False  # the renderer crashed: its DevTools session is dead
         self._network: Network = profile.network
         self._switches: list[Switch] = list(profile.switches)
         self._fired: set[int] = set()
@@ -92,6 +93,7 @@ class Emulation(StepListener):
         if self._t0 is not None:
             raise RuntimeError("Emulation.apply() called twice")
         self._cdp = self.context.new_cdp_session(self.page)
+        self.page.on("crash", lambda _: setattr(self, "_crashed", True))
         throttle_cpu(self._cdp, self.cpu_rate)
         override = user_agent_override(self.profile.device, self.profile.region.languages)
         self._cdp.send("Emulation.setUserAgentOverride", override)
@@ -110,7 +112,8 @@ class Emulation(StepListener):
             self._path_record = self.path.end()
         try:
             self.routing.close()
-            if self._cdp is not None:
+            # A crashed renderer's session holds detach() ~5 s for nothing: closing the context ends it.
+            if self._cdp is not None and not self._crashed:
                 # A navigation still connecting to a host that drops packets holds detach() for the
                 # TCP connect timeout (~130 s, measured, CDP and packet mode alike): stop it first.
                 self._cdp.send("Page.stopLoading")
