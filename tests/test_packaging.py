@@ -5,7 +5,8 @@ rules, profiles, device descriptors, built-in probes' pytest.ini, vendored scrip
 
 The wheel is built from a copy of the tree (a build leaves build/ and *.egg-info behind). The
 venv's dependencies are installed once and kept in .venv, keyed by pyproject.toml; each session
-installs the freshly built wheel into it (no dependencies: they are there already)."""
+installs the freshly built wheel into it (no dependencies: they are there already), unless the
+very same files are installed there already (a session on an unchanged tree)."""
 
 from __future__ import annotations
 
@@ -67,10 +68,11 @@ def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def venv(wheel: Path) -> Path:
     """A venv of its own (no access to this checkout or the suite's packages), its dependencies
-    installed once and kept; the wheel reinstalled into it every session."""
+    installed once and kept; the wheel reinstalled into it when its files changed."""
     key = hashlib.sha256((ROOT / "pyproject.toml").read_bytes() + sys.prefix.encode()).hexdigest()[:12]
     home = Path(sys.prefix) / f"wheel-venv-{key}"
     pip = [sys.executable, "-m", "pip", "--python", str(home / "bin" / "python"), "install", "-q"]
+    installed, built = home / "wheel.sha256", contents(wheel)  # the files of the wheel installed there
     with open(f"{home}.lock", "w") as lock:  # two sessions sharing this .venv build it once
         fcntl.flock(lock, fcntl.LOCK_EX)
         if not (home / "ready").exists():
@@ -78,10 +80,24 @@ def venv(wheel: Path) -> Path:
             subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(home)], check=True)
             done = subprocess.run([*pip, str(wheel)], capture_output=True, text=True)  # the dependencies too
             assert done.returncode == 0, done.stdout + done.stderr
+            installed.write_text(built)
             (home / "ready").touch()
+        if installed.exists() and installed.read_text() == built:
+            return home / "bin"  # this very wheel is installed there already
+        installed.unlink(missing_ok=True)
         done = subprocess.run([*pip, "--no-deps", "--force-reinstall", str(wheel)], capture_output=True, text=True)
         assert done.returncode == 0, done.stdout + done.stderr
+        installed.write_text(built)
     return home / "bin"
+
+
+def contents(wheel: Path) -> str:
+    """A digest of the wheel's files (names and bytes; not the zip's timestamps, which every build changes)."""
+    digest = hashlib.sha256()
+    with zipfile.ZipFile(wheel) as archive:
+        for name in sorted(archive.namelist()):
+            digest.update(name.encode() + b"\0" + archive.read(name) + b"\0")
+    return digest.hexdigest()
 
 
 def test_the_wheel_holds_one_namespace_and_its_data(wheel: Path) -> None:
