@@ -4,12 +4,14 @@ nothing of ours shadows theirs or is shadowed by it, and the package data (templ
 rules, profiles, device descriptors, built-in probes' pytest.ini, vendored scripts) ships.
 
 The wheel is built from a copy of the tree (a build leaves build/ and *.egg-info behind). The
-venv's dependencies are installed once and kept in .venv, keyed by pyproject.toml; each session
+venv's dependencies are linked in once (from the suite's own venv: the same versions pip would
+pick, without unpacking 300 MB again) and kept in .venv, keyed by pyproject.toml; each session
 installs the freshly built wheel into it (no dependencies: they are there already), unless the
 very same files are installed there already (a session on an unchanged tree)."""
 
 from __future__ import annotations
 
+import email
 import fcntl
 import hashlib
 import os
@@ -17,9 +19,12 @@ import shutil
 import subprocess
 import sys
 import zipfile
+from importlib import metadata
 from pathlib import Path
 
 import pytest
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
 
 from tests.test_layers import FOLDERS
 
@@ -78,7 +83,10 @@ def venv(wheel: Path) -> Path:
         if not (home / "ready").exists():
             shutil.rmtree(home, ignore_errors=True)  # a build cut short
             subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(home)], check=True)
-            done = subprocess.run([*pip, str(wheel)], capture_output=True, text=True)  # the dependencies too
+            link_dependencies(wheel, home)
+            done = subprocess.run([*pip, "--no-deps", str(wheel)], capture_output=True, text=True)
+            assert done.returncode == 0, done.stdout + done.stderr
+            done = subprocess.run([*pip[:-2], "check"], capture_output=True, text=True)  # every requirement met
             assert done.returncode == 0, done.stdout + done.stderr
             installed.write_text(built)
             (home / "ready").touch()
@@ -89,6 +97,35 @@ def venv(wheel: Path) -> Path:
         assert done.returncode == 0, done.stdout + done.stderr
         installed.write_text(built)
     return home / "bin"
+
+
+def link_dependencies(wheel: Path, home: Path) -> None:
+    """The wheel's requirements and theirs (markers and extras evaluated), hard-linked from this
+    interpreter's environment into ``home``'s site-packages file by file, as each one's RECORD
+    lists them: what pip would install, without unpacking (and compiling) them again. Only
+    what the wheel declares: an undeclared import still fails in ``home``."""
+    with zipfile.ZipFile(wheel) as archive:
+        meta = next(n for n in archive.namelist() if n.endswith(".dist-info/METADATA"))
+        wanted = [(Requirement(r), "") for r in email.message_from_bytes(archive.read(meta)).get_all("Requires-Dist")]
+    (site,) = home.glob("lib/python*/site-packages")
+    seen: set[tuple[str, str]] = set()
+    while wanted:
+        requirement, extra = wanted.pop()
+        if requirement.marker and not requirement.marker.evaluate({"extra": extra}):
+            continue
+        dist = metadata.distribution(requirement.name)  # PackageNotFoundError: not in the suite's venv
+        name = canonicalize_name(dist.metadata["Name"])
+        if (name, "") not in seen:
+            for file in dist.files or []:
+                source = Path(dist.locate_file(file))
+                if str(file).startswith("..") or not source.is_file() or (site / file).exists():
+                    continue  # a console script (not ours to run), or a file two distributions share
+                (site / file).parent.mkdir(parents=True, exist_ok=True)
+                os.link(source, site / file)
+        for chosen in ["", *requirement.extras]:
+            if (name, chosen) not in seen:
+                seen.add((name, chosen))
+                wanted += [(Requirement(r), chosen) for r in dist.requires or []]
 
 
 def contents(wheel: Path) -> str:
