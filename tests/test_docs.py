@@ -122,10 +122,13 @@ def ok(words: list[str], cwd: Path, **env: str) -> str:
 
 
 def attempt(words: list[str], cwd: Path, **env: str) -> subprocess.CompletedProcess[str]:
-    """``words`` run, as ``run`` does; ``orderprobe report …`` in this process (``in_process``): a
-    report reads the store and writes one file — no browser, shop or worker to start."""
-    if words[: len(ORDERPROBE) + 1] == [*ORDERPROBE, "report"] and not env:
-        return in_process(words[len(ORDERPROBE) :], cwd)
+    """``words`` run, as ``run`` does; ``orderprobe report …`` and the shop's client lines (``shop
+    fault``, ``state``, …) in this process (``in_process``): they read a store and write one file, or
+    make one request to a served shop — no browser, shop or worker to start."""
+    command = words[len(ORDERPROBE) : len(ORDERPROBE) + 2] if words[: len(ORDERPROBE)] == ORDERPROBE else []
+    client = command[:1] == ["shop"] and len(command) == 2 and not command[1].startswith("-")  # not the server
+    if command[:1] == ["report"] or client:
+        return in_process(words[len(ORDERPROBE) :], cwd, **env)
     return run(words, cwd, **env)
 
 
@@ -139,14 +142,19 @@ def planned(words: list[str], cwd: Path) -> str:
     return done.stdout
 
 
-def in_process(words: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
+def in_process(words: list[str], cwd: Path, **env: str) -> subprocess.CompletedProcess[str]:
     """``orderprobe WORDS`` through the console script's own entry point (``orderprobe.cli.main``),
-    from ``cwd``: its output and exit code without a Python start-up per line."""
+    from ``cwd``, with ``env`` set: its output and exit code without a Python start-up per line."""
     from orderprobe.cli import main
 
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.chdir(cwd), contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        code = main(words)
+    out, err, saved = io.StringIO(), io.StringIO(), dict(os.environ)
+    os.environ.update(env)
+    try:
+        with contextlib.chdir(cwd), contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            code = main(words)
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
     return subprocess.CompletedProcess(["orderprobe", *words], code, out.getvalue(), err.getvalue())
 
 
