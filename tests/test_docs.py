@@ -122,12 +122,12 @@ def ok(words: list[str], cwd: Path, **env: str) -> str:
 
 
 def attempt(words: list[str], cwd: Path, **env: str) -> subprocess.CompletedProcess[str]:
-    """``words`` run, as ``run`` does; ``orderprobe report …`` and the shop's client lines (``shop
-    fault``, ``state``, …) in this process (``in_process``): they read a store and write one file, or
-    make one request to a served shop — no browser, shop or worker to start."""
+    """``words`` run, as ``run`` does; ``orderprobe report …``, ``profiles …`` and the shop's client
+    lines (``shop fault``, ``state``, …) in this process (``in_process``): they read files or a store
+    and write one file, or make one request to a served shop — no browser, shop or worker to start."""
     command = words[len(ORDERPROBE) : len(ORDERPROBE) + 2] if words[: len(ORDERPROBE)] == ORDERPROBE else []
     client = command[:1] == ["shop"] and len(command) == 2 and not command[1].startswith("-")  # not the server
-    if command[:1] == ["report"] or client:
+    if command[:1] in (["report"], ["profiles"]) or client:
         return in_process(words[len(ORDERPROBE) :], cwd, **env)
     return run(words, cwd, **env)
 
@@ -148,7 +148,7 @@ def in_process(words: list[str], cwd: Path, **env: str) -> subprocess.CompletedP
     from orderprobe.cli import main
 
     out, err, saved = io.StringIO(), io.StringIO(), dict(os.environ)
-    os.environ.update(env)
+    os.environ.update({**env, "COLUMNS": "160"})  # as ``run`` gives a subprocess
     try:
         with contextlib.chdir(cwd), contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
             code = main(words)
