@@ -3,24 +3,27 @@ ephemeral ports, in real headless Chromium, with results in a real SQLite store.
 
 A session runs in this process (pytester's in-process run: no second Python start-up) where
 the test checks journeys' outcomes in one process; tests of xdist workers (parallel writes, a
-killed worker, a worker's journey in the summary) run pytest in a subprocess, as users do. This
-module has no ``chromium`` fixture: Playwright's sync API allows one instance per thread, and
-an in-process session launches its own."""
+killed worker, a worker's journey in the summary) run pytest in a subprocess, as users do. Tests
+whose journeys need no option of their own share one session (``shared``): each asserts on its
+own probe file's journeys. This module has no ``chromium`` fixture: Playwright's sync API allows
+one instance per thread, and an in-process session launches its own."""
 
 from __future__ import annotations
 
+import os
 import re
-import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
 from orderprobe.base.result import JourneyResult, Status
+from orderprobe.cli import main as orderprobe
 from orderprobe.probes.events import read_events
 from orderprobe.store.store import Store
+from tests.support import real_parts
 
 BUILTIN = Path(__file__).resolve().parents[1] / "probes" / "checkout"
-ORDERPROBE = str(Path(sys.executable).with_name("orderprobe"))
 
 
 def run_probes(pytester: pytest.Pytester, *args: str) -> tuple[pytest.RunResult, dict[str, JourneyResult]]:
@@ -40,23 +43,46 @@ def by_probe(journeys: dict[str, JourneyResult]) -> dict[str, JourneyResult]:
     return {j.probe: j for j in journeys.values()}
 
 
-def test_a_shop_delay_shows_up_in_its_own_step_and_no_other(pytester):
-    pytester.makepyfile(
-        test_timing="""
-        def test_timed(journey, page, target, demo_shop):
-            page.goto(target.url("/me"))  # warm up outside any step
-            demo_shop.set_fault("slow_route", path="/live", ms=3000)
-            with journey.step("home"):
-                page.goto(target.url("/"))
-            with journey.step("live"):
-                page.goto(target.url("/live"))
-            with journey.step("subsidy"):
-                page.goto(target.url("/subsidy"))
-        """
-    )
-    result, journeys = run_probes(pytester, "--network=wifi")
-    result.assert_outcomes(passed=1)
-    steps = {s.name: s for s in next(iter(journeys.values())).steps}
+@dataclass(frozen=True)
+class Shared:
+    """One in-process session of every probe file in ``SHARED`` (default options)."""
+
+    path: Path  # the session's folder: its store, artefacts
+    result: pytest.RunResult
+    journeys: dict[str, JourneyResult]
+
+    def of(self, file: str) -> dict[str, JourneyResult]:
+        """The journeys of one probe file."""
+        return {name: j for name, j in self.journeys.items() if j.nodeid.startswith(f"{file}.py::")}
+
+    def assert_outcomes(self, file: str, passed: int = 0, failed: int = 0) -> None:
+        """``RunResult.assert_outcomes`` for one probe file's tests (an error counts as failed)."""
+        reports = self.result.reprec.listoutcomes()
+        got = [sum(r.nodeid.startswith(f"{file}.py::") for r in kind) for kind in reports]
+        assert got == [passed, 0, failed], f"{file}: passed, skipped, failed = {got}"
+
+
+_shared: dict[str, tuple[Shared, set[str]]] = {}
+
+
+@pytest.fixture
+def shared(pytester: pytest.Pytester) -> Shared:
+    """The shared session: run by the first test that asks (per xdist worker), read by the others,
+    who count the real parts it used as their own."""
+    if "run" not in _shared:
+        for name, text in SHARED.items():
+            pytester.makepyfile(**{name: text})
+        result, journeys = run_probes(pytester, "-p", "no:randomly")  # file order: a_crash before b_after
+        parts = real_parts.used_by(os.environ.get(real_parts.ENV_TEST, ""))
+        _shared["run"] = (Shared(pytester.path, result, journeys), parts)
+    else:
+        real_parts.credit(_shared["run"][1])
+    return _shared["run"][0]
+
+
+def test_a_shop_delay_shows_up_in_its_own_step_and_no_other(shared):
+    shared.assert_outcomes("test_timing", passed=1)
+    steps = {s.name: s for s in next(iter(shared.of("test_timing").values())).steps}
     assert steps["live"].duration_ms >= 3000
     assert steps["home"].duration_ms < 3000 and steps["subsidy"].duration_ms < 3000
     # Steps follow each other on one monotonic clock.
@@ -64,7 +90,7 @@ def test_a_shop_delay_shows_up_in_its_own_step_and_no_other(pytester):
     assert steps["subsidy"].start_ms >= steps["live"].start_ms + steps["live"].duration_ms - 1
 
 
-def test_entry_paths_cost_what_they_require_and_the_buried_cart_two_taps_more(pytester):
+def test_entry_paths_cost_what_they_require_and_the_buried_cart_two_taps_more(pytester, capsys):
     """Counted in the browser: taps (trusted clicks), text inputs, page loads. Every path taps its
     way to cart and checkout; the field study's cart three menus deep costs +2 steps (taps)."""
     result, journeys = run_probes(pytester, str(BUILTIN), "--matrix=paths", "-k", "wifi")
@@ -89,13 +115,14 @@ def test_entry_paths_cost_what_they_require_and_the_buried_cart_two_taps_more(py
     assert all(j.interactions.requests >= j.interactions.page_loads for j in paths.values())
     assert all(j.interactions.bytes > 10_000 for j in paths.values())
 
-    # The UX team's report shows the difference against the one-tap cart path.
+    # The UX team's report shows the difference against the one-tap cart path (the console
+    # script's entry point, in this process).
     out = pytester.path / "reports"
-    compare = pytester.run(
-        ORDERPROBE, "report", "compare", f"--results=sqlite:///{pytester.path / 'results.db'}",
+    code = orderprobe([
+        "report", "compare", f"--results=sqlite:///{pytester.path / 'results.db'}",
         f"--out={out}", "--lang=en", "--baseline=video_feed_checkout",
-    )  # fmt: skip
-    assert compare.ret == 0, compare.stderr.str()
+    ])  # fmt: skip
+    assert code == 0, capsys.readouterr().err
     (report,) = out.glob("compare*.html")
     page = report.read_text(encoding="utf-8")
     taps = page.split('data-metric="taps"', 1)[1].split("</tr>", 1)[0]
@@ -116,15 +143,67 @@ def test_checkout(journey, page, context, target, profile, demo_shop, request):
         pay(page)
 """
 
+# The shared session's probe files (``shared``), one per test that reads it; run in this order.
+SHARED = {
+    "test_crash": """
+def test_a_crash(journey, page, browser, target):
+    with journey.step("open"):
+        page.goto(target.url("/"))
+        browser.close()  # what a crashed browser looks like from here
+        page.goto(target.url("/live"))
 
-def test_payment_fault_fails_at_pay_with_evidence_and_healthy_shop_passes(pytester):
-    pytester.makepyfile(test_pay=PAY_PROBE)
-    healthy, ok = run_probes(pytester)
-    healthy.assert_outcomes(passed=1)
-    passed = next(iter(ok.values()))
+def test_b_after(journey, page, target):
+    with journey.step("open"):
+        page.goto(target.url("/"))
+""",
+    "test_drift": """
+def test_drift(journey, page, target):
+    with journey.step("open subsidy page"):
+        page.goto(target.url("/subsidy"))
+    with journey.step("buy now"):
+        page.get_by_test_id("subsidy-buy-NO-SUCH-BUTTON").click(timeout=1500)
+""",
+    "test_expect": PAY_PROBE.replace("def test_checkout", "def _checkout")
+    + """
+import pytest
+
+@pytest.mark.profile(account="teen")
+@pytest.mark.expect("blocked", causes=["account"])
+def test_teen(journey, page, context, target, profile, demo_shop, request):
+    _checkout(journey, page, context, target, profile, demo_shop, request)
+
+@pytest.mark.expect("blocked", causes=["account"])
+def test_normal_should_have_been_blocked(journey, page, context, target, profile, demo_shop, request):
+    _checkout(journey, page, context, target, profile, demo_shop, request)
+
+@pytest.mark.profile(account="teen")
+@pytest.mark.expect("blocked", causes=["region"])
+def test_teen_blocked_for_the_wrong_reason(journey, page, context, target, profile, demo_shop, request):
+    _checkout(journey, page, context, target, profile, demo_shop, request)
+""",
+    "test_pay": PAY_PROBE,
+    "test_timing": """
+def test_timed(journey, page, target, demo_shop):
+    page.goto(target.url("/me"))  # warm up outside any step
+    demo_shop.set_fault("slow_route", path="/live", ms=3000)  # the last file: no journey after it
+    with journey.step("home"):
+        page.goto(target.url("/"))
+    with journey.step("live"):
+        page.goto(target.url("/live"))
+    with journey.step("subsidy"):
+        page.goto(target.url("/subsidy"))
+""",
+}
+
+
+def test_payment_fault_fails_at_pay_with_evidence_and_healthy_shop_passes(pytester, shared):
+    shared.assert_outcomes("test_pay", passed=1)  # the healthy shop
+    passed = next(iter(shared.of("test_pay").values()))
     assert passed.status is Status.PASSED and passed.failure is None
     assert passed.artefacts == []  # nothing kept for a passing journey (trace discarded)
-    assert not (pytester.path / "art" / passed.run_id / passed.nodeid.split("::")[-1]).exists()
+    assert not (shared.path / "art" / passed.run_id / passed.nodeid.split("::")[-1]).exists()
+
+    pytester.makepyfile(test_pay=PAY_PROBE)
 
     broken, failed = run_probes(pytester, "--label=fault=payment_down", "--tracing=retain-on-failure")
     broken.assert_outcomes(failed=1)
@@ -159,30 +238,9 @@ def test_by_default_a_first_attempt_keeps_evidence_without_a_trace_and_its_retry
     assert retry.failure.trace == trace.path and (pytester.path / "art" / trace.path).stat().st_size > 0
 
 
-def test_expectations_blocked_is_a_pass_and_unexpected_success_fails(pytester):
-    pytester.makepyfile(
-        test_expect=PAY_PROBE.replace("def test_checkout", "def _checkout")
-        + """
-import pytest
-
-@pytest.mark.profile(account="teen")
-@pytest.mark.expect("blocked", causes=["account"])
-def test_teen(journey, page, context, target, profile, demo_shop, request):
-    _checkout(journey, page, context, target, profile, demo_shop, request)
-
-@pytest.mark.expect("blocked", causes=["account"])
-def test_normal_should_have_been_blocked(journey, page, context, target, profile, demo_shop, request):
-    _checkout(journey, page, context, target, profile, demo_shop, request)
-
-@pytest.mark.profile(account="teen")
-@pytest.mark.expect("blocked", causes=["region"])
-def test_teen_blocked_for_the_wrong_reason(journey, page, context, target, profile, demo_shop, request):
-    _checkout(journey, page, context, target, profile, demo_shop, request)
-"""
-    )
-    result, journeys = run_probes(pytester)
-    result.assert_outcomes(passed=1, failed=2)
-    probes = by_probe(journeys)
+def test_expectations_blocked_is_a_pass_and_unexpected_success_fails(shared):
+    shared.assert_outcomes("test_expect", passed=1, failed=2)
+    probes = by_probe(shared.of("test_expect"))
     assert probes["teen"].status is Status.BLOCKED and probes["teen"].cause.category == "account"
     unexpected = probes["normal_should_have_been_blocked"]
     assert unexpected.status is Status.FAILED and unexpected.cause.detail == "not_blocked"
@@ -212,19 +270,9 @@ def test_concurrent_workers_lose_no_journey(pytester):
     assert sum(e["event"] == "step/end" for e in events) == 32
 
 
-def test_a_broken_selector_is_a_broken_probe_not_a_broken_checkout(pytester):
-    pytester.makepyfile(
-        test_drift="""
-        def test_drift(journey, page, target):
-            with journey.step("open subsidy page"):
-                page.goto(target.url("/subsidy"))
-            with journey.step("buy now"):
-                page.get_by_test_id("subsidy-buy-NO-SUCH-BUTTON").click(timeout=1500)
-        """
-    )
-    result, journeys = run_probes(pytester)
-    result.assert_outcomes(failed=1)
-    journey = next(iter(journeys.values()))
+def test_a_broken_selector_is_a_broken_probe_not_a_broken_checkout(shared):
+    shared.assert_outcomes("test_drift", failed=1)
+    journey = next(iter(shared.of("test_drift").values()))
     assert journey.status is Status.ERROR and journey.cause.category == "probe_broken"
     assert journey.failure.action == "Locator.click"
     assert journey.failure.locator == 'get_by_test_id("subsidy-buy-NO-SUCH-BUTTON")'
@@ -251,24 +299,11 @@ def test_retries_record_a_late_pass_as_flaky_with_both_attempts(pytester):
     assert [a.status for a in journey.previous_attempts] == [Status.FAILED]
 
 
-def test_a_browser_that_dies_mid_run_is_relaunched_for_the_next_journey(pytester):
-    pytester.makepyfile(
-        test_crash="""
-        def test_a_crash(journey, page, browser, target):
-            with journey.step("open"):
-                page.goto(target.url("/"))
-                browser.close()  # what a crashed browser looks like from here
-                page.goto(target.url("/live"))
-
-        def test_b_after(journey, page, target):
-            with journey.step("open"):
-                page.goto(target.url("/"))
-        """
-    )
-    result, journeys = run_probes(pytester, "-p", "no:randomly")
-    result.assert_outcomes(passed=1, failed=1)
-    assert by_probe(journeys)["b_after"].status is Status.PASSED
-    assert by_probe(journeys)["a_crash"].status in (Status.FAILED, Status.ERROR)
+def test_a_browser_that_dies_mid_run_is_relaunched_for_the_next_journey(shared):
+    shared.assert_outcomes("test_crash", passed=1, failed=1)
+    crash = by_probe(shared.of("test_crash"))
+    assert crash["b_after"].status is Status.PASSED
+    assert crash["a_crash"].status in (Status.FAILED, Status.ERROR)
 
 
 def test_a_killed_worker_loses_only_its_own_journey(pytester):

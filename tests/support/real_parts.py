@@ -174,3 +174,16 @@ def summary(found: dict[str, set[str]], ran: int) -> str:
     every = set.intersection(*(found.get(p, set()) for p in PARTS))
     counts = ", ".join(f"{p} {len(found.get(p, ()))}" for p in PARTS)
     return f"real parts: of {ran} tests run, {counts}; all three {len(every)}"
+
+
+def used_by(test: str) -> set[str]:
+    """The parts counted for ``test`` so far in this session (nothing when the suite does not count)."""
+    folder = os.environ.get(ENV_DIR)
+    return {part for part, tests in tally(Path(folder)).items() if test in tests} if folder else set()
+
+
+def credit(parts: set[str]) -> None:
+    """Count ``parts`` for the running test: it asserts on a run that another test of its module
+    paid for (a module's shared run), and that run used them."""
+    for part in sorted(parts):
+        record(part)
