@@ -223,6 +223,10 @@ def pytest_configure(config: pytest.Config) -> None:
         raise pytest.UsageError(str(exc)) from None
     session = ProbeSession(settings, run_id, worker_id(config))
     config.stash[SESSION] = session
+    if "progress" in settings.reporters and config.option.tbstyle == "auto":
+        # No terminal shows pytest's traceback then (the result has the failure): Python's own
+        # format, not pytest's, which parses each frame's whole module (Playwright's 1 MB API: 0.6 s).
+        config.option.tbstyle = "native"
     if workerinput is None:
         _validate(session)
         extra: dict[str, Any] = {}
