@@ -47,7 +47,8 @@ def test_broken(journey, page, target):
 
 def _start(folder: Path, run_id: str, *extra: str) -> subprocess.Popen[str]:
     argv = [sys.executable, "-m", "orderprobe", "run", str(folder / "test_film.py"), "--run-id", run_id, "-n", "0"]
-    argv += ["--no-progress", "--tracing", "off", "--results", f"sqlite:///{folder / 'r.db'}"]
+    # CDP emulation: frames do not depend on how the network is shaped, and no namespace is set up per run.
+    argv += ["--no-progress", "--tracing", "off", "--emulation", "cdp", "--results", f"sqlite:///{folder / 'r.db'}"]
     argv += ["--artefacts", str(folder / "art"), "--reports", str(folder / "rep"), "--lang", "en", *extra]
     with (folder / f"{run_id}.out").open("w") as out:  # a file, not a pipe: no run waits on a full pipe
         return subprocess.Popen(argv, cwd=folder, stdout=out, stderr=subprocess.STDOUT, text=True)
