@@ -42,16 +42,16 @@ def probed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, Sto
     try:
         code, out = _finish(folder, "e2e-dns", broken)
         assert code == 1, out
-        code, out = _finish(folder, "e2e-wifi", healthy)
-        assert code == 0, out
+        code, said = _finish(folder, "e2e-wifi", healthy)
+        assert code == 0, said
     finally:
         for run in (broken, healthy):
             if run.poll() is None:  # a failed assertion above leaves no run behind
                 run.kill()
                 run.wait()
-    assert "CPU slowdown off" in out.splitlines()[0], out  # the run's header line
+    assert "CPU slowdown off" in said.splitlines()[0], said  # the run's header line
     # `orderprobe run` wrote the run report itself and printed where.
-    assert f"report   {(folder / 'reports' / html.run_report_name('e2e-wifi', 'zh')).resolve()}" in out
+    assert f"report   {(folder / 'reports' / html.run_report_name('e2e-wifi', 'zh')).resolve()}" in said
     store = Store(f"sqlite:///{folder / 'results.db'}")
     yield folder, store
     store.close()
