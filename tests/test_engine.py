@@ -15,6 +15,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+import playwright
 import pytest
 
 from orderprobe.base.result import JourneyResult, Status
@@ -349,3 +350,7 @@ def test_plain_pytest_names_each_failed_journeys_step_cause_and_evidence(pyteste
     for artefact in journey.artefacts:
         assert f"{artefact.kind}: {pytester.path / 'art' / artefact.path}" in summary
     assert f"orderprobe report run {journey.run_id}" in summary
+    # pytest's traceback: the probe's line and Playwright's error, not Playwright's own frames (as Playwright Test)
+    told = out[: out.index("orderprobe: 1 journeys did not meet their expectation")]
+    assert 'name="立即抢购").first.click(timeout=2000)' in told and "Locator.click: Timeout 2000ms exceeded" in told
+    assert str(Path(playwright.__file__).parent) not in told, told

@@ -20,24 +20,38 @@ from orderprobe.store.store import Store
 SHOTS = Path(__file__).resolve().parent.parent / "test-artefacts"
 
 
-def _run(folder: Path, run_id: str, *extra: str) -> subprocess.CompletedProcess[str]:
+def _start(folder: Path, run_id: str, *extra: str) -> subprocess.Popen[str]:
     argv = [sys.executable, "-m", "orderprobe", "run", "--probe", "subsidy_checkout", "--run-id", run_id]
     argv += ["--results", f"sqlite:///{folder / 'results.db'}", "--artefacts", str(folder / "artefacts")]
     argv += ["--reports", str(folder / "reports"), "--no-progress", "-n", "0", "--lang", "zh", *extra]
-    return subprocess.run(argv, cwd=folder, capture_output=True, text=True, timeout=600)
+    with (folder / f"{run_id}.out").open("w") as out:  # a file, not a pipe: no run waits on a full pipe
+        return subprocess.Popen(argv, cwd=folder, stdout=out, stderr=subprocess.STDOUT, text=True)
+
+
+def _finish(folder: Path, run_id: str, run: subprocess.Popen[str]) -> tuple[int, str]:
+    return run.wait(timeout=600), (folder / f"{run_id}.out").read_text(encoding="utf-8")
 
 
 @pytest.fixture(scope="module")
 def probed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, Store]]:
-    """Two real runs of the subsidy path: one on DNS-polluted public Wi-Fi (fails), then on Wi-Fi (passes)."""
+    """Two real runs of the subsidy path, side by side into one store (as overlapping scheduled runs
+    write): one on DNS-polluted public Wi-Fi (fails), one on Wi-Fi (passes)."""
     folder = tmp_path_factory.mktemp("e2e")
-    broken = _run(folder, "e2e-dns", "--network", "public-wifi-dns-polluted")
-    assert broken.returncode == 1, broken.stdout + broken.stderr
-    healthy = _run(folder, "e2e-wifi", "--cpu-slowdown", "off")  # android-mid's ×2 not applied, and said
-    assert healthy.returncode == 0, healthy.stdout + healthy.stderr
-    assert "CPU slowdown off" in healthy.stdout.splitlines()[0], healthy.stdout  # the run's header line
+    broken = _start(folder, "e2e-dns", "--network", "public-wifi-dns-polluted")
+    healthy = _start(folder, "e2e-wifi", "--cpu-slowdown", "off")  # android-mid's ×2 not applied, and said
+    try:
+        code, out = _finish(folder, "e2e-dns", broken)
+        assert code == 1, out
+        code, said = _finish(folder, "e2e-wifi", healthy)
+        assert code == 0, said
+    finally:
+        for run in (broken, healthy):
+            if run.poll() is None:  # a failed assertion above leaves no run behind
+                run.kill()
+                run.wait()
+    assert "CPU slowdown off" in said.splitlines()[0], said  # the run's header line
     # `orderprobe run` wrote the run report itself and printed where.
-    assert f"report   {(folder / 'reports' / html.run_report_name('e2e-wifi', 'zh')).resolve()}" in healthy.stdout
+    assert f"report   {(folder / 'reports' / html.run_report_name('e2e-wifi', 'zh')).resolve()}" in said
     store = Store(f"sqlite:///{folder / 'results.db'}")
     yield folder, store
     store.close()

@@ -61,6 +61,9 @@ def parse_upstream(text: str) -> tuple[str, int]:
     return host, int(port)
 
 
+POLL_S = 0.05  # how soon a server sees stop(); a poll is a few microseconds of CPU
+
+
 class Resolver(BaseResolver):  # type: ignore[misc]
     """Forwards to ``upstream`` (default: the host's resolvers); ``pollute()`` sets the lies."""
 
@@ -75,12 +78,15 @@ class Resolver(BaseResolver):  # type: ignore[misc]
         self._servers = [DNSServer(self, address=address, port=53, tcp=tcp, logger=quiet) for tcp in (False, True)]
 
     def start(self) -> Resolver:
-        for server in self._servers:
-            server.start_thread()
+        for server in self._servers:  # dnslib's start_thread polls every 0.5 s: each run's end waited that
+            server.thread = threading.Thread(
+                target=server.server.serve_forever, kwargs={"poll_interval": POLL_S}, daemon=True
+            )
+            server.thread.start()
         return self
 
     def stop(self) -> None:
-        # Each server notices a shutdown at its next poll (0.5 s): both at once, not one after the other.
+        # Each server notices a shutdown at its next poll: both at once, not one after the other.
         stopping = [threading.Thread(target=self._stop, args=(server,)) for server in self._servers]
         for thread in stopping:
             thread.start()
