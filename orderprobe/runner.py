@@ -38,8 +38,7 @@ def given(argv: list[str]) -> tuple[list[str], dict[str, object]]:
     return paths, options
 
 
-def pytest_args(argv: list[str]) -> list[str]:
-    paths, options = given(argv)
+def pytest_args(argv: list[str], paths: list[str], options: dict[str, object]) -> list[str]:
     defaults = ["-p", "no:cacheprovider"]
     if not paths:  # built-ins, with their own config rather than the one of the folder we run from
         defaults += [str(BUILTIN_PROBES)] + (
@@ -54,6 +53,15 @@ def pytest_args(argv: list[str]) -> list[str]:
     # This package is imported before pytest starts, so it cannot rewrite its asserts: fine.
     defaults += ["-W", "ignore::pytest.PytestAssertRewriteWarning"]
     return defaults + argv
+
+
+def worker_cap(options: dict[str, object], tests: int) -> list[str]:
+    """No more xdist workers than tests: each costs a Python start-up, the plugin and a collection
+    (~0.6 s CPU) before it finds nothing to run. (``--dist each`` runs every test on every worker.)"""
+    if not tests or "maxprocesses" not in options or options.get("dist") == "each":
+        return []  # nothing to run, or no xdist
+    asked = options.get("maxprocesses")
+    return ["--maxprocesses", str(min(tests, asked) if isinstance(asked, int) else tests)]
 
 
 def passthrough(argv: list[str]) -> int:
@@ -73,8 +81,10 @@ def passthrough(argv: list[str]) -> int:
     interrupt.install()  # from here a SIGTERM is said in one line, never a traceback
 
     try:  # before any worker or browser starts: option values, target, names, secrets, probe files
-        args = pytest_args([a for a in argv if a != "--list"])
-        planned = check_run(args)
+        argv = [a for a in argv if a != "--list"]
+        paths, options = given(argv)
+        args = pytest_args(argv, paths, options)
+        plan = check_run(args)
     except pytest.UsageError as exc:  # argparse's "usage: …" lines, then "prog: error: argument --x: …"
         print(
             f"orderprobe: refused before running: {str(exc).splitlines()[-1].split(' error: ', 1)[-1]}", file=sys.stderr
@@ -88,13 +98,14 @@ def passthrough(argv: list[str]) -> int:
         print(f"orderprobe: stopped ({said}) before the run started; nothing was recorded", file=sys.stderr)
         return INTERRUPTED
     if listing:  # the plan, checked, without a browser (Playwright Test's --list)
-        print(plan_listing(planned))
+        print(plan_listing(plan.journeys))
         return 0
+    args += worker_cap(options, plan.tests)
     # What the checks imported (pytest, the plugin, the probes) lives as long as the run: out of
     # the collector's sight, each full collection (pytest runs some at every session's end) is cheap.
     gc.freeze()
     try:
-        code = int(pytest.main(args, plugins=[_Planned(len(planned))]))
+        code = int(pytest.main(args, plugins=[_Planned(len(plan.journeys))]))
     except KeyboardInterrupt as exc:  # outside pytest's session (starting or unwinding): it said the rest
         print(f"orderprobe: stopped ({str(exc) or 'Ctrl-C'})", file=sys.stderr)
         return INTERRUPTED
