@@ -185,6 +185,11 @@ class _Collector:
         self.refused: Refused | None = None
         self.interrupted: str | None = None  # a SIGTERM / Ctrl-C pytest took while collecting
 
+    def pytest_configure(self, config: pytest.Config) -> None:
+        from orderprobe.probes.compat.pytest import no_closing_collections
+
+        no_closing_collections(config)
+
     def pytest_keyboard_interrupt(self, excinfo: pytest.ExceptionInfo[BaseException]) -> None:
         if not isinstance(excinfo.value, pytest.Session.Interrupted):  # that one is pytest's "N collection errors"
             self.interrupted = str(excinfo.value) or "Ctrl-C"
