@@ -96,3 +96,14 @@ def test_no_more_workers_start_than_there_are_tests(
     done = subprocess.run(argv, cwd=tmp_path, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stdout + done.stderr
     assert sorted(p.name for p in (tmp_path / "started").iterdir()) == started
+
+
+@pytest.mark.parametrize("workers", ["0", "1"])
+def test_journeys_run_with_the_garbage_collector_on(tmp_path: Path, workers: str) -> None:
+    """A run starts without automatic garbage collection while it imports and collects (the controller
+    and each xdist worker); it must be back on before any test runs."""
+    (tmp_path / "test_gc.py").write_text("import gc\n\ndef test_collector_on():\n    assert gc.isenabled()\n")
+    argv = [sys.executable, "-m", "orderprobe", "run", "test_gc.py", "-n", workers, "--no-progress"]
+    argv += ["--results", f"sqlite:///{tmp_path / 'r.db'}", "--artefacts", "art", "--reports", "rep"]
+    done = subprocess.run(argv, cwd=tmp_path, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stdout + done.stderr
