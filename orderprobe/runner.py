@@ -75,14 +75,15 @@ def passthrough(argv: list[str]) -> int:
     # Until the journeys start, a run mostly imports (pytest, the plugin, the probes, the reporters):
     # objects that live as long as it does. The collector would walk them again and again as they
     # pile up (~0.1 s CPU); it starts with the session, with them frozen out of its sight, so the
-    # full collections pytest runs at each session's end (two for the checks, two for the run) see
-    # only what is new.
+    # full collections pytest runs as the session ends see only what is new.
+    collecting = gc.isenabled()
     gc.disable()
     gc.freeze()
     try:
         return _checked_run(argv)
     finally:
-        gc.enable()
+        if collecting:
+            gc.enable()
         gc.unfreeze()  # a caller that goes on (a test, --repeat) gets its garbage collected again
 
 
