@@ -70,6 +70,21 @@ def field_name(loc: Iterable[str | int]) -> str:
     return out
 
 
+def stamp(paths: Iterable[Path | Traversable]) -> tuple[object, ...]:
+    """What reading ``paths`` gives depends on: each file's size and modification time, and the
+    working directory (messages name files relative to it). Caching what was read under this key
+    lets one process read a file once while it stays as it is. A missing file stamps as None."""
+    out: list[object] = [os.getcwd()]
+    for path in paths:
+        try:
+            st = os.stat(str(path))
+        except OSError:
+            out.append((str(path), None))
+        else:
+            out.append((str(path), st.st_mtime_ns, st.st_size))
+    return tuple(out)
+
+
 def display_path(path: Path) -> str:
     """Relative to the working directory when inside it: short, clickable in terminals."""
     rel = os.path.relpath(path)

@@ -22,6 +22,7 @@ import os
 import re
 import socket
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
@@ -38,6 +39,14 @@ _DROP_WITH_VALUE = ("-n", "--numprocesses", "--dist", "--maxprocesses", "--junit
 
 class Refused(Exception):
     """A configuration problem; the message is one line."""
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What the collection pass found the run will do."""
+
+    journeys: list[MatrixItem]  # in run order: `--list` and the progress total
+    tests: int  # every test it will run: the journeys and any plain test in a probe file
 
 
 def check_target(url: str, timeout_s: float = 5.0, resolve: Callable[..., list[Any]] = socket.getaddrinfo) -> None:
@@ -170,10 +179,16 @@ class _Collector:
     def __init__(self) -> None:
         self.items: list[MatrixItem] = []
         self.accounted: list[MatrixItem] = []  # the journeys given their account on purpose
+        self.tests = 0
         self.errors: list[str] = []
         self.config: pytest.Config | None = None
         self.refused: Refused | None = None
         self.interrupted: str | None = None  # a SIGTERM / Ctrl-C pytest took while collecting
+
+    def pytest_configure(self, config: pytest.Config) -> None:
+        from orderprobe.probes.compat.pytest import no_closing_collections
+
+        no_closing_collections(config)
 
     def pytest_keyboard_interrupt(self, excinfo: pytest.ExceptionInfo[BaseException]) -> None:
         if not isinstance(excinfo.value, pytest.Session.Interrupted):  # that one is pytest's "N collection errors"
@@ -220,6 +235,7 @@ class _Collector:
 
         self.config = session.config
         named = "account" in session.config.stash[SESSION].settings.profile  # --account or --profile D/N/R/A
+        self.tests = len(session.items)
         for item in session.items:
             param = getattr(getattr(item, "callspec", None), "params", {}).get("orderprobe_item")
             if param is not None and not isinstance(param, str):
@@ -252,9 +268,9 @@ def collection_argv(argv: Sequence[str]) -> list[str]:
     return [*out, "--collect-only", "-n", "0", "-p", "no:cacheprovider", "--capture=no", "--reporter", ","]
 
 
-def check_run(argv: Sequence[str], provided_secrets: Iterable[str] = ()) -> list[Any]:
+def check_run(argv: Sequence[str], provided_secrets: Iterable[str] = ()) -> Plan:
     """Collect the run in this process; refuse on import errors, bad names, an unreachable target
-    or missing secrets. Returns the planned matrix items (for progress: the total is known)."""
+    or missing secrets. Returns the plan (for progress: the total is known)."""
     from orderprobe.probes.plugin import SESSION
 
     collector = _Collector()
@@ -277,4 +293,4 @@ def check_run(argv: Sequence[str], provided_secrets: Iterable[str] = ()) -> list
 
         provided_secrets = [*provided_secrets, *DEMO_SECRETS]  # the embedded shop's published test users
     check_secrets(collector.accounted, session.catalogue, provided_secrets)
-    return collector.items
+    return Plan(collector.items, collector.tests)

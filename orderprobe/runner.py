@@ -38,8 +38,7 @@ def given(argv: list[str]) -> tuple[list[str], dict[str, object]]:
     return paths, options
 
 
-def pytest_args(argv: list[str]) -> list[str]:
-    paths, options = given(argv)
+def pytest_args(argv: list[str], paths: list[str], options: dict[str, object]) -> list[str]:
     defaults = ["-p", "no:cacheprovider"]
     if not paths:  # built-ins, with their own config rather than the one of the folder we run from
         defaults += [str(BUILTIN_PROBES)] + (
@@ -56,9 +55,16 @@ def pytest_args(argv: list[str]) -> list[str]:
     return defaults + argv
 
 
-def passthrough(argv: list[str]) -> int:
-    import pytest
+def worker_cap(options: dict[str, object], tests: int) -> list[str]:
+    """No more xdist workers than tests: each costs a Python start-up, the plugin and a collection
+    (~0.6 s CPU) before it finds nothing to run. (``--dist each`` runs every test on every worker.)"""
+    if not tests or "maxprocesses" not in options or options.get("dist") == "each":
+        return []  # nothing to run, or no xdist
+    asked = options.get("maxprocesses")
+    return ["--maxprocesses", str(min(tests, asked) if isinstance(asked, int) else tests)]
 
+
+def passthrough(argv: list[str]) -> int:
     if any(a in ("-h", "--help") for a in argv):
         print(run_help())
         return 0
@@ -66,6 +72,24 @@ def passthrough(argv: list[str]) -> int:
         from orderprobe import repeat
 
         return repeat.run(argv, passthrough, lambda args: given(args)[1])
+    # Until the journeys start, a run mostly imports (pytest, the plugin, the probes, the reporters):
+    # objects that live as long as it does. The collector would walk them again and again as they
+    # pile up (~0.1 s CPU); it starts with the session, with them frozen out of its sight, so the
+    # full collections pytest runs as the session ends see only what is new.
+    collecting = gc.isenabled()
+    gc.disable()
+    gc.freeze()
+    try:
+        return _checked_run(argv)
+    finally:
+        if collecting:
+            gc.enable()
+        gc.unfreeze()  # a caller that goes on (a test, --repeat) gets its garbage collected again
+
+
+def _checked_run(argv: list[str]) -> int:
+    import pytest
+
     listing = "--list" in argv
     from orderprobe.preflight import Refused, check_run
     from orderprobe.probes import interrupt
@@ -73,8 +97,10 @@ def passthrough(argv: list[str]) -> int:
     interrupt.install()  # from here a SIGTERM is said in one line, never a traceback
 
     try:  # before any worker or browser starts: option values, target, names, secrets, probe files
-        args = pytest_args([a for a in argv if a != "--list"])
-        planned = check_run(args)
+        argv = [a for a in argv if a != "--list"]
+        paths, options = given(argv)
+        args = pytest_args(argv, paths, options)
+        plan = check_run(args)
     except pytest.UsageError as exc:  # argparse's "usage: …" lines, then "prog: error: argument --x: …"
         print(
             f"orderprobe: refused before running: {str(exc).splitlines()[-1].split(' error: ', 1)[-1]}", file=sys.stderr
@@ -88,18 +114,15 @@ def passthrough(argv: list[str]) -> int:
         print(f"orderprobe: stopped ({said}) before the run started; nothing was recorded", file=sys.stderr)
         return INTERRUPTED
     if listing:  # the plan, checked, without a browser (Playwright Test's --list)
-        print(plan_listing(planned))
+        print(plan_listing(plan.journeys))
         return 0
-    # What the checks imported (pytest, the plugin, the probes) lives as long as the run: out of
-    # the collector's sight, each full collection (pytest runs some at every session's end) is cheap.
-    gc.freeze()
+    args += worker_cap(options, plan.tests)
+    gc.freeze()  # what the checks imported
     try:
-        code = int(pytest.main(args, plugins=[_Planned(len(planned))]))
+        code = int(pytest.main(args, plugins=[_Planned(len(plan.journeys))]))
     except KeyboardInterrupt as exc:  # outside pytest's session (starting or unwinding): it said the rest
         print(f"orderprobe: stopped ({str(exc) or 'Ctrl-C'})", file=sys.stderr)
         return INTERRUPTED
-    finally:
-        gc.unfreeze()  # a caller that goes on (a test, --repeat) gets its garbage collected again
     # A bad profile, matrix or rules file is refused before any browser starts: exit 2, as
     # every orderprobe command does for bad input; so is a run that selected no journey.
     return 2 if code in (USAGE_ERROR, NO_TESTS) else code
@@ -160,3 +183,7 @@ class _Planned:
         controller = config.pluginmanager.get_plugin("orderprobe-controller")
         if controller is not None and self.count:
             controller.run.planned = self.count
+
+    def pytest_sessionstart(self) -> None:
+        gc.freeze()  # what the run's configuration imported (the reporters: SQLAlchemy, Jinja2)
+        gc.enable()

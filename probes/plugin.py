@@ -10,6 +10,7 @@ the controller alone calls the reporters (``orderprobe.probes.reporter``).
 
 from __future__ import annotations
 
+import gc
 import os
 import sys
 import types
@@ -224,6 +225,8 @@ def pytest_configure(config: pytest.Config) -> None:
         raise pytest.UsageError(str(exc)) from None
     session = ProbeSession(settings, run_id, worker_id(config))
     config.stash[SESSION] = session
+    if workerinput is not None:
+        config.pluginmanager.register(_WorkerStart(), "orderprobe-worker-start")
     if workerinput is None:
         _validate(session)
         extra: dict[str, Any] = {}
@@ -263,6 +266,21 @@ def pytest_unconfigure(config: pytest.Config) -> None:
     session = config.stash.get(SESSION, None)
     if session is not None and "tracer_provider" in vars(session):
         session.tracer_provider.shutdown()  # sends the spans still batched
+
+
+class _WorkerStart:
+    """An xdist worker first imports and collects (the plugin, the probes, Playwright): objects that
+    live as long as it does. No automatic garbage collection meanwhile (it would walk them again and
+    again as they pile up); then they are frozen out of the collector's sight, so the journeys'
+    collections and pytest's closing ones see only what is new (~0.15 s CPU a worker)."""
+
+    def __init__(self) -> None:
+        gc.disable()
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_collection_finish(self) -> None:
+        gc.freeze()
+        gc.enable()
 
 
 class _XdistController:

@@ -28,7 +28,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from orderprobe.base.source import Document, Loc, Problem, ProfileError
+from orderprobe.base.source import Document, Loc, Problem, ProfileError, stamp
 from orderprobe.profiles.models import (
     Account,
     Device,
@@ -277,5 +277,14 @@ def profile_dirs(extra_dirs: Sequence[Path | str] = ()) -> list[Path]:
 
 
 def load_catalogue(extra_dirs: Sequence[Path | str] = ()) -> Catalogue:
-    """Built-ins, then ``$ORDERPROBE_PROFILES`` folders, then ``extra_dirs``; later wins by name."""
-    return Catalogue(profile_dirs(extra_dirs))
+    """Built-ins, then ``$ORDERPROBE_PROFILES`` folders, then ``extra_dirs``; later wins by name.
+    Read once per process while its files stay as they are: a run's checks, its session and its
+    progress reporter each ask for it (a catalogue is never changed once loaded)."""
+    folders = tuple(profile_dirs(extra_dirs))
+    files = [path for folder in folders if folder.is_dir() for _, path in _kind_files(folder)]
+    return _loaded(folders, stamp([*folders, *files]))
+
+
+@functools.lru_cache(maxsize=8)
+def _loaded(folders: tuple[Path, ...], _stamp: tuple[object, ...]) -> Catalogue:
+    return Catalogue(folders)

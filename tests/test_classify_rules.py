@@ -46,6 +46,15 @@ def test_user_rule_added_and_tried_first(tmp_path: Path) -> None:
     assert "预售未开始" in cause.evidence and cause.summary.startswith("预售未开始 at step 'submit'")
 
 
+def test_rules_are_read_once_while_their_files_stay_as_they_are(tmp_path: Path) -> None:
+    """A run's checks and its session both load the rules: they are read once. A rewritten file is read again."""
+    path = write(tmp_path, PRESALE)
+    first = Classifier.load([path])
+    assert Classifier.load([path]) is first and Classifier.load() is Classifier.load()
+    write(tmp_path, PRESALE.replace("presale_not_started", "presale_later"))
+    assert Classifier.load([path]).rules[0].detail == "presale_later"
+
+
 def test_user_rule_with_builtin_id_replaces_it(tmp_path: Path) -> None:
     path = write(
         tmp_path,

@@ -8,6 +8,7 @@ journey's evidence capture. A source scan keeps every private reach inside ``pro
 from __future__ import annotations
 
 import asyncio
+import gc
 import re
 from pathlib import Path
 
@@ -77,6 +78,34 @@ def test_pytest_parser_reads_plugin_options_and_paths() -> None:
 def test_pytest_can_give_an_item_fresh_fixtures() -> None:
     assert callable(getattr(pytest.Function, "_initrequest", None)), "pytest.Function._initrequest moved"
     assert callable(pytest_compat.runtestprotocol)
+
+
+def test_pytest_closing_collections_can_be_left_out(tmp_path: Path) -> None:
+    """pytest's full collections as a session ends, counted with automatic collection off."""
+    (tmp_path / "test_x.py").write_text("def test_x():\n    pass\n", encoding="utf-8")
+
+    class LeaveOut:
+        def pytest_configure(self, config: pytest.Config) -> None:
+            pytest_compat.no_closing_collections(config)
+
+    full: list[int] = []
+
+    def count(phase: str, info: dict[str, int]) -> None:
+        if phase == "stop" and info["generation"] == 2:
+            full.append(1)
+
+    gc.disable()
+    gc.callbacks.append(count)
+    try:
+        pytest.main([str(tmp_path), "-q", "-p", "no:cacheprovider"])
+        closing = len(full)
+        full.clear()
+        pytest.main([str(tmp_path), "-q", "-p", "no:cacheprovider"], plugins=[LeaveOut()])
+    finally:
+        gc.callbacks.remove(count)
+        gc.enable()
+    assert closing > 0, "pytest no longer collects as a session ends: no_closing_collections has nothing to do"
+    assert full == [], "_pytest.unraisableexception.gc_collect_iterations_key moved"
 
 
 def test_no_private_reach_outside_compat() -> None:

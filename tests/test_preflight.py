@@ -138,9 +138,9 @@ def test_secrets_of_the_chosen_accounts(tmp_path: Path, listening: int, monkeypa
     assert message.startswith("account 'normal' (")
     assert "accounts.yaml:6): environment variable ORDERPROBE_DEMO_PASSWORD (password) is not set" in message
     assert "needed by live_room_checkout, subsidy_checkout, video_feed_checkout" in message
-    assert len(check_run([*BUILTIN_ARGS, "--matrix", "smoke"])) == 3  # the embedded shop brings its test users
+    assert len(check_run([*BUILTIN_ARGS, "--matrix", "smoke"]).journeys) == 3  # the embedded shop brings its test users
     monkeypatch.setenv("ORDERPROBE_DEMO_PASSWORD", "from-the-vault")
-    assert len(check_run(external)) == 3
+    assert len(check_run(external).journeys) == 3
 
 
 GUEST = """
@@ -167,7 +167,7 @@ def test_only_accounts_a_journey_is_given_are_required(
     (tmp_path / "test_guest.py").write_text(GUEST, encoding="utf-8")
     (tmp_path / "test_member.py").write_text(LOGS_IN, encoding="utf-8")
     target = ["--target", f"http://127.0.0.1:{listening}"]
-    (guest,) = check_run([str(tmp_path / "test_guest.py"), *target])
+    (guest,) = check_run([str(tmp_path / "test_guest.py"), *target]).journeys
     assert guest.profile.account.password_env == "ORDERPROBE_DEMO_PASSWORD"  # defaulted, not required
     assert "ORDERPROBE_DEMO_PASSWORD" in refusal([str(tmp_path / "test_member.py"), *target])
     assert "ORDERPROBE_DEMO_PASSWORD" in refusal([str(tmp_path / "test_guest.py"), *target, "--account", "normal"])
@@ -177,7 +177,7 @@ def test_the_plan_names_each_journey_as_the_run_will() -> None:
     """`--list`: each presale row once, with its mid-journey switches as the run names it."""
     from orderprobe.runner import plan_listing
 
-    listing = plan_listing(check_run([*BUILTIN_ARGS, "--matrix", "presale"])).splitlines()
+    listing = plan_listing(check_run([*BUILTIN_ARGS, "--matrix", "presale"]).journeys).splitlines()
     rows = listing[:-1]
     assert len(rows) == len(set(rows))  # no two identical lines
     assert "video_feed_checkout  [android-mid/wifi/shanghai/normal+4g-checkout]" in rows

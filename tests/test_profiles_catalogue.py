@@ -186,6 +186,19 @@ def test_user_folder_overrides_builtins_by_name_and_adds_entries(tmp_path: Path,
     assert both.folders[-2:] == [other, tmp_path]  # env before --profiles: the command line wins
 
 
+def test_a_catalogue_is_read_once_while_its_files_stay_as_they_are(tmp_path: Path) -> None:
+    """A run's checks, its session and its progress reporter each ask for the catalogue: it is read
+    once. A file rewritten or added between two asks is read again."""
+    office = "networks:\n  - {{name: office, rtt_ms: {rtt}, down_kbps: 20000, up_kbps: 5000}}\n"
+    write(tmp_path, "networks.yaml", office.format(rtt=12))
+    first = load_catalogue([tmp_path])
+    assert load_catalogue([tmp_path]) is first
+    write(tmp_path, "networks.yaml", office.format(rtt=120))
+    assert load_catalogue([tmp_path]).networks["office"].rtt_ms == 120
+    write(tmp_path, "matrices/mine.yaml", "matrices:\n  - {name: mine, probes: [teen_blocked], networks: [office]}\n")
+    assert "mine" in load_catalogue([tmp_path]).matrices
+
+
 def test_playwright_descriptor_fills_a_device(tmp_path: Path) -> None:
     write(tmp_path, "devices.yaml", "devices:\n  - {name: pixel, descriptor: Pixel 7, cpu_slowdown: 3}\n")
     device = load_catalogue([tmp_path]).devices["pixel"]

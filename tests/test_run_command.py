@@ -63,3 +63,47 @@ def test_a_matrix_filters_only_when_asked(tmp_path: Path) -> None:
     done, profiles = orderprobe(tmp_path, tmp_path, str(probe), "--matrix", "smoke")
     assert done.returncode == 2, done.stdout + done.stderr  # smoke names neither probe
     assert "no journeys ran" in done.stdout and profiles == {}
+
+
+WORKERS_SEEN = """
+from pathlib import Path
+
+def pytest_configure(config):
+    if hasattr(config, "workerinput"):  # each xdist worker leaves its name here
+        (Path(__file__).parent / "started").mkdir(exist_ok=True)
+        (Path(__file__).parent / "started" / config.workerinput["workerid"]).touch()
+"""
+
+
+@pytest.mark.parametrize(
+    ("tests", "args", "started"),
+    [
+        (1, ["-n", "2"], ["gw0"]),  # one test: one worker, not one idle beside it
+        (2, ["-n", "3"], ["gw0", "gw1"]),
+        (2, ["-n", "3", "--maxprocesses", "1"], ["gw0"]),  # the user's own cap stays
+        (1, ["-n", "2", "--dist", "each"], ["gw0", "gw1"]),  # every test on every worker: as many as asked
+    ],
+)
+def test_no_more_workers_start_than_there_are_tests(
+    tmp_path: Path, tests: int, args: list[str], started: list[str]
+) -> None:
+    """Each xdist worker costs a Python start-up, the plugin and a collection before it finds it has
+    nothing to run; the collection pass knows how many tests there are. (Plain tests: no browser needed.)"""
+    (tmp_path / "conftest.py").write_text(WORKERS_SEEN, encoding="utf-8")
+    (tmp_path / "test_plain.py").write_text("".join(f"def test_{i}():\n    pass\n\n" for i in range(tests)))
+    argv = [sys.executable, "-m", "orderprobe", "run", "test_plain.py", *args, "--no-progress"]
+    argv += ["--results", f"sqlite:///{tmp_path / 'r.db'}", "--artefacts", "art", "--reports", "rep"]
+    done = subprocess.run(argv, cwd=tmp_path, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert sorted(p.name for p in (tmp_path / "started").iterdir()) == started
+
+
+@pytest.mark.parametrize("workers", ["0", "1"])
+def test_journeys_run_with_the_garbage_collector_on(tmp_path: Path, workers: str) -> None:
+    """A run starts without automatic garbage collection while it imports and collects (the controller
+    and each xdist worker); it must be back on before any test runs."""
+    (tmp_path / "test_gc.py").write_text("import gc\n\ndef test_collector_on():\n    assert gc.isenabled()\n")
+    argv = [sys.executable, "-m", "orderprobe", "run", "test_gc.py", "-n", workers, "--no-progress"]
+    argv += ["--results", f"sqlite:///{tmp_path / 'r.db'}", "--artefacts", "art", "--reports", "rep"]
+    done = subprocess.run(argv, cwd=tmp_path, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stdout + done.stderr

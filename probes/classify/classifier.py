@@ -20,6 +20,7 @@ from urllib.parse import urlsplit
 from pydantic import ValidationError
 
 from orderprobe.base.result import Cause, FailurePoint, RequestRecord
+from orderprobe.base.source import stamp
 from orderprobe.probes import request_kinds
 from orderprobe.probes.classify.rules import (
     BUILTIN,
@@ -368,9 +369,15 @@ class Classifier:
 
     @classmethod
     def load(cls, extra_files: Sequence[Path | str] = ()) -> Classifier:
-        """Built-in ``causes.yaml`` (package data) plus user rule files (user rules first)."""
+        """Built-in ``causes.yaml`` (package data) plus user rule files (user rules first). Read once
+        per process while the files stay as they are: a run's checks and its session both ask."""
+        files = tuple(Path(p) for p in extra_files)
+        return _loaded(files, stamp([BUILTIN, *files]))
+
+    @classmethod
+    def _read(cls, extra_files: Sequence[Path]) -> Classifier:
         builtin = read_rules(BUILTIN)
-        users = [read_rules(Path(p)) for p in extra_files]
+        users = [read_rules(p) for p in extra_files]
         deps: dict[str, str] = {}
         for src in [*users, builtin]:
             for pattern, name in src.file.dependencies.items():
@@ -427,6 +434,11 @@ class Classifier:
             evidence=evidence,
             summary=summary.format(**values),
         )
+
+
+@functools.lru_cache(maxsize=8)
+def _loaded(files: tuple[Path, ...], _stamp: tuple[object, ...]) -> Classifier:
+    return Classifier._read(files)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
