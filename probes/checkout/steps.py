@@ -106,9 +106,9 @@ def fill_address(page: Page, address: Address) -> None:
         page.get_by_test_id(f"addr-{name}").fill(getattr(address, name))
 
 
-def submit_order(page: Page, then: str | None = None) -> None:
-    """Wait for the shipping quote (submit stays disabled until it arrives), submit, and wait
-    until the shop has answered: the page ``then`` if given, else any page that is not a refusal."""
+def quoted(page: Page) -> None:
+    """Wait for the shipping quote: submit stays disabled until it arrives. A quote that failed
+    (its retry button shown) or a refusal ends the wait at once, with the shop's own words."""
     button = page.get_by_test_id("submit-order")
     deadline = time.monotonic() + 15
     # Submit enabled or the quote's retry button, whichever the page shows first.
@@ -123,8 +123,14 @@ def submit_order(page: Page, then: str | None = None) -> None:
         if page.get_by_test_id("quote-retry").is_visible():
             raise AssertionError(f"shipping quote failed: {page.get_by_test_id('toast').inner_text().strip()}")
         _waited(settled, deadline)
+
+
+def submit_order(page: Page, then: str | None = None) -> None:
+    """Wait for the shipping quote, submit, and wait until the shop has answered: the page
+    ``then`` if given, else any page that is not a refusal."""
+    quoted(page)
     before = page.url
-    button.click()
+    page.get_by_test_id("submit-order").click()
     if then:
         reach(page, then)
         return
