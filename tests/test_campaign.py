@@ -236,6 +236,9 @@ def test_fault_injection_campaign(pytester: pytest.Pytester, part: int) -> None:
             out.write("".join(f"{r.expected[1]}\t{g[1]}\n" for r, g in results))
     assert len(journeys) == len(rows), f"{len(journeys)} journeys for {len(rows)} rows\n{result.stdout.str()[-3000:]}"
     assert all(fits(row.expected, g) for row, g in results), report
+    for row in rows:  # a failed quote ends the step at once, in the shop's words (not a 5 s wait on submit)
+        if row.fault == ("api_5xx", {}):
+            assert journeys[(row.probe, profile_name(row))].failure.message.startswith("shipping quote failed: ")
     budgeted = [r for r in rows if r.probe == "budgeted_checkout"]
     if budgeted:
         slow = journeys[("budgeted_checkout", profile_name(budgeted[0]))]
