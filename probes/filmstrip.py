@@ -64,11 +64,3 @@ class Filmstrip(StepListener):
         except Exception:  # timed out, page gone: the step stands without its frame
             return
         step.screenshot = f"{self.rel_dir}/{name}"
-
-
-def drop_failure_shot(root: Path, failure: object) -> None:
-    """``--screenshots off``: the recorder's failure screenshot is not kept either."""
-    shot = getattr(failure, "screenshot", None)
-    if shot:
-        (root / shot).unlink(missing_ok=True)
-        failure.screenshot = None  # type: ignore[attr-defined]

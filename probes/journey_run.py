@@ -17,7 +17,7 @@ from orderprobe.base.result import Artefact, Cause, FailurePoint, JourneyResult,
 from orderprobe.base.tracing import MODES, TraceMode
 from orderprobe.probes import har, step_log, tagging
 from orderprobe.probes.deadline import GRACE_S, Deadline, default_timeout_s, kill_browsers, tear_down
-from orderprobe.probes.filmstrip import Filmstrip, drop_failure_shot
+from orderprobe.probes.filmstrip import Filmstrip
 from orderprobe.probes.journey import Journey, Phase, StepListener
 from orderprobe.probes.outcome import verdict
 from orderprobe.probes.recorder import Recorder
@@ -144,8 +144,9 @@ class JourneyRun(StepListener):
         self.page = self.context.new_page()
         self.page.on("crash", self._on_crash)
         self.recorder = Recorder(
-            self.context, self.page, settings.artefacts, self.rel_dir, site=self.target.base_url or None
-        )
+            self.context, self.page, settings.artefacts, self.rel_dir, site=self.target.base_url or None,
+            screenshot=settings.screenshots != "off",
+        )  # fmt: skip
         self.emulation = Emulation(
             self.item.profile, self.context, self.page, path=path, site=self.target.base_url,
             cpu_slowdown=settings.cpu_slowdown,
@@ -415,8 +416,6 @@ class JourneyRun(StepListener):
         if self.spans is not None:
             with contextlib.suppress(Exception):  # tracing is a signal of its own, never the journey's verdict
                 self.spans.end(self.status, self.cause, self.failure.step if self.failure else None)
-        if self.session.settings.screenshots == "off":
-            drop_failure_shot(self.session.settings.artefacts, self.failure)
         self._collect_artefacts()
         if self.step_log is not None:
             self.step_log.close()

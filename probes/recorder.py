@@ -124,10 +124,13 @@ class Recorder(StepListener):
         *,
         keep_requests: int = 30,
         site: str | None = None,
+        screenshot: bool = True,
     ):
         """``site``: the target's base URL, whose registrable domain is "the shop's own site";
-        without it, the site of the first page the journey opens."""
+        without it, the site of the first page the journey opens. ``screenshot``: take the failure's
+        (``--screenshots off``: none is kept, so none is taken — a PNG of a phone's screen is CPU)."""
         self.page = page
+        self.screenshot = screenshot
         self.site = site_of(site) if site else ""
         self.root = root  # artefacts folder; paths in results are relative to it
         self.rel_dir = rel_dir
@@ -380,6 +383,8 @@ class Recorder(StepListener):
 
     def _picture(self, take: Callable[..., None], point: FailurePoint) -> None:
         """The failure's screenshot, by ``take`` (a full disk: said, and the capture goes on)."""
+        if not self.screenshot:
+            return
         try:
             take(self.page, self.cdp, point, self.root / self.rel_dir / "failure.png", f"{self.rel_dir}/failure.png")
         except WriteFailed as exc:

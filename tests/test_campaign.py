@@ -55,8 +55,10 @@ ROWS = [
     Row("payment gateway down", "video_feed_checkout", ("failed", "third_party", "gateway_down", "payment-gateway"),
         fault=("payment_down", {})),
     Row("payment maintenance, backup channel", "payment_backup_channel", PASSED),
+    # The gateway's delay is the shop's own sleep, so the pay step is over its budget by
+    # construction, however fast or loaded the machine (test_budgeted's budget_ms=1000).
     Row("slow payment over budget", "budgeted_checkout", ("degraded", "", "", None),
-        fault=("payment_slow", {"ms": 4000})),
+        fault=("payment_slow", {"ms": 1500})),
     Row("stock sync 30 s behind at the peak", "stock_sync_lag", ("blocked", "inventory", "stock_lag", None),
         profile={"network": "4g"}),
     Row("payment SDK version conflict", "subsidy_checkout", ("failed", "system", "sdk_conflict", ANY),
@@ -188,10 +190,16 @@ def test_fault_injection_campaign(pytester: pytest.Pytester, part: int) -> None:
     pytester.makepyfile(
         campaign_faults=FAULT_PLUGIN.format(faults=faults),
         # A selector changed to one the shop does not have: a broken probe, not a broken checkout.
-        test_drifted=derived_probe("live_room_checkout", "drifted_checkout", '"buy-now"', '"buy-now-v2"'),
+        # Its wait is the probe's own (any length proves the drift; the default 10 s only waits).
+        test_drifted=derived_probe(
+            "live_room_checkout",
+            "drifted_checkout",
+            'get_by_test_id("buy-now").click()',
+            'get_by_test_id("buy-now-v2").click(timeout=3000)',
+        ),
         # The pay step given a time budget that the slow gateway overruns: degraded, not failed.
         test_budgeted=derived_probe(
-            "subsidy_checkout", "budgeted_checkout", 'step("pay")', 'step("pay", budget_ms=2500)'
+            "subsidy_checkout", "budgeted_checkout", 'step("pay")', 'step("pay", budget_ms=1000)'
         ),
     )
     (pytester.path / "campaign" / "matrices").mkdir(parents=True)
@@ -228,6 +236,9 @@ def test_fault_injection_campaign(pytester: pytest.Pytester, part: int) -> None:
             out.write("".join(f"{r.expected[1]}\t{g[1]}\n" for r, g in results))
     assert len(journeys) == len(rows), f"{len(journeys)} journeys for {len(rows)} rows\n{result.stdout.str()[-3000:]}"
     assert all(fits(row.expected, g) for row, g in results), report
+    for row in rows:  # a failed quote ends the step at once, in the shop's words (not a 5 s wait on submit)
+        if row.fault == ("api_5xx", {}):
+            assert journeys[(row.probe, profile_name(row))].failure.message.startswith("shipping quote failed: ")
     budgeted = [r for r in rows if r.probe == "budgeted_checkout"]
     if budgeted:
         slow = journeys[("budgeted_checkout", profile_name(budgeted[0]))]

@@ -6,8 +6,10 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING
 
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
+
 if TYPE_CHECKING:
-    from playwright.sync_api import BrowserContext, Page
+    from playwright.sync_api import BrowserContext, Locator, Page
 
     from orderprobe.probes.journey import Journey
     from orderprobe.probes.target import Target
@@ -56,15 +58,42 @@ def reach(page: Page, want: str, *, stops: tuple[str, ...] = STOPS, timeout_ms: 
     """Wait until the element ``want`` is visible; fail fast, with the page's own words, if the
     shop shows a refusal or the browser shows its network error page instead."""
     deadline = time.monotonic() + (timeout_ms or 15_000) / 1000
+    shown = _any_visible(page, want, *stops)
     while True:
-        if page.get_by_test_id(want).first.is_visible():
-            return
-        _raise_if_refused(page, repr(want), stops)
         if page.url.startswith("chrome-error://"):
             raise AssertionError(f"browser error page instead of {want!r} (network failure)")
-        if time.monotonic() > deadline:
+        if _waited(shown, deadline):
+            if page.get_by_test_id(want).first.is_visible():
+                return
+            _raise_if_refused(page, repr(want), stops)
+            page.wait_for_timeout(50)  # it went again before we looked: no tight loop
+        elif time.monotonic() > deadline:
             raise AssertionError(f'Timeout waiting for {want!r}\nCall log:\n  - waiting for get_by_test_id("{want}")')
-        page.wait_for_timeout(50)
+
+
+# Waits run in the page (one call per slice) instead of asking after each element every 50 ms
+# (ten round trips each time: a 15 s wait cost ~2 s of CPU); between slices the caller looks at
+# what the page cannot tell it, e.g. the browser's own error page.
+SLICE_MS = 250
+
+
+def _any_visible(page: Page, *test_ids: str, first: Locator | None = None) -> Locator:
+    """The first visible one of ``first`` and the first element of each test id (as ``is_visible`` sees them)."""
+    anything = first
+    for test_id in test_ids:
+        one = page.get_by_test_id(test_id).first
+        anything = one if anything is None else anything.or_(one)
+    assert anything is not None
+    return anything.locator("visible=true").first
+
+
+def _waited(locator: Locator, deadline: float) -> bool:
+    """Wait one slice (at most until ``deadline``) for ``locator``; did it come?"""
+    try:
+        locator.wait_for(timeout=max(1.0, min(SLICE_MS, (deadline - time.monotonic()) * 1000)))
+    except PlaywrightTimeoutError:
+        return False
+    return True
 
 
 def fill_address(page: Page, address: Address) -> None:
@@ -77,11 +106,13 @@ def fill_address(page: Page, address: Address) -> None:
         page.get_by_test_id(f"addr-{name}").fill(getattr(address, name))
 
 
-def submit_order(page: Page, then: str | None = None) -> None:
-    """Wait for the shipping quote (submit stays disabled until it arrives), submit, and wait
-    until the shop has answered: the page ``then`` if given, else any page that is not a refusal."""
+def quoted(page: Page) -> None:
+    """Wait for the shipping quote: submit stays disabled until it arrives. A quote that failed
+    (its retry button shown) or a refusal ends the wait at once, with the shop's own words."""
     button = page.get_by_test_id("submit-order")
     deadline = time.monotonic() + 15
+    # Submit enabled or the quote's retry button, whichever the page shows first.
+    settled = _any_visible(page, "quote-retry", first=button.and_(page.locator(":enabled")))
     while not button.is_enabled():
         if time.monotonic() > deadline:
             raise AssertionError(
@@ -91,9 +122,15 @@ def submit_order(page: Page, then: str | None = None) -> None:
         reach(page, "submit-order")  # surfaces an error banner at once
         if page.get_by_test_id("quote-retry").is_visible():
             raise AssertionError(f"shipping quote failed: {page.get_by_test_id('toast').inner_text().strip()}")
-        page.wait_for_timeout(50)
+        _waited(settled, deadline)
+
+
+def submit_order(page: Page, then: str | None = None) -> None:
+    """Wait for the shipping quote, submit, and wait until the shop has answered: the page
+    ``then`` if given, else any page that is not a refusal."""
+    quoted(page)
     before = page.url
-    button.click()
+    page.get_by_test_id("submit-order").click()
     if then:
         reach(page, then)
         return
