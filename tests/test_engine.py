@@ -74,6 +74,8 @@ def shared(pytester: pytest.Pytester) -> Shared:
         for name, text in SHARED.items():
             pytester.makepyfile(**{name: text})
         result, journeys = run_probes(pytester, "-p", "no:randomly")  # file order: a_crash before b_after
+        for name in SHARED:  # the asking test may run probes of its own in this folder next
+            (pytester.path / f"{name}.py").unlink()
         parts = real_parts.used_by(os.environ.get(real_parts.ENV_TEST, ""))
         _shared["run"] = (Shared(pytester.path, result, journeys), parts)
     else:
