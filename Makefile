@@ -4,6 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 JOBS   ?= 2
+TEST_JOBS ?= 4
 TEST_TIMEOUT ?= 900
 
 .PHONY: run test setup chromium lint bench clean
@@ -12,13 +13,15 @@ run: setup  ## run the default probes on the embedded demo shop and write a repo
 	$(BIN)/orderprobe run -n $(JOBS)
 
 # --timeout: a hung test fails instead of stalling the run (15 min: long tests take minutes at load 50+).
+# -n 4 on 2 cores: a third of the suite's test time is waiting (outages, timeouts, scheduler slots),
+#   which two more workers fill with CPU work (measured: 14 min → under 10 at load 10; see README).
 # --dist load --maxschedchunk=1: tests are handed out one at a time, slowest first (tests/durations.txt),
-#   so both workers end together (longest-processing-time-first; worksteal's halves ended minutes apart).
+#   so the workers end together (longest-processing-time-first; worksteal's halves ended minutes apart).
 # --durations=15: the slowest tests, printed at the end (PYTEST_ARGS may override either).
 # PYTHONDONTWRITEBYTECODE= : bytecode caches on, whatever the shell says. Without them every worker and
 #   every nested run compiles (and pytest re-rewrites) each module from source: ~2 s CPU per collection.
 test: setup  ## the whole test suite (real Chromium, real shop, real SQLite)
-	PYTHONDONTWRITEBYTECODE= $(BIN)/python -m pytest -n $(JOBS) --dist load --maxschedchunk=1 -p no:cacheprovider --timeout=$(TEST_TIMEOUT) --durations=15 $(PYTEST_ARGS)
+	PYTHONDONTWRITEBYTECODE= $(BIN)/python -m pytest -n $(TEST_JOBS) --dist load --maxschedchunk=1 -p no:cacheprovider --timeout=$(TEST_TIMEOUT) --durations=15 $(PYTEST_ARGS)
 
 setup: $(STAMP) chromium
 

@@ -43,7 +43,7 @@ def pytest_configure(config: pytest.Config) -> None:
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """The slowest tests first (tests/durations.txt), the rest in pytest's order: `make test` hands
-    tests out one by one, so the long ones start early and both workers end together."""
+    tests out one by one, so the long ones start early and the workers end together."""
     rank = durations.ranking()
     items.sort(key=lambda item: rank.get(item.nodeid, len(rank)))
 

@@ -3,7 +3,7 @@
     python -m tests.support.durations junit.xml   # e.g. from `make test PYTEST_ARGS=--junitxml=junit.xml`
 
 The suite runs the listed tests first (tests/conftest.py) and `make test` hands tests to its
-workers one by one (`--dist load --maxschedchunk=1`): longest-processing-time-first, so both
+workers one by one (`--dist load --maxschedchunk=1`): longest-processing-time-first, so the
 workers end together instead of one idling while the other finishes a long campaign. A stale
 list costs only balance, never a result: a test missing from it runs in pytest's own order.
 """
