@@ -167,7 +167,8 @@ def pytest_addoption(parser: pytest.Parser, pluginmanager: pytest.PytestPluginMa
     )
     group.addoption(
         "--emulation",
-        choices=("auto", "packet", "cdp"),
+        type=options.emulation,
+        metavar="{auto,packet,cdp}",
         default=os.environ.get("ORDERPROBE_EMULATION", "auto"),
         help="network emulation: packet (the browser in its own network namespace behind an emulated link; "
         "root / CAP_NET_ADMIN, Linux), cdp (DevTools, request-level), auto (packet where possible; default, "

@@ -207,6 +207,14 @@ def cpu_slowdown(text: str) -> str:
     return text
 
 
+def emulation(text: str) -> str:
+    """``auto``, ``packet`` or ``cdp`` (``--emulation``, also from ``$ORDERPROBE_EMULATION``: argparse
+    checks ``choices`` only on the command line, never on a default taken from the environment)."""
+    if text not in ("auto", "packet", "cdp"):
+        raise argparse.ArgumentTypeError(f"expected auto, packet or cdp (or $ORDERPROBE_EMULATION), got {text!r}")
+    return text
+
+
 def one_line(text: str) -> str:
     """Text without control characters (``--user-agent-suffix``: a header value)."""
     if any(ord(c) < 32 or ord(c) == 127 for c in text):

@@ -28,7 +28,10 @@ BAD = [
     (["--lang", "fr"], "argument --lang: invalid choice: 'fr' (choose from 'zh', 'en')"),
     (["--screenshots", "maybe"], "argument --screenshots: invalid choice: 'maybe'"),
     (["--tracing", "sometimes"], "argument --tracing: invalid choice: 'sometimes'"),
-    (["--emulation", "bogus"], "argument --emulation: invalid choice: 'bogus' (choose from 'auto', 'packet', 'cdp')"),
+    (
+        ["--emulation", "bogus"],
+        "argument --emulation: expected auto, packet or cdp (or $ORDERPROBE_EMULATION), got 'bogus'",
+    ),
     (
         ["--cpu-slowdown", "half"],
         "argument --cpu-slowdown: expected profile or off (or $ORDERPROBE_CPU_SLOWDOWN), got 'half'",
@@ -66,15 +69,29 @@ def test_a_bad_option_value_is_refused_in_one_line_before_anything_starts(
     assert "s3cret" not in done.stderr
 
 
-def test_a_bad_cpu_slowdown_in_the_environment_is_refused_in_one_line(tmp_path: Path) -> None:
-    env = {**os.environ, "ORDERPROBE_CPU_SLOWDOWN": "2"}
+@pytest.mark.parametrize(
+    ("variable", "value", "said"),
+    [
+        (
+            "ORDERPROBE_CPU_SLOWDOWN",
+            "2",
+            "argument --cpu-slowdown: expected profile or off (or $ORDERPROBE_CPU_SLOWDOWN)",
+        ),
+        (
+            "ORDERPROBE_EMULATION",
+            "netem",
+            "argument --emulation: expected auto, packet or cdp (or $ORDERPROBE_EMULATION)",
+        ),
+    ],
+)
+def test_a_bad_value_in_the_environment_is_refused_in_one_line(
+    tmp_path: Path, variable: str, value: str, said: str
+) -> None:
+    env = {**os.environ, variable: value}
     done = subprocess.run(
         [sys.executable, "-m", "orderprobe", "run", "--results", f"sqlite:///{tmp_path / 'r.db'}", "-n", "0"],
         capture_output=True, text=True, cwd=tmp_path, env=env,
     )  # fmt: skip
     assert done.returncode == 2 and done.stdout == "", done.stdout + done.stderr
-    assert done.stderr == (
-        "orderprobe: refused before running: argument --cpu-slowdown: expected profile or off "
-        "(or $ORDERPROBE_CPU_SLOWDOWN), got '2'\n"
-    )
+    assert done.stderr == f"orderprobe: refused before running: {said}, got {value!r}\n"
     assert not (tmp_path / "r.db").exists()
