@@ -126,7 +126,7 @@ def ensure_chromium(install: bool = True) -> Chromium:
     if found is None:
         raise ChromiumNotFound(
             "No Chromium found. Install one of:\n"
-            "  Debian/Ubuntu (as root):  apt-get install -y chromium fonts-noto-cjk\n"
+            f"  Debian/Ubuntu (as root):  apt-get install -y {' '.join(DEBIAN_PACKAGES)}\n"
             f"  any system:               set {ENV_VAR}=/path/to/chrome\n"
             "  with internet access:     .venv/bin/playwright install chromium"
         )
