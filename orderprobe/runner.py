@@ -117,7 +117,6 @@ def _checked_run(argv: list[str]) -> int:
         print(plan_listing(plan.journeys))
         return 0
     args += worker_cap(options, plan.tests)
-    gc.freeze()  # what the checks imported
     try:
         code = int(pytest.main(args, plugins=[_Planned(len(plan.journeys))]))
     except KeyboardInterrupt as exc:  # outside pytest's session (starting or unwinding): it said the rest
