@@ -8,6 +8,7 @@ Skipped, with the reason, where namespaces cannot be made (not root / not Linux 
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import threading
 from collections.abc import Iterator
@@ -102,6 +103,14 @@ def cdn(world: tuple[Zone, RemoteHost, str]) -> Iterator[RemoteHost]:
         httpd.server_close()
 
 
+def nat_sources(seen: list[str]) -> bool:
+    """Every client address is this host's own after the uplink's NAT, never the browser's (CGNAT
+    100.64/10): the host end (.1) of a remote block. Usually this remote's; with other workers'
+    remote hosts up at once the masquerade may pick another of the host's such addresses."""
+    space = ipaddress.ip_network("198.18.0.0/15")
+    return all(ipaddress.ip_address(a) in space and a.endswith(".1") for a in seen)
+
+
 @pytest.fixture(scope="module")
 def path(world: tuple[Zone, RemoteHost, str]) -> Iterator[PacketPath]:
     try:
@@ -153,7 +162,7 @@ def test_a_remote_host_is_reached_by_name_through_the_link_and_the_uplink(
     assert context.request.get(url + "/api").ok  # Playwright's own requests, from the driver in the namespace
     assert path.link.up.stats["out"] > before  # every packet crossed the link
     assert zone.queries[SHOP] >= 1  # resolved by the host-end resolver forwarding to "the host's" (the zone)
-    assert set(Handler.seen) == {str(remote.block[1])}  # NAT: the remote host saw this host's address  # type: ignore[index]
+    assert str(remote.block[1]) in Handler.seen and nat_sources(Handler.seen)  # type: ignore[index]
 
 
 def test_a_name_the_host_cannot_resolve_fails_at_once_and_a_black_hole_stalls_only_its_request(
@@ -180,7 +189,7 @@ def test_a_page_runs_the_script_it_loads_from_a_cdn_host_in_another_namespace(
     path.link.configure(Direction(delay_ms=20), Direction(delay_ms=20))  # a 40 ms link: the script is awaited
     page.goto(url + "/cdn-page")
     assert page.title() == "jquery 3.7.1"  # the CDN's script arrived and ran before the page's own
-    assert CdnHandler.seen == [str(cdn.block[1])]  # type: ignore[index]  # one request, through the uplink's NAT
+    assert len(CdnHandler.seen) == 1 and nat_sources(CdnHandler.seen)  # one request, through the uplink's NAT
     assert zone.asked[CDN, "A"] == 1
 
 
