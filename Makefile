@@ -15,13 +15,14 @@ run: setup  ## run the default probes on the embedded demo shop and write a repo
 # --timeout: a hung test fails instead of stalling the run (15 min: long tests take minutes at load 50+).
 # -n 4 on 2 cores: a third of the suite's test time is waiting (outages, timeouts, scheduler slots),
 #   which two more workers fill with CPU work (measured: 14 min → under 10 at load 10; see README).
-# --dist load --maxschedchunk=1: tests are handed out one at a time, slowest first (tests/durations.txt),
-#   so the workers end together (longest-processing-time-first; worksteal's halves ended minutes apart).
+# --dist loadgroup: tests are handed out one unit at a time, slowest first (tests/durations.txt), so the
+#   workers end together (longest-processing-time-first; worksteal's halves ended minutes apart); a unit
+#   is one test, or a module's tests that share a module-scoped fixture (tests/conftest.py), set up once.
 # --durations=15: the slowest tests, printed at the end (PYTEST_ARGS may override either).
 # PYTHONDONTWRITEBYTECODE= : bytecode caches on, whatever the shell says. Without them every worker and
 #   every nested run compiles (and pytest re-rewrites) each module from source: ~2 s CPU per collection.
 test: setup  ## the whole test suite (real Chromium, real shop, real SQLite)
-	PYTHONDONTWRITEBYTECODE= $(BIN)/python -m pytest -n $(TEST_JOBS) --dist load --maxschedchunk=1 -p no:cacheprovider --timeout=$(TEST_TIMEOUT) --durations=15 $(PYTEST_ARGS)
+	PYTHONDONTWRITEBYTECODE= $(BIN)/python -m pytest -n $(TEST_JOBS) --dist loadgroup -p no:cacheprovider --timeout=$(TEST_TIMEOUT) --durations=15 $(PYTEST_ARGS)
 
 setup: $(STAMP) chromium
 

@@ -2,10 +2,11 @@
 
     python -m tests.support.durations junit.xml   # e.g. from `make test PYTEST_ARGS=--junitxml=junit.xml`
 
-The suite runs the listed tests first (tests/conftest.py) and `make test` hands tests to its
-workers one by one (`--dist load --maxschedchunk=1`): longest-processing-time-first, so the
-workers end together instead of one idling while the other finishes a long campaign. A stale
-list costs only balance, never a result: a test missing from it runs in pytest's own order.
+The suite runs the listed tests first (tests/conftest.py) and `make test` hands them to its
+workers one unit at a time (`--dist loadgroup`; a unit is a test, or a module's tests that share
+a module-scoped fixture): longest-processing-time-first, so the workers end together instead of
+one idling while another finishes a long campaign. A stale list costs only balance, never a
+result: a test missing from it runs in pytest's own order.
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ from __future__ import annotations
 import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
+
+import pytest
 
 LISTED = Path(__file__).resolve().parents[1] / "durations.txt"
 FLOOR_S = 3.0  # below this, order hardly matters and the list would churn on every run
@@ -22,15 +25,42 @@ def slowest(junit: Path) -> list[tuple[float, str]]:
     found = []
     for case in ET.parse(junit).getroot().iter("testcase"):
         module = case.get("classname", "")  # tests.shop.test_shop_browser (the suite has no test classes)
-        found.append((float(case.get("time", 0)), f"{module.replace('.', '/')}.py::{case.get('name')}"))
+        name = case.get("name", "")
+        if name.rfind("@") > name.rfind("]"):  # xdist's loadgroup appends "@group" to the node id
+            name = name[: name.rfind("@")]
+        found.append((float(case.get("time", 0)), f"{module.replace('.', '/')}.py::{name}"))
     return sorted((t for t in found if t[0] >= FLOOR_S), reverse=True)
 
 
-def ranking(path: Path = LISTED) -> dict[str, int]:
-    """Node id → rank (0 = slowest) from the list; blank lines and # comments skipped."""
+def listed(path: Path = LISTED) -> dict[str, float]:
+    """Node id → seconds from the list; blank lines and # comments skipped."""
     text = path.read_text(encoding="utf-8") if path.exists() else ""
-    lines = [line.split("\t")[-1].strip() for line in text.splitlines()]
-    return {node: rank for rank, node in enumerate(n for n in lines if n and not n.startswith("#"))}
+    rows = [line.split("\t") for line in text.splitlines() if line.strip() and not line.startswith("#")]
+    return {node.strip(): float(s) for s, node in rows}
+
+
+def unit(item: pytest.Item) -> str:
+    """What one worker runs back to back: the item's module if the item uses a fixture that outlives
+    it there (module- or class-scoped, or session-scoped but defined in the module), else the item."""
+    module = item.nodeid.split("::")[0]
+    for defs in item._fixtureinfo.name2fixturedefs.values():  # type: ignore[attr-defined]
+        fixture = defs[-1]
+        if fixture.scope in ("module", "class", "package") or (
+            fixture.scope == "session" and fixture.baseid.endswith(".py")
+        ):
+            return module
+    return item.nodeid
+
+
+def name_after_group(item: pytest.Item) -> None:
+    """``nodeid@group``: how xdist's controller learns a test's group. xdist 3.8 names the item by
+    setting ``item._nodeid``, which pytest 9 no longer reads (its node id is ``_id``, a parsed
+    NodeId), so every group fell apart silently; on pytest 8, xdist's own naming works."""
+    if not hasattr(item, "_id"):
+        return
+    from _pytest.nodeid import NodeId
+
+    item._id = NodeId.parse(f"{item.nodeid}@{item.get_closest_marker('xdist_group').args[0]}")
 
 
 def main(argv: list[str]) -> int:

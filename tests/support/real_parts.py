@@ -138,26 +138,24 @@ class RealPartsFinder(importlib.abc.MetaPathFinder):
 
 
 class InProcess:
-    """A plugin for in-process pytester runs. Their session puts its assertion-rewriting import hook
-    in front of every finder, and it imports our packages (those of a pytest11 plugin) itself: so
-    the modules it loaded are watched now, and this finder goes back in front for the rest."""
+    """A plugin for in-process pytester runs: their session puts its own assertion-rewriting import
+    hook in front of every finder (see ``install``)."""
 
     def pytest_configure(self, config: Any) -> None:
-        mine = [f for f in sys.meta_path if type(f).__name__ == RealPartsFinder.__name__]
-        sys.meta_path[:] = mine + [f for f in sys.meta_path if f not in mine]
-        for name, then in AFTER_IMPORT.items():
-            if name in sys.modules:
-                _watch(sys.modules[name], then)
+        install()
 
 
 def install() -> None:
-    """Watch the parts in this process (modules imported already are wrapped at once)."""
-    if any(type(f).__name__ == RealPartsFinder.__name__ for f in sys.meta_path):
-        return  # sitecustomize's copy of this module watches already
+    """Watch the parts in this process: the modules imported already are wrapped at once, and the
+    finder goes (back) in front of the others. pytest's assertion rewriter, put in front when a
+    session starts, imports our packages (those of a pytest11 plugin) itself: an xdist worker
+    whose shop module it imported served the shop unseen (tests of the shop counted only after
+    an in-process run happened to re-watch it on the same worker)."""
+    mine = [f for f in sys.meta_path if type(f).__name__ == RealPartsFinder.__name__] or [RealPartsFinder()]
+    sys.meta_path[:] = mine + [f for f in sys.meta_path if f not in mine]
     for name, then in AFTER_IMPORT.items():
         if name in sys.modules:
             _watch(sys.modules[name], then)
-    sys.meta_path.insert(0, RealPartsFinder())
 
 
 def tally(folder: Path) -> dict[str, set[str]]:
