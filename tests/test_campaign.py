@@ -2,8 +2,9 @@
 demo shop, run by the built-in probe that meets it, through the real engine — pytest + the
 orderprobe plugin in a subprocess, real Chromium, a fresh demo shop on
 ephemeral ports, a real SQLite store — and the cause the classifier names must be right. The
-rows run in six parts (six single-process subprocess runs), so the suite's xdist workers spread
-them: a nested `-n 2` cost the same CPU per row (measured) and only crowded the suite's two cores.
+rows are checked in six parts, so the suite's xdist workers spread them, and run in three
+single-process subprocess runs (two parts read each run): a nested `-n 2` cost the same CPU per row
+(measured) and only crowded the suite's two cores, and a run's start costs ~2.4 s CPU.
 
 Faults are switched per journey by a tiny plugin (after the engine's per-journey shop reset),
 keyed by probe and profile, so each part is one run of one matrix. Each part prints a
@@ -23,6 +24,7 @@ import yaml
 
 from orderprobe.base.result import JourneyResult
 from orderprobe.store.store import Store
+from tests.support.once import once
 
 BUILTIN = Path(__file__).resolve().parents[1] / "probes" / "checkout"
 DEFAULTS = {"device": "android-mid", "network": "wifi", "region": "shanghai", "account": "normal"}
@@ -178,14 +180,12 @@ def table(results: list[tuple[Row, tuple]]) -> str:
     return "\n".join(lines)
 
 
-PARTS = 6  # the rows in six runs, so the suite's workers share them (every row runs once)
+PARTS = 6  # six tests, so the suite's workers share the rows (every row is checked once) …
+RUNS = 3  # … in three runs: each run's start (Python, Playwright's driver, Chromium, the shop) costs ~2.4 s CPU
 
 
-@pytest.mark.slow
-@pytest.mark.parametrize("part", range(PARTS), ids=lambda part: f"part{part + 1}of{PARTS}")
-def test_fault_injection_campaign(pytester: pytest.Pytester, part: int) -> None:
-    assert len({r.key for r in ROWS}) == len(ROWS), "each row needs its own probe × profile (faults are keyed by it)"
-    rows = ROWS[part::PARTS]
+def run_rows(pytester: pytest.Pytester, rows: list[Row]) -> dict:
+    """One `pytest` run of ``rows``' matrix; where its store is, and the end of its output."""
     faults = {r.key: list(r.fault) for r in rows if r.fault}
     pytester.makepyfile(
         campaign_faults=FAULT_PLUGIN.format(faults=faults),
@@ -216,7 +216,22 @@ def test_fault_injection_campaign(pytester: pytest.Pytester, part: int) -> None:
         f"--profiles={pytester.path / 'campaign'}", "--matrix=campaign",
         str(BUILTIN), "test_drifted.py", "test_budgeted.py",
     )  # fmt: skip
-    store = Store(f"sqlite:///{db}")
+    return {"db": str(db), "out": result.stdout.str()[-3000:]}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("part", range(PARTS), ids=lambda part: f"part{part + 1}of{PARTS}")
+def test_fault_injection_campaign(
+    pytester: pytest.Pytester, tmp_path_factory: pytest.TempPathFactory, part: int
+) -> None:
+    """Part p checks its rows (every PARTS-th) of run p % RUNS, made by whichever of the run's
+    parts asks first, on whichever xdist worker (``tests/support/once.py``)."""
+    assert len({r.key for r in ROWS}) == len(ROWS), "each row needs its own probe × profile (faults are keyed by it)"
+    assert PARTS % RUNS == 0, "a part's rows must be rows of one run"
+    run = part % RUNS
+    rows, ran = ROWS[part::PARTS], ROWS[run::RUNS]
+    _, made = once(tmp_path_factory, f"campaign-run{run}", lambda _: run_rows(pytester, ran))
+    store = Store(f"sqlite:///{made['db']}")
     try:
         run_id = store.latest_run_id()
         # A profile name may carry its switches ("…/normal+off15s-pay"); rows are unique without them.
@@ -234,7 +249,7 @@ def test_fault_injection_campaign(pytester: pytest.Pytester, part: int) -> None:
     if tsv := os.environ.get("ORDERPROBE_CAMPAIGN_TSV"):  # benchmarks/causes.py reads the rows back (all parts)
         with open(tsv, "a", encoding="utf-8") as out:
             out.write("".join(f"{r.expected[1]}\t{g[1]}\n" for r, g in results))
-    assert len(journeys) == len(rows), f"{len(journeys)} journeys for {len(rows)} rows\n{result.stdout.str()[-3000:]}"
+    assert len(journeys) == len(ran), f"{len(journeys)} journeys for {len(ran)} rows\n{made['out']}"
     assert all(fits(row.expected, g) for row, g in results), report
     for row in rows:  # a failed quote ends the step at once, in the shop's words (not a 5 s wait on submit)
         if row.fault == ("api_5xx", {}):

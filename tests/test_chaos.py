@@ -86,8 +86,10 @@ def test_the_chaos_drill_names_every_fault(tmp_path: Path, shard: int) -> None:
 
 @pytest.mark.slow
 def test_the_fault_option_switches_a_fault_for_every_journey(tmp_path: Path) -> None:
+    # Only the store is read: the failed journey's screenshot, HAR and the run report are not.
     done, journeys = orderprobe(tmp_path, "--matrix", "smoke", "--probe", "subsidy_checkout",
-                                "--fault", "pay_sdk_conflict", "-n", "0")  # fmt: skip
+                                "--fault", "pay_sdk_conflict", "-n", "0", "--no-report", "--har", "off",
+                                "--screenshots", "off")  # fmt: skip
     assert [(j.status, j.cause and (j.cause.category, j.cause.detail)) for j in journeys] == [
         ("failed", ("system", "sdk_conflict"))
     ], done.stdout[-3000:] + done.stderr[-3000:]

@@ -10,7 +10,6 @@ one instance per thread, and an in-process session launches its own."""
 
 from __future__ import annotations
 
-import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,7 +21,7 @@ from orderprobe.base.result import JourneyResult, Status
 from orderprobe.cli import main as orderprobe
 from orderprobe.probes.events import read_events
 from orderprobe.store.store import Store
-from tests.support import real_parts
+from tests.support.once import once
 
 BUILTIN = Path(__file__).resolve().parents[1] / "probes" / "checkout"
 
@@ -49,7 +48,7 @@ class Shared:
     """One in-process session of every probe file in ``SHARED`` (default options)."""
 
     path: Path  # the session's folder: its store, artefacts
-    result: pytest.RunResult
+    outcomes: list[tuple[str, int]]  # (nodeid, 0 passed | 1 skipped | 2 failed) of each report, as listoutcomes
     journeys: dict[str, JourneyResult]
 
     def of(self, file: str) -> dict[str, JourneyResult]:
@@ -58,29 +57,33 @@ class Shared:
 
     def assert_outcomes(self, file: str, passed: int = 0, failed: int = 0) -> None:
         """``RunResult.assert_outcomes`` for one probe file's tests (an error counts as failed)."""
-        reports = self.result.reprec.listoutcomes()
-        got = [sum(r.nodeid.startswith(f"{file}.py::") for r in kind) for kind in reports]
+        got = [sum(n.startswith(f"{file}.py::") and k == kind for n, k in self.outcomes) for kind in range(3)]
         assert got == [passed, 0, failed], f"{file}: passed, skipped, failed = {got}"
 
 
-_shared: dict[str, tuple[Shared, set[str]]] = {}
-
-
 @pytest.fixture
-def shared(pytester: pytest.Pytester) -> Shared:
-    """The shared session: run by the first test that asks (per xdist worker), read by the others,
-    who count the real parts it used as their own."""
-    if "run" not in _shared:
+def shared(pytester: pytest.Pytester, tmp_path_factory: pytest.TempPathFactory) -> Shared:
+    """The shared session: run by the first test that asks (once per test session, whichever xdist
+    worker asks: ``tests/support/once.py``), read by the others."""
+
+    def run(_folder: Path) -> dict:
         for name, text in SHARED.items():
             pytester.makepyfile(**{name: text})
         result, journeys = run_probes(pytester, "-p", "no:randomly")  # file order: a_crash before b_after
         for name in SHARED:  # the asking test may run probes of its own in this folder next
             (pytester.path / f"{name}.py").unlink()
-        parts = real_parts.used_by(os.environ.get(real_parts.ENV_TEST, ""))
-        _shared["run"] = (Shared(pytester.path, result, journeys), parts)
-    else:
-        real_parts.credit(_shared["run"][1])
-    return _shared["run"][0]
+        reports = result.reprec.listoutcomes()  # type: ignore[attr-defined]
+        outcomes = [(r.nodeid, k) for k, rs in enumerate(reports) for r in rs]
+        return {"path": str(pytester.path), "run": next(iter(journeys.values())).run_id, "outcomes": outcomes}
+
+    _, made = once(tmp_path_factory, "engine-shared", run)
+    path = Path(made["path"])
+    store = Store(f"sqlite:///{path / 'results.db'}")
+    try:  # the asking test may have written runs of its own to this store since
+        journeys = {j.nodeid.split("::")[-1]: j for j in store.journeys(made["run"])}
+    finally:
+        store.close()
+    return Shared(path, [(n, k) for n, k in made["outcomes"]], journeys)
 
 
 def test_a_shop_delay_shows_up_in_its_own_step_and_no_other(shared):

@@ -17,6 +17,7 @@ from orderprobe.base.result import JourneyResult, Status
 from orderprobe.probes.browser import launch_options
 from orderprobe.reports import html
 from orderprobe.store.store import Store
+from tests.support.once import once
 
 SHOTS = Path(__file__).resolve().parent.parent / "test-artefacts"
 
@@ -62,25 +63,29 @@ def _journeys(folder: Path, run_id: str) -> dict[str, JourneyResult]:
         store.close()
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def runs(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The three modes side by side: three runs into one store (as overlapping scheduled runs write), so
-    the module waits for the slowest run (the stuck frame's timeout), not for the sum of them."""
-    folder = tmp_path_factory.mktemp("film")
-    (folder / "test_film.py").write_text(PROBES, encoding="utf-8")
-    modes = {"film-on": ["--screenshots", "on"], "film-default": [], "film-off": ["--screenshots", "off"]}
-    started = {run_id: _start(folder, run_id, *extra) for run_id, extra in modes.items()}
-    try:
-        for run_id, run in started.items():
-            code = run.wait(timeout=900)
-            out = (folder / f"{run_id}.out").read_text(encoding="utf-8")
-            assert code == 1, out  # test_broken fails; test_three_steps passes
-    finally:
-        for run in started.values():
-            if run.poll() is None:  # a failed assertion above leaves no run behind
-                run.kill()
-                run.wait()
-    return folder
+    the tests wait for the slowest run (the stuck frame's timeout), not for the sum of them. Made once
+    for all of this module's tests, whichever xdist worker runs them (``tests/support/once.py``)."""
+
+    def three_runs(folder: Path) -> dict:
+        (folder / "test_film.py").write_text(PROBES, encoding="utf-8")
+        modes = {"film-on": ["--screenshots", "on"], "film-default": [], "film-off": ["--screenshots", "off"]}
+        started = {run_id: _start(folder, run_id, *extra) for run_id, extra in modes.items()}
+        try:
+            for run_id, run in started.items():
+                code = run.wait(timeout=900)
+                out = (folder / f"{run_id}.out").read_text(encoding="utf-8")
+                assert code == 1, out  # test_broken fails; test_three_steps passes
+        finally:
+            for run in started.values():
+                if run.poll() is None:  # a failed assertion above leaves no run behind
+                    run.kill()
+                    run.wait()
+        return {}
+
+    return once(tmp_path_factory, "film", three_runs)[0]
 
 
 @pytest.fixture(scope="module")

@@ -164,8 +164,10 @@ def test_a_field_sweep_reproduces_the_studys_shape(tmp_path: Path) -> None:
     from orderprobe.store.store import Store
 
     # The run report is read below; HAR and screenshots are not (tests/test_har.py, test_filmstrip.py read them).
+    # One worker: the estimate does not depend on which worker ran a journey (each journey's shop faults
+    # draw from its own seed), and a second worker costs a process, a Chromium and a shop (~3 s CPU).
     argv = [sys.executable, "-m", "orderprobe", "run", "--matrix", "field", "--journeys", "20", "--seed", "60",
-            "-n", "2", "--no-progress", "--tracing", "off", "--results", f"sqlite:///{tmp_path / 'r.db'}",
+            "-n", "1", "--no-progress", "--tracing", "off", "--results", f"sqlite:///{tmp_path / 'r.db'}",
             "--artefacts", str(tmp_path / "art"), "--reports", str(tmp_path / "rep"), "--lang", "en",
             "--har", "off", "--screenshots", "off"]  # fmt: skip
     done = subprocess.run(argv, cwd=Path(__file__).resolve().parents[1], capture_output=True, text=True)

@@ -16,6 +16,7 @@ from playwright.sync_api import Page, sync_playwright
 from orderprobe.probes.browser import launch_options
 from orderprobe.reports import compare, html, run_report, trend
 from orderprobe.store.store import Store
+from tests.support.once import once
 
 SHOTS = Path(__file__).resolve().parent.parent / "test-artefacts"
 
@@ -32,11 +33,7 @@ def _finish(folder: Path, run_id: str, run: subprocess.Popen[str]) -> tuple[int,
     return run.wait(timeout=600), (folder / f"{run_id}.out").read_text(encoding="utf-8")
 
 
-@pytest.fixture(scope="module")
-def probed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, Store]]:
-    """Two real runs of the subsidy path, side by side into one store (as overlapping scheduled runs
-    write): one on DNS-polluted public Wi-Fi (fails), one on Wi-Fi (passes)."""
-    folder = tmp_path_factory.mktemp("e2e")
+def _two_runs(folder: Path) -> dict:
     broken = _start(folder, "e2e-dns", "--network", "public-wifi-dns-polluted")
     healthy = _start(folder, "e2e-wifi", "--cpu-slowdown", "off")  # android-mid's ×2 not applied, and said
     try:
@@ -52,9 +49,22 @@ def probed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, Sto
     assert "CPU slowdown off" in said.splitlines()[0], said  # the run's header line
     # `orderprobe run` wrote the run report itself and printed where.
     assert f"report   {(folder / 'reports' / html.run_report_name('e2e-wifi', 'zh')).resolve()}" in said
-    store = Store(f"sqlite:///{folder / 'results.db'}")
-    yield folder, store
+    return {}
+
+
+@pytest.fixture(scope="module")
+def _store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Store]:
+    store = Store(f"sqlite:///{once(tmp_path_factory, 'e2e', _two_runs)[0] / 'results.db'}")
+    yield store
     store.close()
+
+
+@pytest.fixture
+def probed(tmp_path_factory: pytest.TempPathFactory, _store: Store) -> tuple[Path, Store]:
+    """Two real runs of the subsidy path, side by side into one store (as overlapping scheduled runs
+    write): one on DNS-polluted public Wi-Fi (fails), one on Wi-Fi (passes). Made once for all of this
+    module's tests, whichever xdist worker runs them (``tests/support/once.py``)."""
+    return once(tmp_path_factory, "e2e", _two_runs)[0], _store
 
 
 @pytest.fixture(scope="module")

@@ -27,6 +27,7 @@ from orderprobe.probes.classify import rules
 from orderprobe.reports import charts, compare, i18n, run_report, trend
 from orderprobe.store.store import Store
 from tests.support import sample
+from tests.support.once import once
 
 START = datetime(2026, 11, 10, 20, 0, tzinfo=UTC)
 SHOTS = Path(__file__).resolve().parent.parent / "test-artefacts"
@@ -48,9 +49,15 @@ SHOWN = (390, 1280)  # the widths a person looks at
 LONG_PROFILE = "android-mid/public-wifi-dns-polluted/shanghai/normal+4g-pay-again"
 
 
-@pytest.fixture(scope="module")
-def reports(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[tuple[str, str], Path]]:
-    folder = tmp_path_factory.mktemp("layout")
+@pytest.fixture
+def reports(tmp_path_factory: pytest.TempPathFactory) -> dict[tuple[str, str], Path]:
+    """Each report in each language, written once for all of this module's tests, whichever xdist
+    worker runs them (``tests/support/once.py``)."""
+    _, paths = once(tmp_path_factory, "layout", _write_reports)
+    return {tuple(key.split("/")): Path(path) for key, path in paths.items()}  # type: ignore[misc]
+
+
+def _write_reports(folder: Path) -> dict[str, str]:
     store = Store(f"sqlite:///{folder / 'results.db'}")
     outage = (START + timedelta(hours=1), START + timedelta(hours=2), GATEWAY, None)
     runs = sample.history(random.Random(11), start=START, runs=12, every=timedelta(minutes=15), outages=[outage])
@@ -87,12 +94,14 @@ def reports(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[tuple[str
     sample.fill(store, runs)
     out = folder / "reports"
     paths = {}
-    for lang in i18n.LANGS:
-        paths["run", lang] = run_report.write(store, last_id, folder / "artefacts", out, lang)
-        paths["compare", lang] = compare.write(store, out, lang, runs=[r for r, _, _ in runs[-6:]])
-        paths["trend", lang], _ = trend.write(store, timedelta(hours=4), out, lang, tz=UTC, now=last_when)
-    yield paths
-    store.close()
+    try:
+        for lang in i18n.LANGS:
+            paths[f"run/{lang}"] = run_report.write(store, last_id, folder / "artefacts", out, lang)
+            paths[f"compare/{lang}"] = compare.write(store, out, lang, runs=[r for r, _, _ in runs[-6:]])
+            paths[f"trend/{lang}"], _ = trend.write(store, timedelta(hours=4), out, lang, tz=UTC, now=last_when)
+    finally:
+        store.close()
+    return {key: str(path) for key, path in paths.items()}
 
 
 @pytest.fixture(scope="module")
