@@ -117,7 +117,7 @@ def _checked_run(argv: list[str]) -> int:
     if listing:  # the plan, checked, without a browser (Playwright Test's --list)
         print(plan_listing(plan.journeys))
         return 0
-    if plan.tests == 1:  # one journey, no -n given: run it here; a worker would only repeat our start-up (~1 s CPU)
+    if plan.tests == 1:  # one journey, no -n given: run it here; a worker would only repeat our start-up (~0.3 s CPU)
         args = pytest_args(argv, paths, options, workers="0")
     args += worker_cap(options, plan.tests)
     try:
