@@ -38,7 +38,8 @@ def given(argv: list[str]) -> tuple[list[str], dict[str, object]]:
     return paths, options
 
 
-def pytest_args(argv: list[str], paths: list[str], options: dict[str, object]) -> list[str]:
+def pytest_args(argv: list[str], paths: list[str], options: dict[str, object], workers: str | None = None) -> list[str]:
+    """``workers``: instead of ``default_workers()`` when the user gave no ``-n``."""
     defaults = ["-p", "no:cacheprovider"]
     if not paths:  # built-ins, with their own config rather than the one of the folder we run from
         defaults += [str(BUILTIN_PROBES)] + (
@@ -47,7 +48,7 @@ def pytest_args(argv: list[str], paths: list[str], options: dict[str, object]) -
         if not any(options.get(k) for k in ADHOC):  # --journeys alone: a sweep of the field population
             defaults += ["--matrix", "field" if options.get("journeys") else "smoke"]
     if options.get("numprocesses") is None and "no:xdist" not in argv and default_workers() != "0":
-        defaults += ["-n", default_workers()]
+        defaults += ["-n", workers or default_workers()]
     if not options.get("reporter"):
         defaults += ["--reporter", REPORTERS]
     # This package is imported before pytest starts, so it cannot rewrite its asserts: fine.
@@ -116,6 +117,8 @@ def _checked_run(argv: list[str]) -> int:
     if listing:  # the plan, checked, without a browser (Playwright Test's --list)
         print(plan_listing(plan.journeys))
         return 0
+    if plan.tests == 1:  # one journey, no -n given: run it here; a worker would only repeat our start-up (~0.3 s CPU)
+        args = pytest_args(argv, paths, options, workers="0")
     args += worker_cap(options, plan.tests)
     try:
         code = int(pytest.main(args, plugins=[_Planned(len(plan.journeys))]))

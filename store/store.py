@@ -139,14 +139,12 @@ class Store:
 
     def _up_to_date(self) -> bool:
         """Every table and column is there (read only)."""
+        wanted = Base.metadata.sorted_tables
         with self.read() as conn:
-            inspector = inspect(conn)
-            tables = set(inspector.get_table_names())
-            return all(
-                table.name in tables
-                and {c.name for c in table.columns} <= {c["name"] for c in inspector.get_columns(table.name)}
-                for table in Base.metadata.sorted_tables
-            )
+            # One catalog query for all the tables on PostgreSQL (a query per table cost every run ~0.1 s).
+            found = inspect(conn).get_multi_columns(filter_names=[table.name for table in wanted])
+        columns = {name: {c["name"] for c in cols} for (_schema, name), cols in found.items()}
+        return all({c.name for c in table.columns} <= columns.get(table.name, set()) for table in wanted)
 
     def _check_columns(self, conn: Connection) -> None:
         """Columns added since (``orderprobe.store.migration``) are added to an older store; one that lacks

@@ -78,6 +78,7 @@ def pytest_configure(config):
 @pytest.mark.parametrize(
     ("tests", "args", "started"),
     [
+        (1, [], []),  # one test and no -n: it runs in the run's own process, no worker at all
         (1, ["-n", "2"], ["gw0"]),  # one test: one worker, not one idle beside it
         (2, ["-n", "3"], ["gw0", "gw1"]),
         (2, ["-n", "3", "--maxprocesses", "1"], ["gw0"]),  # the user's own cap stays
@@ -95,7 +96,8 @@ def test_no_more_workers_start_than_there_are_tests(
     argv += ["--results", f"sqlite:///{tmp_path / 'r.db'}", "--artefacts", "art", "--reports", "rep"]
     done = subprocess.run(argv, cwd=tmp_path, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stdout + done.stderr
-    assert sorted(p.name for p in (tmp_path / "started").iterdir()) == started
+    workers = tmp_path / "started"
+    assert (sorted(p.name for p in workers.iterdir()) if workers.exists() else []) == started
 
 
 @pytest.mark.parametrize("workers", ["0", "1"])

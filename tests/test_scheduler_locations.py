@@ -88,20 +88,8 @@ def _schedule(tmp_path: Path, url: str, receiver: WebhookReceiver) -> tuple[str,
     return text, environ
 
 
-def _verdicts(url: str, agent: str) -> list[str]:
-    records = Records(url, agent)
-    try:
-        return [r.verdict for r in records.runs("smoke") if r.finished_at is not None]
-    finally:
-        records.close()
-
-
-def _incidents(url: str) -> list[Incident]:
-    records = Records(url)
-    try:
-        return records.incidents()
-    finally:
-        records.close()
+def _verdicts(records: Records) -> list[str]:
+    return [r.verdict for r in records.runs("smoke") if r.finished_at is not None]
 
 
 def _labels(service: Service) -> set[tuple[str, str]]:
@@ -123,19 +111,22 @@ def test_two_agents_open_one_incident_send_one_message_per_channel_and_resolve_i
     services = [
         Service(parse(text, f"{where}.yaml", environ), environ=environ, location=where).start() for where in LOCATIONS
     ]
+    # One connection pool per agent's view, opened once: the waits below poll them, and runs come once a second.
+    agents = {where: Records(pg_url, where) for where in LOCATIONS}
+    _incidents = agents[LOCATIONS[0]].incidents
     try:
         assert [s.config.agent for s in services] == list(LOCATIONS)  # own job tables, from --location
         receiver.wait_for(lambda r: {x.path for x in r} == set(CHANNELS.values()), timeout=120)
         # Both locations keep failing well past open_after: the second one must join, not announce.
-        wait_until(lambda: [i.seen for i in _incidents(pg_url)] in ([list(LOCATIONS)], [list(LOCATIONS)[::-1]]),
-                   "both locations recorded on the incident", timeout=120)  # fmt: skip
-        counts = [len(_verdicts(pg_url, where)) for where in LOCATIONS]
-        wait_until(lambda: all(len(_verdicts(pg_url, w)) >= n + 2 for w, n in zip(LOCATIONS, counts, strict=True)),
-                   "two more failing runs at each location", timeout=120)  # fmt: skip
+        wait_until(lambda: [i.seen for i in _incidents()] in ([list(LOCATIONS)], [list(LOCATIONS)[::-1]]),
+                   "both locations recorded on the incident", timeout=120, poll=0.5)  # fmt: skip
+        counts = [len(_verdicts(agents[where])) for where in LOCATIONS]
+        wait_until(lambda: all(len(_verdicts(agents[w])) >= n + 2 for w, n in zip(LOCATIONS, counts, strict=True)),
+                   "two more failing runs at each location", timeout=120, poll=0.5)  # fmt: skip
         for s in services:
             s.notifier.drain(timeout=60)
         assert sorted(r.path for r in receiver.requests) == sorted(CHANNELS.values())  # one each, not one per agent
-        (incident,) = _incidents(pg_url)
+        (incident,) = _incidents()
         assert incident.resolved_at is None and sorted(incident.failing_at) == sorted(LOCATIONS)
         opened = receiver.on("/hook")[0].json()
         assert opened["event"] == "open" and opened["location"] in LOCATIONS
@@ -143,9 +134,9 @@ def test_two_agents_open_one_incident_send_one_message_per_channel_and_resolve_i
 
         (tmp_path / "mode").write_text("pass")  # the fault is switched off everywhere
         receiver.wait_for(lambda r: len(r) == 2 * len(CHANNELS), timeout=120)
-        counts = [len(_verdicts(pg_url, where)) for where in LOCATIONS]
-        wait_until(lambda: all(len(_verdicts(pg_url, w)) >= n + 3 for w, n in zip(LOCATIONS, counts, strict=True)),
-                   "more passing runs at each location", timeout=120)  # fmt: skip
+        counts = [len(_verdicts(agents[where])) for where in LOCATIONS]
+        wait_until(lambda: all(len(_verdicts(agents[w])) >= n + 3 for w, n in zip(LOCATIONS, counts, strict=True)),
+                   "more passing runs at each location", timeout=120, poll=0.5)  # fmt: skip
         for s in services:
             s.notifier.drain(timeout=60)
         events = [r.json()["event"] for r in receiver.on("/hook")]
@@ -153,7 +144,7 @@ def test_two_agents_open_one_incident_send_one_message_per_channel_and_resolve_i
         resolved = receiver.on("/hook")[1].json()
         assert sorted(resolved["locations"]) == sorted(LOCATIONS) and resolved["incident_id"] == incident.id
         assert "地点 Locations" in str(receiver.on("/slack")[1].json())  # every channel names them
-        (done,) = _incidents(pg_url)
+        (done,) = _incidents()
         assert done.resolved_at is not None and done.failing_at == []
 
         for service, where in zip(services, LOCATIONS, strict=True):
@@ -168,6 +159,8 @@ def test_two_agents_open_one_incident_send_one_message_per_channel_and_resolve_i
     finally:
         for s in services:
             s.stop(grace=0)
+        for records in agents.values():
+            records.close()
 
 
 def _job_run(records: Records, n: int) -> JobRun:
