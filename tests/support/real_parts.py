@@ -63,8 +63,8 @@ def _playwright(module: ModuleType) -> None:
         ("BrowserType", ("launch", "launch_persistent_context", "connect", "connect_over_cdp")),
         ("Browser", ("new_context", "new_page")),
         ("BrowserContext", ("new_page",)),
-        ("Page", ("goto", "set_content")),
-        ("Frame", ("goto", "set_content")),
+        ("Page", ("goto", "set_content", "evaluate")),  # evaluate: a test's own script in a shared page
+        ("Frame", ("goto", "set_content", "evaluate")),
     ):
         for name in names:
             _wrap(getattr(module, cls), name, "chromium")
