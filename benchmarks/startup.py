@@ -4,7 +4,12 @@
   ``-n 0`` and ``-n 2``) vs a bare Playwright script walking the same flow on the same embedded
   demo shop (its own process: interpreter, driver, Chromium, shop); interleaved rounds, medians;
 * import CPU per process: any pytest process (the plugin is a ``pytest11`` entry point), an xdist
-  worker (plugin, journey machinery, Playwright), the controller (plugin, checks, reporters).
+  worker (plugin, journey machinery, Playwright), the controller (plugin, checks, reporters);
+* one Playwright driver start (``sync_playwright().start(); stop()``) without and with Node's
+  compile cache (``probes/driver.py``; warm, as on a host that has run once), interleaved.
+
+The runs start their drivers from the compile cache, as every ``orderprobe run`` does (warmed
+first); the bare script is a plain Playwright script, without it.
 
 CPU, not wall: on a shared machine wall time moves with other people's load. Children's CPU
 counts once they are reaped (``RUSAGE_CHILDREN``): Chromium's through the driver, the driver's
@@ -23,6 +28,8 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
+
+from orderprobe.probes import driver
 
 BARE = """
 import os, types
@@ -61,14 +68,35 @@ ROLES = {
 }
 
 
-def tree_cpu(cmd: list[str], cwd: Path) -> float:
+def tree_cpu(cmd: list[str], cwd: Path, env: dict[str, str] | None = None) -> float:
     """CPU seconds (user + system) of ``cmd`` and every process under it."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    done = subprocess.run(cmd, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    done = subprocess.run(cmd, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if done.returncode != 0:
         raise RuntimeError(f"{' '.join(cmd[:4])} … exited {done.returncode}: {done.stderr[-800:]}")
     return (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+
+
+DRIVER_STARTS = "import sys\nfrom playwright.sync_api import sync_playwright\n" + (
+    "for _ in range(int(sys.argv[1])):\n    sync_playwright().start().stop()\n"
+)
+
+
+def driver_start_cpu(tmp: Path, starts: int, rounds: int) -> dict[str, float]:
+    """CPU of one driver start, without and with a warm compile cache: (k starts − none) / k."""
+    script = tmp / "driver_starts.py"
+    script.write_text(DRIVER_STARTS, encoding="utf-8")
+    plain = {k: v for k, v in os.environ.items() if k != driver.CACHE_VAR}
+    envs = {"without cache": {**plain, "NODE_DISABLE_COMPILE_CACHE": "1"}}
+    envs["with cache"] = {**plain, driver.CACHE_VAR: str(tmp / "node-compile-cache")}
+    subprocess.run([sys.executable, str(script), "1"], env=envs["with cache"], check=True)  # warm it
+    cpu: dict[str, list[float]] = {name: [] for name in envs}
+    for _ in range(rounds):
+        for name, env in envs.items():
+            none, some = (tree_cpu([sys.executable, str(script), str(k)], tmp, env) for k in (0, starts))
+            cpu[name].append((some - none) / starts)
+    return {name: statistics.median(values) for name, values in cpu.items()}
 
 
 def run_command(tmp: Path, workers: str, round_no: int) -> list[str]:
@@ -87,6 +115,8 @@ def main(quick: bool = False) -> None:
         (tmp / "bare.py").write_text(BARE, encoding="utf-8")
         names = ("bare Playwright script", "orderprobe run -n 0", "orderprobe run -n 2")
         cpu: dict[str, list[float]] = {name: [] for name in names}
+        env = {**os.environ, **driver.environment()}  # a run's own cache folder, warmed before measuring
+        subprocess.run([sys.executable, "-c", DRIVER_STARTS, "1"], env=env, check=True)
         for n in range(rounds):
             cpu["bare Playwright script"].append(tree_cpu([sys.executable, str(tmp / "bare.py")], tmp))
             for workers in ("0", "2"):
@@ -96,6 +126,7 @@ def main(quick: bool = False) -> None:
             imports["bare interpreter"].append(tree_cpu([sys.executable, "-c", "pass"], tmp))
             for role, code in ROLES.items():
                 imports[role].append(tree_cpu([sys.executable, "-c", code], tmp))
+        starts = driver_start_cpu(tmp, starts=3 if quick else 10, rounds=1 if quick else 3)
     med = {k: statistics.median(v) for k, v in cpu.items()}
     bare = med["bare Playwright script"]
     print(f"one journey (video feed checkout, android-mid/wifi, cdp), {rounds} interleaved round(s), CPU of the tree:")
@@ -105,6 +136,9 @@ def main(quick: bool = False) -> None:
     print(f"import CPU per process (median; bare interpreter {base * 1000:.0f} ms subtracted; {os.cpu_count()} CPUs):")
     for role, values in imports.items():
         print(f"  {role:<44} {(statistics.median(values) - base) * 1000:6.0f} ms")
+    cold, warm = starts["without cache"], starts["with cache"]
+    print("one Playwright driver start (sync_playwright().start(); stop()), CPU of the tree:")
+    print(f"  without compile cache {cold * 1000:5.0f} ms   with {warm * 1000:5.0f} ms   ratio {warm / cold:.2f}")
 
 
 if __name__ == "__main__":
