@@ -75,7 +75,7 @@ class BrowserHolder:
     def get(self) -> Browser:
         from playwright.sync_api import sync_playwright
 
-        from orderprobe.probes import deadline
+        from orderprobe.probes import deadline, driver
         from orderprobe.probes.browser import connect, launch_options
 
         killed = deadline.kills() != self._launched_after  # by a journey's deadline: gone, whatever it says
@@ -84,16 +84,8 @@ class BrowserHolder:
         self._launched_after = deadline.kills()
         if self._playwright is None:
             # Playwright's driver runs in the browser's namespace too: context.request takes the link.
-            driver = self._network_path().driver()
-            node = os.environ.get("PLAYWRIGHT_NODEJS_PATH")
-            if driver is not None:
-                os.environ["PLAYWRIGHT_NODEJS_PATH"] = driver
-            try:
+            with driver.starting(nodejs=self._network_path().driver()):
                 self._playwright = sync_playwright().start()
-            finally:
-                os.environ.pop("PLAYWRIGHT_NODEJS_PATH", None)
-                if node is not None:
-                    os.environ["PLAYWRIGHT_NODEJS_PATH"] = node
         if self.endpoint is not None:
             self._browser = connect(self._playwright, self.endpoint)
             return self._browser

@@ -45,10 +45,11 @@ def codegen_args(url: str, device: object, region: object, output: Path) -> list
 def codegen_env(scratch: Path) -> dict[str, str]:
     """codegen launches Playwright's own Chromium; where only a system one is installed (Debian's
     ``chromium``, as ``orderprobe doctor`` sets up), it is shown that one instead."""
+    from orderprobe.probes import driver
     from orderprobe.probes.browser import find_chromium
     from orderprobe.probes.compat.playwright import browsers_folder
 
-    env = dict(os.environ)
+    env = {**os.environ, **driver.environment()}  # codegen's driver starts from the compile cache too
     found = find_chromium()
     if found is not None and found.source in ("system", "env", "apt"):
         env["PLAYWRIGHT_BROWSERS_PATH"] = str(browsers_folder(found.path, scratch))

@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import Browser
 
+from orderprobe.probes import driver
 from tests.support import durations, real_parts
 from tests.support.postgres import cluster, server_bin
 
@@ -37,6 +38,9 @@ def pytest_configure(config: pytest.Config) -> None:
         # Chromium's CPU slowdown busy-waits ~half of a ×2 page's wall time (about half of a journey's CPU,
         # measured): tests of it set ORDERPROBE_CPU_SLOWDOWN=profile; the others needn't pay for it.
         os.environ.setdefault("ORDERPROBE_CPU_SLOWDOWN", "off")
+        # The suite's own Playwright starts (the chromium fixture, tests' sync_playwright) read Node's
+        # compile cache as a run's driver does (probes/driver.py); every process below inherits it.
+        os.environ.update(driver.environment())
     if os.environ.get(real_parts.ENV_DIR):
         real_parts.install()
 

@@ -67,3 +67,28 @@ def test_doctor_names_both_browsers() -> None:
     assert out.returncode == 0, out.stderr
     assert f"chromium: {find_chromium().path}" in out.stdout
     assert "headless runs: /usr/lib/chromium/chromium-headless-shell (headless shell)" in out.stdout
+
+
+def test_the_compositor_in_the_browser_process_draws_the_same_pixels() -> None:
+    # --in-process-gpu saves a process per launch; a user's stored baselines
+    # (journey.expect_screenshot) must still match, byte for byte.
+    from orderprobe.shop.server import DemoShop
+
+    shots: dict[bool, list[bytes]] = {}
+    with DemoShop(port=0, payment_port=0) as shop, sync_playwright() as pw:
+        for in_process in (True, False):
+            options = launch_options(headless=True)
+            assert "--in-process-gpu" in options["args"]
+            if not in_process:
+                options["args"].remove("--in-process-gpu")
+            browser = pw.chromium.launch(**options)
+            try:
+                page = browser.new_page(viewport={"width": 390, "height": 844}, device_scale_factor=3, is_mobile=True)
+                shots[in_process] = []
+                for path in ("/feed", "/live"):  # video tiles, gradients, rounded cards, CJK text
+                    page.goto(shop.url + path, wait_until="networkidle")
+                    shots[in_process].append(page.screenshot(full_page=True, animations="disabled"))
+            finally:
+                browser.close()
+    assert shots[True] == shots[False]
+    assert all(len(shot) > 20_000 for shot in shots[True])  # pages drawn, not blank
