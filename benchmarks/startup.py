@@ -4,7 +4,8 @@
   ``-n 0`` and ``-n 2``) vs a bare Playwright script walking the same flow on the same embedded
   demo shop (its own process: interpreter, driver, Chromium, shop); interleaved rounds, medians;
 * import CPU per process: any pytest process (the plugin is a ``pytest11`` entry point), an xdist
-  worker (plugin, journey machinery, Playwright), the controller (plugin, checks, reporters).
+  worker (plugin, journey machinery, Playwright), the controller (plugin, checks, reporters), and
+  packet mode's link process (``tests/test_startup_imports.py`` says what each must not import).
 
 CPU, not wall: on a shared machine wall time moves with other people's load. Children's CPU
 counts once they are reaped (``RUSAGE_CHILDREN``): Chromium's through the driver, the driver's
@@ -58,6 +59,7 @@ ROLES = {
         "orderprobe.probes.progress, orderprobe.probes.events, orderprobe.reports.reporters, "
         "orderprobe.reports.junit, orderprobe.reports.run_report"
     ),
+    "packet link's own process (LinkProcess)": "from orderprobe.probes.emulation.link import serve",
 }
 
 
