@@ -8,6 +8,7 @@ modules are there, never on time (``python -m benchmarks.startup`` measures the 
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import textwrap
@@ -92,3 +93,18 @@ def test_a_bad_rules_file_is_still_refused_before_anything_runs(tmp_path: Path) 
     assert done.returncode == 2, done.stdout[-2000:] + done.stderr[-2000:]
     assert "refused before running" in done.stderr
     assert "rules.yaml:4" in done.stderr and "bad regular expression" in done.stderr
+
+
+def test_a_second_shop_compiles_no_template(tmp_path: Path) -> None:
+    """The demo shop (one per worker, and ``orderprobe shop``) loads its pages compiled by the shop
+    before it; only the first on a machine compiles (Jinja2's bytecode cache in the temp dir)."""
+    env = {**os.environ, "TMPDIR": str(tmp_path)}  # a cache of this test's own
+    load = "from orderprobe.shop.web import templates\nfor name in templates.env.list_templates():\n"
+    load += "    templates.env.get_template(name)\n"
+    first = subprocess.run([sys.executable, "-c", load], env=env, capture_output=True, text=True, timeout=600)
+    assert first.returncode == 0, first.stderr[-2000:]
+    assert list(tmp_path.glob("_jinja2-cache-*/__jinja2_*.cache"))  # compiled, and kept
+    refuse = "import jinja2\n"  # a template compiled again ends the process
+    refuse += "jinja2.Environment.compile = lambda *a, **k: (_ for _ in ()).throw(SystemExit('compiled'))\n"
+    second = subprocess.run([sys.executable, "-c", refuse + load], env=env, capture_output=True, text=True, timeout=600)
+    assert second.returncode == 0, second.stderr[-2000:]
