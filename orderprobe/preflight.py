@@ -271,7 +271,7 @@ def collection_argv(argv: Sequence[str]) -> list[str]:
 def check_run(argv: Sequence[str], provided_secrets: Iterable[str] = ()) -> Plan:
     """Collect the run in this process; refuse on import errors, bad names, an unreachable target
     or missing secrets. Returns the plan (for progress: the total is known)."""
-    from orderprobe.probes.plugin import SESSION
+    from orderprobe.probes.plugin import REFUSED, SESSION
 
     collector = _Collector()
     errors = io.StringIO()
@@ -286,6 +286,7 @@ def check_run(argv: Sequence[str], provided_secrets: Iterable[str] = ()) -> Plan
         raise Refused(f"probe file does not import: {collector.errors[0]}{more}")
     if collector.config is None or SESSION not in collector.config.stash:
         said = [line.removeprefix("ERROR: ") for line in errors.getvalue().splitlines() if line.startswith("ERROR: ")]
+        said = [line.removeprefix(f"{REFUSED}: ") for line in said]  # the run says it once
         raise Refused(said[0] if said else f"pytest refused the arguments (exit {int(code)}): {' '.join(argv)}")
     session = collector.config.stash[SESSION]
     if not session.settings.target:

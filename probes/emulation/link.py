@@ -25,29 +25,29 @@ Retired addresses (after a hand-over) are unroutable: their packets are dropped.
 ``LinkProcess`` runs the same ``Link`` in a Python process of its own, driven over a pipe: in the
 probe's process every packet's forwarding waited for the GIL behind Playwright's client and the
 shop's threads — measured side by side (``python -m benchmarks remote_shop``), that wait was most
-of what packet mode added to a page load.
+of what packet mode added to a page load. That process imports this module alone, and this module
+only what relaying packets needs (no multiprocessing, dataclasses or subprocess: ~20 ms of CPU
+per link; ``tests/test_startup_imports.py`` keeps it so).
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import pickle
 import random
 import selectors
 import socket
-import subprocess
+import struct
 import sys
 import threading
 import time
 from collections import Counter, deque
 from collections.abc import Callable
-from dataclasses import dataclass
-from multiprocessing.connection import Connection
-from typing import Any
+from typing import Any, NamedTuple
 
 
-@dataclass(frozen=True)
-class Direction:
+class Direction(NamedTuple):
     delay_ms: float = 0.0
     jitter_ms: float = 0.0
     rate_kbps: float | None = None  # None: no bottleneck
@@ -246,14 +246,43 @@ class _Side:
         return self._link._call("params", self._name)  # type: ignore[no-any-return]
 
 
+class _Channel:
+    """Pickled messages over a stream socket, each behind its length: what multiprocessing's
+    ``Connection`` does, without its import in the link's process."""
+
+    def __init__(self, sock: socket.socket) -> None:
+        self._sock = sock
+        self._in = sock.makefile("rb")
+
+    def send(self, message: Any) -> None:
+        data = pickle.dumps(message, pickle.HIGHEST_PROTOCOL)
+        self._sock.sendall(struct.pack("!I", len(data)) + data)
+
+    def recv(self) -> Any:
+        (size,) = struct.unpack("!I", self._exactly(4))
+        return pickle.loads(self._exactly(size))
+
+    def _exactly(self, size: int) -> bytes:
+        data = self._in.read(size)
+        if len(data) < size:  # the other side is gone
+            raise EOFError
+        return data
+
+    def close(self) -> None:
+        self._in.close()
+        self._sock.close()
+
+
 class LinkProcess:
     """A ``Link`` forwarding in a process of its own, with the same controls and records."""
 
     clock = staticmethod(time.monotonic)  # CLOCK_MONOTONIC: one clock for both processes
 
     def __init__(self, inner: int, outer: int, *, seed: int = 0) -> None:
+        import subprocess  # here, not at the top: the link's own process never starts one
+
         ours, theirs = socket.socketpair()
-        self._conn = Connection(ours.detach())
+        self._conn = _Channel(ours)
         self._lock = threading.Lock()
         code = f"from orderprobe.probes.emulation.link import serve; serve({theirs.fileno()}, {inner}, {outer}, {seed})"
         self._process = subprocess.Popen(  # stdin/stdout not inherited: xdist's workers talk over theirs
@@ -297,6 +326,8 @@ class LinkProcess:
     def stop(self) -> None:
         with contextlib.suppress(OSError, EOFError):
             self._conn.send(("stop", ()))
+        import subprocess
+
         self._conn.close()
         try:
             self._process.wait(timeout=10)
@@ -307,7 +338,7 @@ class LinkProcess:
 
 def serve(control: int, inner: int, outer: int, seed: int) -> None:
     """The ``LinkProcess`` side: forward until told to stop or until the probe's process is gone."""
-    conn = Connection(control)
+    conn = _Channel(socket.socket(fileno=control))
     link = Link(inner, outer, seed=seed).start()
     calls: dict[str, Callable[..., Any]] = {
         "ping": lambda: True,
