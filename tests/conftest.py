@@ -60,7 +60,9 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         unit = durations.unit(item)
         units.setdefault(unit, []).append(item)
-        cost[unit] = cost.get(unit, 0.0) + seconds.get(item.nodeid, 0.0)
+        cost[unit] = cost.get(unit, seconds.get(unit, 0.0) if unit != item.nodeid else 0.0) + seconds.get(
+            item.nodeid, 0.0
+        )
         if grouping and unit != item.nodeid:
             item.add_marker(pytest.mark.xdist_group(unit))
             if getattr(config.option, "loadgroup", False):  # an xdist worker of --dist loadgroup

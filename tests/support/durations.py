@@ -22,18 +22,21 @@ FLOOR_S = 3.0  # below this, order hardly matters and the list would churn on ev
 
 
 def slowest(junit: Path) -> list[tuple[float, str]]:
-    found = []
+    """(seconds, unit) of a run's units, slowest first: a test, or a group (``tests/x.py``, the
+    tests named ``…@group``) with the sum of its tests: a group of many quick tests is long too."""
+    found: dict[str, float] = {}
     for case in ET.parse(junit).getroot().iter("testcase"):
         module = case.get("classname", "")  # tests.shop.test_shop_browser (the suite has no test classes)
         name = case.get("name", "")
+        unit = f"{module.replace('.', '/')}.py::{name}"
         if name.rfind("@") > name.rfind("]"):  # xdist's loadgroup appends "@group" to the node id
-            name = name[: name.rfind("@")]
-        found.append((float(case.get("time", 0)), f"{module.replace('.', '/')}.py::{name}"))
-    return sorted((t for t in found if t[0] >= FLOOR_S), reverse=True)
+            unit = name[name.rfind("@") + 1 :]
+        found[unit] = found.get(unit, 0.0) + float(case.get("time", 0))
+    return sorted(((s, unit) for unit, s in found.items() if s >= FLOOR_S), reverse=True)
 
 
 def listed(path: Path = LISTED) -> dict[str, float]:
-    """Node id → seconds from the list; blank lines and # comments skipped."""
+    """Unit (a test's node id, or a group's module) → seconds; blank lines and # comments skipped."""
     text = path.read_text(encoding="utf-8") if path.exists() else ""
     rows = [line.split("\t") for line in text.splitlines() if line.strip() and not line.startswith("#")]
     return {node.strip(): float(s) for s, node in rows}
@@ -65,9 +68,11 @@ def name_after_group(item: pytest.Item) -> None:
 
 def main(argv: list[str]) -> int:
     rows = slowest(Path(argv[0]))
-    head = "# the slowest tests of a full run, slowest first (seconds, node id); see tests/support/durations.py\n"
+    head = (
+        "# the slowest tests and groups of a full run, slowest first (seconds, unit); see tests/support/durations.py\n"
+    )
     LISTED.write_text(head + "".join(f"{s:.1f}\t{node}\n" for s, node in rows), encoding="utf-8")
-    print(f"{LISTED}: {len(rows)} tests of {FLOOR_S:.0f} s or more")
+    print(f"{LISTED}: {len(rows)} tests and groups of {FLOOR_S:.0f} s or more")
     return 0
 
 
