@@ -53,21 +53,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     other modules in between, tore the fixture down and paid for it again (measured: 42 Chromium
     launches and 4 filmstrip runs where 4 and 1 do). Other tests are handed out one by one, so the
     long ones start early and the workers end together."""
-    seconds = durations.listed()
-    grouping = config.pluginmanager.hasplugin("xdist")  # its marker is unknown without it
-    units: dict[str, list[pytest.Item]] = {}
-    cost: dict[str, float] = {}
-    for item in items:
-        unit = durations.unit(item)
-        units.setdefault(unit, []).append(item)
-        cost[unit] = cost.get(unit, seconds.get(unit, 0.0) if unit != item.nodeid else 0.0) + seconds.get(
-            item.nodeid, 0.0
-        )
-        if grouping and unit != item.nodeid:
-            item.add_marker(pytest.mark.xdist_group(unit))
-            if getattr(config.option, "loadgroup", False):  # an xdist worker of --dist loadgroup
-                durations.name_after_group(item)
-    items[:] = [i for unit in sorted(units, key=lambda u: -cost[u]) for i in units[unit]]
+    durations.schedule(config, items)
 
 
 @pytest.hookimpl(wrapper=True)

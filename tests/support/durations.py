@@ -55,6 +55,25 @@ def unit(item: pytest.Item) -> str:
     return item.nodeid
 
 
+def schedule(config: pytest.Config, items: list[pytest.Item], seconds: dict[str, float] | None = None) -> None:
+    """Units slowest first (``seconds``: tests/durations.txt); a grouped unit's tests marked with
+    its ``xdist_group`` and, on a worker of ``--dist loadgroup``, named after it."""
+    seconds = listed() if seconds is None else seconds
+    grouping = config.pluginmanager.hasplugin("xdist")  # its marker is unknown without it
+    units: dict[str, list[pytest.Item]] = {}
+    cost: dict[str, float] = {}
+    for item in items:
+        key = unit(item)
+        units.setdefault(key, []).append(item)
+        grouped = key != item.nodeid
+        cost[key] = cost.get(key, seconds.get(key, 0.0) if grouped else 0.0) + seconds.get(item.nodeid, 0.0)
+        if grouping and grouped:
+            item.add_marker(pytest.mark.xdist_group(key))
+            if getattr(config.option, "loadgroup", False):  # an xdist worker of --dist loadgroup
+                name_after_group(item)
+    items[:] = [i for key in sorted(units, key=lambda u: -cost[u]) for i in units[key]]
+
+
 def name_after_group(item: pytest.Item) -> None:
     """``nodeid@group``: how xdist's controller learns a test's group. xdist 3.8 names the item by
     setting ``item._nodeid``, which pytest 9 no longer reads (its node id is ``_id``, a parsed

@@ -1,0 +1,94 @@
+"""How `make test` hands out work (tests/support/durations.py): slowest unit first, and a module's
+tests that share a module-scoped fixture on one worker, back to back, so it is set up once."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.support import durations
+
+ROOT = Path(__file__).resolve().parents[1]
+
+CONFTEST = f"""
+import sys
+sys.path.insert(0, {str(ROOT)!r})
+import pytest
+from tests.support import durations
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(config, items):
+    durations.schedule(config, items, {{"test_slow.py::test_long": 5.0}})
+"""
+
+SHARED = """
+import os, pytest
+
+@pytest.fixture(scope="module")
+def costly(tmp_path_factory):
+    with open(os.environ["SETUPS"], "a") as out:  # one line per set-up, whichever worker
+        out.write(os.environ.get("PYTEST_XDIST_WORKER", "-") + "\\n")
+    return 1
+
+@pytest.mark.parametrize("n", range(8))
+def test_shares(costly, n):
+    assert costly == 1
+"""
+
+SINGLES = """
+import pytest
+
+@pytest.mark.parametrize("n", range(8))
+def test_single(n):
+    pass
+
+def test_long():
+    pass
+"""
+
+
+def test_a_module_fixture_is_set_up_once_on_one_worker_among_quick_tests(
+    pytester: pytest.Pytester, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pytester.makeconftest(CONFTEST)
+    pytester.makepyfile(test_shared=SHARED, test_slow=SINGLES)
+    setups = tmp_path / "setups.txt"
+    monkeypatch.setenv("SETUPS", str(setups))
+    result = pytester.runpytest_subprocess("-n", "2", "--dist", "loadgroup", "-p", "no:cacheprovider", "-v")
+    result.assert_outcomes(passed=17)
+    # Handed out test by test, the fixture is set up again whenever a worker comes back from
+    # another module; as one unit it is set up once, and every one of its tests ran on that worker.
+    assert setups.read_text().split() in (["gw0"], ["gw1"]), setups.read_text()
+    shared = [line for line in result.outlines if "test_shared.py::test_shares" in line and "PASSED" in line]
+    assert len(shared) == 8 and len({line.split("]")[0] for line in shared}) == 1, shared
+    assert all(line.rstrip().endswith("@test_shared.py") for line in shared), shared  # how xdist groups
+
+
+def test_a_run_without_xdist_orders_the_same_work_without_groups(pytester: pytest.Pytester) -> None:
+    pytester.makeconftest(CONFTEST)
+    pytester.makepyfile(test_shared=SHARED.replace('os.environ["SETUPS"]', "os.devnull"), test_slow=SINGLES)
+    result = pytester.runpytest_subprocess("-p", "no:xdist", "-p", "no:cacheprovider", "-v")
+    result.assert_outcomes(passed=17)
+    ran = [line.split(" ")[0] for line in result.outlines if " PASSED" in line]
+    assert ran[0] == "test_slow.py::test_long"  # the listed slow test first, the rest as pytest found them
+    assert not any("@" in name for name in ran)
+
+
+def test_a_group_is_listed_as_one_unit_with_the_sum_of_its_tests(tmp_path: Path) -> None:
+    junit = tmp_path / "junit.xml"
+    junit.write_text(
+        "<testsuites><testsuite>"
+        '<testcase classname="tests.test_a" name="test_x[1]@tests/test_a.py" time="2.0"/>'
+        '<testcase classname="tests.test_a" name="test_x[2]@tests/test_a.py" time="2.5"/>'
+        '<testcase classname="tests.test_b" name="test_y" time="4.0"/>'
+        '<testcase classname="tests.test_b" name="test_z[a@b]" time="3.5"/>'
+        '<testcase classname="tests.test_b" name="test_quick" time="0.2"/>'
+        "</testsuite></testsuites>",
+        encoding="utf-8",
+    )
+    assert durations.slowest(junit) == [
+        (4.5, "tests/test_a.py"),
+        (4.0, "tests/test_b.py::test_y"),
+        (3.5, "tests/test_b.py::test_z[a@b]"),  # an "@" inside the parameters is no group
+    ]
