@@ -122,14 +122,32 @@ def test_loss_is_applied_and_tcp_recovers(path: PacketPath, page: Page, url: str
 def test_hand_over_changes_the_address_and_breaks_open_connections(path: PacketPath, page: Page, url: str) -> None:
     link = path.link
     assert link is not None
-    # 8 s round trip: the hand-over (a fresh Python under the hood, seconds on a loaded machine) lands mid-air
-    link.configure(Direction(delay_ms=4000), Direction(delay_ms=4000))
+    # 3 s round trip on a warm connection: the hand-over (netlink, in this process: milliseconds) lands
+    # while the request is in the air, with seconds to spare on a loaded machine.
+    link.configure(Direction(delay_ms=1500), Direction(delay_ms=1500))
+
+    def retired() -> int:  # packets to or from a retired address, dropped by the link
+        return link.up.stats["retired"] + link.down.stats["retired"]
+
+    sent, dropped = link.up.stats["in"], retired()
     page.evaluate("(url) => { window.slow = fetch(url, {cache: 'no-store'}).then(r => r.text()).then("
-                  "() => 'done', e => String(e)); }", url + "/x")  # fmt: skip
-    time.sleep(0.5)  # the request is in the air
+                  "() => 'done', e => String(e)); window.slow.then(o => { window.outcome = o; }); }",
+                  url + "/x")  # fmt: skip
+    while link.up.stats["in"] == sent:  # the request is in the air
+        time.sleep(0.02)
     old, new = path.hand_over()
     assert old != new
-    outcome = page.evaluate("() => Promise.race([window.slow, new Promise(r => setTimeout(() => r('stalled'), 8000))])")
+    # No fixed wait: the request (from the old address) or its answer (to it) is still on the link and
+    # is dropped there when due. Were the old address still routable, the fetch would finish instead.
+    # (30 s: ten round trips, so a link that never drops it fails here instead of hanging the test.)
+    until = time.monotonic() + 30
+    while retired() == dropped and page.evaluate("() => window.outcome") is None:
+        if time.monotonic() > until:
+            break
+        time.sleep(0.05)
+    assert retired() > dropped, page.evaluate("() => window.outcome")
+    # …and nothing gets through afterwards either (TCP's resends meet the same fate).
+    outcome = page.evaluate("() => Promise.race([window.slow, new Promise(r => setTimeout(() => r('stalled'), 3000))])")
     assert outcome != "done", outcome  # the old address is gone: that connection cannot finish
     link.configure(Direction(), Direction())
     assert not isinstance(page.evaluate(FETCH, [url + "/x", 20_000]), str)  # a new connection on the new address
