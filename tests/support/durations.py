@@ -110,10 +110,10 @@ def order(costs: dict[str, Cost]) -> list[str]:
     tests that all wait; units without a cost last, in their given order."""
     ranked = sorted((u for u in costs if costs[u].seconds > 0), key=lambda u: -costs[u].seconds)
     waiting = [u for u in ranked if costs[u].cpu < WAITING * costs[u].seconds]
-    busy = [u for u in ranked if u not in set(waiting)]
-    turns = [u for pair in zip(busy, waiting) for u in pair]
-    rest = busy[len(turns) // 2 :] + waiting[len(turns) // 2 :]
-    return turns + rest + [u for u in costs if costs[u].seconds <= 0]
+    busy = [u for u in ranked if u not in waiting]
+    pairs = min(len(busy), len(waiting))
+    turns = [u for pair in zip(busy[:pairs], waiting[:pairs], strict=True) for u in pair]
+    return turns + busy[pairs:] + waiting[pairs:] + [u for u in costs if costs[u].seconds <= 0]
 
 
 def schedule(config: pytest.Config, items: list[pytest.Item], costs: dict[str, Cost] | None = None) -> None:
@@ -150,7 +150,7 @@ def name_after_group(item: pytest.Item) -> None:
 
 def main(argv: list[str]) -> int:
     rows = slowest(Path(argv[0]))
-    head = "# the slowest tests and groups of a full run, slowest first (seconds, CPU seconds, unit); see tests/support/durations.py\n"
+    head = "# the slowest tests and groups of a full run (seconds, CPU seconds, unit); see tests/support/durations.py\n"
     LISTED.write_text(head + "".join(f"{c.seconds:.1f}\t{c.cpu:.1f}\t{node}\n" for c, node in rows), encoding="utf-8")
     print(f"{LISTED}: {len(rows)} tests and groups of {FLOOR_S:.0f} s or more")
     return 0
