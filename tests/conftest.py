@@ -26,6 +26,7 @@ _PARTS_DIR = pytest.StashKey[Path]()  # where every process of the session write
 
 def pytest_configure(config: pytest.Config) -> None:
     """Count the tests that use real Chromium, the real shop and a real database (printed at the end)."""
+    durations.configure(config)
     if not hasattr(config, "workerinput") and not os.environ.get(real_parts.ENV_DIR):
         folder = tempfile.mkdtemp(prefix="orderprobe-real-parts-")
         config.stash[_PARTS_DIR] = Path(folder)

@@ -3,6 +3,7 @@ tests that share a module-scoped fixture on one worker, back to back, so it is s
 
 from __future__ import annotations
 
+import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
@@ -19,7 +20,10 @@ from tests.support import durations
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config, items):
-    durations.schedule(config, items, {{"test_slow.py::test_long": 5.0}})
+    durations.schedule(config, items, {{"test_slow.py::test_long": durations.Cost(5.0, 4.0)}})
+
+def pytest_configure(config):
+    durations.configure(config)
 """
 
 SHARED = """
@@ -79,8 +83,10 @@ def test_a_group_is_listed_as_one_unit_with_the_sum_of_its_tests(tmp_path: Path)
     junit = tmp_path / "junit.xml"
     junit.write_text(
         "<testsuites><testsuite>"
-        '<testcase classname="tests.test_a" name="test_x[1]@tests/test_a.py" time="2.0"/>'
-        '<testcase classname="tests.test_a" name="test_x[2]@tests/test_a.py" time="2.5"/>'
+        '<testcase classname="tests.test_a" name="test_x[1]@tests/test_a.py" time="2.0">'
+        '<properties><property name="cpu_s" value="0.5"/></properties></testcase>'
+        '<testcase classname="tests.test_a" name="test_x[2]@tests/test_a.py" time="2.5">'
+        '<properties><property name="other" value="9"/><property name="cpu_s" value="1.0"/></properties></testcase>'
         '<testcase classname="tests.test_b" name="test_y" time="4.0"/>'
         '<testcase classname="tests.test_b" name="test_z[a@b]" time="3.5"/>'
         '<testcase classname="tests.test_b" name="test_quick" time="0.2"/>'
@@ -88,7 +94,58 @@ def test_a_group_is_listed_as_one_unit_with_the_sum_of_its_tests(tmp_path: Path)
         encoding="utf-8",
     )
     assert durations.slowest(junit) == [
-        (4.5, "tests/test_a.py"),
-        (4.0, "tests/test_b.py::test_y"),
-        (3.5, "tests/test_b.py::test_z[a@b]"),  # an "@" inside the parameters is no group
+        ((4.5, 1.5), "tests/test_a.py"),
+        ((4.0, 0.0), "tests/test_b.py::test_y"),
+        ((3.5, 0.0), "tests/test_b.py::test_z[a@b]"),  # an "@" inside the parameters is no group
     ]
+
+
+def test_the_listed_order_survives_xdists_reordering_of_groups(pytester: pytest.Pytester) -> None:
+    # xdist's loadgroup sorts units by their number of tests unless told not to: the 8-test group
+    # would run before the listed long test, on the one worker as anywhere.
+    pytester.makeconftest(CONFTEST)
+    pytester.makepyfile(test_shared=SHARED.replace('os.environ["SETUPS"]', "os.devnull"), test_slow=SINGLES)
+    result = pytester.runpytest_subprocess("-n", "1", "--dist", "loadgroup", "-p", "no:cacheprovider", "-v")
+    result.assert_outcomes(passed=17)
+    ran = [line.split()[-1] for line in result.outlines if " PASSED " in line]
+    assert ran[0] == "test_slow.py::test_long", ran
+
+
+def test_long_waiting_units_take_turns_with_busy_ones() -> None:
+    costs = {
+        "quick": durations.Cost(0.0, 0.0),  # unlisted: last, in its given order
+        "sweep": durations.Cost(60.0, 20.0),  # waits two thirds of its time
+        "campaign": durations.Cost(35.0, 10.0),
+        "deadline": durations.Cost(30.0, 7.0),
+        "layout": durations.Cost(20.0, 12.0),
+        "soak": durations.Cost(18.0, 9.0),
+        "docs": durations.Cost(5.0, 3.0),
+    }
+    assert durations.order(costs) == ["layout", "sweep", "soak", "campaign", "docs", "deadline", "quick"]
+    assert durations.order({u: durations.Cost(c.seconds, c.seconds) for u, c in costs.items()}) == [
+        "sweep", "campaign", "deadline", "layout", "soak", "docs", "quick",
+    ]  # fmt: skip  # all busy (a list without CPU figures): longest first
+
+
+def test_each_test_reports_the_cpu_of_its_process_and_its_children(pytester: pytest.Pytester) -> None:
+    pytester.makeconftest(CONFTEST)
+    pytester.makepyfile(
+        test_cpu="""
+import subprocess, sys, time
+
+BURN = "import time\\nwhile time.process_time() < 0.6: pass"
+
+def test_burns_in_a_child():
+    subprocess.run([sys.executable, "-c", BURN], check=True)
+
+def test_sleeps():
+    time.sleep(0.6)
+"""
+    )
+    junit = pytester.path / "junit.xml"
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", f"--junitxml={junit}")
+    result.assert_outcomes(passed=2)
+    cases = ET.parse(junit).getroot().iter("testcase")
+    cost = {case.get("name"): float(case.find("properties/property").get("value")) for case in cases}
+    assert cost["test_burns_in_a_child"] >= 0.6, cost  # a child's CPU, counted once it was reaped
+    assert cost["test_sleeps"] < 0.3, cost  # waiting is not CPU, however long it takes
