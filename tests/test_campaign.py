@@ -220,7 +220,13 @@ def run_rows(pytester: pytest.Pytester, rows: list[Row]) -> dict:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("part", range(PARTS), ids=lambda part: f"part{part + 1}of{PARTS}")
+@pytest.mark.parametrize(
+    "part",
+    # The two parts of a run are one unit (tests/support/durations.py): back to back on one worker,
+    # the second reads the run the first made; spread, it waited idle for the other worker's build.
+    [pytest.param(p, marks=pytest.mark.unit(f"campaign-run{p % RUNS}")) for p in range(PARTS)],
+    ids=lambda part: f"part{part + 1}of{PARTS}",
+)
 def test_fault_injection_campaign(
     pytester: pytest.Pytester, tmp_path_factory: pytest.TempPathFactory, part: int
 ) -> None:

@@ -69,6 +69,26 @@ def test_a_module_fixture_is_set_up_once_on_one_worker_among_quick_tests(
     assert all(line.rstrip().endswith("@test_shared.py") for line in shared), shared  # how xdist groups
 
 
+def test_tests_marked_as_one_unit_run_back_to_back_on_one_worker(pytester: pytest.Pytester) -> None:
+    pytester.makeconftest(CONFTEST)
+    pytester.makepyfile(
+        test_pair="""
+import pytest
+
+@pytest.mark.parametrize("n", [pytest.param(n, marks=pytest.mark.unit(f"run{n % 2}")) for n in range(4)])
+def test_reads(n):
+    pass
+""",
+        test_slow=SINGLES,
+    )
+    result = pytester.runpytest_subprocess("-n", "2", "--dist", "loadgroup", "-p", "no:cacheprovider", "-v")
+    result.assert_outcomes(passed=13)
+    for run, parts in (("run0", ("[0]", "[2]")), ("run1", ("[1]", "[3]"))):
+        lines = [line for line in result.outlines if "PASSED" in line and line.rstrip().endswith(f"@{run}")]
+        assert [line.split("@")[0].rstrip()[-3:] for line in lines] == list(parts), lines  # back to back
+        assert len({line.split("]")[0] for line in lines}) == 1, lines  # on one worker
+
+
 def test_a_run_without_xdist_orders_the_same_work_without_groups(pytester: pytest.Pytester) -> None:
     pytester.makeconftest(CONFTEST)
     pytester.makepyfile(test_shared=SHARED.replace('os.environ["SETUPS"]', "os.devnull"), test_slow=SINGLES)

@@ -61,6 +61,11 @@ class Shared:
         assert got == [passed, 0, failed], f"{file}: passed, skipped, failed = {got}"
 
 
+# The tests that read the shared run are one unit (tests/support/durations.py): back to back on one
+# worker, the first makes the run and the others read it; spread, they waited idle for its build.
+ON_THE_SHARED_RUN = pytest.mark.unit("engine-shared")
+
+
 @pytest.fixture
 def shared(pytester: pytest.Pytester, tmp_path_factory: pytest.TempPathFactory) -> Shared:
     """The shared session: run by the first test that asks (once per test session, whichever xdist
@@ -86,6 +91,7 @@ def shared(pytester: pytest.Pytester, tmp_path_factory: pytest.TempPathFactory) 
     return Shared(path, [(n, k) for n, k in made["outcomes"]], journeys)
 
 
+@ON_THE_SHARED_RUN
 def test_a_shop_delay_shows_up_in_its_own_step_and_no_other(shared):
     shared.assert_outcomes("test_timing", passed=1)
     steps = {s.name: s for s in next(iter(shared.of("test_timing").values())).steps}
@@ -202,6 +208,7 @@ def test_timed(journey, page, target, demo_shop):
 }
 
 
+@ON_THE_SHARED_RUN
 def test_payment_fault_fails_at_pay_with_evidence_and_healthy_shop_passes(pytester, shared):
     shared.assert_outcomes("test_pay", passed=1)  # the healthy shop
     passed = next(iter(shared.of("test_pay").values()))
@@ -244,6 +251,7 @@ def test_by_default_a_first_attempt_keeps_evidence_without_a_trace_and_its_retry
     assert retry.failure.trace == trace.path and (pytester.path / "art" / trace.path).stat().st_size > 0
 
 
+@ON_THE_SHARED_RUN
 def test_expectations_blocked_is_a_pass_and_unexpected_success_fails(shared):
     shared.assert_outcomes("test_expect", passed=1, failed=2)
     probes = by_probe(shared.of("test_expect"))
@@ -276,6 +284,7 @@ def test_concurrent_workers_lose_no_journey(pytester):
     assert sum(e["event"] == "step/end" for e in events) == 32
 
 
+@ON_THE_SHARED_RUN
 def test_a_broken_selector_is_a_broken_probe_not_a_broken_checkout(shared):
     shared.assert_outcomes("test_drift", failed=1)
     journey = next(iter(shared.of("test_drift").values()))
@@ -305,6 +314,7 @@ def test_retries_record_a_late_pass_as_flaky_with_both_attempts(pytester):
     assert [a.status for a in journey.previous_attempts] == [Status.FAILED]
 
 
+@ON_THE_SHARED_RUN
 def test_a_browser_that_dies_mid_run_is_relaunched_for_the_next_journey(shared):
     shared.assert_outcomes("test_crash", passed=1, failed=1)
     crash = by_probe(shared.of("test_crash"))

@@ -88,13 +88,18 @@ def configure(config: pytest.Config) -> None:
     """Keep the suite's order: xdist sorts loadgroup's units by their number of tests unless told
     not to, which sent the groups of many quick tests first and the long waiting tests together."""
     config.option.loadscopereorder = False
+    config.addinivalue_line("markers", "unit(name): run back to back on one worker with the unit's other tests")
     if not config.pluginmanager.has_plugin("orderprobe-cpu-per-test"):
         config.pluginmanager.register(CpuPerTest(), "orderprobe-cpu-per-test")
 
 
 def unit(item: pytest.Item) -> str:
-    """What one worker runs back to back: the item's module if the item uses a fixture that outlives
-    it there (module- or class-scoped, or session-scoped but defined in the module), else the item."""
+    """What one worker runs back to back: the unit its ``unit`` mark names (tests that read one
+    shared run: on one worker the first builds it and the others read it, none waits idle for
+    another worker's build), or the item's module if the item uses a fixture that outlives it
+    there (module- or class-scoped, or session-scoped but defined in the module), else the item."""
+    if mark := item.get_closest_marker("unit"):
+        return str(mark.args[0])
     module = item.nodeid.split("::")[0]
     for defs in item._fixtureinfo.name2fixturedefs.values():  # type: ignore[attr-defined]
         fixture = defs[-1]
