@@ -5,7 +5,8 @@
   script walking the same flow on the same embedded demo shop (its own process: interpreter,
   driver, Chromium, shop); interleaved rounds, medians;
 * import CPU per process: any pytest process (the plugin is a ``pytest11`` entry point), an xdist
-  worker (plugin, journey machinery, Playwright), the controller (plugin, checks, reporters), and
+  worker (plugin, journey machinery, Playwright), the controller (plugin, checks, reporters), the
+  results store within it (SQLAlchemy Core: its biggest import), and
   packet mode's link process (``tests/test_startup_imports.py`` says what each must not import);
 * one Playwright driver start (``sync_playwright().start(); stop()``) without and with Node's
   compile cache (``probes/driver.py``; warm, as on a host that has run once), interleaved.
@@ -75,6 +76,7 @@ ROLES = {
         "orderprobe.probes.progress, orderprobe.probes.events, orderprobe.reports.reporters, "
         "orderprobe.reports.junit, orderprobe.reports.run_report"
     ),
+    "results store (the controller's store reporter)": "from orderprobe.reports.reporters import StoreReporter",
     "packet link's own process (LinkProcess)": "from orderprobe.probes.emulation.link import serve",
 }
 

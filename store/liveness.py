@@ -87,7 +87,7 @@ def sweep(store: Any, host: str | None = None) -> list[str]:
     host = host or socket.gethostname()
     with store.read() as conn:
         watched = conn.execute(
-            select(RunController).where(RunController.host == host, RunController.abandoned_at.is_(None))
+            select(RunController).where(RunController.c.host == host, RunController.c.abandoned_at.is_(None))
         ).all()
     gone = [c for c in watched if not alive(c.pid, c.identity)]
     marked = []
@@ -100,33 +100,37 @@ def sweep(store: Any, host: str | None = None) -> list[str]:
 def _abandon(store: Any, c: Any) -> bool:
     now = utc_naive(datetime.now(UTC))
     with store.write() as conn:
-        run = conn.execute(select(Run.started_at, Run.finished_at).where(Run.id == c.run_id)).first()
+        run = conn.execute(select(Run.c.started_at, Run.c.finished_at).where(Run.c.id == c.run_id)).first()
         if run is None:
             return False
-        ends = conn.execute(select(Journey.started_at, Journey.duration_ms).where(Journey.run_id == c.run_id)).all()
+        ends = conn.execute(
+            select(Journey.c.started_at, Journey.c.duration_ms).where(Journey.c.run_id == c.run_id)
+        ).all()
         last = max([s + timedelta(milliseconds=d) for s, d in ends], default=run.started_at)
         if c.shard:
             started = conn.scalar(
-                select(RunShard.started_at).where(RunShard.run_id == c.run_id, RunShard.shard == c.shard)
+                select(RunShard.c.started_at).where(RunShard.c.run_id == c.run_id, RunShard.c.shard == c.shard)
             )
             done = conn.execute(
                 update(RunShard)
-                .where(RunShard.run_id == c.run_id, RunShard.shard == c.shard, RunShard.finished_at.is_(None))
+                .where(RunShard.c.run_id == c.run_id, RunShard.c.shard == c.shard, RunShard.c.finished_at.is_(None))
                 .values(finished_at=max(last, started or last))
             )
             if done.rowcount:  # the run ends with its last shard to end
                 end = max(run.finished_at or last, last)
-                conn.execute(update(Run).where(Run.id == c.run_id).values(finished_at=end))
+                conn.execute(update(Run).where(Run.c.id == c.run_id).values(finished_at=end))
         else:
             done = conn.execute(
-                update(Run).where(Run.id == c.run_id, Run.finished_at.is_(None)).values(finished_at=last)
+                update(Run).where(Run.c.id == c.run_id, Run.c.finished_at.is_(None)).values(finished_at=last)
             )
         if not done.rowcount:  # it finished after all (a race with its own end): nothing abandoned
-            conn.execute(delete(RunController).where(RunController.run_id == c.run_id, RunController.shard == c.shard))
+            conn.execute(
+                delete(RunController).where(RunController.c.run_id == c.run_id, RunController.c.shard == c.shard)
+            )
             return False
         conn.execute(
             update(RunController)
-            .where(RunController.run_id == c.run_id, RunController.shard == c.shard)
+            .where(RunController.c.run_id == c.run_id, RunController.c.shard == c.shard)
             .values(abandoned_at=now)
         )
         return True

@@ -43,13 +43,13 @@ def record(
     """Add a window (an occurrence already recorded, same name, job and start, is returned as it is)."""
     row = dict(name=name, job=job, starts_epoch=int(starts.timestamp()), ends_epoch=int(ends.timestamp()),
                reason=reason, source=source, after=after, by=by)  # fmt: skip
-    key = and_(Maintenance.name == name, Maintenance.job == job, Maintenance.starts_epoch == row["starts_epoch"])
+    key = and_(Maintenance.c.name == name, Maintenance.c.job == job, Maintenance.c.starts_epoch == row["starts_epoch"])
     with store.read() as conn:
         found = conn.execute(select(Maintenance).where(key)).first()
     if found is None:
         try:
             with store.write() as conn:
-                conn.execute(Maintenance.__table__.insert().values(**row))
+                conn.execute(Maintenance.insert().values(**row))
         except IntegrityError:  # another agent recorded the same occurrence first
             pass
     with store.read() as conn:
@@ -60,20 +60,20 @@ def in_force(store: Store, job: str, at: datetime) -> list[Period]:
     """Windows covering ``job`` at ``at``, the longest-running first."""
     epoch = int(at.timestamp())
     query = select(Maintenance).where(
-        Maintenance.starts_epoch <= epoch,
-        Maintenance.ends_epoch > epoch,
-        or_(Maintenance.job == "", Maintenance.job == job),
+        Maintenance.c.starts_epoch <= epoch,
+        Maintenance.c.ends_epoch > epoch,
+        or_(Maintenance.c.job == "", Maintenance.c.job == job),
     )
     with store.read() as conn:
-        rows = conn.execute(query.order_by(Maintenance.ends_epoch.desc())).all()
+        rows = conn.execute(query.order_by(Maintenance.c.ends_epoch.desc())).all()
     return [Period.of(r) for r in rows]  # type: ignore[arg-type]
 
 
 def between(store: Store, since: int, until: int) -> list[Period]:
     """Windows overlapping [since, until) (epoch seconds), oldest first."""
-    query = select(Maintenance).where(Maintenance.starts_epoch < until, Maintenance.ends_epoch > since)
+    query = select(Maintenance).where(Maintenance.c.starts_epoch < until, Maintenance.c.ends_epoch > since)
     with store.read() as conn:
-        rows = conn.execute(query.order_by(Maintenance.starts_epoch)).all()
+        rows = conn.execute(query.order_by(Maintenance.c.starts_epoch)).all()
     return [Period.of(r) for r in rows]  # type: ignore[arg-type]
 
 
@@ -83,10 +83,10 @@ def end(store: Store, job: str, at: datetime, source: str = "mute") -> int:
     query = (
         update(Maintenance)
         .where(
-            Maintenance.job == job,
-            Maintenance.source == source,
-            Maintenance.starts_epoch <= epoch,
-            Maintenance.ends_epoch > epoch,
+            Maintenance.c.job == job,
+            Maintenance.c.source == source,
+            Maintenance.c.starts_epoch <= epoch,
+            Maintenance.c.ends_epoch > epoch,
         )  # fmt: skip
         .values(ends_epoch=epoch)
     )
@@ -96,9 +96,9 @@ def end(store: Store, job: str, at: datetime, source: str = "mute") -> int:
 
 def during() -> ColumnElement[bool]:
     """SQL: the journey (its query joins ``runs``) started inside a window of its run's job."""
-    job = func.coalesce(Run.labels["job"].as_string(), literal(""))
+    job = func.coalesce(Run.c.labels["job"].as_string(), literal(""))
     return exists().where(
-        Maintenance.starts_epoch <= Journey.started_epoch,
-        Maintenance.ends_epoch > Journey.started_epoch,
-        or_(Maintenance.job == "", Maintenance.job == job),
+        Maintenance.c.starts_epoch <= Journey.c.started_epoch,
+        Maintenance.c.ends_epoch > Journey.c.started_epoch,
+        or_(Maintenance.c.job == "", Maintenance.c.job == job),
     )

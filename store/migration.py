@@ -13,7 +13,7 @@ from sqlalchemy.schema import CreateColumn
 
 
 def added(**attrs: object) -> dict[str, object]:
-    """``mapped_column(..., **added())``: this column may be added to an existing table."""
+    """``Column(..., **added())``: this column may be added to an existing table."""
     return {"info": {"added": True}, **attrs}
 
 

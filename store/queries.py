@@ -22,13 +22,13 @@ from orderprobe.store.store import Store
 
 def run_location() -> ColumnElement[str]:
     """A run's ``location`` label (how runs said where they ran before ``--location``); "" when unlabelled."""
-    return func.coalesce(Run.labels["location"].as_string(), literal(""))
+    return func.coalesce(Run.c.labels["location"].as_string(), literal(""))
 
 
 def location() -> ColumnElement[str]:
     """Where a journey ran: its ``location`` column (``--location``), else its run's ``location``
     label (stored before journeys carried one), else "". The query must join ``runs``."""
-    return func.coalesce(func.nullif(Journey.location, ""), run_location())
+    return func.coalesce(func.nullif(Journey.c.location, ""), run_location())
 
 
 NICE_WIDTHS = (300, 900, 1800, 3600, 3 * 3600, 6 * 3600, 12 * 3600, 86400, 7 * 86400)
@@ -51,7 +51,7 @@ class Window:
         width = next((w for w in NICE_WIDTHS if span / w <= max_buckets), NICE_WIDTHS[-1])
         return cls(since, until, width, offset)
 
-    def bucket(self, epoch: ColumnElement[int] = Journey.started_epoch) -> ColumnElement[Any]:
+    def bucket(self, epoch: ColumnElement[int] = Journey.c.started_epoch) -> ColumnElement[Any]:
         # Numbers inline, not bound: PostgreSQL only matches a SELECT expression to its GROUP BY
         # twin when they are textually equal, and two bound parameters never are.
         return (epoch + literal_column(str(int(self.offset)), BigInteger)) // literal_column(
@@ -74,27 +74,27 @@ class Window:
         """The journeys in the window that pass the filters."""
         # A journey whose scenario did not happen says nothing of availability, incidents or causes.
         conditions = [
-            Journey.started_epoch >= self.since,
-            Journey.started_epoch < self.until,
-            Journey.status != Status.NOT_EXERCISED.value,
+            Journey.c.started_epoch >= self.since,
+            Journey.c.started_epoch < self.until,
+            Journey.c.status != Status.NOT_EXERCISED.value,
         ]
         if self.probe is not None:
-            conditions.append(Journey.probe == self.probe)
+            conditions.append(Journey.c.probe == self.probe)
         if self.profile is not None:
-            conditions.append(Journey.profile == self.profile)
+            conditions.append(Journey.c.profile == self.profile)
         if self.location is not None:  # as ``location()``, without joining runs
-            labelled = Journey.run_id.in_(select(Run.id).where(run_location() == self.location))
-            conditions.append(or_(Journey.location == self.location, and_(Journey.location == "", labelled)))
+            labelled = Journey.c.run_id.in_(select(Run.c.id).where(run_location() == self.location))
+            conditions.append(or_(Journey.c.location == self.location, and_(Journey.c.location == "", labelled)))
         return and_(*conditions)
 
     def step_where(self) -> ColumnElement[bool]:
         """The steps of those journeys (steps carry their probe and start; profile and location
         are the journey's)."""
-        conditions = [Step.started_epoch >= self.since, Step.started_epoch < self.until]
+        conditions = [Step.c.started_epoch >= self.since, Step.c.started_epoch < self.until]
         if self.probe is not None:
-            conditions.append(Step.probe == self.probe)
+            conditions.append(Step.c.probe == self.probe)
         if self.profile is not None or self.location is not None:
-            conditions.append(Step.journey_id.in_(select(Journey.id).where(self.where())))
+            conditions.append(Step.c.journey_id.in_(select(Journey.c.id).where(self.where())))
         return and_(*conditions)
 
     @property
@@ -105,7 +105,7 @@ class Window:
 def totals(store: Store, w: Window) -> tuple[int, int, int]:
     """(runs, journeys, journeys that met their expectation) in the window."""
     query = select(
-        func.count(func.distinct(Journey.run_id)), func.count(), func.sum(case((Journey.ok, 1), else_=0))
+        func.count(func.distinct(Journey.c.run_id)), func.count(), func.sum(case((Journey.c.ok, 1), else_=0))
     ).where(w.where())
     with store.read() as conn:
         runs, journeys, ok = conn.execute(query).one()
@@ -115,8 +115,8 @@ def totals(store: Store, w: Window) -> tuple[int, int, int]:
 def in_maintenance(store: Store, w: Window) -> tuple[int, int]:
     """(journeys, of them ok) in the window that ran inside a maintenance window of their job."""
     query = (
-        select(func.count(), func.sum(case((Journey.ok, 1), else_=0)))
-        .join(Run, Run.id == Journey.run_id)
+        select(func.count(), func.sum(case((Journey.c.ok, 1), else_=0)))
+        .join(Run, Run.c.id == Journey.c.run_id)
         .where(w.where(), maintenance.during())
     )
     with store.read() as conn:
@@ -130,10 +130,10 @@ def availability(store: Store, w: Window) -> list[Any]:
     b = w.bucket().label("b")
     where = location().label("location")
     query = (
-        select(Journey.probe, Journey.profile, where, b, func.count(), func.sum(case((Journey.ok, 1), else_=0)))
-        .join(Run, Run.id == Journey.run_id)
+        select(Journey.c.probe, Journey.c.profile, where, b, func.count(), func.sum(case((Journey.c.ok, 1), else_=0)))
+        .join(Run, Run.c.id == Journey.c.run_id)
         .where(w.where(), ~maintenance.during())
-        .group_by(Journey.probe, Journey.profile, where, b)
+        .group_by(Journey.c.probe, Journey.c.profile, where, b)
     )
     with store.read() as conn:
         return list(conn.execute(query))
@@ -143,10 +143,10 @@ def emulation_modes(store: Store, w: Window) -> list[Any]:
     """Rows (probe, profile, location, emulation, n): how each series' network was emulated."""
     where = location().label("location")
     query = (
-        select(Journey.probe, Journey.profile, where, Journey.emulation, func.count())
-        .join(Run, Run.id == Journey.run_id)
+        select(Journey.c.probe, Journey.c.profile, where, Journey.c.emulation, func.count())
+        .join(Run, Run.c.id == Journey.c.run_id)
         .where(w.where())
-        .group_by(Journey.probe, Journey.profile, where, Journey.emulation)
+        .group_by(Journey.c.probe, Journey.c.profile, where, Journey.c.emulation)
     )
     with store.read() as conn:
         return list(conn.execute(query))
@@ -159,12 +159,12 @@ def step_percentiles(store: Store, w: Window) -> list[tuple[str, str, int, int, 
     step for an exact rank cost 4× more); nearest rank is then read off the small histogram,
     within 0.5% of the exact value.
     """
-    b = w.bucket(Step.started_epoch).label("b")
+    b = w.bucket(Step.c.started_epoch).label("b")
     query = (
-        select(Step.probe, Step.name, b, Step.duration_bin, func.count())
-        .where(w.step_where(), Step.status != "failed")
-        .group_by(Step.probe, Step.name, b, Step.duration_bin)
-        .order_by(Step.probe, Step.name, b, Step.duration_bin)
+        select(Step.c.probe, Step.c.name, b, Step.c.duration_bin, func.count())
+        .where(w.step_where(), Step.c.status != "failed")
+        .group_by(Step.c.probe, Step.c.name, b, Step.c.duration_bin)
+        .order_by(Step.c.probe, Step.c.name, b, Step.c.duration_bin)
     )
     with store.read() as conn:
         histogram = conn.execute(query).all()
@@ -178,7 +178,11 @@ def step_percentiles(store: Store, w: Window) -> list[tuple[str, str, int, int, 
 
 def step_order(store: Store, w: Window) -> dict[tuple[str, str], float]:
     """(probe, step) → its mean position in the journey, to list steps in the order shoppers meet them."""
-    query = select(Step.probe, Step.name, func.avg(Step.idx)).where(w.step_where()).group_by(Step.probe, Step.name)
+    query = (
+        select(Step.c.probe, Step.c.name, func.avg(Step.c.idx))
+        .where(w.step_where())
+        .group_by(Step.c.probe, Step.c.name)
+    )
     with store.read() as conn:
         return {(probe, name): float(idx) for probe, name, idx in conn.execute(query)}
 
@@ -203,14 +207,14 @@ def step_vitals(store: Store, w: Window) -> dict[tuple[str, str, str], dict[str,
     read off a histogram the database counts (as for step times)."""
     out: dict[tuple[str, str, str], dict[str, tuple[int, float, float]]] = {}
     for column, size in VITAL_STEPS.items():
-        value = getattr(Step, column)
+        value = Step.c[column]
         bucket = cast(value / size, Integer).label("v")
         query = (
-            select(Step.probe, Journey.profile, Step.name, bucket, func.count())
-            .join(Journey, Journey.id == Step.journey_id)
-            .where(w.step_where(), Step.status != "failed", value.is_not(None))
-            .group_by(Step.probe, Journey.profile, Step.name, bucket)
-            .order_by(Step.probe, Journey.profile, Step.name, bucket)
+            select(Step.c.probe, Journey.c.profile, Step.c.name, bucket, func.count())
+            .join(Journey, Journey.c.id == Step.c.journey_id)
+            .where(w.step_where(), Step.c.status != "failed", value.is_not(None))
+            .group_by(Step.c.probe, Journey.c.profile, Step.c.name, bucket)
+            .order_by(Step.c.probe, Journey.c.profile, Step.c.name, bucket)
         )
         with store.read() as conn:
             histogram = conn.execute(query).all()
@@ -234,9 +238,9 @@ def _nearest(bins: list[tuple[int, int]], n: int, p: int) -> int:
 def runs(store: Store, w: Window) -> dict[str, tuple[int, int]]:
     """run id → (journeys, journeys that missed their expectation) among the filtered journeys."""
     query = (
-        select(Journey.run_id, func.count(), func.sum(case((Journey.ok, 0), else_=1)))
+        select(Journey.c.run_id, func.count(), func.sum(case((Journey.c.ok, 0), else_=1)))
         .where(w.where())
-        .group_by(Journey.run_id)
+        .group_by(Journey.c.run_id)
     )
     with store.read() as conn:
         return {run_id: (n, bad or 0) for run_id, n, bad in conn.execute(query)}
@@ -246,9 +250,9 @@ def choices(store: Store, w: Window) -> tuple[list[str], list[str], list[str]]:
     """Probes, profiles and locations with journeys in the window (filters ignored): what a
     filter may name."""
     query = (
-        select(Journey.probe, Journey.profile, location())
-        .join(Run, Run.id == Journey.run_id)
-        .where(Journey.started_epoch >= w.since, Journey.started_epoch < w.until)
+        select(Journey.c.probe, Journey.c.profile, location())
+        .join(Run, Run.c.id == Journey.c.run_id)
+        .where(Journey.c.started_epoch >= w.since, Journey.c.started_epoch < w.until)
         .distinct()
     )
     with store.read() as conn:
@@ -259,8 +263,8 @@ def choices(store: Store, w: Window) -> tuple[list[str], list[str], list[str]]:
 def failures_by_cause(store: Store, w: Window) -> list[Any]:
     """Rows (bucket, category, failures)."""
     b = w.bucket().label("b")
-    category = func.coalesce(Journey.cause_category, literal("unknown")).label("category")
-    query = select(b, category, func.count()).where(w.where(), Journey.ok.is_(False)).group_by(b, category)
+    category = func.coalesce(Journey.c.cause_category, literal("unknown")).label("category")
+    query = select(b, category, func.count()).where(w.where(), Journey.c.ok.is_(False)).group_by(b, category)
     with store.read() as conn:
         return list(conn.execute(query))
 
@@ -269,9 +273,9 @@ def dependencies(store: Store, w: Window) -> list[Any]:
     """Rows (dependency, bucket, failures, last failure epoch) for failures blamed on a named third party."""
     b = w.bucket().label("b")
     query = (
-        select(Journey.cause_dependency, b, func.count(), func.max(Journey.started_epoch))
-        .where(w.where(), Journey.ok.is_(False), Journey.cause_dependency.is_not(None))
-        .group_by(Journey.cause_dependency, b)
+        select(Journey.c.cause_dependency, b, func.count(), func.max(Journey.c.started_epoch))
+        .where(w.where(), Journey.c.ok.is_(False), Journey.c.cause_dependency.is_not(None))
+        .group_by(Journey.c.cause_dependency, b)
     )
     with store.read() as conn:
         return list(conn.execute(query))
@@ -286,27 +290,29 @@ def transitions(store: Store, w: Window) -> list[Any]:
     # A series is one probe × profile at one location: two agents probing the same path from two
     # places must not read as failing and recovering every few minutes as their runs interleave.
     where = location()
-    series = dict(partition_by=(Journey.probe, Journey.profile, where), order_by=(Journey.started_epoch, Journey.id))
+    series = dict(
+        partition_by=(Journey.c.probe, Journey.c.profile, where), order_by=(Journey.c.started_epoch, Journey.c.id)
+    )
     inner = (
         select(
-            Journey.id,
-            Journey.run_id,
-            Journey.probe,
-            Journey.profile,
-            Journey.started_epoch,
-            Journey.duration_ms,
-            Journey.ok,
-            Journey.cause_category,
-            Journey.cause_detail,
-            func.lag(Journey.ok).over(**series).label("prev_ok"),
-            func.lag(Journey.started_epoch).over(**series).label("prev_epoch"),
-            func.sum(case((Journey.ok, 0), else_=1)).over(**series).label("fails"),
-            func.sum(case((Journey.ok, 0), else_=1))
-            .over(partition_by=(Journey.probe, Journey.profile, where))
+            Journey.c.id,
+            Journey.c.run_id,
+            Journey.c.probe,
+            Journey.c.profile,
+            Journey.c.started_epoch,
+            Journey.c.duration_ms,
+            Journey.c.ok,
+            Journey.c.cause_category,
+            Journey.c.cause_detail,
+            func.lag(Journey.c.ok).over(**series).label("prev_ok"),
+            func.lag(Journey.c.started_epoch).over(**series).label("prev_epoch"),
+            func.sum(case((Journey.c.ok, 0), else_=1)).over(**series).label("fails"),
+            func.sum(case((Journey.c.ok, 0), else_=1))
+            .over(partition_by=(Journey.c.probe, Journey.c.profile, where))
             .label("series_fails"),
             where.label("location"),
         )
-        .join(Run, Run.id == Journey.run_id)
+        .join(Run, Run.c.id == Journey.c.run_id)
         .where(w.where())
         .subquery()
     )
@@ -326,16 +332,16 @@ def cadence(store: Store, w: Window) -> dict[tuple[str, str, str], tuple[int, in
     where = location()
     query = (
         select(
-            Journey.probe,
-            Journey.profile,
+            Journey.c.probe,
+            Journey.c.profile,
             where,
             func.count(),
-            func.min(Journey.started_epoch),
-            func.max(Journey.started_epoch),
+            func.min(Journey.c.started_epoch),
+            func.max(Journey.c.started_epoch),
         )
-        .join(Run, Run.id == Journey.run_id)
+        .join(Run, Run.c.id == Journey.c.run_id)
         .where(w.where())
-        .group_by(Journey.probe, Journey.profile, where)
+        .group_by(Journey.c.probe, Journey.c.profile, where)
     )
     with store.read() as conn:
         rows = list(conn.execute(query))
@@ -347,31 +353,31 @@ def cadence(store: Store, w: Window) -> dict[tuple[str, str, str], tuple[int, in
 
 def latest_failures(store: Store, w: Window) -> list[Any]:
     """The most recent failing journey of each cause (category, detail), with how often that cause failed."""
-    kind = (Journey.cause_category, Journey.cause_detail)
+    kind = (Journey.c.cause_category, Journey.c.cause_detail)
     inner = (
         select(
-            Journey.id,
-            Journey.run_id,
-            Journey.probe,
-            Journey.profile,
-            Journey.status,
-            Journey.started_epoch,
-            Journey.cause_category,
-            Journey.cause_detail,
-            Journey.failed_step,
+            Journey.c.id,
+            Journey.c.run_id,
+            Journey.c.probe,
+            Journey.c.profile,
+            Journey.c.status,
+            Journey.c.started_epoch,
+            Journey.c.cause_category,
+            Journey.c.cause_detail,
+            Journey.c.failed_step,
             func.row_number()
-            .over(partition_by=kind, order_by=(Journey.started_epoch.desc(), Journey.id.desc()))
+            .over(partition_by=kind, order_by=(Journey.c.started_epoch.desc(), Journey.c.id.desc()))
             .label("rn"),
             func.count().over(partition_by=kind).label("n"),
             location().label("location"),
         )
-        .join(Run, Run.id == Journey.run_id)
-        .where(w.where(), Journey.ok.is_(False))
+        .join(Run, Run.c.id == Journey.c.run_id)
+        .where(w.where(), Journey.c.ok.is_(False))
         .subquery()
     )
     query = (
-        select(inner, Failure.cause_summary, Failure.message)
-        .outerjoin(Failure, Failure.journey_id == inner.c.id)
+        select(inner, Failure.c.cause_summary, Failure.c.message)
+        .outerjoin(Failure, Failure.c.journey_id == inner.c.id)
         .where(inner.c.rn == 1)
         .order_by(inner.c.started_epoch.desc())
     )

@@ -1,4 +1,6 @@
-"""The tables of the results store, and how a ``JourneyResult`` becomes rows of them.
+"""The tables of the results store (SQLAlchemy Core: every run imports this module, and the
+ORM would add ~0.1 s of CPU to each for mapping classes it never loads), and how a
+``JourneyResult`` becomes rows of them.
 
 Queryable columns are copied out of the result on purpose (probe, status, cause, step times
 and the journey's start as epoch seconds) so history is aggregated by the database; the full
@@ -11,193 +13,218 @@ import math
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Boolean, DateTime, Float, ForeignKey, Index, Integer, String, Text
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Column,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+)
 
 from orderprobe.base.result import JourneyResult
 from orderprobe.store.migration import added
 
-
-class Base(DeclarativeBase):
-    pass
+METADATA = MetaData()
 
 
 def _fk(column: str) -> ForeignKey:
     return ForeignKey(column, ondelete="CASCADE")
 
 
-class Run(Base):
-    __tablename__ = "runs"
-    id: Mapped[str] = mapped_column(String(64), primary_key=True)
-    started_at: Mapped[datetime] = mapped_column(DateTime, index=True)  # naive UTC
-    finished_at: Mapped[datetime | None] = mapped_column(DateTime)
-    target: Mapped[str] = mapped_column(Text, default="")
-    matrix: Mapped[str | None] = mapped_column(String(200))
-    labels: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
-    command: Mapped[str] = mapped_column(Text, default="")
-    exit_code: Mapped[int | None] = mapped_column(Integer)
+Run = Table(
+    "runs",
+    METADATA,
+    Column("id", String(64), primary_key=True),
+    Column("started_at", DateTime, index=True, nullable=False),  # naive UTC
+    Column("finished_at", DateTime),
+    Column("target", Text, default="", nullable=False),
+    Column("matrix", String(200)),
+    Column("labels", JSON, default=dict, nullable=False),
+    Column("command", Text, default="", nullable=False),
+    Column("exit_code", Integer),
     # Where the run ran (``--location``): agents at several sites share one store.
-    location: Mapped[str] = mapped_column(String(100), **added(default="", server_default=""))
+    Column("location", String(100), **added(default="", server_default=""), nullable=False),
+)
 
 
-class RunShard(Base):
-    """One machine's slice of a sharded run (``--shard i/n``): the run is complete when all n finished."""
+# One machine's slice of a sharded run (``--shard i/n``): the run is complete when all n finished.
+RunShard = Table(
+    "run_shards",
+    METADATA,
+    Column("run_id", _fk("runs.id"), primary_key=True),
+    Column("shard", Integer, primary_key=True),  # 1-based
+    Column("total", Integer, nullable=False),
+    Column("host", String(200), default="", nullable=False),
+    Column("started_at", DateTime, nullable=False),  # naive UTC
+    Column("finished_at", DateTime),
+    Column("exit_code", Integer),
+)
 
-    __tablename__ = "run_shards"
-    run_id: Mapped[str] = mapped_column(_fk("runs.id"), primary_key=True)
-    shard: Mapped[int] = mapped_column(Integer, primary_key=True)  # 1-based
-    total: Mapped[int] = mapped_column(Integer)
-    host: Mapped[str] = mapped_column(String(200), default="")
-    started_at: Mapped[datetime] = mapped_column(DateTime)  # naive UTC
-    finished_at: Mapped[datetime | None] = mapped_column(DateTime)
-    exit_code: Mapped[int | None] = mapped_column(Integer)
 
-
-class RunController(Base):
-    """The process that runs (a shard of) a run, while it runs: enough to tell later that it died
-    without an end (SIGKILL, OOM, power loss). Removed when the run finishes; an abandoned one stays."""
-
-    __tablename__ = "run_controllers"
-    run_id: Mapped[str] = mapped_column(_fk("runs.id"), primary_key=True)
-    shard: Mapped[int] = mapped_column(Integer, primary_key=True)  # 0: the whole run
-    host: Mapped[str] = mapped_column(String(200))
-    pid: Mapped[int] = mapped_column(Integer)
+# The process that runs (a shard of) a run, while it runs: enough to tell later that it died without an end
+# (SIGKILL, OOM, power loss). Removed when the run finishes; an abandoned one stays.
+RunController = Table(
+    "run_controllers",
+    METADATA,
+    Column("run_id", _fk("runs.id"), primary_key=True),
+    Column("shard", Integer, primary_key=True),  # 0: the whole run
+    Column("host", String(200), nullable=False),
+    Column("pid", Integer, nullable=False),
     # Boot and start time of the process: a pid the kernel reused later is not taken for the run's.
-    identity: Mapped[str] = mapped_column(String(100), default="")
-    abandoned_at: Mapped[datetime | None] = mapped_column(DateTime)  # naive UTC; when it was found gone
+    Column("identity", String(100), default="", nullable=False),
+    Column("abandoned_at", DateTime),  # naive UTC; when it was found gone
+)
 
 
-class Journey(Base):
-    __tablename__ = "journeys"
-    id: Mapped[str] = mapped_column(String(200), primary_key=True)
-    run_id: Mapped[str] = mapped_column(_fk("runs.id"), index=True)
-    probe: Mapped[str] = mapped_column(String(200))
-    profile: Mapped[str] = mapped_column(String(400))
-    status: Mapped[str] = mapped_column(String(20))
-    ok: Mapped[bool] = mapped_column(Boolean)  # met its expectation (Status.ok)
-    started_at: Mapped[datetime] = mapped_column(DateTime)  # naive UTC
+Journey = Table(
+    "journeys",
+    METADATA,
+    Column("id", String(200), primary_key=True),
+    Column("run_id", _fk("runs.id"), index=True, nullable=False),
+    Column("probe", String(200), nullable=False),
+    Column("profile", String(400), nullable=False),
+    Column("status", String(20), nullable=False),
+    Column("ok", Boolean, nullable=False),  # met its expectation (Status.ok)
+    Column("started_at", DateTime, nullable=False),  # naive UTC
     # Seconds since the epoch: lets trend queries bucket time with integer division in any SQL dialect.
-    started_epoch: Mapped[int] = mapped_column(BigInteger)
-    duration_ms: Mapped[float] = mapped_column(Float)
-    attempt: Mapped[int] = mapped_column(Integer, default=1)
-    worker: Mapped[str] = mapped_column(String(50), default="")
-    failed_step: Mapped[str | None] = mapped_column(String(200))
-    cause_category: Mapped[str | None] = mapped_column(String(50))
-    cause_detail: Mapped[str | None] = mapped_column(String(200))
-    cause_dependency: Mapped[str | None] = mapped_column(String(200))
-    location: Mapped[str] = mapped_column(String(100), **added(default="", server_default=""))
+    Column("started_epoch", BigInteger, nullable=False),
+    Column("duration_ms", Float, nullable=False),
+    Column("attempt", Integer, default=1, nullable=False),
+    Column("worker", String(50), default="", nullable=False),
+    Column("failed_step", String(200)),
+    Column("cause_category", String(50)),
+    Column("cause_detail", String(200)),
+    Column("cause_dependency", String(200)),
+    Column("location", String(100), **added(default="", server_default=""), nullable=False),
     # How the network was emulated: "packet" (a link) or "cdp" (DevTools); "" before it was recorded.
-    emulation: Mapped[str] = mapped_column(String(20), **added(default="", server_default=""))
-    __table_args__ = (
-        Index("ix_journeys_series", "probe", "profile", "started_epoch", "id", "ok"),
-        Index("ix_journeys_time", "started_epoch", "ok", "run_id"),
-    )
+    Column("emulation", String(20), **added(default="", server_default=""), nullable=False),
+    Index("ix_journeys_series", "probe", "profile", "started_epoch", "id", "ok"),
+    Index("ix_journeys_time", "started_epoch", "ok", "run_id"),
+)
 
 
-class Maintenance(Base):
-    """A maintenance window as it was in force: an occurrence of a scheduled one, or a mute from the
-    command line. Journeys of its job (the run's ``job`` label; "" any job) that started inside it are
-    left out of availability, and the trend report shades it."""
-
-    __tablename__ = "maintenance"
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    name: Mapped[str] = mapped_column(String(100))
-    job: Mapped[str] = mapped_column(String(100), default="")
-    starts_epoch: Mapped[int] = mapped_column(BigInteger, index=True)
-    ends_epoch: Mapped[int] = mapped_column(BigInteger, index=True)
-    reason: Mapped[str] = mapped_column(Text, default="")
-    source: Mapped[str] = mapped_column(String(20), default="schedule")  # schedule | mute
-    after: Mapped[str] = mapped_column(String(10), default="release")  # held alerts at the end: release | drop
-    by: Mapped[str] = mapped_column(String(100), default="")
-    __table_args__ = (Index("ux_maintenance_occurrence", "name", "job", "starts_epoch", unique=True),)
-
-
-class JourneyJSON(Base):
-    """The full JourneyResult, apart: kilobytes per row would make every scan of ``journeys`` slow."""
-
-    __tablename__ = "journey_json"
-    journey_id: Mapped[str] = mapped_column(_fk("journeys.id"), primary_key=True)
-    data: Mapped[str] = mapped_column(Text)
+# A maintenance window as it was in force: an occurrence of a scheduled one, or a mute from the command line.
+# Journeys of its job (the run's ``job`` label; "" any job) that started inside it are left out of
+# availability, and the trend report shades it.
+Maintenance = Table(
+    "maintenance",
+    METADATA,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("name", String(100), nullable=False),
+    Column("job", String(100), default="", nullable=False),
+    Column("starts_epoch", BigInteger, index=True, nullable=False),
+    Column("ends_epoch", BigInteger, index=True, nullable=False),
+    Column("reason", Text, default="", nullable=False),
+    Column("source", String(20), default="schedule", nullable=False),  # schedule | mute
+    Column("after", String(10), default="release", nullable=False),  # held alerts at the end: release | drop
+    Column("by", String(100), default="", nullable=False),
+    Index("ux_maintenance_occurrence", "name", "job", "starts_epoch", unique=True),
+)
 
 
-class Step(Base):
-    __tablename__ = "steps"
-    journey_id: Mapped[str] = mapped_column(_fk("journeys.id"), primary_key=True)
-    idx: Mapped[int] = mapped_column(Integer, primary_key=True)
-    name: Mapped[str] = mapped_column(String(200))
-    status: Mapped[str] = mapped_column(String(20))
+# The full JourneyResult, apart: kilobytes per row would make every scan of ``journeys`` slow.
+JourneyJSON = Table(
+    "journey_json",
+    METADATA,
+    Column("journey_id", _fk("journeys.id"), primary_key=True),
+    Column("data", Text, nullable=False),
+)
+
+
+Step = Table(
+    "steps",
+    METADATA,
+    Column("journey_id", _fk("journeys.id"), primary_key=True),
+    Column("idx", Integer, primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("status", String(20), nullable=False),
     # Copied from the journey so step-time aggregation over a window needs no join.
-    probe: Mapped[str] = mapped_column(String(200))
-    started_epoch: Mapped[int] = mapped_column(BigInteger)
-    start_ms: Mapped[float] = mapped_column(Float)
-    duration_ms: Mapped[float] = mapped_column(Float)
+    Column("probe", String(200), nullable=False),
+    Column("started_epoch", BigInteger, nullable=False),
+    Column("start_ms", Float, nullable=False),
+    Column("duration_ms", Float, nullable=False),
     # Log-scale bin of duration_ms (1% wide): percentiles over any window become a GROUP BY (see queries).
-    duration_bin: Mapped[int] = mapped_column(Integer)
-    budget_ms: Mapped[float | None] = mapped_column(Float)
-    taps: Mapped[int] = mapped_column(Integer, default=0)
-    text_inputs: Mapped[int] = mapped_column(Integer, default=0)
-    page_loads: Mapped[int] = mapped_column(Integer, default=0)
-    requests: Mapped[int] = mapped_column(Integer, default=0)
-    bytes: Mapped[int] = mapped_column(BigInteger, default=0)
-    console_errors: Mapped[int] = mapped_column(Integer, default=0)
+    Column("duration_bin", Integer, nullable=False),
+    Column("budget_ms", Float),
+    Column("taps", Integer, default=0, nullable=False),
+    Column("text_inputs", Integer, default=0, nullable=False),
+    Column("page_loads", Integer, default=0, nullable=False),
+    Column("requests", Integer, default=0, nullable=False),
+    Column("bytes", BigInteger, default=0, nullable=False),
+    Column("console_errors", Integer, default=0, nullable=False),
     # Web Vitals of the step's pages (probes/vitals.py); NULL: not measured (or stored before they were).
-    lcp_ms: Mapped[float | None] = mapped_column(Float, **added())
-    cls: Mapped[float | None] = mapped_column(Float, **added())
-    inp_ms: Mapped[float | None] = mapped_column(Float, **added())
-    fcp_ms: Mapped[float | None] = mapped_column(Float, **added())
-    ttfb_ms: Mapped[float | None] = mapped_column(Float, **added())
-    __table_args__ = (Index("ix_steps_time", "started_epoch", "probe", "name", "status", "duration_bin"),)
+    Column("lcp_ms", Float, **added()),
+    Column("cls", Float, **added()),
+    Column("inp_ms", Float, **added()),
+    Column("fcp_ms", Float, **added()),
+    Column("ttfb_ms", Float, **added()),
+    Index("ix_steps_time", "started_epoch", "probe", "name", "status", "duration_bin"),
+)
 
 
-class Failure(Base):
-    __tablename__ = "failures"
-    journey_id: Mapped[str] = mapped_column(_fk("journeys.id"), primary_key=True)
-    step: Mapped[str] = mapped_column(String(200))
-    action: Mapped[str | None] = mapped_column(String(200))
-    locator: Mapped[str | None] = mapped_column(Text)
-    error_type: Mapped[str] = mapped_column(String(200))
-    message: Mapped[str] = mapped_column(Text)
-    url: Mapped[str] = mapped_column(Text, default="")
-    document_status: Mapped[int | None] = mapped_column(Integer)
-    page_title: Mapped[str] = mapped_column(Text, default="")
-    page_text: Mapped[str] = mapped_column(Text, default="")
-    console_errors: Mapped[list[str]] = mapped_column(JSON, default=list)
-    screenshot: Mapped[str | None] = mapped_column(Text)
-    trace: Mapped[str | None] = mapped_column(Text)
-    cause_category: Mapped[str | None] = mapped_column(String(50), index=True)
-    cause_detail: Mapped[str | None] = mapped_column(String(200))
-    cause_dependency: Mapped[str | None] = mapped_column(String(200), index=True)
-    cause_rule: Mapped[str | None] = mapped_column(String(200))
-    cause_evidence: Mapped[str | None] = mapped_column(Text)
-    cause_summary: Mapped[str | None] = mapped_column(Text)
+Failure = Table(
+    "failures",
+    METADATA,
+    Column("journey_id", _fk("journeys.id"), primary_key=True),
+    Column("step", String(200), nullable=False),
+    Column("action", String(200)),
+    Column("locator", Text),
+    Column("error_type", String(200), nullable=False),
+    Column("message", Text, nullable=False),
+    Column("url", Text, default="", nullable=False),
+    Column("document_status", Integer),
+    Column("page_title", Text, default="", nullable=False),
+    Column("page_text", Text, default="", nullable=False),
+    Column("console_errors", JSON, default=list, nullable=False),
+    Column("screenshot", Text),
+    Column("trace", Text),
+    Column("cause_category", String(50), index=True),
+    Column("cause_detail", String(200)),
+    Column("cause_dependency", String(200), index=True),
+    Column("cause_rule", String(200)),
+    Column("cause_evidence", Text),
+    Column("cause_summary", Text),
+)
 
 
-class Request(Base):
-    __tablename__ = "requests"
-    journey_id: Mapped[str] = mapped_column(_fk("journeys.id"), primary_key=True)
-    idx: Mapped[int] = mapped_column(Integer, primary_key=True)
-    failed: Mapped[bool] = mapped_column(Boolean)  # from FailurePoint.failed_requests
-    method: Mapped[str] = mapped_column(String(16))
-    url: Mapped[str] = mapped_column(Text)
-    resource_type: Mapped[str] = mapped_column(String(40), default="")
-    status: Mapped[int | None] = mapped_column(Integer)
-    failure: Mapped[str | None] = mapped_column(Text)
-    start_ms: Mapped[float] = mapped_column(Float, default=0.0)
-    duration_ms: Mapped[float | None] = mapped_column(Float)
-    step: Mapped[str | None] = mapped_column(String(200))
-    body_excerpt: Mapped[str | None] = mapped_column(Text)
+Request = Table(
+    "requests",
+    METADATA,
+    Column("journey_id", _fk("journeys.id"), primary_key=True),
+    Column("idx", Integer, primary_key=True),
+    Column("failed", Boolean, nullable=False),  # from FailurePoint.failed_requests
+    Column("method", String(16), nullable=False),
+    Column("url", Text, nullable=False),
+    Column("resource_type", String(40), default="", nullable=False),
+    Column("status", Integer),
+    Column("failure", Text),
+    Column("start_ms", Float, default=0.0, nullable=False),
+    Column("duration_ms", Float),
+    Column("step", String(200)),
+    Column("body_excerpt", Text),
+)
 
 
-class ArtefactRow(Base):
-    __tablename__ = "artefacts"
-    journey_id: Mapped[str] = mapped_column(_fk("journeys.id"), primary_key=True)
-    idx: Mapped[int] = mapped_column(Integer, primary_key=True)
-    kind: Mapped[str] = mapped_column(String(40))
-    path: Mapped[str] = mapped_column(Text)  # relative to the artefacts folder
-    bytes: Mapped[int] = mapped_column(BigInteger, default=0)
+ArtefactRow = Table(
+    "artefacts",
+    METADATA,
+    Column("journey_id", _fk("journeys.id"), primary_key=True),
+    Column("idx", Integer, primary_key=True),
+    Column("kind", String(40), nullable=False),
+    Column("path", Text, nullable=False),  # relative to the artefacts folder
+    Column("bytes", BigInteger, default=0, nullable=False),
+)
 
 
-TABLES: tuple[type[Base], ...] = (Journey, JourneyJSON, Step, Failure, Request, ArtefactRow)  # parents first
+TABLES: tuple[Table, ...] = (Journey, JourneyJSON, Step, Failure, Request, ArtefactRow)  # parents first
 
 
 def utc_naive(moment: datetime) -> datetime:
@@ -227,14 +254,14 @@ def epoch(moment: datetime) -> int:
     return int(utc_aware(moment).timestamp())
 
 
-def _columns(table: type[Base]) -> set[str]:
+def _columns(table: Table) -> set[str]:
     """The fields a table has columns for; the rest (newer or nested fields) live in JourneyJSON."""
-    return set(table.__table__.columns.keys())
+    return set(table.columns.keys())
 
 
-def rows(results: list[JourneyResult]) -> dict[type[Base], list[dict[str, Any]]]:
+def rows(results: list[JourneyResult]) -> dict[Table, list[dict[str, Any]]]:
     """The journeys as table rows: queryable columns, steps, failures, requests, artefacts."""
-    rows: dict[type[Base], list[dict[str, Any]]] = {t: [] for t in TABLES}
+    rows: dict[Table, list[dict[str, Any]]] = {t: [] for t in TABLES}
     copied_columns = {"id", "run_id", "probe", "profile", "duration_ms", "attempt", "worker", "location", "emulation"}
     for r in results:
         rows[JourneyJSON].append(dict(journey_id=r.id, data=r.model_dump_json()))

@@ -22,9 +22,9 @@ from sqlalchemy.exc import DBAPIError
 from orderprobe.base.result import JourneyResult, Status
 from orderprobe.store import migration
 from orderprobe.store.schema import (  # noqa: F401  (the tables are part of this module's interface)
+    METADATA,
     TABLES,
     ArtefactRow,
-    Base,
     Failure,
     Journey,
     JourneyJSON,
@@ -130,7 +130,7 @@ class Store:
         for attempt in range(3):
             try:
                 with self.write() as conn:
-                    Base.metadata.create_all(conn)
+                    METADATA.create_all(conn)
                     self._check_columns(conn)
                 return
             except DBAPIError as exc:  # another process created them between our check and CREATE
@@ -139,7 +139,7 @@ class Store:
 
     def _up_to_date(self) -> bool:
         """Every table and column is there (read only)."""
-        wanted = Base.metadata.sorted_tables
+        wanted = METADATA.sorted_tables
         with self.read() as conn:
             # One catalog query for all the tables on PostgreSQL (a query per table cost every run ~0.1 s).
             found = inspect(conn).get_multi_columns(filter_names=[table.name for table in wanted])
@@ -149,7 +149,7 @@ class Store:
     def _check_columns(self, conn: Connection) -> None:
         """Columns added since (``orderprobe.store.migration``) are added to an older store; one that lacks
         any other column is refused clearly, not with a failing INSERT later."""
-        for table, missing in migration.upgrade(conn, Base.metadata).items():
+        for table, missing in migration.upgrade(conn, METADATA).items():
             if missing:
                 raise StoreSchemaError(
                     f"results store {self.engine.url.render_as_string(hide_password=True)}: table {table!r} "
@@ -194,23 +194,23 @@ class Store:
         ``orderprobe.store.liveness.sweep`` on that host marks the run abandoned."""
         values = dict(target=target, matrix=matrix, labels=dict(labels or {}), command=command)
         with self.write() as conn:
-            earlier = conn.scalar(select(Run.started_at).where(Run.id == run_id))
+            earlier = conn.scalar(select(Run.c.started_at).where(Run.c.id == run_id))
             if earlier is None:
                 conn.execute(
                     insert(Run).values(id=run_id, started_at=utc_naive(started_at), location=location, **values)
                 )
             else:
                 first = min(earlier, utc_naive(started_at))
-                conn.execute(Run.__table__.update().where(Run.id == run_id).values(started_at=first, **values))
+                conn.execute(Run.update().where(Run.c.id == run_id).values(started_at=first, **values))
             if shard is not None:
-                conn.execute(delete(RunShard).where(RunShard.run_id == run_id, RunShard.shard == shard[0]))
+                conn.execute(delete(RunShard).where(RunShard.c.run_id == run_id, RunShard.c.shard == shard[0]))
                 conn.execute(
                     insert(RunShard).values(
                         run_id=run_id, shard=shard[0], total=shard[1], host=host, started_at=utc_naive(started_at)
                     )
                 )
             part = shard[0] if shard is not None else 0
-            conn.execute(delete(RunController).where(RunController.run_id == run_id, RunController.shard == part))
+            conn.execute(delete(RunController).where(RunController.c.run_id == run_id, RunController.c.shard == part))
             if pid is not None:
                 conn.execute(
                     insert(RunController).values(run_id=run_id, shard=part, host=host, pid=pid, identity=identity)
@@ -230,24 +230,22 @@ class Store:
         finish, so an abandoned mark made while the store could not hear it is dropped."""
         with self.write() as conn:
             watched = delete(RunController).where(
-                RunController.run_id == run_id, RunController.shard == (shard[0] if shard is not None else 0)
+                RunController.c.run_id == run_id, RunController.c.shard == (shard[0] if shard is not None else 0)
             )
             # Nothing left to watch; an abandoned mark stays (the run did die) unless the run says it ended.
-            conn.execute(watched if recorded else watched.where(RunController.abandoned_at.is_(None)))
+            conn.execute(watched if recorded else watched.where(RunController.c.abandoned_at.is_(None)))
             if shard is not None:
                 conn.execute(
-                    RunShard.__table__.update()
-                    .where(RunShard.run_id == run_id, RunShard.shard == shard[0])
+                    RunShard.update()
+                    .where(RunShard.c.run_id == run_id, RunShard.c.shard == shard[0])
                     .values(finished_at=utc_naive(finished_at), exit_code=exit_code)
                 )
-                worst = conn.scalar(select(func.max(Run.exit_code)).where(Run.id == run_id))
+                worst = conn.scalar(select(func.max(Run.c.exit_code)).where(Run.c.id == run_id))
                 exit_code = max(exit_code, worst or 0)
-                latest = conn.scalar(select(Run.finished_at).where(Run.id == run_id))
+                latest = conn.scalar(select(Run.c.finished_at).where(Run.c.id == run_id))
                 finished_at = max(utc_aware(latest), finished_at) if latest else finished_at
             conn.execute(
-                Run.__table__.update()
-                .where(Run.id == run_id)
-                .values(finished_at=utc_naive(finished_at), exit_code=exit_code)
+                Run.update().where(Run.c.id == run_id).values(finished_at=utc_naive(finished_at), exit_code=exit_code)
             )
 
     def add_journey(self, result: JourneyResult) -> None:
@@ -259,7 +257,7 @@ class Store:
         results = list({r.id: r for r in results}.values())  # the last of duplicates wins
         with self.write() as conn:
             runs = {r.run_id: r for r in results}
-            known = {i: site for i, site in conn.execute(select(Run.id, Run.location).where(Run.id.in_(runs)))}
+            known = {i: site for i, site in conn.execute(select(Run.c.id, Run.c.location).where(Run.c.id.in_(runs)))}
             # A journey without a location (a crashed worker's, an older spool's) ran where its run did.
             results = [r if r.location else r.model_copy(update={"location": known.get(r.run_id, "")}) for r in results]
             for run_id, r in runs.items():
@@ -269,38 +267,38 @@ class Store:
                     conn.execute(insert(Run).values(id=run_id, matrix=None, **stub))
             ids = [r.id for r in results]
             for table in reversed(TABLES):  # children first (foreign keys)
-                key = Journey.id if table is Journey else table.journey_id
+                key = Journey.c.id if table is Journey else table.c.journey_id
                 conn.execute(delete(table).where(key.in_(ids)))
             rows = schema_rows(results)
             for table in TABLES:  # parents first (foreign keys)
                 if rows[table]:
                     # Core executemany with bound parameters: one cached statement per table.
-                    conn.execute(table.__table__.insert(), rows[table])
+                    conn.execute(table.insert(), rows[table])
 
     def prune(self, *, ok_before: datetime, all_before: datetime) -> int:
         """Delete runs that started before ``ok_before`` with every journey ok, and every run
         before ``all_before`` (keep failures longer); their journeys, steps… go too. Returns runs deleted."""
-        failed = select(Journey.run_id).where(Journey.ok.is_(False))
+        failed = select(Journey.c.run_id).where(Journey.c.ok.is_(False))
         with self.write() as conn:
-            gone = conn.execute(delete(Run).where(Run.started_at < utc_naive(ok_before), Run.id.not_in(failed)))
-            older = conn.execute(delete(Run).where(Run.started_at < utc_naive(all_before)))
+            gone = conn.execute(delete(Run).where(Run.c.started_at < utc_naive(ok_before), Run.c.id.not_in(failed)))
+            older = conn.execute(delete(Run).where(Run.c.started_at < utc_naive(all_before)))
         return (gone.rowcount or 0) + (older.rowcount or 0)
 
     # -- reading ---------------------------------------------------------------------
 
     def run(self, run_id: str) -> RunSummary | None:
-        found = self._summaries(select(Run).where(Run.id == run_id))
+        found = self._summaries(select(Run).where(Run.c.id == run_id))
         return found[0] if found else None
 
     def has_shard(self, run_id: str, shard: int) -> bool:
         with self.read() as conn:
-            found = conn.scalar(select(RunShard.shard).where(RunShard.run_id == run_id, RunShard.shard == shard))
+            found = conn.scalar(select(RunShard.c.shard).where(RunShard.c.run_id == run_id, RunShard.c.shard == shard))
         return found is not None
 
     def runs(self, limit: int = 50, since: datetime | None = None) -> list[RunSummary]:
-        query = select(Run).order_by(Run.started_at.desc(), Run.id.desc()).limit(limit)
+        query = select(Run).order_by(Run.c.started_at.desc(), Run.c.id.desc()).limit(limit)
         if since is not None:
-            query = query.where(Run.started_at >= utc_naive(since))
+            query = query.where(Run.c.started_at >= utc_naive(since))
         return self._summaries(query)
 
     def _summaries(self, query: Any) -> list[RunSummary]:
@@ -310,19 +308,19 @@ class Store:
             counts: dict[str, dict[str, int]] = {i: {} for i in ids}
             if ids:
                 grouped = conn.execute(
-                    select(Journey.run_id, Journey.status, func.count())
-                    .where(Journey.run_id.in_(ids))
-                    .group_by(Journey.run_id, Journey.status)
+                    select(Journey.c.run_id, Journey.c.status, func.count())
+                    .where(Journey.c.run_id.in_(ids))
+                    .group_by(Journey.c.run_id, Journey.c.status)
                 )
                 for run_id, status, n in grouped:
                     counts[run_id][status] = n
             shards: dict[str, tuple[int, list[int]]] = {}
             if ids:
-                for part in conn.execute(select(RunShard).where(RunShard.run_id.in_(ids)).order_by(RunShard.shard)):
+                for part in conn.execute(select(RunShard).where(RunShard.c.run_id.in_(ids)).order_by(RunShard.c.shard)):
                     total, done = shards.get(part.run_id, (part.total, []))
                     shards[part.run_id] = (max(total, part.total), done + ([part.shard] if part.finished_at else []))
-            dead = RunController.abandoned_at.is_not(None)
-            abandoned = set(conn.scalars(select(RunController.run_id).where(RunController.run_id.in_(ids), dead)))
+            dead = RunController.c.abandoned_at.is_not(None)
+            abandoned = set(conn.scalars(select(RunController.c.run_id).where(RunController.c.run_id.in_(ids), dead)))
         return [
             RunSummary(
                 id=row.id,
@@ -346,35 +344,35 @@ class Store:
     def journeys(self, run_id: str) -> list[JourneyResult]:
         with self.read() as conn:
             data = conn.scalars(
-                select(JourneyJSON.data)
-                .join(Journey, Journey.id == JourneyJSON.journey_id)
-                .where(Journey.run_id == run_id)
-                .order_by(Journey.started_at, Journey.id)
+                select(JourneyJSON.c.data)
+                .join(Journey, Journey.c.id == JourneyJSON.c.journey_id)
+                .where(Journey.c.run_id == run_id)
+                .order_by(Journey.c.started_at, Journey.c.id)
             ).all()
         return [JourneyResult.model_validate_json(d) for d in data]
 
     def journey(self, journey_id: str) -> JourneyResult | None:
         with self.read() as conn:
-            data = conn.scalar(select(JourneyJSON.data).where(JourneyJSON.journey_id == journey_id))
+            data = conn.scalar(select(JourneyJSON.c.data).where(JourneyJSON.c.journey_id == journey_id))
         return JourneyResult.model_validate_json(data) if data else None
 
     def last_pass(self, probe: str, profile: str, before: datetime) -> JourneyResult | None:
         """The latest journey of ``probe`` × ``profile`` that reached its goal before ``before``."""
         with self.read() as conn:
             data = conn.scalar(
-                select(JourneyJSON.data)
-                .join(Journey, Journey.id == JourneyJSON.journey_id)
+                select(JourneyJSON.c.data)
+                .join(Journey, Journey.c.id == JourneyJSON.c.journey_id)
                 .where(
-                    Journey.probe == probe,
-                    Journey.profile == profile,
-                    Journey.status.in_(("passed", "degraded", "flaky")),
-                    Journey.started_epoch < epoch(before),
+                    Journey.c.probe == probe,
+                    Journey.c.profile == profile,
+                    Journey.c.status.in_(("passed", "degraded", "flaky")),
+                    Journey.c.started_epoch < epoch(before),
                 )
-                .order_by(Journey.started_epoch.desc(), Journey.id.desc())
+                .order_by(Journey.c.started_epoch.desc(), Journey.c.id.desc())
                 .limit(1)
             )
         return JourneyResult.model_validate_json(data) if data else None
 
     def latest_run_id(self) -> str | None:
         with self.read() as conn:
-            return conn.scalar(select(Run.id).order_by(Run.started_at.desc(), Run.id.desc()).limit(1))
+            return conn.scalar(select(Run.c.id).order_by(Run.c.started_at.desc(), Run.c.id.desc()).limit(1))

@@ -108,3 +108,24 @@ def test_a_second_shop_compiles_no_template(tmp_path: Path) -> None:
     refuse += "jinja2.Environment.compile = lambda *a, **k: (_ for _ in ()).throw(SystemExit('compiled'))\n"
     second = subprocess.run([sys.executable, "-c", refuse + load], env=env, capture_output=True, text=True, timeout=600)
     assert second.returncode == 0, second.stderr[-2000:]
+
+
+def test_the_store_reporter_leaves_sqlalchemys_orm_out(tmp_path: Path) -> None:
+    """Every run's controller loads the store reporter and writes to the store: its tables are
+    SQLAlchemy Core, so mapping classes (the ORM, ~0.1 s of CPU per run) never load, writing included."""
+    modules = loaded(
+        """
+        from datetime import UTC, datetime
+        from orderprobe.reports.reporters import StoreReporter
+        from orderprobe.store import maintenance, queries
+        from orderprobe.store.store import Store
+        store = Store("sqlite:///results.db")
+        store.start_run("r1", started_at=datetime.now(UTC), target="", matrix=None)
+        store.finish_run("r1", finished_at=datetime.now(UTC), exit_code=0)
+        assert store.run("r1").exit_code == 0
+        store.close()
+        """,
+        tmp_path,
+    )
+    assert "sqlalchemy.engine" in modules and "orderprobe.store.queries" in modules
+    assert present(modules, "sqlalchemy.orm") == []

@@ -83,9 +83,9 @@ def test_queryable_columns_hold_failure_cause_and_steps(store: Store) -> None:
     j = _failing()
     store.add_journey(j)
     with store.read() as conn:
-        row = conn.execute(select(Journey).where(Journey.id == j.id)).one()
+        row = conn.execute(select(Journey).where(Journey.c.id == j.id)).one()
         failure = conn.execute(text("SELECT step, cause_rule, cause_evidence, screenshot FROM failures")).one()
-        steps = conn.execute(select(Step.name, Step.taps).order_by(Step.idx)).all()
+        steps = conn.execute(select(Step.c.name, Step.c.taps).order_by(Step.c.idx)).all()
     assert (row.status, row.ok, row.failed_step) == ("failed", False, j.failure.step)
     assert (row.cause_category, row.cause_detail, row.cause_dependency) == (
         "third_party",
