@@ -8,6 +8,7 @@ real `orderprobe run` subprocesses is in test_scheduler_e2e.py.
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -26,6 +27,7 @@ from orderprobe.scheduler.execution import alive
 from orderprobe.scheduler.records import JobRun, Records
 from orderprobe.scheduler.service import Service
 from orderprobe.store.store import Store
+from tests.support import forkserver
 from tests.support.receivers import WebhookReceiver, wait_until
 
 RUNNER = """
@@ -94,9 +96,11 @@ class World:
         )
 
     def runner_job(self, job_id: str = "smoke", every: str = "1s", alert: str = "") -> str:
+        # Each run a process of its own, forked from one that imported the store once (tests/support/forkserver.py).
+        command = forkserver.shared().command(self.runner, "{run_id}", "{results}", str(self.mode))
         return (
             f"  - id: {job_id}\n    every: {every}\n    timeout: 60s\n    labels: {{location: test}}\n"
-            f"    command: ['{{python}}', '{self.runner}', '{{run_id}}', '{{results}}', '{self.mode}']\n"
+            f"    command: {json.dumps(command)}\n"
             f"    alert: {{open_after: 2, resolve_after: 2, channels: [{', '.join(CHANNEL_PATHS)}]{alert}}}\n"
         )
 
