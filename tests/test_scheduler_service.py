@@ -2,7 +2,8 @@
 
 Jobs here run a small real runner script (below) instead of `orderprobe run`: it writes
 real results into the real store, fails when a mode file says so, and starts in a
-fraction of the time a browser needs. The end-to-end test against the demo shop with
+fraction of the time a browser needs (in a fork of a process that imported the store once:
+tests/support/forkserver.py). The end-to-end test against the demo shop with
 real `orderprobe run` subprocesses is in test_scheduler_e2e.py.
 """
 
