@@ -6,6 +6,7 @@ quorum met, a quorum not met, and one agent's own network trouble."""
 from __future__ import annotations
 
 import itertools
+import json
 import os
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -16,6 +17,7 @@ import pytest
 from orderprobe.scheduler.config import parse
 from orderprobe.scheduler.records import Records
 from orderprobe.scheduler.service import Service
+from tests.support import forkserver
 from tests.support.receivers import WebhookReceiver
 
 RUNNER = Path(__file__).parent / "support" / "job_runner.py"
@@ -49,11 +51,13 @@ class Agents:
         self.receiver = WebhookReceiver().start()
         self.clock = Clock()
         environ = {"URL_ONCALL": self.receiver.url("/oncall"), "URL_QA": self.receiver.url("/qa")}
+        # The job runner writes one journey into the real store, in a fork of a process that imported the store once.
+        command = forkserver.shared().command(RUNNER, "{run_id}", "{results}", str(self.modes))
         text = (
             f"database: {url}\nartefacts: {tmp_path / 'artefacts'}\nmetrics: {{enabled: false}}\n"
             "channels:\n  oncall: {type: webhook, url_env: URL_ONCALL}\n  qa: {type: webhook, url_env: URL_QA}\n"
             f"jobs:\n  - id: smoke\n    every: 5m\n    timeout: 60s\n"
-            f"    command: ['{{python}}', '{RUNNER}', '{{run_id}}', '{{results}}', '{self.modes}']\n"
+            f"    command: {json.dumps(command)}\n"
             f"    alert: {{open_after: 2, resolve_after: 2, quorum: '{quorum}', quorum_window: 15m, "
             "channels: [oncall], low_urgency: [qa]}\n"
         )

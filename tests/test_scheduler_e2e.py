@@ -53,9 +53,12 @@ jobs:
     target: {shop.url}
     every: 1s
     timeout: 180s
+    retries: 0
     labels: {{location: e2e}}
     alert: {{open_after: 2, resolve_after: 1, channels: [{", ".join(PATHS)}, mail]}}
 """
+    # retries: 0, one attempt per run: a failed journey's retry (a fresh browser, a trace) is
+    # test_engine's; here it would only double the cost of each failing run.
     service = Service(parse(text, "e2e.yaml", environ), environ=environ).start()
     records = Records(db)
     try:

@@ -5,6 +5,7 @@ real subprocess runs writing the real store, real webhook receivers)."""
 from __future__ import annotations
 
 import itertools
+import json
 import os
 import socket
 import threading
@@ -21,35 +22,10 @@ from orderprobe.scheduler.incidents import Incidents
 from orderprobe.scheduler.records import Incident, JobRun, Records, lock_key
 from orderprobe.scheduler.service import Service
 from orderprobe.store.store import Store
+from tests.support import forkserver
 from tests.support.receivers import WebhookReceiver, wait_until
 
-# Writes one journey per run into the store, failing while the mode file says so; it learns
-# its location from ORDERPROBE_LOCATION, which the service sets for every run.
-RUNNER = """
-import os, sys
-from datetime import UTC, datetime
-from pathlib import Path
-from orderprobe.base.result import Cause, FailurePoint, JourneyResult, StepResult
-from orderprobe.store.store import Store
-
-run_id, results, mode_file = sys.argv[1:4]
-failing = Path(mode_file).read_text().strip() == "fail"
-where = os.environ["ORDERPROBE_LOCATION"]
-store = Store(results)
-now = datetime.now(UTC)
-store.start_run(run_id, started_at=now, target="fake", matrix="smoke", location=where)
-store.add_journey(JourneyResult(
-    id=run_id + "-1", run_id=run_id, probe="checkout_basic", nodeid="t::test_checkout_basic",
-    profile="android-old/4g/xinjiang/normal", status="failed" if failing else "passed", started_at=now,
-    duration_ms=300.0,
-    steps=[StepResult(name="pay", status="failed" if failing else "passed", start_ms=0, duration_ms=300)],
-    failure=FailurePoint(step="pay", error_type="TimeoutError", message="支付超时") if failing else None,
-    cause=Cause(category="payment", detail="gateway_down", summary="支付网关不可用") if failing else None,
-))
-store.finish_run(run_id, finished_at=datetime.now(UTC), exit_code=1 if failing else 0)
-sys.exit(1 if failing else 0)
-"""
-
+RUNNER = Path(__file__).parent / "support" / "job_runner.py"  # fails while `mode` says so
 CHANNELS = {"webhook": "/hook", "feishu": "/feishu", "slack": "/slack"}
 LOCATIONS = ("hk", "urumqi")
 _databases = itertools.count()
@@ -75,14 +51,15 @@ def receiver() -> Iterator[WebhookReceiver]:
 
 
 def _schedule(tmp_path: Path, url: str, receiver: WebhookReceiver) -> tuple[str, dict[str, str]]:
-    runner = tmp_path / "runner.py"
-    runner.write_text(RUNNER)
+    # A real process per run writes one journey into the store (a fork of a process that imported it once);
+    # it learns its location from ORDERPROBE_LOCATION, which the service sets for every run.
+    command = forkserver.shared().command(RUNNER, "{run_id}", "{results}", str(tmp_path))
     environ = {f"URL_{k.upper()}": receiver.url(p) for k, p in CHANNELS.items()}
     channels = "\n".join(f"  {k}: {{type: {k}, url_env: URL_{k.upper()}}}" for k in CHANNELS)
     text = (
         f"database: {url}\nartefacts: {tmp_path / 'artefacts'}\nshutdown_grace: 20s\nmetrics: {{port: 0}}\n"
         f"channels:\n{channels}\njobs:\n  - id: smoke\n    every: 1s\n    timeout: 60s\n"
-        f"    command: ['{{python}}', '{runner}', '{{run_id}}', '{{results}}', '{tmp_path / 'mode'}']\n"
+        f"    command: {json.dumps(command)}\n"
         f"    alert: {{open_after: 2, resolve_after: 2, channels: [{', '.join(CHANNELS)}]}}\n"
     )
     return text, environ

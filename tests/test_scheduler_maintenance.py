@@ -5,6 +5,7 @@ a webhook receiver on loopback) with an injected clock: runs are started by hand
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -16,6 +17,7 @@ from orderprobe.scheduler.config import ScheduleError, parse
 from orderprobe.scheduler.maintenance import Window
 from orderprobe.scheduler.records import Records
 from orderprobe.scheduler.service import Service
+from tests.support import forkserver
 from tests.support.receivers import WebhookReceiver
 
 RUNNER = Path(__file__).parent / "support" / "job_runner.py"
@@ -98,12 +100,14 @@ class Agent:
         self.clock = Clock(start)
         self.db = f"sqlite:///{tmp_path / 'orderprobe.db'}"
         self.environ = {"URL_ONCALL": self.receiver.url("/oncall")}
+        # The job runner writes one journey into the real store, in a fork of a process that imported the store once.
+        command = forkserver.shared().command(RUNNER, "{run_id}", "{results}", str(self.modes))
         self.file = tmp_path / "schedules.yaml"
         self.file.write_text(
             f"database: {self.db}\nartefacts: {tmp_path / 'artefacts'}\nmetrics: {{enabled: false}}\n{window}"
             "channels:\n  oncall: {type: webhook, url_env: URL_ONCALL}\n"
             "jobs:\n  - id: smoke\n    every: 5m\n    timeout: 60s\n"
-            f"    command: ['{{python}}', '{RUNNER}', '{{run_id}}', '{{results}}', '{self.modes}']\n"
+            f"    command: {json.dumps(command)}\n"
             "    alert: {open_after: 2, resolve_after: 2, channels: [oncall]}\n"
         )
         config = parse(self.file.read_text(), str(self.file), self.environ)

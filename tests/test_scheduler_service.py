@@ -2,12 +2,14 @@
 
 Jobs here run a small real runner script (below) instead of `orderprobe run`: it writes
 real results into the real store, fails when a mode file says so, and starts in a
-fraction of the time a browser needs. The end-to-end test against the demo shop with
+fraction of the time a browser needs (in a fork of a process that imported the store once:
+tests/support/forkserver.py). The end-to-end test against the demo shop with
 real `orderprobe run` subprocesses is in test_scheduler_e2e.py.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -21,11 +23,13 @@ import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+from orderprobe import cli
 from orderprobe.scheduler.config import parse
 from orderprobe.scheduler.execution import alive
 from orderprobe.scheduler.records import JobRun, Records
 from orderprobe.scheduler.service import Service
 from orderprobe.store.store import Store
+from tests.support import forkserver
 from tests.support.receivers import WebhookReceiver, wait_until
 
 RUNNER = """
@@ -94,9 +98,11 @@ class World:
         )
 
     def runner_job(self, job_id: str = "smoke", every: str = "1s", alert: str = "") -> str:
+        # Each run a process of its own, forked from one that imported the store once (tests/support/forkserver.py).
+        command = forkserver.shared().command(self.runner, "{run_id}", "{results}", str(self.mode))
         return (
             f"  - id: {job_id}\n    every: {every}\n    timeout: 60s\n    labels: {{location: test}}\n"
-            f"    command: ['{{python}}', '{self.runner}', '{{run_id}}', '{{results}}', '{self.mode}']\n"
+            f"    command: {json.dumps(command)}\n"
             f"    alert: {{open_after: 2, resolve_after: 2, channels: [{', '.join(CHANNEL_PATHS)}]{alert}}}\n"
         )
 
@@ -231,7 +237,7 @@ os.kill(os.getpid(), signal.SIGKILL)  # the OOM killer, say: no end, no report
 def test_a_runner_killed_mid_run_is_abandoned_in_the_store_and_its_report(world: World) -> None:
     killed = world.tmp / "killed.py"
     killed.write_text(KILLED)
-    command = f"['{{python}}', '{killed}', '{{run_id}}', '{{results}}']"
+    command = json.dumps(forkserver.shared().command(killed, "{run_id}", "{results}"))  # its stand-in dies too
     world.service(world.yaml(f"  - id: oom\n    every: 1s\n    command: {command}\n"))
     run = wait_until(lambda: world.finished("oom") or None, "the killed run")[0]
     assert run.outcome == "crashed" and run.verdict == "error"
@@ -376,13 +382,18 @@ def test_cli_service_stops_on_sigterm_and_records_the_interrupted_run(world: Wor
     assert not [int(p) for p in world.pids.read_text().split() if alive(int(p))]
 
 
-def test_cli_list_shows_jobs_and_next_run_times(world: World) -> None:
+def test_cli_list_shows_jobs_and_next_run_times(
+    world: World, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     job = (
         "  - id: tick\n    cron: '*/5 * * * *'\n    timezone: Asia/Shanghai\n    command: ['{python}', '-c', 'pass']\n"
     )
-    proc = _cli(world, world.yaml(job), "list")
-    out, _ = proc.communicate(timeout=120)
-    assert proc.returncode == 0, out
+    path = world.tmp / "schedules.yaml"
+    path.write_text(world.yaml(job), encoding="utf-8")
+    monkeypatch.setenv("COLUMNS", "200")
+    # In this process (the command's own process is the next test's): the same main(), no second start-up.
+    assert cli.main(["schedule", "--config", str(path), "list"]) == 0
+    out = capsys.readouterr().out
     assert "tick" in out and "cron */5 * * * *" in out and "CST" in out
 
 
