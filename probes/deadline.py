@@ -71,12 +71,21 @@ class Deadline:
             self._at = min(self._at, self._clock() + seconds_from_now)
         self._wake.set()
 
-    def stop(self) -> None:
-        """No expiry after this; if it already expired, wait for the teardown to finish."""
+    def stop(self, turning: Any = None) -> None:
+        """No expiry after this; if it already expired, wait for the teardown to finish.
+
+        ``turning``: a sync-API object (the journey's context) when called from the sync API's
+        thread. The teardown's calls run on Playwright's loop, which turns only while that thread
+        waits inside Playwright: a plain join there held the context's close until its grace ran
+        out, and the healthy browser was killed and relaunched (one deadline in three)."""
         self._stopped.set()
         self._wake.set()
-        if self.expired.is_set() and self._thread is not threading.current_thread():
-            self._thread.join(timeout=4 * GRACE_S)
+        if not self.expired.is_set() or self._thread is threading.current_thread():
+            return
+        if turning is not None and not compat.loop(turning).is_closed():
+            with contextlib.suppress(Exception):  # Playwright gone: the plain join below
+                compat.run(turning, asyncio.to_thread(self._thread.join, 4 * GRACE_S))
+        self._thread.join(timeout=4 * GRACE_S)
 
     def _watch(self) -> None:
         while not self._stopped.is_set():

@@ -409,7 +409,7 @@ class JourneyRun(StepListener):
             if self.context is not None:
                 self.context.close()
         if self.deadline is not None:
-            self.deadline.stop()
+            self.deadline.stop(turning=self.context)
         self._harness_error()  # the deadline may have passed, or the renderer crashed, after the verdict
         self._keep_trace()
         self._keep_har()

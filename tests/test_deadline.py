@@ -12,7 +12,8 @@ import pytest
 from test_engine import by_probe
 
 from orderprobe.base.result import Status
-from orderprobe.probes.deadline import Deadline
+from orderprobe.probes import deadline as watchdog
+from orderprobe.probes.deadline import Deadline, tear_down
 from orderprobe.store.store import Store
 
 
@@ -47,8 +48,11 @@ def silent_server() -> Iterator[str]:
 PROBES = """
 import pytest
 
+BROWSERS = []  # each journey's browser: a deadline closes the journey's context, not a healthy browser
+
 @pytest.mark.deadline(6)
 def test_a_crash(journey, page):
+    BROWSERS.append(page.context.browser)
     with journey.step("crash"):
         page.goto("chrome://crash")
     with journey.step("after crash"):
@@ -56,12 +60,14 @@ def test_a_crash(journey, page):
 
 @pytest.mark.deadline(6)
 def test_b_busy(journey, page):
+    BROWSERS.append(page.context.browser)
     with journey.step("spin"):
         page.set_content("<p>busy</p>")
         page.evaluate("while (true) {}")
 
 @pytest.mark.deadline(6)
 def test_c_silent_server(journey, page):
+    BROWSERS.append(page.context.browser)
     with journey.step("open silent"):
         page.set_content("<p>waiting for the shop</p>")
         page.goto("SILENT/", timeout=0)  # no Playwright timeout at all: only the deadline ends it
@@ -69,6 +75,7 @@ def test_c_silent_server(journey, page):
 def test_d_healthy(journey, page, target):
     with journey.step("home"):
         page.goto(target.url("/"))
+    assert all(b is page.context.browser for b in BROWSERS), "the browser was killed and relaunched"
 """
 
 
@@ -118,7 +125,10 @@ def test_hangs_and_crashes_end_as_errors_at_their_step_and_the_run_goes_on(pytes
         assert journey.failure.page_text == text, journey.failure.capture_notes
     assert any("main thread busy" in note for note in busy.failure.capture_notes), busy.failure.capture_notes
 
-    assert healthy.status is Status.PASSED and [s.name for s in healthy.steps] == ["home"]
+    # The renderer crash and both deadlines cost their contexts only: the last journey ran in the
+    # same browser (a teardown left waiting for its grace killed the browser and relaunched it).
+    assert healthy.status is Status.PASSED, healthy.failure
+    assert [s.name for s in healthy.steps] == ["home"]
     result.assert_outcomes(passed=1, failed=3)
 
 
@@ -136,3 +146,20 @@ def test_a_deadline_is_pushed_by_extend_pulled_by_cap_and_silenced_by_stop():
     now[0] = 100
     deadline.start()._thread.join()
     assert fired == [] and not deadline.expired.is_set()
+
+
+def test_the_teardown_closes_the_context_while_the_worker_waits_and_the_browser_is_kept(chromium):
+    """The watchdog's teardown runs on Playwright's loop, which turns only while the sync API's
+    thread waits inside Playwright. A journey's worker that reaches ``stop`` from plain Python (its
+    blocked call released, the verdict taken) must keep that loop turning while it waits: else the
+    close waits out its grace and the healthy browser is killed and relaunched."""
+    context = chromium.new_context()
+    context.new_page().set_content("<p>checkout</p>")
+    kills = watchdog.kills()
+    deadline = Deadline(0, lambda: tear_down(context, None)).start()
+    deadline.expired.wait()  # the worker is in plain Python now: Playwright's loop is still
+    deadline.stop(turning=context)
+
+    assert context not in chromium.contexts, "the journey's context is closed"
+    assert watchdog.kills() == kills and chromium.is_connected(), "the browser was kept"
+    chromium.new_context().close()  # and serves the next journey
