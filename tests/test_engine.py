@@ -294,24 +294,35 @@ def test_a_broken_selector_is_a_broken_probe_not_a_broken_checkout(shared):
 
 
 def test_retries_record_a_late_pass_as_flaky_with_both_attempts(pytester):
-    marker = pytester.path / "attempted"
+    """…and only a retry starts from a fresh browser and shop: a journey that passed leaves them
+    to the next one (each shop is on a port of its own; the session's browser goes with it)."""
+    marker, shops = pytester.path / "attempted", pytester.path / "shops"
     pytester.makepyfile(
         test_flaky=f"""
         from pathlib import Path
 
+        def test_a_passes(journey, page, target):
+            with journey.step("open"):
+                page.goto(target.url("/"))
+            Path({str(shops)!r}).write_text(target.base_url + "\\n")
+
         def test_flaky(journey, page, target):
             with journey.step("open"):
                 page.goto(target.url("/"))
+                with open({str(shops)!r}, "a") as out:
+                    out.write(target.base_url + "\\n")
                 first = not Path({str(marker)!r}).exists()
                 Path({str(marker)!r}).touch()
                 assert not first, "first attempt fails"
         """
     )
     result, journeys = run_probes(pytester, "--retries=1")
-    result.assert_outcomes(passed=1)
-    journey = next(iter(journeys.values()))
+    result.assert_outcomes(passed=2)
+    journey = next(j for name, j in journeys.items() if name.startswith("test_flaky"))
     assert journey.status is Status.FLAKY and journey.attempt == 2
     assert [a.status for a in journey.previous_attempts] == [Status.FAILED]
+    passed, first, retry = shops.read_text().split()
+    assert passed == first and retry != first
 
 
 @ON_THE_SHARED_RUN

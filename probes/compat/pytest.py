@@ -15,7 +15,7 @@ import pytest
 from _pytest.config import get_config
 from _pytest.runner import runtestprotocol
 
-__all__ = ["known_options", "no_closing_collections", "reset_fixtures", "runtestprotocol"]
+__all__ = ["known_options", "no_closing_collections", "reset_fixtures", "runtestprotocol", "tear_down_all"]
 
 
 def known_options(argv: list[str], *, autoload: bool) -> dict[str, Any]:
@@ -30,6 +30,11 @@ def known_options(argv: list[str], *, autoload: bool) -> dict[str, Any]:
 def reset_fixtures(item: pytest.Item) -> None:
     """Fresh fixtures for another attempt of ``item``."""
     item._initrequest()  # type: ignore[attr-defined]
+
+
+def tear_down_all(item: pytest.Item) -> None:
+    """Every fixture still set up (the session's too), as if ``item`` were the last test."""
+    item.session._setupstate.teardown_exact(None)
 
 
 def no_closing_collections(config: pytest.Config) -> None:
