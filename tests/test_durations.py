@@ -108,6 +108,9 @@ def test_a_group_is_listed_as_one_unit_with_the_sum_of_its_tests(tmp_path: Path)
         '<testcase classname="tests.test_a" name="test_x[2]@tests/test_a.py" time="2.5">'
         '<properties><property name="other" value="9"/><property name="cpu_s" value="1.0"/></properties></testcase>'
         '<testcase classname="tests.test_b" name="test_y" time="4.0"/>'
+        '<testcase classname="tests.test_c" name="test_p[a]@run0]" time="2.0"/>'  # pytest 9 JUnit's name
+        '<testcase classname="tests.test_c" name="test_p[b]@run0]" time="2.0"/>'
+        '<testcase classname="tests.test_c" name="test_q@run1" time="3.0"/>'
         '<testcase classname="tests.test_b" name="test_z[a@b]" time="3.5"/>'
         '<testcase classname="tests.test_b" name="test_quick" time="0.2"/>'
         "</testsuite></testsuites>",
@@ -116,7 +119,9 @@ def test_a_group_is_listed_as_one_unit_with_the_sum_of_its_tests(tmp_path: Path)
     assert durations.slowest(junit) == [
         ((4.5, 1.5), "tests/test_a.py"),
         ((4.0, 0.0), "tests/test_b.py::test_y"),
+        ((4.0, 0.0), "run0"),
         ((3.5, 0.0), "tests/test_b.py::test_z[a@b]"),  # an "@" inside the parameters is no group
+        ((3.0, 0.0), "run1"),
     ]
 
 

@@ -44,8 +44,9 @@ def slowest(junit: Path) -> list[tuple[Cost, str]]:
         module = case.get("classname", "")  # tests.shop.test_shop_browser (the suite has no test classes)
         name = case.get("name", "")
         unit = f"{module.replace('.', '/')}.py::{name}"
-        if name.rfind("@") > name.rfind("]"):  # xdist's loadgroup appends "@group" to the node id
-            unit = name[name.rfind("@") + 1 :]
+        head, at, group = name.rpartition("@")  # xdist's loadgroup appends "@group" to the node id …
+        if at and (head.endswith("]") or "[" not in head):  # … not an "@" inside a test's parameters
+            unit = group.removesuffix("]") if head.endswith("]") else group  # pytest 9's JUnit adds a "]"
         cpu = sum(float(p.get("value", 0)) for p in case.iter("property") if p.get("name") == CPU_PROPERTY)
         before = found.get(unit, Cost(0.0, 0.0))
         found[unit] = Cost(before.seconds + float(case.get("time", 0)), before.cpu + cpu)
