@@ -3,7 +3,6 @@ tests that share a module-scoped fixture on one worker, back to back, so it is s
 
 from __future__ import annotations
 
-import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
@@ -20,7 +19,7 @@ from tests.support import durations
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config, items):
-    durations.schedule(config, items, {{"test_slow.py::test_long": durations.Cost(5.0, 4.0)}})
+    durations.schedule(config, items, {{"test_slow.py::test_long": 5.0}})
 
 def pytest_configure(config):
     durations.configure(config)
@@ -103,10 +102,8 @@ def test_a_group_is_listed_as_one_unit_with_the_sum_of_its_tests(tmp_path: Path)
     junit = tmp_path / "junit.xml"
     junit.write_text(
         "<testsuites><testsuite>"
-        '<testcase classname="tests.test_a" name="test_x[1]@tests/test_a.py" time="2.0">'
-        '<properties><property name="cpu_s" value="0.5"/></properties></testcase>'
-        '<testcase classname="tests.test_a" name="test_x[2]@tests/test_a.py" time="2.5">'
-        '<properties><property name="other" value="9"/><property name="cpu_s" value="1.0"/></properties></testcase>'
+        '<testcase classname="tests.test_a" name="test_x[1]@tests/test_a.py" time="2.0"/>'
+        '<testcase classname="tests.test_a" name="test_x[2]@tests/test_a.py" time="2.5"/>'
         '<testcase classname="tests.test_b" name="test_y" time="4.0"/>'
         '<testcase classname="tests.test_c" name="test_p[a]@run0]" time="2.0"/>'  # pytest 9 JUnit's name
         '<testcase classname="tests.test_c" name="test_p[b]@run0]" time="2.0"/>'
@@ -117,11 +114,11 @@ def test_a_group_is_listed_as_one_unit_with_the_sum_of_its_tests(tmp_path: Path)
         encoding="utf-8",
     )
     assert durations.slowest(junit) == [
-        ((4.5, 1.5), "tests/test_a.py"),
-        ((4.0, 0.0), "tests/test_b.py::test_y"),
-        ((4.0, 0.0), "run0"),
-        ((3.5, 0.0), "tests/test_b.py::test_z[a@b]"),  # an "@" inside the parameters is no group
-        ((3.0, 0.0), "run1"),
+        (4.5, "tests/test_a.py"),
+        (4.0, "tests/test_b.py::test_y"),
+        (4.0, "run0"),
+        (3.5, "tests/test_b.py::test_z[a@b]"),  # an "@" inside the parameters is no group
+        (3.0, "run1"),
     ]
 
 
@@ -134,43 +131,3 @@ def test_the_listed_order_survives_xdists_reordering_of_groups(pytester: pytest.
     result.assert_outcomes(passed=17)
     ran = [line.split()[-1] for line in result.outlines if " PASSED " in line]
     assert ran[0] == "test_slow.py::test_long", ran
-
-
-def test_long_waiting_units_take_turns_with_busy_ones() -> None:
-    costs = {
-        "quick": durations.Cost(0.0, 0.0),  # unlisted: last, in its given order
-        "sweep": durations.Cost(60.0, 20.0),  # waits two thirds of its time
-        "campaign": durations.Cost(35.0, 10.0),
-        "deadline": durations.Cost(30.0, 7.0),
-        "layout": durations.Cost(20.0, 12.0),
-        "soak": durations.Cost(18.0, 9.0),
-        "docs": durations.Cost(5.0, 3.0),
-    }
-    assert durations.order(costs) == ["layout", "sweep", "soak", "campaign", "docs", "deadline", "quick"]
-    assert durations.order({u: durations.Cost(c.seconds, c.seconds) for u, c in costs.items()}) == [
-        "sweep", "campaign", "deadline", "layout", "soak", "docs", "quick",
-    ]  # fmt: skip  # all busy (a list without CPU figures): longest first
-
-
-def test_each_test_reports_the_cpu_of_its_process_and_its_children(pytester: pytest.Pytester) -> None:
-    pytester.makeconftest(CONFTEST)
-    pytester.makepyfile(
-        test_cpu="""
-import subprocess, sys, time
-
-BURN = "import time\\nwhile time.process_time() < 0.6: pass"
-
-def test_burns_in_a_child():
-    subprocess.run([sys.executable, "-c", BURN], check=True)
-
-def test_sleeps():
-    time.sleep(0.6)
-"""
-    )
-    junit = pytester.path / "junit.xml"
-    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", f"--junitxml={junit}")
-    result.assert_outcomes(passed=2)
-    cases = ET.parse(junit).getroot().iter("testcase")
-    cost = {case.get("name"): float(case.find("properties/property").get("value")) for case in cases}
-    assert cost["test_burns_in_a_child"] >= 0.6, cost  # a child's CPU, counted once it was reaped
-    assert cost["test_sleeps"] < 0.3, cost  # waiting is not CPU, however long it takes

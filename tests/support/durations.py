@@ -8,38 +8,28 @@ a module-scoped fixture): longest-processing-time-first, so the workers end toge
 one idling while another finishes a long campaign. A stale list costs only balance, never a
 result: a test missing from it runs in pytest's own order.
 
-Each line also says the unit's CPU seconds (its process and every child it reaped: the runs,
-shops and browsers it started). Four workers share two cores because many long tests mostly
-wait (outage windows, deadlines, scheduler ticks); started together, four waiting tests leave
-the cores idle. So the waiting units alternate with the busy ones.
+Tried and dropped: a CPU column (a test's getrusage and its reaped children's), to let the units
+that mostly wait take turns with busy ones. The suite's time did not change (325 s against
+315–331 s), and the column could not see most of a browser test's CPU: Chromium's zygote reaps
+the renderers, and nobody reaps the zygote, so their CPU goes to init.
 """
 
 from __future__ import annotations
 
-import resource
 import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
-from typing import NamedTuple
 
 import pytest
 
 LISTED = Path(__file__).resolve().parents[1] / "durations.txt"
 FLOOR_S = 3.0  # below this, order hardly matters and the list would churn on every run
-WAITING = 0.35  # CPU per second of a unit's time below which it mostly waits (a busy one gets ~0.5
-# of a core at four workers on two cores: measured 0.45–0.6; the campaign's parts 0.2–0.4)
-CPU_PROPERTY = "cpu_s"  # a test's JUnit property: what `slowest` reads back
 
 
-class Cost(NamedTuple):
-    seconds: float
-    cpu: float  # CPU seconds; a list without them counts every unit as busy
-
-
-def slowest(junit: Path) -> list[tuple[Cost, str]]:
-    """(cost, unit) of a run's units, slowest first: a test, or a group (``tests/x.py``, the
+def slowest(junit: Path) -> list[tuple[float, str]]:
+    """(seconds, unit) of a run's units, slowest first: a test, or a group (``tests/x.py``, the
     tests named ``…@group``) with the sum of its tests: a group of many quick tests is long too."""
-    found: dict[str, Cost] = {}
+    found: dict[str, float] = {}
     for case in ET.parse(junit).getroot().iter("testcase"):
         module = case.get("classname", "")  # tests.shop.test_shop_browser (the suite has no test classes)
         name = case.get("name", "")
@@ -47,42 +37,15 @@ def slowest(junit: Path) -> list[tuple[Cost, str]]:
         head, at, group = name.rpartition("@")  # xdist's loadgroup appends "@group" to the node id …
         if at and (head.endswith("]") or "[" not in head):  # … not an "@" inside a test's parameters
             unit = group.removesuffix("]") if head.endswith("]") else group  # pytest 9's JUnit adds a "]"
-        cpu = sum(float(p.get("value", 0)) for p in case.iter("property") if p.get("name") == CPU_PROPERTY)
-        before = found.get(unit, Cost(0.0, 0.0))
-        found[unit] = Cost(before.seconds + float(case.get("time", 0)), before.cpu + cpu)
-    return sorted(((c, unit) for unit, c in found.items() if c.seconds >= FLOOR_S), reverse=True)
+        found[unit] = found.get(unit, 0.0) + float(case.get("time", 0))
+    return sorted(((s, unit) for unit, s in found.items() if s >= FLOOR_S), reverse=True)
 
 
-def listed(path: Path = LISTED) -> dict[str, Cost]:
-    """Unit (a test's node id, or a group's module) → cost; blank lines and # comments skipped."""
+def listed(path: Path = LISTED) -> dict[str, float]:
+    """Unit (a test's node id, or a group's module) → seconds; blank lines and # comments skipped."""
     text = path.read_text(encoding="utf-8") if path.exists() else ""
     rows = [line.split("\t") for line in text.splitlines() if line.strip() and not line.startswith("#")]
-    return {row[-1].strip(): Cost(float(row[0]), float(row[1] if len(row) > 2 else row[0])) for row in rows}
-
-
-def cpu_seconds() -> float:
-    """This process's CPU and its reaped children's (a test's runs, shops and browsers, once they end)."""
-    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
-    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
-
-
-class CpuPerTest:
-    """Writes each test's CPU seconds as its JUnit property ``cpu_s`` (set-up, call and teardown;
-    a module fixture's browser is counted when it is torn down, with the module's last test)."""
-
-    _START = pytest.StashKey[float]()
-
-    @pytest.hookimpl(tryfirst=True)
-    def pytest_runtest_setup(self, item: pytest.Item) -> None:
-        item.stash[self._START] = cpu_seconds()
-
-    @pytest.hookimpl(wrapper=True)
-    def pytest_runtest_teardown(self, item: pytest.Item) -> object:
-        try:
-            return (yield)
-        finally:  # before pytest makes the teardown report, which carries the properties to JUnit
-            if self._START in item.stash:
-                item.user_properties.append((CPU_PROPERTY, f"{cpu_seconds() - item.stash[self._START]:.2f}"))
+    return {node.strip(): float(s) for s, node in rows}
 
 
 def configure(config: pytest.Config) -> None:
@@ -90,8 +53,6 @@ def configure(config: pytest.Config) -> None:
     not to, which sent the groups of many quick tests first and the long waiting tests together."""
     config.option.loadscopereorder = False
     config.addinivalue_line("markers", "unit(name): run back to back on one worker with the unit's other tests")
-    if not config.pluginmanager.has_plugin("orderprobe-cpu-per-test"):
-        config.pluginmanager.register(CpuPerTest(), "orderprobe-cpu-per-test")
 
 
 def unit(item: pytest.Item) -> str:
@@ -111,36 +72,23 @@ def unit(item: pytest.Item) -> str:
     return item.nodeid
 
 
-def order(costs: dict[str, Cost]) -> list[str]:
-    """Longest first, a busy unit and a waiting one in turn, so the cores are never left to four
-    tests that all wait; units without a cost last, in their given order."""
-    ranked = sorted((u for u in costs if costs[u].seconds > 0), key=lambda u: -costs[u].seconds)
-    waiting = [u for u in ranked if costs[u].cpu < WAITING * costs[u].seconds]
-    busy = [u for u in ranked if u not in waiting]
-    pairs = min(len(busy), len(waiting))
-    turns = [u for pair in zip(busy[:pairs], waiting[:pairs], strict=True) for u in pair]
-    return turns + busy[pairs:] + waiting[pairs:] + [u for u in costs if costs[u].seconds <= 0]
-
-
-def schedule(config: pytest.Config, items: list[pytest.Item], costs: dict[str, Cost] | None = None) -> None:
-    """Units in ``order`` (``costs``: tests/durations.txt); a grouped unit's tests marked with
+def schedule(config: pytest.Config, items: list[pytest.Item], seconds: dict[str, float] | None = None) -> None:
+    """Units slowest first (``seconds``: tests/durations.txt); a grouped unit's tests marked with
     its ``xdist_group`` and, on a worker of ``--dist loadgroup``, named after it."""
-    costs = listed() if costs is None else costs
+    seconds = listed() if seconds is None else seconds
     grouping = config.pluginmanager.hasplugin("xdist")  # its marker is unknown without it
     units: dict[str, list[pytest.Item]] = {}
-    cost: dict[str, Cost] = {}
+    cost: dict[str, float] = {}
     for item in items:
         key = unit(item)
         units.setdefault(key, []).append(item)
         grouped = key != item.nodeid
-        before = cost.get(key, costs.get(key, Cost(0.0, 0.0)) if grouped else Cost(0.0, 0.0))
-        own = costs.get(item.nodeid, Cost(0.0, 0.0))
-        cost[key] = Cost(before.seconds + own.seconds, before.cpu + own.cpu)
+        cost[key] = cost.get(key, seconds.get(key, 0.0) if grouped else 0.0) + seconds.get(item.nodeid, 0.0)
         if grouping and grouped:
             item.add_marker(pytest.mark.xdist_group(key))
             if getattr(config.option, "loadgroup", False):  # an xdist worker of --dist loadgroup
                 name_after_group(item)
-    items[:] = [i for key in order(cost) for i in units[key]]
+    items[:] = [i for key in sorted(units, key=lambda u: -cost[u]) for i in units[key]]
 
 
 def name_after_group(item: pytest.Item) -> None:
@@ -156,8 +104,10 @@ def name_after_group(item: pytest.Item) -> None:
 
 def main(argv: list[str]) -> int:
     rows = slowest(Path(argv[0]))
-    head = "# the slowest tests and groups of a full run (seconds, CPU seconds, unit); see tests/support/durations.py\n"
-    LISTED.write_text(head + "".join(f"{c.seconds:.1f}\t{c.cpu:.1f}\t{node}\n" for c, node in rows), encoding="utf-8")
+    head = (
+        "# the slowest tests and groups of a full run, slowest first (seconds, unit); see tests/support/durations.py\n"
+    )
+    LISTED.write_text(head + "".join(f"{s:.1f}\t{node}\n" for s, node in rows), encoding="utf-8")
     print(f"{LISTED}: {len(rows)} tests and groups of {FLOOR_S:.0f} s or more")
     return 0
 
