@@ -2,7 +2,8 @@
 
     host namespace                                   browser namespace (orderprobe-<pid>-<n>)
     127.0.0.1 (shop) ◀─▶ TUN opo<pid>n ◀─ Link ─▶ TUN opi<pid>n, 100.64.B.2/32, default route
-    the world (uplink)    100.64.B.1/32 (gateway),    lo DOWN, IPv6 off
+    the world (uplink)    no address, IPv6 off;        lo DOWN, IPv6 off
+                          100.64.B.1 (gateway) local by a route,
                           100.64.B.0/24 routed here
 
 Why loopback works: with ``lo`` down the browser namespace has no local 127/8 route, so the
@@ -11,6 +12,11 @@ carry loopback addresses on them. The host delivers to its own 127.0.0.1 (the sh
 listening on loopback, unchanged) and routes the replies back into the link. Anything else
 the host reaches goes on through the uplink (``probes/emulation/uplink.py``: forwarding + NAT);
 the gateway address is where the namespace's DNS resolver listens (``resolver.py``).
+
+The host namespace sees no address come or go (``host_end``): every Chromium there watches
+addresses by netlink and, on any change, aborts its pending connections and the requests waiting
+for one with ERR_NETWORK_CHANGED, so a packet-mode browser set up beside a host-namespace one
+(a CDP-mode run, another worker) would break its navigations.
 Addresses are CGNAT space (100.64.0.0/10), as a phone's are.
 
 Chromium enters the namespace through a two-line wrapper (``nsenter --net=… -- chromium "$@"``)
@@ -101,6 +107,24 @@ def sweep() -> None:
                 netns.remove(name)
 
 
+def host_end(ip: object, ifname: str) -> None:
+    """Bring up a host-namespace device with no IPv6: once up, the kernel would give it a
+    link-local address (fe80::), an address change in the host namespace."""
+    with contextlib.suppress(FileNotFoundError):  # no IPv6 on this host at all
+        _sysctl(f"net/ipv6/conf/{ifname}/disable_ipv6", "1")
+    ip.link("set", ifname=ifname, state="up")  # type: ignore[attr-defined]
+
+
+def own(ip: object, index: int, block: ipaddress.IPv4Network) -> None:
+    """Make ``block[1]`` this host's own address without adding it to device ``index``: a local
+    route (``ip route add local ADDR dev DEV table local``) makes the kernel answer for it and
+    lets sockets bind to it, and Chromium's address watch sees no route; the block's route
+    (already added) then takes it as the source address, as an interface address would be."""
+    gateway = str(block[1])
+    ip.route("add", dst=f"{gateway}/32", oif=index, table=255, type="local", scope="host")  # type: ignore[attr-defined]
+    ip.route("replace", dst=str(block), oif=index, prefsrc=gateway)  # type: ignore[attr-defined]
+
+
 class Namespace:
     """Creates the namespace and both TUN ends; ``inner_fd``/``outer_fd`` go to a ``Link``."""
 
@@ -137,9 +161,9 @@ class Namespace:
             (inner,) = ip.link_lookup(ifname=self.inner_name)
             ip.link("set", index=inner, net_ns_fd=self.name)
             (outer,) = ip.link_lookup(ifname=self.outer_name)
-            ip.link("set", index=outer, state="up")
+            host_end(ip, self.outer_name)
             self.block = self._claim_block(ip, outer)
-            ip.addr("add", index=outer, address=self.gateway, prefixlen=32)
+            own(ip, outer, self.block)
         _sysctl(f"net/ipv4/conf/{self.outer_name}/route_localnet", "1")
         inside(self.name, self._configure_inner)
 

@@ -27,7 +27,7 @@ from typing import Any, TypeVar
 from dnslib import QTYPE, RCODE, RR, A, DNSRecord
 from dnslib.server import BaseResolver, DNSLogger, DNSServer
 
-from orderprobe.probes.emulation.netns import _off_loop, inside
+from orderprobe.probes.emulation.netns import _off_loop, host_end, inside, own
 from orderprobe.probes.emulation.uplink import nft
 
 T = TypeVar("T")
@@ -114,7 +114,7 @@ class RemoteHost:
             (inner,) = ip.link_lookup(ifname=self.inner)
             ip.link("set", index=inner, net_ns_fd=self.name)
             (outer,) = ip.link_lookup(ifname=self.outer)
-            ip.link("set", index=outer, state="up")
+            host_end(ip, self.outer)  # as the browser's link: no address comes or goes on this host
             start = os.getpid() % 512
             for i in range(512):  # a free /24 of 198.18.0.0/15: adding its route is atomic
                 k = (start + i) % 512
@@ -126,7 +126,7 @@ class RemoteHost:
                     if exc.code != 17:
                         raise
             self.block = block
-            ip.addr("add", index=outer, address=str(block[1]), prefixlen=32)
+            own(ip, outer, block)
         inside(self.name, self._configure_inner)
         nft(
             "table ip black-hole {\n  chain input {\n    type filter hook input priority 0; policy accept;\n"
