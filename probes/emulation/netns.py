@@ -12,12 +12,13 @@ carry loopback addresses on them. The host delivers to its own 127.0.0.1 (the sh
 listening on loopback, unchanged) and routes the replies back into the link. Anything else
 the host reaches goes on through the uplink (``probes/emulation/uplink.py``: forwarding + NAT);
 the gateway address is where the namespace's DNS resolver listens (``resolver.py``).
-
-The host namespace sees no address come or go (``host_end``): every Chromium there watches
-addresses by netlink and, on any change, aborts its pending connections and the requests waiting
-for one with ERR_NETWORK_CHANGED, so a packet-mode browser set up beside a host-namespace one
-(a CDP-mode run, another worker) would break its navigations.
 Addresses are CGNAT space (100.64.0.0/10), as a phone's are.
+
+The host namespace sees no address come or go (``host_end``, ``own``): every Chromium there
+watches its namespace's addresses by netlink and, on any change, aborts the connections it is
+making and the requests waiting for one with ERR_NETWORK_CHANGED (requests already sent go on),
+so a namespace set up or torn down would break navigations of a host-namespace browser beside it
+(a CDP-mode run, another worker). Routes and links coming up are not watched.
 
 Chromium enters the namespace through a two-line wrapper (``nsenter --net=… -- chromium "$@"``)
 given to Playwright as ``executable_path``; Playwright's driver (Node) enters it the same way, so
