@@ -18,7 +18,8 @@ The host namespace sees no address come or go (``host_end``, ``own``): every Chr
 watches its namespace's addresses by netlink and, on any change, aborts the connections it is
 making and the requests waiting for one with ERR_NETWORK_CHANGED (requests already sent go on),
 so a namespace set up or torn down would break navigations of a host-namespace browser beside it
-(a CDP-mode run, another worker). Routes and links coming up are not watched.
+(a CDP-mode run, another worker). Routes are not watched; a link coming or going counts only if
+it changes the connection type, which a link with no address does not.
 
 Chromium enters the namespace through a two-line wrapper (``nsenter --net=… -- chromium "$@"``)
 given to Playwright as ``executable_path``; Playwright's driver (Node) enters it the same way, so
