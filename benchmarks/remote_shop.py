@@ -96,20 +96,12 @@ def host_chromium(folder: Path, chromium: str, nameserver: str) -> str:
 
 
 def loads(open_page: Callable[[], tuple[Any, Callable[[], None]]], url: str) -> float:
-    """One page load in a fresh context, ms. Loaded again, timed afresh, when this host's network
-    changed under the host's Chromium (other processes add and remove interfaces all the time on
-    a shared machine: ERR_NETWORK_CHANGED is not a measurement)."""
+    """One page load in a fresh context, ms."""
     page, done = open_page()
     try:
-        for attempt in range(3):
-            t0 = time.perf_counter()
-            try:
-                page.goto(url, wait_until="load")
-                return (time.perf_counter() - t0) * 1000
-            except Exception as exc:
-                if "ERR_NETWORK_CHANGED" not in str(exc) or attempt == 2:
-                    raise
-        raise AssertionError("unreachable")
+        t0 = time.perf_counter()
+        page.goto(url, wait_until="load")
+        return (time.perf_counter() - t0) * 1000
     finally:
         done()
 

@@ -2,7 +2,8 @@
 
     host namespace                                   browser namespace (orderprobe-<pid>-<n>)
     127.0.0.1 (shop) ◀─▶ TUN opo<pid>n ◀─ Link ─▶ TUN opi<pid>n, 100.64.B.2/32, default route
-    the world (uplink)    100.64.B.1/32 (gateway),    lo DOWN, IPv6 off
+    the world (uplink)    no address, IPv6 off;        lo DOWN, IPv6 off
+                          100.64.B.1 (gateway) local by a route,
                           100.64.B.0/24 routed here
 
 Why loopback works: with ``lo`` down the browser namespace has no local 127/8 route, so the
@@ -12,6 +13,13 @@ listening on loopback, unchanged) and routes the replies back into the link. Any
 the host reaches goes on through the uplink (``probes/emulation/uplink.py``: forwarding + NAT);
 the gateway address is where the namespace's DNS resolver listens (``resolver.py``).
 Addresses are CGNAT space (100.64.0.0/10), as a phone's are.
+
+The host namespace sees no address come or go (``host_end``, ``own``): every Chromium there
+watches its namespace's addresses by netlink and, on any change, aborts the connections it is
+making and the requests waiting for one with ERR_NETWORK_CHANGED (requests already sent go on),
+so a namespace set up or torn down would break navigations of a host-namespace browser beside it
+(a CDP-mode run, another worker). Routes are not watched; a link coming or going counts only if
+it changes the connection type, which a link with no address does not.
 
 Chromium enters the namespace through a two-line wrapper (``nsenter --net=… -- chromium "$@"``)
 given to Playwright as ``executable_path``; Playwright's driver (Node) enters it the same way, so
@@ -101,6 +109,24 @@ def sweep() -> None:
                 netns.remove(name)
 
 
+def host_end(ip: object, ifname: str) -> None:
+    """Bring up a host-namespace device with no IPv6: once up, the kernel would give it a
+    link-local address (fe80::), an address change in the host namespace."""
+    with contextlib.suppress(FileNotFoundError):  # no IPv6 on this host at all
+        _sysctl(f"net/ipv6/conf/{ifname}/disable_ipv6", "1")
+    ip.link("set", ifname=ifname, state="up")  # type: ignore[attr-defined]
+
+
+def own(ip: object, index: int, block: ipaddress.IPv4Network) -> None:
+    """Make ``block[1]`` this host's own address without adding it to device ``index``: a local
+    route (``ip route add local ADDR dev DEV table local``) makes the kernel answer for it and
+    lets sockets bind to it, and Chromium's address watch sees no route; the block's route
+    (already added) then takes it as the source address, as an interface address would be."""
+    gateway = str(block[1])
+    ip.route("add", dst=f"{gateway}/32", oif=index, table=255, type="local", scope="host")  # type: ignore[attr-defined]
+    ip.route("replace", dst=str(block), oif=index, prefsrc=gateway)  # type: ignore[attr-defined]
+
+
 class Namespace:
     """Creates the namespace and both TUN ends; ``inner_fd``/``outer_fd`` go to a ``Link``."""
 
@@ -137,9 +163,9 @@ class Namespace:
             (inner,) = ip.link_lookup(ifname=self.inner_name)
             ip.link("set", index=inner, net_ns_fd=self.name)
             (outer,) = ip.link_lookup(ifname=self.outer_name)
-            ip.link("set", index=outer, state="up")
+            host_end(ip, self.outer_name)
             self.block = self._claim_block(ip, outer)
-            ip.addr("add", index=outer, address=self.gateway, prefixlen=32)
+            own(ip, outer, self.block)
         _sysctl(f"net/ipv4/conf/{self.outer_name}/route_localnet", "1")
         inside(self.name, self._configure_inner)
 

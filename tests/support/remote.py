@@ -27,7 +27,7 @@ from typing import Any, TypeVar
 from dnslib import QTYPE, RCODE, RR, A, DNSRecord
 from dnslib.server import BaseResolver, DNSLogger, DNSServer
 
-from orderprobe.probes.emulation.netns import _off_loop, inside
+from orderprobe.probes.emulation.netns import Unavailable, _off_loop, host_end, inside, own
 from orderprobe.probes.emulation.uplink import nft
 
 T = TypeVar("T")
@@ -108,13 +108,15 @@ class RemoteHost:
             if name.startswith("opremote-") and pid.isdigit() and not os.path.exists(f"/proc/{pid}"):
                 with contextlib.suppress(OSError):
                     netns.remove(name)
+                with contextlib.suppress(Unavailable):
+                    nft(f"delete table ip {name}")
         inside(self.name, lambda: None, create=True)
         with IPRoute() as ip:
             ip.link("add", ifname=self.outer, kind="veth", peer=self.inner)
             (inner,) = ip.link_lookup(ifname=self.inner)
             ip.link("set", index=inner, net_ns_fd=self.name)
             (outer,) = ip.link_lookup(ifname=self.outer)
-            ip.link("set", index=outer, state="up")
+            host_end(ip, self.outer)  # as the browser's link: no address comes or goes on this host
             start = os.getpid() % 512
             for i in range(512):  # a free /24 of 198.18.0.0/15: adding its route is atomic
                 k = (start + i) % 512
@@ -126,8 +128,15 @@ class RemoteHost:
                     if exc.code != 17:
                         raise
             self.block = block
-            ip.addr("add", index=outer, address=str(block[1]), prefixlen=32)
+            own(ip, outer, block)
         inside(self.name, self._configure_inner)
+        # The uplink's masquerade takes an address of the device a packet leaves by, and this
+        # veth's host end has none (netns.own): the host's address on this "LAN" is .1, as before.
+        nft(
+            f"table ip {self.name} {{\n  chain postrouting {{\n"
+            "    type nat hook postrouting priority srcnat - 1; policy accept;\n"
+            f'    oifname "{self.outer}" snat to {block[1]}\n  }}\n}}\n'
+        )
         nft(
             "table ip black-hole {\n  chain input {\n    type filter hook input priority 0; policy accept;\n"
             f"    ip daddr {self.black_hole} drop\n  }}\n}}\n",
@@ -166,8 +175,10 @@ class RemoteHost:
         return out["value"]
 
     def __exit__(self, *exc: object) -> None:
-        """Deleting the namespace deletes the veth pair (and the host's route with it)."""
+        """Deleting the namespace deletes the veth pair (and the host's routes with it); then the NAT table."""
         from pyroute2 import netns
 
         with contextlib.suppress(OSError):
             _off_loop(lambda: netns.remove(self.name))
+        with contextlib.suppress(Unavailable):
+            nft(f"delete table ip {self.name}")
