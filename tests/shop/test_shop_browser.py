@@ -225,7 +225,9 @@ def test_a_quote_in_flight_when_the_coupon_is_applied_does_not_undo_it(demo: Dem
         page.get_by_test_id("addr-district").fill("浦东新区")  # an edit: the shop re-quotes
     page.get_by_role("button", name="领取优惠券").click()
     page.get_by_label("优惠码").fill("NEW10")
-    page.get_by_role("button", name="使用优惠券").click()
+    with page.expect_response(re.compile(r"/api/coupon/apply"), timeout=WAIT) as applied:
+        page.get_by_role("button", name="使用优惠券").click()
+    assert applied.value.ok, applied.value.text()  # the shop's own refusal, if any, by its code
     expect(page.get_by_test_id("order-discount")).to_have_text("-¥10.00", timeout=WAIT)
     discounted = page.get_by_test_id("order-total").inner_text()
     late = held[0].fetch()
