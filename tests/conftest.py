@@ -27,6 +27,11 @@ _PARTS_DIR = pytest.StashKey[Path]()  # where every process of the session write
 def pytest_configure(config: pytest.Config) -> None:
     """Count the tests that use real Chromium, the real shop and a real database (printed at the end)."""
     durations.configure(config)
+    if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+        # A background job (`make test &`, nohup, a CI step in the background) starts with Ctrl-C
+        # ignored, and every process it starts inherits that: the tests that stop a run or a shop
+        # with Ctrl-C then wait out their timeouts. A handler is reset to the default on exec.
+        signal.signal(signal.SIGINT, signal.default_int_handler)
     if not hasattr(config, "workerinput") and not os.environ.get(real_parts.ENV_DIR):
         folder = tempfile.mkdtemp(prefix="orderprobe-real-parts-")
         config.stash[_PARTS_DIR] = Path(folder)
