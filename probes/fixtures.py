@@ -9,7 +9,9 @@ in its own conftest, named as pytest-playwright names them: ``browser_type_launc
 
 from __future__ import annotations
 
+import contextlib
 import os
+import warnings
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
@@ -34,6 +36,10 @@ SESSION = pytest.StashKey[ProbeSession]()  # on the config: this process's run
 RUNNING = pytest.StashKey["JourneyRun"]()  # on an item: its journey under way
 ATTEMPTS = pytest.StashKey[list["JourneyResult"]]()  # on an item: earlier attempts (--retries)
 DEMO_SECRETS = {"ORDERPROBE_DEMO_PASSWORD": "demo-pass", "ORDERPROBE_DEMO_SMS_CODE": "246810"}
+
+
+class BrowserRestarted(UserWarning):
+    """Said in pytest's warnings summary: the run went on, but its host is struggling."""
 
 
 class BrowserHolder:
@@ -73,15 +79,33 @@ class BrowserHolder:
         return self.path
 
     def get(self) -> Browser:
-        from playwright.sync_api import sync_playwright
+        from playwright.sync_api import Error as PlaywrightError
 
-        from orderprobe.probes import deadline, driver
-        from orderprobe.probes.browser import connect, launch_options
+        from orderprobe.probes import deadline
 
         killed = deadline.kills() != self._launched_after  # by a journey's deadline: gone, whatever it says
         if self._browser is not None and self._browser.is_connected() and not killed:
             return self._browser
         self._launched_after = deadline.kills()
+        try:
+            return self._start()
+        except PlaywrightError as first:
+            # A Chromium (or driver) that dies while it starts says nothing about the shop: on a loaded
+            # host it happens. One fresh driver and browser; a second failure is the journey's error.
+            self._drop()
+            browser = self._start()
+            with warnings.catch_warnings():  # a note in pytest's summary: a -W error must not fail the journey
+                warnings.simplefilter("always", BrowserRestarted)
+                note = f"the browser did not start ({_first_line(first)}); started it again"
+                warnings.warn(BrowserRestarted(note), stacklevel=2)
+            return browser
+
+    def _start(self) -> Browser:
+        from playwright.sync_api import sync_playwright
+
+        from orderprobe.probes import driver
+        from orderprobe.probes.browser import connect, launch_options
+
         if self._playwright is None:
             # Playwright's driver runs in the browser's namespace too: context.request takes the link.
             with driver.starting(nodejs=self._network_path().driver()):
@@ -98,6 +122,16 @@ class BrowserHolder:
         self._browser = self._playwright.chromium.launch(**options)
         return self._browser
 
+    def _drop(self) -> None:
+        """Forget a browser and driver that failed to start, whatever state they were left in."""
+        with contextlib.suppress(Exception):  # already broken: the next start is what matters
+            if self._browser is not None:
+                self._browser.close()
+        with contextlib.suppress(Exception):
+            if self._playwright is not None:
+                self._playwright.stop()
+        self._browser = self._playwright = None
+
     def close(self) -> None:
         if self._browser is not None and self._browser.is_connected():
             self._browser.close()
@@ -105,6 +139,10 @@ class BrowserHolder:
             self._playwright.stop()
         if self.path is not None:
             self.path.close()
+
+
+def _first_line(error: BaseException) -> str:
+    return (str(error).strip().splitlines() or [type(error).__name__])[0]
 
 
 @pytest.fixture(scope="session")
