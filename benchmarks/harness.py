@@ -6,7 +6,8 @@
   Chromium) per journey;
 * the same journey on the default phone (android-mid, CPU ×2): bare vs harness, and the
   harness on the packet-level link vs DevTools emulation;
-* what Chromium's CPU throttle costs by itself: a page left idle, CPU per second, by rate;
+* what Chromium's CPU throttle costs: the same journey at ×1, ×4 and ×6, and a page left idle,
+  CPU per second, by rate;
 * an injected shop delay D on one step: how much of D the step timing reports;
 * ``orderprobe run`` start-up: process start → first journey/start event.
 
@@ -199,15 +200,33 @@ def phone(tmp: Path, shop: DemoShop, target: Target, rounds: int) -> None:
               f"packet {_ratio(paths['packet'], paths['cdp'])}")  # fmt: skip
 
 
-def throttle_cost(tmp: Path, shop: DemoShop, seconds: float) -> None:
+def throttle_cost(tmp: Path, shop: DemoShop, target: Target, seconds: float, rounds: int) -> None:
     """Chromium's CPU throttle (Emulation.setCPUThrottlingRate) busy-waits on the page's main
-    thread for (rate-1)/rate of wall time, idle or not: an idle page's CPU, by rate."""
-    item = load_catalogue([tmp]).profile(device="android-mid", network="lan")
+    thread for (rate-1)/rate of wall time, idle or not: it stretches a journey and burns a core
+    while it does. The same journey by rate (interleaved), then an idle page's CPU, by rate."""
+    profile = load_catalogue([tmp]).profile(device="android-mid", network="lan")
+    rates = (1, 4, 6)
+    items = {
+        rate: MatrixItem(
+            probe="subsidy_checkout",
+            profile=profile.model_copy(update={"device": profile.device.model_copy(update={"cpu_slowdown": rate})}),
+        )
+        for rate in rates
+    }
+    walls: dict[int, list[float]] = {rate: [] for rate in rates}
+    cpus: dict[int, list[float]] = {rate: [] for rate in rates}
     with sync_playwright() as pw:
         browser = pw.chromium.launch(**launch_options())
+        bare(browser, target, items[1])  # warm
+        for _ in range(rounds):
+            for rate, item in items.items():
+                shop.reset()
+                wall, cpu = measured(lambda i=item: bare(browser, target, i))
+                walls[rate].append(wall)
+                cpus[rate].append(cpu)
         line = []
-        for rate in (1, 2, 5):
-            context = browser.new_context(**context_options(item))
+        for rate in rates:
+            context = browser.new_context(**context_options(profile))
             page = context.new_page()
             page.goto(shop.url + "/cart")
             throttle = context.new_cdp_session(page)  # kept: the rate lasts as long as the session
@@ -217,6 +236,9 @@ def throttle_cost(tmp: Path, shop: DemoShop, seconds: float) -> None:
             line.append(f"×{rate}: {cpu / wall:.2f} s")
             context.close()
         browser.close()
+    print(f"CPU slowdown by rate, subsidy checkout, {rounds} interleaved rounds, median per journey:")
+    for rate in rates:
+        print(f"  ×{rate}  wall {statistics.median(walls[rate]):6.2f} s   CPU {_ratio(cpus[rate], cpus[1])}")
     print(f"an idle page, CPU per wall second, by CPU slowdown: {', '.join(line)}")
 
 
@@ -265,7 +287,7 @@ def main(quick: bool = False) -> None:
                 f"   CPU {_ratio(cpu[name], cpu['bare'])}"
             )
         phone(tmp, shop, target, rounds)
-        throttle_cost(tmp, shop, 1.0 if quick else 3.0)
+        throttle_cost(tmp, shop, target, 1.0 if quick else 3.0, rounds)
     opened = statistics.median(d[0] for d in delays)
     other = statistics.median(d[1] for d in delays)
     print(f"injected 500 ms on /subsidy: step 'open subsidy page' +{opened:.1f} ms "

@@ -23,7 +23,7 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTrace
 from benchmarks import causes
 from orderprobe.store.store import Store
 from tests.support.receivers import WebhookReceiver
-from tests.test_engine import PAY_PROBE
+from tests.test_engine import ON_THE_SHARED_RUN, PAY_PROBE, Shared, shared  # noqa: F401 - shared: a fixture
 
 
 @pytest.fixture
@@ -141,10 +141,11 @@ def test_the_shops_own_requests_carry_the_steps_traceparent_and_third_parties_no
     assert third == [""]  # the third party's request went out, with no trace header
 
 
-def test_without_the_endpoint_nothing_is_traced(pytester: pytest.Pytester, receiver: WebhookReceiver) -> None:
-    pytester.makepyfile(test_pay=PAY_PROBE)
-    result, journey = _run(pytester)
-    result.assert_outcomes(passed=1)
+@ON_THE_SHARED_RUN
+def test_without_the_endpoint_nothing_is_traced(shared: Shared, receiver: WebhookReceiver) -> None:  # noqa: F811
+    """PAY_PROBE with default options (no --otel-endpoint): test_engine's shared session ran it already."""
+    shared.assert_outcomes("test_pay", passed=1)
+    (journey,) = shared.of("test_pay").values()
     assert journey.trace_id == "" and receiver.on("/v1/traces") == []
 
 
