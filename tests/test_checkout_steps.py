@@ -20,7 +20,7 @@ from tests.support.once import once
 ACTION_S = 5  # --action-timeout: the quote's wait on a quick page
 SLOW_PAGE_MS = 2000  # the checkout page's own answer on the slow journey
 
-PROBES = f'''
+PROBES = f"""
 import pytest
 
 from orderprobe.probes.checkout.steps import checkout
@@ -43,7 +43,7 @@ def test_quote_never_comes_on_a_slow_page(journey, page, context, target, profil
     demo_shop.set_fault("logistics_timeout")
     demo_shop.set_fault("slow_route", path="/checkout", ms={SLOW_PAGE_MS})
     checkout(journey, page, context, target, profile, "GN-701")
-'''
+"""
 
 # The three tests read one session (tests/support/durations.py): back to back on one worker.
 ON_THE_RUN = pytest.mark.unit("checkout-steps")
