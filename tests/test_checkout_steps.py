@@ -18,7 +18,7 @@ from orderprobe.store.store import Store
 from tests.support.once import once
 
 ACTION_S = 5  # --action-timeout: the quote's wait on a quick page
-SLOW_PAGE_MS = 2000  # the checkout page's own answer on the slow journey
+SLOW_PAGE_MS = 1500  # the checkout page's own answer on the slow journey
 
 PROBES = f"""
 import pytest
