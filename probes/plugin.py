@@ -129,7 +129,11 @@ def pytest_addoption(parser: pytest.Parser, pluginmanager: pytest.PytestPluginMa
         "--retries", type=options.count, default=0, help="retry a failed journey N times; a later pass is 'flaky'"
     )
     group.addoption(
-        "--action-timeout", type=options.positive, default=10_000, metavar="MS", help="default Playwright timeout"
+        "--action-timeout",
+        type=options.positive,
+        default=10_000,
+        metavar="MS",
+        help="default Playwright timeout; also the built-in probes' wait for a shipping quote (longer on a slow link)",
     )
     group.addoption(
         "--journey-timeout",

@@ -6,10 +6,16 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING
 
+from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
+from orderprobe.probes import request_kinds
+from orderprobe.probes.bounded import bounded
+from orderprobe.probes.compat.playwright import default_timeout_ms
+from orderprobe.probes.tagging import same_site
+
 if TYPE_CHECKING:
-    from playwright.sync_api import BrowserContext, Locator, Page
+    from playwright.sync_api import BrowserContext, Locator, Page, Response
 
     from orderprobe.probes.journey import Journey
     from orderprobe.probes.target import Target
@@ -106,23 +112,79 @@ def fill_address(page: Page, address: Address) -> None:
         page.get_by_test_id(f"addr-{name}").fill(getattr(address, name))
 
 
+# A slow link makes a quote late, not lost: past the run's action timeout, the quote may take as
+# long again as the link has already held one of this page's answers, this many times over (its
+# request and its answer can each be held that long).
+LINK_ALLOWANCE = 2
+# The slowest answer this page has had (its own load and its script requests), in ms: what the
+# link and the shop behind it took, as the browser measured it (Navigation and Resource Timing).
+SLOWEST_ANSWER_MS = """() => Math.max(0, ...[
+  ...performance.getEntriesByType('navigation'),
+  ...performance.getEntriesByType('resource').filter(e => ['fetch', 'xmlhttprequest'].includes(e.initiatorType)),
+].map(e => e.responseEnd - e.startTime))"""
+
+
 def quoted(page: Page) -> None:
     """Wait for the shipping quote: submit stays disabled until it arrives. A quote that failed
-    (its retry button shown) or a refusal ends the wait at once, with the shop's own words."""
+    (its retry button shown) or a refusal ends the wait at once, with the shop's own words.
+
+    The wait is the run's action timeout (``--action-timeout``, as every Playwright call of the
+    journey), extended once it has run out by what the link did on this page (``LINK_ALLOWANCE``):
+    a healthy link fails a quote that never comes after the action timeout, a weak one later."""
     button = page.get_by_test_id("submit-order")
-    deadline = time.monotonic() + 15
+    action_ms = default_timeout_ms(page)
+    wait_ms, why = action_ms, f"the action timeout, {action_ms / 1000:g} s"
+    start = time.monotonic()
+    deadline = start + wait_ms / 1000
+    extended = False
     # Submit enabled or the quote's retry button, whichever the page shows first.
     settled = _any_visible(page, "quote-retry", first=button.and_(page.locator(":enabled")))
     while not button.is_enabled():
+        if time.monotonic() > deadline and not extended:
+            extended, slowest_ms = True, _slowest_answer_ms(page)
+            wait_ms += LINK_ALLOWANCE * slowest_ms
+            why += f", + {LINK_ALLOWANCE} × this page's slowest answer, {slowest_ms / 1000:.1f} s"
+            deadline = start + wait_ms / 1000
         if time.monotonic() > deadline:
             raise AssertionError(
-                "shipping quote never arrived: 提交订单 still disabled\n"
+                f"shipping quote never arrived within {wait_ms / 1000:.1f} s ({why}): 提交订单 still disabled\n"
                 'Call log:\n  - waiting for get_by_test_id("submit-order") to be enabled'
             )
         reach(page, "submit-order")  # surfaces an error banner at once
         if page.get_by_test_id("quote-retry").is_visible():
             raise AssertionError(f"shipping quote failed: {page.get_by_test_id('toast').inner_text().strip()}")
         _waited(settled, deadline)
+
+
+def _slowest_answer_ms(page: Page) -> float:
+    """``SLOWEST_ANSWER_MS`` on ``page``; 0 if the page cannot say (navigating, or its main thread busy)."""
+    try:
+        return float(bounded(page, lambda impl: impl.evaluate(SLOWEST_ANSWER_MS, None), 2.0))
+    except (PlaywrightError, TimeoutError):
+        return 0.0
+
+
+def send_code(page: Page, button: Locator) -> None:
+    """Tap ``button`` (获取验证码) and wait for the shop's answer to the send it starts: a code
+    submitted before the shop has sent one is refused, and a healthy SMS channel would be named
+    broken. The answer is the first request to the page's own site that changes something (not a
+    read: a send is a POST, by script or by form), within the action timeout; a send the shop
+    refuses (>= 400) ends the step there, with its answer."""
+    here = page.url
+
+    def is_send(response: Response) -> bool:
+        request = response.request
+        return (
+            request.resource_type in request_kinds.PAGE
+            and request.method not in request_kinds.READS
+            and same_site(here, response.url)
+        )
+
+    with page.expect_response(is_send) as sent:
+        button.click()
+    answer = sent.value
+    if answer.status >= 400:
+        raise AssertionError(f"SMS code not sent: {answer.request.method} {answer.url} answered HTTP {answer.status}")
 
 
 def submit_order(page: Page, then: str | None = None) -> None:

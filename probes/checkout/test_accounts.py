@@ -8,7 +8,7 @@ import random
 import pytest
 from playwright.sync_api import expect
 
-from orderprobe.probes.checkout.steps import buy_now, checkout, pay, reach, shop_fault, sign_in
+from orderprobe.probes.checkout.steps import buy_now, checkout, pay, reach, send_code, shop_fault, sign_in
 
 ITEM = "GN-701"
 VIRTUAL_ITEM = "VG-001"  # 抖币充值: one of the 95% of virtual goods teen mode refuses
@@ -45,7 +45,7 @@ def test_cross_province_login(journey, page, target, profile):
     with journey.step("buy now"):
         buy_now(page, target, "GN-702", profile.region.address, then="risk-check")
     with journey.step("sms verification"):
-        page.get_by_test_id("sms-send").click()
+        send_code(page, page.get_by_test_id("sms-send"))  # the code typed once the shop has sent it
         page.get_by_test_id("sms-code").fill(account.sms_code())
         page.get_by_test_id("sms-verify").click()
         reach(page, "pay-submit")

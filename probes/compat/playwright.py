@@ -1,9 +1,11 @@
 """Playwright's sync API keeps its bridge to the async implementation private.
 
-Three things need it: a call with a hard time limit on a page that may never answer
-(``orderprobe.probes.bounded``), reaching a journey from the deadline's watchdog thread — its last look at
-the page over CDP, then closing its context (``orderprobe.probes.deadline``, ``orderprobe.probes.evidence``) — and
-switching CDP offline on a timer (``orderprobe.probes.emulation.offline``).
+Four things need it: the timeout a page's calls get by default (the built-in steps wait that long
+for what no single call waits for: ``orderprobe.probes.checkout.steps``), a call with a hard time
+limit on a page that may never answer (``orderprobe.probes.bounded``), reaching a journey from the
+deadline's watchdog thread — its last look at the page over CDP, then closing its context
+(``orderprobe.probes.deadline``, ``orderprobe.probes.evidence``) — and switching CDP offline on a
+timer (``orderprobe.probes.emulation.offline``).
 
 Also here: where Playwright's CLI (``playwright codegen``) looks for its own Chromium — the
 registry's folder layout and the revision in the driver's ``browsers.json`` — so ``orderprobe
@@ -27,6 +29,13 @@ T = TypeVar("T")
 def impl(api: Any) -> Any:
     """The async object behind a sync-API object (Page, BrowserContext, CDPSession, …)."""
     return api._impl_obj
+
+
+def default_timeout_ms(page: Any) -> float:
+    """The timeout a call on ``page`` without one of its own gets: its context's default (the run's
+    ``--action-timeout``). Playwright has a setter for it and no getter. 0 (Playwright's inspector,
+    PWDEBUG) means no limit."""
+    return impl(page)._timeout_settings.timeout(None) or float("inf")
 
 
 def loop(api: Any) -> asyncio.AbstractEventLoop:
