@@ -27,8 +27,7 @@ import re
 from collections.abc import Iterable, Sequence
 
 from orderprobe.base.result import RequestRecord
-from orderprobe.probes import request_kinds
-from orderprobe.probes.classify.classifier import _host, _site
+from orderprobe.probes import request_kinds, sites
 
 # Requests whose failure no shopper notices, even on the shop's own site.
 TELEMETRY = re.compile(
@@ -39,7 +38,7 @@ TELEMETRY = re.compile(
 
 def site_of(url: str) -> str:
     """The registrable domain of ``url`` (public-suffix aware; an IP address as it is)."""
-    return _site(_host(url))
+    return sites.site(sites.host_of(url))
 
 
 def network_failure(r: RequestRecord) -> bool:

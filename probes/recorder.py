@@ -8,7 +8,6 @@ loads are facts about the path, not numbers the probe author declared.
 from __future__ import annotations
 
 import contextlib
-import re
 import threading
 import time
 from collections import deque
@@ -21,6 +20,7 @@ from orderprobe.base.result import FailurePoint, Interactions, RequestRecord
 from orderprobe.probes import evidence, request_kinds, waited
 from orderprobe.probes.bounded import bounded
 from orderprobe.probes.emulation.routing import FAULT_HEADER
+from orderprobe.probes.failed_action import parse_action
 from orderprobe.probes.first_failure import first_breaking, site_of
 from orderprobe.probes.journey import Phase, StepListener
 
@@ -66,9 +66,6 @@ COUNTER_SCRIPT = """
 })();
 """.replace("__BINDING__", BINDING)
 
-_ACTION = re.compile(r"^(?:[\w.]+Error: )?([A-Z]\w*\.\w+):", re.M)
-_EXPECT = re.compile(r'Expect "(\w+)"')
-_LOCATOR = re.compile(r"waiting for (.+)$", re.M)
 RELEASED_S = 5.0  # for a released worker to start its own capture (a loaded machine is slow to switch)
 CAPTURE_S = 20.0  # for that capture to end: each of its calls is bounded, ~16 s at worst
 
@@ -98,16 +95,6 @@ def phases(timing: dict[str, float]) -> dict[str, float]:
     if "tls" in out and "connect" in out:
         out["connect"] = round(max(out["connect"] - out["tls"], 0.0), 2)
     return out
-
-
-def parse_action(message: str) -> tuple[str | None, str | None]:
-    """Pull the failed Playwright action and its locator out of an error message."""
-    expect = _EXPECT.search(message)
-    action = f"expect.{expect.group(1)}" if expect else None
-    if action is None and (match := _ACTION.search(message)):
-        action = match.group(1)
-    locator = _LOCATOR.search(message)
-    return action, locator.group(1).strip() if locator else None
 
 
 class Recorder(StepListener):

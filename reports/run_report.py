@@ -17,7 +17,7 @@ from urllib.parse import quote, unquote
 
 from orderprobe.base.result import Cause, FailurePoint, JourneyResult, RequestRecord, Status, StepStatus, Vitals
 from orderprobe.probes import vitals
-from orderprobe.probes.recorder import parse_action
+from orderprobe.probes.failed_action import parse_action
 from orderprobe.probes.verdict import Verdict
 from orderprobe.reports import charts, html, i18n
 from orderprobe.reports.estimate import Estimate, estimate

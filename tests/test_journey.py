@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 from orderprobe.base.result import Cause, Expectation, Interactions, Status, StepStatus
+from orderprobe.probes.failed_action import parse_action
 from orderprobe.probes.journey import Journey, Phase
 from orderprobe.probes.outcome import combine_attempts, verdict
-from orderprobe.probes.recorder import parse_action
 
 
 class FakeClock:

@@ -68,6 +68,23 @@ def test_collecting_the_built_in_probes_imports_no_http_client_store_or_rules(tm
     assert present(modules, *heavy, "orderprobe.probes.classify", "orderprobe.shop.server") == []
 
 
+def test_a_journeys_machinery_reads_no_rules_until_a_failure_is_classified(tmp_path: Path) -> None:
+    """What runs a journey and captures its evidence (a worker, or ``-n 0``'s one process): the
+    classifier and its rules load when a failure is classified, not for every passing journey."""
+    modules = loaded("import orderprobe.probes.journey_run, orderprobe.probes.recorder", tmp_path)
+    assert "orderprobe.probes.first_failure" in modules  # the evidence's own code is there
+    assert present(modules, "orderprobe.probes.classify", "publicsuffixlist") == []
+
+
+def test_the_run_report_leaves_the_journeys_machinery_out(tmp_path: Path) -> None:
+    """The controller of a run with workers renders the run report but runs no journey; nor does
+    ``orderprobe report``: the report reads a failure's action from text, not through the recorder."""
+    modules = loaded("from orderprobe.reports import junit, reporters, run_report", tmp_path)
+    heavy = ("playwright", "orderprobe.probes.recorder", "orderprobe.probes.classify", "orderprobe.probes.journey_run")
+    assert present(modules, *heavy) == []
+    assert "orderprobe.reports.run_report" in modules
+
+
 def test_the_runs_checks_read_no_rules_unless_given(tmp_path: Path) -> None:
     """``orderprobe run``'s checks before anything starts (``--list`` stops right after them)."""
     modules = loaded(

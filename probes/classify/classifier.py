@@ -14,14 +14,13 @@ import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 from urllib.parse import urlsplit
 
 from pydantic import ValidationError
 
 from orderprobe.base.result import Cause, FailurePoint, RequestRecord
 from orderprobe.base.source import stamp
-from orderprobe.probes import request_kinds
+from orderprobe.probes import request_kinds, sites
 from orderprobe.probes.classify.rules import (
     BUILTIN,
     NET_ERROR,
@@ -35,28 +34,6 @@ from orderprobe.probes.classify.rules import (
 )
 
 __all__ = ["Classifier", "main"]
-
-
-def _host(url: str) -> str:
-    try:
-        return (urlsplit(url).hostname or "").lower()
-    except ValueError:
-        return ""
-
-
-@functools.cache
-def _suffixes() -> Any:
-    from publicsuffixlist import PublicSuffixList  # its bundled list: no network
-
-    return PublicSuffixList()
-
-
-def _site(host: str) -> str:
-    """Registrable domain (public-suffix aware): m.shop.com → shop.com, x.shop.com.cn → shop.com.cn,
-    a.b.github.io → b.github.io, pay.localhost → pay.localhost; IP addresses as they are."""
-    if not host or re.fullmatch(r"[\d.]+|\[?[0-9a-f:]+\]?", host):
-        return host
-    return _suffixes().privatesuffix(host) or host
 
 
 def _readable(body: str) -> str:
@@ -122,7 +99,7 @@ class _Facts:
     def __init__(self, fp: FailurePoint, deps: Sequence[_Dep], error_text: re.Pattern[str], site: str | None):
         self.fp, self.deps, self.error_text = fp, deps, error_text
         # The shop's own site: the target's registrable domain; without a target, the page's.
-        self.page_site = _site(_host(site or fp.url))
+        self.page_site = sites.site(sites.host_of(site or fp.url))
         self.auto_third_parties = bool(site)
         keys, self.seen, self.bad = set(), [], []
         # Unanswered requests first, longest wait first: a timeout is named by what it waited for.
@@ -190,7 +167,7 @@ class _Facts:
     def dependency(self, url: str | None) -> str | None:
         if not url:
             return None
-        host = _host(url)
+        host = sites.host_of(url)
         netloc = urlsplit(url).netloc.lower() if "://" in url else host
         for pattern, whole_url, name in self.deps:
             if pattern.match(url) if whole_url else (pattern.match(host) or pattern.match(netloc)):
@@ -207,7 +184,7 @@ class _Facts:
         return None
 
     def same_site(self, url: str) -> bool:
-        return bool(self.page_site) and _site(_host(url)) == self.page_site
+        return bool(self.page_site) and sites.site(sites.host_of(url)) == self.page_site
 
     def healthy(self) -> str | None:
         """The page looks fine: a 2xx/3xx document, no broken request to its site or a
@@ -418,7 +395,7 @@ class Classifier:
             or facts.dependency(fp.url)
         )
         evidence = "; ".join(hit.evidence) or f"{fp.error_type}: {fp.message.strip()[:120]}"
-        host = _host(hit.url or fp.url)
+        host = sites.host_of(hit.url or fp.url)
         values = {
             "step": fp.step, "detail": rule.detail, "category": rule.category,
             "dependency": dependency or "-", "who": dependency or host or "页面 page", "host": host or "-",
