@@ -95,3 +95,36 @@ def test_a_bad_value_in_the_environment_is_refused_in_one_line(
     assert done.returncode == 2 and done.stdout == "", done.stdout + done.stderr
     assert done.stderr == f"orderprobe: refused before running: {said}, got {value!r}\n"
     assert not (tmp_path / "r.db").exists()
+
+
+WORKERS = [
+    (["-n", "-3"], "argument -n/--numprocesses: expected a whole number ≥ 0, auto or logical, got '-3'"),
+    (["--numprocesses=-1"], "argument -n/--numprocesses: expected a whole number ≥ 0, auto or logical, got '-1'"),
+    (["--maxprocesses", "-2"], "argument --maxprocesses: expected a whole number ≥ 0, got '-2'"),
+]
+
+
+@pytest.mark.parametrize(("args", "said"), WORKERS, ids=[" ".join(a) for a, _ in WORKERS])
+def test_a_negative_worker_count_is_refused_naming_the_option_and_the_value(
+    tmp_path: Path, args: list[str], said: str
+) -> None:
+    """xdist itself takes ``-n -3``; the run must not start on a typo."""
+    done = subprocess.run(
+        [sys.executable, "-m", "orderprobe", "run", "--results", f"sqlite:///{tmp_path / 'r.db'}",
+         "--artefacts", str(tmp_path / "art"), *args],
+        capture_output=True, text=True, cwd=tmp_path,
+    )  # fmt: skip
+    assert done.returncode == 2 and done.stdout == "", done.stdout + done.stderr
+    assert done.stderr == f"orderprobe: refused before running: {said}\n"
+    assert not (tmp_path / "r.db").exists() and not (tmp_path / "art").exists()
+
+
+@pytest.mark.parametrize("workers", ["0", "auto", "logical"])
+def test_the_worker_counts_xdist_knows_pass_the_checks(tmp_path: Path, workers: str) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "orderprobe", "run", "--results", f"sqlite:///{tmp_path / 'r.db'}", "-n", workers,
+         "--list"],
+        capture_output=True, text=True, cwd=tmp_path,
+    )  # fmt: skip
+    assert done.returncode == 0 and done.stderr == "", done.stderr
+    assert done.stdout.splitlines()[-1].endswith(" journeys"), done.stdout
