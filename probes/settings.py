@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -222,25 +223,42 @@ def one_line(text: str) -> str:
     return text
 
 
+RESULTS_ENV = "ORDERPROBE_RESULTS"  # --results' default (a CI secret, say)
+
+
 def results_url(text: str) -> str:
-    """An SQLAlchemy URL whose database driver is installed (``--results``). Whether the database
-    answers is not checked here: a store that is down is the spool's business (orderprobe.store.spool)."""
+    """An SQLAlchemy URL whose database driver is installed (``--results``, or ``$ORDERPROBE_RESULTS``:
+    argparse checks a default taken from the environment with this too); a SQLite file's folder is
+    made here, as the default ``var/`` is: whether it can be is only known by making it. Whether a
+    database server answers is not checked: a store that is down is the spool's business
+    (orderprobe.store.spool)."""
+
+    def refused(expected: str, why: str) -> argparse.ArgumentTypeError:
+        from orderprobe.probes.secrets import hide_url_passwords
+
+        got = repr(hide_url_passwords(text))
+        got = f"${RESULTS_ENV}={got}" if text == os.environ.get(RESULTS_ENV) else got
+        return argparse.ArgumentTypeError(f"expected {expected}, got {got} ({why})")
+
     if text == "sqlite://" or text.startswith("sqlite:///"):
         # No host part to misparse and the driver is the standard library's: valid without importing
         # SQLAlchemy, which every xdist worker parsing this option would otherwise pay for.
+        path = text.removeprefix("sqlite://").removeprefix("/").partition("?")[0]
+        folder = Path(path).parent  # "" and ":memory:": "."
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            why = "it is a file" if isinstance(exc, FileExistsError) else exc.strerror or type(exc).__name__
+            why = f"cannot make the folder {str(folder)!r}: {why}"
+            raise refused("a SQLite file in a folder that exists or can be made", why) from None
         return text
     from sqlalchemy.engine import make_url
-
-    from orderprobe.probes.secrets import hide_url_passwords
 
     try:
         make_url(text).get_dialect()
     except Exception as exc:  # ArgumentError (syntax), NoSuchModuleError / ImportError (driver)
         why = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise argparse.ArgumentTypeError(
-            f"expected an SQLAlchemy URL with an installed driver, e.g. sqlite:///var/orderprobe.db, "
-            f"got {hide_url_passwords(text)!r} ({why})"
-        ) from None
+        raise refused("an SQLAlchemy URL with an installed driver, e.g. sqlite:///var/orderprobe.db", why) from None
     return text
 
 
