@@ -98,11 +98,11 @@ class Settings:
             screenshots=opt("screenshots"),
             har=opt("har"),
             har_content=opt("har_content"),
-            otel_endpoint=_otel_endpoint(opt("otel_endpoint")),
+            otel_endpoint=_endpoint("--otel-endpoint", opt("otel_endpoint")),
             a11y=opt("a11y"),
             baselines=Path(opt("baselines")),
             update_baselines=opt("update_baselines"),
-            browser_endpoint=_endpoint(opt("browser_endpoint")),
+            browser_endpoint=_endpoint("--browser-endpoint", opt("browser_endpoint")),
             location=site.check(opt("location") or site.default()),
             resolver=_resolver(opt("resolver")),
             synthetic_header=opt("synthetic_header") or None,
@@ -129,15 +129,17 @@ def _shard(text: str | None, run_id: str | None) -> Shard | None:
     return shard
 
 
-def _endpoint(url: str | None) -> str | None:
-    if url and not url.startswith(("ws://", "wss://", "http://", "https://")):
-        raise ValueError(f"--browser-endpoint {url!r}: expected ws://… (Playwright server) or http://… (CDP)")
-    return url
+# A URL's expected schemes and how to say so, by option: one check for every endpoint.
+ENDPOINTS = {
+    "--browser-endpoint": (("ws://", "wss://", "http://", "https://"), "ws://… (Playwright server) or http://… (CDP)"),
+    "--otel-endpoint": (("http://", "https://"), "an OTLP/HTTP URL, e.g. http://127.0.0.1:4318"),
+}
 
 
-def _otel_endpoint(url: str | None) -> str | None:
-    if url and not url.startswith(("http://", "https://")):
-        raise ValueError(f"--otel-endpoint {url!r}: expected an OTLP/HTTP URL, e.g. http://127.0.0.1:4318")
+def _endpoint(option: str, url: str | None) -> str | None:
+    schemes, expected = ENDPOINTS[option]
+    if url and not url.startswith(schemes):
+        raise ValueError(f"{option} {url!r}: expected {expected}")
     return url
 
 
@@ -265,6 +267,6 @@ def results_url(text: str) -> str:
 def endpoint(text: str) -> str:
     """A remote browser's URL (``--browser-endpoint``); whether it answers is checked in orderprobe.preflight."""
     try:
-        return _endpoint(text) or text
+        return _endpoint("--browser-endpoint", text) or text
     except ValueError as exc:
         raise argparse.ArgumentTypeError(str(exc).split(": ", 1)[-1]) from None

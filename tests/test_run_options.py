@@ -39,6 +39,7 @@ BAD = [
     (["--profiles", "/nonexistent"], "argument --profiles: expected an existing folder, got '/nonexistent'"),
     (["--browser-endpoint", "ftp://grid"], "argument --browser-endpoint: expected ws://"),
     (["--browser-endpoint", "ws://127.0.0.1:{port}"], "--browser-endpoint ws://127.0.0.1:{port}: cannot connect"),
+    (["--otel-endpoint", "127.0.0.1:4318"], "--otel-endpoint '127.0.0.1:4318': expected an OTLP/HTTP URL, e.g. http"),
     (["--profile", "a/b"], "--profile expects DEVICE/NETWORK/REGION/ACCOUNT"),
     (["--label", "noequals"], "argument --label: expected KEY=VALUE, e.g. team=checkout, got 'noequals'"),
     (["--synthetic-header", "a b"], "argument --synthetic-header: expected an HTTP header name"),
