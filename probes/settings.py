@@ -231,7 +231,8 @@ RESULTS_ENV = "ORDERPROBE_RESULTS"  # --results' default (a CI secret, say)
 def results_url(text: str) -> str:
     """An SQLAlchemy URL whose database driver is installed (``--results``, or ``$ORDERPROBE_RESULTS``:
     argparse checks a default taken from the environment with this too); a SQLite file's folder is
-    made here, as the default ``var/`` is: whether it can be is only known by making it. Whether a
+    made here, as the default ``var/`` is: whether it can be is only known by making it; its
+    ``?arguments`` (``?timeout=``: orderprobe.store.store) are read as its engine will. Whether a
     database server answers is not checked: a store that is down is the spool's business
     (orderprobe.store.spool)."""
 
@@ -253,14 +254,26 @@ def results_url(text: str) -> str:
             why = "it is a file" if isinstance(exc, FileExistsError) else exc.strerror or type(exc).__name__
             why = f"cannot make the folder {str(folder)!r}: {why}"
             raise refused("a SQLite file in a folder that exists or can be made", why) from None
-        return text
+        if "?" not in text:
+            return text
+    import warnings
+
     from sqlalchemy.engine import make_url
 
     try:
-        make_url(text).get_dialect()
+        url = make_url(text)
+        dialect = url.get_dialect()
     except Exception as exc:  # ArgumentError (syntax), NoSuchModuleError / ImportError (driver)
         why = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise refused("an SQLAlchemy URL with an installed driver, e.g. sqlite:///var/orderprobe.db", why) from None
+    if dialect.name == "sqlite":  # its ?arguments, as the store's engine will read them (no I/O)
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("error")  # an argument pysqlite ignores (a typo) is a warning
+                dialect().create_connect_args(url)
+        except Exception as exc:
+            why = str(exc).splitlines()[0].split(" (Background")[0]
+            raise refused("a SQLite URL whose ?arguments pysqlite takes, e.g. ?timeout=30", why) from None
     return text
 
 

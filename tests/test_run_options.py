@@ -47,6 +47,16 @@ BAD = [
     (["--results", "bogus://x"], "argument --results: expected an SQLAlchemy URL with an installed driver"),
     # a driver that is not installed; the password is not printed
     (["--results", "postgresql+nodriver://u:s3cret@db/x"], "argument --results: expected an SQLAlchemy URL"),
+    (
+        ["--results", "sqlite:///{tmp}/r.db?timeout=abc"],
+        "argument --results: expected a SQLite URL whose ?arguments pysqlite takes, e.g. ?timeout=30, "
+        "got 'sqlite:///{tmp}/r.db?timeout=abc' (could not convert string to float: 'abc')",
+    ),
+    (  # a typo pysqlite would ignore (a warning), leaving the store's default wait
+        ["--results", "sqlite:///{tmp}/r.db?timout=1"],
+        "argument --results: expected a SQLite URL whose ?arguments pysqlite takes, e.g. ?timeout=30, "
+        "got 'sqlite:///{tmp}/r.db?timout=1' (Query string argument(s) 'timout' are not accepted",
+    ),
     # below a file: the folder cannot be made (root may write anywhere, so no read-only folder here)
     (
         ["--results", "sqlite:///{tmp}/afile/r.db"],
