@@ -1,6 +1,7 @@
 """Checks before any browser starts. Each problem is one line naming what is wrong and where;
 ``orderprobe run`` exits 2 on the first one instead of running journeys that cannot pass.
 
+- xdist's worker counts (``-n``, ``--maxprocesses``): a whole number ≥ 0 (xdist takes a negative one);
 - the target and a remote browser (``--browser-endpoint``): URL syntax, DNS, TCP connect (with the error);
   the target's name is asked of ``--resolver`` when one is given, as the link's resolver will ask it;
 - every profile and matrix name given on the command line, including each part of ``--profile D/N/R/A``
@@ -47,6 +48,16 @@ class Plan:
 
     journeys: list[MatrixItem]  # in run order: `--list` and the progress total
     tests: int  # every test it will run: the journeys and any plain test in a probe file
+
+
+def check_workers(options: dict[str, object]) -> None:
+    """xdist takes any whole number for ``-n`` / ``--maxprocesses``; a negative one is a typo, not a
+    plan (``-n -3`` would otherwise run the journeys somehow, or not at all)."""
+    for dest, option in (("numprocesses", "-n/--numprocesses"), ("maxprocesses", "--maxprocesses")):
+        value = options.get(dest)
+        if isinstance(value, int) and value < 0:
+            also = ", auto or logical" if dest == "numprocesses" else ""
+            raise Refused(f"argument {option}: expected a whole number ≥ 0{also}, got '{value}'")
 
 
 def check_target(url: str, timeout_s: float = 5.0, resolve: Callable[..., list[Any]] = socket.getaddrinfo) -> None:

@@ -92,7 +92,7 @@ def _checked_run(argv: list[str]) -> int:
     import pytest
 
     listing = "--list" in argv
-    from orderprobe.preflight import Refused, check_run
+    from orderprobe.preflight import Refused, check_run, check_workers
     from orderprobe.probes import interrupt
 
     interrupt.install()  # from here a SIGTERM is said in one line, never a traceback
@@ -100,6 +100,7 @@ def _checked_run(argv: list[str]) -> int:
     try:  # before any worker or browser starts: option values, target, names, secrets, probe files
         argv = [a for a in argv if a != "--list"]
         paths, options = given(argv)
+        check_workers(options)
         args = pytest_args(argv, paths, options)
         plan = check_run(args)
     except pytest.UsageError as exc:  # argparse's "usage: …" lines, then "prog: error: argument --x: …"

@@ -148,6 +148,24 @@ def launch_options(headless: bool = True) -> dict:
     return {"executable_path": found.path, "headless": headless, "args": list(LAUNCH_ARGS)}
 
 
+def one_fieldtrials(args: list[str]) -> list[str]:
+    """Chromium keeps only the last ``--force-fieldtrials``: a team's and ours (packet mode's) become
+    one flag, where the first was. ``Trial/Group/Trial/Group``; a trial given twice keeps the
+    first group given (a team's flags come before ours: its own choice stands)."""
+    flag = "--force-fieldtrials="
+    given = [a for a in args if a.startswith(flag)]
+    if len(given) < 2:
+        return args
+    groups: dict[str, str] = {}
+    for arg in given:
+        parts = arg.removeprefix(flag).strip("/").split("/")
+        for trial, group in zip(parts[::2], parts[1::2], strict=False):
+            groups.setdefault(trial.lstrip("*"), f"{trial}/{group}")  # *Trial: activated at start-up
+    merged = flag + "/".join(groups.values()) + "/"
+    first = args.index(given[0])
+    return [*args[:first], merged, *[a for a in args[first + 1 :] if not a.startswith(flag)]]
+
+
 def connect(playwright: Playwright, endpoint: str) -> Browser:
     """A browser that runs elsewhere: a Playwright server (``playwright run-server``, grids that
     speak its protocol) at ws(s)://, or any Chromium DevTools endpoint (browserless, a Chromium

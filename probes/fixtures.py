@@ -104,7 +104,7 @@ class BrowserHolder:
         from playwright.sync_api import sync_playwright
 
         from orderprobe.probes import driver
-        from orderprobe.probes.browser import connect, launch_options
+        from orderprobe.probes.browser import connect, launch_options, one_fieldtrials
 
         if self._playwright is None:
             # Playwright's driver runs in the browser's namespace too: context.request takes the link.
@@ -118,7 +118,7 @@ class BrowserHolder:
         options = {**ours, **self.launch_args, "args": [*ours.get("args", []), *self.launch_args.get("args", [])]}
         # packet level: Playwright starts Chromium through a wrapper that enters the namespace
         options["executable_path"] = self._network_path().executable(options["executable_path"])
-        options["args"] = [*options["args"], *self._network_path().chromium_args]
+        options["args"] = one_fieldtrials([*options["args"], *self._network_path().chromium_args])
         self._browser = self._playwright.chromium.launch(**options)
         return self._browser
 

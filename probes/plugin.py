@@ -71,8 +71,9 @@ def pytest_addoption(parser: pytest.Parser, pluginmanager: pytest.PytestPluginMa
     group.addoption(
         "--results",
         type=options.results_url,
+        default=os.environ.get(options.RESULTS_ENV),
         metavar="URL",
-        help="SQLAlchemy URL of the results store (default sqlite:///var/orderprobe.db)",
+        help="SQLAlchemy URL of the results store (default: $ORDERPROBE_RESULTS, else sqlite:///var/orderprobe.db)",
     )
     group.addoption("--artefacts", default="var/artefacts", metavar="DIR", help="screenshots, traces, events")
     group.addoption(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -97,11 +98,11 @@ class Settings:
             screenshots=opt("screenshots"),
             har=opt("har"),
             har_content=opt("har_content"),
-            otel_endpoint=_otel_endpoint(opt("otel_endpoint")),
+            otel_endpoint=_endpoint("--otel-endpoint", opt("otel_endpoint")),
             a11y=opt("a11y"),
             baselines=Path(opt("baselines")),
             update_baselines=opt("update_baselines"),
-            browser_endpoint=_endpoint(opt("browser_endpoint")),
+            browser_endpoint=_endpoint("--browser-endpoint", opt("browser_endpoint")),
             location=site.check(opt("location") or site.default()),
             resolver=_resolver(opt("resolver")),
             synthetic_header=opt("synthetic_header") or None,
@@ -128,15 +129,17 @@ def _shard(text: str | None, run_id: str | None) -> Shard | None:
     return shard
 
 
-def _endpoint(url: str | None) -> str | None:
-    if url and not url.startswith(("ws://", "wss://", "http://", "https://")):
-        raise ValueError(f"--browser-endpoint {url!r}: expected ws://… (Playwright server) or http://… (CDP)")
-    return url
+# A URL's expected schemes and how to say so, by option: one check for every endpoint.
+ENDPOINTS = {
+    "--browser-endpoint": (("ws://", "wss://", "http://", "https://"), "ws://… (Playwright server) or http://… (CDP)"),
+    "--otel-endpoint": (("http://", "https://"), "an OTLP/HTTP URL, e.g. http://127.0.0.1:4318"),
+}
 
 
-def _otel_endpoint(url: str | None) -> str | None:
-    if url and not url.startswith(("http://", "https://")):
-        raise ValueError(f"--otel-endpoint {url!r}: expected an OTLP/HTTP URL, e.g. http://127.0.0.1:4318")
+def _endpoint(option: str, url: str | None) -> str | None:
+    schemes, expected = ENDPOINTS[option]
+    if url and not url.startswith(schemes):
+        raise ValueError(f"{option} {url!r}: expected {expected}")
     return url
 
 
@@ -222,31 +225,61 @@ def one_line(text: str) -> str:
     return text
 
 
+RESULTS_ENV = "ORDERPROBE_RESULTS"  # --results' default (a CI secret, say)
+
+
 def results_url(text: str) -> str:
-    """An SQLAlchemy URL whose database driver is installed (``--results``). Whether the database
-    answers is not checked here: a store that is down is the spool's business (orderprobe.store.spool)."""
+    """An SQLAlchemy URL whose database driver is installed (``--results``, or ``$ORDERPROBE_RESULTS``:
+    argparse checks a default taken from the environment with this too); a SQLite file's folder is
+    made here, as the default ``var/`` is: whether it can be is only known by making it; its
+    ``?arguments`` (``?timeout=``: orderprobe.store.store) are read as its engine will. Whether a
+    database server answers is not checked: a store that is down is the spool's business
+    (orderprobe.store.spool)."""
+
+    def refused(expected: str, why: str) -> argparse.ArgumentTypeError:
+        from orderprobe.probes.secrets import hide_url_passwords
+
+        got = repr(hide_url_passwords(text))
+        got = f"${RESULTS_ENV}={got}" if text == os.environ.get(RESULTS_ENV) else got
+        return argparse.ArgumentTypeError(f"expected {expected}, got {got} ({why})")
+
     if text == "sqlite://" or text.startswith("sqlite:///"):
         # No host part to misparse and the driver is the standard library's: valid without importing
         # SQLAlchemy, which every xdist worker parsing this option would otherwise pay for.
-        return text
+        path = text.removeprefix("sqlite://").removeprefix("/").partition("?")[0]
+        folder = Path(path).parent  # "" and ":memory:": "."
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            why = "it is a file" if isinstance(exc, FileExistsError) else exc.strerror or type(exc).__name__
+            why = f"cannot make the folder {str(folder)!r}: {why}"
+            raise refused("a SQLite file in a folder that exists or can be made", why) from None
+        if "?" not in text:
+            return text
+    import warnings
+
     from sqlalchemy.engine import make_url
 
-    from orderprobe.probes.secrets import hide_url_passwords
-
     try:
-        make_url(text).get_dialect()
+        url = make_url(text)
+        dialect = url.get_dialect()
     except Exception as exc:  # ArgumentError (syntax), NoSuchModuleError / ImportError (driver)
         why = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise argparse.ArgumentTypeError(
-            f"expected an SQLAlchemy URL with an installed driver, e.g. sqlite:///var/orderprobe.db, "
-            f"got {hide_url_passwords(text)!r} ({why})"
-        ) from None
+        raise refused("an SQLAlchemy URL with an installed driver, e.g. sqlite:///var/orderprobe.db", why) from None
+    if dialect.name == "sqlite":  # its ?arguments, as the store's engine will read them (no I/O)
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("error")  # an argument pysqlite ignores (a typo) is a warning
+                dialect().create_connect_args(url)
+        except Exception as exc:
+            why = str(exc).splitlines()[0].split(" (Background")[0]
+            raise refused("a SQLite URL whose ?arguments pysqlite takes, e.g. ?timeout=30", why) from None
     return text
 
 
 def endpoint(text: str) -> str:
     """A remote browser's URL (``--browser-endpoint``); whether it answers is checked in orderprobe.preflight."""
     try:
-        return _endpoint(text) or text
+        return _endpoint("--browser-endpoint", text) or text
     except ValueError as exc:
         raise argparse.ArgumentTypeError(str(exc).split(": ", 1)[-1]) from None

@@ -7,6 +7,7 @@ the ``html`` reporter (``orderprobe.reports.reporters``).
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -14,8 +15,13 @@ from orderprobe.probes.secrets import hide_url_passwords
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
+    from orderprobe.probes.settings import RESULTS_ENV  # `orderprobe run --results`' too
+
     parser.add_argument(
-        "--results", metavar="URL", help="SQLAlchemy URL of the results store (default var/orderprobe.db)"
+        "--results",
+        default=os.environ.get(RESULTS_ENV),
+        metavar="URL",
+        help="SQLAlchemy URL of the results store (default: $ORDERPROBE_RESULTS, else var/orderprobe.db)",
     )
     parser.add_argument("--artefacts", default="var/artefacts", metavar="DIR", help="screenshots and traces folder")
     parser.add_argument(
@@ -58,7 +64,7 @@ def main(args: argparse.Namespace) -> int:
 
     lang = args.lang or i18n.default_lang()
     out, artefacts = Path(args.out), Path(args.artefacts)
-    url = args.results or default_url()
+    url = default_url() if args.results is None else args.results  # an empty $ORDERPROBE_RESULTS is said
     try:
         store = Store(url)
     except (ArgumentError, OperationalError, StoreSchemaError) as exc:

@@ -14,7 +14,7 @@ from orderprobe.probes.reporter import Reporter, Run
 from orderprobe.probes.secrets import hide_url_passwords
 from orderprobe.store import liveness, spool
 from orderprobe.store.spool import Spool
-from orderprobe.store.store import RunSummary, Store, busy_timeout_ms, default_url, locked
+from orderprobe.store.store import RunSummary, Store, default_url, locked
 
 
 class StoreReporter(Reporter):
@@ -28,11 +28,9 @@ class StoreReporter(Reporter):
         self.lost = 0  # of those, journeys the spool did not take either
         self.spool_failed = False
         self.problem = ""
-        self.busy_s = 0.0  # how long a write waits for another writer (the store URL's)
 
     def on_run_start(self, run: Run) -> None:
         url = run.settings.results or default_url()
-        self.busy_s = busy_timeout_ms(url) / 1000
         run.outputs["results"] = f"{hide_url_passwords(url)}  (run {run.id})"
         header = dict(
             started_at=run.started_at,
@@ -80,12 +78,13 @@ class StoreReporter(Reporter):
     def _give_up(self, exc: Exception) -> None:
         """A store locked by someone else: stop waiting on it for every journey; the spool keeps
         them and the run's end tries the store once more."""
+        waited = ""  # the store is None if opening it was what waited
         if self.store is not None:
+            waited = f" (waited {self.store.busy_s:g} s)"
             self.store.close()
             self.store = None
-        seconds = self.busy_s
         where = f"journeys go to the spool {self.spool.path}" if self.spool is not None else "and there is no spool"
-        message = f"the results store is locked by another writer (waited {seconds:g} s); {where} until the run's end"
+        message = f"the results store is locked by another writer{waited}; {where} until the run's end"
         print(f"orderprobe: {message}", file=sys.stderr)
 
     def _spool(self, result: JourneyResult) -> bool:

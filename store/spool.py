@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from datetime import datetime
 from pathlib import Path
@@ -104,10 +105,17 @@ def replay(store: Any, path: Path) -> tuple[int, int]:
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
+    from orderprobe.probes.settings import RESULTS_ENV  # `orderprobe run --results`' too
+
     sub = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
     imp = sub.add_parser("import", help="replay the spools under DIR (a run's folder or the artefacts folder)")
     imp.add_argument("dir", type=Path, metavar="DIR")
-    imp.add_argument("--results", metavar="URL", help="results store (default sqlite:///var/orderprobe.db)")
+    imp.add_argument(
+        "--results",
+        default=os.environ.get(RESULTS_ENV),
+        metavar="URL",
+        help="results store (default: $ORDERPROBE_RESULTS, else sqlite:///var/orderprobe.db)",
+    )
 
 
 def main(args: argparse.Namespace) -> int:
@@ -117,7 +125,7 @@ def main(args: argparse.Namespace) -> int:
     if not spools:
         print(f"orderprobe: no {NAME} under {args.dir}", file=sys.stderr)
         return 2
-    url = args.results or default_url()
+    url = default_url() if args.results is None else args.results  # an empty $ORDERPROBE_RESULTS is said
     try:
         store = Store(url)
     except Exception as exc:

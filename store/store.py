@@ -16,7 +16,6 @@ from typing import Any
 
 from pydantic import BaseModel
 from sqlalchemy import Connection, create_engine, delete, event, func, insert, inspect, select
-from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 
 from orderprobe.base.result import JourneyResult, Status
@@ -86,12 +85,6 @@ def default_url(var_dir: Path = Path("var")) -> str:
 BUSY_TIMEOUT_MS = 10_000
 
 
-def busy_timeout_ms(url: str) -> int:
-    """How long a write to the SQLite store ``url`` waits for another writer."""
-    timeout = make_url(url).query.get("timeout")
-    return round(float(timeout) * 1000) if isinstance(timeout, str) else BUSY_TIMEOUT_MS
-
-
 def locked(exc: BaseException) -> bool:
     """The database was locked by another writer for longer than its busy timeout."""
     return "database is locked" in str(exc)
@@ -120,8 +113,11 @@ class Store:
     def __init__(self, url: str) -> None:
         self.url = url
         self.engine = create_engine(url)
+        self.busy_s = 0.0  # how long a write waits for another writer (SQLite's busy timeout; 0: the server's)
         if self.engine.dialect.name == "sqlite":
-            _sqlite_setup(self.engine, busy_timeout_ms(url))
+            timeout = self.engine.url.query.get("timeout")
+            self.busy_s = float(timeout) if isinstance(timeout, str) else BUSY_TIMEOUT_MS / 1000
+            _sqlite_setup(self.engine, round(self.busy_s * 1000))
         self._create_tables()
 
     def _create_tables(self) -> None:

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import sync_playwright
 
-from orderprobe.probes.browser import ENV_VAR, find_chromium, launch_options
+from orderprobe.probes.browser import ENV_VAR, find_chromium, launch_options, one_fieldtrials
 
 
 @pytest.fixture(autouse=True)
@@ -92,3 +92,24 @@ def test_the_compositor_in_the_browser_process_draws_the_same_pixels() -> None:
                 browser.close()
     assert shots[True] == shots[False]
     assert all(len(shot) > 20_000 for shot in shots[True])  # pages drawn, not blank
+
+
+@pytest.mark.parametrize(
+    ("args", "merged"),
+    [
+        (
+            ["--a", "--force-fieldtrials=AsyncDns/AsyncDnsNoFallbackA"],
+            ["--a", "--force-fieldtrials=AsyncDns/AsyncDnsNoFallbackA"],
+        ),
+        (
+            ["--force-fieldtrials=*Team/On/", "--a", "--force-fieldtrials=AsyncDns/AsyncDnsNoFallbackA"],
+            ["--force-fieldtrials=*Team/On/AsyncDns/AsyncDnsNoFallbackA/", "--a"],
+        ),
+        (  # the same trial twice: the first given (a team's own) stands
+            ["--force-fieldtrials=AsyncDns/Control", "--force-fieldtrials=AsyncDns/AsyncDnsNoFallbackA"],
+            ["--force-fieldtrials=AsyncDns/Control/"],
+        ),
+    ],
+)
+def test_field_trials_given_twice_are_one_flag_chromium_keeps_all_of(args: list[str], merged: list[str]) -> None:
+    assert one_fieldtrials(args) == merged

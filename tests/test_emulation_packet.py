@@ -5,11 +5,13 @@ reason, where a network namespace cannot be made (not root / not Linux)."""
 
 from __future__ import annotations
 
+import uuid
 from pathlib import Path
 
 import pytest
 
 from orderprobe.base.result import JourneyResult
+from orderprobe.probes.fixtures import BrowserHolder
 from tests.support.packet import metro_weak_early, needs_packet_level, ride, run_probe
 
 pytestmark = needs_packet_level  # a network namespace: root / CAP_NET_ADMIN, Linux
@@ -66,3 +68,29 @@ def test_a_dead_link_fails_the_request_and_cdp_is_the_stated_fallback(pytester: 
         assert journey.emulation == mode and journey.status == "failed", (mode, journey.status)
         assert journey.failed_step == "pay"
         assert journey.conditions["applied"]["emulation_reason"] == ("" if mode == "packet" else "--emulation cdp")
+
+
+def test_a_teams_own_field_trials_reach_chromium_beside_packet_modes() -> None:
+    """Chromium keeps only the last ``--force-fieldtrials``: a team's own (``browser_type_launch_args``)
+    used to be overridden by packet mode's. Read from the launched browser's command line (/proc)."""
+    team = f"OrderprobeTeam{uuid.uuid4().hex[:8]}"  # no other process on the machine names it
+    holder = BrowserHolder(headed=False, emulation="packet", launch_args={"args": [f"--force-fieldtrials={team}/On"]})
+    try:
+        holder.get()
+        assert holder.path is not None and holder.path.mode == "packet"
+        (browser,) = [args for args in _command_lines() if any(team in a for a in args)]
+    finally:
+        holder.close()
+    assert [a for a in browser if "fieldtrials" in a] == [
+        f"--force-fieldtrials={team}/On/AsyncDns/AsyncDnsNoFallbackA/"
+    ]
+
+
+def _command_lines() -> list[list[str]]:
+    found = []
+    for proc in Path("/proc").iterdir():
+        try:
+            found.append([a.decode() for a in (proc / "cmdline").read_bytes().split(b"\0") if a])
+        except OSError:  # not a process, or one that has just exited
+            continue
+    return found

@@ -97,3 +97,17 @@ def test_empty_or_unreachable_store(tmp_path: Path, capsys: pytest.CaptureFixtur
     assert "cannot open results store" in capsys.readouterr().err
     assert main(_report(tmp_path, "nosuchdb://x", "run")) == 2
     assert "cannot open results store 'nosuchdb://x'" in capsys.readouterr().err
+
+
+def test_the_store_in_the_environment_is_read_as_the_run_wrote_it(
+    tmp_path: Path, url: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``$ORDERPROBE_RESULTS`` is ``--results``' default for `orderprobe run`, so for the reports of its runs too."""
+    monkeypatch.chdir(tmp_path)  # no var/orderprobe.db here: the default store would have no run
+    monkeypatch.setenv("ORDERPROBE_RESULTS", url)
+    assert main(["report", "run", "--lang", "en", "--out", str(tmp_path / "out"), "--artefacts", "a"]) == 0
+    assert Path(capsys.readouterr().out.strip()).name == html.run_report_name(Store(url).latest_run_id(), "en")
+    monkeypatch.setenv("ORDERPROBE_RESULTS", "")  # a CI secret not set: said, not the default store instead
+    assert main(["report", "run", "--out", str(tmp_path / "out")]) == 2
+    assert "cannot open results store ''" in capsys.readouterr().err
+    assert not (tmp_path / "var" / "orderprobe.db").exists()

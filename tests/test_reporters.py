@@ -85,7 +85,8 @@ def test_a_reporter_added_in_one_file_receives_every_hook_in_order(pytester: pyt
 
 def test_a_run_whose_results_were_not_stored_fails_and_says_which_reporter_and_why(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(test_visit=PROBE)
-    unwritable = pytester.path / "no" / "such" / "folder" / "results.db"
+    unwritable = pytester.path / "results.db"
+    unwritable.mkdir()  # SQLite cannot open a folder as its file (a missing folder is made before the run)
     result = _run(pytester, f"--results=sqlite:///{unwritable}", "--reporter", "store,events")
     assert result.ret == 3
     assert "reporter 'store' failed in on_run_start" in result.stderr.str()

@@ -51,12 +51,14 @@ def test_a_results_value_that_is_no_url_is_refused_before_anything_runs(pytester
     assert not list(art.glob("*/spool.jsonl"))
 
 
-@pytest.mark.parametrize("store", ["missing-folder", "read-only"])
+@pytest.mark.parametrize("store", ["a-folder", "read-only"])
 def test_journeys_a_store_refused_are_spooled_said_and_imported_later(
     pytester: pytest.Pytester, request: pytest.FixtureRequest, store: str
 ) -> None:
+    # (A store in a folder that does not exist is no case: the folder is made before the run.)
+    (pytester.path / "folder.db").mkdir()  # SQLite cannot open a folder as its file
     url = {
-        "missing-folder": f"sqlite:///{pytester.path / 'no' / 'such' / 'folder' / 'results.db'}",
+        "a-folder": f"sqlite:///{pytester.path / 'folder.db'}",
         "read-only": request.getfixturevalue("read_only_db") if store == "read-only" else "",
     }[store]
     pytester.makepyfile(test_two=PROBE)
@@ -142,5 +144,6 @@ def test_a_writer_waits_for_another_as_long_as_the_store_url_says(tmp_path: Path
     try:
         with store.engine.connect() as conn:
             assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() == ms
+        assert store.busy_s == ms / 1000  # what the store reporter says it waited, from the one reading of the URL
     finally:
         store.close()
