@@ -9,8 +9,11 @@ import socket
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
+
+from tests.support.refusals import run_all
 
 
 def _closed_port() -> int:
@@ -66,54 +69,72 @@ BAD = [
 ]
 
 
-@pytest.mark.parametrize(("args", "said"), BAD, ids=[" ".join(a) for a, _ in BAD])
+@pytest.fixture(scope="module")
+def refused(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """Every command line of this module that must end within the checks, run in one Python
+    process (tests/support/refusals.py) instead of one each; by ``kind{index}``: (result, folder)."""
+    root, port = tmp_path_factory.mktemp("refusals"), str(_closed_port())
+    cases: dict[str, tuple[dict[str, Any], Path]] = {}
+
+    def add(name: str, args: list[str], env: dict[str, str] | None = None) -> None:
+        folder = root / name
+        folder.mkdir()
+        (folder / "afile").write_text("")
+
+        def fill(text: str) -> str:
+            return text.replace("{port}", port).replace("{tmp}", str(folder))
+
+        env = {k: fill(v) for k, v in (env or {}).items()}
+        cases[name] = ({"args": [fill(a) for a in args], "cwd": str(folder), "env": env}, folder)
+
+    for i, (args, _) in enumerate(BAD):
+        add(f"bad{i}", ["run", "--results", "sqlite:///{tmp}/r.db", *args, "--artefacts", "{tmp}/art",
+                        "--reports", "{tmp}/rep", "-n", "0"])  # fmt: skip
+    for i, (variable, value, _) in enumerate(ENVIRONMENT):
+        add(f"env{i}", ["run", "--results", "sqlite:///{tmp}/r.db", "-n", "0"], {variable: value})
+    for i, (value, _, _) in enumerate(RESULTS):
+        add(f"results{i}", ["run", "--artefacts", "{tmp}/art", "-n", "0"], {"ORDERPROBE_RESULTS": value})
+    for i, (args, _) in enumerate(WORKERS):
+        add(f"workers{i}", ["run", "--results", "sqlite:///{tmp}/r.db", "--artefacts", "{tmp}/art", *args])
+    for i, workers in enumerate(KNOWN_WORKERS):
+        add(f"known{i}", ["run", "--results", "sqlite:///{tmp}/r.db", "-n", workers, "--list"])
+    names = list(cases)
+    for name, done in zip(names, run_all([cases[n][0] for n in names]), strict=True):
+        cases[name] = (done, cases[name][1])
+    return {"port": port, **cases}
+
+
+@pytest.mark.parametrize(("index", "said"), [(i, said) for i, (_, said) in enumerate(BAD)],
+                         ids=[" ".join(a) for a, _ in BAD])  # fmt: skip
 def test_a_bad_option_value_is_refused_in_one_line_before_anything_starts(
-    tmp_path: Path, args: list[str], said: str
+    refused: dict[str, Any], index: int, said: str
 ) -> None:
-    port = str(_closed_port())
-    (tmp_path / "afile").write_text("")
-    args = [a.replace("{port}", port).replace("{tmp}", str(tmp_path)) for a in args]
-    said = said.replace("{port}", port).replace("{tmp}", str(tmp_path))
-    done = subprocess.run(
-        [sys.executable, "-m", "orderprobe", "run", "--results", f"sqlite:///{tmp_path / 'r.db'}", *args,
-         "--artefacts", str(tmp_path / "art"), "--reports", str(tmp_path / "rep"), "-n", "0"],
-        capture_output=True, text=True, cwd=tmp_path,
-    )  # fmt: skip
-    assert done.returncode == 2, done.stdout + done.stderr
-    assert done.stdout == ""
-    lines = done.stderr.splitlines()
-    assert len(lines) == 1, done.stderr
+    done, folder = refused[f"bad{index}"]
+    said = said.replace("{port}", refused["port"]).replace("{tmp}", str(folder))
+    assert done["code"] == 2, done["stdout"] + done["stderr"]
+    assert done["stdout"] == ""
+    lines = done["stderr"].splitlines()
+    assert len(lines) == 1, done["stderr"]
     assert lines[0].startswith("orderprobe: refused before running: " + said), lines[0]
-    assert not (tmp_path / "r.db").exists() and not (tmp_path / "art").exists()
-    assert "s3cret" not in done.stderr
+    assert not (folder / "r.db").exists() and not (folder / "art").exists()
+    assert "s3cret" not in done["stderr"]
 
 
-@pytest.mark.parametrize(
-    ("variable", "value", "said"),
-    [
-        (
-            "ORDERPROBE_CPU_SLOWDOWN",
-            "2",
-            "argument --cpu-slowdown: expected profile or off (or $ORDERPROBE_CPU_SLOWDOWN)",
-        ),
-        (
-            "ORDERPROBE_EMULATION",
-            "netem",
-            "argument --emulation: expected auto, packet or cdp (or $ORDERPROBE_EMULATION)",
-        ),
-    ],
-)
+ENVIRONMENT = [
+    ("ORDERPROBE_CPU_SLOWDOWN", "2", "argument --cpu-slowdown: expected profile or off (or $ORDERPROBE_CPU_SLOWDOWN)"),
+    ("ORDERPROBE_EMULATION", "netem", "argument --emulation: expected auto, packet or cdp (or $ORDERPROBE_EMULATION)"),
+]
+
+
+@pytest.mark.parametrize(("index", "value", "said"), [(i, v, said) for i, (_, v, said) in enumerate(ENVIRONMENT)],
+                         ids=[name for name, _, _ in ENVIRONMENT])  # fmt: skip
 def test_a_bad_value_in_the_environment_is_refused_in_one_line(
-    tmp_path: Path, variable: str, value: str, said: str
+    refused: dict[str, Any], index: int, value: str, said: str
 ) -> None:
-    env = {**os.environ, variable: value}
-    done = subprocess.run(
-        [sys.executable, "-m", "orderprobe", "run", "--results", f"sqlite:///{tmp_path / 'r.db'}", "-n", "0"],
-        capture_output=True, text=True, cwd=tmp_path, env=env,
-    )  # fmt: skip
-    assert done.returncode == 2 and done.stdout == "", done.stdout + done.stderr
-    assert done.stderr == f"orderprobe: refused before running: {said}, got {value!r}\n"
-    assert not (tmp_path / "r.db").exists()
+    done, folder = refused[f"env{index}"]
+    assert done["code"] == 2 and done["stdout"] == "", done["stdout"] + done["stderr"]
+    assert done["stderr"] == f"orderprobe: refused before running: {said}, got {value!r}\n"
+    assert not (folder / "r.db").exists()
 
 
 RESULTS = [
@@ -124,24 +145,21 @@ RESULTS = [
 ]
 
 
-@pytest.mark.parametrize(("value", "expected", "why"), RESULTS, ids=[v or "empty" for v, _, _ in RESULTS])
+@pytest.mark.parametrize(("index", "value", "expected", "why"), [(i, *row) for i, row in enumerate(RESULTS)],
+                         ids=[v or "empty" for v, _, _ in RESULTS])  # fmt: skip
 def test_a_bad_results_url_in_the_environment_is_refused_naming_the_variable(
-    tmp_path: Path, value: str, expected: str, why: str
+    refused: dict[str, Any], index: int, value: str, expected: str, why: str
 ) -> None:
     """``$ORDERPROBE_RESULTS`` is ``--results``' default and is checked as strictly, before any journey."""
-    (tmp_path / "afile").write_text("")
-    value, why = value.replace("{tmp}", str(tmp_path)), why.replace("{tmp}", str(tmp_path))
-    done = subprocess.run(
-        [sys.executable, "-m", "orderprobe", "run", "--artefacts", str(tmp_path / "art"), "-n", "0"],
-        capture_output=True, text=True, cwd=tmp_path, env={**os.environ, "ORDERPROBE_RESULTS": value},
-    )  # fmt: skip
-    assert done.returncode == 2 and done.stdout == "", done.stdout + done.stderr
-    lines = done.stderr.splitlines()
-    assert len(lines) == 1, done.stderr
+    done, folder = refused[f"results{index}"]
+    value, why = value.replace("{tmp}", str(folder)), why.replace("{tmp}", str(folder))
+    assert done["code"] == 2 and done["stdout"] == "", done["stdout"] + done["stderr"]
+    lines = done["stderr"].splitlines()
+    assert len(lines) == 1, done["stderr"]
     head = f"orderprobe: refused before running: argument --results: expected {expected}"
     assert lines[0].startswith(head) and f"got $ORDERPROBE_RESULTS={value!r} (" in lines[0], lines[0]
     assert why in lines[0], lines[0]
-    assert not (tmp_path / "art").exists() and not (tmp_path / "var").exists()  # nothing ran, no default store
+    assert not (folder / "art").exists() and not (folder / "var").exists()  # nothing ran, no default store
 
 
 def test_the_results_url_in_the_environment_is_where_the_run_stores(tmp_path: Path) -> None:
@@ -170,27 +188,23 @@ WORKERS = [
 ]
 
 
-@pytest.mark.parametrize(("args", "said"), WORKERS, ids=[" ".join(a) for a, _ in WORKERS])
+@pytest.mark.parametrize(("index", "said"), [(i, said) for i, (_, said) in enumerate(WORKERS)],
+                         ids=[" ".join(a) for a, _ in WORKERS])  # fmt: skip
 def test_a_negative_worker_count_is_refused_naming_the_option_and_the_value(
-    tmp_path: Path, args: list[str], said: str
+    refused: dict[str, Any], index: int, said: str
 ) -> None:
     """xdist itself takes ``-n -3``; the run must not start on a typo."""
-    done = subprocess.run(
-        [sys.executable, "-m", "orderprobe", "run", "--results", f"sqlite:///{tmp_path / 'r.db'}",
-         "--artefacts", str(tmp_path / "art"), *args],
-        capture_output=True, text=True, cwd=tmp_path,
-    )  # fmt: skip
-    assert done.returncode == 2 and done.stdout == "", done.stdout + done.stderr
-    assert done.stderr == f"orderprobe: refused before running: {said}\n"
-    assert not (tmp_path / "r.db").exists() and not (tmp_path / "art").exists()
+    done, folder = refused[f"workers{index}"]
+    assert done["code"] == 2 and done["stdout"] == "", done["stdout"] + done["stderr"]
+    assert done["stderr"] == f"orderprobe: refused before running: {said}\n"
+    assert not (folder / "r.db").exists() and not (folder / "art").exists()
 
 
-@pytest.mark.parametrize("workers", ["auto", "logical"])  # -n 0: most tests here
-def test_the_worker_counts_xdist_knows_pass_the_checks(tmp_path: Path, workers: str) -> None:
-    done = subprocess.run(
-        [sys.executable, "-m", "orderprobe", "run", "--results", f"sqlite:///{tmp_path / 'r.db'}", "-n", workers,
-         "--list"],
-        capture_output=True, text=True, cwd=tmp_path,
-    )  # fmt: skip
-    assert done.returncode == 0 and done.stderr == "", done.stderr
-    assert done.stdout.splitlines()[-1].endswith(" journeys"), done.stdout
+KNOWN_WORKERS = ["auto", "logical"]  # -n 0: most tests here
+
+
+@pytest.mark.parametrize("index", range(len(KNOWN_WORKERS)), ids=KNOWN_WORKERS)
+def test_the_worker_counts_xdist_knows_pass_the_checks(refused: dict[str, Any], index: int) -> None:
+    done, _ = refused[f"known{index}"]
+    assert done["code"] == 0 and done["stderr"] == "", done["stderr"]
+    assert done["stdout"].splitlines()[-1].endswith(" journeys"), done["stdout"]
