@@ -85,6 +85,13 @@ def record(
     )
 
 
+def resending(r: RequestRecord, back_ms: float, now_ms: float) -> bool:
+    """Could TCP still be resending ``r``, sent before an outage that ended at ``back_ms``? It
+    doubles its wait after each loss, so its next try after the link is back comes at most as long
+    after as the request had waited by then (plus a second: the first wait)."""
+    return now_ms - back_ms <= back_ms - r.start_ms + 1000
+
+
 SLOW_RTT_MS, SLOW_DOWN_KBPS = 300, 1000  # 3G-class or worse (BT '3g': 300 ms; '3gslow': 400 ms, 400 kbit/s)
 
 
@@ -134,11 +141,27 @@ class LinkWitness(StepListener):
         start, end = journey.current_start_ms, journey.failed_at_ms
         if failure is not None and start is not None and end is not None:
             link = self._record(start, end)
+            if link is None or not link.stalled:
+                link = self._held_before(failure.waiting, start, end) or link
             if slow := slowness(self.emulation.profile.network):
                 mode = self.emulation.mode
                 link = link or LinkRecord(mode=mode, summary=f"emulated network ({mode}): no outage or drop")
                 link.slow, link.summary = slow, f"{link.summary}; a slow link by its profile ({slow})"
             failure.link = link
+
+    def _held_before(self, waiting: list[RequestRecord], start_ms: float, end_ms: float) -> LinkRecord | None:
+        """The link's record since the oldest call the step still waited for, if that call was sent
+        before the step and an outage held it: a quote or an SMS send caught by an outage the step
+        did not see is still late because of the link. Only while TCP could still be resending it
+        (``resending``): a call unanswered long after the link came back is the server's."""
+        earlier = [r for r in waiting if r.start_ms < start_ms]
+        if not earlier:
+            return None
+        e = self.emulation
+        since = min(r.start_ms for r in earlier)
+        outages = [o for o in e.outages_between(since, end_ms) if any(resending(r, o[1], end_ms) for r in earlier)]
+        link = record(e.mode, outages, e.dropped_between(since, end_ms), earlier, self.recorder.site)
+        return link if link is not None and link.stalled and any(w.in_flight for w in link.outages) else None
 
     def on_step_end(self, journey: Journey, step: StepResult) -> None:
         step.link = self._record(step.start_ms, step.start_ms + step.duration_ms)
