@@ -6,6 +6,9 @@ request caught by an outage is not failed, it waits (TCP retransmits with backof
 looks healthy and a probe waiting for the next page times out. Only the link knows it held that
 request. So each step carries what the link did while it ran (``StepResult.link``), and a
 failing step the link stalled is the network's (``FailurePoint.link``), with that record quoted.
+So is a call the failing step still waited for, sent before it and held by an outage the step
+itself did not see (a quote or an SMS send sent as the signal went), while TCP could still be
+resending it.
 
 Causal order: when the shop refused the step (a path-breaking answer >= 400, e.g. ``POST
 /checkout → 422``) before the outage began, the refusal decides, not the outage.
