@@ -95,6 +95,26 @@ def resending(r: RequestRecord, back_ms: float, now_ms: float) -> bool:
     return now_ms - back_ms <= back_ms - r.start_ms + 1000
 
 
+def held_before(
+    mode: str,
+    outages: list[tuple[float, float, str]],
+    dropped: dict[str, dict[str, int]],
+    waiting: Iterable[RequestRecord],
+    start_ms: float,
+    end_ms: float,
+    site: str,
+) -> LinkRecord | None:
+    """The link's record since the oldest call a step failing at ``end_ms`` still waited for, if
+    that call was sent before the step (``start_ms``) and an outage held it: a quote or an SMS
+    send caught by an outage the step did not see is late because of the link. Only while TCP
+    could still be resending it (``resending``): a call unanswered long after the link came back
+    is the server's. ``outages`` and ``dropped``: the link's since that call was sent."""
+    earlier = [r for r in waiting if r.start_ms < start_ms]
+    outages = [o for o in outages if any(resending(r, o[1], end_ms) for r in earlier)]
+    link = record(mode, outages, dropped, earlier, site)
+    return link if link is not None and any(w.in_flight for w in link.outages) else None
+
+
 SLOW_RTT_MS, SLOW_DOWN_KBPS = 300, 1000  # 3G-class or worse (BT '3g': 300 ms; '3gslow': 400 ms, 400 kbit/s)
 
 
@@ -153,18 +173,14 @@ class LinkWitness(StepListener):
             failure.link = link
 
     def _held_before(self, waiting: list[RequestRecord], start_ms: float, end_ms: float) -> LinkRecord | None:
-        """The link's record since the oldest call the step still waited for, if that call was sent
-        before the step and an outage held it: a quote or an SMS send caught by an outage the step
-        did not see is still late because of the link. Only while TCP could still be resending it
-        (``resending``): a call unanswered long after the link came back is the server's."""
         earlier = [r for r in waiting if r.start_ms < start_ms]
         if not earlier:
             return None
-        e = self.emulation
-        since = min(r.start_ms for r in earlier)
-        outages = [o for o in e.outages_between(since, end_ms) if any(resending(r, o[1], end_ms) for r in earlier)]
-        link = record(e.mode, outages, e.dropped_between(since, end_ms), earlier, self.recorder.site)
-        return link if link is not None and link.stalled and any(w.in_flight for w in link.outages) else None
+        e, since = self.emulation, min(r.start_ms for r in earlier)
+        return held_before(
+            e.mode, e.outages_between(since, end_ms), e.dropped_between(since, end_ms), earlier, start_ms, end_ms,
+            self.recorder.site,
+        )  # fmt: skip
 
     def on_step_end(self, journey: Journey, step: StepResult) -> None:
         step.link = self._record(step.start_ms, step.start_ms + step.duration_ms)
