@@ -6,6 +6,9 @@ request caught by an outage is not failed, it waits (TCP retransmits with backof
 looks healthy and a probe waiting for the next page times out. Only the link knows it held that
 request. So each step carries what the link did while it ran (``StepResult.link``), and a
 failing step the link stalled is the network's (``FailurePoint.link``), with that record quoted.
+So is a call the failing step still waited for, sent before it and held by an outage the step
+itself did not see (a quote or an SMS send sent as the signal went), while TCP could still be
+resending it.
 
 Causal order: when the shop refused the step (a path-breaking answer >= 400, e.g. ``POST
 /checkout → 422``) before the outage began, the refusal decides, not the outage.
@@ -85,6 +88,33 @@ def record(
     )
 
 
+def resending(r: RequestRecord, back_ms: float, now_ms: float) -> bool:
+    """Could TCP still be resending ``r``, sent before an outage that ended at ``back_ms``? It
+    doubles its wait after each loss, so its next try after the link is back comes at most as long
+    after as the request had waited by then (plus a second: the first wait)."""
+    return now_ms - back_ms <= back_ms - r.start_ms + 1000
+
+
+def held_before(
+    mode: str,
+    outages: list[tuple[float, float, str]],
+    dropped: dict[str, dict[str, int]],
+    waiting: Iterable[RequestRecord],
+    start_ms: float,
+    end_ms: float,
+    site: str,
+) -> LinkRecord | None:
+    """The link's record since the oldest call a step failing at ``end_ms`` still waited for, if
+    that call was sent before the step (``start_ms``) and an outage held it: a quote or an SMS
+    send caught by an outage the step did not see is late because of the link. Only while TCP
+    could still be resending it (``resending``): a call unanswered long after the link came back
+    is the server's. ``outages`` and ``dropped``: the link's since that call was sent."""
+    earlier = [r for r in waiting if r.start_ms < start_ms]
+    outages = [o for o in outages if any(resending(r, o[1], end_ms) for r in earlier)]
+    link = record(mode, outages, dropped, earlier, site)
+    return link if link is not None and any(w.in_flight for w in link.outages) else None
+
+
 SLOW_RTT_MS, SLOW_DOWN_KBPS = 300, 1000  # 3G-class or worse (BT '3g': 300 ms; '3gslow': 400 ms, 400 kbit/s)
 
 
@@ -134,11 +164,23 @@ class LinkWitness(StepListener):
         start, end = journey.current_start_ms, journey.failed_at_ms
         if failure is not None and start is not None and end is not None:
             link = self._record(start, end)
+            if link is None or not link.stalled:
+                link = self._held_before(failure.waiting, start, end) or link
             if slow := slowness(self.emulation.profile.network):
                 mode = self.emulation.mode
                 link = link or LinkRecord(mode=mode, summary=f"emulated network ({mode}): no outage or drop")
                 link.slow, link.summary = slow, f"{link.summary}; a slow link by its profile ({slow})"
             failure.link = link
+
+    def _held_before(self, waiting: list[RequestRecord], start_ms: float, end_ms: float) -> LinkRecord | None:
+        earlier = [r for r in waiting if r.start_ms < start_ms]
+        if not earlier:
+            return None
+        e, since = self.emulation, min(r.start_ms for r in earlier)
+        return held_before(
+            e.mode, e.outages_between(since, end_ms), e.dropped_between(since, end_ms), earlier, start_ms, end_ms,
+            self.recorder.site,
+        )  # fmt: skip
 
     def on_step_end(self, journey: Journey, step: StepResult) -> None:
         step.link = self._record(step.start_ms, step.start_ms + step.duration_ms)

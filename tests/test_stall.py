@@ -59,3 +59,47 @@ def test_a_step_the_link_stalled_is_the_networks_with_the_links_record(pytester:
     assert pay.duration_ms < 12_000 + pay.evidence_ms
     opened = next(s for s in journey.steps if s.name == "open")
     assert opened.link is None and opened.evidence_ms is None  # the link did nothing to it
+
+
+# A call sent as the signal is lost, in one step, and still on its way in the next: the outage
+# (16 s) is over before the next step begins, but TCP resends the call's SYN after 1, 3, 7 and
+# 15 s — all into the outage — and next only at 31 s, so the step that waits for the answer gives
+# up with it unanswered while the link is up. The call goes to the payment host, a dependency of
+# the demo shop (as its logistics quote and SMS send are): before the fix the link's record of the
+# failing step had no outage, and a healthy dependency was named third_party/timeout.
+HELD_EARLIER = """
+def test_held_earlier(journey, page, target, demo_shop):
+    with journey.step("open"):
+        page.goto(target.url("/"))
+    with journey.step("ask"):  # a script's call (as the quote's), sent as the signal is lost
+        page.evaluate("url => { fetch(url, {mode: 'no-cors'}).then(() => { window.answered = true; }); }",
+                      demo_shop.payment_url + "/")
+        page.wait_for_timeout(17_000)  # the signal is back after 16 s
+    with journey.step("answer"):
+        page.wait_for_function("() => window.answered === true", timeout=2_000)
+"""
+
+HELD_EARLIER_MATRIX = """
+matrices:
+  - name: held
+    rows:
+      - {probe: held_earlier, network: wifi, switches: [{at: ask, offline_s: 16}]}
+"""
+
+
+@pytest.mark.slow
+def test_a_call_an_earlier_steps_outage_held_is_the_networks_not_the_dependencys(pytester: pytest.Pytester) -> None:
+    (pytester.path / "nets" / "matrices").mkdir(parents=True)
+    (pytester.path / "nets" / "matrices" / "held.yaml").write_text(HELD_EARLIER_MATRIX, encoding="utf-8")
+    (journey,) = run(pytester, HELD_EARLIER, "--matrix=held", "--emulation=packet")
+    assert journey.emulation == "packet" and journey.status == "failed" and journey.failed_step == "answer"
+    failure, cause = journey.failure, journey.cause
+    assert failure is not None and cause is not None
+    answer = next(s for s in journey.steps if s.name == "answer")
+    assert any(r.start_ms < answer.start_ms for r in failure.waiting), failure.waiting  # sent in 'ask'
+    assert (cause.category, cause.detail, cause.rule) == ("network", "offline", "network.stalled"), cause
+    link = failure.link
+    assert link is not None and link.stalled
+    (outage,) = link.outages
+    assert outage.why == "switch@ask" and outage.end_ms <= answer.start_ms  # over before the step began
+    assert any("during the outage" in held for held in outage.in_flight), outage
