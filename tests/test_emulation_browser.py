@@ -9,6 +9,7 @@ outages are checked against the times the page was actually switched offline.
 from __future__ import annotations
 
 import json
+import statistics
 from collections.abc import Callable, Iterator
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -132,12 +133,14 @@ def test_cpu_slowdown_slows_a_cpu_bound_page(emulate: Any, catalogue: Any, serve
 
     plain, throttled, off = page_at(1), page_at(6), page_at(6, "off")
     runs: dict[Page, list[float]] = {plain: [], throttled: [], off: []}
-    for _ in range(4):  # interleaved, so a burst of load on this shared machine hits all alike
+    for _ in range(7):  # interleaved, so a burst of load on this shared machine hits all alike
         for page, times in runs.items():
             times.append(page.evaluate("burn(5e7)[0]"))
-    fast, slow, unthrottled = min(runs[plain]), min(runs[throttled]), min(runs[off])
+    # Medians, not minima: the minimum picks the one quiet moment of a page, and one quiet moment of
+    # the throttled page against none of the plain one read ×0.6 in CI (111 against 193 ms at load 6).
+    fast, slow, unthrottled = (statistics.median(runs[page]) for page in (plain, throttled, off))
     # ×6 gives ~×6 on an idle machine; CPU contention compresses it (measured ×1.8–1.9 at load 7–30);
-    # unthrottled, the minima of interleaved runs stay within ~×1.1 of each other.
+    # unthrottled, interleaved runs stay within ~×1.1 of each other.
     assert slow / fast > 1.4, f"×6 throttling gave {fast:.1f} → {slow:.1f} ms"
     # off: nearer the unthrottled page than the throttled one, measured side by side
     assert unthrottled / fast < (slow / fast + 1) / 2, f"×1 {fast:.1f}, ×6 {slow:.1f}, ×6 off {unthrottled:.1f} ms"
