@@ -90,13 +90,15 @@ class BrowserHolder:
         try:
             return self._start()
         except PlaywrightError as first:
+            from orderprobe.probes.evidence import first_line
+
             # A Chromium (or driver) that dies while it starts says nothing about the shop: on a loaded
             # host it happens. One fresh driver and browser; a second failure is the journey's error.
             self._drop()
             browser = self._start()
             with warnings.catch_warnings():  # a note in pytest's summary: a -W error must not fail the journey
                 warnings.simplefilter("always", BrowserRestarted)
-                note = f"the browser did not start ({_first_line(first)}); started it again"
+                note = f"the browser did not start ({first_line(str(first)) or type(first).__name__}); started it again"
                 warnings.warn(BrowserRestarted(note), stacklevel=2)
             return browser
 
@@ -139,10 +141,6 @@ class BrowserHolder:
             self._playwright.stop()
         if self.path is not None:
             self.path.close()
-
-
-def _first_line(error: BaseException) -> str:
-    return (str(error).strip().splitlines() or [type(error).__name__])[0]
 
 
 @pytest.fixture(scope="session")
