@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 JOBS   ?= 2
-TEST_JOBS ?= 4
+TEST_JOBS ?= 6
 TEST_TIMEOUT ?= 900
 
 .PHONY: run test setup chromium lint bench clean
@@ -13,8 +13,9 @@ run: setup  ## run the default probes on the embedded demo shop and write a repo
 	$(BIN)/orderprobe run -n $(JOBS)
 
 # --timeout: a hung test fails instead of stalling the run (15 min: long tests take minutes at load 50+).
-# -n 4 on 2 cores: a third of the suite's test time is waiting (outages, timeouts, scheduler slots),
-#   which two more workers fill with CPU work (measured: 14 min → under 10 at load 10; see README).
+# -n 6 on 2 cores: much of the suite's test time is waiting (outages, timeouts, scheduler slots), which
+#   more workers fill with CPU work. Quiet machine, same clone: -n 4 323 s (12.5 % idle), -n 5 295 s,
+#   -n 6 284 and 287 s (3 % idle), -n 8 297 s (no idle left; each worker's start-up is pure cost).
 # --dist loadgroup: tests are handed out one unit at a time, slowest first (tests/durations.txt), so the
 #   workers end together (longest-processing-time-first; worksteal's halves ended minutes apart); a unit
 #   is one test, or a module's tests that share a module-scoped fixture (tests/conftest.py), set up once.
