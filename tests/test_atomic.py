@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-import subprocess
 from pathlib import Path
 
 import pytest
+
+from tests.support import mounts
 
 
 def test_a_write_to_a_full_disk_names_the_file_and_leaves_nothing_half_written(tmp_path: Path) -> None:
@@ -14,18 +15,12 @@ def test_a_write_to_a_full_disk_names_the_file_and_leaves_nothing_half_written(t
     from orderprobe.base.atomic import WriteFailed
     from orderprobe.reports.html import write
 
-    disk = tmp_path / "disk"
-    disk.mkdir()
-    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(disk)], capture_output=True).returncode:
-        pytest.skip("cannot mount a tmpfs here")
-    try:
+    with mounts.mounted("-t", "tmpfs", "-o", "size=64k", "tmpfs") as disk:
         with pytest.raises(WriteFailed) as failed:
             write("x" * 200_000, disk / "reports", "run.html")
         assert str(failed.value).startswith(f"could not write {disk / 'reports' / 'run.html'}: ")
         assert "No space left on device" in str(failed.value)
         assert list((disk / "reports").iterdir()) == []
-    finally:
-        subprocess.run(["umount", str(disk)], check=True)
 
 
 def test_an_append_stream_on_a_disk_that_fills_up_keeps_whole_lines_only(tmp_path: Path) -> None:
@@ -33,11 +28,7 @@ def test_an_append_stream_on_a_disk_that_fills_up_keeps_whole_lines_only(tmp_pat
     off (a real 64 KB tmpfs), so every line in the file parses and the error names the file."""
     from orderprobe.base.atomic import Appender, WriteFailed
 
-    disk = tmp_path / "disk"
-    disk.mkdir()
-    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(disk)], capture_output=True).returncode:
-        pytest.skip("cannot mount a tmpfs here")
-    try:
+    with mounts.mounted("-t", "tmpfs", "-o", "size=64k", "tmpfs") as disk:
         out = Appender(disk / "events.jsonl", sync=True)
         line = b'{"event": "step/end", "pad": "' + b"x" * 3000 + b'"}\n'
         with pytest.raises(WriteFailed) as failed:
@@ -47,5 +38,3 @@ def test_an_append_stream_on_a_disk_that_fills_up_keeps_whole_lines_only(tmp_pat
         assert str(failed.value).startswith(f"could not write {disk / 'events.jsonl'}: ")
         data = (disk / "events.jsonl").read_bytes()
         assert data and len(data) % len(line) == 0 and data.endswith(b"\n")
-    finally:
-        subprocess.run(["umount", str(disk)], check=True)

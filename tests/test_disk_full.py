@@ -16,6 +16,7 @@ import pytest
 
 from orderprobe.cli import main as orderprobe
 from orderprobe.store.store import Store
+from tests.support import mounts
 
 PROBES = """
 def test_ok(journey, page, target):
@@ -30,31 +31,19 @@ def test_broken(journey, page, target):
 """
 
 
-def _mount(args: list[str]) -> None:
-    done = subprocess.run(["mount", *args], capture_output=True)
-    if done.returncode:
-        pytest.skip(f"cannot mount here: {done.stderr.decode().strip()}")
-
-
 @pytest.fixture(params=["full", "read-only"])
 def disk(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[Path, str]]:
-    mounted = tmp_path / "disk"
-    mounted.mkdir()
     if request.param == "full":
-        _mount(["-t", "tmpfs", "-o", "size=200k", "tmpfs", str(mounted)])
-        with (mounted / "filler").open("wb", buffering=0) as filler, pytest.raises(OSError):
-            while True:  # until the disk says no
-                filler.write(b"x" * 4096)
-        reason = "No space left on device"
+        with mounts.mounted("-t", "tmpfs", "-o", "size=200k", "tmpfs") as mounted:
+            with (mounted / "filler").open("wb", buffering=0) as filler, pytest.raises(OSError):
+                while True:  # until the disk says no
+                    filler.write(b"x" * 4096)
+            yield mounted, "No space left on device"
     else:
         source = tmp_path / "source"
         source.mkdir()
-        _mount(["--bind", "-o", "ro", str(source), str(mounted)])
-        reason = "Read-only file system"
-    try:
-        yield mounted, reason
-    finally:
-        subprocess.run(["umount", str(mounted)], check=True)
+        with mounts.mounted("--bind", "-o", "ro", str(source)) as mounted:
+            yield mounted, "Read-only file system"
 
 
 def test_a_run_on_a_full_or_read_only_disk_says_each_lost_file_and_keeps_its_results(

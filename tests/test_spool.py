@@ -5,7 +5,6 @@ puts every journey where it belongs later — real Chromium, real SQLite, a real
 from __future__ import annotations
 
 import json
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,6 +12,7 @@ import pytest
 
 from orderprobe.cli import main as orderprobe
 from orderprobe.store.store import Store
+from tests.support import mounts
 
 PROBE = """
 def test_one(journey, page):
@@ -28,17 +28,11 @@ def test_two(journey, page):
 @pytest.fixture
 def read_only_db(tmp_path: Path) -> Iterator[str]:
     """A real SQLite file on a read-only bind mount (root ignores file modes; a mount it cannot)."""
-    source, mounted = tmp_path / "rw", tmp_path / "ro"
+    source = tmp_path / "rw"
     source.mkdir()
-    mounted.mkdir()
     Store(f"sqlite:///{source / 'results.db'}").close()
-    done = subprocess.run(["mount", "--bind", "-o", "ro", str(source), str(mounted)], capture_output=True)
-    if done.returncode:
-        pytest.skip(f"cannot bind-mount read-only here: {done.stderr.decode().strip()}")
-    try:
+    with mounts.mounted("--bind", "-o", "ro", str(source)) as mounted:
         yield f"sqlite:///{mounted / 'results.db'}"
-    finally:
-        subprocess.run(["umount", str(mounted)], check=True)
 
 
 def test_a_results_value_that_is_no_url_is_refused_before_anything_runs(pytester: pytest.Pytester) -> None:
