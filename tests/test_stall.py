@@ -14,10 +14,19 @@ from __future__ import annotations
 
 import pytest
 
+from orderprobe.base.result import JourneyResult
 from tests.support.packet import needs_packet_level
 from tests.test_emulation_packet import run
 
 pytestmark = needs_packet_level  # a network namespace: root / CAP_NET_ADMIN, Linux
+
+
+def run_matrix(pytester: pytest.Pytester, source: str, name: str, matrix: str) -> list[JourneyResult]:
+    """``source`` run in packet mode on the matrix ``name`` (``matrix``: its YAML), beside this suite's networks."""
+    (pytester.path / "nets" / "matrices").mkdir(parents=True)
+    (pytester.path / "nets" / "matrices" / f"{name}.yaml").write_text(matrix, encoding="utf-8")
+    return run(pytester, source, f"--matrix={name}", "--emulation=packet")
+
 
 STALLED = """
 def test_stalled_pay(journey, page, target, demo_shop):
@@ -38,9 +47,7 @@ matrices:
 
 @pytest.mark.slow
 def test_a_step_the_link_stalled_is_the_networks_with_the_links_record(pytester: pytest.Pytester) -> None:
-    (pytester.path / "nets" / "matrices").mkdir(parents=True)
-    (pytester.path / "nets" / "matrices" / "stall.yaml").write_text(MATRIX, encoding="utf-8")
-    (journey,) = run(pytester, STALLED, "--matrix=stall", "--emulation=packet")
+    (journey,) = run_matrix(pytester, STALLED, "stall", MATRIX)
     assert journey.emulation == "packet" and journey.status == "failed", journey.status
     failure, cause = journey.failure, journey.cause
     assert failure is not None and cause is not None
@@ -91,9 +98,7 @@ matrices:
 
 @pytest.mark.slow
 def test_a_call_an_earlier_steps_outage_held_is_the_networks_not_the_dependencys(pytester: pytest.Pytester) -> None:
-    (pytester.path / "nets" / "matrices").mkdir(parents=True)
-    (pytester.path / "nets" / "matrices" / "held.yaml").write_text(HELD_EARLIER_MATRIX, encoding="utf-8")
-    (journey,) = run(pytester, HELD_EARLIER, "--matrix=held", "--emulation=packet")
+    (journey,) = run_matrix(pytester, HELD_EARLIER, "held", HELD_EARLIER_MATRIX)
     assert journey.emulation == "packet" and journey.status == "failed" and journey.failed_step == "answer"
     failure, cause = journey.failure, journey.cause
     assert failure is not None and cause is not None
