@@ -24,6 +24,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -123,7 +124,9 @@ jobs:
 """,
         encoding="utf-8",
     )
-    token = work.name
+    # Unique per soak: a tmp_path's last part ("test_a_short_soak_…0") repeats across pytest sessions,
+    # and two checkouts' suites soaking at once would count each other's live processes as leaks.
+    token = f"{work.name}-{uuid.uuid4().hex}"
     env = {**os.environ, **DEMO_SECRETS, "SOAK_HOOK": receiver.url("/soak"), MARKER: token}
     log = open(work / "service.log", "wb")  # noqa: SIM115 - closed below
     service = subprocess.Popen(

@@ -72,6 +72,7 @@ def main(args: argparse.Namespace) -> int:
     except KeyError as exc:
         print(f"orderprobe record: no such profile {exc} (see `orderprobe profiles`)", file=sys.stderr)
         return 2
+    made = not args.source  # a recording made here is a scratch file: removed once it became the probe
     if args.source:
         recorded = Path(args.source)
     elif not args.url:
@@ -90,14 +91,17 @@ def main(args: argparse.Namespace) -> int:
                 code = codegen.wait()
                 code = 0 if code in (0, -signal.SIGINT, 130) else code
         if code != 0:
+            recorded.unlink(missing_ok=True)
             print(f"orderprobe record: playwright codegen exited with {code}", file=sys.stderr)
             return code
     try:
         probe = convert(recorded.read_text(encoding="utf-8"), Fixtures.of(region, account), name=args.name,
                         source=str(recorded), start=args.url or "")  # fmt: skip
     except (OSError, RecordingError) as exc:
-        print(f"orderprobe record: {exc}", file=sys.stderr)
+        print(f"orderprobe record: {exc}", file=sys.stderr)  # names the recording, which is kept to look at
         return 2
     Path(args.output).write_text(probe, encoding="utf-8")
+    if made:
+        recorded.unlink(missing_ok=True)
     print(f"wrote {args.output}: run it with `orderprobe run {args.output}`")
     return 0

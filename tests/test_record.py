@@ -15,6 +15,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 from pathlib import Path
 
@@ -193,7 +194,10 @@ def test_record_launches_codegen_headed_under_the_profile_in_a_virtual_display(t
     url = f"http://127.0.0.1:{server.server_port}/"
     orderprobe = str(Path(sys.executable).with_name("orderprobe"))
     out = tmp_path / "test_recorded.py"
-    env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY")}
+    # The recording's scratch file goes here, and must not stay. A short path: Chromium's singleton
+    # socket lives under TMPDIR too, and a unix socket's path cannot pass 107 bytes.
+    scratch = Path(tempfile.mkdtemp(prefix="oprec-"))
+    env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY")} | {"TMPDIR": str(scratch)}
     proc = subprocess.Popen(
         ["xvfb-run", "-a", orderprobe, "record", url, "--device", "iphone-15", "--region", "shanghai", "-o", str(out)],
         env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True,
@@ -218,3 +222,6 @@ def test_record_launches_codegen_headed_under_the_profile_in_a_virtual_display(t
     written = out.read_text(encoding="utf-8")
     ast.parse(written)
     assert 'page.goto(target.url("/"))' in written and written.count("journey.step(") == 1, written
+    left = [p.name for p in scratch.glob("orderprobe-record-*")]
+    shutil.rmtree(scratch, ignore_errors=True)
+    assert not left, "the recording was converted: its scratch file goes"
