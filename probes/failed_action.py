@@ -12,6 +12,9 @@ import re
 _ACTION = re.compile(r"^(?:[\w.]+Error: )?([A-Z]\w*\.\w+):", re.M)
 _EXPECT = re.compile(r'Expect "(\w+)"')
 _LOCATOR = re.compile(r"waiting for (.+)$", re.M)
+# The call log's line first: a harness's own message may say "waiting for" in its first line too
+# ("Timeout waiting for 'pay'"), where what follows is a name, not a locator to look for again.
+_CALL_LOG_LOCATOR = re.compile(r"^\s*- waiting for (.+)$", re.M)
 
 
 def parse_action(message: str) -> tuple[str | None, str | None]:
@@ -20,5 +23,5 @@ def parse_action(message: str) -> tuple[str | None, str | None]:
     action = f"expect.{expect.group(1)}" if expect else None
     if action is None and (match := _ACTION.search(message)):
         action = match.group(1)
-    locator = _LOCATOR.search(message)
+    locator = _CALL_LOG_LOCATOR.search(message) or _LOCATOR.search(message)
     return action, locator.group(1).strip() if locator else None

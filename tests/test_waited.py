@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser
 
+from orderprobe.probes.checkout.steps import reach
 from orderprobe.probes.classify import Classifier
 from orderprobe.probes.journey import Journey, Phase, StepListener
 from orderprobe.probes.recorder import Recorder
@@ -90,7 +91,7 @@ def shop() -> Iterator[Held]:
         yield running
 
 
-def fail(chromium: Browser, shop: Held, tmp_path: Path, *, arrives: bool):
+def fail(chromium: Browser, shop: Held, tmp_path: Path, *, arrives: bool, wait=None):
     context = chromium.new_context()
     try:
         page = context.new_page()
@@ -103,7 +104,10 @@ def fail(chromium: Browser, shop: Held, tmp_path: Path, *, arrives: bool):
             with journey.step("buy now"):
                 page.evaluate("document.getElementById('buy').click()")  # a tap; the page leaves
                 assert shop.asked.wait(60)
-                page.get_by_test_id("pickup-required").wait_for(timeout=300)
+                if wait is None:
+                    page.get_by_test_id("pickup-required").wait_for(timeout=300)
+                else:
+                    wait(page)
         assert recorder.failure is not None
         return recorder.failure
     finally:
@@ -130,6 +134,21 @@ def test_the_page_waited_for_arriving_late_is_slow_not_pickup_only(
     cause = Classifier.load().classify(failure, site=shop.url)
     assert (cause.category, cause.detail, cause.rule) == ("network", "timeout", "network.arrived_late"), cause
     assert "after the wait ended" in cause.evidence
+
+
+def test_a_built_in_steps_wait_whose_page_arrives_late_is_slow_not_drift(
+    chromium: Browser, shop: Held, tmp_path: Path
+) -> None:
+    """The built-in checkout's own wait (``reach``) says "Timeout waiting for 'x'" above its call log:
+    the element looked at again is the call log's locator, not the quoted name (seen at load 60: a
+    checkout page 15 s late was named selector drift, fix the probe)."""
+    failure = fail(
+        chromium, shop, tmp_path, arrives=True, wait=lambda page: reach(page, "pickup-required", timeout_ms=300)
+    )
+    assert failure.locator == 'get_by_test_id("pickup-required")'
+    assert failure.arrived_late and 'get_by_test_id("pickup-required")' in failure.arrived_late
+    cause = Classifier.load().classify(failure, site=shop.url)
+    assert (cause.category, cause.rule) == ("network", "network.arrived_late"), cause
 
 
 def test_a_region_message_there_when_the_wait_ended_still_decides(chromium: Browser, tmp_path: Path) -> None:
