@@ -125,10 +125,11 @@ UI_TEXT = """() => {
 def keep_shot(page: Page, path: Path) -> None:
     """A full-page screenshot for a person to look at, not asserted on. Chromium now and then
     answers a full-page capture with "Unable to capture screenshot" on a loaded machine (seen once
-    in CI): one more try, then the layout checks go on without the picture."""
+    in CI): one more try, then the layout checks go on without the picture. A JPEG: a tall report's
+    PNG took Chromium ~1 CPU-s to encode, the JPEG ~0.6, and reads as well."""
     for _ in range(2):
         try:
-            page.screenshot(path=str(path), full_page=True)
+            page.screenshot(path=str(path), full_page=True, type="jpeg", quality=80)
             return
         except PlaywrightError as exc:
             if "Unable to capture screenshot" not in str(exc):
@@ -149,7 +150,7 @@ def test_no_sideways_scroll_at_phone_and_desktop_widths(reports, browser: Browse
         page.set_viewport_size({"width": width, "height": 844 if width < 800 else 900})
         page.evaluate(NEXT_FRAME)
         if width in SHOWN:
-            keep_shot(page, SHOTS / f"layout-{kind}-{lang}-{width}.png")
+            keep_shot(page, SHOTS / f"layout-{kind}-{lang}-{width}.jpg")
         widths = page.evaluate("() => [document.documentElement.scrollWidth, innerWidth]")
         assert widths[0] == widths[1], f"{kind} {lang} at {width}px is {widths[0]}px wide"
         small = page.evaluate(SMALL_TEXT)
