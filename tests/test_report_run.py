@@ -84,10 +84,12 @@ def _evil(artefacts: Path, browser: Browser) -> JourneyResult:
     return j.model_copy(update={"failure": failure, "conditions": conditions})
 
 
-@pytest.fixture
-def filled(tmp_path: Path, browser: Browser) -> tuple[Store, Path, JourneyResult]:
-    artefacts = tmp_path / "artefacts"
-    store = Store(f"sqlite:///{tmp_path / 'results.db'}")
+@pytest.fixture(scope="module")
+def filled(tmp_path_factory: pytest.TempPathFactory, browser: Browser) -> Iterator[tuple[Store, Path, JourneyResult]]:
+    """One run for the four tests that read it (each writes its own report): made once, not four times."""
+    folder = tmp_path_factory.mktemp("filled")
+    artefacts = folder / "artefacts"
+    store = Store(f"sqlite:///{folder / 'results.db'}")
     store.start_run(
         "run-618",
         started_at=T0,
@@ -332,10 +334,11 @@ def test_a_failed_steps_evidence_time_and_the_links_record_are_shown(
     store.finish_run("run-618", finished_at=T0 + timedelta(minutes=1), exit_code=1)
     report = run_report.write(store, "run-618", artefacts, tmp_path, lang)
     store.close()
+    context = browser.new_context(viewport={"width": 390, "height": 900})
+    page = context.new_page()
+    page.goto(report.as_uri())  # once: the page's layout is CSS, re-laid out at each width
     for width in (390, 1280):
-        context = browser.new_context(viewport={"width": width, "height": 900})
-        page = context.new_page()
-        page.goto(report.as_uri())
+        page.set_viewport_size({"width": width, "height": 900})
         row = page.locator(f"#{anchor(evil.id)} tr[data-step-status]").last
         page.locator(f"#{anchor(evil.id)}").evaluate("d => { d.open = true }")  # failures open by default
         shown = row.locator(".evidence-time")
@@ -348,4 +351,4 @@ def test_a_failed_steps_evidence_time_and_the_links_record_are_shown(
         SHOTS.mkdir(exist_ok=True)
         row.scroll_into_view_if_needed()
         page.screenshot(path=str(SHOTS / f"run-evidence-time-{lang}-{width}.png"))
-        context.close()
+    context.close()
