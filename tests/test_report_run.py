@@ -121,7 +121,7 @@ def test_run_report_header_grid_and_journeys_match_the_store(filled, tmp_path: P
     summary = store.run("run-618")
     path = run_report.write(store, "run-618", artefacts, tmp_path / "reports", "zh")
     assert path.name == "run-run-618.zh.html"  # one file per language
-    _open(page, path, "report-run-zh.png")
+    _open(page, path, "report-run-zh.jpg")
 
     assert page.locator("#verdict").get_attribute("class") == "verdict v-failed"
     for status, n in summary.counts.items():
@@ -180,7 +180,7 @@ def test_hostile_strings_show_as_text_and_secrets_never_appear(filled, tmp_path:
 def test_filters_and_grid_links(filled, tmp_path: Path, page: Page) -> None:
     store, artefacts, _ = filled
     counts = store.run("run-618").counts
-    _open(page, run_report.write(store, "run-618", artefacts, tmp_path, "en"), "report-run-en.png")
+    _open(page, run_report.write(store, "run-618", artefacts, tmp_path, "en"), "report-run-en.jpg")
     assert "FAIL" in page.locator("#verdict").inner_text()
     page.select_option("#f-status", "failed")
     assert page.locator("details.journey:visible").count() == counts["failed"]

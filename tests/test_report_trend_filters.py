@@ -186,10 +186,10 @@ def test_the_menus_filter_every_row_and_name_the_pooled_sections(
         assert page.locator("h2 .pooled:visible").count() == 3  # step times follow the probe menu
         assert page.evaluate("document.documentElement.scrollWidth <= innerWidth")
         SHOTS.mkdir(exist_ok=True)
-        page.screenshot(path=str(SHOTS / f"trend-menus-{lang}-{width}.png"), full_page=True)
+        page.screenshot(path=str(SHOTS / f"trend-menus-{lang}-{width}.jpg"), full_page=True)
         page.goto(filtered.as_uri())
         assert page.locator("#filtered").is_visible()
         assert page.evaluate("document.documentElement.scrollWidth <= innerWidth")
-        page.screenshot(path=str(SHOTS / f"trend-filtered-{lang}-{width}.png"), full_page=True)
+        page.screenshot(path=str(SHOTS / f"trend-filtered-{lang}-{width}.jpg"), full_page=True)
     finally:
         page.close()
