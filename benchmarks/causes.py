@@ -107,15 +107,16 @@ def serve(pages: list[Page], root: Path = CORPUS) -> Iterator[str]:
         yield url
 
 
-def fail_on(browser, base_url: str, page: Page, artefacts: Path):  # -> FailurePoint
-    """Open the page in a fresh context and let the probe's click fail there, as a journey would."""
+def fail_on(browser, base_url: str, page: Page, artefacts: Path, *, screenshot: bool = True):  # -> FailurePoint
+    """Open the page in a fresh context and let the probe's click fail there, as a journey would
+    (``screenshot=False``: as with ``--screenshots off``; the classifier reads no pixels)."""
     from orderprobe.probes.journey import Journey
     from orderprobe.probes.recorder import Recorder
 
     context = browser.new_context()
     try:
         tab = context.new_page()
-        recorder = Recorder(context, tab, artefacts, page.name)
+        recorder = Recorder(context, tab, artefacts, page.name, screenshot=screenshot)
         journey = Journey("corpus", meter=recorder.meter, settle=recorder.settle)
         journey.listeners = [recorder]
         try:

@@ -1,6 +1,6 @@
 """``--a11y`` (probes/a11y.py): axe-core's WCAG A/AA scan at each step's end, in real Chromium —
 on a page with known violations, on a storefront from the corpus and on the demo shop through the
-engine — and never a failed checkout."""
+engine (tests/test_a11y_engine.py) — and never a failed checkout."""
 
 from __future__ import annotations
 
@@ -8,14 +8,12 @@ import hashlib
 import re
 from pathlib import Path
 
-import pytest
 from playwright.sync_api import Browser
 
 from benchmarks import causes
 from orderprobe.base.result import StepStatus
 from orderprobe.probes import a11y
 from orderprobe.probes.journey import Journey
-from orderprobe.store.store import Store
 from tests.test_otel import storefront
 
 BAD = """<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Pay</title></head><body>
@@ -61,30 +59,3 @@ def test_a_storefront_from_the_corpus_is_scanned(chromium: Browser) -> None:
     scanned = journey.steps[0].a11y
     assert scanned is not None and not scanned.error and scanned.url.endswith(page.path.name)
     assert all(v.id and v.nodes >= 1 for v in scanned.violations)
-
-
-PROBE = """
-def test_home(journey, page, target):
-    with journey.step("home"):
-        page.goto(target.url("/"))
-    with journey.step("live"):
-        page.goto(target.url("/live"))
-"""
-
-
-def test_the_engine_scans_each_step_with_a11y_and_reports_it(pytester: pytest.Pytester) -> None:
-    pytester.makepyfile(test_a11y_probe=PROBE)
-    db, reports = pytester.path / "results.db", pytester.path / "reports"
-    result = pytester.runpytest_subprocess(
-        "-p", "no:cacheprovider", f"--results=sqlite:///{db}", f"--artefacts={pytester.path / 'art'}", "--a11y",
-        "--reporter=store,html", f"--reports={reports}", "--lang=en",
-    )  # fmt: skip
-    result.assert_outcomes(passed=1)  # whatever axe finds, the checkout's verdict is its own
-    store = Store(f"sqlite:///{db}")
-    try:
-        (journey,) = store.journeys(store.latest_run_id() or "")
-    finally:
-        store.close()
-    assert [s.a11y is not None and not s.a11y.error for s in journey.steps] == [True, True]
-    (report,) = reports.glob("run*.en.html")
-    assert "Accessibility (axe-core" in report.read_text(encoding="utf-8")

@@ -52,7 +52,9 @@ def test_the_corpus_covers_five_shops_two_languages_and_every_family() -> None:
 def test_a_storefront_failure_is_named_by_its_family(
     page, chromium: Browser, corpus_url: str, classifier: Classifier, tmp_path: Path
 ) -> None:
-    failure = bench.fail_on(chromium, corpus_url, page, tmp_path)
+    # No failure screenshot: the cause is named from the page's words and the requests, and 47 PNGs
+    # were a sixth of this module's CPU (failure screenshots: test_report_e2e, test_filmstrip).
+    failure = bench.fail_on(chromium, corpus_url, page, tmp_path, screenshot=False)
     cause = classifier.classify(failure)
     assert cause.category == page.expected, f"{page.name} ({page.source}): {cause.rule} — {cause.evidence}"
     if page.family == "healthy":

@@ -144,6 +144,6 @@ def test_the_run_report_shows_the_filmstrip(runs: Path, browser: Browser, width:
         assert page.evaluate("document.documentElement.scrollWidth <= innerWidth")
         SHOTS.mkdir(exist_ok=True)
         three.scroll_into_view_if_needed()
-        page.screenshot(path=str(SHOTS / f"filmstrip-{width}.png"), full_page=True)
+        page.screenshot(path=str(SHOTS / f"filmstrip-{width}.jpg"), full_page=True)
     finally:
         page.close()

@@ -121,9 +121,9 @@ def test_rows_whose_scenario_did_not_happen_are_not_exercised_in_store_terminal_
         assert page.evaluate("document.documentElement.scrollWidth") <= 390
         shots = Path(__file__).resolve().parents[1] / "test-artefacts"
         shots.mkdir(exist_ok=True)
-        page.screenshot(path=shots / "not-exercised-390.png", full_page=True)
+        page.screenshot(path=shots / "not-exercised-390.jpg", full_page=True)
         page.set_viewport_size({"width": 1280, "height": 900})
-        page.screenshot(path=shots / "not-exercised-1280.png", full_page=True)
+        page.screenshot(path=shots / "not-exercised-1280.jpg", full_page=True)
         browser.close()
 
 

@@ -120,7 +120,7 @@ def test_comparison_page_in_chromium(store: Store, tmp_path: Path) -> None:
         page = browser.new_page(viewport={"width": 1366, "height": 768})
         page.goto(path.as_uri())
         SHOTS.mkdir(exist_ok=True)
-        page.screenshot(path=str(SHOTS / "report-compare-zh.png"), full_page=True)
+        page.screenshot(path=str(SHOTS / "report-compare-zh.jpg"), full_page=True)
         header = page.locator("#paths th.path").all_inner_texts()
         assert [h.split()[0] for h in header] == ["path_video", "path_live", "path_subsidy"]
         assert "3 次完成的中位数" in header[0]

@@ -82,7 +82,7 @@ def test_run_report_of_a_real_failure(probed: tuple[Path, Store], page: Page) ->
     path = run_report.write(store, "e2e-dns", folder / "artefacts", folder / "reports", "zh")
     page.goto(path.as_uri())
     SHOTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(SHOTS / "report-run-real-failure.png"), full_page=True)
+    page.screenshot(path=str(SHOTS / "report-run-real-failure.jpg"), full_page=True)
 
     assert page.locator("#verdict").get_attribute("class") == "verdict v-failed"
     assert page.locator("#counts .chip[data-status=failed] b").inner_text() == "1"
@@ -110,7 +110,7 @@ def test_compare_and_trend_from_real_runs(probed: tuple[Path, Store], page: Page
 
     path, ctx = trend.write(store, timedelta(days=1), folder / "reports", "en")
     page.goto(path.as_uri())
-    page.screenshot(path=str(SHOTS / "report-trend-real.png"), full_page=True)
+    page.screenshot(path=str(SHOTS / "report-trend-real.jpg"), full_page=True)
     assert ctx.journeys == 2 and len(ctx.outages) == 1
     # Series are probe × profile: the Wi-Fi pass does not close the polluted-DNS outage.
     (outage,) = ctx.outages

@@ -125,10 +125,11 @@ UI_TEXT = """() => {
 def keep_shot(page: Page, path: Path) -> None:
     """A full-page screenshot for a person to look at, not asserted on. Chromium now and then
     answers a full-page capture with "Unable to capture screenshot" on a loaded machine (seen once
-    in CI): one more try, then the layout checks go on without the picture."""
+    in CI): one more try, then the layout checks go on without the picture. A JPEG: a tall report's
+    PNG took Chromium ~1 CPU-s to encode, the JPEG ~0.6, and reads as well."""
     for _ in range(2):
         try:
-            page.screenshot(path=str(path), full_page=True)
+            page.screenshot(path=str(path), full_page=True, type="jpeg", quality=80)
             return
         except PlaywrightError as exc:
             if "Unable to capture screenshot" not in str(exc):
@@ -139,12 +140,17 @@ def keep_shot(page: Page, path: Path) -> None:
 @pytest.mark.parametrize("lang", i18n.LANGS)
 def test_no_sideways_scroll_at_phone_and_desktop_widths(reports, browser: Browser, kind: str, lang: str) -> None:
     SHOTS.mkdir(exist_ok=True)
+    # One load, resized through the widths as a turned phone or a dragged window is: layout is CSS
+    # and the pages' one width-dependent script (the scroll cues) runs on "resize". Loading a tall
+    # report afresh per width cost more than all of its checks (6 of 17 CPU-s).
+    page = browser.new_page(viewport={"width": WIDTHS[0], "height": 844})
+    page.goto(reports[kind, lang].as_uri())
+    page.evaluate("() => document.querySelectorAll('details').forEach(d => d.open = true)")
     for width in WIDTHS:
-        page = browser.new_page(viewport={"width": width, "height": 844 if width < 800 else 900})
-        page.goto(reports[kind, lang].as_uri())
-        page.evaluate("() => document.querySelectorAll('details').forEach(d => d.open = true)")
+        page.set_viewport_size({"width": width, "height": 844 if width < 800 else 900})
+        page.evaluate(NEXT_FRAME)
         if width in SHOWN:
-            keep_shot(page, SHOTS / f"layout-{kind}-{lang}-{width}.png")
+            keep_shot(page, SHOTS / f"layout-{kind}-{lang}-{width}.jpg")
         widths = page.evaluate("() => [document.documentElement.scrollWidth, innerWidth]")
         assert widths[0] == widths[1], f"{kind} {lang} at {width}px is {widths[0]}px wide"
         small = page.evaluate(SMALL_TEXT)
@@ -180,9 +186,11 @@ def test_no_sideways_scroll_at_phone_and_desktop_widths(reports, browser: Browse
             ):
                 share = float(text.strip().rstrip("%")) / 100
                 assert charts.heat_class(share) in cls.split(), (text, cls)
-        page.close()
+    page.close()
 
 
+# After a resize: the "resize" event is dispatched before the next frame's animation callbacks.
+NEXT_FRAME = "() => new Promise(done => requestAnimationFrame(() => requestAnimationFrame(done)))"
 # Text of charts as drawn: an SVG's font size times its scale on screen, and HTML axis labels.
 SMALL_TEXT = """() => {
   const out = [];

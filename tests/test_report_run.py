@@ -84,10 +84,12 @@ def _evil(artefacts: Path, browser: Browser) -> JourneyResult:
     return j.model_copy(update={"failure": failure, "conditions": conditions})
 
 
-@pytest.fixture
-def filled(tmp_path: Path, browser: Browser) -> tuple[Store, Path, JourneyResult]:
-    artefacts = tmp_path / "artefacts"
-    store = Store(f"sqlite:///{tmp_path / 'results.db'}")
+@pytest.fixture(scope="module")
+def filled(tmp_path_factory: pytest.TempPathFactory, browser: Browser) -> Iterator[tuple[Store, Path, JourneyResult]]:
+    """One run for the four tests that read it (each writes its own report): made once, not four times."""
+    folder = tmp_path_factory.mktemp("filled")
+    artefacts = folder / "artefacts"
+    store = Store(f"sqlite:///{folder / 'results.db'}")
     store.start_run(
         "run-618",
         started_at=T0,
@@ -119,7 +121,7 @@ def test_run_report_header_grid_and_journeys_match_the_store(filled, tmp_path: P
     summary = store.run("run-618")
     path = run_report.write(store, "run-618", artefacts, tmp_path / "reports", "zh")
     assert path.name == "run-run-618.zh.html"  # one file per language
-    _open(page, path, "report-run-zh.png")
+    _open(page, path, "report-run-zh.jpg")
 
     assert page.locator("#verdict").get_attribute("class") == "verdict v-failed"
     for status, n in summary.counts.items():
@@ -178,7 +180,7 @@ def test_hostile_strings_show_as_text_and_secrets_never_appear(filled, tmp_path:
 def test_filters_and_grid_links(filled, tmp_path: Path, page: Page) -> None:
     store, artefacts, _ = filled
     counts = store.run("run-618").counts
-    _open(page, run_report.write(store, "run-618", artefacts, tmp_path, "en"), "report-run-en.png")
+    _open(page, run_report.write(store, "run-618", artefacts, tmp_path, "en"), "report-run-en.jpg")
     assert "FAIL" in page.locator("#verdict").inner_text()
     page.select_option("#f-status", "failed")
     assert page.locator("details.journey:visible").count() == counts["failed"]
@@ -332,10 +334,11 @@ def test_a_failed_steps_evidence_time_and_the_links_record_are_shown(
     store.finish_run("run-618", finished_at=T0 + timedelta(minutes=1), exit_code=1)
     report = run_report.write(store, "run-618", artefacts, tmp_path, lang)
     store.close()
+    context = browser.new_context(viewport={"width": 390, "height": 900})
+    page = context.new_page()
+    page.goto(report.as_uri())  # once: the page's layout is CSS, re-laid out at each width
     for width in (390, 1280):
-        context = browser.new_context(viewport={"width": width, "height": 900})
-        page = context.new_page()
-        page.goto(report.as_uri())
+        page.set_viewport_size({"width": width, "height": 900})
         row = page.locator(f"#{anchor(evil.id)} tr[data-step-status]").last
         page.locator(f"#{anchor(evil.id)}").evaluate("d => { d.open = true }")  # failures open by default
         shown = row.locator(".evidence-time")
@@ -348,4 +351,4 @@ def test_a_failed_steps_evidence_time_and_the_links_record_are_shown(
         SHOTS.mkdir(exist_ok=True)
         row.scroll_into_view_if_needed()
         page.screenshot(path=str(SHOTS / f"run-evidence-time-{lang}-{width}.png"))
-        context.close()
+    context.close()

@@ -82,7 +82,7 @@ def test_trend_page_reads_back_in_chromium(store: Store, tmp_path: Path, page: P
     path, ctx = trend.write(store, timedelta(hours=10), tmp_path, "zh", tz=UTC, now=NOW)
     page.goto(path.as_uri())
     SHOTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(SHOTS / "report-trend-zh.png"), full_page=True)
+    page.screenshot(path=str(SHOTS / "report-trend-zh.jpg"), full_page=True)
 
     assert page.evaluate("typeof window.__xss") == "undefined"
     assert "<script>window.__xss=1</script> 支付宝维护" in page.locator("#latest").inner_text()

@@ -17,6 +17,7 @@ from orderprobe.reports import trend
 from orderprobe.reports.command import configure, main
 from orderprobe.store.store import Store
 from tests.support import sample
+from tests.support.once import once
 
 START = datetime(2026, 11, 10, 20, 0, tzinfo=UTC)
 NOW = START + timedelta(hours=10)
@@ -145,17 +146,29 @@ def _visible(page: Page, selector: str) -> set[str]:
     return set(page.locator(selector).evaluate_all(shown))
 
 
+@pytest.fixture
+def pages(folder: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, list[str]]:
+    """Each language's whole and filtered trend page, written once for both widths (``once``: each
+    test that reads them is credited with the store they were read from)."""
+
+    def write(out: Path) -> dict[str, list[str]]:
+        store = Store(f"sqlite:///{folder / 'results.db'}")
+        try:
+            whole = {lang: trend.write(store, SINCE, out, lang, UTC, NOW)[0] for lang in ("en", "zh")}
+            only_sh = {lang: trend.write(store, SINCE, out, lang, UTC, NOW, location="sh")[0] for lang in ("en", "zh")}
+        finally:
+            store.close()
+        return {lang: [str(whole[lang]), str(only_sh[lang])] for lang in whole}
+
+    return once(tmp_path_factory, "trend-menus", write)[1]
+
+
 @pytest.mark.parametrize("lang", ["en", "zh"])
 @pytest.mark.parametrize("width", [390, 1280])
 def test_the_menus_filter_every_row_and_name_the_pooled_sections(
-    folder: Path, browser: Browser, tmp_path: Path, width: int, lang: str
+    pages: dict[str, list[str]], browser: Browser, width: int, lang: str
 ) -> None:
-    store = Store(f"sqlite:///{folder / 'results.db'}")
-    try:
-        path, _ = trend.write(store, SINCE, tmp_path, lang, UTC, NOW)
-        filtered, _ = trend.write(store, SINCE, tmp_path, lang, UTC, NOW, location="sh")
-    finally:
-        store.close()
+    path, filtered = map(Path, pages[lang])
     page = browser.new_page(viewport={"width": width, "height": 900})
     try:
         page.goto(path.as_uri())
@@ -173,10 +186,10 @@ def test_the_menus_filter_every_row_and_name_the_pooled_sections(
         assert page.locator("h2 .pooled:visible").count() == 3  # step times follow the probe menu
         assert page.evaluate("document.documentElement.scrollWidth <= innerWidth")
         SHOTS.mkdir(exist_ok=True)
-        page.screenshot(path=str(SHOTS / f"trend-menus-{lang}-{width}.png"), full_page=True)
+        page.screenshot(path=str(SHOTS / f"trend-menus-{lang}-{width}.jpg"), full_page=True)
         page.goto(filtered.as_uri())
         assert page.locator("#filtered").is_visible()
         assert page.evaluate("document.documentElement.scrollWidth <= innerWidth")
-        page.screenshot(path=str(SHOTS / f"trend-filtered-{lang}-{width}.png"), full_page=True)
+        page.screenshot(path=str(SHOTS / f"trend-filtered-{lang}-{width}.jpg"), full_page=True)
     finally:
         page.close()

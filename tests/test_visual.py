@@ -100,9 +100,9 @@ def test_baseline_written_then_matched_then_a_change_differs_without_failing_the
         assert figures.evaluate_all("imgs => imgs.every(i => i.complete && i.naturalWidth > 0)")
         assert view.evaluate("document.documentElement.scrollWidth") <= 390
         SHOTS.mkdir(exist_ok=True)
-        view.screenshot(path=SHOTS / "visual-390.png", full_page=True)
+        view.screenshot(path=SHOTS / "visual-390.jpg", full_page=True)
         view.set_viewport_size({"width": 1280, "height": 900})
-        view.screenshot(path=SHOTS / "visual-1280.png", full_page=True)
+        view.screenshot(path=SHOTS / "visual-1280.jpg", full_page=True)
         browser.close()
 
     ret, _, checks = _run(pytester, "update", "--update-baselines")

@@ -4,7 +4,7 @@ Known answers come from the benchmark's pages (benchmarks/vitals.py), served on 
 layout shift of a computed size, an image put in at a set time, a click whose handler blocks for
 200 ms. Times are checked only against lower bounds the page sets (never a wall-clock limit);
 the ±10 % comparison is the benchmark's (`make bench`). The demo shop's journeys get vitals from
-the real engine, and a storefront from the corpus gets them too.
+the real engine (tests/test_vitals_engine.py), and a storefront from the corpus gets them too.
 """
 
 from __future__ import annotations
@@ -106,41 +106,6 @@ def test_a_storefront_from_the_corpus_gets_its_load_vitals(chromium: Browser) ->
     assert got is not None, page_info.name
     assert got.fcp_ms is not None and got.lcp_ms is not None and got.ttfb_ms is not None
     assert got.lcp_ms >= got.fcp_ms
-
-
-PROBE = """
-def test_buy(journey, page, target):
-    with journey.step("home"):
-        page.goto(target.url("/"))
-    with journey.step("product"):
-        page.goto(target.url("/live"))
-"""
-
-
-def test_the_engine_stores_each_steps_vitals_and_the_run_report_shows_them(pytester: pytest.Pytester) -> None:
-    pytester.makepyfile(test_vitals_probe=PROBE)
-    db = pytester.path / "results.db"
-    reports = pytester.path / "reports"
-    result = pytester.runpytest_subprocess(
-        "-p", "no:cacheprovider", f"--results=sqlite:///{db}", f"--artefacts={pytester.path / 'art'}",
-        "--reporter=store,html", f"--reports={reports}", "--lang=en",
-    )  # fmt: skip
-    result.assert_outcomes(passed=1)
-    store = Store(f"sqlite:///{db}")
-    try:
-        (journey,) = store.journeys(store.latest_run_id() or "")
-        with store.read() as conn:
-            rows = conn.exec_driver_sql("SELECT name, lcp_ms, cls, fcp_ms, ttfb_ms FROM steps ORDER BY idx").all()
-    finally:
-        store.close()
-    for step in journey.steps:
-        assert step.vitals is not None and step.vitals.lcp_ms and step.vitals.ttfb_ms, step
-    assert [r[0] for r in rows] == ["home", "product"]
-    assert all(r[1] and r[3] and r[4] is not None and r[2] is not None for r in rows)
-    (report,) = reports.glob("run*.en.html")
-    text = report.read_text(encoding="utf-8")
-    assert "Web Vitals per step" in text and "LCP" in text
-    assert text.count('class="vital v-') >= 2 * 4  # two steps, each with LCP, CLS, FCP, TTFB
 
 
 def test_a_store_from_before_vitals_gains_the_columns_and_keeps_its_steps(store_url: str) -> None:
