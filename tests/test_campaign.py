@@ -2,9 +2,10 @@
 demo shop, run by the built-in probe that meets it, through the real engine — pytest + the
 orderprobe plugin in a subprocess, real Chromium, a fresh demo shop on
 ephemeral ports, a real SQLite store — and the cause the classifier names must be right. The
-rows are checked in six parts, so the suite's xdist workers spread them, and run in three
-single-process subprocess runs (two parts read each run): a nested `-n 2` cost the same CPU per row
-(measured) and only crowded the suite's two cores, and a run's start costs ~2.4 s CPU.
+rows are checked in six parts, so the suite's xdist workers spread them, and run in two
+single-process subprocess runs (three parts read each run): a nested `-n 2` cost the same CPU per row
+(measured) and only crowded the suite's two cores, and a run's start costs ~2.4 s CPU (a third run
+paid it again for nothing; two of ~1 min each still spread).
 
 Faults are switched per journey by a tiny plugin (after the engine's per-journey shop reset),
 keyed by probe and profile, so each part is one run of one matrix. Each part prints a
@@ -181,7 +182,7 @@ def table(results: list[tuple[Row, tuple]]) -> str:
 
 
 PARTS = 6  # six tests, so the suite's workers share the rows (every row is checked once) …
-RUNS = 3  # … in three runs: each run's start (Python, Playwright's driver, Chromium, the shop) costs ~2.4 s CPU
+RUNS = 2  # … in two runs: each run's start (Python, Playwright's driver, Chromium, the shop) costs ~2.4 s CPU
 
 
 def run_rows(pytester: pytest.Pytester, rows: list[Row]) -> dict:
@@ -222,8 +223,8 @@ def run_rows(pytester: pytest.Pytester, rows: list[Row]) -> dict:
 @pytest.mark.slow
 @pytest.mark.parametrize(
     "part",
-    # The two parts of a run are one unit (tests/support/durations.py): back to back on one worker,
-    # the second reads the run the first made; spread, it waited idle for the other worker's build.
+    # The three parts of a run are one unit (tests/support/durations.py): back to back on one worker,
+    # the others read the run the first made; spread, they waited idle for the other worker's build.
     [pytest.param(p, marks=pytest.mark.unit(f"campaign-run{p % RUNS}")) for p in range(PARTS)],
     ids=lambda part: f"part{part + 1}of{PARTS}",
 )
