@@ -12,6 +12,8 @@ import pytest
 
 from orderprobe.base.result import JourneyResult
 from orderprobe.probes.fixtures import BrowserHolder
+from orderprobe.store.store import Store
+from tests.support.once import once
 from tests.support.packet import metro_weak_early, needs_packet_level, ride, run_probe
 
 pytestmark = needs_packet_level  # a network namespace: root / CAP_NET_ADMIN, Linux
@@ -39,11 +41,47 @@ def run(pytester: pytest.Pytester, source: str, *args: str) -> list[JourneyResul
     return run_probe(pytester, source, f"--profiles={pytester.path / 'nets'}", *args)
 
 
+DEAD_ROW = "      - {probe: dead_signal, network: dead-at-pay, switches: [{at: pay, offline_s: 30}]}\n"
+
+
+def packet_run(
+    pytester: pytest.Pytester, tmp_path_factory: pytest.TempPathFactory, probe: str
+) -> tuple[JourneyResult, tuple[float, float]]:
+    """``probe``'s journey, and the metro outage pinned, of the one packet-mode run both tests below
+    read (one start of Python, the driver, Chromium and the shop, ~2.4 s CPU, for two journeys), made
+    by whichever asks first (``tests/support/once.py``): the metro ride, then the dead link (file
+    order). Each journey's outages count from its own start, so neither moves the other's."""
+
+    def build(_: Path) -> dict:
+        matrices = pytester.path / "nets" / "matrices"
+        matrices.mkdir(parents=True, exist_ok=True)
+        (matrices / "packet.yaml").write_text(
+            "matrices:\n  - name: packet\n    rows:\n      - {probe: metro_ride, network: metro-weak}\n" + DEAD_ROW,
+            encoding="utf-8",
+        )
+        # metro-weak's own draw whose outage comes first (3.1–5.3 s): the ride lasts until it is over.
+        start, end = metro_weak_early(pytester.path / "nets", DEAD_AT_PAY)
+        run(pytester, ride(seconds=end + 2) + DEAD, "--matrix=packet", "--emulation=packet", "--action-timeout=3000")
+        return {"db": str(pytester.path / "results.db"), "outage": [start, end]}
+
+    _, made = once(tmp_path_factory, "packet-run", build)
+    store = Store(f"sqlite:///{made['db']}")
+    try:
+        run_id = store.latest_run_id()
+        journeys = [j for j in store.journeys(run_id) if j.probe == probe] if run_id else []
+    finally:
+        store.close()
+    assert len(journeys) == 1, [j.probe for j in journeys]
+    start, end = made["outage"]
+    return journeys[0], (start, end)
+
+
 @pytest.mark.slow
-def test_metro_weak_loses_the_signal_mid_journey_and_the_result_records_it(pytester: pytest.Pytester) -> None:
-    # metro-weak's own draw whose outage comes first (3.1–5.3 s): the ride lasts until it is over.
-    start, end = metro_weak_early(pytester.path / "nets", DEAD_AT_PAY)
-    (journey,) = run(pytester, ride(seconds=end + 2), "--network=metro-weak", "--emulation=packet")
+@pytest.mark.unit("packet-run")
+def test_metro_weak_loses_the_signal_mid_journey_and_the_result_records_it(
+    pytester: pytest.Pytester, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    journey, (start, end) = packet_run(pytester, tmp_path_factory, "metro_ride")
     applied = journey.conditions["applied"]
     assert journey.emulation == "packet" and applied["emulation"] == "packet"
     (first, *_) = applied["offline_windows"]
@@ -55,16 +93,18 @@ def test_metro_weak_loses_the_signal_mid_journey_and_the_result_records_it(pytes
 
 
 @pytest.mark.slow
-def test_a_dead_link_fails_the_request_and_cdp_is_the_stated_fallback(pytester: pytest.Pytester) -> None:
+@pytest.mark.unit("packet-run")
+def test_a_dead_link_fails_the_request_and_cdp_is_the_stated_fallback(
+    pytester: pytest.Pytester, tmp_path_factory: pytest.TempPathFactory
+) -> None:
     dead = Path(pytester.path / "nets" / "matrices")
     dead.mkdir(parents=True, exist_ok=True)
-    (dead / "dead.yaml").write_text(
-        "matrices:\n  - name: dead\n    rows:\n"
-        "      - {probe: dead_signal, network: dead-at-pay, switches: [{at: pay, offline_s: 30}]}\n",
-        encoding="utf-8",
-    )
+    (dead / "dead.yaml").write_text("matrices:\n  - name: dead\n    rows:\n" + DEAD_ROW, encoding="utf-8")
     for mode in ("packet", "cdp"):
-        (journey,) = run(pytester, DEAD, "--matrix=dead", f"--emulation={mode}", "--action-timeout=3000")
+        if mode == "packet":  # the shared run's
+            journey, _ = packet_run(pytester, tmp_path_factory, "dead_signal")
+        else:
+            (journey,) = run(pytester, DEAD, "--matrix=dead", f"--emulation={mode}", "--action-timeout=3000")
         assert journey.emulation == mode and journey.status == "failed", (mode, journey.status)
         assert journey.failed_step == "pay"
         assert journey.conditions["applied"]["emulation_reason"] == ("" if mode == "packet" else "--emulation cdp")

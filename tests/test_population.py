@@ -90,23 +90,29 @@ def test_the_draw_is_seeded_and_follows_the_weights(tmp_path: Path) -> None:
     assert len({f.params["seed"] for i in many[:50] for f in i.faults}) == 150  # a draw sequence per journey
 
 
-def plan(*args: str) -> tuple[int, str]:
-    import subprocess
-    import sys
+def plan(*runs: tuple[str, ...]) -> list[tuple[int, str]]:
+    """``orderprobe run ARGS --list`` for each of ``runs`` (one Python process for all: each ends
+    before any journey starts); each one's exit code and output."""
+    from tests.support.refusals import run_all
 
-    argv = [sys.executable, "-m", "orderprobe", "run", *args, "--list"]
-    done = subprocess.run(argv, cwd=Path(__file__).resolve().parents[1], capture_output=True, text=True)
-    return done.returncode, done.stdout + done.stderr
+    root = str(Path(__file__).resolve().parents[1])
+    done = run_all([{"args": ["run", *args, "--list"], "cwd": root} for args in runs])
+    return [(d["code"], d["stdout"] + d["stderr"]) for d in done]
 
 
 def test_journeys_plan_a_sweep_and_need_a_population() -> None:
-    code, out = plan("--journeys", "6", "--seed", "4")  # no matrix: the field population
+    sweep, smoke, none = plan(
+        ("--journeys", "6", "--seed", "4"),  # no matrix: the field population
+        ("--matrix", "smoke", "--journeys", "6"),
+        ("--matrix", "field", "--journeys", "0"),
+    )
+    code, out = sweep
     assert code == 0 and out.splitlines()[-1] == "6 journeys", out
     drawn = draw(load_catalogue(), "field", 6, seed=4)
     assert sorted(out.splitlines()[:-1]) == sorted(f"{i.probe}  [{i.profile.name}]" for i in drawn)
-    code, out = plan("--matrix", "smoke", "--journeys", "6")
+    code, out = smoke
     assert code == 2 and "--journeys draws from a population matrix (field); --matrix smoke has none" in out
-    code, out = plan("--matrix", "field", "--journeys", "0")
+    code, out = none
     assert code == 2 and "--journeys 0" in out
 
 
@@ -164,10 +170,11 @@ def test_a_field_sweep_reproduces_the_studys_shape(tmp_path: Path) -> None:
     from orderprobe.store.store import Store
 
     # The run report is read below; HAR and screenshots are not (tests/test_har.py, test_filmstrip.py read them).
-    # One worker: the estimate does not depend on which worker ran a journey (each journey's shop faults
-    # draw from its own seed), and a second worker costs a process, a Chromium and a shop (~3 s CPU).
+    # No xdist: the estimate does not depend on which worker ran a journey (each journey's shop faults
+    # draw from its own seed), and each worker costs a process, a Chromium and a shop (~3 s CPU), a
+    # controller over one worker another process (~1 s CPU).
     argv = [sys.executable, "-m", "orderprobe", "run", "--matrix", "field", "--journeys", "20", "--seed", "60",
-            "-n", "1", "--no-progress", "--tracing", "off", "--results", f"sqlite:///{tmp_path / 'r.db'}",
+            "-n", "0", "--no-progress", "--tracing", "off", "--results", f"sqlite:///{tmp_path / 'r.db'}",
             "--artefacts", str(tmp_path / "art"), "--reports", str(tmp_path / "rep"), "--lang", "en",
             "--har", "off", "--screenshots", "off"]  # fmt: skip
     done = subprocess.run(argv, cwd=Path(__file__).resolve().parents[1], capture_output=True, text=True)

@@ -19,7 +19,7 @@ def run_presale(pytester: pytest.Pytester, select: str) -> tuple[pytest.RunResul
     result = pytester.runpytest_subprocess(
         str(BUILTIN), "--matrix=presale", "-k", select, "-p", "no:cacheprovider",
         f"--results=sqlite:///{db}", f"--artefacts={pytester.path / 'art'}",
-        "--har=off", "--screenshots=off", "--no-report",  # only the store is read here
+        "--har=off", "--screenshots=off", "--tracing=off", "--no-report",  # only the store is read here
     )  # fmt: skip
     store = Store(f"sqlite:///{db}")
     try:

@@ -9,12 +9,15 @@ polluted Wi-Fi lies about its payment host. Skipped where namespaces cannot be m
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from orderprobe.base.result import JourneyResult
 from orderprobe.shop.server import DemoShop
+from orderprobe.store.store import Store
+from tests.support.once import once
 from tests.support.packet import metro_weak_early, needs_packet_level, ride, run_probe
 from tests.support.remote import RemoteHost, Zone
 
@@ -49,18 +52,51 @@ def run(
     return run_probe(pytester, source, f"--target={shop.url}", f"--resolver={zone.address}", *args)
 
 
+CAPTIVE = {"name": "captive-wifi", "rtt_ms": 28, "down_kbps": 5000, "up_kbps": 1000, "dns_polluted": ["pay.*"]}
+MATRIX = """
+matrices:
+  - name: remote
+    rows:
+      - {probe: metro_ride, network: metro-weak}
+      - {probe: pay, network: public-wifi-dns-polluted}
+      - {probe: pay, network: captive-wifi}
+"""
+
+
+def journeys(
+    pytester: pytest.Pytester, tmp_path_factory: pytest.TempPathFactory, world: tuple[Zone, RemoteHost, DemoShop]
+) -> list[JourneyResult]:
+    """One run of both tests' journeys (one start of Python, the driver, Chromium: ~2 s CPU), made
+    by whichever test asks first (``tests/support/once.py``). The ride comes first (file order), on
+    the link as fresh as it was in a run of its own: its outage and seeded loss count from the link's start."""
+
+    def build(_: Path) -> dict:
+        _, remote, shop = world
+        nets = pytester.path / "nets"
+        (nets / "matrices").mkdir(parents=True)
+        (nets / "matrices" / "remote.yaml").write_text(MATRIX, encoding="utf-8")
+        # metro-weak's own draw whose outage comes first (3.1–5.3 s); 14 rounds of 6 requests send ~190
+        # packets up, whatever the load, for the seeded loss below.
+        _, end = metro_weak_early(nets, {**CAPTIVE, "dns_answer": remote.black_hole})
+        ride_out = ride(connections=6, seconds=end + 2, rounds=14)
+        run(pytester, world, ride_out + PAY_PROBE % shop.payment_url, f"--profiles={nets}", "--matrix=remote")
+        return {"db": str(pytester.path / "results.db")}  # --emulation auto
+
+    _, made = once(tmp_path_factory, "remote-shop-run", build)
+    store = Store(f"sqlite:///{made['db']}")
+    try:
+        run_id = store.latest_run_id()
+        return list(store.journeys(run_id)) if run_id else []
+    finally:
+        store.close()
+
+
 @pytest.mark.slow
 def test_metro_weak_outages_and_loss_reach_a_remote_shop_in_packet_mode_by_default(
-    pytester: pytest.Pytester, remote_shop: Any
+    pytester: pytest.Pytester, tmp_path_factory: pytest.TempPathFactory, remote_shop: Any
 ) -> None:
     zone, _, shop = remote_shop
-    # metro-weak's own draw whose outage comes first (3.1–5.3 s); 14 rounds of 6 requests send ~190
-    # packets up, whatever the load, for the seeded loss below.
-    _, end = metro_weak_early(pytester.path / "nets")
-    ride_out = ride(connections=6, seconds=end + 2, rounds=14)
-    (journey,) = run(
-        pytester, remote_shop, ride_out, "--network=metro-weak", f"--profiles={pytester.path / 'nets'}"
-    )  # --emulation auto
+    (journey,) = [j for j in journeys(pytester, tmp_path_factory, remote_shop) if j.probe == "metro_ride"]
     applied = journey.conditions["applied"]
     assert journey.emulation == "packet" and applied["emulation_reason"] == "", applied["emulation_reason"]
     (first, *_) = applied["offline_windows"]
@@ -74,25 +110,11 @@ def test_metro_weak_outages_and_loss_reach_a_remote_shop_in_packet_mode_by_defau
 
 @pytest.mark.slow
 def test_dns_pollution_of_the_payment_host_is_a_resolver_answer_named_network_dns(
-    pytester: pytest.Pytester, remote_shop: Any
+    pytester: pytest.Pytester, tmp_path_factory: pytest.TempPathFactory, remote_shop: Any
 ) -> None:
     _, remote, shop = remote_shop
-    nets = pytester.path / "nets"
-    (nets / "matrices").mkdir(parents=True)
-    (nets / "networks.yaml").write_text(
-        "networks:\n"
-        "  - {name: captive-wifi, rtt_ms: 28, down_kbps: 5000, up_kbps: 1000,\n"
-        f"     dns_polluted: ['pay.*'], dns_answer: '{remote.black_hole}'}}\n",
-        encoding="utf-8",
-    )
-    (nets / "matrices" / "polluted.yaml").write_text(
-        "matrices:\n  - name: polluted\n    rows:\n"
-        "      - {probe: pay, network: public-wifi-dns-polluted}\n"
-        "      - {probe: pay, network: captive-wifi}\n",
-        encoding="utf-8",
-    )
-    journeys = run(pytester, remote_shop, PAY_PROBE % shop.payment_url, f"--profiles={nets}", "--matrix=polluted")
-    by_network = {j.conditions["applied"]["network"]: j for j in journeys}
+    paid = [j for j in journeys(pytester, tmp_path_factory, remote_shop) if j.probe == "pay"]
+    by_network = {j.conditions["applied"]["network"]: j for j in paid}
     told = {"public-wifi-dns-polluted": "NXDOMAIN", "captive-wifi": f"a wrong address, {remote.black_hole}"}
     assert by_network.keys() == told.keys()
     for network, journey in by_network.items():

@@ -15,17 +15,35 @@ from __future__ import annotations
 import pytest
 
 from orderprobe.base.result import JourneyResult
+from orderprobe.store.store import Store
+from tests.support.once import once
 from tests.support.packet import needs_packet_level
 from tests.test_emulation_packet import run
 
 pytestmark = needs_packet_level  # a network namespace: root / CAP_NET_ADMIN, Linux
 
 
-def run_matrix(pytester: pytest.Pytester, source: str, name: str, matrix: str) -> list[JourneyResult]:
-    """``source`` run in packet mode on the matrix ``name`` (``matrix``: its YAML), beside this suite's networks."""
+def run_both(pytester: pytest.Pytester) -> dict[str, str]:
+    """Both probes in one packet-mode run (one start of Python, the driver, Chromium and the shop,
+    ~2 s CPU, for the two journeys), on one matrix of their two rows, beside this suite's networks.
+    Each switch is a step's own (``at``), so neither journey's outage depends on the other's."""
     (pytester.path / "nets" / "matrices").mkdir(parents=True)
-    (pytester.path / "nets" / "matrices" / f"{name}.yaml").write_text(matrix, encoding="utf-8")
-    return run(pytester, source, f"--matrix={name}", "--emulation=packet")
+    (pytester.path / "nets" / "matrices" / "stall.yaml").write_text(MATRIX, encoding="utf-8")
+    run(pytester, STALLED + HELD_EARLIER, "--matrix=stall", "--emulation=packet")
+    return {"db": str(pytester.path / "results.db")}
+
+
+def journey_of(pytester: pytest.Pytester, tmp_path_factory: pytest.TempPathFactory, probe: str) -> JourneyResult:
+    """``probe``'s journey of the run both tests read, made by whichever asks first (tests/support/once.py)."""
+    _, made = once(tmp_path_factory, "stall-run", lambda _: run_both(pytester))
+    store = Store(f"sqlite:///{made['db']}")
+    try:
+        run_id = store.latest_run_id()
+        journeys = [j for j in store.journeys(run_id) if j.probe == probe] if run_id else []
+    finally:
+        store.close()
+    assert len(journeys) == 1, [j.probe for j in journeys]
+    return journeys[0]
 
 
 STALLED = """
@@ -37,17 +55,13 @@ def test_stalled_pay(journey, page, target, demo_shop):
         page.get_by_test_id("pay-submit").wait_for(timeout=12_000)
 """
 
-MATRIX = """
-matrices:
-  - name: stall
-    rows:
-      - {probe: stalled_pay, network: wifi, switches: [{at: pay, offline_s: 10}]}
-"""
-
 
 @pytest.mark.slow
-def test_a_step_the_link_stalled_is_the_networks_with_the_links_record(pytester: pytest.Pytester) -> None:
-    (journey,) = run_matrix(pytester, STALLED, "stall", MATRIX)
+@pytest.mark.unit("stall-run")
+def test_a_step_the_link_stalled_is_the_networks_with_the_links_record(
+    pytester: pytest.Pytester, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    journey = journey_of(pytester, tmp_path_factory, "stalled_pay")
     assert journey.emulation == "packet" and journey.status == "failed", journey.status
     failure, cause = journey.failure, journey.cause
     assert failure is not None and cause is not None
@@ -88,17 +102,21 @@ def test_held_earlier(journey, page, target, demo_shop):
         page.wait_for_function("() => window.answered === true", timeout=2_000)
 """
 
-HELD_EARLIER_MATRIX = """
+MATRIX = """
 matrices:
-  - name: held
+  - name: stall
     rows:
+      - {probe: stalled_pay, network: wifi, switches: [{at: pay, offline_s: 10}]}
       - {probe: held_earlier, network: wifi, switches: [{at: ask, offline_s: 22}]}
 """
 
 
 @pytest.mark.slow
-def test_a_call_an_earlier_steps_outage_held_is_the_networks_not_the_dependencys(pytester: pytest.Pytester) -> None:
-    (journey,) = run_matrix(pytester, HELD_EARLIER, "held", HELD_EARLIER_MATRIX)
+@pytest.mark.unit("stall-run")
+def test_a_call_an_earlier_steps_outage_held_is_the_networks_not_the_dependencys(
+    pytester: pytest.Pytester, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    journey = journey_of(pytester, tmp_path_factory, "held_earlier")
     assert journey.emulation == "packet" and journey.status == "failed" and journey.failed_step == "answer"
     failure, cause = journey.failure, journey.cause
     assert failure is not None and cause is not None
