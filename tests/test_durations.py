@@ -91,7 +91,7 @@ def test_reads(n):
 def test_a_run_without_xdist_orders_the_same_work_without_groups(pytester: pytest.Pytester) -> None:
     pytester.makeconftest(CONFTEST)
     pytester.makepyfile(test_shared=SHARED.replace('os.environ["SETUPS"]', "os.devnull"), test_slow=SINGLES)
-    result = pytester.runpytest_subprocess("-p", "no:xdist", "-p", "no:cacheprovider", "-v")
+    result = pytester.runpytest_inprocess("-p", "no:xdist", "-p", "no:cacheprovider", "-v")  # no workers: here
     result.assert_outcomes(passed=17)
     ran = [line.split(" ")[0] for line in result.outlines if " PASSED" in line]
     assert ran[0] == "test_slow.py::test_long"  # the listed slow test first, the rest as pytest found them
