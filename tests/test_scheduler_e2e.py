@@ -1,6 +1,6 @@
 """End to end: the real service runs real `orderprobe run` subprocesses (pytest + Chromium)
-against the demo shop every second; switching `payment_down` on opens exactly one incident
-and sends one message per channel; switching it off resolves it."""
+against the demo shop every second; with `payment_down` on, exactly one incident opens and one
+message per channel goes out; switching it off resolves it."""
 
 from __future__ import annotations
 
@@ -59,14 +59,13 @@ jobs:
 """
     # retries: 0, one attempt per run: a failed journey's retry (a fresh browser, a trace) is
     # test_engine's; here it would only double the cost of each failing run.
+    # The fault is on from the first run: a healthy first run before it would cost a run (a Python,
+    # a browser) and prove no more than the run after it, which must pass to resolve the incident.
+    shop.set_fault("payment_down")
     service = Service(parse(text, "e2e.yaml", environ), environ=environ).start()
     records = Records(db)
     try:
         finished = lambda: [r for r in records.runs("pay") if r.finished_at is not None]  # noqa: E731
-        first = wait_until(lambda: finished(), "a first run", timeout=300)[0]
-        assert first.verdict == "passed", (first.outcome, first.exit_code, first.problems, first.error)
-
-        shop.set_fault("payment_down")
         receiver.wait_for(lambda r: {x.path for x in r} == set(PATHS.values()), timeout=300)
         sink.wait_for(1, timeout=60)
         failing = [r for r in finished() if r.verdict == "failed"]
@@ -82,6 +81,8 @@ jobs:
         shop.clear_faults()
         receiver.wait_for(lambda r: len(r) == 2 * len(PATHS), timeout=300)
         sink.wait_for(2, timeout=60)
+        last = finished()[-1]  # the healthy shop's run passed: the checkout works, the fault was the fault
+        assert last.verdict == "passed", (last.outcome, last.exit_code, last.problems, last.error)
         for path in PATHS.values():
             assert len(receiver.on(path)) == 2  # exactly one open and one resolve per channel
         assert receiver.on("/hook")[1].json()["event"] == "resolve"
