@@ -16,7 +16,7 @@ from orderprobe.scheduler.config import parse
 from orderprobe.scheduler.records import Records
 from orderprobe.scheduler.service import Service
 from orderprobe.shop.server import DemoShop
-from tests.support.receivers import SMTPSink, WebhookReceiver, wait_until
+from tests.support.receivers import SMTPSink, WebhookReceiver
 
 PATHS = {"feishu": "/feishu", "dingtalk": "/dingtalk", "wecom": "/wecom", "slack": "/slack", "webhook": "/hook"}
 
