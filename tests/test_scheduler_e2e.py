@@ -16,7 +16,7 @@ from orderprobe.scheduler.config import parse
 from orderprobe.scheduler.records import Records
 from orderprobe.scheduler.service import Service
 from orderprobe.shop.server import DemoShop
-from tests.support.receivers import SMTPSink, WebhookReceiver
+from tests.support.receivers import SMTPSink, WebhookReceiver, wait_until
 
 PATHS = {"feishu": "/feishu", "dingtalk": "/dingtalk", "wecom": "/wecom", "slack": "/slack", "webhook": "/hook"}
 
@@ -66,10 +66,14 @@ jobs:
     records = Records(db)
     try:
         finished = lambda: [r for r in records.runs("pay") if r.finished_at is not None]  # noqa: E731
+        failing = lambda: [r for r in finished() if r.verdict == "failed"]  # noqa: E731
+        wait_until(lambda: len(failing()) >= 2, "two failing runs", timeout=300)
+        # Switched off as soon as the incident's two bad runs are in: the run the scheduler starts a
+        # second later finds the shop healthy, instead of a third failing run before the resolving one.
+        shop.clear_faults()
         receiver.wait_for(lambda r: {x.path for x in r} == set(PATHS.values()), timeout=300)
         sink.wait_for(1, timeout=60)
-        failing = [r for r in finished() if r.verdict == "failed"]
-        assert len(failing) >= 2
+        assert len(failing()) >= 2
         opened = receiver.on("/hook")[0].json()
         assert opened["event"] == "open" and opened["kind"] == "checkout" and opened["bad_runs"] == 2
         (problem,) = opened["problems"]
@@ -78,7 +82,6 @@ jobs:
         assert opened["report"].endswith(".html") and Path(opened["report"]).exists()
         assert receiver.on("/dingtalk")[0].query["sign"]  # signed on the wire
 
-        shop.clear_faults()
         receiver.wait_for(lambda r: len(r) == 2 * len(PATHS), timeout=300)
         sink.wait_for(2, timeout=60)
         last = finished()[-1]  # the healthy shop's run passed: the checkout works, the fault was the fault
