@@ -6,15 +6,13 @@ cleanup cancels them. Real Chromium, the real demo shop on ephemeral ports."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from orderprobe.probes.tagging import same_site
+from orderprobe.runner import REPORTERS
 from orderprobe.shop.server import DemoShop
 from orderprobe.store.store import Store
 
@@ -42,12 +40,12 @@ def test_b_fails(journey, page, target):
         page.goto(target.url("/"))
         page.get_by_test_id("no-such-thing").click(timeout=500)
 
-@pytest.mark.deadline(6)
+@pytest.mark.deadline(6)  # a hang, not a busy page (test_deadline's): a spinning renderer costs a core
 def test_c_deadline(journey, page, target):
     journey.cleanup(lambda: note("c"), "note c")
-    with journey.step("spin"):
-        page.set_content("<p>busy</p>")
-        page.evaluate("while (true) {}")
+    with journey.step("hang"):
+        page.set_content("<p>waiting</p>")
+        page.evaluate("new Promise(() => {})")  # never settles: only the deadline ends it
 
 def test_d_cleanup_fails(journey, page, target):
     def broken():
@@ -62,9 +60,9 @@ def test_cleanups_run_after_a_pass_a_failure_and_a_deadline_and_a_failed_one_fai
     log = pytester.path / "cleanups.log"
     pytester.makepyfile(test_clean=PROBES.replace("LOGFILE", str(log)))
     db = pytester.path / "results.db"
-    result = pytester.runpytest_subprocess(
+    result = pytester.runpytest_inprocess(  # the plugin's cleanups, not a process's start-up: in this process
         "-p", "no:cacheprovider", f"--results=sqlite:///{db}", f"--artefacts={pytester.path / 'art'}",
-        "--journey-timeout=600", timeout=900,
+        "--journey-timeout=600",
     )  # fmt: skip
     store = Store(f"sqlite:///{db}")
     journeys = {j.probe: j for j in store.journeys(store.latest_run_id())}
@@ -96,16 +94,19 @@ def external_shop() -> Iterator[DemoShop]:
 
 
 def test_tagged_probe_orders_are_marked_kept_out_of_stock_and_sales_and_cancelled(
-    external_shop: DemoShop, tmp_path: Path
+    external_shop: DemoShop, pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     stock = external_shop.state.snapshot()["stock"]
-    argv = [sys.executable, "-m", "orderprobe", "run", str(BUILTIN / "test_paths.py"), "--target", external_shop.url,
-            "--probe", "subsidy_checkout", "--synthetic-header", "--user-agent-suffix", "orderprobe-synthetic",
-            "--run-id", "tagged-1", "--results", f"sqlite:///{tmp_path / 'r.db'}", "--artefacts", str(tmp_path / "a"),
-            "--reports", str(tmp_path / "rep"), "--no-progress", "-n", "0"]  # fmt: skip
-    env = {**os.environ, "ORDERPROBE_DEMO_PASSWORD": "demo-pass"}
-    done = subprocess.run(argv, capture_output=True, text=True, cwd=tmp_path, env=env, timeout=900)
-    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    tmp_path = pytester.path
+    monkeypatch.setenv("ORDERPROBE_DEMO_PASSWORD", "demo-pass")
+    # The shop's tagging and the probe's cleanup, not `orderprobe run`'s start-up: a session in this process.
+    result = pytester.runpytest_inprocess(
+        str(BUILTIN / "test_paths.py"), "-p", "no:cacheprovider", "--target", external_shop.url,
+        "--probe", "subsidy_checkout", "--synthetic-header", "--user-agent-suffix", "orderprobe-synthetic",
+        "--run-id", "tagged-1", "--results", f"sqlite:///{tmp_path / 'r.db'}", "--artefacts", str(tmp_path / "a"),
+        "--reports", str(tmp_path / "rep"), "--no-progress", "--reporter", REPORTERS,
+    )  # fmt: skip
+    assert result.ret == 0, result.stdout.str()[-3000:] + result.stderr.str()[-3000:]
     store = Store(f"sqlite:///{tmp_path / 'r.db'}")
     try:
         (journey,) = store.journeys("tagged-1")

@@ -1,5 +1,8 @@
 """How `make test` hands out work (tests/support/durations.py): slowest unit first, and a module's
-tests that share a module-scoped fixture on one worker, back to back, so it is set up once."""
+tests that share a module-scoped fixture on one worker, back to back, so it is set up once.
+
+Each test's session runs in this process (pytester's in-process run): what is tested is the
+ordering and xdist's hand-out to its worker processes, not the start-up of the controller."""
 
 from __future__ import annotations
 
@@ -58,7 +61,7 @@ def test_a_module_fixture_is_set_up_once_on_one_worker_among_quick_tests(
     pytester.makepyfile(test_shared=SHARED, test_slow=SINGLES)
     setups = tmp_path / "setups.txt"
     monkeypatch.setenv("SETUPS", str(setups))
-    result = pytester.runpytest_subprocess("-n", "2", "--dist", "loadgroup", "-p", "no:cacheprovider", "-v")
+    result = pytester.runpytest_inprocess("-n", "2", "--dist", "loadgroup", "-p", "no:cacheprovider", "-v")
     result.assert_outcomes(passed=17)
     # Handed out test by test, the fixture is set up again whenever a worker comes back from
     # another module; as one unit it is set up once, and every one of its tests ran on that worker.
@@ -80,7 +83,7 @@ def test_reads(n):
 """,
         test_slow=SINGLES,
     )
-    result = pytester.runpytest_subprocess("-n", "2", "--dist", "loadgroup", "-p", "no:cacheprovider", "-v")
+    result = pytester.runpytest_inprocess("-n", "2", "--dist", "loadgroup", "-p", "no:cacheprovider", "-v")
     result.assert_outcomes(passed=13)
     for run, parts in (("run0", ("[0]", "[2]")), ("run1", ("[1]", "[3]"))):
         lines = [line for line in result.outlines if "PASSED" in line and line.rstrip().endswith(f"@{run}")]
@@ -91,7 +94,7 @@ def test_reads(n):
 def test_a_run_without_xdist_orders_the_same_work_without_groups(pytester: pytest.Pytester) -> None:
     pytester.makeconftest(CONFTEST)
     pytester.makepyfile(test_shared=SHARED.replace('os.environ["SETUPS"]', "os.devnull"), test_slow=SINGLES)
-    result = pytester.runpytest_subprocess("-p", "no:xdist", "-p", "no:cacheprovider", "-v")
+    result = pytester.runpytest_inprocess("-p", "no:xdist", "-p", "no:cacheprovider", "-v")  # no workers: here
     result.assert_outcomes(passed=17)
     ran = [line.split(" ")[0] for line in result.outlines if " PASSED" in line]
     assert ran[0] == "test_slow.py::test_long"  # the listed slow test first, the rest as pytest found them
@@ -127,7 +130,7 @@ def test_the_listed_order_survives_xdists_reordering_of_groups(pytester: pytest.
     # would run before the listed long test, on the one worker as anywhere.
     pytester.makeconftest(CONFTEST)
     pytester.makepyfile(test_shared=SHARED.replace('os.environ["SETUPS"]', "os.devnull"), test_slow=SINGLES)
-    result = pytester.runpytest_subprocess("-n", "1", "--dist", "loadgroup", "-p", "no:cacheprovider", "-v")
+    result = pytester.runpytest_inprocess("-n", "1", "--dist", "loadgroup", "-p", "no:cacheprovider", "-v")
     result.assert_outcomes(passed=17)
     ran = [line.split()[-1] for line in result.outlines if " PASSED " in line]
     assert ran[0] == "test_slow.py::test_long", ran

@@ -17,7 +17,14 @@ from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+# The runs are pytest sessions in this process, and pytester drops the modules a session imported
+# when it ends: OpenTelemetry (its context keys, the exporter's encoder and HTTP session) is
+# imported here, at collection, so that every session uses the same modules.
+import opentelemetry.exporter.otlp.proto.http.trace_exporter  # noqa: F401
+import opentelemetry.sdk.trace.export  # noqa: F401
+import opentelemetry.trace.propagation.tracecontext  # noqa: F401
 import pytest
+import requests  # noqa: F401
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
 from benchmarks import causes
@@ -51,7 +58,7 @@ def attributes(span: Any) -> dict[str, Any]:
 
 def _run(pytester: pytest.Pytester, *args: str):  # -> (RunResult, JourneyResult)
     db = pytester.path / "results.db"
-    result = pytester.runpytest_subprocess(
+    result = pytester.runpytest_inprocess(  # the plugin's spans, not a process's start-up: in this process
         "-p", "no:cacheprovider", f"--results=sqlite:///{db}", f"--artefacts={pytester.path / 'art'}", *args
     )
     store = Store(f"sqlite:///{db}")

@@ -1,6 +1,6 @@
 """End to end: the real service runs real `orderprobe run` subprocesses (pytest + Chromium)
-against the demo shop every second; switching `payment_down` on opens exactly one incident
-and sends one message per channel; switching it off resolves it."""
+against the demo shop every second; with `payment_down` on, exactly one incident opens and one
+message per channel goes out; switching it off resolves it."""
 
 from __future__ import annotations
 
@@ -59,18 +59,21 @@ jobs:
 """
     # retries: 0, one attempt per run: a failed journey's retry (a fresh browser, a trace) is
     # test_engine's; here it would only double the cost of each failing run.
+    # The fault is on from the first run: a healthy first run before it would cost a run (a Python,
+    # a browser) and prove no more than the run after it, which must pass to resolve the incident.
+    shop.set_fault("payment_down")
     service = Service(parse(text, "e2e.yaml", environ), environ=environ).start()
     records = Records(db)
     try:
         finished = lambda: [r for r in records.runs("pay") if r.finished_at is not None]  # noqa: E731
-        first = wait_until(lambda: finished(), "a first run", timeout=300)[0]
-        assert first.verdict == "passed", (first.outcome, first.exit_code, first.problems, first.error)
-
-        shop.set_fault("payment_down")
+        failing = lambda: [r for r in finished() if r.verdict == "failed"]  # noqa: E731
+        wait_until(lambda: len(failing()) >= 2, "two failing runs", timeout=300)
+        # Switched off as soon as the incident's two bad runs are in: the run the scheduler starts a
+        # second later finds the shop healthy, instead of a third failing run before the resolving one.
+        shop.clear_faults()
         receiver.wait_for(lambda r: {x.path for x in r} == set(PATHS.values()), timeout=300)
         sink.wait_for(1, timeout=60)
-        failing = [r for r in finished() if r.verdict == "failed"]
-        assert len(failing) >= 2
+        assert len(failing()) >= 2
         opened = receiver.on("/hook")[0].json()
         assert opened["event"] == "open" and opened["kind"] == "checkout" and opened["bad_runs"] == 2
         (problem,) = opened["problems"]
@@ -79,9 +82,10 @@ jobs:
         assert opened["report"].endswith(".html") and Path(opened["report"]).exists()
         assert receiver.on("/dingtalk")[0].query["sign"]  # signed on the wire
 
-        shop.clear_faults()
         receiver.wait_for(lambda r: len(r) == 2 * len(PATHS), timeout=300)
         sink.wait_for(2, timeout=60)
+        last = finished()[-1]  # the healthy shop's run passed: the checkout works, the fault was the fault
+        assert last.verdict == "passed", (last.outcome, last.exit_code, last.problems, last.error)
         for path in PATHS.values():
             assert len(receiver.on(path)) == 2  # exactly one open and one resolve per channel
         assert receiver.on("/hook")[1].json()["event"] == "resolve"

@@ -51,7 +51,7 @@ def test_a_failing_journey_leaves_no_copy_of_the_secret_anywhere(pytester, monke
     (pytester.path / "profiles" / "accounts.yaml").write_text(ACCOUNTS)
     pytester.makepyfile(test_leaky=PROBE)
     art, db = pytester.path / "art", pytester.path / "results.db"
-    result = pytester.runpytest_subprocess(
+    result = pytester.runpytest_inprocess(  # the plugin's scrubbing, not a process's start-up: in this process
         "-p",
         "no:cacheprovider",
         f"--results=sqlite:///{db}",
@@ -60,7 +60,6 @@ def test_a_failing_journey_leaves_no_copy_of_the_secret_anywhere(pytester, monke
         "--reporter=store,events,junit,html",
         "--tracing=retain-on-failure",
         f"--reports={pytester.path / 'reports'}",
-        timeout=600,
     )
     result.assert_outcomes(failed=1)
     store = Store(f"sqlite:///{db}")

@@ -1,6 +1,9 @@
 """No silent loss: a store that will not take a run's journeys (not a URL, a folder that is not
 there, a read-only database) fails the run naming the spool, and `orderprobe store import`
-puts every journey where it belongs later — real Chromium, real SQLite, a real read-only mount."""
+puts every journey where it belongs later — real Chromium, real SQLite, a real read-only mount.
+The runs are pytest sessions in this process (pytester's in-process run): what is tested is the
+plugin's store and spool, not a process's start-up, and a second Python start-up per run is
+most of a small run's cost."""
 
 from __future__ import annotations
 
@@ -39,7 +42,7 @@ def test_a_results_value_that_is_no_url_is_refused_before_anything_runs(pytester
     """Not a URL at all: refused up front (nothing ran, so nothing to spool), naming the option."""
     pytester.makepyfile(test_two=PROBE)
     art = pytester.path / "art"
-    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--results=notaurl", f"--artefacts={art}")
+    result = pytester.runpytest_inprocess("-p", "no:cacheprovider", "--results=notaurl", f"--artefacts={art}")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     assert "--results: expected an SQLAlchemy URL" in result.stderr.str() and "'notaurl'" in result.stderr.str()
     assert not list(art.glob("*/spool.jsonl"))
@@ -57,8 +60,8 @@ def test_journeys_a_store_refused_are_spooled_said_and_imported_later(
     }[store]
     pytester.makepyfile(test_two=PROBE)
     art = pytester.path / "art"
-    result = pytester.runpytest_subprocess(
-        "-p", "no:cacheprovider", f"--results={url}", f"--artefacts={art}", "--reporter", "store,events", timeout=600
+    result = pytester.runpytest_inprocess(
+        "-p", "no:cacheprovider", f"--results={url}", f"--artefacts={art}", "--reporter", "store,events"
     )
     assert result.ret == 3, result.stderr.str()  # not 0: the run's results are not where they were asked to go
     (spool,) = art.glob("*/spool.jsonl")
@@ -83,8 +86,8 @@ def test_journeys_a_store_refused_are_spooled_said_and_imported_later(
 def test_a_working_store_gets_every_journey_and_the_spool_is_only_a_copy(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(test_two=PROBE)
     db = pytester.path / "results.db"
-    result = pytester.runpytest_subprocess(
-        "-p", "no:cacheprovider", f"--results=sqlite:///{db}", f"--artefacts={pytester.path / 'art'}", timeout=600
+    result = pytester.runpytest_inprocess(
+        "-p", "no:cacheprovider", f"--results=sqlite:///{db}", f"--artefacts={pytester.path / 'art'}"
     )
     assert result.ret == 0
     store = Store(f"sqlite:///{db}")
@@ -109,10 +112,9 @@ def test_a_store_locked_by_another_writer_costs_one_wait_not_one_per_journey(pyt
     holder.execute("BEGIN IMMEDIATE")  # the write lock, held until the run is over
     started = time.monotonic()
     try:
-        result = pytester.runpytest_subprocess(
+        result = pytester.runpytest_inprocess(
             "-p", "no:cacheprovider", f"--results=sqlite:///{db}?timeout=1", f"--artefacts={art}",
             "--reporter", "store,events,html,progress", "--no-progress", f"--reports={pytester.path / 'rep'}",
-            timeout=900,
         )  # fmt: skip
     finally:
         holder.execute("ROLLBACK")

@@ -4,6 +4,7 @@ the scrubber (orderprobe.probes.secrets), so a test can count what the scrubber 
 from __future__ import annotations
 
 import base64
+import functools
 import html
 import json
 import random
@@ -63,11 +64,17 @@ def encodings(secret: str) -> dict[str, str]:
     return forms
 
 
+@functools.cache
+def _encoded(secret: str) -> tuple[tuple[str, bytes], ...]:
+    # Made once per secret: a search calls this for every file, zip entry and scrubbed sample.
+    return tuple((name, form.encode()) for name, form in encodings(secret).items())
+
+
 def hits(data: bytes, secrets: list[str]) -> dict[str, int]:
     found: dict[str, int] = {}
     for secret in secrets:
-        for name, form in encodings(secret).items():
-            if n := data.count(form.encode()):
+        for name, form in _encoded(secret):
+            if n := data.count(form):
                 found[name] = found.get(name, 0) + n
     return found
 
