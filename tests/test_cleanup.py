@@ -6,13 +6,15 @@ cleanup cancels them. Real Chromium, the real demo shop on ephemeral ports."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from orderprobe.probes.tagging import same_site
-from orderprobe.runner import REPORTERS
 from orderprobe.shop.server import DemoShop
 from orderprobe.store.store import Store
 
@@ -94,19 +96,16 @@ def external_shop() -> Iterator[DemoShop]:
 
 
 def test_tagged_probe_orders_are_marked_kept_out_of_stock_and_sales_and_cancelled(
-    external_shop: DemoShop, pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+    external_shop: DemoShop, tmp_path: Path
 ) -> None:
     stock = external_shop.state.snapshot()["stock"]
-    tmp_path = pytester.path
-    monkeypatch.setenv("ORDERPROBE_DEMO_PASSWORD", "demo-pass")
-    # The shop's tagging and the probe's cleanup, not `orderprobe run`'s start-up: a session in this process.
-    result = pytester.runpytest_inprocess(
-        str(BUILTIN / "test_paths.py"), "-p", "no:cacheprovider", "--target", external_shop.url,
-        "--probe", "subsidy_checkout", "--synthetic-header", "--user-agent-suffix", "orderprobe-synthetic",
-        "--run-id", "tagged-1", "--results", f"sqlite:///{tmp_path / 'r.db'}", "--artefacts", str(tmp_path / "a"),
-        "--reports", str(tmp_path / "rep"), "--no-progress", "--reporter", REPORTERS,
-    )  # fmt: skip
-    assert result.ret == 0, result.stdout.str()[-3000:] + result.stderr.str()[-3000:]
+    argv = [sys.executable, "-m", "orderprobe", "run", str(BUILTIN / "test_paths.py"), "--target", external_shop.url,
+            "--probe", "subsidy_checkout", "--synthetic-header", "--user-agent-suffix", "orderprobe-synthetic",
+            "--run-id", "tagged-1", "--results", f"sqlite:///{tmp_path / 'r.db'}", "--artefacts", str(tmp_path / "a"),
+            "--reports", str(tmp_path / "rep"), "--no-progress", "-n", "0"]  # fmt: skip
+    env = {**os.environ, "ORDERPROBE_DEMO_PASSWORD": "demo-pass"}
+    done = subprocess.run(argv, capture_output=True, text=True, cwd=tmp_path, env=env, timeout=900)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     store = Store(f"sqlite:///{tmp_path / 'r.db'}")
     try:
         (journey,) = store.journeys("tagged-1")

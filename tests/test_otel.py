@@ -121,7 +121,7 @@ def test_the_shops_own_requests_carry_the_steps_traceparent_and_third_parties_no
 ) -> None:
     page = next(p for p in causes.load_corpus() if p.family == "healthy")
     pytester.makepyfile(
-        test_store=f"""
+        test_otel_storefront=f"""
         def test_browse(journey, page, target):
             with journey.step("open"):
                 page.goto(target.url("/{page.path.as_posix()}"))
