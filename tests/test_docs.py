@@ -4,9 +4,10 @@ this machine allows, and a block no test claims fails ``test_every_block_is_clai
 README cannot grow an untested command.
 
 Commands run as a user types them, from a fresh folder (not the repo): ``orderprobe`` and
-``.venv/bin/orderprobe`` are this interpreter's ``-m orderprobe``. Hosts that only exist on the
-user's network (``m.example.com``, ``db``, ``grid``) are replaced by local ones, or the line is
-planned with ``--list`` (every up-front check, no browser) instead of run.
+``.venv/bin/orderprobe`` are this interpreter's ``-m orderprobe`` — through its entry point in this
+process (``in_process``) where a process of its own would test nothing more, else as a process.
+Hosts that only exist on the user's network (``m.example.com``, ``db``, ``grid``) are replaced by
+local ones, or the line is planned with ``--list`` (every up-front check, no browser) instead of run.
 """
 
 from __future__ import annotations
@@ -122,12 +123,13 @@ def ok(words: list[str], cwd: Path, **env: str) -> str:
 
 
 def attempt(words: list[str], cwd: Path, **env: str) -> subprocess.CompletedProcess[str]:
-    """``words`` run, as ``run`` does; ``orderprobe report …``, ``profiles …`` and the shop's client
-    lines (``shop fault``, ``state``, …) in this process (``in_process``): they read files or a store
-    and write one file, or make one request to a served shop — no browser, shop or worker to start."""
+    """``words`` run, as ``run`` does; ``orderprobe report …``, ``profiles …``, ``run …`` and the shop's
+    client lines (``shop fault``, ``state``, …) in this process (``in_process``): they read files or a
+    store and write one file, or make one request to a served shop; a run starts its browser, shop
+    and workers as the command does — only the command's own Python start-up (~0.7 s CPU) is saved."""
     command = words[len(ORDERPROBE) : len(ORDERPROBE) + 2] if words[: len(ORDERPROBE)] == ORDERPROBE else []
     client = command[:1] == ["shop"] and len(command) == 2 and not command[1].startswith("-")  # not the server
-    if command[:1] in (["report"], ["profiles"]) or client:
+    if command[:1] in (["report"], ["profiles"], ["run"]) or client:
         return in_process(words[len(ORDERPROBE) :], cwd, **env)
     return run(words, cwd, **env)
 
@@ -142,19 +144,35 @@ def planned(words: list[str], cwd: Path) -> str:
     return done.stdout
 
 
-def in_process(words: list[str], cwd: Path, **env: str) -> subprocess.CompletedProcess[str]:
+def in_process(
+    words: list[str], cwd: Path, environ: dict[str, str] | None = None, **env: str
+) -> subprocess.CompletedProcess[str]:
     """``orderprobe WORDS`` through the console script's own entry point (``orderprobe.cli.main``),
-    from ``cwd``, with ``env`` set: its output and exit code without a Python start-up per line."""
+    from ``cwd``, in ``environ`` (default: this process's) with ``env`` set: its output and exit
+    code without a Python start-up per line. What a run leaves in this process is put back: the
+    environment, the SIGTERM handler, and the user's probe modules it imported (another test's
+    ``my_probes/test_my_checkout.py`` is another file of the same module name)."""
     from orderprobe.cli import main
 
     out, err, saved = io.StringIO(), io.StringIO(), dict(os.environ)
-    os.environ.update({**env, "COLUMNS": "160"})  # as ``run`` gives a subprocess
+    modules, sigterm = set(sys.modules), signal.getsignal(signal.SIGTERM)
+    if environ is not None:
+        os.environ.clear()
+        os.environ.update(environ)
+    os.environ.update({"COLUMNS": "160", **env})  # as ``run`` gives a subprocess
     try:
         with contextlib.chdir(cwd), contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
             code = main(words)
     finally:
         os.environ.clear()
         os.environ.update(saved)
+        if sigterm is not None:  # None: set outside Python, nothing to put back
+            signal.signal(signal.SIGTERM, sigterm)
+        ours = (str(ROOT), sys.prefix, sys.base_prefix)  # the project, its packages, the standard library
+        for name in set(sys.modules) - modules:
+            if not (getattr(sys.modules[name], "__file__", None) or str(ROOT)).startswith(ours):
+                del sys.modules[name]
+    assert "Traceback (most recent call last)" not in err.getvalue(), err.getvalue()
     return subprocess.CompletedProcess(["orderprobe", *words], code, out.getvalue(), err.getvalue())
 
 
@@ -316,8 +334,7 @@ def test_the_location_lines_say_where_they_run(tmp_path: Path) -> None:
             env[name] = value
         words = argv(shlex.join(words), **local)
         where = env.get("ORDERPROBE_LOCATION") or words[words.index("--location") + 1]
-        done = subprocess.run([*words, "list"], cwd=tmp_path, capture_output=True, text=True, timeout=300,
-                              env={**env, "COLUMNS": "200"})  # fmt: skip
+        done = in_process([*words[len(ORDERPROBE) :], "list"], tmp_path, environ=env, COLUMNS="200")
         assert done.returncode == 0, done.stdout + done.stderr
         assert f"agent {where} · location {where}" in " ".join(done.stdout.split()), done.stdout
     (run,) = [c for c in commands if c.startswith("orderprobe run")]
@@ -456,7 +473,7 @@ def test_the_example_schedule_runs_as_shipped(tmp_path: Path) -> None:
     assert block("scheduler/README.md: orderprobe schedule").commands()[1:] == [
         c.replace(".venv/bin/", "") for c in (listing, once)
     ]
-    done = subprocess.run(argv(listing), cwd=tmp_path, capture_output=True, text=True, timeout=300, env=env)
+    done = in_process(argv(listing)[len(ORDERPROBE) :], tmp_path, environ=env)
     assert done.returncode == 0 and "smoke" in done.stdout, done.stdout + done.stderr
     done = subprocess.run(argv(once), cwd=tmp_path, capture_output=True, text=True, timeout=900, env=env)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
