@@ -12,8 +12,6 @@ local ones, or the line is planned with ``--list`` (every up-front check, no bro
 
 from __future__ import annotations
 
-import contextlib
-import io
 import json
 import os
 import re
@@ -31,6 +29,8 @@ import yaml
 
 from orderprobe.probes.fixtures import DEMO_SECRETS
 from orderprobe.shop.server import DemoShop
+from tests.support.in_process import orderprobe as entry_point
+from tests.support.in_process import pytest as in_process_pytest
 from tests.support.receivers import wait_until
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -125,12 +125,15 @@ def ok(words: list[str], cwd: Path, **env: str) -> str:
 def attempt(words: list[str], cwd: Path, **env: str) -> subprocess.CompletedProcess[str]:
     """``words`` run, as ``run`` does; ``orderprobe report …``, ``profiles …``, ``run …`` and the shop's
     client lines (``shop fault``, ``state``, …) in this process (``in_process``): they read files or a
-    store and write one file, or make one request to a served shop; a run starts its browser, shop
-    and workers as the command does — only the command's own Python start-up (~0.7 s CPU) is saved."""
+    store and write one file, or make one request to a served shop; a run (and ``python -m pytest``)
+    starts its browser, shop and workers as the command does — only the command's own Python
+    start-up (~0.7 s CPU) is saved."""
     command = words[len(ORDERPROBE) : len(ORDERPROBE) + 2] if words[: len(ORDERPROBE)] == ORDERPROBE else []
     client = command[:1] == ["shop"] and len(command) == 2 and not command[1].startswith("-")  # not the server
     if command[:1] in (["report"], ["profiles"], ["run"]) or client:
         return in_process(words[len(ORDERPROBE) :], cwd, **env)
+    if words[:3] == [sys.executable, "-m", "pytest"]:  # plain pytest: the plugin from its entry point
+        return in_process_pytest(words[3:], cwd, **env)
     return run(words, cwd, **env)
 
 
@@ -147,33 +150,9 @@ def planned(words: list[str], cwd: Path) -> str:
 def in_process(
     words: list[str], cwd: Path, environ: dict[str, str] | None = None, **env: str
 ) -> subprocess.CompletedProcess[str]:
-    """``orderprobe WORDS`` through the console script's own entry point (``orderprobe.cli.main``),
-    from ``cwd``, in ``environ`` (default: this process's) with ``env`` set: its output and exit
-    code without a Python start-up per line. What a run leaves in this process is put back: the
-    environment, the SIGTERM handler, and the user's probe modules it imported (another test's
-    ``my_probes/test_my_checkout.py`` is another file of the same module name)."""
-    from orderprobe.cli import main
-
-    out, err, saved = io.StringIO(), io.StringIO(), dict(os.environ)
-    modules, sigterm = set(sys.modules), signal.getsignal(signal.SIGTERM)
-    if environ is not None:
-        os.environ.clear()
-        os.environ.update(environ)
-    os.environ.update({"COLUMNS": "160", **env})  # as ``run`` gives a subprocess
-    try:
-        with contextlib.chdir(cwd), contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-            code = main(words)
-    finally:
-        os.environ.clear()
-        os.environ.update(saved)
-        if sigterm is not None:  # None: set outside Python, nothing to put back
-            signal.signal(signal.SIGTERM, sigterm)
-        ours = (str(ROOT), sys.prefix, sys.base_prefix)  # the project, its packages, the standard library
-        for name in set(sys.modules) - modules:
-            if not (getattr(sys.modules[name], "__file__", None) or str(ROOT)).startswith(ours):
-                del sys.modules[name]
-    assert "Traceback (most recent call last)" not in err.getvalue(), err.getvalue()
-    return subprocess.CompletedProcess(["orderprobe", *words], code, out.getvalue(), err.getvalue())
+    """``orderprobe WORDS`` through the console script's own entry point, in this process
+    (tests/support/in_process.py): its output and exit code without a Python start-up per line."""
+    return entry_point(words, cwd, environ, **env)
 
 
 def free_port() -> int:
