@@ -253,18 +253,17 @@ def test_timed(journey, page, target, demo_shop):
 
 
 @ON_THE_SHARED_RUN
-def test_payment_fault_fails_at_pay_with_evidence_and_healthy_shop_passes(pytester, shared):
+def test_payment_fault_fails_at_pay_with_evidence_and_healthy_shop_passes(shared, retried):
+    """The same probe on the healthy shop (``shared``) and with the gateway down (``retried``: its
+    last attempt, whose trace is kept as a failed retry's is)."""
     shared.assert_outcomes("test_pay", passed=1)  # the healthy shop
     passed = next(iter(shared.of("test_pay").values()))
     assert passed.status is Status.PASSED and passed.failure is None
     assert passed.artefacts == []  # nothing kept for a passing journey (trace discarded)
     assert not (shared.path / "art" / passed.run_id / passed.nodeid.split("::")[-1]).exists()
 
-    pytester.makepyfile(test_pay=PAY_PROBE)
-
-    broken, failed = run_probes(pytester, "--label=fault=payment_down", "--tracing=retain-on-failure")
-    broken.assert_outcomes(failed=1)
-    journey = next(iter(failed.values()))
+    retried.assert_outcomes("test_pay", failed=1)
+    journey = next(iter(retried.of("test_pay").values()))
     assert journey.status is Status.FAILED
     failure = journey.failure
     assert failure.step == "pay"
@@ -274,7 +273,7 @@ def test_payment_fault_fails_at_pay_with_evidence_and_healthy_shop_passes(pytest
     kinds = {a.kind: a for a in journey.artefacts}
     assert {"screenshot", "trace"} <= set(kinds)
     for artefact in kinds.values():
-        path = pytester.path / "art" / artefact.path
+        path = retried.path / "art" / artefact.path
         assert path.stat().st_size == artefact.bytes > 0
     assert failure.screenshot == kinds["screenshot"].path and failure.trace == kinds["trace"].path
 
@@ -328,9 +327,9 @@ def test_expectations_blocked_is_a_pass_and_unexpected_success_fails(shared):
     assert probes["teen_blocked_for_the_wrong_reason"].status is Status.FAILED
 
 
-# ``workers``' probe files: 16 journeys for two workers to run side by side (each a page load and a
-# step in the page: what is tested is that every journey and step reaches the store and the events,
-# not the pages), and a journey that fails on a worker.
+# ``workers``' probe files: 8 journeys, 4 a worker, for two workers to run side by side (each a page
+# load and a step in the page: what is tested is that every journey and step of both reaches the
+# store and the events, not the pages), and a journey that fails on a worker.
 WORKERS = {
     "test_down": """
         def test_pay_down(journey, page, target, demo_shop):
@@ -342,7 +341,7 @@ WORKERS = {
     "test_many": """
         import pytest
 
-        @pytest.mark.parametrize("n", range(16))
+        @pytest.mark.parametrize("n", range(8))
         def test_visit(journey, page, target, n):
             with journey.step("open"):
                 page.goto(target.url("/"))
@@ -354,14 +353,14 @@ WORKERS = {
 
 @ON_THE_WORKERS_RUN
 def test_concurrent_workers_lose_no_journey(workers):
-    workers.assert_outcomes("test_many", passed=16)
+    workers.assert_outcomes("test_many", passed=8)
     journeys = workers.of("test_many")
-    assert len(journeys) == 16 and all(len(j.steps) == 2 for j in journeys.values())
+    assert len(journeys) == 8 and all(len(j.steps) == 2 for j in journeys.values())
     assert {j.worker for j in journeys.values()} == {"gw0", "gw1"}
     run_id = next(iter(journeys.values())).run_id
     events = [e for e in read_events(workers.path / "art" / run_id / "events.jsonl") if e.get("probe") == "visit"]
-    assert sum(e["event"] == "journey/end" for e in events) == 16
-    assert sum(e["event"] == "step/end" for e in events) == 32
+    assert sum(e["event"] == "journey/end" for e in events) == 8
+    assert sum(e["event"] == "step/end" for e in events) == 16
 
 
 @ON_THE_SHARED_RUN
