@@ -71,7 +71,7 @@ def _outcomes(result: pytest.RunResult) -> list[tuple[str, int]]:
     """Each report's (nodeid, kind): from the in-process run's recorder, or from a subprocess run's
     ``-rA`` summary lines (``PASSED test_x.py::test_y[...]``)."""
     if hasattr(result, "reprec"):
-        reports = result.reprec.listoutcomes()
+        reports = result.reprec.listoutcomes()  # type: ignore[attr-defined]
         return [(r.nodeid, k) for k, rs in enumerate(reports) for r in rs]
     found = (re.match(r"(PASSED|SKIPPED|FAILED|ERROR) (\S+\.py::\S+)", line) for line in result.outlines)
     return [(m[2], _KINDS[m[1]]) for m in found if m]
@@ -123,7 +123,7 @@ def shared(pytester: pytest.Pytester, tmp_path_factory: pytest.TempPathFactory) 
 
 @pytest.fixture
 def retried(pytester: pytest.Pytester, tmp_path_factory: pytest.TempPathFactory) -> Shared:
-    """``RETRIED``'s probes with ``--retries 1`` and the default tracing (a retry records a trace),
+    """``retried_probes`` with ``--retries 1`` and the default tracing (a retry records a trace),
     the payment gateway down for the payment probe, in this process."""
     args = ("--label=fault=payment_down", "--retries=1")
     return shared_session(pytester, tmp_path_factory, "engine-retried", retried_probes, *args)
