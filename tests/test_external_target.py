@@ -17,7 +17,6 @@ import pytest
 
 from orderprobe.shop.server import DemoShop
 from orderprobe.store.store import Store
-from tests.support import in_process
 
 BUILTIN = Path(__file__).resolve().parents[1] / "probes" / "checkout"
 
@@ -40,11 +39,9 @@ def test_a_payment_gateway_outage_on_an_external_target_is_a_named_third_party(
     external_shop: DemoShop, tmp_path: Path
 ) -> None:
     external_shop.set_fault("payment_down")
-    done = in_process.orderprobe(  # its entry point here (tests/support/in_process.py): the run is what is tested
-        ["run", str(BUILTIN / "test_paths.py"), "--target", external_shop.url, "--probe", "subsidy_checkout",
-         "--results", f"sqlite:///{tmp_path / 'r.db'}", "--artefacts", str(tmp_path / "art"),
-         "--reports", str(tmp_path / "rep"), "--no-progress", "-n", "0"],
-        tmp_path, ORDERPROBE_DEMO_PASSWORD="demo-pass", COLUMNS="200",
+    done = orderprobe(
+        tmp_path, str(BUILTIN / "test_paths.py"), "--target", external_shop.url, "--probe", "subsidy_checkout",
+        env={"ORDERPROBE_DEMO_PASSWORD": "demo-pass"},
     )  # fmt: skip
     assert done.returncode == 1, done.stdout + done.stderr
     store = Store(f"sqlite:///{tmp_path / 'r.db'}")
@@ -58,8 +55,7 @@ def test_a_payment_gateway_outage_on_an_external_target_is_a_named_third_party(
 
 def test_a_wrong_account_password_is_a_configuration_error_naming_the_account(tmp_path: Path) -> None:
     """The built-in probes on the embedded shop, with the demo account's password set wrong: not a
-    failed checkout of unknown cause but a probe/config error that names the account and its variable.
-    A process of its own: the password must appear nowhere in all it writes."""
+    failed checkout of unknown cause but a probe/config error that names the account and its variable."""
     done = orderprobe(
         tmp_path, str(BUILTIN / "test_paths.py"), "--probe", "subsidy_checkout",
         env={"ORDERPROBE_DEMO_PASSWORD": "not-the-password"},

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -12,7 +13,6 @@ from playwright.sync_api import sync_playwright
 
 from orderprobe.probes.browser import launch_options
 from orderprobe.store.store import Store
-from tests.support import in_process
 
 SHOTS = Path(__file__).resolve().parent.parent / "test-artefacts"
 
@@ -38,12 +38,10 @@ def test_broken_path(journey, page, target):
 
 
 def orderprobe(folder: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    """``orderprobe run ARGS`` through its entry point in this process (tests/support/in_process.py):
-    each repetition is a process of its own either way."""
-    argv = ["run", *args, "-n", "0", "--no-progress", "--tracing", "off"]
+    argv = [sys.executable, "-m", "orderprobe", "run", *args, "-n", "0", "--no-progress", "--tracing", "off"]
     argv += ["--results", f"sqlite:///{folder / 'r.db'}", "--artefacts", str(folder / "art")]
     argv += ["--reports", str(folder / "rep"), "--lang", "en"]
-    return in_process.orderprobe(argv, folder)
+    return subprocess.run(argv, cwd=folder, capture_output=True, text=True, timeout=900)
 
 
 @pytest.mark.parametrize("value", ["0", "-1", "2.5", "many", ""])
