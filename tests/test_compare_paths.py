@@ -10,8 +10,6 @@ the ladder and the table, and calls a difference that did not vary exact rather 
 from __future__ import annotations
 
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 from playwright.sync_api import sync_playwright
@@ -19,16 +17,17 @@ from playwright.sync_api import sync_playwright
 from orderprobe.probes.browser import launch_options
 from orderprobe.reports import compare
 from orderprobe.store.store import Store
+from tests.support import in_process
 
 SHOTS = Path(__file__).resolve().parent.parent / "test-artefacts"
 
 
 def test_the_buried_cart_is_two_steps_over_the_video_feed_path(tmp_path: Path) -> None:
-    argv = [sys.executable, "-m", "orderprobe", "run", "--probe", "video_feed_checkout"]
+    argv = ["run", "--probe", "video_feed_checkout"]
     argv += ["--probe", "buried_cart_checkout", "--profile", "android-mid/wifi/shanghai/normal", "--repeat", "2"]
     argv += ["--run-id", "ux", "--results", f"sqlite:///{tmp_path / 'r.db'}", "--reports", str(tmp_path / "rep")]
     argv += ["--artefacts", str(tmp_path / "art"), "--no-progress", "-n", "0", "--lang", "en", "--har", "off"]
-    done = subprocess.run(argv, cwd=tmp_path, capture_output=True, text=True, timeout=900)
+    done = in_process.orderprobe(argv, tmp_path)  # its entry point here; each repetition is a process
     assert done.returncode == 0, done.stdout + done.stderr
     found = re.search(r"^compare  (.+\.html)$", done.stdout, re.M)
     assert found, done.stdout

@@ -4,15 +4,14 @@ this machine allows, and a block no test claims fails ``test_every_block_is_clai
 README cannot grow an untested command.
 
 Commands run as a user types them, from a fresh folder (not the repo): ``orderprobe`` and
-``.venv/bin/orderprobe`` are this interpreter's ``-m orderprobe``. Hosts that only exist on the
-user's network (``m.example.com``, ``db``, ``grid``) are replaced by local ones, or the line is
-planned with ``--list`` (every up-front check, no browser) instead of run.
+``.venv/bin/orderprobe`` are this interpreter's ``-m orderprobe`` — through its entry point in this
+process (``in_process``) where a process of its own would test nothing more, else as a process.
+Hosts that only exist on the user's network (``m.example.com``, ``db``, ``grid``) are replaced by
+local ones, or the line is planned with ``--list`` (every up-front check, no browser) instead of run.
 """
 
 from __future__ import annotations
 
-import contextlib
-import io
 import json
 import os
 import re
@@ -30,6 +29,8 @@ import yaml
 
 from orderprobe.probes.fixtures import DEMO_SECRETS
 from orderprobe.shop.server import DemoShop
+from tests.support.in_process import orderprobe as entry_point
+from tests.support.in_process import pytest as in_process_pytest
 from tests.support.receivers import wait_until
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -122,13 +123,17 @@ def ok(words: list[str], cwd: Path, **env: str) -> str:
 
 
 def attempt(words: list[str], cwd: Path, **env: str) -> subprocess.CompletedProcess[str]:
-    """``words`` run, as ``run`` does; ``orderprobe report …``, ``profiles …`` and the shop's client
-    lines (``shop fault``, ``state``, …) in this process (``in_process``): they read files or a store
-    and write one file, or make one request to a served shop — no browser, shop or worker to start."""
+    """``words`` run, as ``run`` does; ``orderprobe report …``, ``profiles …``, ``run …`` and the shop's
+    client lines (``shop fault``, ``state``, …) in this process (``in_process``): they read files or a
+    store and write one file, or make one request to a served shop; a run (and ``python -m pytest``)
+    starts its browser, shop and workers as the command does — only the command's own Python
+    start-up (~0.7 s CPU) is saved."""
     command = words[len(ORDERPROBE) : len(ORDERPROBE) + 2] if words[: len(ORDERPROBE)] == ORDERPROBE else []
     client = command[:1] == ["shop"] and len(command) == 2 and not command[1].startswith("-")  # not the server
-    if command[:1] in (["report"], ["profiles"]) or client:
+    if command[:1] in (["report"], ["profiles"], ["run"]) or client:
         return in_process(words[len(ORDERPROBE) :], cwd, **env)
+    if words[:3] == [sys.executable, "-m", "pytest"]:  # plain pytest: the plugin from its entry point
+        return in_process_pytest(words[3:], cwd, **env)
     return run(words, cwd, **env)
 
 
@@ -142,20 +147,12 @@ def planned(words: list[str], cwd: Path) -> str:
     return done.stdout
 
 
-def in_process(words: list[str], cwd: Path, **env: str) -> subprocess.CompletedProcess[str]:
-    """``orderprobe WORDS`` through the console script's own entry point (``orderprobe.cli.main``),
-    from ``cwd``, with ``env`` set: its output and exit code without a Python start-up per line."""
-    from orderprobe.cli import main
-
-    out, err, saved = io.StringIO(), io.StringIO(), dict(os.environ)
-    os.environ.update({**env, "COLUMNS": "160"})  # as ``run`` gives a subprocess
-    try:
-        with contextlib.chdir(cwd), contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-            code = main(words)
-    finally:
-        os.environ.clear()
-        os.environ.update(saved)
-    return subprocess.CompletedProcess(["orderprobe", *words], code, out.getvalue(), err.getvalue())
+def in_process(
+    words: list[str], cwd: Path, environ: dict[str, str] | None = None, **env: str
+) -> subprocess.CompletedProcess[str]:
+    """``orderprobe WORDS`` through the console script's own entry point, in this process
+    (tests/support/in_process.py): its output and exit code without a Python start-up per line."""
+    return entry_point(words, cwd, environ, **env)
 
 
 def free_port() -> int:
@@ -316,8 +313,7 @@ def test_the_location_lines_say_where_they_run(tmp_path: Path) -> None:
             env[name] = value
         words = argv(shlex.join(words), **local)
         where = env.get("ORDERPROBE_LOCATION") or words[words.index("--location") + 1]
-        done = subprocess.run([*words, "list"], cwd=tmp_path, capture_output=True, text=True, timeout=300,
-                              env={**env, "COLUMNS": "200"})  # fmt: skip
+        done = in_process([*words[len(ORDERPROBE) :], "list"], tmp_path, environ=env, COLUMNS="200")
         assert done.returncode == 0, done.stdout + done.stderr
         assert f"agent {where} · location {where}" in " ".join(done.stdout.split()), done.stdout
     (run,) = [c for c in commands if c.startswith("orderprobe run")]
@@ -456,7 +452,7 @@ def test_the_example_schedule_runs_as_shipped(tmp_path: Path) -> None:
     assert block("scheduler/README.md: orderprobe schedule").commands()[1:] == [
         c.replace(".venv/bin/", "") for c in (listing, once)
     ]
-    done = subprocess.run(argv(listing), cwd=tmp_path, capture_output=True, text=True, timeout=300, env=env)
+    done = in_process(argv(listing)[len(ORDERPROBE) :], tmp_path, environ=env)
     assert done.returncode == 0 and "smoke" in done.stdout, done.stdout + done.stderr
     done = subprocess.run(argv(once), cwd=tmp_path, capture_output=True, text=True, timeout=900, env=env)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]

@@ -4,13 +4,15 @@ ephemeral ports, in real headless Chromium, with results in a real SQLite store.
 A session runs in this process (pytester's in-process run: no second Python start-up) where
 the test checks journeys' outcomes in one process; tests of xdist workers (parallel writes, a
 killed worker, a worker's journey in the summary) run pytest in a subprocess, as users do. Tests
-whose journeys need no option of their own share one session (``shared``): each asserts on its
-own probe file's journeys. This module has no ``chromium`` fixture: Playwright's sync API allows
-one instance per thread, and an in-process session launches its own."""
+whose journeys need the same options share one session (``shared``: the defaults; ``retried``:
+``--retries 1``; ``workers``: two xdist workers): each asserts on its own probe file's journeys.
+This module has no ``chromium`` fixture: Playwright's sync API allows one instance per thread,
+and an in-process session launches its own."""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -45,11 +47,12 @@ def by_probe(journeys: dict[str, JourneyResult]) -> dict[str, JourneyResult]:
 
 @dataclass(frozen=True)
 class Shared:
-    """One in-process session of every probe file in ``SHARED`` (default options)."""
+    """One session of several probe files, run once for the tests that read it (``shared_session``)."""
 
     path: Path  # the session's folder: its store, artefacts
     outcomes: list[tuple[str, int]]  # (nodeid, 0 passed | 1 skipped | 2 failed) of each report, as listoutcomes
     journeys: dict[str, JourneyResult]
+    output: str  # pytest's terminal output
 
     def of(self, file: str) -> dict[str, JourneyResult]:
         """The journeys of one probe file."""
@@ -61,34 +64,75 @@ class Shared:
         assert got == [passed, 0, failed], f"{file}: passed, skipped, failed = {got}"
 
 
-# The tests that read the shared run are one unit (tests/support/durations.py): back to back on one
-# worker, the first makes the run and the others read it; spread, they waited idle for its build.
-ON_THE_SHARED_RUN = pytest.mark.unit("engine-shared")
+_KINDS = {"PASSED": 0, "SKIPPED": 1, "FAILED": 2, "ERROR": 2}
 
 
-@pytest.fixture
-def shared(pytester: pytest.Pytester, tmp_path_factory: pytest.TempPathFactory) -> Shared:
-    """The shared session: run by the first test that asks (once per test session, whichever xdist
-    worker asks: ``tests/support/once.py``), read by the others."""
+def _outcomes(result: pytest.RunResult) -> list[tuple[str, int]]:
+    """Each report's (nodeid, kind): from the in-process run's recorder, or from a subprocess run's
+    ``-rA`` summary lines (``PASSED test_x.py::test_y[...]``)."""
+    if hasattr(result, "reprec"):
+        reports = result.reprec.listoutcomes()  # type: ignore[attr-defined]
+        return [(r.nodeid, k) for k, rs in enumerate(reports) for r in rs]
+    found = (re.match(r"(PASSED|SKIPPED|FAILED|ERROR) (\S+\.py::\S+)", line) for line in result.outlines)
+    return [(m[2], _KINDS[m[1]]) for m in found if m]
+
+
+def shared_session(
+    pytester: pytest.Pytester,
+    tmp_path_factory: pytest.TempPathFactory,
+    name: str,
+    files: Callable[[Path], dict[str, str]],
+    *args: str,
+) -> Shared:
+    """One session of the probe files ``files(folder)`` gives, with ``args``: run by the first test
+    that asks (once per test session, whichever xdist worker asks: ``tests/support/once.py``), in
+    its folder; read by the others."""
 
     def run(_folder: Path) -> dict:
-        for name, text in SHARED.items():
-            pytester.makepyfile(**{name: text})
-        result, journeys = run_probes(pytester, "-p", "no:randomly")  # file order: a_crash before b_after
-        for name in SHARED:  # the asking test may run probes of its own in this folder next
-            (pytester.path / f"{name}.py").unlink()
-        reports = result.reprec.listoutcomes()  # type: ignore[attr-defined]
-        outcomes = [(r.nodeid, k) for k, rs in enumerate(reports) for r in rs]
-        return {"path": str(pytester.path), "run": next(iter(journeys.values())).run_id, "outcomes": outcomes}
+        made = files(pytester.path)
+        for file, text in made.items():
+            pytester.makepyfile(**{file: text})
+        result, journeys = run_probes(pytester, "-p", "no:randomly", "-rA", *args)  # in file order
+        for file in made:  # the asking test may run probes of its own in this folder next
+            (pytester.path / f"{file}.py").unlink()
+        run_id = next(iter(journeys.values())).run_id
+        return {"path": str(pytester.path), "run": run_id, "outcomes": _outcomes(result), "output": result.stdout.str()}
 
-    _, made = once(tmp_path_factory, "engine-shared", run)
+    _, made = once(tmp_path_factory, name, run)
     path = Path(made["path"])
     store = Store(f"sqlite:///{path / 'results.db'}")
     try:  # the asking test may have written runs of its own to this store since
         journeys = {j.nodeid.split("::")[-1]: j for j in store.journeys(made["run"])}
     finally:
         store.close()
-    return Shared(path, [(n, k) for n, k in made["outcomes"]], journeys)
+    return Shared(path, [(n, k) for n, k in made["outcomes"]], journeys, made["output"])
+
+
+# The tests that read a shared run are one unit (tests/support/durations.py): back to back on one
+# worker, the first makes the run and the others read it; spread, they waited idle for its build.
+ON_THE_SHARED_RUN = pytest.mark.unit("engine-shared")
+ON_THE_RETRIED_RUN = pytest.mark.unit("engine-retried")
+ON_THE_WORKERS_RUN = pytest.mark.unit("engine-workers")
+
+
+@pytest.fixture
+def shared(pytester: pytest.Pytester, tmp_path_factory: pytest.TempPathFactory) -> Shared:
+    """Every probe file in ``SHARED`` (a_crash before b_after), with the default options, in this process."""
+    return shared_session(pytester, tmp_path_factory, "engine-shared", lambda _: SHARED)
+
+
+@pytest.fixture
+def retried(pytester: pytest.Pytester, tmp_path_factory: pytest.TempPathFactory) -> Shared:
+    """``retried_probes`` with ``--retries 1`` and the default tracing (a retry records a trace),
+    the payment gateway down for the payment probe, in this process."""
+    args = ("--label=fault=payment_down", "--retries=1")
+    return shared_session(pytester, tmp_path_factory, "engine-retried", retried_probes, *args)
+
+
+@pytest.fixture
+def workers(pytester: pytest.Pytester, tmp_path_factory: pytest.TempPathFactory) -> Shared:
+    """``WORKERS``'s probes on two xdist workers, in a subprocess (as users run it)."""
+    return shared_session(pytester, tmp_path_factory, "engine-workers", lambda _: WORKERS, "-n", "2", "--tracing=off")
 
 
 @ON_THE_SHARED_RUN
@@ -209,18 +253,17 @@ def test_timed(journey, page, target, demo_shop):
 
 
 @ON_THE_SHARED_RUN
-def test_payment_fault_fails_at_pay_with_evidence_and_healthy_shop_passes(pytester, shared):
+def test_payment_fault_fails_at_pay_with_evidence_and_healthy_shop_passes(shared, retried):
+    """The same probe on the healthy shop (``shared``) and with the gateway down (``retried``: its
+    last attempt, whose trace is kept as a failed retry's is)."""
     shared.assert_outcomes("test_pay", passed=1)  # the healthy shop
     passed = next(iter(shared.of("test_pay").values()))
     assert passed.status is Status.PASSED and passed.failure is None
     assert passed.artefacts == []  # nothing kept for a passing journey (trace discarded)
     assert not (shared.path / "art" / passed.run_id / passed.nodeid.split("::")[-1]).exists()
 
-    pytester.makepyfile(test_pay=PAY_PROBE)
-
-    broken, failed = run_probes(pytester, "--label=fault=payment_down", "--tracing=retain-on-failure")
-    broken.assert_outcomes(failed=1)
-    journey = next(iter(failed.values()))
+    retried.assert_outcomes("test_pay", failed=1)
+    journey = next(iter(retried.of("test_pay").values()))
     assert journey.status is Status.FAILED
     failure = journey.failure
     assert failure.step == "pay"
@@ -230,75 +273,16 @@ def test_payment_fault_fails_at_pay_with_evidence_and_healthy_shop_passes(pytest
     kinds = {a.kind: a for a in journey.artefacts}
     assert {"screenshot", "trace"} <= set(kinds)
     for artefact in kinds.values():
-        path = pytester.path / "art" / artefact.path
+        path = retried.path / "art" / artefact.path
         assert path.stat().st_size == artefact.bytes > 0
     assert failure.screenshot == kinds["screenshot"].path and failure.trace == kinds["trace"].path
 
 
-def test_by_default_a_first_attempt_keeps_evidence_without_a_trace_and_its_retry_records_one(pytester):
-    """--tracing on-first-retry: trace snapshots cost the most on heavy pages, so a first attempt
-    records none; its failure still has the step, failed requests and a screenshot."""
-    pytester.makepyfile(test_pay=PAY_PROBE)
-    result, journeys = run_probes(pytester, "--label=fault=payment_down", "--retries=1")
-    result.assert_outcomes(failed=1)
-    retry = next(iter(journeys.values()))
-    assert retry.status is Status.FAILED and retry.attempt == 2
-    first = retry.previous_attempts[0]
-    assert first.failure.step == "pay" and first.failure.trace is None
-    assert any(r.status == 503 for r in first.failure.failed_requests)
-    assert first.failure.screenshot and "trace" not in {a.kind for a in first.artefacts}
-    trace = next(a for a in retry.artefacts if a.kind == "trace")
-    assert retry.failure.trace == trace.path and (pytester.path / "art" / trace.path).stat().st_size > 0
-
-
-@ON_THE_SHARED_RUN
-def test_expectations_blocked_is_a_pass_and_unexpected_success_fails(shared):
-    shared.assert_outcomes("test_expect", passed=1, failed=2)
-    probes = by_probe(shared.of("test_expect"))
-    assert probes["teen"].status is Status.BLOCKED and probes["teen"].cause.category == "account"
-    unexpected = probes["normal_should_have_been_blocked"]
-    assert unexpected.status is Status.FAILED and unexpected.cause.detail == "not_blocked"
-    assert probes["teen_blocked_for_the_wrong_reason"].status is Status.FAILED
-
-
-def test_concurrent_workers_lose_no_journey(pytester):
-    pytester.makepyfile(
-        test_many="""
-        import pytest
-
-        @pytest.mark.parametrize("n", range(16))
-        def test_visit(journey, page, target, n):
-            with journey.step("open"):
-                page.goto(target.url("/"))
-            with journey.step("subsidy"):
-                page.goto(target.url("/subsidy"))
-        """
-    )
-    result, journeys = run_probes(pytester, "-n", "2", "--tracing=off")
-    result.assert_outcomes(passed=16)
-    assert len(journeys) == 16 and all(len(j.steps) == 2 for j in journeys.values())
-    assert {j.worker for j in journeys.values()} == {"gw0", "gw1"}
-    run_id = next(iter(journeys.values())).run_id
-    events = read_events(pytester.path / "art" / run_id / "events.jsonl")
-    assert sum(e["event"] == "journey/end" for e in events) == 16
-    assert sum(e["event"] == "step/end" for e in events) == 32
-
-
-@ON_THE_SHARED_RUN
-def test_a_broken_selector_is_a_broken_probe_not_a_broken_checkout(shared):
-    shared.assert_outcomes("test_drift", failed=1)
-    journey = next(iter(shared.of("test_drift").values()))
-    assert journey.status is Status.ERROR and journey.cause.category == "probe_broken"
-    assert journey.failure.action == "Locator.click"
-    assert journey.failure.locator == 'get_by_test_id("subsidy-buy-NO-SUCH-BUTTON")'
-
-
-def test_retries_record_a_late_pass_as_flaky_with_both_attempts(pytester):
-    """…and only a retry starts from a fresh browser and shop: a journey that passed leaves them
-    to the next one (each shop is on a port of its own; the session's browser goes with it)."""
-    marker, shops = pytester.path / "attempted", pytester.path / "shops"
-    pytester.makepyfile(
-        test_flaky=f"""
+def retried_probes(folder: Path) -> dict[str, str]:
+    """``retried``'s probe files: ``test_flaky`` (its first attempt fails, its retry passes; each
+    writes the shop it ran on to ``folder/shops``), then the payment probe (``PAY_PROBE``)."""
+    marker, shops = folder / "attempted", folder / "shops"
+    flaky = f"""
         from pathlib import Path
 
         def test_a_passes(journey, page, target):
@@ -315,13 +299,88 @@ def test_retries_record_a_late_pass_as_flaky_with_both_attempts(pytester):
                 Path({str(marker)!r}).touch()
                 assert not first, "first attempt fails"
         """
-    )
-    result, journeys = run_probes(pytester, "--retries=1")
-    result.assert_outcomes(passed=2)
-    journey = next(j for name, j in journeys.items() if name.startswith("test_flaky"))
+    return {"test_flaky": flaky, "test_pay": PAY_PROBE}
+
+
+@ON_THE_RETRIED_RUN
+def test_by_default_a_first_attempt_keeps_evidence_without_a_trace_and_its_retry_records_one(retried):
+    """--tracing on-first-retry: trace snapshots cost the most on heavy pages, so a first attempt
+    records none; its failure still has the step, failed requests and a screenshot."""
+    retried.assert_outcomes("test_pay", failed=1)
+    retry = next(iter(retried.of("test_pay").values()))
+    assert retry.status is Status.FAILED and retry.attempt == 2
+    first = retry.previous_attempts[0]
+    assert first.failure.step == "pay" and first.failure.trace is None
+    assert any(r.status == 503 for r in first.failure.failed_requests)
+    assert first.failure.screenshot and "trace" not in {a.kind for a in first.artefacts}
+    trace = next(a for a in retry.artefacts if a.kind == "trace")
+    assert retry.failure.trace == trace.path and (retried.path / "art" / trace.path).stat().st_size > 0
+
+
+@ON_THE_SHARED_RUN
+def test_expectations_blocked_is_a_pass_and_unexpected_success_fails(shared):
+    shared.assert_outcomes("test_expect", passed=1, failed=2)
+    probes = by_probe(shared.of("test_expect"))
+    assert probes["teen"].status is Status.BLOCKED and probes["teen"].cause.category == "account"
+    unexpected = probes["normal_should_have_been_blocked"]
+    assert unexpected.status is Status.FAILED and unexpected.cause.detail == "not_blocked"
+    assert probes["teen_blocked_for_the_wrong_reason"].status is Status.FAILED
+
+
+# ``workers``' probe files: 8 journeys, 4 a worker, for two workers to run side by side (each a page
+# load and a step in the page: what is tested is that every journey and step of both reaches the
+# store and the events, not the pages), and a journey that fails on a worker.
+WORKERS = {
+    "test_down": """
+        def test_pay_down(journey, page, target, demo_shop):
+            demo_shop.set_fault("api_5xx", pages=True)
+            with journey.step("open subsidy"):
+                page.goto(target.url("/subsidy"))
+                page.get_by_role("button", name="立即抢购").first.click(timeout=2000)
+        """,
+    "test_many": """
+        import pytest
+
+        @pytest.mark.parametrize("n", range(8))
+        def test_visit(journey, page, target, n):
+            with journey.step("open"):
+                page.goto(target.url("/"))
+            with journey.step("read"):
+                assert page.title()
+        """,
+}
+
+
+@ON_THE_WORKERS_RUN
+def test_concurrent_workers_lose_no_journey(workers):
+    workers.assert_outcomes("test_many", passed=8)
+    journeys = workers.of("test_many")
+    assert len(journeys) == 8 and all(len(j.steps) == 2 for j in journeys.values())
+    assert {j.worker for j in journeys.values()} == {"gw0", "gw1"}
+    run_id = next(iter(journeys.values())).run_id
+    events = [e for e in read_events(workers.path / "art" / run_id / "events.jsonl") if e.get("probe") == "visit"]
+    assert sum(e["event"] == "journey/end" for e in events) == 8
+    assert sum(e["event"] == "step/end" for e in events) == 16
+
+
+@ON_THE_SHARED_RUN
+def test_a_broken_selector_is_a_broken_probe_not_a_broken_checkout(shared):
+    shared.assert_outcomes("test_drift", failed=1)
+    journey = next(iter(shared.of("test_drift").values()))
+    assert journey.status is Status.ERROR and journey.cause.category == "probe_broken"
+    assert journey.failure.action == "Locator.click"
+    assert journey.failure.locator == 'get_by_test_id("subsidy-buy-NO-SUCH-BUTTON")'
+
+
+@ON_THE_RETRIED_RUN
+def test_retries_record_a_late_pass_as_flaky_with_both_attempts(retried):
+    """…and only a retry starts from a fresh browser and shop: a journey that passed leaves them
+    to the next one (each shop is on a port of its own; the session's browser goes with it)."""
+    retried.assert_outcomes("test_flaky", passed=2)
+    journey = next(j for name, j in retried.of("test_flaky").items() if name.startswith("test_flaky"))
     assert journey.status is Status.FLAKY and journey.attempt == 2
     assert [a.status for a in journey.previous_attempts] == [Status.FAILED]
-    passed, first, retry = shops.read_text().split()
+    passed, first, retry = (retried.path / "shops").read_text().split()
     assert passed == first and retry != first
 
 
@@ -356,25 +415,17 @@ def test_a_killed_worker_loses_only_its_own_journey(pytester):
     assert crashed.profile == "android-mid/wifi/shanghai/normal"  # recovered from its journey/start event
 
 
-def test_plain_pytest_names_each_failed_journeys_step_cause_and_evidence(pytester):
-    pytester.makepyfile(
-        test_down="""
-        def test_pay_down(journey, page, target, demo_shop):
-            demo_shop.set_fault("api_5xx", pages=True)
-            with journey.step("open subsidy"):
-                page.goto(target.url("/subsidy"))
-                page.get_by_role("button", name="立即抢购").first.click(timeout=2000)
-        """
-    )
-    result, journeys = run_probes(pytester, "-n", "1")  # the journey reaches the summary from a worker
-    result.assert_outcomes(failed=1)
-    (journey,) = journeys.values()
-    out = result.stdout.str()
+@ON_THE_WORKERS_RUN
+def test_plain_pytest_names_each_failed_journeys_step_cause_and_evidence(workers):
+    workers.assert_outcomes("test_down", failed=1)
+    (journey,) = workers.of("test_down").values()
+    assert journey.worker in ("gw0", "gw1")  # the journey reaches the summary from a worker
+    out = workers.output
     summary = out[out.index("orderprobe: 1 journeys did not meet their expectation") :]
     assert f"FAILED pay_down [{journey.profile}] at step 'open subsidy': system/api_5xx" in summary
     assert journey.artefacts  # screenshot (and trace, when tracing keeps it): each one's path is listed
     for artefact in journey.artefacts:
-        assert f"{artefact.kind}: {pytester.path / 'art' / artefact.path}" in summary
+        assert f"{artefact.kind}: {workers.path / 'art' / artefact.path}" in summary
     assert f"orderprobe report run {journey.run_id}" in summary
     # pytest's traceback: the probe's line and Playwright's error, not Playwright's own frames (as Playwright Test)
     told = out[: out.index("orderprobe: 1 journeys did not meet their expectation")]

@@ -4,13 +4,17 @@ with no matrix filtering unless ``--matrix`` is asked for."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from orderprobe.store.store import Store
+from tests.support import real_parts
+from tests.support.refusals import run_all
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -32,13 +36,17 @@ def orderprobe(cwd: Path, out: Path, *args: str) -> tuple[subprocess.CompletedPr
     argv = [sys.executable, "-m", "orderprobe", "run", *args, "-n", "0", "--no-progress", "--tracing", "off"]
     argv += ["--results", f"sqlite:///{out / 'r.db'}", "--artefacts", str(out / "art"), "--reports", str(out / "rep")]
     done = subprocess.run(argv, cwd=cwd, capture_output=True, text=True, timeout=600)
+    return done, profiles_stored(out)
+
+
+def profiles_stored(out: Path) -> dict[str, str]:
+    """Probe → profile of the last run's journeys in ``out/r.db``."""
     store = Store(f"sqlite:///{out / 'r.db'}")
     try:
         run_id = store.latest_run_id()
-        profiles = {j.probe: j.profile for j in store.journeys(run_id)} if run_id else {}
+        return {j.probe: j.profile for j in store.journeys(run_id)} if run_id else {}
     finally:
         store.close()
-    return done, profiles
 
 
 @pytest.mark.parametrize("where", ["repo root", "elsewhere"])
@@ -57,12 +65,11 @@ def test_a_probe_file_runs_on_its_own_profile_from_any_folder(tmp_path: Path, wh
     assert "report   " in done.stdout  # the html reporter ran and the terminal says where
 
 
-def test_a_matrix_filters_only_when_asked(tmp_path: Path) -> None:
-    probe = tmp_path / "test_mine.py"
-    probe.write_text(PROBES, encoding="utf-8")
-    done, profiles = orderprobe(tmp_path, tmp_path, str(probe), "--matrix", "smoke")
-    assert done.returncode == 2, done.stdout + done.stderr  # smoke names neither probe
-    assert "no journeys ran" in done.stdout and profiles == {}
+def test_a_matrix_filters_only_when_asked(plain_runs: dict[str, Any]) -> None:
+    real_parts.credit(set(plain_runs["parts"]))
+    done, folder = plain_runs["matrix"]
+    assert done["code"] == 2, done["stdout"] + done["stderr"]  # smoke names neither probe
+    assert "no journeys ran" in done["stdout"] and profiles_stored(folder) == {}
 
 
 WORKERS_SEEN = """
@@ -74,38 +81,73 @@ def pytest_configure(config):
         (Path(__file__).parent / "started" / config.workerinput["workerid"]).touch()
 """
 
+WORKER_CASES = [
+    (1, [], []),  # one test and no -n: it runs in the run's own process, no worker at all
+    (1, ["-n", "2"], ["gw0"]),  # one test: one worker, not one idle beside it
+    (2, ["-n", "3"], ["gw0", "gw1"]),
+    (2, ["-n", "3", "--maxprocesses", "1"], ["gw0"]),  # the user's own cap stays
+    (1, ["-n", "2", "--dist", "each"], ["gw0", "gw1"]),  # every test on every worker: as many as asked
+]
+GC_WORKERS = ["0", "1"]
+
+
+@pytest.fixture(scope="module")
+def plain_runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """The runs of plain tests (no browser, no shop) below and the refused run above, one after
+    another in one Python process (tests/support/refusals.py): what they test is how the run starts
+    its workers and its tests, which a fresh interpreter per run (~0.6 s CPU) would not test more.
+    By name: (result, folder).
+    Each test that reads them counts the real parts they used (tests/support/once.py does the same)."""
+    root = tmp_path_factory.mktemp("plain-runs")
+    cases: dict[str, tuple[dict[str, Any], Path]] = {}
+    for i, (tests, args, _) in enumerate(WORKER_CASES):
+        folder = root / f"workers{i}"
+        folder.mkdir()
+        (folder / "conftest.py").write_text(WORKERS_SEEN, encoding="utf-8")
+        # a module name of its own per case: one process imports them all
+        (folder / f"test_plain{i}.py").write_text("".join(f"def test_{t}():\n    pass\n\n" for t in range(tests)))
+        argv = ["run", f"test_plain{i}.py", *args, "--no-progress"]
+        argv += ["--results", f"sqlite:///{folder / 'r.db'}", "--artefacts", "art", "--reports", "rep"]
+        cases[f"workers{i}"] = ({"args": argv, "cwd": str(folder)}, folder)
+    for workers in GC_WORKERS:
+        folder = root / f"gc{workers}"
+        folder.mkdir()
+        (folder / f"test_gc{workers}.py").write_text(
+            "import gc\n\ndef test_collector_on():\n    assert gc.isenabled()\n"
+        )
+        argv = ["run", f"test_gc{workers}.py", "-n", workers, "--no-progress"]
+        argv += ["--results", f"sqlite:///{folder / 'r.db'}", "--artefacts", "art", "--reports", "rep"]
+        cases[f"gc{workers}"] = ({"args": argv, "cwd": str(folder)}, folder)
+    folder = root / "matrix"  # probes that the smoke matrix does not name: refused, nothing runs
+    folder.mkdir()
+    (folder / "test_mine.py").write_text(PROBES, encoding="utf-8")
+    argv = ["run", "test_mine.py", "--matrix", "smoke", "-n", "0", "--no-progress", "--tracing", "off"]
+    argv += ["--results", f"sqlite:///{folder / 'r.db'}", "--artefacts", "art", "--reports", "rep"]
+    cases["matrix"] = ({"args": argv, "cwd": str(folder)}, folder)
+    names = list(cases)
+    for name, done in zip(names, run_all([cases[n][0] for n in names]), strict=True):
+        cases[name] = (done, cases[name][1])
+    return {"parts": sorted(real_parts.used_by(os.environ.get(real_parts.ENV_TEST, ""))), **cases}
+
 
 @pytest.mark.parametrize(
-    ("tests", "args", "started"),
-    [
-        (1, [], []),  # one test and no -n: it runs in the run's own process, no worker at all
-        (1, ["-n", "2"], ["gw0"]),  # one test: one worker, not one idle beside it
-        (2, ["-n", "3"], ["gw0", "gw1"]),
-        (2, ["-n", "3", "--maxprocesses", "1"], ["gw0"]),  # the user's own cap stays
-        (1, ["-n", "2", "--dist", "each"], ["gw0", "gw1"]),  # every test on every worker: as many as asked
-    ],
-)
-def test_no_more_workers_start_than_there_are_tests(
-    tmp_path: Path, tests: int, args: list[str], started: list[str]
-) -> None:
+    ("index", "started"), [(i, started) for i, (_, _, started) in enumerate(WORKER_CASES)],
+    ids=[f"{tests}-{' '.join(args) or 'no -n'}" for tests, args, _ in WORKER_CASES],
+)  # fmt: skip
+def test_no_more_workers_start_than_there_are_tests(plain_runs: dict[str, Any], index: int, started: list[str]) -> None:
     """Each xdist worker costs a Python start-up, the plugin and a collection before it finds it has
     nothing to run; the collection pass knows how many tests there are. (Plain tests: no browser needed.)"""
-    (tmp_path / "conftest.py").write_text(WORKERS_SEEN, encoding="utf-8")
-    (tmp_path / "test_plain.py").write_text("".join(f"def test_{i}():\n    pass\n\n" for i in range(tests)))
-    argv = [sys.executable, "-m", "orderprobe", "run", "test_plain.py", *args, "--no-progress"]
-    argv += ["--results", f"sqlite:///{tmp_path / 'r.db'}", "--artefacts", "art", "--reports", "rep"]
-    done = subprocess.run(argv, cwd=tmp_path, capture_output=True, text=True, timeout=600)
-    assert done.returncode == 0, done.stdout + done.stderr
-    workers = tmp_path / "started"
+    real_parts.credit(set(plain_runs["parts"]))
+    done, folder = plain_runs[f"workers{index}"]
+    assert done["code"] == 0, done["stdout"] + done["stderr"]
+    workers = folder / "started"
     assert (sorted(p.name for p in workers.iterdir()) if workers.exists() else []) == started
 
 
-@pytest.mark.parametrize("workers", ["0", "1"])
-def test_journeys_run_with_the_garbage_collector_on(tmp_path: Path, workers: str) -> None:
+@pytest.mark.parametrize("workers", GC_WORKERS)
+def test_journeys_run_with_the_garbage_collector_on(plain_runs: dict[str, Any], workers: str) -> None:
     """A run starts without automatic garbage collection while it imports and collects (the controller
     and each xdist worker); it must be back on before any test runs."""
-    (tmp_path / "test_gc.py").write_text("import gc\n\ndef test_collector_on():\n    assert gc.isenabled()\n")
-    argv = [sys.executable, "-m", "orderprobe", "run", "test_gc.py", "-n", workers, "--no-progress"]
-    argv += ["--results", f"sqlite:///{tmp_path / 'r.db'}", "--artefacts", "art", "--reports", "rep"]
-    done = subprocess.run(argv, cwd=tmp_path, capture_output=True, text=True, timeout=600)
-    assert done.returncode == 0, done.stdout + done.stderr
+    real_parts.credit(set(plain_runs["parts"]))
+    done, _ = plain_runs[f"gc{workers}"]
+    assert done["code"] == 0, done["stdout"] + done["stderr"]

@@ -4,6 +4,8 @@ run it (``orderprobe.cli.main``), its own folder and environment, its exit code 
 For command lines that end before anything starts (a refusal, ``--list``): each is over within
 the checks, so a fresh interpreter per case (~0.7 s CPU) would test nothing more. A case that
 wrongly goes on to run journeys still runs them here, and its test fails on what it returns.
+Runs of plain tests (how a run starts its xdist workers) fit too: their workers are processes of
+their own either way. Cases that import test files give each file a module name of its own.
 
     python -m tests.support.refusals RESULTS.json < CASES.json
     cases: [{"args": [...], "cwd": "...", "env": {"NAME": "value"}}, ...]
