@@ -133,6 +133,10 @@ def test_cpu_slowdown_slows_a_cpu_bound_page(emulate: Any, catalogue: Any, serve
 
     plain, throttled, off = page_at(1), page_at(6), page_at(6, "off")
     runs: dict[Page, list[float]] = {plain: [], throttled: [], off: []}
+    cdp = plain.context.new_cdp_session(plain)
+    cdp.send("Performance.enable")
+    cpu_s = lambda: next(m["value"] for m in cdp.send("Performance.getMetrics")["metrics"] if m["name"] == "ThreadTime")  # noqa: E731
+    cpu_before = cpu_s()
     # 1e7 square roots (~40 ms unthrottled) are many CPU-throttling quanta yet cheap: ×6 read ×2.3–3.3
     # at load 8, as 5e7 did, for a fifth of the CPU.
     for _ in range(7):  # interleaved, so a burst of load on this shared machine hits all alike
@@ -141,6 +145,11 @@ def test_cpu_slowdown_slows_a_cpu_bound_page(emulate: Any, catalogue: Any, serve
     # Medians, not minima: the minimum picks the one quiet moment of a page, and one quiet moment of
     # the throttled page against none of the plain one read ×0.6 in CI (111 against 193 ms at load 6).
     fast, slow, unthrottled = (statistics.median(runs[page]) for page in (plain, throttled, off))
+    # Chromium throttles by holding the page's thread for part of each slice of wall time: a host that
+    # gives the page less than that part anyway (load 30 on two cores) leaves nothing to see.
+    share = (cpu_s() - cpu_before) * 1000 / sum(runs[plain])
+    if share < 0.1:  # measured: ×2.2 at 15 % of a core, ×3.3 at 40 %, ×5.8 at 97 %
+        pytest.skip(f"the unthrottled page got {share:.0%} of a core while it computed: no ×6 throttle can show")
     # ×6 gives ~×6 on an idle machine; CPU contention compresses it (measured ×1.8–1.9 at load 7–30);
     # unthrottled, interleaved runs stay within ~×1.1 of each other.
     assert slow / fast > 1.4, f"×6 throttling gave {fast:.1f} → {slow:.1f} ms"
