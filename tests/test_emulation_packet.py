@@ -12,9 +12,8 @@ import pytest
 
 from orderprobe.base.result import JourneyResult
 from orderprobe.probes.fixtures import BrowserHolder
-from orderprobe.store.store import Store
 from tests.support.once import once
-from tests.support.packet import metro_weak_early, needs_packet_level, ride, run_probe
+from tests.support.packet import metro_weak_early, needs_packet_level, ride, run_probe, stored_journeys
 
 pytestmark = needs_packet_level  # a network namespace: root / CAP_NET_ADMIN, Linux
 
@@ -65,12 +64,7 @@ def packet_run(
         return {"db": str(pytester.path / "results.db"), "outage": [start, end]}
 
     _, made = once(tmp_path_factory, "packet-run", build)
-    store = Store(f"sqlite:///{made['db']}")
-    try:
-        run_id = store.latest_run_id()
-        journeys = [j for j in store.journeys(run_id) if j.probe == probe] if run_id else []
-    finally:
-        store.close()
+    journeys = [j for j in stored_journeys(made["db"]) if j.probe == probe]
     assert len(journeys) == 1, [j.probe for j in journeys]
     start, end = made["outage"]
     return journeys[0], (start, end)

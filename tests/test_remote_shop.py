@@ -16,9 +16,8 @@ import pytest
 
 from orderprobe.base.result import JourneyResult
 from orderprobe.shop.server import DemoShop
-from orderprobe.store.store import Store
 from tests.support.once import once
-from tests.support.packet import metro_weak_early, needs_packet_level, ride, run_probe
+from tests.support.packet import metro_weak_early, needs_packet_level, ride, run_probe, stored_journeys
 from tests.support.remote import RemoteHost, Zone
 
 pytestmark = needs_packet_level  # a network namespace: root / CAP_NET_ADMIN, Linux
@@ -83,12 +82,7 @@ def journeys(
         return {"db": str(pytester.path / "results.db")}  # --emulation auto
 
     _, made = once(tmp_path_factory, "remote-shop-run", build)
-    store = Store(f"sqlite:///{made['db']}")
-    try:
-        run_id = store.latest_run_id()
-        return list(store.journeys(run_id)) if run_id else []
-    finally:
-        store.close()
+    return stored_journeys(made["db"])
 
 
 @pytest.mark.slow

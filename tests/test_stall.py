@@ -15,9 +15,8 @@ from __future__ import annotations
 import pytest
 
 from orderprobe.base.result import JourneyResult
-from orderprobe.store.store import Store
 from tests.support.once import once
-from tests.support.packet import needs_packet_level
+from tests.support.packet import needs_packet_level, stored_journeys
 from tests.test_emulation_packet import run
 
 pytestmark = needs_packet_level  # a network namespace: root / CAP_NET_ADMIN, Linux
@@ -36,12 +35,7 @@ def run_both(pytester: pytest.Pytester) -> dict[str, str]:
 def journey_of(pytester: pytest.Pytester, tmp_path_factory: pytest.TempPathFactory, probe: str) -> JourneyResult:
     """``probe``'s journey of the run both tests read, made by whichever asks first (tests/support/once.py)."""
     _, made = once(tmp_path_factory, "stall-run", lambda _: run_both(pytester))
-    store = Store(f"sqlite:///{made['db']}")
-    try:
-        run_id = store.latest_run_id()
-        journeys = [j for j in store.journeys(run_id) if j.probe == probe] if run_id else []
-    finally:
-        store.close()
+    journeys = [j for j in stored_journeys(made["db"]) if j.probe == probe]
     assert len(journeys) == 1, [j.probe for j in journeys]
     return journeys[0]
 

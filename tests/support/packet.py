@@ -72,9 +72,14 @@ def run_probe(pytester: pytest.Pytester, source: str, *args: str) -> list[Journe
         "-p", "no:cacheprovider", f"--results=sqlite:///{db}", f"--artefacts={pytester.path / 'art'}",
         "--tracing=off", "--no-report", *args, "test_probe.py",
     )  # fmt: skip
+    return stored_journeys(db)
+
+
+def stored_journeys(db: str | Path) -> list[JourneyResult]:
+    """The journeys of the latest run in the SQLite file ``db`` (none if it holds no run)."""
     store = Store(f"sqlite:///{db}")
     try:
         run_id = store.latest_run_id()
-        return store.journeys(run_id) if run_id else []
+        return list(store.journeys(run_id)) if run_id else []
     finally:
         store.close()
