@@ -208,3 +208,14 @@ def test_the_worker_counts_xdist_knows_pass_the_checks(refused: dict[str, Any], 
     done, _ = refused[f"known{index}"]
     assert done["code"] == 0 and done["stderr"] == "", done["stderr"]
     assert done["stdout"].splitlines()[-1].endswith(" journeys"), done["stdout"]
+
+
+def test_run_help_works_in_a_project_whose_warnings_are_errors() -> None:
+    """From this repository's root (its pyproject says `filterwarnings = error`): pytest, asked for
+    its help after the CLI imported the plugin, warns it cannot rewrite it — the help must still show."""
+    root = Path(__file__).resolve().parents[1]
+    shown = subprocess.run(
+        [sys.executable, "-m", "orderprobe", "run", "--help"], cwd=root, capture_output=True, text=True, timeout=300
+    )
+    assert shown.returncode == 0 and shown.stdout.startswith("usage: orderprobe run"), shown.stderr[-2000:]
+    assert "--list" in shown.stdout and "Traceback" not in shown.stderr
