@@ -25,8 +25,8 @@ import pytest
 import yaml
 
 from orderprobe.base.result import JourneyResult
-from orderprobe.store.store import Store
 from tests.support.once import once
+from tests.support.stored import stored_journeys
 
 BUILTIN = Path(__file__).resolve().parents[1] / "probes" / "checkout"
 DEFAULTS = {"device": "android-mid", "network": "wifi", "region": "shanghai", "account": "normal"}
@@ -239,13 +239,8 @@ def test_fault_injection_campaign(
     run = part % RUNS
     rows, ran = ROWS[part::PARTS], ROWS[run::RUNS]
     _, made = once(tmp_path_factory, f"campaign-run{run}", lambda _: run_rows(pytester, ran))
-    store = Store(f"sqlite:///{made['db']}")
-    try:
-        run_id = store.latest_run_id()
-        # A profile name may carry its switches ("…/normal+off15s-pay"); rows are unique without them.
-        journeys = {(j.probe, j.profile.split("+")[0]): j for j in store.journeys(run_id)} if run_id else {}
-    finally:
-        store.close()
+    # A profile name may carry its switches ("…/normal+off15s-pay"); rows are unique without them.
+    journeys = {(j.probe, j.profile.split("+")[0]): j for j in stored_journeys(made["db"])}
 
     def profile_name(row: Row) -> str:
         p = {**DEFAULTS, **row.profile}

@@ -16,8 +16,8 @@ from orderprobe.base.source import ProfileError
 from orderprobe.profiles.catalogue import Catalogue, load_catalogue
 from orderprobe.profiles.drill import table
 from orderprobe.profiles.faults import parse_option
-from orderprobe.store.store import Store
 from tests.support.once import once
+from tests.support.stored import stored_journeys
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -26,14 +26,7 @@ def orderprobe(out: Path, *args: str) -> tuple[subprocess.CompletedProcess[str],
     argv = [sys.executable, "-m", "orderprobe", "run", *args, "--no-progress", "--tracing", "off"]
     argv += ["--results", f"sqlite:///{out / 'r.db'}", "--artefacts", str(out / "art"), "--reports", str(out / "rep")]
     done = subprocess.run(argv, cwd=ROOT, capture_output=True, text=True)
-    if not (out / "r.db").exists():
-        return done, []
-    store = Store(f"sqlite:///{out / 'r.db'}")
-    try:
-        run_id = store.latest_run_id()
-        return done, list(store.journeys(run_id)) if run_id else []
-    finally:
-        store.close()
+    return done, stored_journeys(out / "r.db") if (out / "r.db").exists() else []
 
 
 def test_the_readme_fault_table_is_the_chaos_matrix() -> None:
@@ -65,12 +58,7 @@ def drill(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict, list]:
         return {"code": done.returncode, "said": done.stdout[-3000:] + done.stderr[-3000:]}
 
     folder, made = once(tmp_path_factory, "chaos-run", build)
-    store = Store(f"sqlite:///{folder / 'r.db'}")
-    try:
-        run_id = store.latest_run_id()
-        return made, list(store.journeys(run_id)) if run_id else []
-    finally:
-        store.close()
+    return made, stored_journeys(folder / "r.db")
 
 
 @pytest.mark.slow

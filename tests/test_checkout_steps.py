@@ -14,8 +14,8 @@ import re
 import pytest
 
 from orderprobe.base.result import JourneyResult, Status
-from orderprobe.store.store import Store
 from tests.support.once import once
+from tests.support.stored import stored_journeys
 
 ACTION_S = 5  # --action-timeout: the quote's wait on a quick page
 SLOW_PAGE_MS = 1500  # the checkout page's own answer on the slow journey
@@ -61,12 +61,7 @@ def journeys(pytester: pytest.Pytester, tmp_path_factory: pytest.TempPathFactory
         return {"db": str(db)}
 
     _, made = once(tmp_path_factory, "checkout-steps", run)
-    store = Store(f"sqlite:///{made['db']}")
-    try:
-        run_id = store.latest_run_id()
-        return {j.nodeid.split("::")[-1].split("[")[0]: j for j in store.journeys(run_id)} if run_id else {}
-    finally:
-        store.close()
+    return {j.nodeid.split("::")[-1].split("[")[0]: j for j in stored_journeys(made["db"])}
 
 
 def waited_s(journey: JourneyResult) -> float:

@@ -13,7 +13,8 @@ import pytest
 from orderprobe.base.result import JourneyResult
 from orderprobe.probes.fixtures import BrowserHolder
 from tests.support.once import once
-from tests.support.packet import metro_weak_early, needs_packet_level, ride, run_probe, stored_journeys
+from tests.support.packet import metro_weak_early, needs_packet_level, ride, run_probe
+from tests.support.stored import stored_journeys
 
 pytestmark = needs_packet_level  # a network namespace: root / CAP_NET_ADMIN, Linux
 

@@ -24,6 +24,7 @@ from orderprobe.cli import main as orderprobe
 from orderprobe.probes.events import read_events
 from orderprobe.store.store import Store
 from tests.support.once import once
+from tests.support.stored import stored_journeys
 
 BUILTIN = Path(__file__).resolve().parents[1] / "probes" / "checkout"
 
@@ -32,13 +33,7 @@ def run_probes(pytester: pytest.Pytester, *args: str) -> tuple[pytest.RunResult,
     db = pytester.path / "results.db"
     run = pytester.runpytest_subprocess if "-n" in args else pytester.runpytest_inprocess
     result = run("-p", "no:cacheprovider", f"--results=sqlite:///{db}", f"--artefacts={pytester.path / 'art'}", *args)
-    store = Store(f"sqlite:///{db}")
-    try:
-        run_id = store.latest_run_id()
-        journeys = {j.nodeid.split("::")[-1]: j for j in store.journeys(run_id)} if run_id else {}
-    finally:
-        store.close()
-    return result, journeys
+    return result, {j.nodeid.split("::")[-1]: j for j in stored_journeys(db)}
 
 
 def by_probe(journeys: dict[str, JourneyResult]) -> dict[str, JourneyResult]:

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from orderprobe.base.result import JourneyResult, Status
-from orderprobe.store.store import Store
+from tests.support.stored import stored_journeys
 
 BUILTIN = Path(__file__).resolve().parents[1] / "probes" / "checkout"
 
@@ -21,12 +21,7 @@ def run_presale(pytester: pytest.Pytester, select: str) -> tuple[pytest.RunResul
         f"--results=sqlite:///{db}", f"--artefacts={pytester.path / 'art'}",
         "--har=off", "--screenshots=off", "--tracing=off", "--no-report",  # only the store is read here
     )  # fmt: skip
-    store = Store(f"sqlite:///{db}")
-    try:
-        run_id = store.latest_run_id()
-        return result, list(store.journeys(run_id)) if run_id else []
-    finally:
-        store.close()
+    return result, stored_journeys(db)
 
 
 def test_old_android_xinjiang_and_teen_are_refused_as_expected(

@@ -12,9 +12,9 @@ from typing import Any
 
 import pytest
 
-from orderprobe.store.store import Store
 from tests.support import real_parts
 from tests.support.refusals import run_all
+from tests.support.stored import stored_journeys
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -41,12 +41,7 @@ def orderprobe(cwd: Path, out: Path, *args: str) -> tuple[subprocess.CompletedPr
 
 def profiles_stored(out: Path) -> dict[str, str]:
     """Probe → profile of the last run's journeys in ``out/r.db``."""
-    store = Store(f"sqlite:///{out / 'r.db'}")
-    try:
-        run_id = store.latest_run_id()
-        return {j.probe: j.profile for j in store.journeys(run_id)} if run_id else {}
-    finally:
-        store.close()
+    return {j.probe: j.profile for j in stored_journeys(out / "r.db")}
 
 
 @pytest.mark.parametrize("where", ["repo root", "elsewhere"])

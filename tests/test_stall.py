@@ -16,7 +16,8 @@ import pytest
 
 from orderprobe.base.result import JourneyResult
 from tests.support.once import once
-from tests.support.packet import needs_packet_level, stored_journeys
+from tests.support.packet import needs_packet_level
+from tests.support.stored import stored_journeys
 from tests.test_emulation_packet import run
 
 pytestmark = needs_packet_level  # a network namespace: root / CAP_NET_ADMIN, Linux

@@ -14,7 +14,7 @@ from orderprobe.base.result import JourneyResult
 from orderprobe.probes.emulation.packet import unavailable
 from orderprobe.probes.emulation.schedule import dropout_windows
 from orderprobe.profiles.catalogue import load_catalogue
-from orderprobe.store.store import Store
+from tests.support.stored import stored_journeys
 
 # ``connections`` requests at a time (a page loading its assets opens several) for at least
 # ``__S__`` seconds and ``__R__`` rounds. A request is a HEAD of the home page: its packets cross
@@ -73,13 +73,3 @@ def run_probe(pytester: pytest.Pytester, source: str, *args: str) -> list[Journe
         "--tracing=off", "--no-report", *args, "test_probe.py",
     )  # fmt: skip
     return stored_journeys(db)
-
-
-def stored_journeys(db: str | Path) -> list[JourneyResult]:
-    """The journeys of the latest run in the SQLite file ``db`` (none if it holds no run)."""
-    store = Store(f"sqlite:///{db}")
-    try:
-        run_id = store.latest_run_id()
-        return list(store.journeys(run_id)) if run_id else []
-    finally:
-        store.close()
